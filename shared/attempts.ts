@@ -1,0 +1,76 @@
+import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord } from './backend';
+import { fullJitterDelayMs, sleep, type RetryPolicy } from './backoff';
+import { BackendCallError } from './errors';
+
+/**
+ * One logical attempt at each backend operation, as the public API sees it: retryable store
+ * failures are retried here (bounded), and a write whose outcome was unknown is resolved by
+ * reading the lock back and comparing tokens. This is the only place store calls are retried.
+ */
+
+export async function attemptAcquire(
+  backend: LockBackend,
+  request: AcquireRequest,
+  policy: RetryPolicy,
+): Promise<AcquireOutcome> {
+  let mayHoldIt = false;
+  try {
+    return await retrying(policy, async () => {
+      try {
+        const outcome = await backend.tryAcquire(request);
+        if (outcome.acquired || !mayHoldIt) return outcome;
+        // An earlier try may have written our lock before failing: the token tells whether it did.
+        const holder = outcome.holder !== undefined ? outcome.holder : await backend.peek(request.identifier);
+        if (holder?.token === request.token) return { acquired: true, record: holder };
+        return { acquired: false, holder };
+      } catch (error) {
+        if (error instanceof BackendCallError && error.mayHaveApplied) mayHoldIt = true;
+        throw error;
+      }
+    });
+  } catch (error) {
+    // Contention that outlasted the retries means someone else is working on this lock: it is held.
+    if (error instanceof BackendCallError && error.contention && !mayHoldIt) return { acquired: false };
+    // Giving up after a write that may have landed would leave a lock nobody knows they hold.
+    if (mayHoldIt) await backend.release(request.identifier, request.token).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * `true` when this token's lock was removed. After a delete whose outcome was unknown, finding no
+ * lock at all means that delete landed.
+ */
+export async function attemptRelease(
+  backend: LockBackend,
+  identifier: string,
+  token: string,
+  policy: RetryPolicy,
+): Promise<boolean> {
+  let mayHaveReleased = false;
+  return retrying(policy, async () => {
+    try {
+      const outcome = await backend.release(identifier, token);
+      return outcome === 'released' || (outcome === 'absent' && mayHaveReleased);
+    } catch (error) {
+      if (error instanceof BackendCallError && error.mayHaveApplied) mayHaveReleased = true;
+      throw error;
+    }
+  });
+}
+
+export function attemptPeek(backend: LockBackend, identifier: string, policy: RetryPolicy): Promise<LockRecord | null> {
+  return retrying(policy, () => backend.peek(identifier));
+}
+
+async function retrying<T>(policy: RetryPolicy, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const retryable = error instanceof BackendCallError && error.retryable;
+      if (!retryable || attempt >= policy.maxAttempts) throw error;
+      await sleep(fullJitterDelayMs(policy, attempt - 1));
+    }
+  }
+}

@@ -1,0 +1,130 @@
+import type { Datastore } from '@google-cloud/datastore';
+import type { LockBackend } from './backend';
+import { DEFAULT_RETRY_POLICY, DEFAULT_WAIT_BACKOFF, type BackoffPolicy, type RetryPolicy } from './backoff';
+import { LockError } from './errors';
+import { typeOf } from './identifier';
+import { LockKind } from './kinds';
+import { LocalWaitQueue } from './local-queue';
+import { durationOption } from './options';
+import { DEFAULT_ENTITY_KIND } from './datastore/lock-entity';
+
+/** Everything is optional: with nothing configured, clients are built from the environment. */
+export interface LockingConfig {
+  /** STRONG locks' client. Default: `new Datastore()`, which reads GOOGLE_CLOUD_PROJECT, DATASTORE_EMULATOR_HOST, ... */
+  datastore?: Datastore;
+  /** Datastore namespace for lock entities. Default: the client's namespace, else the default one. */
+  namespace?: string;
+  /** Entity kind of lock entities. Default: `DatastoreLock` (djangae's name). */
+  entityKind?: string;
+  /** Deadline of each store call. Default: 5,000 ms. */
+  rpcTimeoutMs?: number;
+  /** How waiters poll a held lock. Default: DEFAULT_WAIT_BACKOFF. */
+  waitBackoff?: Partial<BackoffPolicy>;
+  /** How failed store calls are retried. Default: DEFAULT_RETRY_POLICY. */
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface ResolvedLockingConfig {
+  readonly datastore: Datastore | undefined;
+  readonly namespace: string | undefined;
+  readonly entityKind: string;
+  readonly rpcTimeoutMs: number;
+  readonly waitBackoff: BackoffPolicy;
+  readonly retry: RetryPolicy;
+}
+
+export const DEFAULT_RPC_TIMEOUT_MS = 5000;
+
+/**
+ * The configuration in force plus what it lazily builds: one backend per kind, and the in-process
+ * wait queue. A Lock keeps the runtime it was acquired with, so reconfiguring never sends a
+ * release to a different store.
+ */
+export class LockRuntime {
+  readonly queue = new LocalWaitQueue();
+  private readonly backends = new Map<LockKind, Promise<LockBackend>>();
+
+  constructor(readonly config: ResolvedLockingConfig) {}
+
+  backend(kind: LockKind): Promise<LockBackend> {
+    let backend = this.backends.get(kind);
+    if (!backend) {
+      backend = this.createBackend(kind);
+      this.backends.set(kind, backend);
+      backend.catch(() => this.backends.delete(kind));
+    }
+    return backend;
+  }
+
+  private async createBackend(kind: LockKind): Promise<LockBackend> {
+    switch (kind) {
+      case LockKind.STRONG:
+        return createDatastoreBackend(this.config);
+      case LockKind.WEAK:
+        throw new LockError('BACKEND_FAILURE', 'WEAK (memcached) locks are not available in this version', { kind });
+    }
+  }
+}
+
+/** Loaded on first use, so a cold start that never takes a STRONG lock never loads the Datastore client. */
+async function createDatastoreBackend(config: ResolvedLockingConfig): Promise<LockBackend> {
+  const [{ DatastoreRpc }, { DatastoreLockBackend }] = await Promise.all([
+    import('./datastore/datastore-rpc'),
+    import('./datastore/datastore-backend'),
+  ]);
+  const datastore = config.datastore ?? new (await import('@google-cloud/datastore')).Datastore();
+  return new DatastoreLockBackend(new DatastoreRpc(datastore, config.rpcTimeoutMs), {
+    entityKind: config.entityKind,
+    namespace: config.namespace ?? datastore.namespace,
+  });
+}
+
+let current: LockRuntime | undefined;
+
+/** Replaces the configuration for locks acquired from now on. `configureLocking()` restores the defaults. */
+export function configureLocking(config: LockingConfig = {}): void {
+  current = new LockRuntime(resolveLockingConfig(config));
+}
+
+export function currentRuntime(): LockRuntime {
+  current ??= new LockRuntime(resolveLockingConfig({}));
+  return current;
+}
+
+export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConfig {
+  if (config === null || typeof config !== 'object') {
+    throw new LockError('INVALID_ARGUMENT', `configureLocking takes an object, got ${typeOf(config)}`);
+  }
+  const entityKind = config.entityKind ?? DEFAULT_ENTITY_KIND;
+  if (typeof entityKind !== 'string' || entityKind.length === 0 || entityKind.startsWith('__')) {
+    throw new LockError('INVALID_ARGUMENT', 'entityKind must be a non-empty string not starting with "__"');
+  }
+  if (config.namespace !== undefined && typeof config.namespace !== 'string') {
+    throw new LockError('INVALID_ARGUMENT', `namespace must be a string, got ${typeOf(config.namespace)}`);
+  }
+  return {
+    datastore: config.datastore,
+    namespace: config.namespace,
+    entityKind,
+    rpcTimeoutMs: positive('rpcTimeoutMs', config.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS),
+    waitBackoff: backoffPolicy('waitBackoff', { ...DEFAULT_WAIT_BACKOFF, ...config.waitBackoff }),
+    retry: {
+      ...backoffPolicy('retry', { ...DEFAULT_RETRY_POLICY, ...config.retry }),
+      maxAttempts: Math.floor(positive('retry.maxAttempts', config.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts)),
+    },
+  };
+}
+
+function backoffPolicy(name: string, policy: BackoffPolicy): BackoffPolicy {
+  const initialMs = positive(`${name}.initialMs`, policy.initialMs);
+  const maxMs = positive(`${name}.maxMs`, policy.maxMs);
+  const multiplier = durationOption(`${name}.multiplier`, policy.multiplier) as number;
+  if (multiplier < 1) throw new LockError('INVALID_ARGUMENT', `${name}.multiplier must be >= 1`);
+  return { initialMs, maxMs: Math.max(initialMs, maxMs), multiplier };
+}
+
+function positive(name: string, value: unknown): number {
+  const ms = durationOption(name, value) as number;
+  if (ms <= 0) throw new LockError('INVALID_ARGUMENT', `${name} must be > 0`);
+  return ms;
+}

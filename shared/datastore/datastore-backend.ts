@@ -1,0 +1,150 @@
+import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, ReleaseOutcome } from '../backend';
+import { LockKind } from '../kinds';
+import { classifyDatastoreError, grpcCode, GrpcStatus } from './datastore-errors';
+import type { DatastoreRpc, KeyProto, MutationProto, TransactionId } from './datastore-rpc';
+import { decodeLock, encodeLock, lockKey } from './lock-entity';
+
+export interface DatastoreBackendSettings {
+  readonly entityKind: string;
+  readonly namespace: string | undefined;
+}
+
+/**
+ * STRONG locks on Cloud Datastore / Firestore in Datastore mode.
+ *
+ * Round trips: an uncontended acquire is one non-transactional insert, which the store refuses
+ * with ALREADY_EXISTS while the lock exists. A held lock costs one more lookup only when the
+ * caller may steal; the steal itself is a transaction (begin, lookup, commit). A release is a
+ * transaction (begin, lookup, commit) that deletes only when the token still matches.
+ *
+ * The fence is the entity version the store assigns on each write. Datastore documents it as
+ * strictly greater than the version of any previous entity at that key, deleted ones included,
+ * so it grows across release and re-acquire without a counter entity.
+ */
+export class DatastoreLockBackend implements LockBackend {
+  readonly kind = LockKind.STRONG;
+  readonly capabilities = { fence: true } as const;
+
+  constructor(
+    readonly rpc: DatastoreRpc,
+    private readonly settings: DatastoreBackendSettings,
+  ) {}
+
+  async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
+    const key = await this.keyOf(request.identifier);
+    const acquiredAt = new Date();
+    const fields = { ...request, acquiredAt, expiresAt: expiry(acquiredAt, request.stealAfterMs) };
+    try {
+      const fence = await this.rpc.insert(encodeLock(key, fields));
+      return { acquired: true, record: recordOf(fields, fence) };
+    } catch (error) {
+      if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS) throw classifyDatastoreError(error, { write: true, what: 'insert' });
+    }
+    if (request.stealAfterMs === undefined) return { acquired: false };
+
+    const holder = await this.read(key);
+    if (!holder || holder.token === request.token || !isStale(holder, request.stealAfterMs)) {
+      return { acquired: false, holder };
+    }
+    return this.steal(key, holder, request);
+  }
+
+  async release(identifier: string, token: string): Promise<ReleaseOutcome> {
+    const key = await this.keyOf(identifier);
+    return this.inTransaction<ReleaseOutcome>('release', async (transaction) => {
+      const current = await this.read(key, transaction);
+      if (!current) return { outcome: 'absent' };
+      if (current.token !== token) return { outcome: 'not_holder' };
+      return { mutations: [{ delete: key }], onCommit: () => 'released' };
+    });
+  }
+
+  async peek(identifier: string): Promise<LockRecord | null> {
+    return this.read(await this.keyOf(identifier));
+  }
+
+  /**
+   * Takes over a stale lock. The transaction re-reads it so that only one thief wins, and only
+   * from the holder it judged stale; a lock released meanwhile is simply taken.
+   */
+  private async steal(key: KeyProto, stale: LockRecord, request: AcquireRequest): Promise<AcquireOutcome> {
+    return this.inTransaction<AcquireOutcome>('steal', async (transaction) => {
+      const current = await this.read(key, transaction);
+      if (current && current.token !== stale.token) return { outcome: { acquired: false, holder: current } };
+      const acquiredAt = new Date();
+      const fields = { ...request, acquiredAt, expiresAt: expiry(acquiredAt, request.stealAfterMs) };
+      return {
+        mutations: [{ upsert: encodeLock(key, fields) }],
+        onCommit: ([fence]) => ({ acquired: true, record: recordOf(fields, fence as bigint) }),
+      };
+    });
+  }
+
+  /**
+   * Runs `body` in a read-write transaction begun explicitly, commits the mutations it asks for,
+   * and always ends the transaction: Firestore in Datastore mode holds read locks until commit or
+   * rollback, so an abandoned transaction would stall every other writer of the lock.
+   */
+  private async inTransaction<T>(what: string, body: (transaction: TransactionId) => Promise<TransactionStep<T>>): Promise<T> {
+    let transaction: TransactionId;
+    try {
+      transaction = await this.rpc.beginTransaction();
+    } catch (error) {
+      throw classifyDatastoreError(error, { write: false, what: `${what} (begin transaction)` });
+    }
+    let committing = false;
+    try {
+      const step = await body(transaction);
+      if ('outcome' in step) return step.outcome;
+      committing = true;
+      try {
+        return step.onCommit(await this.rpc.commit(transaction, step.mutations));
+      } catch (error) {
+        throw classifyDatastoreError(error, { write: true, what: `${what} (commit)` });
+      }
+    } finally {
+      if (!committing) await this.rpc.rollback(transaction).catch(() => undefined);
+    }
+  }
+
+  private async read(key: KeyProto, transaction?: TransactionId): Promise<LockRecord | null> {
+    try {
+      const found = await this.rpc.lookup(key, transaction);
+      return found ? decodeLock(found) : null;
+    } catch (error) {
+      throw classifyDatastoreError(error, { write: false, what: 'lookup' });
+    }
+  }
+
+  private async keyOf(identifier: string): Promise<KeyProto> {
+    try {
+      return lockKey(await this.rpc.partition(this.settings.namespace), this.settings.entityKind, identifier);
+    } catch (error) {
+      throw classifyDatastoreError(error, { write: false, what: 'project lookup' });
+    }
+  }
+}
+
+/** What a transaction body decides: an outcome without writing, or mutations to commit. */
+type TransactionStep<T> =
+  | { readonly outcome: T }
+  | { readonly mutations: MutationProto[]; readonly onCommit: (versions: bigint[]) => T };
+
+function expiry(acquiredAt: Date, stealAfterMs: number | undefined): Date | undefined {
+  return stealAfterMs === undefined ? undefined : new Date(acquiredAt.getTime() + stealAfterMs);
+}
+
+/** djangae's rule: a lock is stale for this caller when it has been held longer than the caller's stealAfterMs. */
+function isStale(holder: LockRecord, stealAfterMs: number): boolean {
+  return Date.now() - holder.acquiredAt.getTime() > stealAfterMs;
+}
+
+function recordOf(fields: { identifier: string; token: string; acquiredAt: Date; expiresAt: Date | undefined }, fence: bigint): LockRecord {
+  return {
+    identifier: fields.identifier,
+    token: fields.token,
+    acquiredAt: fields.acquiredAt,
+    ...(fields.expiresAt ? { expiresAt: fields.expiresAt } : {}),
+    fence,
+  };
+}

@@ -1,0 +1,145 @@
+import type { Datastore, DatastoreClient } from '@google-cloud/datastore';
+import type { google } from '@google-cloud/datastore/build/protos/protos';
+
+export type EntityProto = google.datastore.v1.IEntity;
+export type KeyProto = google.datastore.v1.IKey;
+export type MutationProto = google.datastore.v1.IMutation;
+export type TransactionId = Uint8Array | string;
+
+export interface FoundEntity {
+  readonly entity: EntityProto;
+  /** The store's version of the entity: strictly increasing across every write, delete included. */
+  readonly version: bigint;
+}
+
+/**
+ * The five Datastore RPCs the STRONG backend uses, one method each, straight onto the generated
+ * client of the caller's `Datastore` (so its channel, credentials and database are shared).
+ *
+ * The high-level Datastore API is not used for two reasons measured on the emulators: it hides
+ * entity versions (our fence), and a `Transaction.get()` before `run()` begins the transaction
+ * inside the lookup (`newTransaction`), which the Firestore-in-Datastore-mode emulator 1.19.9
+ * mishandles: the commit times out and the entity stays locked for good. Transactions here are
+ * always begun explicitly.
+ *
+ * Every call has a deadline and no client-side retry: retries live in shared/attempts.ts.
+ */
+export class DatastoreRpc {
+  private target: Promise<Target> | undefined;
+
+  constructor(
+    readonly datastore: Datastore,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** The partition (project, database, namespace) keys are made in. */
+  async partition(namespace: string | undefined): Promise<google.datastore.v1.IPartitionId> {
+    const { projectId } = await this.connect();
+    return { projectId, databaseId: this.datastore.options.databaseId ?? '', namespaceId: namespace ?? '' };
+  }
+
+  /** A non-transactional insert: fails with ALREADY_EXISTS (6) when the key exists. */
+  async insert(entity: EntityProto): Promise<bigint> {
+    const [version] = await this.commit(undefined, [{ insert: entity }]);
+    return version as bigint;
+  }
+
+  async lookup(key: KeyProto, transaction?: TransactionId): Promise<FoundEntity | null> {
+    const response = await this.call('lookup', {
+      keys: [key],
+      ...(transaction === undefined ? {} : { readOptions: { transaction } }),
+    });
+    const found = response.found?.[0];
+    if (!found?.entity) return null;
+    return { entity: found.entity, version: BigInt(String(found.version ?? 0)) };
+  }
+
+  async beginTransaction(): Promise<TransactionId> {
+    const response = await this.call('beginTransaction', { transactionOptions: { readWrite: {} } });
+    if (!response.transaction) throw new Error('beginTransaction returned no transaction');
+    return response.transaction;
+  }
+
+  /** Commits `mutations`, in `transaction` when given; resolves the version after each mutation. */
+  async commit(transaction: TransactionId | undefined, mutations: MutationProto[]): Promise<bigint[]> {
+    const response = await this.call('commit', {
+      mutations,
+      ...(transaction === undefined ? { mode: 'NON_TRANSACTIONAL' } : { mode: 'TRANSACTIONAL', transaction }),
+    });
+    return (response.mutationResults ?? []).map((result) => BigInt(String(result.version ?? 0)));
+  }
+
+  async rollback(transaction: TransactionId): Promise<void> {
+    await this.call('rollback', { transaction });
+  }
+
+  private async call<M extends 'lookup' | 'beginTransaction' | 'commit' | 'rollback'>(
+    method: M,
+    request: Omit<RequestOf<M>, 'projectId'>,
+  ): Promise<ResponseOf<M>> {
+    const { client, projectId, callOptions } = await this.connect();
+    const databaseId = this.datastore.options.databaseId;
+    const fullRequest = { ...request, projectId, ...(databaseId ? { databaseId } : {}) };
+    const invoke = client[method].bind(client) as unknown as (
+      request: RequestOf<M>,
+      options: CallOptions,
+    ) => Promise<[ResponseOf<M>, ...unknown[]]>;
+    const [response] = await invoke(fullRequest as RequestOf<M>, callOptions);
+    return response;
+  }
+
+  private connect(): Promise<Target> {
+    this.target ??= this.resolveTarget();
+    // A failed resolution (no project configured yet) must not be cached for good.
+    this.target.catch(() => (this.target = undefined));
+    return this.target;
+  }
+
+  private async resolveTarget(): Promise<Target> {
+    const projectId = await this.datastore.getProjectId();
+    // Reuse the client the Datastore object caches under the same name, so both share a channel.
+    const clients = this.datastore.clients_ as Map<string, unknown>;
+    let client = clients.get('DatastoreClient') as DatastoreClient | undefined;
+    if (!client) {
+      const generated = await import('@google-cloud/datastore');
+      client = new generated.DatastoreClient({ ...this.datastore.options });
+      clients.set('DatastoreClient', client);
+    }
+    const callOptions: CallOptions = {
+      timeout: this.timeoutMs,
+      // No retry codes: gax makes exactly one try with the deadline above.
+      retry: { retryCodes: [] },
+      otherArgs: { headers: { 'google-cloud-resource-prefix': `projects/${projectId}` } },
+    };
+    return { client, projectId, callOptions };
+  }
+}
+
+interface Target {
+  readonly client: DatastoreClient;
+  readonly projectId: string;
+  readonly callOptions: CallOptions;
+}
+
+type RequestOf<M extends string> = M extends 'lookup'
+  ? google.datastore.v1.ILookupRequest
+  : M extends 'beginTransaction'
+    ? google.datastore.v1.IBeginTransactionRequest
+    : M extends 'commit'
+      ? google.datastore.v1.ICommitRequest
+      : google.datastore.v1.IRollbackRequest;
+
+type ResponseOf<M extends string> = M extends 'lookup'
+  ? google.datastore.v1.ILookupResponse
+  : M extends 'beginTransaction'
+    ? google.datastore.v1.IBeginTransactionResponse
+    : M extends 'commit'
+      ? google.datastore.v1.ICommitResponse
+      : google.datastore.v1.IRollbackResponse;
+
+/** The gax call options this module sets (google-gax itself is not a direct dependency). */
+interface CallOptions {
+  timeout: number;
+  retry: unknown;
+  otherArgs: { headers: Record<string, string> };
+}

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import type { LockRecord } from '../backend';
+import type { EntityProto, FoundEntity, KeyProto } from './datastore-rpc';
+
+/**
+ * How a lock is stored. The key name is the SHA-256 of the identifier, so any identifier up to
+ * 1,500 bytes fits the key-name limit and keys spread evenly; the identifier is kept unindexed
+ * beside it. `acquiredAt` and `expiresAt` are indexed for the cleanup queries. The fence is not a
+ * property: it is the entity's version, assigned by the store on every write.
+ */
+export const DEFAULT_ENTITY_KIND = 'DatastoreLock';
+
+export function lockKeyName(identifier: string): string {
+  return createHash('sha256').update(identifier, 'utf8').digest('hex');
+}
+
+export function lockKey(partitionId: KeyProto['partitionId'], entityKind: string, identifier: string): KeyProto {
+  return { partitionId, path: [{ kind: entityKind, name: lockKeyName(identifier) }] };
+}
+
+export interface LockFields {
+  readonly identifier: string;
+  readonly token: string;
+  readonly acquiredAt: Date;
+  readonly expiresAt: Date | undefined;
+}
+
+export function encodeLock(key: KeyProto, fields: LockFields): EntityProto {
+  return {
+    key,
+    properties: {
+      identifier: { stringValue: fields.identifier, excludeFromIndexes: true },
+      token: { stringValue: fields.token, excludeFromIndexes: true },
+      acquiredAt: { timestampValue: timestamp(fields.acquiredAt) },
+      expiresAt: fields.expiresAt ? { timestampValue: timestamp(fields.expiresAt) } : { nullValue: 'NULL_VALUE' },
+    },
+  };
+}
+
+export function decodeLock(found: FoundEntity): LockRecord {
+  const properties = found.entity.properties ?? {};
+  const expiresAt = dateOf(properties.expiresAt?.timestampValue);
+  return {
+    identifier: String(properties.identifier?.stringValue ?? ''),
+    token: String(properties.token?.stringValue ?? ''),
+    acquiredAt: dateOf(properties.acquiredAt?.timestampValue) ?? new Date(0),
+    ...(expiresAt ? { expiresAt } : {}),
+    fence: found.version,
+  };
+}
+
+function timestamp(date: Date): { seconds: number; nanos: number } {
+  const ms = date.getTime();
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
+}
+
+function dateOf(value: { seconds?: unknown; nanos?: unknown } | null | undefined): Date | undefined {
+  if (!value) return undefined;
+  return new Date(Number(value.seconds ?? 0) * 1000 + Math.floor(Number(value.nanos ?? 0) / 1_000_000));
+}

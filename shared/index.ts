@@ -1,0 +1,17 @@
+/**
+ * cloud-functions-locking: distributed locks for Cloud Functions, after djangae.contrib.locking.
+ * Importing this module loads no Google Cloud client; the Datastore client loads on the first
+ * STRONG lock call.
+ */
+export { LockKind, LOCK_KINDS } from './kinds';
+export type { LockOptions } from './options';
+export { DEFAULT_LOCK_OPTIONS } from './options';
+export { Lock, lock, peek } from './lock';
+export type { FenceOf, LockGuard, LockOptionsOf, PeekedLock } from './lock';
+export { LockError, LockAcquisitionError } from './errors';
+export type { LockErrorCode } from './errors';
+export { configureLocking } from './config';
+export type { LockingConfig } from './config';
+export { DEFAULT_WAIT_BACKOFF, DEFAULT_RETRY_POLICY } from './backoff';
+export type { BackoffPolicy, RetryPolicy } from './backoff';
+export { MAX_IDENTIFIER_BYTES } from './identifier';

@@ -1,0 +1,60 @@
+import { LockError } from './errors';
+import { typeOf } from './identifier';
+import { isLockKind, LockKind } from './kinds';
+
+export interface LockOptions {
+  /** Keep trying until acquired (default). `false`: one attempt, then bail. */
+  wait?: boolean;
+  /** An existing lock held for longer than this is treated as absent and taken over. Default: never. */
+  stealAfterMs?: number;
+  /** With `wait: true`, give up after this long. Default: no limit. */
+  waitForMs?: number;
+  /** Default: STRONG. */
+  kind?: LockKind;
+}
+
+export interface ResolvedLockOptions {
+  readonly wait: boolean;
+  readonly stealAfterMs: number | undefined;
+  readonly waitForMs: number | undefined;
+  readonly kind: LockKind;
+}
+
+export const DEFAULT_LOCK_OPTIONS: Readonly<{ wait: true; kind: LockKind.STRONG }> = Object.freeze({
+  wait: true,
+  kind: LockKind.STRONG,
+});
+
+/** Merges the defaults and validates, in one place, so every entry point accepts the same input. */
+export function resolveLockOptions(options: LockOptions = {}): ResolvedLockOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new LockError('INVALID_ARGUMENT', `options must be an object, got ${typeOf(options)}`);
+  }
+  const wait = options.wait ?? DEFAULT_LOCK_OPTIONS.wait;
+  if (typeof wait !== 'boolean') {
+    throw new LockError('INVALID_ARGUMENT', `wait must be a boolean, got ${typeOf(wait)}`);
+  }
+  const kind = options.kind ?? DEFAULT_LOCK_OPTIONS.kind;
+  if (!isLockKind(kind)) {
+    throw new LockError('INVALID_ARGUMENT', `kind must be "STRONG" or "WEAK", got ${JSON.stringify(kind)}`);
+  }
+  return {
+    wait,
+    kind,
+    stealAfterMs: durationOption('stealAfterMs', options.stealAfterMs),
+    waitForMs: durationOption('waitForMs', options.waitForMs),
+  };
+}
+
+/** A duration in milliseconds: a finite, non-negative number, or absent. */
+export function durationOption(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new LockError('INVALID_ARGUMENT', `${name} must be a finite number of milliseconds >= 0, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'number' ? String(value) : typeOf(value);
+}
