@@ -1,0 +1,31 @@
+import type { SinonSandbox } from 'sinon';
+import type { LockingConfig } from '../../shared';
+import { LockKind } from '../../shared';
+import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
+import { DATASTORE_TARGETS } from './datastore-targets';
+
+/**
+ * Every backend the contract suite runs against, unchanged. A fixture says how to point the
+ * library at its store and how to make that store report contention, the one fault the contract
+ * itself speaks of.
+ */
+export interface BackendFixture {
+  readonly name: string;
+  readonly kind: LockKind;
+  readonly fence: boolean;
+  config(): LockingConfig;
+  /** Makes every write attempt fail as contention does on this store. */
+  injectContention(sandbox: SinonSandbox): void;
+}
+
+const ABORTED = Object.assign(new Error('10 ABORTED: injected contention'), { code: 10 });
+
+export const BACKEND_FIXTURES: readonly BackendFixture[] = DATASTORE_TARGETS.map((target) => ({
+  name: `STRONG on the ${target.name}`,
+  kind: LockKind.STRONG,
+  fence: true,
+  config: () => ({ datastore: target.client(), retry: { initialMs: 5, maxMs: 20 } }),
+  injectContention: (sandbox: SinonSandbox) => {
+    sandbox.stub(DatastoreRpc.prototype, 'commit').rejects(ABORTED);
+  },
+}));

@@ -1,0 +1,28 @@
+import { Datastore } from '@google-cloud/datastore';
+import { FIRESTORE_HOST_VARIABLE, LEGACY_HOST_VARIABLE, TEST_PROJECT } from './global-setup';
+
+/** The two Datastore emulators every STRONG test runs against, unchanged. */
+export interface DatastoreTarget {
+  readonly name: string;
+  /** Reads the host at test time: the global fixture sets it after the spec files are loaded. */
+  host(): string;
+  client(namespace?: string): Datastore;
+}
+
+function target(name: string, variable: string): DatastoreTarget {
+  const host = () => {
+    const value = process.env[variable];
+    if (!value) throw new Error(`${variable} is not set: the global test fixture did not start the ${name}`);
+    return value;
+  };
+  return {
+    name,
+    host,
+    client: (namespace) => new Datastore({ projectId: TEST_PROJECT, apiEndpoint: host(), ...(namespace ? { namespace } : {}) }),
+  };
+}
+
+export const DATASTORE_TARGETS: readonly DatastoreTarget[] = [
+  target('legacy Datastore emulator', LEGACY_HOST_VARIABLE),
+  target('Firestore in Datastore mode emulator', FIRESTORE_HOST_VARIABLE),
+];

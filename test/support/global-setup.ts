@@ -1,0 +1,32 @@
+import { startEmulator, type RunningEmulator } from '../../infra/emulators';
+
+/**
+ * Mocha global fixture: the real emulators every test tier talks to, started on free ports for
+ * this run and stopped after it. A missing or broken emulator fails the run here; nothing skips.
+ */
+let emulators: RunningEmulator[] = [];
+
+export async function mochaGlobalSetup(): Promise<void> {
+  // No metadata-server probe (and no warning about it) from the Google clients in tests.
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  process.env.GOOGLE_CLOUD_PROJECT = TEST_PROJECT;
+  const started = await Promise.allSettled([startEmulator('datastore-legacy'), startEmulator('datastore-firestore')]);
+  emulators = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failure = started.find((result) => result.status === 'rejected');
+  if (failure) {
+    await mochaGlobalTeardown();
+    throw failure.reason;
+  }
+  const [legacy, firestore] = emulators as [RunningEmulator, RunningEmulator];
+  process.env[LEGACY_HOST_VARIABLE] = legacy.host;
+  process.env[FIRESTORE_HOST_VARIABLE] = firestore.host;
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  await Promise.all(emulators.map((emulator) => emulator.stop()));
+  emulators = [];
+}
+
+export const TEST_PROJECT = 'cloud-functions-locking-test';
+export const LEGACY_HOST_VARIABLE = 'TEST_DATASTORE_LEGACY_HOST';
+export const FIRESTORE_HOST_VARIABLE = 'TEST_DATASTORE_FIRESTORE_HOST';
