@@ -1,7 +1,7 @@
 import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, ReleaseOutcome } from '../backend';
 import { LockKind } from '../kinds';
 import { classifyDatastoreError, grpcCode, GrpcStatus } from './datastore-errors';
-import type { DatastoreRpc, KeyProto, MutationProto, TransactionId } from './datastore-rpc';
+import type { DatastoreRpc, FoundEntity, KeyProto, MutationProto, TransactionId } from './datastore-rpc';
 import { decodeLock, encodeLock, lockKey } from './lock-entity';
 
 export interface DatastoreBackendSettings {
@@ -42,8 +42,9 @@ export class DatastoreLockBackend implements LockBackend {
     }
     if (request.stealAfterMs === undefined) return { acquired: false };
 
-    const holder = await this.read(key);
-    if (!holder || holder.token === request.token || !isStale(holder, request.stealAfterMs)) {
+    const found = await this.lookup(key);
+    const holder = found ? decodeLock(found) : null;
+    if (!found || !holder || holder.token === request.token || heldForMs(found, holder) <= request.stealAfterMs) {
       return { acquired: false, holder };
     }
     return this.steal(key, holder, request);
@@ -108,9 +109,13 @@ export class DatastoreLockBackend implements LockBackend {
   }
 
   private async read(key: KeyProto, transaction?: TransactionId): Promise<LockRecord | null> {
+    const found = await this.lookup(key, transaction);
+    return found ? decodeLock(found) : null;
+  }
+
+  private async lookup(key: KeyProto, transaction?: TransactionId): Promise<FoundEntity | null> {
     try {
-      const found = await this.rpc.lookup(key, transaction);
-      return found ? decodeLock(found) : null;
+      return await this.rpc.lookup(key, transaction);
     } catch (error) {
       throw classifyDatastoreError(error, { write: false, what: 'lookup' });
     }
@@ -134,9 +139,17 @@ function expiry(acquiredAt: Date, stealAfterMs: number | undefined): Date | unde
   return stealAfterMs === undefined ? undefined : new Date(acquiredAt.getTime() + stealAfterMs);
 }
 
-/** djangae's rule: a lock is stale for this caller when it has been held longer than the caller's stealAfterMs. */
-function isStale(holder: LockRecord, stealAfterMs: number): boolean {
-  return Date.now() - holder.acquiredAt.getTime() > stealAfterMs;
+/**
+ * How long the holder has held the lock, for djangae's rule (stale when held longer than the
+ * caller's stealAfterMs). The store's own clock is preferred: the entity's last write time against
+ * the read time. Besides removing client clock skew, it counts from when the grant took effect:
+ * the stored `acquiredAt` is taken before the commit, and on Firestore in Datastore mode a commit
+ * can wait seconds for a contended lock, which would make a fresh grant look stale at once.
+ * Stores that report neither time (the legacy Datastore emulator) fall back to this host's clock.
+ */
+function heldForMs(found: FoundEntity, holder: LockRecord): number {
+  if (found.updatedAt && found.readAt) return found.readAt.getTime() - found.updatedAt.getTime();
+  return Date.now() - holder.acquiredAt.getTime();
 }
 
 function recordOf(fields: { identifier: string; token: string; acquiredAt: Date; expiresAt: Date | undefined }, fence: bigint): LockRecord {

@@ -1,5 +1,6 @@
 import type { Datastore, DatastoreClient } from '@google-cloud/datastore';
 import type { google } from '@google-cloud/datastore/build/protos/protos';
+import { dateOfTimestamp } from './timestamps';
 
 export type EntityProto = google.datastore.v1.IEntity;
 export type KeyProto = google.datastore.v1.IKey;
@@ -10,6 +11,10 @@ export interface FoundEntity {
   readonly entity: EntityProto;
   /** The store's version of the entity: strictly increasing across every write, delete included. */
   readonly version: bigint;
+  /** Server time of the entity's last write, where the store reports it (Firestore mode does). */
+  readonly updatedAt: Date | undefined;
+  /** Server time the read was made at, where the store reports it. */
+  readonly readAt: Date | undefined;
 }
 
 /**
@@ -51,7 +56,12 @@ export class DatastoreRpc {
     });
     const found = response.found?.[0];
     if (!found?.entity) return null;
-    return { entity: found.entity, version: BigInt(String(found.version ?? 0)) };
+    return {
+      entity: found.entity,
+      version: BigInt(String(found.version ?? 0)),
+      updatedAt: dateOfTimestamp(found.updateTime),
+      readAt: dateOfTimestamp(response.readTime),
+    };
   }
 
   async beginTransaction(): Promise<TransactionId> {

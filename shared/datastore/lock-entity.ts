@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { LockRecord } from '../backend';
 import type { EntityProto, FoundEntity, KeyProto } from './datastore-rpc';
+import { dateOfTimestamp, timestampOfDate } from './timestamps';
 
 /**
  * How a lock is stored. The key name is the SHA-256 of the identifier, so any identifier up to
@@ -31,31 +32,21 @@ export function encodeLock(key: KeyProto, fields: LockFields): EntityProto {
     properties: {
       identifier: { stringValue: fields.identifier, excludeFromIndexes: true },
       token: { stringValue: fields.token, excludeFromIndexes: true },
-      acquiredAt: { timestampValue: timestamp(fields.acquiredAt) },
-      expiresAt: fields.expiresAt ? { timestampValue: timestamp(fields.expiresAt) } : { nullValue: 'NULL_VALUE' },
+      acquiredAt: { timestampValue: timestampOfDate(fields.acquiredAt) },
+      expiresAt: fields.expiresAt ? { timestampValue: timestampOfDate(fields.expiresAt) } : { nullValue: 'NULL_VALUE' },
     },
   };
 }
 
 export function decodeLock(found: FoundEntity): LockRecord {
   const properties = found.entity.properties ?? {};
-  const expiresAt = dateOf(properties.expiresAt?.timestampValue);
+  const expiresAt = dateOfTimestamp(properties.expiresAt?.timestampValue);
   return {
     identifier: String(properties.identifier?.stringValue ?? ''),
     token: String(properties.token?.stringValue ?? ''),
-    acquiredAt: dateOf(properties.acquiredAt?.timestampValue) ?? new Date(0),
+    acquiredAt: dateOfTimestamp(properties.acquiredAt?.timestampValue) ?? new Date(0),
     ...(expiresAt ? { expiresAt } : {}),
     fence: found.version,
   };
 }
 
-function timestamp(date: Date): { seconds: number; nanos: number } {
-  const ms = date.getTime();
-  const seconds = Math.floor(ms / 1000);
-  return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
-}
-
-function dateOf(value: { seconds?: unknown; nanos?: unknown } | null | undefined): Date | undefined {
-  if (!value) return undefined;
-  return new Date(Number(value.seconds ?? 0) * 1000 + Math.floor(Number(value.nanos ?? 0) / 1_000_000));
-}
