@@ -1,0 +1,128 @@
+import { strict as assert } from 'node:assert';
+import sinon from 'sinon';
+import { DEFAULT_WAIT_BACKOFF } from '../../shared/backoff';
+import { BackendCallError } from '../../shared/errors';
+import { LockKind } from '../../shared';
+import { LocalWaitQueue } from '../../shared/local-queue';
+import { acquireWithWaiting, type WaitSettings } from '../../shared/waiting';
+import { MemoryBackend } from '../support/memory-backend';
+
+const ID = 'unit-lock';
+const retry = { initialMs: 10, maxMs: 40, multiplier: 2, maxAttempts: 3 };
+
+describe('waiting for a lock (fake timers)', () => {
+  let clock: sinon.SinonFakeTimers;
+  let backend: MemoryBackend;
+  let settings: WaitSettings;
+  let tokens = 0;
+  const request = (extra: { stealAfterMs?: number } = {}) => ({ identifier: ID, token: `token-${++tokens}`, ...extra });
+
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    // The top of every jitter range, so the schedule is exact.
+    sinon.stub(Math, 'random').returns(1);
+    backend = new MemoryBackend();
+    settings = { backend, queue: new LocalWaitQueue(), waitBackoff: DEFAULT_WAIT_BACKOFF, retry };
+  });
+  afterEach(() => sinon.restore());
+
+  const pollTimes = () => backend.attempts.map((attempt) => attempt.at - 1_000_000);
+
+  it('wait: false makes exactly one attempt', async () => {
+    backend.hold(ID);
+    assert.equal(await acquireWithWaiting(settings, request(), { wait: false, waitForMs: undefined }), null);
+    assert.equal(backend.attempts.length, 1);
+  });
+
+  it('polls on the backoff schedule and gives up at waitForMs with one last attempt there', async () => {
+    backend.hold(ID);
+    const result = acquireWithWaiting(settings, request(), { wait: true, waitForMs: 1000 });
+    await clock.tickAsync(1000);
+    assert.equal(await result, null);
+    assert.deepEqual(pollTimes(), [0, 20, 60, 140, 300, 550, 800, 1000]);
+  });
+
+  it('acquires at the first poll after the holder releases', async () => {
+    backend.hold(ID);
+    const result = acquireWithWaiting(settings, request(), { wait: true, waitForMs: undefined });
+    await clock.tickAsync(100);
+    backend.locks.delete(ID);
+    await clock.tickAsync(40);
+    const record = await result;
+    assert.ok(record);
+    assert.deepEqual(pollTimes(), [0, 20, 60, 140]);
+  });
+
+  it('local waiters queue: only the first polls the store', async () => {
+    backend.hold(ID);
+    const waiters = Array.from({ length: 5 }, () => acquireWithWaiting(settings, request(), { wait: true, waitForMs: 1000 }));
+    await clock.tickAsync(1000);
+    assert.deepEqual(pollTimes(), [0, 20, 60, 140, 300, 550, 800, 1000], 'the same polls as one waiter');
+    assert.equal(new Set(backend.attempts.map((attempt) => attempt.token)).size, 1);
+    assert.deepEqual(await Promise.all(waiters), [null, null, null, null, null]);
+  });
+
+  it('a local release wakes the polling waiter at once, and the next in line takes over', async () => {
+    backend.hold(ID);
+    const first = acquireWithWaiting(settings, request(), { wait: true, waitForMs: undefined });
+    const second = acquireWithWaiting(settings, request(), { wait: true, waitForMs: undefined });
+    await clock.tickAsync(500);
+    const pollsBefore = backend.attempts.length;
+    backend.locks.delete(ID);
+    settings.queue.wake(ID);
+    await clock.tickAsync(0);
+    const record = await first;
+    assert.ok(record, 'the woken waiter acquired without waiting out its backoff');
+    assert.equal(backend.attempts.length, pollsBefore + 2, 'one poll that acquired, one first poll by the next waiter');
+    assert.notEqual(backend.attempts.at(-1)?.token, record.token);
+    backend.locks.delete(ID);
+    settings.queue.wake(ID);
+    await clock.tickAsync(0);
+    assert.ok(await second);
+    assert.equal(settings.queue.size(ID), 0, 'the queue is empty once everyone left');
+  });
+
+  it('a queued waiter whose waitForMs runs out leaves without a store call', async () => {
+    backend.hold(ID);
+    void acquireWithWaiting(settings, request(), { wait: true, waitForMs: 5000 });
+    const queued = acquireWithWaiting(settings, request(), { wait: true, waitForMs: 100 });
+    await clock.tickAsync(100);
+    assert.equal(await queued, null);
+    assert.equal(new Set(backend.attempts.map((attempt) => attempt.token)).size, 1, 'only the first waiter polled');
+    assert.equal(settings.queue.size(ID), 1);
+    await clock.tickAsync(5000);
+  });
+
+  it('a waiter that may steal is not stuck behind one that may not', async () => {
+    backend.hold(ID);
+    const patient = acquireWithWaiting(settings, request(), { wait: true, waitForMs: 2000 });
+    const thief = acquireWithWaiting(settings, request({ stealAfterMs: 300 }), { wait: true, waitForMs: 2000 });
+    await clock.tickAsync(600);
+    const stolen = await thief;
+    assert.ok(stolen, 'the thief stole the stale lock');
+    assert.equal(backend.locks.get(ID)?.token, stolen.token);
+    await clock.tickAsync(2000);
+    assert.equal(await patient, null);
+  });
+
+  it('keeps waiting through contention errors, which mean the lock is busy', async () => {
+    const contention = () => new BackendCallError('aborted', { retryable: true, mayHaveApplied: false, contention: true }, { kind: LockKind.STRONG });
+    backend.failures.push(contention(), contention(), contention());
+    const result = acquireWithWaiting(settings, request(), { wait: true, waitForMs: 1000 });
+    await clock.tickAsync(200);
+    assert.ok(await result, 'acquired once the contention cleared');
+  });
+
+  it('a store that stays unavailable ends the wait with the error, not a hang', async () => {
+    const unavailable = () => new BackendCallError('down', { retryable: true, mayHaveApplied: false, contention: false }, { kind: LockKind.STRONG });
+    backend.failures.push(unavailable(), unavailable(), unavailable());
+    const result = acquireWithWaiting(settings, request(), { wait: true, waitForMs: undefined });
+    const settled = result.then(
+      () => 'resolved',
+      (error: unknown) => (error instanceof BackendCallError ? error.code : 'other'),
+    );
+    await clock.tickAsync(100);
+    assert.equal(await settled, 'BACKEND_UNAVAILABLE');
+    assert.equal(backend.attempts.length, retry.maxAttempts);
+  });
+});
