@@ -59,8 +59,13 @@ export class Lock<K extends LockKind = LockKind> {
    */
   release(): Promise<boolean> {
     if (this.releasing) return this.releasing.then(() => false);
-    this.releasing = this.releaseOnce();
-    return this.releasing;
+    const attempt = this.releaseOnce();
+    this.releasing = attempt;
+    // A release that failed (store unavailable) may be tried again by calling release() again.
+    attempt.catch(() => {
+      if (this.releasing === attempt) this.releasing = undefined;
+    });
+    return attempt;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -157,7 +157,9 @@ for (const target of DATASTORE_TARGETS) {
         sandbox.stub(DatastoreRpc.prototype, 'beginTransaction').rejects(UNAVAILABLE);
         await assert.rejects(held.release(), (error: unknown) => error instanceof LockError && error.code === 'BACKEND_UNAVAILABLE');
         sandbox.restore();
-        assert.equal((await peek(id))?.token, held.token);
+        assert.equal((await peek(id))?.token, held.token, 'the lock is still there');
+        assert.equal(await held.release(), true, 'and its owner can release it once the store is back');
+        assert.equal(await peek(id), null);
       });
 
       it('three thieves racing for one stale lock: at most one wins, and the winner holds it', async function () {
@@ -194,4 +196,27 @@ describe('STRONG with an unreachable store', () => {
     });
     await assert.rejects(Lock.acquire(uniqueId('unreachable')), (error: unknown) => error instanceof LockError && error.code === 'BACKEND_UNAVAILABLE');
   });
+});
+
+describe('STRONG configuration: namespace and entity kind', () => {
+  after(() => configureLocking());
+
+  for (const target of DATASTORE_TARGETS) {
+    it(`stores locks under the configured namespace and kind, apart from the defaults: ${target.name}`, async () => {
+      const id = uniqueId('configured');
+      configureLocking({ datastore: target.client(), namespace: 'locks-ns', entityKind: 'CustomLock' });
+      const configured = await Lock.acquire(id, { wait: false });
+      assert.ok(configured);
+      const [entities] = await target.client('locks-ns').runQuery(target.client('locks-ns').createQuery('CustomLock'));
+      assert.ok(
+        entities.some((entity) => entity.token === configured.token && entity.identifier === id),
+        'the lock entity is in namespace locks-ns, kind CustomLock',
+      );
+      configureLocking({ datastore: target.client() });
+      const elsewhere = await Lock.acquire(id, { wait: false });
+      assert.ok(elsewhere, 'the default namespace and kind hold a different lock');
+      assert.equal(await elsewhere.release(), true);
+      assert.equal(await configured.release(), true, 'a lock releases where it was acquired, whatever is configured since');
+    });
+  }
 });
