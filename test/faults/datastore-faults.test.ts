@@ -19,6 +19,17 @@ const DEADLINE_EXCEEDED = grpcError(4, 'DEADLINE_EXCEEDED');
 const PERMISSION_DENIED = grpcError(7, 'PERMISSION_DENIED');
 const fastRetry = { initialMs: 5, maxMs: 20, maxAttempts: 3 };
 
+/** The next commit reaches the store and is applied, but the caller sees `error`: an ambiguous commit. */
+function firstCommitLandsThenFails(sandbox: sinon.SinonSandbox, error: Error) {
+  const commit = sandbox.stub(DatastoreRpc.prototype, 'commit');
+  commit.onFirstCall().callsFake(async function (this: DatastoreRpc, ...args) {
+    await commit.wrappedMethod.apply(this, args);
+    throw error;
+  });
+  commit.callThrough();
+  return commit;
+}
+
 for (const target of DATASTORE_TARGETS) {
   describe(`STRONG round trips and faults: ${target.name}`, () => {
     const sandbox = sinon.createSandbox();
@@ -87,12 +98,7 @@ for (const target of DATASTORE_TARGETS) {
       });
 
       it('an ambiguous insert (written, but the answer lost) leaves the caller holding its own lock', async () => {
-        const commit = sandbox.stub(DatastoreRpc.prototype, 'commit');
-        commit.onFirstCall().callsFake(async function (this: DatastoreRpc, ...args) {
-          await commit.wrappedMethod.apply(this, args);
-          throw DEADLINE_EXCEEDED;
-        });
-        commit.callThrough();
+        const commit = firstCommitLandsThenFails(sandbox, DEADLINE_EXCEEDED);
         const id = uniqueId('ambiguous');
         const held = await Lock.acquire(id, { wait: false });
         assert.ok(held, 'the retry recognised the lock as its own instead of finding it held');
@@ -105,12 +111,7 @@ for (const target of DATASTORE_TARGETS) {
       });
 
       it('an ambiguous insert while waiting does not make the caller wait on itself', async () => {
-        const commit = sandbox.stub(DatastoreRpc.prototype, 'commit');
-        commit.onFirstCall().callsFake(async function (this: DatastoreRpc, ...args) {
-          await commit.wrappedMethod.apply(this, args);
-          throw UNAVAILABLE;
-        });
-        commit.callThrough();
+        const commit = firstCommitLandsThenFails(sandbox, UNAVAILABLE);
         const held = await Lock.acquire(uniqueId('ambiguous-wait'), { waitForMs: 2_000 });
         assert.ok(held);
         sandbox.restore();
@@ -121,12 +122,7 @@ for (const target of DATASTORE_TARGETS) {
         const id = uniqueId('ambiguous-release');
         const held = await Lock.acquire(id);
         assert.ok(held);
-        const commit = sandbox.stub(DatastoreRpc.prototype, 'commit');
-        commit.onFirstCall().callsFake(async function (this: DatastoreRpc, ...args) {
-          await commit.wrappedMethod.apply(this, args);
-          throw UNAVAILABLE;
-        });
-        commit.callThrough();
+        const commit = firstCommitLandsThenFails(sandbox, UNAVAILABLE);
         assert.equal(await held.release(), true);
         assert.equal(commit.callCount, 1, 'the retry found the lock gone and wrote nothing');
         sandbox.restore();
