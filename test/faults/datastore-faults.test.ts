@@ -98,7 +98,7 @@ for (const target of DATASTORE_TARGETS) {
       });
 
       it('an ambiguous insert (written, but the answer lost) leaves the caller holding its own lock', async () => {
-        const commit = firstCommitLandsThenFails(sandbox, DEADLINE_EXCEEDED);
+        firstCommitLandsThenFails(sandbox, DEADLINE_EXCEEDED);
         const id = uniqueId('ambiguous');
         const held = await Lock.acquire(id, { wait: false });
         assert.ok(held, 'the retry recognised the lock as its own instead of finding it held');
@@ -111,7 +111,7 @@ for (const target of DATASTORE_TARGETS) {
       });
 
       it('an ambiguous insert while waiting does not make the caller wait on itself', async () => {
-        const commit = firstCommitLandsThenFails(sandbox, UNAVAILABLE);
+        firstCommitLandsThenFails(sandbox, UNAVAILABLE);
         const held = await Lock.acquire(uniqueId('ambiguous-wait'), { waitForMs: 2_000 });
         assert.ok(held);
         sandbox.restore();
