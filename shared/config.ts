@@ -1,4 +1,5 @@
 import type { Datastore } from '@google-cloud/datastore';
+import type { Client as MemjsClient } from 'memjs';
 import type { LockBackend } from './backend';
 import { DEFAULT_RETRY_POLICY, DEFAULT_WAIT_BACKOFF, type BackoffPolicy, type RetryPolicy } from './backoff';
 import { LockError } from './errors';
@@ -7,6 +8,7 @@ import { LockKind } from './kinds';
 import { LocalWaitQueue } from './local-queue';
 import { durationOption } from './options';
 import { DEFAULT_ENTITY_KIND } from './datastore/lock-entity';
+import { DEFAULT_MEMCACHE_KEY_PREFIX } from './memcached/lock-value';
 
 /** Everything is optional: with nothing configured, clients are built from the environment. */
 export interface LockingConfig {
@@ -16,6 +18,10 @@ export interface LockingConfig {
   namespace?: string;
   /** Entity kind of lock entities. Default: `DatastoreLock` (djangae's name). */
   entityKind?: string;
+  /** WEAK locks' client. Default: `memjs.Client.create()`, which reads MEMCACHE_SERVERS (default localhost:11211). */
+  memcache?: MemjsClient;
+  /** Prefix of WEAK locks' memcached keys. Default: `lock:`. */
+  memcacheKeyPrefix?: string;
   /** Deadline of each store call. Default: 5,000 ms. */
   rpcTimeoutMs?: number;
   /** How waiters poll a held lock. Default: DEFAULT_WAIT_BACKOFF. */
@@ -28,6 +34,8 @@ export interface ResolvedLockingConfig {
   readonly datastore: Datastore | undefined;
   readonly namespace: string | undefined;
   readonly entityKind: string;
+  readonly memcache: MemjsClient | undefined;
+  readonly memcacheKeyPrefix: string;
   readonly rpcTimeoutMs: number;
   readonly waitBackoff: BackoffPolicy;
   readonly retry: RetryPolicy;
@@ -61,7 +69,7 @@ export class LockRuntime {
       case LockKind.STRONG:
         return createDatastoreBackend(this.config);
       case LockKind.WEAK:
-        throw new LockError('BACKEND_FAILURE', 'WEAK (memcached) locks are not available in this version', { kind });
+        return createMemcachedBackend(this.config);
     }
   }
 }
@@ -77,6 +85,16 @@ async function createDatastoreBackend(config: ResolvedLockingConfig): Promise<Lo
     entityKind: config.entityKind,
     namespace: config.namespace ?? datastore.namespace,
   });
+}
+
+/** Loaded on first use, like the Datastore client: only WEAK locks connect to memcached, and only when used. */
+async function createMemcachedBackend(config: ResolvedLockingConfig): Promise<LockBackend> {
+  const [{ MemcacheOps }, { MemcachedLockBackend }] = await Promise.all([
+    import('./memcached/memcache-ops'),
+    import('./memcached/memcached-backend'),
+  ]);
+  const client = config.memcache ?? (await import('memjs')).Client.create(undefined, { logger: { log: () => undefined } });
+  return new MemcachedLockBackend(new MemcacheOps(client, config.rpcTimeoutMs), config.memcacheKeyPrefix);
 }
 
 let current: LockRuntime | undefined;
@@ -102,10 +120,17 @@ export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConf
   if (config.namespace !== undefined && typeof config.namespace !== 'string') {
     throw new LockError('INVALID_ARGUMENT', `namespace must be a string, got ${typeOf(config.namespace)}`);
   }
+  const memcacheKeyPrefix = config.memcacheKeyPrefix ?? DEFAULT_MEMCACHE_KEY_PREFIX;
+  // The key adds 64 hex characters; memcached keys are at most 250 bytes, printable, without spaces.
+  if (typeof memcacheKeyPrefix !== 'string' || !/^[\x21-\x7e]{0,180}$/.test(memcacheKeyPrefix)) {
+    throw new LockError('INVALID_ARGUMENT', 'memcacheKeyPrefix must be at most 180 printable ASCII characters without spaces');
+  }
   return {
     datastore: config.datastore,
     namespace: config.namespace,
     entityKind,
+    memcache: config.memcache,
+    memcacheKeyPrefix,
     rpcTimeoutMs: positive('rpcTimeoutMs', config.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS),
     waitBackoff: backoffPolicy('waitBackoff', { ...DEFAULT_WAIT_BACKOFF, ...config.waitBackoff }),
     retry: {

@@ -186,6 +186,17 @@ for (const fixture of BACKEND_FIXTURES) {
         await held.release();
       });
 
+      if (!fixture.fence) {
+        it('grants carry no fence, and peek shows none', async () => {
+          const id = uniqueId('no-fence');
+          const held = await Lock.acquire(id, { kind });
+          assert.ok(held);
+          assert.equal(held.fence, undefined);
+          assert.equal((await peek(id, { kind }))?.fence, undefined);
+          await held.release();
+        });
+      }
+
       if (fixture.fence) {
         it('the fence strictly increases across grants: release, re-acquire and steal', async () => {
           const id = uniqueId('fence');

@@ -4,7 +4,7 @@ import sinon from 'sinon';
 import { configureLocking, Lock, LockError, peek } from '../../shared';
 import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
 import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { freePort } from '../../infra/emulators';
+import { freePort } from '../../infra/ports';
 import { TEST_PROJECT } from '../support/global-setup';
 import { delay, uniqueId } from '../support/ids';
 import { spyOnRpcs } from '../support/rpc-counter';

@@ -2,7 +2,9 @@ import type { SinonSandbox } from 'sinon';
 import type { LockingConfig } from '../../shared';
 import { LockKind } from '../../shared';
 import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
+import { MemcacheOps, MemcacheStatus, MemcacheStatusError } from '../../shared/memcached/memcache-ops';
 import { DATASTORE_TARGETS } from './datastore-targets';
+import { memcacheClient } from './memcache-target';
 
 /**
  * Every backend the contract suite runs against, unchanged. A fixture says how to point the
@@ -20,7 +22,7 @@ export interface BackendFixture {
 
 const ABORTED = Object.assign(new Error('10 ABORTED: injected contention'), { code: 10 });
 
-export const BACKEND_FIXTURES: readonly BackendFixture[] = DATASTORE_TARGETS.map((target) => ({
+const STRONG_FIXTURES: BackendFixture[] = DATASTORE_TARGETS.map((target) => ({
   name: `STRONG on the ${target.name}`,
   kind: LockKind.STRONG,
   fence: true,
@@ -29,3 +31,16 @@ export const BACKEND_FIXTURES: readonly BackendFixture[] = DATASTORE_TARGETS.map
     sandbox.stub(DatastoreRpc.prototype, 'commit').rejects(ABORTED);
   },
 }));
+
+const WEAK_FIXTURE: BackendFixture = {
+  name: 'WEAK on memcached',
+  kind: LockKind.WEAK,
+  fence: false,
+  config: () => ({ memcache: memcacheClient(), retry: { initialMs: 5, maxMs: 20 } }),
+  // memcached's "try again": BUSY on the add.
+  injectContention: (sandbox: SinonSandbox) => {
+    sandbox.stub(MemcacheOps.prototype, 'add').rejects(new MemcacheStatusError('add', MemcacheStatus.BUSY));
+  },
+};
+
+export const BACKEND_FIXTURES: readonly BackendFixture[] = [...STRONG_FIXTURES, WEAK_FIXTURE];

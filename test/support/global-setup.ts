@@ -1,32 +1,36 @@
-import { startEmulator, type RunningEmulator } from '../../infra/emulators';
+import { startEmulator } from '../../infra/emulators';
+import { startMemcached } from '../../infra/memcached';
+import type { RunningService } from '../../infra/processes';
 
 /**
- * Mocha global fixture: the real emulators every test tier talks to, started on free ports for
+ * Mocha global fixture: the real emulators and memcached every test tier talks to, started on free ports for
  * this run and stopped after it. A missing or broken emulator fails the run here; nothing skips.
  */
-let emulators: RunningEmulator[] = [];
+let services: RunningService[] = [];
 
 export async function mochaGlobalSetup(): Promise<void> {
   // No metadata-server probe (and no warning about it) from the Google clients in tests.
   process.env.METADATA_SERVER_DETECTION = 'none';
   process.env.GOOGLE_CLOUD_PROJECT = TEST_PROJECT;
-  const started = await Promise.allSettled([startEmulator('datastore-legacy'), startEmulator('datastore-firestore')]);
-  emulators = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const started = await Promise.allSettled([startEmulator('datastore-legacy'), startEmulator('datastore-firestore'), startMemcached()]);
+  services = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failure = started.find((result) => result.status === 'rejected');
   if (failure) {
     await mochaGlobalTeardown();
     throw failure.reason;
   }
-  const [legacy, firestore] = emulators as [RunningEmulator, RunningEmulator];
+  const [legacy, firestore, memcached] = services as [RunningService, RunningService, RunningService];
   process.env[LEGACY_HOST_VARIABLE] = legacy.host;
   process.env[FIRESTORE_HOST_VARIABLE] = firestore.host;
+  process.env[MEMCACHE_HOST_VARIABLE] = memcached.host;
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
-  await Promise.all(emulators.map((emulator) => emulator.stop()));
-  emulators = [];
+  await Promise.all(services.map((service) => service.stop()));
+  services = [];
 }
 
 export const TEST_PROJECT = 'cloud-functions-locking-test';
 export const LEGACY_HOST_VARIABLE = 'TEST_DATASTORE_LEGACY_HOST';
 export const FIRESTORE_HOST_VARIABLE = 'TEST_DATASTORE_FIRESTORE_HOST';
+export const MEMCACHE_HOST_VARIABLE = 'TEST_MEMCACHE_HOST';
