@@ -1,6 +1,17 @@
 /**
  * The Cloud Functions entry (`package.json` "main", for `functions-framework --source=.`).
- * The HTTP and Pub/Sub functions are registered here as they are built; the lock library they
- * share is `shared/`.
+ * Each function is a thin shell over the library in shared/: validate, call, map to a status.
  */
-export {};
+import { http } from '@google-cloud/functions-framework';
+import { acquireLock } from './acquire-lock';
+import { cleanupLocks } from './cleanup-locks';
+import { answerFrameworkErrorsWithJson } from './http/framework-errors';
+import { releaseLock } from './release-lock';
+
+answerFrameworkErrorsWithJson();
+
+http('acquireLock', acquireLock);
+http('releaseLock', releaseLock);
+http('cleanupLocks', cleanupLocks);
+
+export { acquireLock, cleanupLocks, releaseLock };

@@ -63,6 +63,11 @@ export function attemptPeek(backend: LockBackend, identifier: string, policy: Re
   return retrying(policy, () => backend.peek(identifier));
 }
 
+/** Cleanup re-reads every lock before deleting it, so running it again after a failure is safe. */
+export function attemptCleanup(cleanup: () => Promise<number>, policy: RetryPolicy): Promise<number> {
+  return retrying(policy, cleanup);
+}
+
 async function retrying<T>(policy: RetryPolicy, call: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {

@@ -13,6 +13,17 @@ export interface LockBackend {
   /** Removes the lock only when `token` still holds it. */
   release(identifier: string, token: string): Promise<ReleaseOutcome>;
   peek(identifier: string): Promise<LockRecord | null>;
+  /**
+   * Removes abandoned locks: those acquired before `acquiredBefore`, and stealable ones whose
+   * `expiresAt` passed `expiredBefore`; never one re-acquired since it was found. Stores whose
+   * locks expire by themselves (memcached) do not implement it.
+   */
+  cleanup?(criteria: CleanupCriteria): Promise<number>;
+}
+
+export interface CleanupCriteria {
+  readonly acquiredBefore: Date;
+  readonly expiredBefore: Date;
 }
 
 export interface BackendCapabilities {

@@ -15,3 +15,5 @@ export type { LockingConfig } from './config';
 export { DEFAULT_WAIT_BACKOFF, DEFAULT_RETRY_POLICY } from './backoff';
 export type { BackoffPolicy, RetryPolicy } from './backoff';
 export { MAX_IDENTIFIER_BYTES } from './identifier';
+export { releaseByToken, MAX_TOKEN_LENGTH } from './token-release';
+export { cleanupStaleLocks, DEFAULT_CLEANUP_MAX_AGE_MS } from './cleanup';

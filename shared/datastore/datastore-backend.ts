@@ -1,4 +1,4 @@
-import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, ReleaseOutcome } from '../backend';
+import type { AcquireOutcome, AcquireRequest, CleanupCriteria, LockBackend, LockRecord, ReleaseOutcome } from '../backend';
 import { LockKind } from '../kinds';
 import { classifyDatastoreError, grpcCode, GrpcStatus } from './datastore-errors';
 import type { DatastoreRpc, FoundEntity, KeyProto, MutationProto, TransactionId } from './datastore-rpc';
@@ -24,6 +24,7 @@ export interface DatastoreBackendSettings {
 export class DatastoreLockBackend implements LockBackend {
   readonly kind = LockKind.STRONG;
   readonly capabilities = { fence: true } as const;
+  private cleanupTransactionSize = CLEANUP_PAGE;
 
   constructor(
     readonly rpc: DatastoreRpc,
@@ -62,6 +63,51 @@ export class DatastoreLockBackend implements LockBackend {
 
   async peek(identifier: string): Promise<LockRecord | null> {
     return this.read(await this.keyOf(identifier));
+  }
+
+  /**
+   * Finds abandoned locks with two keys-only queries (acquired before the cutoff; stealable and
+   * past their expiry) and deletes them in transactions that re-read each lock first, so a lock
+   * re-acquired between the query and the delete stays. Pages of at most 500 keys.
+   */
+  async cleanup(criteria: CleanupCriteria): Promise<number> {
+    const partition = await this.partition();
+    let deleted = 0;
+    for (const [property, before] of [
+      ['acquiredAt', criteria.acquiredBefore],
+      ['expiresAt', criteria.expiredBefore],
+    ] as const) {
+      let cursor: Uint8Array | string | undefined;
+      for (;;) {
+        const page = await this.query(() => this.rpc.keysBefore(partition, this.settings.entityKind, property, before, CLEANUP_PAGE, cursor));
+        deleted += await this.deleteAbandoned(page.keys, criteria);
+        if (page.keys.length < CLEANUP_PAGE || !page.endCursor) break;
+        cursor = page.endCursor;
+      }
+    }
+    return deleted;
+  }
+
+  private async deleteAbandoned(keys: KeyProto[], criteria: CleanupCriteria): Promise<number> {
+    let deleted = 0;
+    for (let start = 0; start < keys.length; start += this.cleanupTransactionSize) {
+      const chunk = keys.slice(start, start + this.cleanupTransactionSize);
+      try {
+        deleted += await this.inTransaction<number>('cleanup', async (transaction) => {
+          const stillAbandoned = (await this.lookupAll(chunk, transaction)).filter((found) => isAbandoned(decodeLock(found), criteria));
+          if (stillAbandoned.length === 0) return { outcome: 0 };
+          return { mutations: stillAbandoned.map((found) => ({ delete: found.entity.key })), onCommit: () => stillAbandoned.length };
+        });
+      } catch (error) {
+        // Legacy Datastore allows 25 entity groups (here, locks) per transaction; Firestore mode 500.
+        if (this.cleanupTransactionSize > LEGACY_TRANSACTION_GROUPS && isTooManyEntityGroups(error)) {
+          this.cleanupTransactionSize = LEGACY_TRANSACTION_GROUPS;
+          return deleted + (await this.deleteAbandoned(keys.slice(start), criteria));
+        }
+        throw error;
+      }
+    }
+    return deleted;
   }
 
   /**
@@ -108,6 +154,22 @@ export class DatastoreLockBackend implements LockBackend {
     }
   }
 
+  private async lookupAll(keys: KeyProto[], transaction?: TransactionId): Promise<FoundEntity[]> {
+    try {
+      return await this.rpc.lookupAll(keys, transaction);
+    } catch (error) {
+      throw classifyDatastoreError(error, { write: false, what: 'lookup' });
+    }
+  }
+
+  private async query<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw classifyDatastoreError(error, { write: false, what: 'query' });
+    }
+  }
+
   private async read(key: KeyProto, transaction?: TransactionId): Promise<LockRecord | null> {
     const found = await this.lookup(key, transaction);
     return found ? decodeLock(found) : null;
@@ -122,8 +184,12 @@ export class DatastoreLockBackend implements LockBackend {
   }
 
   private async keyOf(identifier: string): Promise<KeyProto> {
+    return lockKey(await this.partition(), this.settings.entityKind, identifier);
+  }
+
+  private async partition(): Promise<NonNullable<KeyProto['partitionId']>> {
     try {
-      return lockKey(await this.rpc.partition(this.settings.namespace), this.settings.entityKind, identifier);
+      return await this.rpc.partition(this.settings.namespace);
     } catch (error) {
       throw classifyDatastoreError(error, { write: false, what: 'project lookup' });
     }
@@ -134,6 +200,19 @@ export class DatastoreLockBackend implements LockBackend {
 type TransactionStep<T> =
   | { readonly outcome: T }
   | { readonly mutations: MutationProto[]; readonly onCommit: (versions: bigint[]) => T };
+
+const CLEANUP_PAGE = 500;
+const LEGACY_TRANSACTION_GROUPS = 25;
+
+function isTooManyEntityGroups(error: unknown): boolean {
+  const cause = (error as { cause?: unknown })?.cause;
+  return grpcCode(cause) === GrpcStatus.INVALID_ARGUMENT && /too many entity groups/i.test(String((cause as Error)?.message));
+}
+
+function isAbandoned(lock: LockRecord, criteria: CleanupCriteria): boolean {
+  if (lock.acquiredAt < criteria.acquiredBefore) return true;
+  return lock.expiresAt !== undefined && lock.expiresAt < criteria.expiredBefore;
+}
 
 function expiry(acquiredAt: Date, stealAfterMs: number | undefined): Date | undefined {
   return stealAfterMs === undefined ? undefined : new Date(acquiredAt.getTime() + stealAfterMs);

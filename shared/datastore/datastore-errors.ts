@@ -5,6 +5,7 @@ import { LockKind } from '../kinds';
 export const GrpcStatus = {
   CANCELLED: 1,
   UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   ALREADY_EXISTS: 6,

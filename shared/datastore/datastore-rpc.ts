@@ -1,6 +1,6 @@
 import type { Datastore, DatastoreClient } from '@google-cloud/datastore';
 import type { google } from '@google-cloud/datastore/build/protos/protos';
-import { dateOfTimestamp } from './timestamps';
+import { dateOfTimestamp, timestampOfDate } from './timestamps';
 
 export type EntityProto = google.datastore.v1.IEntity;
 export type KeyProto = google.datastore.v1.IKey;
@@ -18,7 +18,7 @@ export interface FoundEntity {
 }
 
 /**
- * The five Datastore RPCs the STRONG backend uses, one method each, straight onto the generated
+ * The Datastore RPCs the STRONG backend uses, one method each, straight onto the generated
  * client of the caller's `Datastore` (so its channel, credentials and database are shared).
  *
  * The high-level Datastore API is not used for two reasons measured on the emulators: it hides
@@ -50,18 +50,44 @@ export class DatastoreRpc {
   }
 
   async lookup(key: KeyProto, transaction?: TransactionId): Promise<FoundEntity | null> {
+    return (await this.lookupAll([key], transaction))[0] ?? null;
+  }
+
+  /** The entities found among `keys`, in no particular order; missing (and deferred) keys are left out. */
+  async lookupAll(keys: KeyProto[], transaction?: TransactionId): Promise<FoundEntity[]> {
     const response = await this.call('lookup', {
-      keys: [key],
+      keys,
       ...(transaction === undefined ? {} : { readOptions: { transaction } }),
     });
-    const found = response.found?.[0];
-    if (!found?.entity) return null;
-    return {
-      entity: found.entity,
-      version: BigInt(String(found.version ?? 0)),
-      updatedAt: dateOfTimestamp(found.updateTime),
-      readAt: dateOfTimestamp(response.readTime),
-    };
+    const readAt = dateOfTimestamp(response.readTime);
+    return (response.found ?? []).flatMap((found) =>
+      found.entity
+        ? [{ entity: found.entity, version: BigInt(String(found.version ?? 0)), updatedAt: dateOfTimestamp(found.updateTime), readAt }]
+        : [],
+    );
+  }
+
+  /** One page of the keys of `kind` entities whose `property` is before `before`. */
+  async keysBefore(
+    partitionId: google.datastore.v1.IPartitionId,
+    kind: string,
+    property: string,
+    before: Date,
+    limit: number,
+    startCursor?: Uint8Array | string,
+  ): Promise<{ keys: KeyProto[]; endCursor: Uint8Array | string | undefined }> {
+    const response = await this.call('runQuery', {
+      partitionId,
+      query: {
+        kind: [{ name: kind }],
+        projection: [{ property: { name: '__key__' } }],
+        filter: { propertyFilter: { property: { name: property }, op: 'LESS_THAN', value: { timestampValue: timestampOfDate(before) } } },
+        limit: { value: limit },
+        ...(startCursor ? { startCursor } : {}),
+      },
+    });
+    const keys = (response.batch?.entityResults ?? []).flatMap((result) => (result.entity?.key ? [result.entity.key] : []));
+    return { keys, endCursor: response.batch?.endCursor ?? undefined };
   }
 
   async beginTransaction(): Promise<TransactionId> {
@@ -83,7 +109,7 @@ export class DatastoreRpc {
     await this.call('rollback', { transaction });
   }
 
-  private async call<M extends 'lookup' | 'beginTransaction' | 'commit' | 'rollback'>(
+  private async call<M extends 'lookup' | 'runQuery' | 'beginTransaction' | 'commit' | 'rollback'>(
     method: M,
     request: Omit<RequestOf<M>, 'projectId'>,
   ): Promise<ResponseOf<M>> {
@@ -133,7 +159,9 @@ interface Target {
 
 type RequestOf<M extends string> = M extends 'lookup'
   ? google.datastore.v1.ILookupRequest
-  : M extends 'beginTransaction'
+  : M extends 'runQuery'
+    ? google.datastore.v1.IRunQueryRequest
+    : M extends 'beginTransaction'
     ? google.datastore.v1.IBeginTransactionRequest
     : M extends 'commit'
       ? google.datastore.v1.ICommitRequest
@@ -141,7 +169,9 @@ type RequestOf<M extends string> = M extends 'lookup'
 
 type ResponseOf<M extends string> = M extends 'lookup'
   ? google.datastore.v1.ILookupResponse
-  : M extends 'beginTransaction'
+  : M extends 'runQuery'
+    ? google.datastore.v1.IRunQueryResponse
+    : M extends 'beginTransaction'
     ? google.datastore.v1.IBeginTransactionResponse
     : M extends 'commit'
       ? google.datastore.v1.ICommitResponse

@@ -33,7 +33,8 @@ export function encodeLock(key: KeyProto, fields: LockFields): EntityProto {
       identifier: { stringValue: fields.identifier, excludeFromIndexes: true },
       token: { stringValue: fields.token, excludeFromIndexes: true },
       acquiredAt: { timestampValue: timestampOfDate(fields.acquiredAt) },
-      expiresAt: fields.expiresAt ? { timestampValue: timestampOfDate(fields.expiresAt) } : { nullValue: 'NULL_VALUE' },
+      // Absent, not null, when the lock cannot be stolen: a `<` filter matches nulls (they sort first).
+      ...(fields.expiresAt ? { expiresAt: { timestampValue: timestampOfDate(fields.expiresAt) } } : {}),
     },
   };
 }

@@ -1,0 +1,70 @@
+import { dirname } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { log } from '../log';
+
+/**
+ * The Functions Framework parses request bodies before a function runs, and hands a parse error
+ * (malformed JSON, a bare `null`, an unsupported charset) to Express's default handler, which
+ * answers with an HTML page and, outside production, a stack trace with server paths
+ * (functions-framework-nodejs issue #686, open). Our API promises JSON errors, so Express's
+ * final handler is replaced, for the framework's app only, by one that answers JSON.
+ *
+ * Express copies `application` onto each app when the app is created, and the framework creates
+ * its app after loading our module, so patching here, at load, reaches it.
+ */
+export function answerFrameworkErrorsWithJson(): void {
+  const expressPath = require.resolve('express', { paths: [dirname(require.resolve('@google-cloud/functions-framework'))] });
+  const express = require(expressPath) as { application: ExpressApplication & { [PATCHED]?: true } };
+  const application = express.application;
+  if (application[PATCHED]) return;
+  const handle = application.handle;
+  application.handle = function (this: unknown, req, res, callback) {
+    return handle.call(this, req, res, callback ?? ((error?: unknown) => answerJson(error, res)));
+  };
+  application[PATCHED] = true;
+}
+
+const PATCHED = Symbol.for('cloud-functions-locking.jsonFrameworkErrors');
+
+interface ExpressApplication {
+  handle(req: IncomingMessage, res: ServerResponse, callback?: (error?: unknown) => void): void;
+}
+
+interface HttpError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+}
+
+/** Body-parser's error types, as a client should hear them. */
+const MESSAGES: Record<string, string> = {
+  'entity.parse.failed': 'the body is not valid JSON (or not a JSON object or array)',
+  'entity.too.large': 'the body is too large',
+  'entity.verify.failed': 'the body could not be verified',
+  'encoding.unsupported': 'the body has an unsupported content encoding',
+  'charset.unsupported': 'the body has an unsupported charset',
+  'request.aborted': 'the request was aborted',
+  'request.size.invalid': 'the body is shorter or longer than its Content-Length',
+};
+
+function answerJson(error: unknown, res: ServerResponse): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const { status: declared, statusCode, type } = (error ?? {}) as HttpError;
+  const status = error === undefined ? 404 : (declared ?? statusCode ?? 500);
+  const clientError = status >= 400 && status < 500;
+  const body =
+    status === 404
+      ? { error: 'not_found' }
+      : status === 413
+        ? { error: 'payload_too_large', message: MESSAGES['entity.too.large'] }
+        : clientError
+          ? { error: 'invalid_request', message: (type && MESSAGES[type]) ?? 'the request could not be read' }
+          : { error: 'internal' };
+  if (!clientError) log('ERROR', 'request failed before reaching the function', { detail: error instanceof Error ? error.message : String(error) });
+  res.statusCode = clientError ? status : 500;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,109 @@
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { LockError } from '../../shared';
+import { log } from '../log';
+import { readSettings, SettingsError, type FunctionSettings } from '../settings';
+import { bearerTokenMatches } from './auth';
+
+/** A reply with its status; the body is sent as JSON. */
+export interface Reply {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/** What the endpoint's own code throws for a request it will not serve. */
+export class InvalidRequest extends Error {
+  override readonly name = 'InvalidRequest';
+
+  constructor(
+    message: string,
+    readonly status: 400 | 415 = 400,
+  ) {
+    super(message);
+  }
+}
+
+export type EndpointHandler = (body: Record<string, unknown>, settings: FunctionSettings) => Promise<Reply>;
+
+/**
+ * The shell every HTTP function shares: POST only, the bearer token when one is configured, a JSON
+ * object body of bounded size, and every failure mapped to a status with a JSON body. The handler
+ * sees only a validated object; lock logic stays in the library.
+ */
+export function jsonEndpoint(name: string, handle: EndpointHandler): (req: Request, res: Response) => Promise<void> {
+  return async (req, res) => {
+    const started = Date.now();
+    let reply: Reply;
+    try {
+      reply = await serve(req, handle);
+    } catch (error) {
+      reply = replyForError(name, error);
+    }
+    if (reply.status === 405) res.set('Allow', 'POST');
+    res.status(reply.status).json(reply.body);
+    log(reply.status >= 500 ? 'ERROR' : 'INFO', `${name} ${reply.status}`, {
+      function: name,
+      status: reply.status,
+      ...(typeof reply.body.error === 'string' ? { error: reply.body.error } : {}),
+      latencyMs: Date.now() - started,
+    });
+  };
+}
+
+async function serve(req: Request, handle: EndpointHandler): Promise<Reply> {
+  const settings = readSettings();
+  if (settings.apiToken !== undefined && !bearerTokenMatches(req.get('authorization'), settings.apiToken)) {
+    return { status: 401, body: { error: 'unauthenticated' } };
+  }
+  if (req.method !== 'POST') return { status: 405, body: { error: 'method_not_allowed', message: 'use POST' } };
+  const size = req.rawBody?.length ?? 0;
+  if (size > settings.maxBodyBytes) {
+    return { status: 413, body: { error: 'payload_too_large', message: `the body is ${size} bytes; the limit is ${settings.maxBodyBytes}` } };
+  }
+  return handle(bodyObject(req), settings);
+}
+
+/**
+ * The request body as an object. The framework has parsed JSON bodies already; a body sent as
+ * text (a bare curl sends text/plain, say) is parsed here. An empty body is `{}`. Form bodies are
+ * refused: their values are all strings, which would slip past type checks.
+ */
+function bodyObject(req: Request): Record<string, unknown> {
+  if (req.is('application/x-www-form-urlencoded') || req.is('multipart/*')) {
+    throw new InvalidRequest('send a JSON body (Content-Type: application/json)', 415);
+  }
+  let body: unknown = req.body;
+  if (Buffer.isBuffer(body)) body = body.toString('utf8');
+  if (typeof body === 'string') {
+    if (body.trim() === '') return {};
+    try {
+      body = JSON.parse(body);
+    } catch {
+      throw new InvalidRequest('the body is not valid JSON');
+    }
+  }
+  if (body === undefined) return {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRequest('the body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function replyForError(name: string, error: unknown): Reply {
+  if (error instanceof InvalidRequest) return { status: error.status, body: { error: 'invalid_request', message: error.message } };
+  if (error instanceof LockError) {
+    switch (error.code) {
+      case 'INVALID_ARGUMENT':
+        return { status: 400, body: { error: 'invalid_request', message: error.message } };
+      case 'BACKEND_UNAVAILABLE':
+        log('WARNING', `${name}: lock store unavailable`, { function: name, detail: error.message, kind: error.kind });
+        return { status: 503, body: { error: 'backend_unavailable' } };
+      default:
+        log('ERROR', `${name}: lock store failure`, { function: name, detail: error.message, kind: error.kind });
+        return { status: 500, body: { error: 'backend_failure' } };
+    }
+  }
+  if (error instanceof SettingsError) {
+    log('ERROR', `${name}: misconfigured`, { function: name, detail: error.message });
+    return { status: 500, body: { error: 'misconfigured' } };
+  }
+  log('ERROR', `${name}: unexpected error`, { function: name, detail: error instanceof Error ? error.stack : String(error) });
+  return { status: 500, body: { error: 'internal' } };
+}
