@@ -1,5 +1,6 @@
-import { Lock, LockKind, type LockOptions } from '../shared';
-import { InvalidRequest, jsonEndpoint } from './http/json-endpoint';
+import { Lock, type LockOptions } from '../shared';
+import { resolveLockOptions } from '../shared/options';
+import { jsonEndpoint } from './http/json-endpoint';
 
 /**
  * POST {identifier, wait?, stealAfterMs?, waitForMs?, kind?}
@@ -9,10 +10,15 @@ import { InvalidRequest, jsonEndpoint } from './http/json-endpoint';
  * its function. The fence is a decimal string: it is an int64, beyond JSON's safe integers.
  */
 export const acquireLock = jsonEndpoint('acquireLock', async (body, settings) => {
-  const options = lockOptionsOf(body);
-  const wait = options.wait ?? true;
-  const waitForMs = wait ? Math.min(options.waitForMs ?? settings.httpMaxWaitMs, settings.httpMaxWaitMs) : undefined;
-  const held = await Lock.acquire(body.identifier as string, { ...options, ...(waitForMs === undefined ? {} : { waitForMs }) });
+  // Validated before the cap is applied, so the cap never turns a bad value into a good one.
+  const options = resolveLockOptions(lockOptionsOf(body));
+  const waitForMs = options.wait ? Math.min(options.waitForMs ?? settings.httpMaxWaitMs, settings.httpMaxWaitMs) : undefined;
+  const held = await Lock.acquire(body.identifier as string, {
+    wait: options.wait,
+    kind: options.kind,
+    ...(options.stealAfterMs === undefined ? {} : { stealAfterMs: options.stealAfterMs }),
+    ...(waitForMs === undefined ? {} : { waitForMs }),
+  });
   if (!held) return { status: 409, body: { error: 'lock_held' } };
   return {
     status: 200,
@@ -26,14 +32,11 @@ export const acquireLock = jsonEndpoint('acquireLock', async (body, settings) =>
   };
 });
 
-/** Only the fields the API names; the library validates their values and types. */
+/** Only the fields the API names (null taken as absent); the library validates their values and types. */
 function lockOptionsOf(body: Record<string, unknown>): LockOptions {
   const options: Record<string, unknown> = {};
   for (const field of ['wait', 'stealAfterMs', 'waitForMs', 'kind'] as const) {
     if (body[field] !== undefined && body[field] !== null) options[field] = body[field];
-  }
-  if (options.kind !== undefined && options.kind !== LockKind.STRONG && options.kind !== LockKind.WEAK) {
-    throw new InvalidRequest(`kind must be "STRONG" or "WEAK", got ${JSON.stringify(options.kind)}`);
   }
   return options as LockOptions;
 }
