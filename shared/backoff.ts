@@ -37,6 +37,15 @@ export function fullJitterDelayMs(policy: BackoffPolicy, step: number, random: (
   return random() * backoffCeilingMs(policy, step);
 }
 
+/**
+ * "Equal jitter": uniform in [ceiling/2, ceiling]. For re-queued messages, where a delay near 0
+ * would only redeliver the message into the same held lock and pay for another invocation.
+ */
+export function equalJitterDelayMs(policy: BackoffPolicy, step: number, random: () => number = Math.random): number {
+  const ceiling = backoffCeilingMs(policy, step);
+  return ceiling / 2 + (random() * ceiling) / 2;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { log } from '../log';
+import { log } from '../../shared/log';
 
 /**
  * The Functions Framework parses request bodies before a function runs, and hands a parse error

@@ -1,6 +1,6 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { LockError } from '../../shared';
-import { log } from '../log';
+import { log } from '../../shared/log';
 import { readSettings, SettingsError, type FunctionSettings } from '../settings';
 import { bearerTokenMatches } from './auth';
 

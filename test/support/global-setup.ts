@@ -12,17 +12,24 @@ export async function mochaGlobalSetup(): Promise<void> {
   // No metadata-server probe (and no warning about it) from the Google clients in tests.
   process.env.METADATA_SERVER_DETECTION = 'none';
   process.env.GOOGLE_CLOUD_PROJECT = TEST_PROJECT;
-  const started = await Promise.allSettled([startEmulator('datastore-legacy'), startEmulator('datastore-firestore'), startMemcached()]);
+  const started = await Promise.allSettled([
+    startEmulator('datastore-legacy'),
+    startEmulator('datastore-firestore'),
+    startMemcached(),
+    startEmulator('pubsub'),
+  ]);
   services = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failure = started.find((result) => result.status === 'rejected');
   if (failure) {
     await mochaGlobalTeardown();
     throw failure.reason;
   }
-  const [legacy, firestore, memcached] = services as [RunningService, RunningService, RunningService];
+  const [legacy, firestore, memcached, pubsub] = services as [RunningService, RunningService, RunningService, RunningService];
   process.env[LEGACY_HOST_VARIABLE] = legacy.host;
   process.env[FIRESTORE_HOST_VARIABLE] = firestore.host;
   process.env[MEMCACHE_HOST_VARIABLE] = memcached.host;
+  // The Pub/Sub client reads this itself; there is one Pub/Sub emulator for the whole run.
+  process.env.PUBSUB_EMULATOR_HOST = pubsub.host;
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
