@@ -2,9 +2,10 @@
  * The Cloud Functions entry (`package.json` "main", for `functions-framework --source=.`).
  * Each function is a thin shell over the library in shared/: validate, call, map to a status.
  */
-import { http } from '@google-cloud/functions-framework';
+import { cloudEvent, http } from '@google-cloud/functions-framework';
 import { acquireLock } from './acquire-lock';
 import { cleanupLocks } from './cleanup-locks';
+import { exampleWorker } from './example-worker';
 import { answerFrameworkErrorsWithJson } from './http/framework-errors';
 import { releaseLock } from './release-lock';
 
@@ -13,5 +14,6 @@ answerFrameworkErrorsWithJson();
 http('acquireLock', acquireLock);
 http('releaseLock', releaseLock);
 http('cleanupLocks', cleanupLocks);
+cloudEvent('exampleWorker', exampleWorker);
 
-export { acquireLock, cleanupLocks, releaseLock };
+export { acquireLock, cleanupLocks, exampleWorker, releaseLock };

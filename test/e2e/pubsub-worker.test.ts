@@ -1,0 +1,147 @@
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { PropertyFilter } from '@google-cloud/datastore';
+import type { PubSub } from '@google-cloud/pubsub';
+import { freePort } from '../../infra/ports';
+import { ACCOUNT_KIND, APPLIED_EVENT_KIND, DUPLICATE_KIND } from '../../functions/example-worker';
+import { DATASTORE_TARGETS } from '../support/datastore-targets';
+import { TEST_PROJECT } from '../support/global-setup';
+import { delay, uniqueId } from '../support/ids';
+import { pubsubClient } from '../support/pubsub-fixtures';
+
+const MESSAGES = 100;
+const ACCOUNTS = 5;
+/** Functions Framework servers, as Cloud Functions instances: each has its own push subscription. */
+const SERVERS = 3;
+const REPO = join(__dirname, '../../..');
+const firestore = DATASTORE_TARGETS[1];
+
+/**
+ * End to end: the Pub/Sub emulator pushes to a Functions Framework server hosting the example
+ * worker, as Cloud Functions would be invoked. The worker's unprotected read-modify-write of each
+ * account balance is correct only if the lock lets one message per account in at a time.
+ */
+describe('end to end: Pub/Sub push to the example worker', function () {
+  this.timeout(180_000);
+  const servers: ChildProcess[] = [];
+  let pubsub: PubSub;
+  const output: string[] = [];
+
+  before(async () => {
+    pubsub = pubsubClient();
+  });
+  after(async () => {
+    for (const server of servers) if (server.pid) process.kill(-server.pid, 'SIGKILL');
+    await pubsub.close();
+  });
+
+  it(`a burst of ${MESSAGES} messages over ${ACCOUNTS} accounts, pushed to ${SERVERS} instances: each applied exactly once, none lost, none concurrent per account`, async () => {
+    const run = uniqueId('e2e').replace(/[^a-zA-Z0-9-]/g, '-');
+    const topics = await Promise.all(
+      Array.from({ length: SERVERS }, async (_, instance) => {
+        const port = await freePort();
+        servers.push(startFunctionsServer(port, output));
+        await waitForHttp(port);
+        const [topic] = await pubsub.createTopic(`work-${run}-${instance}`);
+        await topic.createSubscription(`push-${run}-${instance}`, {
+          pushConfig: { pushEndpoint: `http://127.0.0.1:${port}/projects/${TEST_PROJECT}/topics/work-${run}-${instance}` },
+          ackDeadlineSeconds: 30,
+          retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } },
+        });
+        return pubsub.topic(topic.name, { batching: { maxMessages: 1 } });
+      }),
+    );
+
+    const expected = new Map<string, number>();
+    await Promise.all(
+      Array.from({ length: MESSAGES }, (_, i) => {
+        const account = `${run}-account-${i % ACCOUNTS}`;
+        expected.set(account, (expected.get(account) ?? 0) + i + 1);
+        // Each account's messages are spread over every instance, so they contend across processes.
+        return (topics[i % SERVERS] as (typeof topics)[number]).publishMessage({ json: { account, amount: i + 1, eventId: `${run}-event-${i}` } });
+      }),
+    );
+
+    const db = firestore?.client();
+    assert.ok(db);
+    const appliedCount = async () => {
+      let count = 0;
+      for (const account of expected.keys()) {
+        const [keys] = await db.runQuery(db.createQuery(APPLIED_EVENT_KIND).filter(new PropertyFilter('account', '=', account)).select('__key__'));
+        count += keys.length;
+      }
+      return count;
+    };
+    const publishedAt = Date.now();
+    const deadline = Date.now() + 150_000;
+    while ((await appliedCount()) < MESSAGES && Date.now() < deadline) await delay(500);
+    console.log(`      e2e: all applied ${Date.now() - publishedAt} ms after publishing`);
+    await delay(1000); // anything delivered twice would land now
+
+    assert.equal(await appliedCount(), MESSAGES, 'every message was applied: none lost');
+    for (const [account, sum] of expected) {
+      const [entity] = await db.get(db.key([ACCOUNT_KIND, account]));
+      assert.equal(entity?.balance, sum, `${account}: no update lost, so no two messages ran at once for it`);
+    }
+    const [duplicates] = await db.runQuery(
+      db.createQuery(DUPLICATE_KIND).filter(new PropertyFilter('eventId', '>=', run)).filter(new PropertyFilter('eventId', '<', `${run}~`)),
+    );
+    assert.equal(duplicates.length, 0, 'no message was delivered to the handler twice');
+
+    const entries = output.flatMap((line) => {
+      try {
+        return [JSON.parse(line) as { outcome?: string; attempt?: number }];
+      } catch {
+        return [];
+      }
+    });
+    const count = (outcome: string, where: (entry: { attempt?: number }) => boolean = () => true) =>
+      entries.filter((entry) => entry.outcome === outcome && where(entry)).length;
+    assert.equal(count('ran'), MESSAGES, 'the handler ran once per message');
+    // A contended message is one that was re-queued at least once: its first re-queue has attempt 0.
+    const contended = count('requeued', (entry) => entry.attempt === 0);
+    const publishes = count('requeued');
+    const extraInvocations = publishes + count('early');
+    // The work inside the lock (300 ms) outlasts the worker's wait budget (250 ms), so instances
+    // that meet on an account must re-queue: the run really contended.
+    assert.ok(contended > 0, 'some messages met a held lock');
+    console.log(
+      `      e2e: ${MESSAGES} messages, ${MESSAGES + extraInvocations} invocations, ${publishes} re-publishes, ${count('early')} early nacks, ` +
+        `${contended} contended messages` +
+        (contended ? `; per contended message: ${(publishes / contended).toFixed(2)} publishes, ${(1 + extraInvocations / contended).toFixed(2)} invocations` : ''),
+    );
+  });
+});
+
+function startFunctionsServer(port: number, output: string[]): ChildProcess {
+  const server = spawn(process.execPath, [join(REPO, 'node_modules/@google-cloud/functions-framework/build/src/main.js'), '--target=exampleWorker', `--source=${REPO}`, `--port=${port}`], {
+    cwd: REPO,
+    detached: true,
+    env: {
+      ...process.env,
+      DATASTORE_EMULATOR_HOST: firestore?.host(),
+      GOOGLE_CLOUD_PROJECT: TEST_PROJECT,
+      EXAMPLE_WORKER_WORK_MS: '300',
+      NODE_ENV: 'production',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
+  server.stdout?.on('data', collect);
+  server.stderr?.on('data', collect);
+  return server;
+}
+
+async function waitForHttp(port: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { method: 'GET', signal: AbortSignal.timeout(1000) });
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`the functions server on port ${port} did not start`);
+      await delay(100);
+    }
+  }
+}
