@@ -81,7 +81,8 @@ export class DatastoreLockBackend implements LockBackend {
       for (;;) {
         const page = await this.query(() => this.rpc.keysBefore(partition, this.settings.entityKind, property, before, CLEANUP_PAGE, cursor));
         deleted += await this.deleteAbandoned(page.keys, criteria);
-        if (page.keys.length < CLEANUP_PAGE || !page.endCursor) break;
+        // The legacy emulator reports MORE_RESULTS_AFTER_LIMIT even on an empty last page.
+        if (!page.more || !page.endCursor || page.keys.length === 0) break;
         cursor = page.endCursor;
       }
     }

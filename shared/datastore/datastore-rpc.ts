@@ -75,7 +75,7 @@ export class DatastoreRpc {
     before: Date,
     limit: number,
     startCursor?: Uint8Array | string,
-  ): Promise<{ keys: KeyProto[]; endCursor: Uint8Array | string | undefined }> {
+  ): Promise<{ keys: KeyProto[]; endCursor: Uint8Array | string | undefined; more: boolean }> {
     const response = await this.call('runQuery', {
       partitionId,
       query: {
@@ -87,7 +87,9 @@ export class DatastoreRpc {
       },
     });
     const keys = (response.batch?.entityResults ?? []).flatMap((result) => (result.entity?.key ? [result.entity.key] : []));
-    return { keys, endCursor: response.batch?.endCursor ?? undefined };
+    // A batch can stop short of the limit (the emulators return 300) with more to come.
+    const state = String(response.batch?.moreResults ?? 'NO_MORE_RESULTS');
+    return { keys, endCursor: response.batch?.endCursor ?? undefined, more: state === 'NOT_FINISHED' || state === 'MORE_RESULTS_AFTER_LIMIT' };
   }
 
   async beginTransaction(): Promise<TransactionId> {

@@ -1,0 +1,57 @@
+import { strict as assert } from 'node:assert';
+import sinon from 'sinon';
+import { cleanupStaleLocks, configureLocking, Lock, peek } from '../../shared';
+import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
+import { DATASTORE_TARGETS } from '../support/datastore-targets';
+import { delay, uniqueId } from '../support/ids';
+
+/** cleanupStaleLocks on both emulators, each test in a namespace of its own. */
+for (const target of DATASTORE_TARGETS) {
+  describe(`cleanup of abandoned STRONG locks: ${target.name}`, function () {
+    this.timeout(60_000);
+    beforeEach(() => configureLocking({ datastore: target.client(), namespace: uniqueId('cleanup').replace(/:/g, '-') }));
+    afterEach(() => sinon.restore());
+    after(() => configureLocking());
+
+    it('pages past 500 keys and through small transactions: 520 abandoned locks deleted, a fresh one kept', async () => {
+      const abandoned: string[] = [];
+      for (let batch = 0; batch < 13; batch++) {
+        const locks = await Promise.all(Array.from({ length: 40 }, () => Lock.acquire(uniqueId('abandoned'), { wait: false })));
+        abandoned.push(...locks.map((held) => held?.identifier as string));
+      }
+      await delay(200);
+      const fresh = await Lock.acquire(uniqueId('fresh'));
+      assert.deepEqual(await cleanupStaleLocks({ maxAgeMs: 150 }), { deleted: 520 });
+      for (const identifier of [abandoned[0], abandoned[260], abandoned[519]]) assert.equal(await peek(identifier as string), null);
+      assert.equal((await peek(fresh?.identifier as string))?.token, fresh?.token);
+      assert.deepEqual(await cleanupStaleLocks({ maxAgeMs: 60_000 }), { deleted: 0 }, 'a second run finds nothing left');
+    });
+
+    it('never deletes a lock re-acquired between the query and the delete', async () => {
+      const identifier = uniqueId('reacquired');
+      const old = await Lock.acquire(identifier);
+      await delay(100);
+      let reacquired: Lock | null = null;
+      const query = sinon.stub(DatastoreRpc.prototype, 'keysBefore').callsFake(async function (this: DatastoreRpc, ...args) {
+        const page = await query.wrappedMethod.apply(this, args);
+        if (!reacquired && page.keys.length > 0) {
+          await old?.release();
+          reacquired = await Lock.acquire(identifier);
+        }
+        return page;
+      });
+      assert.deepEqual(await cleanupStaleLocks({ maxAgeMs: 50 }), { deleted: 0 });
+      assert.ok(reacquired, 'the query found the old lock');
+      assert.equal((await peek(identifier))?.token, (reacquired as Lock | null)?.token, 'the new holder keeps its lock');
+    });
+
+    it('deletes a stealable lock past its steal time even when it is younger than maxAgeMs', async () => {
+      const stealable = await Lock.acquire(uniqueId('stealable'), { stealAfterMs: 20 });
+      const patient = await Lock.acquire(uniqueId('patient'));
+      await delay(60);
+      assert.deepEqual(await cleanupStaleLocks({ maxAgeMs: 60_000 }), { deleted: 1 });
+      assert.equal(await peek(stealable?.identifier as string), null);
+      assert.equal((await peek(patient?.identifier as string))?.token, patient?.token);
+    });
+  });
+}
