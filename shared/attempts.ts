@@ -46,11 +46,12 @@ export async function attemptRelease(
   identifier: string,
   token: string,
   policy: RetryPolicy,
+  revision?: string,
 ): Promise<boolean> {
   let mayHaveReleased = false;
   return retrying(policy, async () => {
     try {
-      const outcome = await backend.release(identifier, token);
+      const outcome = await backend.release(identifier, token, revision);
       return outcome === 'released' || (outcome === 'absent' && mayHaveReleased);
     } catch (error) {
       if (error instanceof BackendCallError && error.mayHaveApplied) mayHaveReleased = true;

@@ -10,8 +10,11 @@ export interface LockBackend {
   readonly kind: LockKind;
   readonly capabilities: BackendCapabilities;
   tryAcquire(request: AcquireRequest): Promise<AcquireOutcome>;
-  /** Removes the lock only when `token` still holds it. */
-  release(identifier: string, token: string): Promise<ReleaseOutcome>;
+  /**
+   * Removes the lock only when `token` still holds it. `revision`, when the caller has the one its
+   * grant returned, lets a store check ownership without reading the lock first.
+   */
+  release(identifier: string, token: string, revision?: string): Promise<ReleaseOutcome>;
   peek(identifier: string): Promise<LockRecord | null>;
   /**
    * Removes abandoned locks: those acquired before `acquiredBefore`, and stealable ones whose
@@ -58,4 +61,9 @@ export interface LockRecord {
   readonly expiresAt?: Date;
   /** STRONG only: the store's version of the lock entity. */
   readonly fence?: bigint;
+  /**
+   * Opaque to everything but the backend: the store's mark of this exact state of the lock (the
+   * entity version, memcached's CAS), for a release that checks ownership in the same round trip.
+   */
+  readonly revision?: string;
 }

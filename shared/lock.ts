@@ -26,6 +26,8 @@ export class Lock<K extends LockKind = LockKind> {
   readonly token: string;
   readonly acquiredAt: Date;
   readonly fence: FenceOf<K>;
+  /** The store's mark of this grant, so release can check ownership without a read (see LockRecord). */
+  readonly #revision: string | undefined;
   private releasing: Promise<boolean> | undefined;
 
   private constructor(
@@ -38,6 +40,7 @@ export class Lock<K extends LockKind = LockKind> {
     this.token = record.token;
     this.acquiredAt = record.acquiredAt;
     this.fence = record.fence as FenceOf<K>;
+    this.#revision = record.revision;
   }
 
   /**
@@ -75,7 +78,7 @@ export class Lock<K extends LockKind = LockKind> {
   private async releaseOnce(): Promise<boolean> {
     try {
       const backend = await this.runtime.backend(this.kind);
-      return await attemptRelease(backend, this.identifier, this.token, this.runtime.config.retry);
+      return await attemptRelease(backend, this.identifier, this.token, this.runtime.config.retry, this.#revision);
     } finally {
       this.runtime.queue.wake(this.identifier);
     }
@@ -166,5 +169,8 @@ export async function peek(identifier: string, options: { kind?: LockKind } = {}
   validateIdentifier(identifier);
   const { kind } = resolveLockOptions({ kind: options?.kind ?? LockKind.STRONG });
   const runtime = currentRuntime();
-  return attemptPeek(await runtime.backend(kind), identifier, runtime.config.retry);
+  const record = await attemptPeek(await runtime.backend(kind), identifier, runtime.config.retry);
+  if (!record) return null;
+  const { revision: _revision, ...holder } = record;
+  return holder;
 }

@@ -1,7 +1,8 @@
 import type { AcquireOutcome, AcquireRequest, CleanupCriteria, LockBackend, LockRecord, ReleaseOutcome } from '../backend';
 import { LockKind } from '../kinds';
 import { classifyDatastoreError, grpcCode, GrpcStatus } from './datastore-errors';
-import type { DatastoreRpc, FoundEntity, KeyProto, MutationProto, TransactionId } from './datastore-rpc';
+import type { DatastoreRpc, FoundEntity, KeyProto, MutationOutcome, MutationProto, TransactionId } from './datastore-rpc';
+import { PreconditionSupport, probeVersionPreconditions } from './precondition-probe';
 import { decodeLock, encodeLock, lockKey } from './lock-entity';
 
 export interface DatastoreBackendSettings {
@@ -25,11 +26,17 @@ export class DatastoreLockBackend implements LockBackend {
   readonly kind = LockKind.STRONG;
   readonly capabilities = { fence: true } as const;
   private cleanupTransactionSize = CLEANUP_PAGE;
+  /** Whether this store honours version preconditions; decides how a release checks ownership. */
+  readonly preconditions: PreconditionSupport;
 
   constructor(
     readonly rpc: DatastoreRpc,
     private readonly settings: DatastoreBackendSettings,
-  ) {}
+  ) {
+    this.preconditions = new PreconditionSupport(async () =>
+      probeVersionPreconditions(this.rpc, await this.partition(), this.settings.entityKind),
+    );
+  }
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
     const key = await this.keyOf(request.identifier);
@@ -37,6 +44,7 @@ export class DatastoreLockBackend implements LockBackend {
     const fields = { ...request, acquiredAt, expiresAt: expiry(acquiredAt, request.stealAfterMs) };
     try {
       const fence = await this.rpc.insert(encodeLock(key, fields));
+      this.preconditions.probeSoon();
       return { acquired: true, record: recordOf(fields, fence) };
     } catch (error) {
       if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS) throw classifyDatastoreError(error, { write: true, what: 'insert' });
@@ -51,8 +59,20 @@ export class DatastoreLockBackend implements LockBackend {
     return this.steal(key, holder, request);
   }
 
-  async release(identifier: string, token: string): Promise<ReleaseOutcome> {
+  async release(identifier: string, token: string, revision?: string): Promise<ReleaseOutcome> {
     const key = await this.keyOf(identifier);
+    if (revision !== undefined && (await this.preconditions.honoured())) {
+      // One commit: the delete applies only while the entity is still at our grant's version, and
+      // any later write to the lock (a steal, a cleanup and re-acquire) gave it a higher one.
+      let result: MutationOutcome | undefined;
+      try {
+        [result] = await this.rpc.commit(undefined, [{ delete: key, baseVersion: revision }]);
+      } catch (error) {
+        throw classifyDatastoreError(error, { write: true, what: 'release (delete)' });
+      }
+      if (result && !result.conflict) return 'released';
+      // The lock changed since our grant: find out whose it is now, the careful way.
+    }
     return this.inTransaction<ReleaseOutcome>('release', async (transaction) => {
       const current = await this.read(key, transaction);
       if (!current) return { outcome: 'absent' };
@@ -146,7 +166,7 @@ export class DatastoreLockBackend implements LockBackend {
       if ('outcome' in step) return step.outcome;
       committing = true;
       try {
-        return step.onCommit(await this.rpc.commit(transaction, step.mutations));
+        return step.onCommit((await this.rpc.commit(transaction, step.mutations)).map((result) => result.version));
       } catch (error) {
         throw classifyDatastoreError(error, { write: true, what: `${what} (commit)` });
       }
@@ -239,5 +259,6 @@ function recordOf(fields: { identifier: string; token: string; acquiredAt: Date;
     acquiredAt: fields.acquiredAt,
     ...(fields.expiresAt ? { expiresAt: fields.expiresAt } : {}),
     fence,
+    revision: fence.toString(),
   };
 }

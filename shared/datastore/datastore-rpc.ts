@@ -7,6 +7,13 @@ export type KeyProto = google.datastore.v1.IKey;
 export type MutationProto = google.datastore.v1.IMutation;
 export type TransactionId = Uint8Array | string;
 
+export interface MutationOutcome {
+  /** The entity's version after the mutation. */
+  readonly version: bigint;
+  /** The mutation's version precondition did not hold, so it was not applied. */
+  readonly conflict: boolean;
+}
+
 export interface FoundEntity {
   readonly entity: EntityProto;
   /** The store's version of the entity: strictly increasing across every write, delete included. */
@@ -43,10 +50,10 @@ export class DatastoreRpc {
     return { projectId, databaseId: this.datastore.options.databaseId ?? '', namespaceId: namespace ?? '' };
   }
 
-  /** A non-transactional insert: fails with ALREADY_EXISTS (6) when the key exists. */
+  /** A non-transactional insert: fails with ALREADY_EXISTS (6) when the key exists. Resolves the new version. */
   async insert(entity: EntityProto): Promise<bigint> {
-    const [version] = await this.commit(undefined, [{ insert: entity }]);
-    return version as bigint;
+    const [result] = await this.commit(undefined, [{ insert: entity }]);
+    return (result as MutationOutcome).version;
   }
 
   async lookup(key: KeyProto, transaction?: TransactionId): Promise<FoundEntity | null> {
@@ -98,13 +105,16 @@ export class DatastoreRpc {
     return response.transaction;
   }
 
-  /** Commits `mutations`, in `transaction` when given; resolves the version after each mutation. */
-  async commit(transaction: TransactionId | undefined, mutations: MutationProto[]): Promise<bigint[]> {
+  /** Commits `mutations`, in `transaction` when given; resolves each mutation's outcome. */
+  async commit(transaction: TransactionId | undefined, mutations: MutationProto[]): Promise<MutationOutcome[]> {
     const response = await this.call('commit', {
       mutations,
       ...(transaction === undefined ? { mode: 'NON_TRANSACTIONAL' } : { mode: 'TRANSACTIONAL', transaction }),
     });
-    return (response.mutationResults ?? []).map((result) => BigInt(String(result.version ?? 0)));
+    return (response.mutationResults ?? []).map((result) => ({
+      version: BigInt(String(result.version ?? 0)),
+      conflict: result.conflictDetected === true,
+    }));
   }
 
   async rollback(transaction: TransactionId): Promise<void> {

@@ -48,6 +48,7 @@ export function decodeLock(found: FoundEntity): LockRecord {
     acquiredAt: dateOfTimestamp(properties.acquiredAt?.timestampValue) ?? new Date(0),
     ...(expiresAt ? { expiresAt } : {}),
     fence: found.version,
+    revision: found.version.toString(),
   };
 }
 

@@ -60,10 +60,11 @@ export class MemcacheOps {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Stores `value` only when `key` is absent. `false` when it exists. */
-  async add(key: string, value: Buffer, expirySeconds: number): Promise<boolean> {
+  /** Stores `value` only when `key` is absent: its CAS, or `null` when the key exists. */
+  async add(key: string, value: Buffer, expirySeconds: number): Promise<Buffer | null> {
     const { header } = await this.send('add', key, Opcode.ADD, storageExtras(expirySeconds), value);
-    return statusOf('add', header.status, { [MemcacheStatus.OK]: true, [MemcacheStatus.KEY_EXISTS]: false });
+    const stored = statusOf('add', header.status, { [MemcacheStatus.OK]: true, [MemcacheStatus.KEY_EXISTS]: false });
+    return stored ? Buffer.from(header.cas) : null;
   }
 
   async gets(key: string): Promise<CasValue | null> {
@@ -73,14 +74,15 @@ export class MemcacheOps {
     return { value: Buffer.from(response.val), cas: Buffer.from(response.header.cas) };
   }
 
-  /** Replaces `key` only while its CAS is still `cas`. */
-  async casSet(key: string, value: Buffer, expirySeconds: number, cas: Buffer): Promise<'stored' | 'changed' | 'missing'> {
+  /** Replaces `key` only while its CAS is still `cas`: the new CAS, or why not. */
+  async casSet(key: string, value: Buffer, expirySeconds: number, cas: Buffer): Promise<Buffer | 'changed' | 'missing'> {
     const { header } = await this.send('cas', key, Opcode.SET, storageExtras(expirySeconds), value, cas);
-    return statusOf('cas', header.status, {
+    const outcome = statusOf('cas', header.status, {
       [MemcacheStatus.OK]: 'stored',
       [MemcacheStatus.KEY_EXISTS]: 'changed',
       [MemcacheStatus.KEY_NOT_FOUND]: 'missing',
-    });
+    } as const);
+    return outcome === 'stored' ? Buffer.from(header.cas) : outcome;
   }
 
   /** Deletes `key` only while its CAS is still `cas`. */

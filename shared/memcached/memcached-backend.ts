@@ -10,8 +10,8 @@ import { decodeLockValue, encodeLockValue, expirySeconds, lockCacheKey } from '.
  *
  * Round trips: an uncontended acquire is one `add`. A held lock costs one more `get` only when the
  * caller may steal, and a steal is one compare-and-swap `set`, so of several thieves one wins. A
- * release is a `get` and a compare-and-swap `delete`, so it never removes a lock that changed
- * hands in between.
+ * release is one compare-and-swap `delete` with the CAS the grant got, so it never removes a lock
+ * written since; a release by token alone reads the CAS first (`get`, then the delete).
  */
 export class MemcachedLockBackend implements LockBackend {
   readonly kind = LockKind.WEAK;
@@ -26,8 +26,8 @@ export class MemcachedLockBackend implements LockBackend {
     const key = lockCacheKey(this.keyPrefix, request.identifier);
     const record = newRecord(request);
     const expiry = expirySeconds(request.stealAfterMs);
-    const added = await this.call(true, () => this.ops.add(key, encodeLockValue(record), expiry));
-    if (added) return { acquired: true, record };
+    const cas = await this.call(true, () => this.ops.add(key, encodeLockValue(record), expiry));
+    if (cas) return { acquired: true, record: { ...record, revision: cas.toString('hex') } };
     if (request.stealAfterMs === undefined) return { acquired: false };
 
     const current = await this.read(key);
@@ -38,11 +38,18 @@ export class MemcachedLockBackend implements LockBackend {
     }
     const thief = newRecord(request);
     const swapped = await this.call(true, () => this.ops.casSet(key, encodeLockValue(thief), expiry, current.cas));
-    return swapped === 'stored' ? { acquired: true, record: thief } : { acquired: false };
+    return Buffer.isBuffer(swapped) ? { acquired: true, record: { ...thief, revision: swapped.toString('hex') } } : { acquired: false };
   }
 
-  async release(identifier: string, token: string): Promise<ReleaseOutcome> {
+  async release(identifier: string, token: string, revision?: string): Promise<ReleaseOutcome> {
     const key = lockCacheKey(this.keyPrefix, identifier);
+    if (revision !== undefined) {
+      // The CAS our grant got: the delete applies only while nobody has written the key since.
+      const deleted = await this.call(true, () => this.ops.casDelete(key, Buffer.from(revision, 'hex')));
+      if (deleted === 'deleted') return 'released';
+      if (deleted === 'missing') return 'absent';
+      // Changed since our grant: read who has it now.
+    }
     const current = await this.read(key);
     if (!current) return 'absent';
     if (current.record?.token !== token) return 'not_holder';
@@ -52,7 +59,8 @@ export class MemcachedLockBackend implements LockBackend {
   }
 
   async peek(identifier: string): Promise<LockRecord | null> {
-    return (await this.read(lockCacheKey(this.keyPrefix, identifier)))?.record ?? null;
+    const found = await this.read(lockCacheKey(this.keyPrefix, identifier));
+    return found?.record ? { ...found.record, revision: found.cas.toString('hex') } : null;
   }
 
   /** The stored lock and its CAS; `record` is null when the key holds something that is not a lock. */

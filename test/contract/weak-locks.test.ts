@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import type { Client } from 'memjs';
 import sinon from 'sinon';
 import { startMemcached } from '../../infra/memcached';
-import { configureLocking, Lock, LockError, LockKind, peek } from '../../shared';
+import { configureLocking, Lock, LockError, LockKind, peek, releaseByToken } from '../../shared';
 import { MemcacheOps, MemcacheTransportError } from '../../shared/memcached/memcache-ops';
 import { lockCacheKey } from '../../shared/memcached/lock-value';
 import { DATASTORE_TARGETS } from '../support/datastore-targets';
@@ -105,7 +105,18 @@ describe('WEAK locks on memcached', () => {
       }
     });
 
-    it('a release never deletes a lock that changed hands between its read and its delete', async () => {
+    it("a release never deletes a value written since the holder's grant", async () => {
+      const id = uniqueId('weak-cas-grant');
+      const held = await Lock.acquire(id, WEAK);
+      assert.ok(held);
+      const key = lockCacheKey('lock:', id);
+      await memcache.set(key, JSON.stringify({ identifier: id, token: 'intruder', acquiredAt: Date.now() }), {});
+      assert.equal(await held.release(), false);
+      assert.equal((await peek(id, WEAK))?.token, 'intruder', 'the new value was not deleted');
+      await memcache.delete(key);
+    });
+
+    it('a release by token never deletes a lock that changed hands between its read and its delete', async () => {
       const id = uniqueId('weak-cas-release');
       const held = await Lock.acquire(id, WEAK);
       assert.ok(held);
@@ -116,7 +127,7 @@ describe('WEAK locks on memcached', () => {
         await memcache.set(key, JSON.stringify({ identifier: id, token: 'intruder', acquiredAt: Date.now() }), {});
         return seen;
       });
-      assert.equal(await held.release(), false);
+      assert.equal(await releaseByToken(id, held.token, WEAK), false);
       sandbox.restore();
       assert.equal((await peek(id, WEAK))?.token, 'intruder', 'the new value was not deleted');
       await memcache.delete(key);
@@ -124,7 +135,7 @@ describe('WEAK locks on memcached', () => {
   });
 
   describe('round trips', () => {
-    it('acquire is one add; release is a get and a CAS delete; a held lock costs one more get only when stealing is allowed', async () => {
+    it("acquire is one add; release is one CAS delete with the grant's CAS; a held lock costs one more get only when stealing is allowed", async () => {
       const perform = sandbox.spy(memcache, 'perform');
       const id = uniqueId('weak-rpc');
       const held = await Lock.acquire(id, WEAK);
@@ -134,7 +145,10 @@ describe('WEAK locks on memcached', () => {
       assert.equal(await Lock.acquire(id, { ...WEAK, wait: false, stealAfterMs: 60_000 }), null);
       assert.equal(perform.callCount, 4);
       assert.equal(await held?.release(), true);
-      assert.equal(perform.callCount, 6);
+      assert.equal(perform.callCount, 5);
+      const again = await Lock.acquire(id, WEAK);
+      assert.equal(await releaseByToken(id, again?.token as string, WEAK), true);
+      assert.equal(perform.callCount, 8, 'by token alone: a get, then the CAS delete');
     });
   });
 
