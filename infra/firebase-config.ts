@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The local stack's ports and emulator settings, read from one place: the `emulators` section of
+ * firebase.json. `memcached` is ours (Firebase has no memcached emulator); Firebase ignores it.
+ */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface LocalStackConfig {
+  readonly datastore: Endpoint;
+  readonly pubsub: Endpoint;
+  readonly functions: Endpoint;
+  readonly memcached: Endpoint;
+}
+
+/** The repository's firebase.json (this file is compiled to dist/infra). */
+export const DEFAULT_FIREBASE_JSON = join(__dirname, '../../firebase.json');
+
+export function readLocalStackConfig(path: string = DEFAULT_FIREBASE_JSON): LocalStackConfig {
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as { emulators?: Record<string, unknown> };
+  const emulators = parsed.emulators;
+  if (!emulators || typeof emulators !== 'object') throw new Error(`${path} has no "emulators" section`);
+  return {
+    datastore: endpoint(emulators, 'datastore', path),
+    pubsub: endpoint(emulators, 'pubsub', path),
+    functions: endpoint(emulators, 'functions', path),
+    memcached: endpoint(emulators, 'memcached', path),
+  };
+}
+
+function endpoint(emulators: Record<string, unknown>, name: string, path: string): Endpoint {
+  const entry = emulators[name] as { host?: unknown; port?: unknown } | undefined;
+  const port = entry?.port;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`${path}: emulators.${name}.port must be a port number, got ${JSON.stringify(port)}`);
+  }
+  const host = entry?.host ?? '127.0.0.1';
+  // The stack binds loopback only: the emulators have no authentication.
+  if (host !== '127.0.0.1' && host !== 'localhost') {
+    throw new Error(`${path}: emulators.${name}.host must be 127.0.0.1 (the local stack listens on loopback only), got ${JSON.stringify(host)}`);
+  }
+  return { host: '127.0.0.1', port };
+}

@@ -1,0 +1,33 @@
+import { FUNCTIONS } from '../topology';
+
+export const READY_PREFIX = '[npm start] ready:';
+
+export interface ReadyFacts {
+  readonly baseUrl: string;
+  /** What a client of the stack needs in its environment. */
+  readonly env: Record<string, string>;
+  readonly workTopic: string;
+  readonly cleanup: string;
+  readonly startedInMs: number;
+}
+
+/** One line a script can wait for (it starts with READY_PREFIX), then a copy-paste example. */
+export function readyMessage(facts: ReadyFacts): string {
+  const urls = FUNCTIONS.map(({ name }) => `${facts.baseUrl}/${name}`).join(' ');
+  const env = Object.entries(facts.env)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ');
+  const post = (name: string, body: string) => `curl -s -X POST ${facts.baseUrl}/${name} -H 'Content-Type: application/json' -d '${body}'`;
+  return [
+    `${READY_PREFIX} ${urls} | env: ${env} | work topic ${facts.workTopic} | cleanupLocks ${facts.cleanup} | started in ${facts.startedInMs} ms`,
+    '',
+    '  # acquire, then release with the token it answered:',
+    `  TOKEN=$(${post('acquireLock', '{"identifier": "report", "wait": false}')} | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')`,
+    `  ${post('releaseLock', '{"identifier": "report", "token": "\'"$TOKEN"\'"}')}`,
+    '  # a client of the emulators:',
+    `  export ${env}`,
+    '',
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n');
+}

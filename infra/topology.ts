@@ -1,0 +1,52 @@
+/**
+ * What the system is made of, once, for both places it runs: `npm start` builds it on the emulators
+ * (infra/local/) and `npm run deploy` in a Google Cloud project (infra/deploy/). Same names, same
+ * retry and dead-letter policy, same cleanup schedule.
+ */
+export const WORK_TOPIC = 'example-work';
+export const DEAD_LETTER_TOPIC = 'example-work-dead-letter';
+/** A pull subscription on the dead-letter topic, so dead letters are kept until someone looks. */
+export const DEAD_LETTER_HOLD_SUBSCRIPTION = 'example-work-dead-letter-hold';
+/** Locally: the push subscription to the worker. In the cloud the worker's Eventarc trigger creates its own. */
+export const LOCAL_WORKER_SUBSCRIPTION = 'example-worker-push';
+
+/**
+ * How Pub/Sub delivers to the worker. A failed delivery (the handler threw, or lockedHandler's
+ * EarlyDeliveryError) comes back after the retry backoff; after maxDeliveryAttempts it goes to the
+ * dead-letter topic. The worker's own re-queue backoff tops out at 4 s, so 1..60 s spaces early
+ * arrivals without making a re-queued message wait long.
+ */
+export const WORKER_DELIVERY = Object.freeze({
+  ackDeadlineSeconds: 60,
+  minimumBackoffSeconds: 1,
+  maximumBackoffSeconds: 60,
+  maxDeliveryAttempts: 10,
+});
+
+/** cleanupLocks runs every 10 minutes: its default max age (djangae's) is 10 minutes too. */
+export const CLEANUP_SCHEDULE = Object.freeze({
+  everyMinutes: 10,
+  /** unix-cron, as Cloud Scheduler takes it. */
+  cron: '*/10 * * * *',
+  timeZone: 'Etc/UTC',
+});
+export const CLEANUP_JOB = 'cleanup-locks';
+
+export type FunctionTrigger = { readonly kind: 'http' } | { readonly kind: 'topic'; readonly topic: string };
+
+export interface FunctionSpec {
+  readonly name: string;
+  readonly trigger: FunctionTrigger;
+}
+
+/** Every function in functions/index.ts; the entry point is the name. */
+export const FUNCTIONS: readonly FunctionSpec[] = [
+  { name: 'acquireLock', trigger: { kind: 'http' } },
+  { name: 'releaseLock', trigger: { kind: 'http' } },
+  { name: 'cleanupLocks', trigger: { kind: 'http' } },
+  { name: 'exampleWorker', trigger: { kind: 'topic', topic: WORK_TOPIC } },
+];
+
+export function topicPath(project: string, topic: string): string {
+  return `projects/${project}/topics/${topic}`;
+}

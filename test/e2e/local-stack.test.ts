@@ -1,0 +1,204 @@
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Datastore } from '@google-cloud/datastore';
+import { ACCOUNT_KIND } from '../../functions/example-worker';
+import { LOCAL_PROJECT } from '../../infra/local/project';
+import { READY_PREFIX } from '../../infra/local/ready-message';
+import { assertPortFree, freePort } from '../../infra/ports';
+import { WORK_TOPIC } from '../../infra/topology';
+import { delay } from '../support/ids';
+
+const REPO = join(__dirname, '../../..');
+
+/**
+ * `npm start` as a newcomer runs it: a child process, on the ports of a firebase.json (a copy with
+ * free ports, so a stack already running on this machine does not matter), driven over HTTP and
+ * Pub/Sub, then stopped with SIGTERM. Every process it started is found by a marker in its
+ * environment, which children inherit, so "nothing left behind" is checked, not assumed.
+ */
+describe('end to end: npm start, the local stack', function () {
+  this.timeout(120_000);
+  // One marker per stack started, so each test checks only its own processes.
+  const markers: string[] = [];
+  const newMarker = () => {
+    markers.push(`LOCAL_STACK_TEST_RUN=${randomUUID()}`);
+    return markers[markers.length - 1] as string;
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'local-stack-'));
+
+  after(() => {
+    // Only when an assertion failed half-way: nothing of ours may outlive the test run.
+    for (const marker of markers) for (const pid of processesWithMarker(marker)) killQuietly(pid);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts, serves acquire and release, runs the worker on a publish, and SIGTERM stops every process it started', async () => {
+    const ports = { datastore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
+    const config = writeConfig(dir, ports);
+    const marker = newMarker();
+    const started = Date.now();
+    const run = startStack(config, marker, {});
+    const ready = await run.line((line) => line.startsWith(READY_PREFIX), 90_000);
+    console.log(`      npm start: ready ${Date.now() - started} ms after spawn`);
+    const base = `http://127.0.0.1:${ports.functions}`;
+    for (const name of ['acquireLock', 'releaseLock', 'cleanupLocks', 'exampleWorker']) assert.match(ready, new RegExp(`${base}/${name}`));
+    assert.match(ready, new RegExp(`DATASTORE_EMULATOR_HOST=127.0.0.1:${ports.datastore}`));
+    assert.match(ready, new RegExp(`PUBSUB_EMULATOR_HOST=127.0.0.1:${ports.pubsub}`));
+    assert.match(ready, new RegExp(`MEMCACHE_SERVERS=127.0.0.1:${ports.memcached}`));
+
+    const identifier = `tour-${randomUUID()}`;
+    const acquired = await post(`${base}/acquireLock`, { identifier, wait: false });
+    assert.equal(acquired.status, 200);
+    const token = (acquired.body as { token?: string }).token;
+    assert.ok(token, 'acquire answered a token');
+    assert.equal((await post(`${base}/acquireLock`, { identifier, wait: false })).status, 409, 'held: a second acquire is refused');
+    assert.deepEqual(await post(`${base}/releaseLock`, { identifier, token }), { status: 200, body: { released: true } });
+    assert.equal((await post(`${base}/acquireLock`, { identifier, wait: false, kind: 'WEAK' })).status, 200, 'WEAK locks work: memcached runs');
+
+    const account = `tour-${randomUUID()}`;
+    const published = await post(`http://127.0.0.1:${ports.pubsub}/v1/projects/${LOCAL_PROJECT}/topics/${WORK_TOPIC}:publish`, {
+      messages: [{ data: Buffer.from(JSON.stringify({ account, amount: 7, eventId: `${account}-e1` })).toString('base64') }],
+    });
+    assert.equal(published.status, 200);
+    const db = new Datastore({ projectId: LOCAL_PROJECT, apiEndpoint: `127.0.0.1:${ports.datastore}` });
+    let balance: unknown;
+    for (const deadline = Date.now() + 30_000; balance === undefined && Date.now() < deadline; await delay(200)) {
+      const [entity] = await db.get(db.key([ACCOUNT_KIND, account]));
+      balance = entity?.balance;
+    }
+    assert.equal(balance, 7, 'the worker applied the published event');
+    assert.ok(run.output().includes(`"identifier":"account:${account}"`), 'the worker logged its run');
+
+    assert.ok(processesWithMarker(marker).length >= 4, 'npm, node, two emulators (and memcached) are running');
+    const stopped = Date.now();
+    run.child.kill('SIGTERM');
+    const exit = await run.exited;
+    console.log(`      npm start: stopped ${Date.now() - stopped} ms after SIGTERM`);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    await delay(200);
+    assert.deepEqual(processesWithMarker(marker), [], 'no process started by npm start remains');
+    for (const port of Object.values(ports)) await assertPortFree(port, 'a port of the stopped stack');
+  });
+
+  it('a port already taken is a clear error at once; a missing memcached is a clear line', async () => {
+    const ports = { datastore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
+    const config = writeConfig(dir, ports);
+    const marker = newMarker();
+    const squatter = await listen(ports.functions);
+    try {
+      const run = startStack(config, marker, { MEMCACHED_BINARY: join(dir, 'no-memcached-here') });
+      const started = Date.now();
+      const exit = await run.exited;
+      assert.deepEqual(exit, { code: 1, signal: null });
+      assert.ok(Date.now() - started < 20_000, 'no hang');
+      assert.match(run.output(), new RegExp(`port ${ports.functions} for the functions \\(firebase.json emulators.functions.port\\) is already in use`));
+      assert.match(run.output(), /WEAK locks are unavailable: memcached is not installed .*apt-get install -y memcached/);
+      await delay(200);
+      assert.deepEqual(processesWithMarker(marker), []);
+    } finally {
+      squatter.close();
+    }
+  });
+});
+
+interface StackRun {
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+  line(match: (line: string) => boolean, timeoutMs: number): Promise<string>;
+}
+
+function startStack(config: string, marker: string, extraEnv: Record<string, string>): StackRun {
+  const [name, value] = marker.split('=') as [string, string];
+  // --ignore-scripts skips `prestart` (the build): this test runs from that very build.
+  const child = spawn('npm', ['start', '--ignore-scripts', '--', `--config=${config}`], {
+    cwd: REPO,
+    detached: true,
+    env: { ...process.env, ...extraEnv, [name]: value },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const waiters = new Set<() => void>();
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const waiter of waiters) waiter();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+      for (const waiter of waiters) waiter();
+    }),
+  );
+  return {
+    child,
+    exited,
+    output: () => output,
+    line: (match, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`no such line after ${timeoutMs} ms; output:\n${output}`)), timeoutMs);
+        const check = () => {
+          const found = output.split('\n').find(match);
+          if (found !== undefined) finish(undefined, found);
+          else if (child.exitCode !== null || child.signalCode !== null) finish(new Error(`npm start exited; output:\n${output}`));
+        };
+        function finish(error?: Error, line?: string) {
+          clearTimeout(timer);
+          waiters.delete(check);
+          if (error) reject(error);
+          else resolve(line as string);
+        }
+        waiters.add(check);
+        check();
+      }),
+  };
+}
+
+function writeConfig(dir: string, ports: Record<'datastore' | 'pubsub' | 'functions' | 'memcached', number>): string {
+  const original = JSON.parse(readFileSync(join(REPO, 'firebase.json'), 'utf8')) as { emulators: Record<string, unknown> };
+  for (const [name, port] of Object.entries(ports)) original.emulators[name] = { host: '127.0.0.1', port };
+  const path = join(dir, `firebase-${randomUUID()}.json`);
+  writeFileSync(path, JSON.stringify(original));
+  return path;
+}
+
+/** Processes whose environment carries the marker (children inherit it, through npm, sh and the JVM scripts). */
+function processesWithMarker(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`).toString().split('\0').includes(marker)) pids.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return pids;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+async function post(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+  return { status: response.status, body: await response.json() };
+}
+
+function listen(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
