@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * The local stack's ports and emulator settings, read from one place: the `emulators` section of
@@ -44,4 +44,25 @@ function endpoint(emulators: Record<string, unknown>, name: string, path: string
     throw new Error(`${path}: emulators.${name}.host must be 127.0.0.1 (the local stack listens on loopback only), got ${JSON.stringify(host)}`);
   }
   return { host: '127.0.0.1', port };
+}
+
+/** The `functions` entry of firebase.json: what gets uploaded, and how it is built first. */
+export interface FunctionsSource {
+  /** Absolute path of the source folder. */
+  readonly source: string;
+  readonly predeploy: readonly string[];
+  readonly ignore: readonly string[];
+}
+
+export function readFunctionsSource(path: string = DEFAULT_FIREBASE_JSON): FunctionsSource {
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as { functions?: unknown };
+  const entries = Array.isArray(parsed.functions) ? parsed.functions : [parsed.functions];
+  const entry = entries[0] as { source?: unknown; predeploy?: unknown; ignore?: unknown } | undefined;
+  if (entries.length !== 1 || typeof entry?.source !== 'string') throw new Error(`${path}: expected one "functions" entry with a "source"`);
+  const strings = (value: unknown, name: string): string[] => {
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new Error(`${path}: functions.${name} must be a list of strings`);
+    return value;
+  };
+  return { source: join(dirname(path), entry.source), predeploy: strings(entry.predeploy, 'predeploy'), ignore: strings(entry.ignore, 'ignore') };
 }

@@ -1,0 +1,62 @@
+import type { PubSub } from '@google-cloud/pubsub';
+import type { ApplyMode, Change } from '../changes';
+import { ensureSubscription, ensureTopic } from '../pubsub-resources';
+import { DEAD_LETTER_HOLD_SUBSCRIPTION, DEAD_LETTER_TOPIC, WORK_TOPIC, WORKER_DELIVERY } from '../topology';
+
+/** Before the functions: the topics, and a subscription that keeps dead letters. */
+export async function ensureTopics(pubsub: PubSub, mode: ApplyMode): Promise<Change[]> {
+  return [
+    await ensureTopic(pubsub, WORK_TOPIC, mode),
+    await ensureTopic(pubsub, DEAD_LETTER_TOPIC, mode),
+    await ensureSubscription(pubsub, { name: DEAD_LETTER_HOLD_SUBSCRIPTION, topic: DEAD_LETTER_TOPIC, ackDeadlineSeconds: 60 }, mode),
+  ];
+}
+
+/**
+ * After the functions: `gcloud functions deploy --trigger-topic` has Eventarc create the worker's
+ * push subscription on the work topic, with no way to give it a retry or dead-letter policy. Every
+ * subscription on the work topic gets the delivery policy the local stack uses; its push endpoint
+ * and ack deadline stay Eventarc's.
+ */
+export async function applyWorkerDeliveryPolicy(pubsub: PubSub, mode: ApplyMode): Promise<Change[]> {
+  const topic = pubsub.topic(WORK_TOPIC);
+  const [exists] = await topic.exists();
+  const [subscriptions] = exists ? await topic.getSubscriptions() : [[]];
+  if (subscriptions.length === 0) {
+    // A dry run before the first deploy: the trigger's subscription does not exist yet.
+    const change: Change = {
+      action: mode.dryRun ? 'update' : 'unchanged',
+      resource: `the exampleWorker trigger's subscription on ${topic.name}`,
+      call: mode.dryRun ? `setMetadata(${JSON.stringify(policy())}) once gcloud has created it` : '',
+    };
+    if (!mode.dryRun) throw new Error(`no subscription on ${topic.name}: the exampleWorker deploy did not create its trigger`);
+    mode.report?.(change);
+    return [change];
+  }
+  const changes: Change[] = [];
+  for (const subscription of subscriptions) {
+    const [metadata] = await subscription.getMetadata();
+    const name = subscription.name.split('/').pop() as string;
+    changes.push(
+      await ensureSubscription(
+        pubsub,
+        {
+          name,
+          topic: WORK_TOPIC,
+          ackDeadlineSeconds: Number(metadata.ackDeadlineSeconds ?? WORKER_DELIVERY.ackDeadlineSeconds),
+          ...policy(),
+          ...(metadata.pushConfig?.pushEndpoint ? { pushEndpoint: metadata.pushConfig.pushEndpoint } : {}),
+        },
+        mode,
+      ),
+    );
+  }
+  return changes;
+}
+
+function policy() {
+  return {
+    retryPolicy: { minimumBackoffSeconds: WORKER_DELIVERY.minimumBackoffSeconds, maximumBackoffSeconds: WORKER_DELIVERY.maximumBackoffSeconds },
+    deadLetter: { topic: DEAD_LETTER_TOPIC, maxDeliveryAttempts: WORKER_DELIVERY.maxDeliveryAttempts },
+  };
+}

@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PubSub } from '@google-cloud/pubsub';
+import type { ApplyMode, Change } from '../changes';
+import type { FunctionsSource } from '../firebase-config';
+import { applyWorkerDeliveryPolicy, ensureTopics } from './cloud-pubsub';
+import type { DeployOptions } from './deploy-options';
+import { deployCommands, IGNORE_FILE } from './gcloud-commands';
+import { cleanupJob, ensureSchedulerJob, type SchedulerApi } from './scheduler-job';
+
+export interface DeployTools {
+  readonly pubsub: PubSub;
+  readonly scheduler: SchedulerApi;
+  /** Runs a command line in a folder; rejects when it fails. */
+  readonly run: (command: string, args: readonly string[], cwd: string, env?: Record<string, string>) => Promise<void>;
+}
+
+/**
+ * The whole deploy, in order: topics; the firebase.json predeploy build; the functions; the worker
+ * trigger's delivery policy (its subscription exists only once the worker is deployed); the
+ * scheduler job. Each step is idempotent. With dryRun, every call that would change something is
+ * reported and nothing is changed (reads still happen, so the plan is against the real state).
+ */
+export async function deploy(options: DeployOptions, source: FunctionsSource, tools: DeployTools, report: (change: Change) => void): Promise<Change[]> {
+  const mode: ApplyMode = { dryRun: options.dryRun, report };
+  const changes: Change[] = [];
+  const command = async (resource: string, commandName: string, args: readonly string[], env?: Record<string, string>) => {
+    const change: Change = { action: 'run', resource, call: [commandName, ...args.map(quoted)].join(' ') };
+    if (!options.dryRun) await tools.run(commandName, args, source.source, env);
+    report(change);
+    changes.push(change);
+  };
+
+  changes.push(...(await ensureTopics(tools.pubsub, mode)));
+  for (const line of source.predeploy) {
+    await command('firebase.json functions.predeploy', 'sh', ['-c', line], { RESOURCE_DIR: source.source });
+  }
+  const ignore = `${source.ignore.join('\n')}\n`;
+  const ignoreChange: Change = { action: 'create', resource: `${IGNORE_FILE} (firebase.json functions.ignore)`, call: `write ${join(source.source, IGNORE_FILE)}: ${JSON.stringify(ignore)}` };
+  if (!options.dryRun) await writeFile(join(source.source, IGNORE_FILE), ignore);
+  report(ignoreChange);
+  changes.push(ignoreChange);
+  for (const args of deployCommands(options)) await command(`gcloud ${args.slice(0, 3).join(' ')}`, 'gcloud', args);
+  changes.push(...(await applyWorkerDeliveryPolicy(tools.pubsub, mode)));
+  changes.push(await ensureSchedulerJob(tools.scheduler, cleanupJob(options), mode));
+  return changes;
+}
+
+function quoted(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+export function runCommand(command: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: 'inherit', env: { ...process.env, ...env } });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}`))));
+  });
+}

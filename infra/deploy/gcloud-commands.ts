@@ -1,0 +1,62 @@
+import { FUNCTIONS, topicPath, DEAD_LETTER_TOPIC, type FunctionSpec } from '../topology';
+import type { DeployOptions } from './deploy-options';
+
+/**
+ * The `gcloud` command lines of a deploy (arguments after `gcloud`). `gcloud functions deploy`
+ * creates or updates, so running them again is harmless.
+ */
+
+/** Read by gcloud instead of a .gcloudignore (whose default pulls in .gitignore, which drops dist/). Written after the build, which empties dist/. */
+export const IGNORE_FILE = 'dist/.deployignore';
+
+export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions): string[] {
+  const common = [
+    'functions',
+    'deploy',
+    spec.name,
+    '--gen2',
+    `--project=${options.project}`,
+    `--region=${options.region}`,
+    '--runtime=nodejs20',
+    '--source=.',
+    `--entry-point=${spec.name}`,
+    `--ignore-file=${IGNORE_FILE}`,
+    // dist/ is built here (firebase.json predeploy) and uploaded; Cloud Build must not run our
+    // build script, whose compiler is a devDependency it does not install.
+    '--set-build-env-vars=GOOGLE_NODE_RUN_SCRIPTS=',
+    // Below LOCKS_HTTP_MAX_WAIT_MS's 30 s default plus a store call: no request outlives its function.
+    '--timeout=60s',
+    ...(options.runtimeServiceAccount ? [`--service-account=${options.runtimeServiceAccount}`] : []),
+    '--quiet',
+  ];
+  if (spec.trigger.kind === 'http') return [...common, '--trigger-http', '--no-allow-unauthenticated'];
+  return [
+    ...common,
+    `--trigger-topic=${spec.trigger.topic}`,
+    // A thrown invocation (lockedHandler's EarlyDeliveryError, a failed re-queue) must come back.
+    '--retry',
+    `--set-env-vars=EXAMPLE_DEAD_LETTER_TOPIC=${topicPath(options.project, DEAD_LETTER_TOPIC)}`,
+  ];
+}
+
+/** Cloud Scheduler's account may call cleanupLocks (nothing is public: --no-allow-unauthenticated). */
+export function schedulerInvokerCommand(options: DeployOptions): string[] {
+  return [
+    'functions',
+    'add-invoker-policy-binding',
+    'cleanupLocks',
+    `--project=${options.project}`,
+    `--region=${options.region}`,
+    `--member=serviceAccount:${options.schedulerServiceAccount}`,
+    '--quiet',
+  ];
+}
+
+export function deployCommands(options: DeployOptions): string[][] {
+  return [...FUNCTIONS.map((spec) => functionDeployCommand(spec, options)), schedulerInvokerCommand(options)];
+}
+
+/** Gen 2 functions keep the cloudfunctions.net URL of gen 1, so it is known before the first deploy. */
+export function functionUrl(options: DeployOptions, name: string): string {
+  return `https://${options.region}-${options.project}.cloudfunctions.net/${name}`;
+}

@@ -1,0 +1,32 @@
+/**
+ * `npm run deploy -- --project P --region R [--dry-run]`: creates or updates everything in a Google
+ * Cloud project. Needs application default credentials (`gcloud auth application-default login`)
+ * and a logged-in `gcloud`; the dry run reads the project's state too, so it needs them as well.
+ */
+import { PubSub } from '@google-cloud/pubsub';
+import { CloudSchedulerClient } from '@google-cloud/scheduler';
+import { describeChange } from '../changes';
+import { DEFAULT_FIREBASE_JSON, readFunctionsSource } from '../firebase-config';
+import { deploy, runCommand } from './deploy';
+import { parseDeployArgs, UsageError } from './deploy-options';
+
+async function main(): Promise<void> {
+  const options = parseDeployArgs(process.argv.slice(2));
+  const source = readFunctionsSource(options.config ?? DEFAULT_FIREBASE_JSON);
+  const pubsub = new PubSub({ projectId: options.project });
+  const scheduler = new CloudSchedulerClient();
+  process.stdout.write(`${options.dryRun ? 'dry run: nothing is changed; ' : ''}deploying to project ${options.project}, region ${options.region}\n`);
+  try {
+    const changes = await deploy(options, source, { pubsub, scheduler, run: runCommand }, (change) => process.stdout.write(`${describeChange(change, options.dryRun)}\n`));
+    const changed = changes.filter((change) => change.action !== 'unchanged').length;
+    process.stdout.write(`${options.dryRun ? 'would make' : 'made'} ${changed} calls that change something; ${changes.length - changed} resources already up to date\n`);
+  } finally {
+    await pubsub.close();
+    await scheduler.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`deploy failed: ${(error as Error)?.message ?? String(error)}\n`);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
+});

@@ -1,0 +1,80 @@
+import { protos, type CloudSchedulerClient } from '@google-cloud/scheduler';
+import type { ApplyMode, Change } from '../changes';
+import { CLEANUP_JOB, CLEANUP_SCHEDULE } from '../topology';
+import type { DeployOptions } from './deploy-options';
+import { functionUrl } from './gcloud-commands';
+
+type Job = protos.google.cloud.scheduler.v1.IJob;
+const { HttpMethod } = protos.google.cloud.scheduler.v1;
+
+/** The calls used; a CloudSchedulerClient, or a stub of one in tests (there is no Scheduler emulator). */
+export type SchedulerApi = Pick<CloudSchedulerClient, 'getJob' | 'createJob' | 'updateJob'>;
+
+/** Cloud Scheduler calls cleanupLocks on the schedule the local stack mirrors, with an OIDC token. */
+export function cleanupJob(options: DeployOptions): Job {
+  const uri = functionUrl(options, 'cleanupLocks');
+  return {
+    name: `projects/${options.project}/locations/${options.region}/jobs/${CLEANUP_JOB}`,
+    description: 'cloud-functions-locking: cleanupLocks deletes stale locks',
+    schedule: CLEANUP_SCHEDULE.cron,
+    timeZone: CLEANUP_SCHEDULE.timeZone,
+    // The function's own timeout is 60 s.
+    attemptDeadline: { seconds: 90 },
+    httpTarget: {
+      uri,
+      httpMethod: HttpMethod.POST,
+      headers: { 'Content-Type': 'application/json' },
+      body: Buffer.from('{}'),
+      oidcToken: { serviceAccountEmail: options.schedulerServiceAccount, audience: uri },
+    },
+  };
+}
+
+/** Get, then create (NOT_FOUND) or update when anything we set differs. */
+export async function ensureSchedulerJob(client: SchedulerApi, job: Job, mode: ApplyMode): Promise<Change> {
+  const resource = `scheduler job ${job.name}`;
+  const parent = (job.name as string).replace(/\/jobs\/[^/]+$/, '');
+  let current: Job | undefined;
+  try {
+    [current] = await client.getJob({ name: job.name as string });
+  } catch (error) {
+    if ((error as { code?: number }).code !== 5) throw error;
+  }
+  let change: Change;
+  if (!current) {
+    change = { action: 'create', resource, call: `scheduler.createJob(${printable({ parent, job })})` };
+    if (!mode.dryRun) await client.createJob({ parent, job });
+  } else if (JSON.stringify(comparable(current)) === JSON.stringify(comparable(job))) {
+    change = { action: 'unchanged', resource, call: '' };
+  } else {
+    change = { action: 'update', resource, call: `scheduler.updateJob(${printable({ job })})` };
+    if (!mode.dryRun) await client.updateJob({ job });
+  }
+  mode.report?.(change);
+  return change;
+}
+
+/** The fields we set, in one form whether they come from us or back from the API (enums as names, bytes as text). */
+function comparable(job: Job) {
+  const target = job.httpTarget ?? {};
+  const method = typeof target.httpMethod === 'number' ? HttpMethod[target.httpMethod] : target.httpMethod;
+  return {
+    description: job.description ?? '',
+    schedule: job.schedule ?? '',
+    timeZone: job.timeZone ?? '',
+    attemptDeadline: Number(job.attemptDeadline?.seconds ?? 0),
+    uri: target.uri ?? '',
+    method: method ?? '',
+    contentType: target.headers?.['Content-Type'] ?? '',
+    body: Buffer.from(target.body ?? '').toString('utf8'),
+    oidc: [target.oidcToken?.serviceAccountEmail ?? '', target.oidcToken?.audience ?? ''],
+  };
+}
+
+function printable(value: unknown): string {
+  return JSON.stringify(value, (key, item: unknown) => {
+    if (key === 'body' && item && typeof item === 'object') return `bytes(${JSON.stringify(Buffer.from((item as { data: number[] }).data ?? []).toString())})`;
+    if (key === 'httpMethod' && typeof item === 'number') return HttpMethod[item];
+    return item;
+  });
+}

@@ -1,0 +1,71 @@
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { PubSub } from '@google-cloud/pubsub';
+import type { Change } from '../../infra/changes';
+import { applyWorkerDeliveryPolicy, ensureTopics } from '../../infra/deploy/cloud-pubsub';
+import { DEAD_LETTER_HOLD_SUBSCRIPTION, DEAD_LETTER_TOPIC, WORK_TOPIC, WORKER_DELIVERY } from '../../infra/topology';
+
+/**
+ * The deploy's Pub/Sub part against the emulator (PUBSUB_EMULATOR_HOST, from the global fixture),
+ * each test in a project of its own. Idempotence is measured: the second run reports nothing but
+ * `unchanged`.
+ */
+describe('infra: deploy, the Pub/Sub part, on the emulator', () => {
+  let pubsub: PubSub;
+  let project: string;
+  beforeEach(() => {
+    project = `deploy-${randomUUID().slice(0, 8)}`;
+    pubsub = new PubSub({ projectId: project });
+  });
+  afterEach(() => pubsub.close());
+
+  it('a dry run reports the topics and the dead-letter subscription it would create, and creates nothing', async () => {
+    const changes = await ensureTopics(pubsub, { dryRun: true });
+    assert.deepEqual(
+      changes.map(({ action, resource }) => [action, resource]),
+      [
+        ['create', `topic projects/${project}/topics/${WORK_TOPIC}`],
+        ['create', `topic projects/${project}/topics/${DEAD_LETTER_TOPIC}`],
+        ['create', `subscription projects/${project}/subscriptions/${DEAD_LETTER_HOLD_SUBSCRIPTION}`],
+      ],
+    );
+    const [topics] = await pubsub.getTopics();
+    assert.deepEqual(topics, []);
+    const policy = await applyWorkerDeliveryPolicy(pubsub, { dryRun: true });
+    assert.equal(policy.length, 1);
+    assert.match(policy[0]?.call ?? '', /once gcloud has created it/);
+  });
+
+  it('run twice: the first creates, the second changes nothing', async () => {
+    const first = await ensureTopics(pubsub, { dryRun: false });
+    assert.deepEqual(first.map((change) => change.action), ['create', 'create', 'create']);
+    const second = await ensureTopics(pubsub, { dryRun: false });
+    assert.deepEqual(second.map((change) => change.action), ['unchanged', 'unchanged', 'unchanged']);
+    const [metadata] = await pubsub.subscription(DEAD_LETTER_HOLD_SUBSCRIPTION).getMetadata();
+    assert.equal(metadata.topic, `projects/${project}/topics/${DEAD_LETTER_TOPIC}`);
+  });
+
+  it("the worker trigger's subscription (Eventarc's) gets the retry and dead-letter policy, keeps its endpoint, and a second run changes nothing", async () => {
+    await ensureTopics(pubsub, { dryRun: false });
+    const endpoint = 'https://example-worker-abc-ew.a.run.app/?__GCP_CloudEventsMode=CUSTOM_PUBSUB_projects%2Fp%2Ftopics%2Fexample-work';
+    // What `gcloud functions deploy --trigger-topic` leaves: a push subscription without our policy.
+    await pubsub.topic(WORK_TOPIC).createSubscription('eventarc-europe-west1-exampleworker-123-sub-456', { pushConfig: { pushEndpoint: endpoint }, ackDeadlineSeconds: 600 });
+
+    const reported: Change[] = [];
+    const dry = await applyWorkerDeliveryPolicy(pubsub, { dryRun: true, report: (change) => reported.push(change) });
+    assert.deepEqual(dry.map((change) => change.action), ['update']);
+    assert.deepEqual(reported, dry);
+    const first = await applyWorkerDeliveryPolicy(pubsub, { dryRun: false });
+    assert.deepEqual(first.map((change) => change.action), ['update']);
+    const second = await applyWorkerDeliveryPolicy(pubsub, { dryRun: false });
+    assert.deepEqual(second.map((change) => change.action), ['unchanged']);
+
+    const [metadata] = await pubsub.subscription('eventarc-europe-west1-exampleworker-123-sub-456').getMetadata();
+    assert.equal(metadata.pushConfig?.pushEndpoint, endpoint);
+    assert.equal(Number(metadata.ackDeadlineSeconds), 600);
+    assert.equal(Number(metadata.retryPolicy?.minimumBackoff?.seconds), WORKER_DELIVERY.minimumBackoffSeconds);
+    assert.equal(Number(metadata.retryPolicy?.maximumBackoff?.seconds), WORKER_DELIVERY.maximumBackoffSeconds);
+    assert.equal(metadata.deadLetterPolicy?.deadLetterTopic, `projects/${project}/topics/${DEAD_LETTER_TOPIC}`);
+    assert.equal(metadata.deadLetterPolicy?.maxDeliveryAttempts, WORKER_DELIVERY.maxDeliveryAttempts);
+  });
+});

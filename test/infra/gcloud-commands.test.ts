@@ -1,0 +1,60 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDeployArgs } from '../../infra/deploy/deploy-options';
+import { deployCommands, functionDeployCommand } from '../../infra/deploy/gcloud-commands';
+import { FUNCTIONS } from '../../infra/topology';
+
+const GCLOUD = process.env.GCLOUD_BINARY ?? 'gcloud';
+
+/**
+ * gcloud checks a command line before it needs an account: with an empty configuration folder, bad
+ * flags exit 2, and a well-formed command exits 1 for want of an active account. So every command
+ * the deploy would run is validated by gcloud itself, offline, without touching a project.
+ */
+describe('infra: the gcloud command lines, validated by gcloud', function () {
+  this.timeout(60_000);
+  const config = mkdtempSync(join(tmpdir(), 'gcloud-config-'));
+  after(() => rmSync(config, { recursive: true, force: true }));
+  const options = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--runtime-service-account', 'run@my-project.iam.gserviceaccount.com']);
+
+  for (const args of deployCommands(options)) {
+    it(`gcloud ${args.slice(0, 3).join(' ')}: well formed`, async () => {
+      const result = await gcloud(args, config);
+      assert.equal(result.code, 1, `gcloud ${args.join(' ')}\n${result.output}`);
+      assert.match(result.output, /active account/);
+    });
+  }
+
+  it('a flag gcloud does not know is caught (the check can fail)', async () => {
+    const args = [...functionDeployCommand(FUNCTIONS[0] as (typeof FUNCTIONS)[number], options), '--no-such-flag'];
+    const result = await gcloud(args, config);
+    assert.equal(result.code, 2, result.output);
+  });
+
+  it('HTTP functions are private, the worker retries and knows its dead-letter topic', () => {
+    const byName = new Map(deployCommands(options).map((args) => [`${args[1]} ${args[2]}`, args]));
+    for (const name of ['acquireLock', 'releaseLock', 'cleanupLocks']) {
+      const args = byName.get(`deploy ${name}`);
+      assert.ok(args?.includes('--trigger-http') && args.includes('--no-allow-unauthenticated') && !args.includes('--retry'), name);
+      assert.ok(args?.includes('--gen2') && args.includes('--runtime=nodejs20'), name);
+    }
+    const worker = byName.get('deploy exampleWorker');
+    assert.ok(worker?.includes('--trigger-topic=example-work') && worker.includes('--retry'));
+    assert.ok(worker?.includes('--set-env-vars=EXAMPLE_DEAD_LETTER_TOPIC=projects/my-project/topics/example-work-dead-letter'));
+    assert.ok(byName.get('add-invoker-policy-binding cleanupLocks')?.includes('--member=serviceAccount:locks-scheduler@my-project.iam.gserviceaccount.com'));
+  });
+});
+
+function gcloud(args: readonly string[], configDir: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(GCLOUD, args, { env: { ...process.env, CLOUDSDK_CONFIG: configDir, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', (error) => reject(new Error(`gcloud could not run (${GCLOUD}): ${error.message}. Install the Google Cloud CLI.`)));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
