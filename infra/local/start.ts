@@ -113,13 +113,24 @@ function say(line: string): void {
   process.stdout.write(`[npm start] ${line}\n`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+// SIGHUP: the terminal was closed.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     say(`${signal}: stopping every service...`);
     void stop(0);
   });
 }
+
+// If whoever started us dies without a signal reaching us (npm killed with SIGKILL), we are
+// re-parented: stop rather than leave the emulators running with nobody to stop them.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent && !stopping) {
+    say('the parent process is gone: stopping every service...');
+    void stop(0);
+  }
+}, 1000).unref();
 
 main().catch((error: unknown) => {
   process.stderr.write(`[npm start] failed: ${(error as Error)?.message ?? String(error)}\n`);

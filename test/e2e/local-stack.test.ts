@@ -85,6 +85,18 @@ describe('end to end: npm start, the local stack', function () {
     for (const port of Object.values(ports)) await assertPortFree(port, 'a port of the stopped stack');
   });
 
+  it('npm killed outright (SIGKILL, no signal reaches the stack): the stack notices and stops everything it started', async () => {
+    const ports = { datastore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
+    const marker = newMarker();
+    const run = startStack(writeConfig(dir, ports), marker, {});
+    await run.line((line) => line.startsWith(READY_PREFIX), 90_000);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    let left = processesWithMarker(marker);
+    for (const deadline = Date.now() + 15_000; left.length > 0 && Date.now() < deadline; await delay(200)) left = processesWithMarker(marker);
+    assert.deepEqual(left, [], 'no process started by npm start remains');
+  });
+
   it('a port already taken is a clear error at once; a missing memcached is a clear line', async () => {
     const ports = { datastore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
     const config = writeConfig(dir, ports);
