@@ -6,7 +6,7 @@ import type { ApplyMode, Change } from '../changes';
 import type { FunctionsSource } from '../firebase-config';
 import { applyWorkerDeliveryPolicy, ensureTopics } from './cloud-pubsub';
 import type { DeployOptions } from './deploy-options';
-import { deployCommands, IGNORE_FILE } from './gcloud-commands';
+import { deadLetterGrantCommands, deployCommands, IGNORE_FILE, projectNumberCommand } from './gcloud-commands';
 import { cleanupJob, ensureSchedulerJob, type SchedulerApi } from './scheduler-job';
 
 export interface DeployTools {
@@ -14,13 +14,16 @@ export interface DeployTools {
   readonly scheduler: SchedulerApi;
   /** Runs a command line in a folder; rejects when it fails. */
   readonly run: (command: string, args: readonly string[], cwd: string, env?: Record<string, string>) => Promise<void>;
+  /** The project's number, for its Pub/Sub service agent (`gcloud projects describe`). */
+  readonly projectNumber: (options: DeployOptions) => Promise<string>;
 }
 
 /**
  * The whole deploy, in order: topics; the firebase.json predeploy build; the functions; the worker
- * trigger's delivery policy (its subscription exists only once the worker is deployed); the
- * scheduler job. Each step is idempotent. With dryRun, every call that would change something is
- * reported and nothing is changed (reads still happen, so the plan is against the real state).
+ * trigger's delivery policy (its subscription exists only once the worker is deployed) and the
+ * grants dead-lettering needs; the scheduler job. Each step is idempotent. With dryRun, every call
+ * that would change something is reported and nothing is changed (reads still happen, so the plan
+ * is against the real state).
  */
 export async function deploy(options: DeployOptions, source: FunctionsSource, tools: DeployTools, report: (change: Change) => void): Promise<Change[]> {
   const mode: ApplyMode = { dryRun: options.dryRun, report };
@@ -42,13 +45,31 @@ export async function deploy(options: DeployOptions, source: FunctionsSource, to
   report(ignoreChange);
   changes.push(ignoreChange);
   for (const args of deployCommands(options)) await command(`gcloud ${args.slice(0, 3).join(' ')}`, 'gcloud', args);
-  changes.push(...(await applyWorkerDeliveryPolicy(tools.pubsub, mode)));
+  const policies = await applyWorkerDeliveryPolicy(tools.pubsub, mode);
+  changes.push(...policies);
+  const triggerSubscriptions = policies.flatMap((change) => /^subscription projects\/[^/]+\/subscriptions\/(.+)$/.exec(change.resource)?.[1] ?? []);
+  const projectNumber = await tools.projectNumber(options);
+  for (const args of deadLetterGrantCommands(options, projectNumber, triggerSubscriptions.length > 0 ? triggerSubscriptions : options.dryRun ? ['TRIGGER_SUBSCRIPTION'] : [])) {
+    await command(`gcloud ${args.slice(0, 4).join(' ')}`, 'gcloud', args);
+  }
   changes.push(await ensureSchedulerJob(tools.scheduler, cleanupJob(options), mode));
   return changes;
 }
 
 function quoted(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `gcloud projects describe`, read from its output. */
+export async function readProjectNumber(options: DeployOptions): Promise<string> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((resolve, reject) =>
+    execFile('gcloud', projectNumberCommand(options), (error, stdout) => {
+      const number = stdout.trim();
+      if (error || !/^\d+$/.test(number)) reject(new Error(`could not read the number of project ${options.project}: ${error?.message ?? stdout}`));
+      else resolve(number);
+    }),
+  );
 }
 
 export function runCommand(command: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<void> {

@@ -60,3 +60,21 @@ export function deployCommands(options: DeployOptions): string[][] {
 export function functionUrl(options: DeployOptions, name: string): string {
   return `https://${options.region}-${options.project}.cloudfunctions.net/${name}`;
 }
+
+/**
+ * Dead-lettering is done by Pub/Sub's service agent, which must be allowed to publish to the
+ * dead-letter topic and to acknowledge on the subscription it forwards from; without these grants
+ * Pub/Sub keeps redelivering and never dead-letters.
+ */
+export function deadLetterGrantCommands(options: DeployOptions, projectNumber: string, subscriptions: readonly string[]): string[][] {
+  const member = `--member=serviceAccount:service-${projectNumber}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+  return [
+    ['pubsub', 'topics', 'add-iam-policy-binding', DEAD_LETTER_TOPIC, `--project=${options.project}`, member, '--role=roles/pubsub.publisher', '--quiet'],
+    ...subscriptions.map((subscription) => ['pubsub', 'subscriptions', 'add-iam-policy-binding', subscription, `--project=${options.project}`, member, '--role=roles/pubsub.subscriber', '--quiet']),
+  ];
+}
+
+/** Reads the project number (a read, so a dry run makes it too). */
+export function projectNumberCommand(options: DeployOptions): string[] {
+  return ['projects', 'describe', options.project, '--format=value(projectNumber)'];
+}

@@ -7,7 +7,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import { describeChange } from '../changes';
 import { DEFAULT_FIREBASE_JSON, readFunctionsSource } from '../firebase-config';
-import { deploy, runCommand } from './deploy';
+import { deploy, readProjectNumber, runCommand } from './deploy';
 import { parseDeployArgs, UsageError } from './deploy-options';
 
 async function main(): Promise<void> {
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const scheduler = new CloudSchedulerClient();
   process.stdout.write(`${options.dryRun ? 'dry run: nothing is changed; ' : ''}deploying to project ${options.project}, region ${options.region}\n`);
   try {
-    const changes = await deploy(options, source, { pubsub, scheduler, run: runCommand }, (change) => process.stdout.write(`${describeChange(change, options.dryRun)}\n`));
+    const changes = await deploy(options, source, { pubsub, scheduler, run: runCommand, projectNumber: readProjectNumber }, (change) => process.stdout.write(`${describeChange(change, options.dryRun)}\n`));
     const changed = changes.filter((change) => change.action !== 'unchanged').length;
     process.stdout.write(`${options.dryRun ? 'would make' : 'made'} ${changed} calls that change something; ${changes.length - changed} resources already up to date\n`);
   } finally {

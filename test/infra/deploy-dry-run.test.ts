@@ -21,9 +21,10 @@ describe('infra: npm run deploy -- --dry-run', () => {
     const scheduler = sinon.createStubInstance(CloudSchedulerClient);
     scheduler.getJob.rejects(Object.assign(new Error('not found'), { code: 5 }));
     const run = sinon.stub().rejects(new Error('a dry run must not run commands'));
+    const projectNumber = sinon.stub().resolves('123456789');
     const reported: Change[] = [];
     try {
-      const changes = await deploy(options, readFunctionsSource(join(REPO, 'firebase.json')), { pubsub, scheduler, run }, (change) => reported.push(change));
+      const changes = await deploy(options, readFunctionsSource(join(REPO, 'firebase.json')), { pubsub, scheduler, run, projectNumber }, (change) => reported.push(change));
       assert.deepEqual(reported, changes, 'every change is reported as it is planned');
       assert.deepEqual(
         changes.map((change) => change.resource.split(' ').slice(0, 4).join(' ')),
@@ -39,10 +40,13 @@ describe('infra: npm run deploy -- --dry-run', () => {
           'gcloud functions deploy exampleWorker',
           'gcloud functions add-invoker-policy-binding cleanupLocks',
           "the exampleWorker trigger's subscription",
+          'gcloud pubsub topics add-iam-policy-binding',
+          'gcloud pubsub subscriptions add-iam-policy-binding',
           `scheduler job projects/${project}/locations/europe-west1/jobs/cleanup-locks`,
         ],
       );
       assert.match(changes[3]?.call ?? '', /^sh -c 'npm --prefix "\$RESOURCE_DIR" run build'$/);
+      assert.match(changes[11]?.call ?? '', /example-work-dead-letter .*--member=serviceAccount:service-123456789@gcp-sa-pubsub\.iam\.gserviceaccount\.com --role=roles\/pubsub\.publisher/);
       sinon.assert.notCalled(run);
       sinon.assert.notCalled(scheduler.createJob);
       const [topics] = await pubsub.getTopics();

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDeployArgs } from '../../infra/deploy/deploy-options';
-import { deployCommands, functionDeployCommand } from '../../infra/deploy/gcloud-commands';
+import { deadLetterGrantCommands, deployCommands, functionDeployCommand, projectNumberCommand } from '../../infra/deploy/gcloud-commands';
 import { FUNCTIONS } from '../../infra/topology';
 
 const GCLOUD = process.env.GCLOUD_BINARY ?? 'gcloud';
@@ -20,8 +20,9 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
   after(() => rmSync(config, { recursive: true, force: true }));
   const options = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--runtime-service-account', 'run@my-project.iam.gserviceaccount.com']);
 
-  for (const args of deployCommands(options)) {
-    it(`gcloud ${args.slice(0, 3).join(' ')}: well formed`, async () => {
+  const all = [...deployCommands(options), ...deadLetterGrantCommands(options, '123456789', ['eventarc-europe-west1-exampleworker-123-sub-456']), projectNumberCommand(options)];
+  for (const args of all) {
+    it(`gcloud ${args.filter((arg) => !arg.startsWith('--')).join(' ')}: well formed`, async () => {
       const result = await gcloud(args, config);
       assert.equal(result.code, 1, `gcloud ${args.join(' ')}\n${result.output}`);
       assert.match(result.output, /active account/);
