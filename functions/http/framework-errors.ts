@@ -10,18 +10,25 @@ import { log } from '../../shared/log';
  * final handler is replaced, for the framework's app only, by one that answers JSON.
  *
  * Express copies `application` onto each app when the app is created, and the framework creates
- * its app after loading our module, so patching here, at load, reaches it.
+ * its app after loading our module, so patching at load reaches it.
+ *
+ * Only an Express that is already loaded is patched: the framework's server (`functions-framework`
+ * on Cloud Functions, its testing helper in tests) loads it before our code, and loading it here
+ * would add ~35 ms to every cold start of a process that never serves HTTP. Returns whether the
+ * patch is in place; a host that loads the framework later calls this again (it is idempotent).
  */
-export function answerFrameworkErrorsWithJson(): void {
+export function answerFrameworkErrorsWithJson(): boolean {
   const expressPath = require.resolve('express', { paths: [dirname(require.resolve('@google-cloud/functions-framework'))] });
+  if (!require.cache[expressPath]) return false;
   const express = require(expressPath) as { application: ExpressApplication & { [PATCHED]?: true } };
   const application = express.application;
-  if (application[PATCHED]) return;
+  if (application[PATCHED]) return true;
   const handle = application.handle;
   application.handle = function (this: unknown, req, res, callback) {
     return handle.call(this, req, res, callback ?? ((error?: unknown) => answerJson(error, res)));
   };
   application[PATCHED] = true;
+  return true;
 }
 
 const PATCHED = Symbol.for('cloud-functions-locking.jsonFrameworkErrors');

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { answerFrameworkErrorsWithJson } from '../../functions/http/framework-errors';
 import { FUNCTIONS } from '../topology';
 
 /**
@@ -14,6 +15,8 @@ import { FUNCTIONS } from '../topology';
  * The functions must be registered first: import functions/index after the environment is set.
  */
 export function functionsHost(): Server {
+  // The framework's Express is loaded now (by its testing helper): make its errors JSON before the apps exist.
+  answerFrameworkErrorsWithJson();
   const apps = new Map<string, RequestListener>();
   for (const { name } of FUNCTIONS) {
     const [listener] = getTestServer(name).listeners('request') as RequestListener[];

@@ -25,6 +25,7 @@ const firestore = DATASTORE_TARGETS[1];
 describe('end to end: Pub/Sub push to the example worker', function () {
   this.timeout(180_000);
   const servers: ChildProcess[] = [];
+  const ports: number[] = [];
   let pubsub: PubSub;
   const output: string[] = [];
 
@@ -41,6 +42,7 @@ describe('end to end: Pub/Sub push to the example worker', function () {
     const topics = await Promise.all(
       Array.from({ length: SERVERS }, async (_, instance) => {
         const port = await freePort();
+        ports.push(port);
         servers.push(startFunctionsServer(port, output));
         await waitForHttp(port);
         const [topic] = await pubsub.createTopic(`work-${run}-${instance}`);
@@ -52,6 +54,11 @@ describe('end to end: Pub/Sub push to the example worker', function () {
         return pubsub.topic(topic.name, { batching: { maxMessages: 1 } });
       }),
     );
+
+    // The framework's own body errors come back as JSON here too: the patch reached its app.
+    const malformed = await fetch(`http://127.0.0.1:${ports[0]}/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"oops' });
+    assert.equal(malformed.status, 400);
+    assert.deepEqual(((await malformed.json()) as { error: string }).error, 'invalid_request');
 
     const expected = new Map<string, number>();
     await Promise.all(
