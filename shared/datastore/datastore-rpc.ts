@@ -121,7 +121,7 @@ export class DatastoreRpc {
     await this.call('rollback', { transaction });
   }
 
-  private async call<M extends 'lookup' | 'runQuery' | 'beginTransaction' | 'commit' | 'rollback'>(
+  private async call<M extends keyof Rpcs>(
     method: M,
     request: Omit<RequestOf<M>, 'projectId'>,
   ): Promise<ResponseOf<M>> {
@@ -169,25 +169,16 @@ interface Target {
   readonly callOptions: CallOptions;
 }
 
-type RequestOf<M extends string> = M extends 'lookup'
-  ? google.datastore.v1.ILookupRequest
-  : M extends 'runQuery'
-    ? google.datastore.v1.IRunQueryRequest
-    : M extends 'beginTransaction'
-    ? google.datastore.v1.IBeginTransactionRequest
-    : M extends 'commit'
-      ? google.datastore.v1.ICommitRequest
-      : google.datastore.v1.IRollbackRequest;
-
-type ResponseOf<M extends string> = M extends 'lookup'
-  ? google.datastore.v1.ILookupResponse
-  : M extends 'runQuery'
-    ? google.datastore.v1.IRunQueryResponse
-    : M extends 'beginTransaction'
-    ? google.datastore.v1.IBeginTransactionResponse
-    : M extends 'commit'
-      ? google.datastore.v1.ICommitResponse
-      : google.datastore.v1.IRollbackResponse;
+/** Each RPC used here, with its request and response types. */
+interface Rpcs {
+  lookup: [google.datastore.v1.ILookupRequest, google.datastore.v1.ILookupResponse];
+  runQuery: [google.datastore.v1.IRunQueryRequest, google.datastore.v1.IRunQueryResponse];
+  beginTransaction: [google.datastore.v1.IBeginTransactionRequest, google.datastore.v1.IBeginTransactionResponse];
+  commit: [google.datastore.v1.ICommitRequest, google.datastore.v1.ICommitResponse];
+  rollback: [google.datastore.v1.IRollbackRequest, google.datastore.v1.IRollbackResponse];
+}
+type RequestOf<M extends keyof Rpcs> = Rpcs[M][0];
+type ResponseOf<M extends keyof Rpcs> = Rpcs[M][1];
 
 /** The gax call options this module sets (google-gax itself is not a direct dependency). */
 interface CallOptions {
