@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/**
+ * A Node child in its own process group, whose stdout JSON lines are collected. Killed as a group,
+ * so nothing it started outlives the run.
+ */
+export interface NodeChild {
+  readonly process: ChildProcess;
+  /** Every JSON line printed so far. */
+  readonly lines: unknown[];
+  /** Resolves with the exit code (or null for a signal). */
+  readonly exited: Promise<number | null>;
+  /** Resolves with the first line `matches` accepts. */
+  lineWhere<T>(matches: (line: unknown) => line is T, timeoutMs: number): Promise<T>;
+  stderr(): string;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+const living = new Set<NodeChild>();
+process.once('exit', () => {
+  for (const child of living) child.kill('SIGKILL');
+});
+
+export function startNodeChild(script: string, args: string[], env: NodeJS.ProcessEnv): NodeChild {
+  const child = spawn(process.execPath, [script, ...args], { detached: true, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: unknown[] = [];
+  const waiters: (() => void)[] = [];
+  let pending = '';
+  let errors = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const complete = pending.split('\n');
+    pending = complete.pop() ?? '';
+    for (const line of complete) {
+      try {
+        lines.push(JSON.parse(line));
+      } catch {
+        // Not one of ours (a library's stray output).
+      }
+    }
+    for (const wake of waiters.splice(0)) wake();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    errors = (errors + chunk.toString()).slice(-8000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const handle: NodeChild = {
+    process: child,
+    lines,
+    exited,
+    stderr: () => errors,
+    kill: (signal = 'SIGKILL') => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    },
+    lineWhere: async <T>(matches: (line: unknown) => line is T, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = lines.find(matches);
+        if (found !== undefined) return found;
+        if (Date.now() > deadline) throw new Error(`no expected line from ${script} after ${timeoutMs} ms:\n${errors}`);
+        if (child.exitCode !== null) throw new Error(`${script} exited ${child.exitCode}:\n${errors}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 200);
+        });
+      }
+    },
+  };
+  living.add(handle);
+  void exited.then(() => living.delete(handle));
+  return handle;
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

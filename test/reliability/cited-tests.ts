@@ -1,0 +1,38 @@
+import type { CitedTest } from './report';
+
+/** Issue 7's scenarios the normal suite already covers deterministically, by test name. */
+export const CITED_TESTS: readonly CitedTest[] = [
+  {
+    scenario: 'Ambiguous commit (the write lands, the client sees an error), on both Datastore emulators',
+    tests: [
+      'test/faults/datastore-faults.test.ts: "an ambiguous insert (written, but the answer lost) leaves the caller holding its own lock"',
+      'test/faults/datastore-faults.test.ts: "an ambiguous insert while waiting does not make the caller wait on itself"',
+      'test/faults/datastore-faults.test.ts: "an ambiguous release (deleted, but the answer lost) reports true"',
+      'test/contract/weak-locks.test.ts: "an ambiguous add (stored, but the answer lost) leaves the caller holding its own lock"',
+    ],
+  },
+  {
+    scenario: 'memcached killed',
+    tests: ['test/contract/weak-locks.test.ts: "memcached stopped mid-run: WEAK calls fail fast with BACKEND_UNAVAILABLE, STRONG is unaffected"'],
+  },
+  {
+    scenario: 'Paused holder (stalls past its steal time)',
+    tests: [
+      'test/contract/lock-contract.test.ts: "release() after a steal returns false and leaves the thief holding the lock" (every backend)',
+      'test/contract/lock-contract.test.ts: "the fence strictly increases across grants: release, re-acquire and steal" (both Datastore emulators)',
+      'test/faults/datastore-faults.test.ts: "a release by a stale holder reads, finds another token, and rolls back"',
+    ],
+  },
+  {
+    scenario: 'Pub/Sub publish failure during a re-queue',
+    tests: ['test/functions/locked-handler.test.ts: "a failed re-publish makes the invocation throw, so Pub/Sub redelivers the original"'],
+  },
+  {
+    scenario: 'Store unavailable (injected) and unreachable',
+    tests: [
+      'test/faults/datastore-faults.test.ts: "a store that stays unavailable fails with BACKEND_UNAVAILABLE after the bounded retries"',
+      'test/faults/datastore-faults.test.ts: "a release that cannot reach the store rejects; the lock stays for its owner to retry"',
+      'test/faults/datastore-faults.test.ts: "fails with BACKEND_UNAVAILABLE within the bounded retries, no hang"',
+    ],
+  },
+];
