@@ -46,11 +46,17 @@ export function resolveLockOptions(options: LockOptions = {}): ResolvedLockOptio
   };
 }
 
-/** A duration in milliseconds: a finite, non-negative number, or absent. */
+/**
+ * The longest duration accepted, about 31 years: anything longer means "never" (leave the option
+ * out), and would push a stored expiry past what a Date or a Datastore timestamp can hold.
+ */
+export const MAX_DURATION_MS = 1e12;
+
+/** A duration in milliseconds: a finite number from 0 to MAX_DURATION_MS, or absent. */
 export function durationOption(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new LockError('INVALID_ARGUMENT', `${name} must be a finite number of milliseconds >= 0, got ${describe(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_DURATION_MS) {
+    throw new LockError('INVALID_ARGUMENT', `${name} must be a number of milliseconds from 0 to ${MAX_DURATION_MS}, got ${describe(value)}`);
   }
   return value;
 }

@@ -1,4 +1,5 @@
 import type { AcquireOutcome, AcquireRequest, CleanupCriteria, LockBackend, LockRecord, ReleaseOutcome } from '../backend';
+import { BackendCallError } from '../errors';
 import { LockKind } from '../kinds';
 import { classifyDatastoreError, grpcCode, GrpcStatus } from './datastore-errors';
 import type { DatastoreRpc, FoundEntity, KeyProto, MutationOutcome, MutationProto, TransactionId } from './datastore-rpc';
@@ -68,7 +69,9 @@ export class DatastoreLockBackend implements LockBackend {
       try {
         [result] = await this.rpc.commit(undefined, [{ delete: key, baseVersion: revision }]);
       } catch (error) {
-        throw classifyDatastoreError(error, { write: true, what: 'release (delete)' });
+        // A version above any the store has (it lost its data: an emulator restarted) is refused
+        // as INVALID_ARGUMENT; the transaction below tells what the lock's state really is.
+        if (grpcCode(error) !== GrpcStatus.INVALID_ARGUMENT) throw classifyDatastoreError(error, { write: true, what: 'release (delete)' });
       }
       if (result && !result.conflict) return 'released';
       // The lock changed since our grant: find out whose it is now, the careful way.
@@ -121,10 +124,13 @@ export class DatastoreLockBackend implements LockBackend {
         });
       } catch (error) {
         // Legacy Datastore allows 25 entity groups (here, locks) per transaction; Firestore mode 500.
-        if (this.cleanupTransactionSize > LEGACY_TRANSACTION_GROUPS && isTooManyEntityGroups(error)) {
+        if (chunk.length > LEGACY_TRANSACTION_GROUPS && isTooManyEntityGroups(error)) {
           this.cleanupTransactionSize = LEGACY_TRANSACTION_GROUPS;
           return deleted + (await this.deleteAbandoned(keys.slice(start), criteria));
         }
+        // Contention means another cleanup, or a holder, is working on these locks right now:
+        // leave them to it (or to the next run) rather than fail the whole cleanup.
+        if (error instanceof BackendCallError && error.contention) continue;
         throw error;
       }
     }

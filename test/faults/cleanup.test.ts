@@ -45,6 +45,17 @@ for (const target of DATASTORE_TARGETS) {
       assert.equal((await peek(identifier))?.token, (reacquired as Lock | null)?.token, 'the new holder keeps its lock');
     });
 
+    it('concurrent cleanups never fail on each other: contended locks are left for the next run', async () => {
+      const abandoned = await Promise.all(Array.from({ length: 40 }, () => Lock.acquire(uniqueId('contended'), { wait: false })));
+      await delay(100);
+      const runs = await Promise.all([1, 2, 3].map(() => cleanupStaleLocks({ maxAgeMs: 50 })));
+      const deletedConcurrently = runs.reduce((sum, run) => sum + run.deleted, 0);
+      assert.ok(deletedConcurrently <= 40, `no lock is counted twice (${deletedConcurrently})`);
+      const { deleted: deletedAfter } = await cleanupStaleLocks({ maxAgeMs: 50 });
+      assert.equal(deletedConcurrently + deletedAfter, 40, 'a later run deletes what the contended ones left');
+      for (const held of abandoned.slice(0, 3)) assert.equal(await peek(held?.identifier as string), null);
+    });
+
     it('deletes a stealable lock past its steal time even when it is younger than maxAgeMs', async () => {
       const stealable = await Lock.acquire(uniqueId('stealable'), { stealAfterMs: 20 });
       const patient = await Lock.acquire(uniqueId('patient'));

@@ -152,6 +152,20 @@ for (const target of DATASTORE_TARGETS) {
         assert.equal(await peek(id), null);
       });
 
+      if (target.honoursPreconditions) {
+        it('a conditional delete refused as INVALID_ARGUMENT (a store that lost its data) falls back to the transaction', async () => {
+          const id = uniqueId('refused-version');
+          const held = await Lock.acquire(id);
+          assert.ok(held);
+          const commit = sandbox.stub(DatastoreRpc.prototype, 'commit');
+          commit.onFirstCall().rejects(Object.assign(new Error('3 INVALID_ARGUMENT: injected version above the stored one'), { code: 3 }));
+          commit.callThrough();
+          assert.equal(await held.release(), true);
+          sandbox.restore();
+          assert.equal(await peek(id), null);
+        });
+      }
+
       it('a store that stays unavailable fails with BACKEND_UNAVAILABLE after the bounded retries', async () => {
         const commit = sandbox.stub(DatastoreRpc.prototype, 'commit').rejects(UNAVAILABLE);
         const lookup = sandbox.stub(DatastoreRpc.prototype, 'lookup').rejects(UNAVAILABLE);

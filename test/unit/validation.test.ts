@@ -40,6 +40,8 @@ describe('input validation', () => {
       ['a negative stealAfterMs', { stealAfterMs: -1 }],
       ['a NaN stealAfterMs', { stealAfterMs: Number.NaN }],
       ['an infinite waitForMs', { waitForMs: Number.POSITIVE_INFINITY }],
+      ['a stealAfterMs of 1e300 (beyond any date the store can hold)', { stealAfterMs: 1e300 }],
+      ['a waitForMs just above the limit', { waitForMs: 1e12 + 1 }],
       ['a string waitForMs', { waitForMs: '100' }],
       ['a non-boolean wait', { wait: 'yes' }],
       ['an unknown kind', { kind: 'MEDIUM' }],
