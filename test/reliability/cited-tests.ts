@@ -28,6 +28,19 @@ export const CITED_TESTS: readonly CitedTest[] = [
     tests: ['test/functions/locked-handler.test.ts: "a failed re-publish makes the invocation throw, so Pub/Sub redelivers the original"'],
   },
   {
+    scenario: 'Security: wrong, empty and other holders\' tokens; LOCKS_API_TOKEN; no token in any answer or log line',
+    tests: [
+      'test/functions/http-functions.test.ts: "409 not_holder for another token, and the lock stays untouched"',
+      'test/functions/http-functions.test.ts: "400 invalid_request for an empty token"',
+      'test/faults/datastore-faults.test.ts: "three thieves racing for one stale lock: at most one wins, and the winner holds it"',
+      'test/functions/http-functions.test.ts: "401 without the right bearer token, on all three functions; 200 with it"',
+      'test/functions/http-functions.test.ts: "an unauthenticated cleanup deletes nothing"',
+      'test/unit/bearer-auth.test.ts (the check compares SHA-256 digests with crypto.timingSafeEqual: constant time by construction, whatever the lengths)',
+      'test/functions/http-functions.test.ts: "409 lock_held when held: at once with wait: false, after waitForMs otherwise" (the answer is exactly {error}, no token)',
+      'test/functions/http-functions.test.ts: "writes one structured JSON line per request, with severity, and never the token"',
+    ],
+  },
+  {
     scenario: 'Store unavailable (injected) and unreachable',
     tests: [
       'test/faults/datastore-faults.test.ts: "a store that stays unavailable fails with BACKEND_UNAVAILABLE after the bounded retries"',
