@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { PropertyFilter } from '@google-cloud/datastore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { freePort } from '../../infra/ports';
@@ -9,12 +8,12 @@ import { DATASTORE_TARGETS } from '../support/datastore-targets';
 import { TEST_PROJECT } from '../support/global-setup';
 import { delay, uniqueId } from '../support/ids';
 import { pubsubClient } from '../support/pubsub-fixtures';
+import { startExampleWorkerServer, waitForHttp } from '../support/worker-server';
 
 const MESSAGES = 100;
 const ACCOUNTS = 5;
 /** Functions Framework servers, as Cloud Functions instances: each has its own push subscription. */
 const SERVERS = 3;
-const REPO = join(__dirname, '../../..');
 const firestore = DATASTORE_TARGETS[1];
 
 /**
@@ -43,7 +42,9 @@ describe('end to end: Pub/Sub push to the example worker', function () {
       Array.from({ length: SERVERS }, async (_, instance) => {
         const port = await freePort();
         ports.push(port);
-        servers.push(startFunctionsServer(port, output));
+        servers.push(
+          startExampleWorkerServer(port, { DATASTORE_EMULATOR_HOST: firestore?.host(), GOOGLE_CLOUD_PROJECT: TEST_PROJECT, EXAMPLE_WORKER_WORK_MS: '300' }, output),
+        );
         await waitForHttp(port);
         const [topic] = await pubsub.createTopic(`work-${run}-${instance}`);
         await topic.createSubscription(`push-${run}-${instance}`, {
@@ -120,35 +121,3 @@ describe('end to end: Pub/Sub push to the example worker', function () {
     );
   });
 });
-
-function startFunctionsServer(port: number, output: string[]): ChildProcess {
-  const server = spawn(process.execPath, [join(REPO, 'node_modules/@google-cloud/functions-framework/build/src/main.js'), '--target=exampleWorker', `--source=${REPO}`, `--port=${port}`], {
-    cwd: REPO,
-    detached: true,
-    env: {
-      ...process.env,
-      DATASTORE_EMULATOR_HOST: firestore?.host(),
-      GOOGLE_CLOUD_PROJECT: TEST_PROJECT,
-      EXAMPLE_WORKER_WORK_MS: '300',
-      NODE_ENV: 'production',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
-  server.stdout?.on('data', collect);
-  server.stderr?.on('data', collect);
-  return server;
-}
-
-async function waitForHttp(port: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await fetch(`http://127.0.0.1:${port}/`, { method: 'GET', signal: AbortSignal.timeout(1000) });
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`the functions server on port ${port} did not start`);
-      await delay(100);
-    }
-  }
-}

@@ -1,14 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { Datastore, PropertyFilter } from '@google-cloud/datastore';
 import { PubSub, type Message, type Topic } from '@google-cloud/pubsub';
 import { freePort } from '../../infra/ports';
+import { startExampleWorkerServer, waitForHttp } from '../support/worker-server';
 import { ACCOUNT_KIND, APPLIED_EVENT_KIND, DUPLICATE_KIND } from '../../functions/example-worker';
 import { delay } from './child-process';
 import type { ScenarioResult } from './report';
-
-/** The repository root: npm runs scripts there. The servers load the built functions (dist/) through package.json "main". */
-const REPO = process.cwd();
 
 export interface BurstSize {
   readonly messages: number;
@@ -37,7 +34,14 @@ export async function pubsubBurst(datastoreHost: string, project: string, size: 
     const topics: Topic[] = [];
     for (let instance = 0; instance < size.servers; instance++) {
       const port = await freePort();
-      servers.push(startWorkerServer(port, datastoreHost, project, `${run}-dead`, size.workMs));
+      servers.push(
+        startExampleWorkerServer(port, {
+          DATASTORE_EMULATOR_HOST: datastoreHost,
+          GOOGLE_CLOUD_PROJECT: project,
+          EXAMPLE_WORKER_WORK_MS: String(size.workMs),
+          EXAMPLE_DEAD_LETTER_TOPIC: `${run}-dead`,
+        }),
+      );
       await waitForHttp(port);
       const [topic] = await pubsub.createTopic(`${run}-work-${instance}`);
       await topic.createSubscription(`${run}-push-${instance}`, {
@@ -115,31 +119,3 @@ export async function pubsubBurst(datastoreHost: string, project: string, size: 
   }
 }
 
-function startWorkerServer(port: number, datastoreHost: string, project: string, deadLetterTopic: string, workMs: number): ChildProcess {
-  return spawn(process.execPath, [join(REPO, 'node_modules/@google-cloud/functions-framework/build/src/main.js'), '--target=exampleWorker', `--source=${REPO}`, `--port=${port}`], {
-    cwd: REPO,
-    detached: true,
-    env: {
-      ...process.env,
-      DATASTORE_EMULATOR_HOST: datastoreHost,
-      GOOGLE_CLOUD_PROJECT: project,
-      EXAMPLE_WORKER_WORK_MS: String(workMs),
-      EXAMPLE_DEAD_LETTER_TOPIC: deadLetterTopic,
-      NODE_ENV: 'production',
-    },
-    stdio: 'ignore',
-  });
-}
-
-async function waitForHttp(port: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await fetch(`http://127.0.0.1:${port}/`, { method: 'GET', signal: AbortSignal.timeout(1000) });
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`the worker server on port ${port} did not start`);
-      await delay(100);
-    }
-  }
-}
