@@ -9,11 +9,12 @@
 import { Datastore } from '@google-cloud/datastore';
 import { performance } from 'node:perf_hooks';
 import { Lock } from '../../shared';
+import { incrementWithoutTransaction, requiredEnv, runAsProcess } from '../support/worker-process';
 
-const run = required('SOAK_RUN');
-const cycles = Number(required('CYCLES'));
-const identifiers = Number(required('IDENTIFIERS'));
-const deadline = Number(required('DEADLINE'));
+const run = requiredEnv('SOAK_RUN');
+const cycles = Number(requiredEnv('CYCLES'));
+const identifiers = Number(requiredEnv('IDENTIFIERS'));
+const deadline = Number(requiredEnv('DEADLINE'));
 const datastore = new Datastore();
 const now = () => performance.timeOrigin + performance.now();
 
@@ -25,9 +26,7 @@ async function cycle(): Promise<void> {
   if (!held) throw new Error('acquire with wait: true and no waitForMs resolved null');
   const enteredAt = now();
   const key = datastore.key(['SoakCounter', `${run}:${identifier}`]);
-  const [entity] = await datastore.get(key);
-  await new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
-  await datastore.save({ key, data: { value: Number(entity?.value ?? 0) + 1 } });
+  await incrementWithoutTransaction(datastore, key, Math.random() * 2);
   const leftAt = now();
   const released = await held.release();
   process.stdout.write(`${JSON.stringify({ identifier, fence: String(held.fence), enteredAt, leftAt, released })}\n`);
@@ -37,16 +36,4 @@ async function main(): Promise<void> {
   for (let i = 0; i < cycles && Date.now() < deadline; i++) await cycle();
 }
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} must be set`);
-  return value;
-}
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runAsProcess(main);

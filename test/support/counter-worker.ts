@@ -9,9 +9,10 @@
 import { Datastore } from '@google-cloud/datastore';
 import { performance } from 'node:perf_hooks';
 import { lock, peek } from '../../shared';
+import { incrementWithoutTransaction, requiredEnv, runAsProcess } from './worker-process';
 
-const counterName = required('COUNTER_ID');
-const iterations = Number(required('ITERATIONS'));
+const counterName = requiredEnv('COUNTER_ID');
+const iterations = Number(requiredEnv('ITERATIONS'));
 const datastore = new Datastore();
 const counterKey = datastore.key(['Counter', counterName]);
 const now = () => performance.timeOrigin + performance.now();
@@ -20,10 +21,7 @@ async function incrementOnce(): Promise<void> {
   await lock(`counter:${counterName}`).run(async () => {
     const enteredAt = now();
     const holder = await peek(`counter:${counterName}`);
-    const [entity] = await datastore.get(counterKey);
-    const value = Number(entity?.value ?? 0);
-    await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 3));
-    await datastore.save({ key: counterKey, data: { value: value + 1 } });
+    await incrementWithoutTransaction(datastore, counterKey, 2 + Math.random() * 3);
     process.stdout.write(`${JSON.stringify({ fence: String(holder?.fence), enteredAt, leftAt: now() })}\n`);
   });
 }
@@ -32,16 +30,4 @@ async function main(): Promise<void> {
   for (let i = 0; i < iterations; i++) await incrementOnce();
 }
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} must be set`);
-  return value;
-}
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runAsProcess(main);
