@@ -8,33 +8,50 @@ import { BackendCallError } from './errors';
  * reading the lock back and comparing tokens. This is the only place store calls are retried.
  */
 
+/**
+ * What one acquire knows across all its attempts and polls: whether a write of its token may have
+ * landed although the store never said so (the answer was lost). Such a write can land late, after
+ * a later attempt already found the lock held, so this outlives any one attempt.
+ */
+export interface AcquireMemory {
+  mayHoldIt: boolean;
+}
+
 export async function attemptAcquire(
   backend: LockBackend,
   request: AcquireRequest,
   policy: RetryPolicy,
+  memory: AcquireMemory = { mayHoldIt: false },
 ): Promise<AcquireOutcome> {
-  let mayHoldIt = false;
   try {
     return await retrying(policy, async () => {
       try {
         const outcome = await backend.tryAcquire(request);
-        if (outcome.acquired || !mayHoldIt) return outcome;
+        if (outcome.acquired) return outcome;
+        // A lock carrying our token is ours, however we learn of it: the token is unique to this acquire.
+        if (outcome.holder?.token === request.token) return { acquired: true, record: outcome.holder };
+        if (!memory.mayHoldIt) return outcome;
         // An earlier try may have written our lock before failing: the token tells whether it did.
         const holder = outcome.holder !== undefined ? outcome.holder : await backend.peek(request.identifier);
         if (holder?.token === request.token) return { acquired: true, record: holder };
         return { acquired: false, holder };
       } catch (error) {
-        if (error instanceof BackendCallError && error.mayHaveApplied) mayHoldIt = true;
+        if (error instanceof BackendCallError && error.mayHaveApplied) memory.mayHoldIt = true;
         throw error;
       }
     });
   } catch (error) {
     // Contention that outlasted the retries means someone else is working on this lock: it is held.
-    if (error instanceof BackendCallError && error.contention && !mayHoldIt) return { acquired: false };
+    if (error instanceof BackendCallError && error.contention && !memory.mayHoldIt) return { acquired: false };
     // Giving up after a write that may have landed would leave a lock nobody knows they hold.
-    if (mayHoldIt) await backend.release(request.identifier, request.token).catch(() => undefined);
+    await abandonAcquire(backend, request, memory);
     throw error;
   }
+}
+
+/** Best effort: removes a lock of this acquire's token that may have landed unseen. */
+export async function abandonAcquire(backend: LockBackend, request: AcquireRequest, memory: AcquireMemory): Promise<void> {
+  if (memory.mayHoldIt) await backend.release(request.identifier, request.token).catch(() => undefined);
 }
 
 /**

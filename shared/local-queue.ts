@@ -1,23 +1,28 @@
 import { interruptibleSleep, type InterruptibleSleep } from './backoff';
+import type { LockKind } from './kinds';
 
 /**
  * Waiters in one process for one lock queue here in FIFO order, so only the first of them polls the
- * store; the rest cost nothing until their turn. Waiters are grouped by identifier and steal
- * setting: a waiter that may steal is never stuck behind one that may not.
+ * store; the rest cost nothing until their turn. A lock is its kind and identifier: a STRONG and a
+ * WEAK lock of one name live in different stores and never wait for each other. Within a lock,
+ * waiters are grouped by steal setting: a waiter that may steal is never stuck behind one that may
+ * not.
  *
- * When a lock is released in this process, `wake(identifier)` cuts the current poller's backoff
- * short, so a local hand-off takes one store round trip instead of a backoff step.
+ * When a lock is released in this process, `wake(kind, identifier)` cuts the current poller's
+ * backoff short, so a local hand-off takes one store round trip instead of a backoff step.
  */
 export class LocalWaitQueue {
+  /** By lock (see lockName), then by steal group. */
   private readonly lines = new Map<string, Map<string, Line>>();
 
   /**
    * Resolves with a turn when this waiter may poll, or `null` when `deadline` (ms since the epoch,
    * `Infinity` for none) passed first.
    */
-  enter(identifier: string, group: string, deadline: number): Promise<Turn | null> {
-    const line = this.line(identifier, group);
-    if (!line.active) return Promise.resolve(this.activate(identifier, group, line));
+  enter(kind: LockKind, identifier: string, group: string, deadline: number): Promise<Turn | null> {
+    const lock = lockName(kind, identifier);
+    const line = this.line(lock, group);
+    if (!line.active) return Promise.resolve(this.activate(lock, group, line));
     return new Promise<Turn | null>((resolve) => {
       const waiter: Waiter = { resolve, timer: undefined };
       if (Number.isFinite(deadline)) {
@@ -30,46 +35,51 @@ export class LocalWaitQueue {
     });
   }
 
-  /** Wakes whoever polls for `identifier` now, in every group. */
-  wake(identifier: string): void {
-    for (const line of this.lines.get(identifier)?.values() ?? []) line.active?.wakeSleeper();
+  /** Wakes whoever polls for this lock now, in every group. */
+  wake(kind: LockKind, identifier: string): void {
+    for (const line of this.lines.get(lockName(kind, identifier))?.values() ?? []) line.active?.wakeSleeper();
   }
 
-  /** Number of waiters queued or polling; for tests and diagnostics. */
-  size(identifier: string): number {
+  /** Number of waiters queued or polling for this lock; for tests and diagnostics. */
+  size(kind: LockKind, identifier: string): number {
     let count = 0;
-    for (const line of this.lines.get(identifier)?.values() ?? []) count += line.waiting.length + (line.active ? 1 : 0);
+    for (const line of this.lines.get(lockName(kind, identifier))?.values() ?? []) count += line.waiting.length + (line.active ? 1 : 0);
     return count;
   }
 
-  private line(identifier: string, group: string): Line {
-    let groups = this.lines.get(identifier);
-    if (!groups) this.lines.set(identifier, (groups = new Map()));
+  private line(lock: string, group: string): Line {
+    let groups = this.lines.get(lock);
+    if (!groups) this.lines.set(lock, (groups = new Map()));
     let line = groups.get(group);
     if (!line) groups.set(group, (line = { active: undefined, waiting: [] }));
     return line;
   }
 
-  private activate(identifier: string, group: string, line: Line): Turn {
+  private activate(lock: string, group: string, line: Line): Turn {
     const turn = new Turn(() => {
       line.active = undefined;
       const next = line.waiting.shift();
       if (next) {
         clearTimeout(next.timer);
-        next.resolve(this.activate(identifier, group, line));
+        next.resolve(this.activate(lock, group, line));
       } else {
-        this.forget(identifier, group);
+        this.forget(lock, group);
       }
     });
     line.active = turn;
     return turn;
   }
 
-  private forget(identifier: string, group: string): void {
-    const groups = this.lines.get(identifier);
+  private forget(lock: string, group: string): void {
+    const groups = this.lines.get(lock);
     groups?.delete(group);
-    if (groups?.size === 0) this.lines.delete(identifier);
+    if (groups?.size === 0) this.lines.delete(lock);
   }
+}
+
+/** The kind cannot contain the separator, so no two locks share a name. */
+function lockName(kind: LockKind, identifier: string): string {
+  return `${kind}:${identifier}`;
 }
 
 /** The right to poll the store for one lock, held by one waiter until it leaves. */

@@ -80,7 +80,7 @@ export class Lock<K extends LockKind = LockKind> {
       const backend = await this.runtime.backend(this.kind);
       return await attemptRelease(backend, this.identifier, this.token, this.runtime.config.retry, this.#revision);
     } finally {
-      this.runtime.queue.wake(this.identifier);
+      this.runtime.queue.wake(this.kind, this.identifier);
     }
   }
 

@@ -21,7 +21,7 @@ export async function releaseByToken(identifier: string, token: string, options:
   try {
     return await attemptRelease(await runtime.backend(kind), identifier, token, runtime.config.retry);
   } finally {
-    runtime.queue.wake(identifier);
+    runtime.queue.wake(kind, identifier);
   }
 }
 

@@ -1,4 +1,4 @@
-import { attemptAcquire } from './attempts';
+import { abandonAcquire, attemptAcquire, type AcquireMemory } from './attempts';
 import type { AcquireRequest, LockBackend, LockRecord } from './backend';
 import { fullJitterDelayMs, type BackoffPolicy, type RetryPolicy } from './backoff';
 import type { LocalWaitQueue } from './local-queue';
@@ -21,20 +21,26 @@ export async function acquireWithWaiting(
   wait: { wait: boolean; waitForMs: number | undefined },
 ): Promise<LockRecord | null> {
   const { backend, queue, retry, waitBackoff } = settings;
+  const memory: AcquireMemory = { mayHoldIt: false };
   if (!wait.wait) {
-    const outcome = await attemptAcquire(backend, request, retry);
-    return outcome.acquired ? outcome.record : null;
+    const outcome = await attemptAcquire(backend, request, retry, memory);
+    if (outcome.acquired) return outcome.record;
+    await abandonAcquire(backend, request, memory);
+    return null;
   }
 
   const deadline = wait.waitForMs === undefined ? Infinity : Date.now() + wait.waitForMs;
-  const turn = await queue.enter(request.identifier, String(request.stealAfterMs ?? ''), deadline);
+  const turn = await queue.enter(backend.kind, request.identifier, String(request.stealAfterMs ?? ''), deadline);
   if (!turn) return null;
   try {
     for (let step = 0; ; step++) {
-      const outcome = await attemptAcquire(backend, request, retry);
+      const outcome = await attemptAcquire(backend, request, retry, memory);
       if (outcome.acquired) return outcome.record;
       const remaining = deadline - Date.now();
-      if (remaining <= 0) return null;
+      if (remaining <= 0) {
+        await abandonAcquire(backend, request, memory);
+        return null;
+      }
       const wokenByLocalRelease = await turn.sleep(Math.min(remaining, fullJitterDelayMs(waitBackoff, step)));
       if (wokenByLocalRelease) step = -1;
     }

@@ -6,7 +6,6 @@ import { LockKind } from '../../shared';
  * queue) under fake timers. It keeps the contract's semantics; it is never used to test a store.
  */
 export class MemoryBackend implements LockBackend {
-  readonly kind = LockKind.STRONG;
   readonly capabilities = { fence: true } as const;
   readonly locks = new Map<string, LockRecord>();
   /** Each tryAcquire: when (Date.now()) and for which token. */
@@ -14,6 +13,8 @@ export class MemoryBackend implements LockBackend {
   /** Errors thrown by the next calls of any method, first in first out. */
   readonly failures: Error[] = [];
   private fence = 0n;
+
+  constructor(readonly kind: LockKind = LockKind.STRONG) {}
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
     this.attempts.push({ at: Date.now(), token: request.token });

@@ -69,17 +69,17 @@ describe('waiting for a lock (fake timers)', () => {
     await clock.tickAsync(500);
     const pollsBefore = backend.attempts.length;
     backend.locks.delete(ID);
-    settings.queue.wake(ID);
+    settings.queue.wake(LockKind.STRONG, ID);
     await clock.tickAsync(0);
     const record = await first;
     assert.ok(record, 'the woken waiter acquired without waiting out its backoff');
     assert.equal(backend.attempts.length, pollsBefore + 2, 'one poll that acquired, one first poll by the next waiter');
     assert.notEqual(backend.attempts.at(-1)?.token, record.token);
     backend.locks.delete(ID);
-    settings.queue.wake(ID);
+    settings.queue.wake(LockKind.STRONG, ID);
     await clock.tickAsync(0);
     assert.ok(await second);
-    assert.equal(settings.queue.size(ID), 0, 'the queue is empty once everyone left');
+    assert.equal(settings.queue.size(LockKind.STRONG, ID), 0, 'the queue is empty once everyone left');
   });
 
   it('a queued waiter whose waitForMs runs out leaves without a store call', async () => {
@@ -89,7 +89,7 @@ describe('waiting for a lock (fake timers)', () => {
     await clock.tickAsync(100);
     assert.equal(await queued, null);
     assert.equal(new Set(backend.attempts.map((attempt) => attempt.token)).size, 1, 'only the first waiter polled');
-    assert.equal(settings.queue.size(ID), 1);
+    assert.equal(settings.queue.size(LockKind.STRONG, ID), 1);
     await clock.tickAsync(5000);
   });
 
@@ -103,6 +103,71 @@ describe('waiting for a lock (fake timers)', () => {
     assert.equal(backend.locks.get(ID)?.token, stolen.token);
     await clock.tickAsync(2000);
     assert.equal(await patient, null);
+  });
+
+  it('a STRONG and a WEAK lock of one name never queue behind each other', async () => {
+    backend.hold(ID);
+    const weakBackend = new MemoryBackend(LockKind.WEAK);
+    const strongWaiter = acquireWithWaiting(settings, request(), { wait: true, waitForMs: 1000 });
+    const weakWaiter = acquireWithWaiting({ ...settings, backend: weakBackend }, request(), { wait: true, waitForMs: 1000 });
+    await clock.tickAsync(0);
+    const weak = await Promise.race([weakWaiter, clock.tickAsync(10).then(() => 'still waiting' as const)]);
+    assert.notEqual(weak, 'still waiting', 'the WEAK waiter is not queued behind the STRONG one');
+    assert.ok(weak, 'the free WEAK lock was granted at once');
+    assert.deepEqual(weakBackend.attempts.map((attempt) => attempt.at - 1_000_000), [0]);
+    assert.equal(settings.queue.size(LockKind.WEAK, ID), 0);
+    assert.equal(settings.queue.size(LockKind.STRONG, ID), 1);
+    await clock.tickAsync(1000);
+    assert.equal(await strongWaiter, null);
+  });
+
+  it('a release wakes waiters of its own kind only', async () => {
+    backend.hold(ID);
+    const weakBackend = new MemoryBackend(LockKind.WEAK);
+    weakBackend.hold(ID);
+    const strongWaiter = acquireWithWaiting(settings, request(), { wait: true, waitForMs: 2000 });
+    const weakWaiter = acquireWithWaiting({ ...settings, backend: weakBackend }, request(), { wait: true, waitForMs: 2000 });
+    await clock.tickAsync(500);
+    const weakPolls = weakBackend.attempts.length;
+    backend.locks.delete(ID);
+    settings.queue.wake(LockKind.STRONG, ID);
+    await clock.tickAsync(0);
+    assert.ok(await strongWaiter);
+    assert.equal(weakBackend.attempts.length, weakPolls, 'the WEAK waiter was not woken by a STRONG release');
+    await clock.tickAsync(2000);
+    assert.equal(await weakWaiter, null);
+  });
+
+  it('finds its own lock when its write lands after a later poll saw the lock held', async () => {
+    // The first insert reaches the store late and its answer is lost; meanwhile the lock is held by
+    // someone else, who then releases, and the late insert lands: the lock now carries our token.
+    const other = backend.hold(ID);
+    const ambiguous = new BackendCallError('deadline', { retryable: true, mayHaveApplied: true, contention: false }, { kind: LockKind.STRONG });
+    backend.failures.push(ambiguous);
+    const mine = request();
+    const result = acquireWithWaiting(settings, mine, { wait: true, waitForMs: 60_000 });
+    await clock.tickAsync(200);
+    assert.equal(backend.locks.get(ID), other);
+    backend.locks.set(ID, { identifier: ID, token: mine.token, acquiredAt: new Date(), fence: 99n });
+    const pollsBefore = backend.attempts.length;
+    await clock.tickAsync(300);
+    const record = await Promise.race([result, clock.tickAsync(1).then(() => 'still waiting' as const)]);
+    assert.notEqual(record, 'still waiting', 'it stopped waiting on itself');
+    assert.equal(record && typeof record === 'object' ? record.token : undefined, mine.token);
+    assert.ok(backend.attempts.length - pollsBefore <= 2, 'at the next poll');
+  });
+
+  it('a lock found carrying its own token is its own, even without a lost answer', async () => {
+    const mine = request();
+    backend.locks.set(ID, { identifier: ID, token: mine.token, acquiredAt: new Date(), fence: 7n });
+    const stub = sinon.stub(backend, 'tryAcquire').callsFake(async (req) => {
+      backend.attempts.push({ at: Date.now(), token: req.token });
+      return { acquired: false, holder: backend.locks.get(ID) ?? null };
+    });
+    const record = await acquireWithWaiting(settings, mine, { wait: false, waitForMs: undefined });
+    assert.equal(record?.token, mine.token);
+    assert.equal(record?.fence, 7n);
+    assert.equal(stub.callCount, 1);
   });
 
   it('keeps waiting through contention errors, which mean the lock is busy', async () => {
