@@ -3,7 +3,7 @@ import { BackendCallError } from '../errors';
 import { LockKind } from '../kinds';
 import { classifyDatastoreError, grpcCode, GrpcStatus } from './datastore-errors';
 import type { DatastoreRpc, FoundEntity, KeyProto, MutationOutcome, MutationProto, TransactionId } from './datastore-rpc';
-import { PreconditionSupport, probeVersionPreconditions } from './precondition-probe';
+import { isGoogleEndpoint, PreconditionSupport, probeVersionPreconditions } from './precondition-probe';
 import { decodeLock, encodeLock, lockKey } from './lock-entity';
 
 export interface DatastoreBackendSettings {
@@ -34,8 +34,9 @@ export class DatastoreLockBackend implements LockBackend {
     readonly rpc: DatastoreRpc,
     private readonly settings: DatastoreBackendSettings,
   ) {
-    this.preconditions = new PreconditionSupport(async () =>
-      probeVersionPreconditions(this.rpc, await this.partition(), this.settings.entityKind),
+    this.preconditions = new PreconditionSupport(
+      async () => probeVersionPreconditions(this.rpc, await this.partition(), this.settings.entityKind),
+      isGoogleEndpoint(rpc.endpoint()) ? true : undefined,
     );
   }
 

@@ -44,6 +44,12 @@ export class DatastoreRpc {
     private readonly timeoutMs: number,
   ) {}
 
+  /** The host the client talks to: Google's service, or an emulator (DATASTORE_EMULATOR_HOST, apiEndpoint). */
+  endpoint(): string | undefined {
+    const options = this.datastore.options as { apiEndpoint?: string; servicePath?: string };
+    return (options.apiEndpoint ?? options.servicePath)?.replace(/^https?:\/\//, '').replace(/:\d+$/, '');
+  }
+
   /** The partition (project, database, namespace) keys are made in. */
   async partition(namespace: string | undefined): Promise<google.datastore.v1.IPartitionId> {
     const { projectId } = await this.connect();

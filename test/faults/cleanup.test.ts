@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import sinon from 'sinon';
-import { cleanupStaleLocks, configureLocking, Lock, peek } from '../../shared';
+import { cleanupStaleLocks, configureLocking, Lock, LockKind, peek } from '../../shared';
+import { currentRuntime } from '../../shared/config';
+import type { DatastoreLockBackend } from '../../shared/datastore/datastore-backend';
 import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
+import { probeVersionPreconditions } from '../../shared/datastore/precondition-probe';
 import { DATASTORE_TARGETS } from '../support/datastore-targets';
 import { delay, uniqueId } from '../support/ids';
 
@@ -9,7 +12,11 @@ import { delay, uniqueId } from '../support/ids';
 for (const target of DATASTORE_TARGETS) {
   describe(`cleanup of abandoned STRONG locks: ${target.name}`, function () {
     this.timeout(60_000);
-    beforeEach(() => configureLocking({ datastore: target.client(), namespace: uniqueId('cleanup').replace(/:/g, '-') }));
+    let namespace = '';
+    beforeEach(() => {
+      namespace = uniqueId('cleanup').replace(/:/g, '-');
+      configureLocking({ datastore: target.client(), namespace });
+    });
     afterEach(() => sinon.restore());
     after(() => configureLocking());
 
@@ -25,6 +32,27 @@ for (const target of DATASTORE_TARGETS) {
       for (const identifier of [abandoned[0], abandoned[260], abandoned[519]]) assert.equal(await peek(identifier as string), null);
       assert.equal((await peek(fresh?.identifier as string))?.token, fresh?.token);
       assert.deepEqual(await cleanupStaleLocks({ maxAgeMs: 60_000 }), { deleted: 0 }, 'a second run finds nothing left');
+    });
+
+    it('a precondition probe whose last delete failed is removed by cleanup like an abandoned lock', async () => {
+      const backend = (await currentRuntime().backend(LockKind.STRONG)) as DatastoreLockBackend;
+      const commit = sinon.stub(DatastoreRpc.prototype, 'commit');
+      commit.callsFake(async function (this: DatastoreRpc, transaction, mutations) {
+        // The store becomes unreachable after the probe's two writes: neither delete gets through.
+        if (mutations.some((mutation) => mutation.delete)) throw Object.assign(new Error('14 UNAVAILABLE: injected'), { code: 14 });
+        return commit.wrappedMethod.call(this, transaction, mutations);
+      });
+      await probeVersionPreconditions(backend.rpc, await backend.rpc.partition(namespace), 'DatastoreLock').catch(() => undefined);
+      commit.restore();
+      const keysLeft = async () => {
+        const datastore = backend.rpc.datastore;
+        const [entities] = await datastore.runQuery(datastore.createQuery(namespace, 'DatastoreLock').select('__key__'));
+        return entities.length;
+      };
+      assert.equal(await keysLeft(), 1, 'the probe entity was left behind');
+      await delay(20);
+      assert.deepEqual(await cleanupStaleLocks({ maxAgeMs: 10 }), { deleted: 1 });
+      assert.equal(await keysLeft(), 0, 'nothing the library wrote escapes cleanup');
     });
 
     it('never deletes a lock re-acquired between the query and the delete', async () => {
