@@ -1,5 +1,6 @@
 import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord } from './backend';
 import { fullJitterDelayMs, sleep, type RetryPolicy } from './backoff';
+import { budgetLeftMs, withCleanupGrace } from './budget';
 import { BackendCallError } from './errors';
 
 /**
@@ -51,7 +52,7 @@ export async function attemptAcquire(
 
 /** Best effort: removes a lock of this acquire's token that may have landed unseen. */
 export async function abandonAcquire(backend: LockBackend, request: AcquireRequest, memory: AcquireMemory): Promise<void> {
-  if (memory.mayHoldIt) await backend.release(request.identifier, request.token).catch(() => undefined);
+  if (memory.mayHoldIt) await withCleanupGrace(() => backend.release(request.identifier, request.token)).catch(() => undefined);
 }
 
 /**
@@ -93,7 +94,10 @@ async function retrying<T>(policy: RetryPolicy, call: () => Promise<T>): Promise
     } catch (error) {
       const retryable = error instanceof BackendCallError && error.retryable;
       if (!retryable || attempt >= policy.maxAttempts) throw error;
-      await sleep(fullJitterDelayMs(policy, attempt - 1));
+      const delayMs = fullJitterDelayMs(policy, attempt - 1);
+      // No retry the caller's budget cannot pay for: it would only be cut short.
+      if (delayMs >= budgetLeftMs()) throw error;
+      await sleep(delayMs);
     }
   }
 }

@@ -17,20 +17,29 @@ export class LocalWaitQueue {
 
   /**
    * Resolves with a turn when this waiter may poll, or `null` when `deadline` (ms since the epoch,
-   * `Infinity` for none) passed first.
+   * `Infinity` for none) passed or `signal` aborted first.
    */
-  enter(kind: LockKind, identifier: string, group: string, deadline: number): Promise<Turn | null> {
+  enter(kind: LockKind, identifier: string, group: string, deadline: number, signal?: AbortSignal): Promise<Turn | null> {
     const lock = lockName(kind, identifier);
     const line = this.line(lock, group);
+    if (signal?.aborted) return Promise.resolve(null);
     if (!line.active) return Promise.resolve(this.activate(lock, group, line));
     return new Promise<Turn | null>((resolve) => {
-      const waiter: Waiter = { resolve, timer: undefined };
-      if (Number.isFinite(deadline)) {
-        waiter.timer = setTimeout(() => {
-          line.waiting.splice(line.waiting.indexOf(waiter), 1);
-          resolve(null);
-        }, Math.max(0, deadline - Date.now()));
-      }
+      const giveUp = () => {
+        clearTimeout(waiter.timer);
+        signal?.removeEventListener('abort', giveUp);
+        const index = line.waiting.indexOf(waiter);
+        if (index >= 0) line.waiting.splice(index, 1);
+        resolve(null);
+      };
+      const waiter: Waiter = {
+        resolve: (turn) => {
+          signal?.removeEventListener('abort', giveUp);
+          resolve(turn);
+        },
+        timer: Number.isFinite(deadline) ? setTimeout(giveUp, Math.max(0, deadline - Date.now())) : undefined,
+      };
+      signal?.addEventListener('abort', giveUp, { once: true });
       line.waiting.push(waiter);
     });
   }

@@ -7,10 +7,18 @@ export interface LockOptions {
   wait?: boolean;
   /** An existing lock held for longer than this is treated as absent and taken over. Default: never. */
   stealAfterMs?: number;
-  /** With `wait: true`, give up after this long. Default: no limit. */
+  /**
+   * Give up after this long. Default: no limit. A budget for the whole acquire: every store call is
+   * bounded by what is left of it. With `wait: false` it bounds the one attempt.
+   */
   waitForMs?: number;
   /** Default: STRONG. */
   kind?: LockKind;
+  /**
+   * Stops waiting when aborted: the acquire resolves `null` (a lock granted in that moment is
+   * released). For a caller that goes away, such as an HTTP client that disconnected.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ResolvedLockOptions {
@@ -18,6 +26,7 @@ export interface ResolvedLockOptions {
   readonly stealAfterMs: number | undefined;
   readonly waitForMs: number | undefined;
   readonly kind: LockKind;
+  readonly signal: AbortSignal | undefined;
 }
 
 export const DEFAULT_LOCK_OPTIONS: Readonly<{ wait: true; kind: LockKind.STRONG }> = Object.freeze({
@@ -38,11 +47,15 @@ export function resolveLockOptions(options: LockOptions = {}): ResolvedLockOptio
   if (!isLockKind(kind)) {
     throw new LockError('INVALID_ARGUMENT', `kind must be "STRONG" or "WEAK", got ${JSON.stringify(kind)}`);
   }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new LockError('INVALID_ARGUMENT', `signal must be an AbortSignal, got ${typeOf(options.signal)}`);
+  }
   return {
     wait,
     kind,
     stealAfterMs: durationOption('stealAfterMs', options.stealAfterMs),
     waitForMs: durationOption('waitForMs', options.waitForMs),
+    signal: options.signal,
   };
 }
 

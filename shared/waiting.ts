@@ -1,4 +1,5 @@
-import { abandonAcquire, attemptAcquire, type AcquireMemory } from './attempts';
+import { abandonAcquire, attemptAcquire, attemptRelease, type AcquireMemory } from './attempts';
+import { withCleanupGrace, withinBudget } from './budget';
 import type { AcquireRequest, LockBackend, LockRecord } from './backend';
 import { fullJitterDelayMs, type BackoffPolicy, type RetryPolicy } from './backoff';
 import type { LocalWaitQueue } from './local-queue';
@@ -10,41 +11,61 @@ export interface WaitSettings {
   readonly retry: RetryPolicy;
 }
 
+/** How long and whether to wait; `signal` stops the wait from outside (a client that went away). */
+export interface WaitOptions {
+  readonly wait: boolean;
+  readonly waitForMs: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
 /**
- * The one place that waits for a lock: poll, back off with full jitter, stop at the deadline.
- * `waitForMs` is overrun by at most the duration of the last attempt, because the last sleep is
- * cut to end at the deadline and one more attempt is made there.
+ * The one place that waits for a lock: poll, back off with full jitter, stop at the deadline or
+ * when `signal` aborts. `waitForMs` is a budget for the whole acquire: every store call is bounded
+ * by what is left of it (see budget.ts), so it is overrun by at most the rounding of one call's
+ * deadline; with `wait: false` it bounds the one attempt.
+ *
+ * Giving up (deadline, abort) after a write of ours may have landed unseen removes that write. A
+ * grant that arrives after `signal` aborted is released at once and reported as not acquired.
  */
-export async function acquireWithWaiting(
-  settings: WaitSettings,
-  request: AcquireRequest,
-  wait: { wait: boolean; waitForMs: number | undefined },
-): Promise<LockRecord | null> {
-  const { backend, queue, retry, waitBackoff } = settings;
-  const memory: AcquireMemory = { mayHoldIt: false };
-  if (!wait.wait) {
-    const outcome = await attemptAcquire(backend, request, retry, memory);
-    if (outcome.acquired) return outcome.record;
-    await abandonAcquire(backend, request, memory);
+export async function acquireWithWaiting(settings: WaitSettings, request: AcquireRequest, wait: WaitOptions): Promise<LockRecord | null> {
+  if (wait.signal?.aborted) return null;
+  const deadline = wait.waitForMs === undefined ? Infinity : Date.now() + wait.waitForMs;
+  const record = await withinBudget(deadline, () => poll(settings, request, wait, deadline));
+  if (record && wait.signal?.aborted) {
+    await withCleanupGrace(() => attemptRelease(settings.backend, request.identifier, request.token, settings.retry, record.revision)).catch(() => undefined);
     return null;
   }
+  return record;
+}
 
-  const deadline = wait.waitForMs === undefined ? Infinity : Date.now() + wait.waitForMs;
-  const turn = await queue.enter(backend.kind, request.identifier, String(request.stealAfterMs ?? ''), deadline);
+async function poll(settings: WaitSettings, request: AcquireRequest, wait: WaitOptions, deadline: number): Promise<LockRecord | null> {
+  const { backend, queue, retry, waitBackoff } = settings;
+  const memory: AcquireMemory = { mayHoldIt: false };
+  const giveUp = async () => {
+    await abandonAcquire(backend, request, memory);
+    return null;
+  };
+  if (!wait.wait) {
+    const outcome = await attemptAcquire(backend, request, retry, memory);
+    return outcome.acquired ? outcome.record : giveUp();
+  }
+
+  const turn = await queue.enter(backend.kind, request.identifier, String(request.stealAfterMs ?? ''), deadline, wait.signal);
   if (!turn) return null;
+  const wakeOnAbort = () => turn.wakeSleeper();
+  wait.signal?.addEventListener('abort', wakeOnAbort, { once: true });
   try {
     for (let step = 0; ; step++) {
       const outcome = await attemptAcquire(backend, request, retry, memory);
       if (outcome.acquired) return outcome.record;
       const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        await abandonAcquire(backend, request, memory);
-        return null;
-      }
+      if (remaining <= 0 || wait.signal?.aborted) return giveUp();
       const wokenByLocalRelease = await turn.sleep(Math.min(remaining, fullJitterDelayMs(waitBackoff, step)));
+      if (wait.signal?.aborted) return giveUp();
       if (wokenByLocalRelease) step = -1;
     }
   } finally {
+    wait.signal?.removeEventListener('abort', wakeOnAbort);
     turn.leave();
   }
 }

@@ -1,5 +1,6 @@
 import type { Datastore, DatastoreClient } from '@google-cloud/datastore';
 import type { google } from '@google-cloud/datastore/build/protos/protos';
+import { callTimeoutMs, withCleanupGrace } from '../budget';
 import { dateOfTimestamp, timestampOfDate } from './timestamps';
 
 export type EntityProto = google.datastore.v1.IEntity;
@@ -34,7 +35,8 @@ export interface FoundEntity {
  * mishandles: the commit times out and the entity stays locked for good. Transactions here are
  * always begun explicitly.
  *
- * Every call has a deadline and no client-side retry: retries live in shared/attempts.ts.
+ * Every call has a deadline (the configured one, cut to what is left of the caller's budget: see
+ * shared/budget.ts) and no client-side retry: retries live in shared/attempts.ts.
  */
 export class DatastoreRpc {
   private target: Promise<Target> | undefined;
@@ -123,8 +125,9 @@ export class DatastoreRpc {
     }));
   }
 
+  /** With a grace past the caller's budget: a transaction left open stalls every writer of its entities. */
   async rollback(transaction: TransactionId): Promise<void> {
-    await this.call('rollback', { transaction });
+    await withCleanupGrace(() => this.call('rollback', { transaction }));
   }
 
   private async call<M extends keyof Rpcs>(
@@ -138,7 +141,7 @@ export class DatastoreRpc {
       request: RequestOf<M>,
       options: CallOptions,
     ) => Promise<[ResponseOf<M>, ...unknown[]]>;
-    const [response] = await invoke(fullRequest as RequestOf<M>, callOptions);
+    const [response] = await invoke(fullRequest as RequestOf<M>, { ...callOptions, timeout: callTimeoutMs(callOptions.timeout) });
     return response;
   }
 

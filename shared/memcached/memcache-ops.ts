@@ -1,4 +1,5 @@
 import type { Client } from 'memjs';
+import { callTimeoutMs } from '../budget';
 
 /**
  * The four memcached operations WEAK locks need, in the binary protocol, over a memjs client's
@@ -101,7 +102,8 @@ export class MemcacheOps {
     const request = requestBuffer(opcode, key, extras, value, seq, cas);
     return new Promise<Response>((resolve, reject) => {
       // memjs bounds each try by its socket timeouts; this deadline also covers a callback that never comes.
-      const deadline = setTimeout(() => reject(new MemcacheTransportError(operation, new Error(`no answer in ${this.timeoutMs} ms`))), this.timeoutMs);
+      const timeoutMs = callTimeoutMs(this.timeoutMs);
+      const deadline = setTimeout(() => reject(new MemcacheTransportError(operation, new Error(`no answer in ${timeoutMs} ms`))), timeoutMs);
       this.client.perform(
         key,
         request,

@@ -6,6 +6,7 @@ import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
 import { isGoogleEndpoint } from '../../shared/datastore/precondition-probe';
 
 describe('the precondition probe runs only where the answer is unknown', () => {
+  before(() => (process.env.METADATA_SERVER_DETECTION = 'none'));
   afterEach(() => sinon.restore());
 
   const backendFor = (options: ConstructorParameters<typeof Datastore>[0]) =>

@@ -170,6 +170,19 @@ describe('waiting for a lock (fake timers)', () => {
     assert.equal(stub.callCount, 1);
   });
 
+  it('a grant that arrives after the signal aborted is released and reported as not acquired', async () => {
+    const controller = new AbortController();
+    const tryAcquire = backend.tryAcquire.bind(backend);
+    sinon.stub(backend, 'tryAcquire').callsFake(async (req) => {
+      const outcome = await tryAcquire(req);
+      controller.abort();
+      return outcome;
+    });
+    const result = await acquireWithWaiting(settings, request(), { wait: true, waitForMs: undefined, signal: controller.signal });
+    assert.equal(result, null);
+    assert.equal(backend.locks.size, 0, 'the grant was released');
+  });
+
   it('keeps waiting through contention errors, which mean the lock is busy', async () => {
     const contention = () => new BackendCallError('aborted', { retryable: true, mayHaveApplied: false, contention: true }, { kind: LockKind.STRONG });
     backend.failures.push(contention(), contention(), contention());

@@ -1,0 +1,42 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * The time budget of one acquire, carried to every store call made on its behalf, however deep,
+ * the way a gRPC deadline propagates: an acquire that may wait 2 s never makes a store call that
+ * may take 5 s. The stores' RPC layers ask `callTimeoutMs` for each call's deadline.
+ *
+ * AsyncLocalStorage rather than a parameter on every backend method: the budget is a property of
+ * the caller, not of any one operation, and it must reach calls the backends make internally (a
+ * steal's lookup and commit, a retry's read-back) without each of them passing it on.
+ */
+const budgets = new AsyncLocalStorage<number>();
+
+/** Runs `fn` with store calls bounded by `deadline` (ms since the epoch; Infinity for none). */
+export function withinBudget<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+  return Number.isFinite(deadline) ? budgets.run(deadline, fn) : fn();
+}
+
+/**
+ * How long clean-up may run after a budget ran out: ending a transaction (an open one stalls every
+ * writer of its entities), or removing a lock whose write may have landed unseen. An acquire with a
+ * budget is overrun by at most this, and only when it has such clean-up to do.
+ */
+export const CLEANUP_GRACE_MS = 1000;
+
+/** Runs clean-up `fn` with what is left of the budget, or CLEANUP_GRACE_MS when that is more. */
+export function withCleanupGrace<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = budgets.getStore();
+  if (deadline === undefined) return fn();
+  return budgets.run(Math.max(deadline, Date.now() + CLEANUP_GRACE_MS), fn);
+}
+
+/** Milliseconds left of the current budget; Infinity when there is none. */
+export function budgetLeftMs(now: number = Date.now()): number {
+  const deadline = budgets.getStore();
+  return deadline === undefined ? Infinity : deadline - now;
+}
+
+/** The deadline for one store call: the configured one, cut to what is left of the budget (at least 1 ms). */
+export function callTimeoutMs(configuredMs: number): number {
+  return Math.max(1, Math.min(configuredMs, Math.ceil(budgetLeftMs())));
+}
