@@ -10,11 +10,18 @@ export function memcachedInstalled(): boolean {
   return existsSync(MEMCACHED_BINARY);
 }
 
+export interface MemcachedOptions {
+  /** A fixed port, so that a test can restart memcached where its clients still point. */
+  readonly port?: number;
+  /** Further server flags, such as `-C` (CAS disabled) to reproduce a misconfigured server. */
+  readonly extraArgs?: readonly string[];
+}
+
 /**
  * Starts memcached on 127.0.0.1 (no UDP, 64 MB), as WEAK locks use it locally and in tests.
  * There is no systemd on these machines: the process is ours to start and stop.
  */
-export async function startMemcached(options: { port?: number } = {}): Promise<RunningService> {
+export async function startMemcached(options: MemcachedOptions = {}): Promise<RunningService> {
   if (!memcachedInstalled()) {
     throw new Error(`memcached is not installed (${MEMCACHED_BINARY}): apt-get install -y memcached`);
   }
@@ -24,7 +31,7 @@ export async function startMemcached(options: { port?: number } = {}): Promise<R
     name: 'memcached',
     port,
     command: MEMCACHED_BINARY,
-    args: ['-u', 'nobody', '-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '64'],
+    args: ['-u', 'nobody', '-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '64', ...(options.extraArgs ?? [])],
     probe: () => answersVersion(port),
     readyTimeoutMs: 10_000,
   });

@@ -1,7 +1,7 @@
 import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, ReleaseOutcome } from '../backend';
 import { LockKind } from '../kinds';
 import type { CasValue, MemcacheOps } from './memcache-ops';
-import { classifyMemcacheError } from './memcached-errors';
+import { casDisabledError, classifyMemcacheError, isCasDisabled } from './memcached-errors';
 import { decodeLockValue, encodeLockValue, expirySeconds, lockCacheKey } from './lock-value';
 
 /**
@@ -10,8 +10,12 @@ import { decodeLockValue, encodeLockValue, expirySeconds, lockCacheKey } from '.
  *
  * Round trips: an uncontended acquire is one `add`. A held lock costs one more `get` only when the
  * caller may steal, and a steal is one compare-and-swap `set`, so of several thieves one wins. A
- * release is one compare-and-swap `delete` with the CAS the grant got, so it never removes a lock
- * written since; a release by token alone reads the CAS first (`get`, then the delete).
+ * release is a `get` and a compare-and-swap `delete`.
+ *
+ * Every compare-and-swap uses a CAS read together with the value it proves. A CAS kept from an
+ * earlier call proves nothing: memcached's CAS counter starts again at 1 when it restarts, so the
+ * CAS a grant got before a restart can be the new holder's. A release therefore reads the lock,
+ * checks the token, and deletes with the CAS of what it read.
  */
 export class MemcachedLockBackend implements LockBackend {
   readonly kind = LockKind.WEAK;
@@ -27,10 +31,15 @@ export class MemcachedLockBackend implements LockBackend {
     const record = newRecord(request);
     const expiry = expirySeconds(request.stealAfterMs);
     const cas = await this.call(true, () => this.ops.add(key, encodeLockValue(record), expiry));
-    if (cas) return { acquired: true, record: { ...record, revision: cas.toString('hex') } };
+    if (cas && isCasDisabled(cas)) {
+      // Reading it back removes the lock this add wrote; the read always refuses on such a server.
+      await this.read(key, request.token).catch(() => undefined);
+      throw casDisabledError();
+    }
+    if (cas) return { acquired: true, record };
     if (request.stealAfterMs === undefined) return { acquired: false };
 
-    const current = await this.read(key);
+    const current = await this.read(key, request.token);
     const holder = current?.record ?? null;
     // This host's clock against the holder's: memcached keeps no write time of its own.
     if (!current || holder?.token === request.token || (holder && Date.now() - holder.acquiredAt.getTime() <= request.stealAfterMs)) {
@@ -38,19 +47,13 @@ export class MemcachedLockBackend implements LockBackend {
     }
     const thief = newRecord(request);
     const swapped = await this.call(true, () => this.ops.casSet(key, encodeLockValue(thief), expiry, current.cas));
-    return Buffer.isBuffer(swapped) ? { acquired: true, record: { ...thief, revision: swapped.toString('hex') } } : { acquired: false };
+    return Buffer.isBuffer(swapped) ? { acquired: true, record: thief } : { acquired: false };
   }
 
-  async release(identifier: string, token: string, revision?: string): Promise<ReleaseOutcome> {
+  /** The grant's revision is not used: its CAS may have been handed out again since (see above). */
+  async release(identifier: string, token: string): Promise<ReleaseOutcome> {
     const key = lockCacheKey(this.keyPrefix, identifier);
-    if (revision !== undefined) {
-      // The CAS our grant got: the delete applies only while nobody has written the key since.
-      const deleted = await this.call(true, () => this.ops.casDelete(key, Buffer.from(revision, 'hex')));
-      if (deleted === 'deleted') return 'released';
-      if (deleted === 'missing') return 'absent';
-      // Changed since our grant: read who has it now.
-    }
-    const current = await this.read(key);
+    const current = await this.read(key, token);
     if (!current) return 'absent';
     if (current.record?.token !== token) return 'not_holder';
     const deleted = await this.call(true, () => this.ops.casDelete(key, current.cas));
@@ -59,14 +62,26 @@ export class MemcachedLockBackend implements LockBackend {
   }
 
   async peek(identifier: string): Promise<LockRecord | null> {
-    const found = await this.read(lockCacheKey(this.keyPrefix, identifier));
-    return found?.record ? { ...found.record, revision: found.cas.toString('hex') } : null;
+    return (await this.read(lockCacheKey(this.keyPrefix, identifier)))?.record ?? null;
   }
 
-  /** The stored lock and its CAS; `record` is null when the key holds something that is not a lock. */
-  private async read(key: string): Promise<(CasValue & { record: LockRecord | null }) | null> {
+  /**
+   * The stored lock and its CAS; `record` is null when the key holds something that is not a lock.
+   * Every decision about an existing lock starts here, so a server without CAS is refused here,
+   * peeks included (an acquire whose `add` may have landed trusts a peek that finds its token).
+   * A lock there carrying `ownToken` was never granted (its `add` landed, then the caller was
+   * refused) and is removed, so no lock is left that nobody holds.
+   */
+  private async read(key: string, ownToken?: string): Promise<(CasValue & { record: LockRecord | null }) | null> {
     const found = await this.call(false, () => this.ops.gets(key));
-    return found ? { ...found, record: decodeLockValue(found.value) } : null;
+    if (!found) return null;
+    const record = decodeLockValue(found.value);
+    if (isCasDisabled(found.cas)) {
+      // Unconditional without CAS; no client of this library writes over a lock on such a server.
+      if (ownToken !== undefined && record?.token === ownToken) await this.ops.casDelete(key, found.cas).catch(() => undefined);
+      throw casDisabledError();
+    }
+    return { ...found, record };
   }
 
   private async call<T>(write: boolean, operation: () => Promise<T>): Promise<T> {

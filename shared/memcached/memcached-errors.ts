@@ -18,3 +18,20 @@ export function classifyMemcacheError(error: unknown, call: { write: boolean }):
   }
   return new BackendCallError(message, { retryable: false, mayHaveApplied: false, contention: false }, options);
 }
+
+/**
+ * memcached started with `-C` stores every value with CAS 0, and treats a request carrying CAS 0
+ * as unconditional: compare-and-swap protects nothing there, so several thieves would all win and
+ * a stale release would delete the new holder's lock. Retrying cannot fix a server flag.
+ */
+export function isCasDisabled(cas: Buffer): boolean {
+  return cas.every((byte) => byte === 0);
+}
+
+export function casDisabledError(): BackendCallError {
+  return new BackendCallError(
+    'memcached answered CAS 0: CAS is disabled on this server (was it started with -C?). WEAK locks need compare-and-swap, so no lock is granted, stolen or released on it; restart memcached without -C',
+    { retryable: false, mayHaveApplied: false, contention: false },
+    { kind: LockKind.WEAK },
+  );
+}
