@@ -62,8 +62,9 @@ export interface LockRecord {
   /** STRONG only: the store's version of the lock entity. */
   readonly fence?: bigint;
   /**
-   * Opaque to everything but the backend: the store's mark of this exact state of the lock (the
-   * entity version, memcached's CAS), for a release that checks ownership in the same round trip.
+   * Opaque to everything but the backend: the store's mark of this exact state of the lock, for a
+   * release that checks ownership in the same round trip where the mark proves it (the Datastore
+   * entity version). Absent where no kept mark is proof (memcached reuses CAS values after a restart).
    */
   readonly revision?: string;
 }
