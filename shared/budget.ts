@@ -17,17 +17,20 @@ export function withinBudget<T>(deadline: number, fn: () => Promise<T>): Promise
 }
 
 /**
- * How long clean-up may run after a budget ran out: ending a transaction (an open one stalls every
- * writer of its entities), or removing a lock whose write may have landed unseen. An acquire with a
- * budget is overrun by at most this, and only when it has such clean-up to do.
+ * The grace a budget allows past its end, for two things that must still finish: the last attempt,
+ * made at the deadline (a store that answers in milliseconds then still answers, so a lock that is
+ * merely held gives `null`, not a deadline error), and clean-up after the budget ran out (ending a
+ * transaction, which otherwise stalls every writer of its entities; removing a lock whose write may
+ * have landed unseen). So an acquire is overrun by at most twice this, and only when the store is
+ * slow or unreachable.
  */
-export const CLEANUP_GRACE_MS = 1000;
+export const BUDGET_GRACE_MS = 1000;
 
-/** Runs clean-up `fn` with what is left of the budget, or CLEANUP_GRACE_MS when that is more. */
+/** Runs clean-up `fn` with what is left of the budget, or BUDGET_GRACE_MS when that is more. */
 export function withCleanupGrace<T>(fn: () => Promise<T>): Promise<T> {
   const deadline = budgets.getStore();
   if (deadline === undefined) return fn();
-  return budgets.run(Math.max(deadline, Date.now() + CLEANUP_GRACE_MS), fn);
+  return budgets.run(Math.max(deadline, Date.now() + BUDGET_GRACE_MS), fn);
 }
 
 /** Milliseconds left of the current budget; Infinity when there is none. */

@@ -6,8 +6,11 @@
 export { LockKind, LOCK_KINDS } from './kinds';
 export type { LockOptions } from './options';
 export { DEFAULT_LOCK_OPTIONS } from './options';
-export { Lock, lock, peek } from './lock';
-export type { FenceOf, LockGuard, LockOptionsOf, PeekedLock } from './lock';
+export { Lock, lock } from './lock';
+export type { FenceOf, LockGuard, LockOptionsOf } from './lock';
+export { peek } from './peek';
+export type { PeekedLock } from './peek';
+export { forceRelease } from './force-release';
 export { LockError, LockAcquisitionError } from './errors';
 export type { LockErrorCode } from './errors';
 export { configureLocking } from './config';

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { attemptPeek, attemptRelease } from './attempts';
+import { attemptRelease } from './attempts';
 import type { LockRecord } from './backend';
 import { currentRuntime, type LockRuntime } from './config';
 import { LockAcquisitionError } from './errors';
 import { validateIdentifier } from './identifier';
-import { LockKind } from './kinds';
+import { holderIdOf } from './holder-id';
+import type { LockKind } from './kinds';
 import { resolveLockOptions, type LockOptions, type ResolvedLockOptions } from './options';
 import { acquireWithWaiting } from './waiting';
 
@@ -22,8 +23,10 @@ export type LockOptionsOf<K extends LockKind> = LockOptions & { kind?: K };
 export class Lock<K extends LockKind = LockKind> {
   readonly identifier: string;
   readonly kind: K;
-  /** Unique per grant. */
+  /** Unique per grant, and the credential to release it: keep it to the holder. */
   readonly token: string;
+  /** A short, non-reversible id of this grant, safe to log; `peek()` shows the same. */
+  readonly holderId: string;
   readonly acquiredAt: Date;
   readonly fence: FenceOf<K>;
   /** The store's mark of this grant, so release can check ownership without a read (see LockRecord). */
@@ -38,6 +41,7 @@ export class Lock<K extends LockKind = LockKind> {
     this.identifier = record.identifier;
     this.kind = kind;
     this.token = record.token;
+    this.holderId = holderIdOf(record.token);
     this.acquiredAt = record.acquiredAt;
     this.fence = record.fence as FenceOf<K>;
     this.#revision = record.revision;
@@ -154,23 +158,4 @@ export function lock(identifier: string, options?: LockOptions): LockGuard {
           () => fn(...args),
         ),
   };
-}
-
-export interface PeekedLock {
-  readonly identifier: string;
-  readonly token: string;
-  readonly acquiredAt: Date;
-  readonly expiresAt?: Date;
-  readonly fence?: bigint;
-}
-
-/** The current holder of `identifier`, or `null` when the lock is free. */
-export async function peek(identifier: string, options: { kind?: LockKind } = {}): Promise<PeekedLock | null> {
-  validateIdentifier(identifier);
-  const { kind } = resolveLockOptions({ kind: options?.kind ?? LockKind.STRONG });
-  const runtime = currentRuntime();
-  const record = await attemptPeek(await runtime.backend(kind), identifier, runtime.config.retry);
-  if (!record) return null;
-  const { revision: _revision, ...holder } = record;
-  return holder;
 }

@@ -1,5 +1,5 @@
 import { abandonAcquire, attemptAcquire, attemptRelease, type AcquireMemory } from './attempts';
-import { withCleanupGrace, withinBudget } from './budget';
+import { BUDGET_GRACE_MS, withCleanupGrace, withinBudget } from './budget';
 import type { AcquireRequest, LockBackend, LockRecord } from './backend';
 import { fullJitterDelayMs, type BackoffPolicy, type RetryPolicy } from './backoff';
 import type { LocalWaitQueue } from './local-queue';
@@ -21,8 +21,8 @@ export interface WaitOptions {
 /**
  * The one place that waits for a lock: poll, back off with full jitter, stop at the deadline or
  * when `signal` aborts. `waitForMs` is a budget for the whole acquire: every store call is bounded
- * by what is left of it (see budget.ts), so it is overrun by at most the rounding of one call's
- * deadline; with `wait: false` it bounds the one attempt.
+ * by what is left of it plus a grace for the last attempt (see budget.ts), so a store that hangs
+ * cannot stretch it; with `wait: false` it bounds the one attempt.
  *
  * Giving up (deadline, abort) after a write of ours may have landed unseen removes that write. A
  * grant that arrives after `signal` aborted is released at once and reported as not acquired.
@@ -30,7 +30,7 @@ export interface WaitOptions {
 export async function acquireWithWaiting(settings: WaitSettings, request: AcquireRequest, wait: WaitOptions): Promise<LockRecord | null> {
   if (wait.signal?.aborted) return null;
   const deadline = wait.waitForMs === undefined ? Infinity : Date.now() + wait.waitForMs;
-  const record = await withinBudget(deadline, () => poll(settings, request, wait, deadline));
+  const record = await withinBudget(deadline + BUDGET_GRACE_MS, () => poll(settings, request, wait, deadline));
   if (record && wait.signal?.aborted) {
     await withCleanupGrace(() => attemptRelease(settings.backend, request.identifier, request.token, settings.retry, record.revision)).catch(() => undefined);
     return null;

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import sinon from 'sinon';
-import { configureLocking, Lock, lock, LockAcquisitionError, LockError, peek } from '../../shared';
+import { configureLocking, forceRelease, Lock, lock, LockAcquisitionError, LockError, peek } from '../../shared';
 import { BACKEND_FIXTURES } from '../support/backend-fixtures';
 import { delay, uniqueId } from '../support/ids';
 
@@ -24,7 +24,7 @@ for (const fixture of BACKEND_FIXTURES) {
         assert.ok(held, 'an uncontended acquire succeeds');
         assert.equal(held.identifier, id);
         assert.equal(held.kind, kind);
-        assert.equal((await peek(id, { kind }))?.token, held.token);
+        assert.equal((await peek(id, { kind }))?.holderId, held.holderId);
         assert.equal(await held.release(), true);
         assert.equal(await peek(id, { kind }), null);
       });
@@ -78,7 +78,7 @@ for (const fixture of BACKEND_FIXTURES) {
         assert.ok(held);
         await delay(60);
         const result = await lock(id, { kind, wait: false, stealAfterMs: 10 }).run(async () => {
-          assert.notEqual((await peek(id, { kind }))?.token, held.token, 'the thief holds it inside run()');
+          assert.notEqual((await peek(id, { kind }))?.holderId, held.holderId, 'the thief holds it inside run()');
           return 'ran';
         });
         assert.equal(result, 'ran');
@@ -99,7 +99,7 @@ for (const fixture of BACKEND_FIXTURES) {
         const started = Date.now();
         assert.equal(await Lock.acquire(id, { kind, waitForMs: 100, stealAfterMs: 60_000 }), null);
         assert.ok(Date.now() - started >= 100, 'it waited for waitForMs before giving up');
-        assert.equal((await peek(id, { kind }))?.token, held.token, 'the holder still holds it');
+        assert.equal((await peek(id, { kind }))?.holderId, held.holderId, 'the holder still holds it');
         await held.release();
       });
 
@@ -122,7 +122,7 @@ for (const fixture of BACKEND_FIXTURES) {
         assert.ok(thief, 'the stale lock was stolen');
         assert.notEqual(thief.token, victim.token);
         assert.equal(await victim.release(), false);
-        assert.equal((await peek(id, { kind }))?.token, thief.token, "the thief's lock is untouched");
+        assert.equal((await peek(id, { kind }))?.holderId, thief.holderId, "the thief's lock is untouched");
         assert.equal(await thief.release(), true);
       });
 
@@ -138,7 +138,7 @@ for (const fixture of BACKEND_FIXTURES) {
         {
           await using held = await Lock.acquire(id, { kind });
           assert.ok(held);
-          assert.equal((await peek(id, { kind }))?.token, held.token);
+          assert.equal((await peek(id, { kind }))?.holderId, held.holderId);
         }
         assert.equal(await peek(id, { kind }), null);
       });
@@ -152,7 +152,7 @@ for (const fixture of BACKEND_FIXTURES) {
         await held.release();
         const next = await waiter;
         assert.ok(next, 'the waiter acquired it');
-        assert.equal((await peek(id, { kind }))?.token, next.token);
+        assert.equal((await peek(id, { kind }))?.holderId, next.holderId);
         await next.release();
       });
 
@@ -180,10 +180,40 @@ for (const fixture of BACKEND_FIXTURES) {
         assert.ok(held);
         const seen = await peek(id, { kind });
         assert.ok(seen);
-        assert.equal(seen.token, held.token);
+        assert.equal(seen.holderId, held.holderId);
+        assert.equal('token' in seen, false, 'peek never shows the release credential');
         assert.equal(seen.acquiredAt.getTime(), held.acquiredAt.getTime());
         assert.equal(seen.expiresAt?.getTime(), held.acquiredAt.getTime() + 60_000);
         await held.release();
+      });
+
+      it("forceRelease() removes another holder's lock, logs what it removed without the token, and wakes waiters", async () => {
+        const id = uniqueId('force');
+        const held = await Lock.acquire(id, { kind });
+        assert.ok(held);
+        const waiter = Lock.acquire(id, { kind, waitForMs: 5_000 });
+        const logged: string[] = [];
+        const write = process.stderr.write.bind(process.stderr);
+        sandbox.stub(process.stderr, 'write').callsFake((chunk: string | Uint8Array, ...rest: unknown[]) => {
+          if (String(chunk).includes('forceRelease')) logged.push(String(chunk));
+          else write(chunk, ...(rest as []));
+          return true;
+        });
+        const removed = await forceRelease(id, { kind });
+        sandbox.restore();
+        assert.equal(removed?.holderId, held.holderId);
+        assert.equal(removed?.fence, held.fence);
+        assert.equal(logged.length, 1);
+        const line = JSON.parse(logged[0] as string) as Record<string, unknown>;
+        assert.equal(line.holderId, held.holderId);
+        assert.equal(line.identifier, id);
+        assert.ok(!(logged[0] as string).includes(held.token), 'the token is never logged');
+        const next = await waiter;
+        assert.ok(next, 'a waiter gets the force-released lock');
+        assert.equal(await held.release(), false, 'the old holder learns it no longer holds the lock');
+        assert.equal((await peek(id, { kind }))?.holderId, next.holderId, "the old holder's release left the new lock alone");
+        await next.release();
+        assert.equal(await forceRelease(id, { kind }), null, 'a free lock: nothing to remove');
       });
 
       if (!fixture.fence) {

@@ -3,6 +3,7 @@ import type { Client } from 'memjs';
 import sinon from 'sinon';
 import { startMemcached } from '../../infra/memcached';
 import { configureLocking, Lock, LockError, LockKind, peek, releaseByToken } from '../../shared';
+import { holderIdOf } from '../../shared/holder-id';
 import { MemcacheOps, MemcacheTransportError } from '../../shared/memcached/memcache-ops';
 import { lockCacheKey } from '../../shared/memcached/lock-value';
 import { DATASTORE_TARGETS } from '../support/datastore-targets';
@@ -57,7 +58,7 @@ describe('WEAK locks on memcached', () => {
       assert.ok(held);
       await delay(50);
       assert.equal(await Lock.acquire(id, { ...WEAK, waitForMs: 300 }), null);
-      assert.equal((await peek(id, WEAK))?.token, held.token);
+      assert.equal((await peek(id, WEAK))?.holderId, held.holderId);
       await held.release();
     });
   });
@@ -70,7 +71,7 @@ describe('WEAK locks on memcached', () => {
       await delay(100);
       assert.equal(await Lock.acquire(id, { ...WEAK, wait: false, stealAfterMs: 250 }), null, 'not stolen at 100 ms');
       await delay(300);
-      assert.equal((await peek(id, WEAK))?.token, held.token, 'the key has not expired by itself at 400 ms');
+      assert.equal((await peek(id, WEAK))?.holderId, held.holderId, 'the key has not expired by itself at 400 ms');
       const thief = await Lock.acquire(id, { ...WEAK, wait: false, stealAfterMs: 250 });
       assert.ok(thief, 'stolen at 400 ms');
       await thief.release();
@@ -100,7 +101,7 @@ describe('WEAK locks on memcached', () => {
         const thieves = await Promise.all([1, 2, 3].map(() => Lock.acquire(id, { ...WEAK, wait: false, stealAfterMs: 100 })));
         const winners = thieves.filter((thief) => thief !== null);
         assert.equal(winners.length, 1, `round ${round}: ${winners.length} thieves won`);
-        assert.equal((await peek(id, WEAK))?.token, winners[0]?.token);
+        assert.equal((await peek(id, WEAK))?.holderId, winners[0]?.holderId);
         await winners[0]?.release();
       }
     });
@@ -112,7 +113,7 @@ describe('WEAK locks on memcached', () => {
       const key = lockCacheKey('lock:', id);
       await memcache.set(key, JSON.stringify({ identifier: id, token: 'intruder', acquiredAt: Date.now() }), {});
       assert.equal(await held.release(), false);
-      assert.equal((await peek(id, WEAK))?.token, 'intruder', 'the new value was not deleted');
+      assert.equal((await peek(id, WEAK))?.holderId, holderIdOf('intruder'), 'the new value was not deleted');
       await memcache.delete(key);
     });
 
@@ -129,7 +130,7 @@ describe('WEAK locks on memcached', () => {
       });
       assert.equal(await releaseByToken(id, held.token, WEAK), false);
       sandbox.restore();
-      assert.equal((await peek(id, WEAK))?.token, 'intruder', 'the new value was not deleted');
+      assert.equal((await peek(id, WEAK))?.holderId, holderIdOf('intruder'), 'the new value was not deleted');
       await memcache.delete(key);
     });
   });
@@ -165,7 +166,7 @@ describe('WEAK locks on memcached', () => {
       const held = await Lock.acquire(id, { ...WEAK, wait: false });
       assert.ok(held, 'the retry recognised its own lock');
       sandbox.restore();
-      assert.equal((await peek(id, WEAK))?.token, held.token);
+      assert.equal((await peek(id, WEAK))?.holderId, held.holderId);
       assert.equal(await held.release(), true);
     });
 

@@ -30,7 +30,7 @@ for (const target of DATASTORE_TARGETS) {
       const fresh = await Lock.acquire(uniqueId('fresh'));
       assert.deepEqual(await cleanupStaleLocks({ maxAgeMs: 150 }), { deleted: 520 });
       for (const identifier of [abandoned[0], abandoned[260], abandoned[519]]) assert.equal(await peek(identifier as string), null);
-      assert.equal((await peek(fresh?.identifier as string))?.token, fresh?.token);
+      assert.equal((await peek(fresh?.identifier as string))?.holderId, fresh?.holderId);
       assert.deepEqual(await cleanupStaleLocks({ maxAgeMs: 60_000 }), { deleted: 0 }, 'a second run finds nothing left');
     });
 
@@ -70,7 +70,7 @@ for (const target of DATASTORE_TARGETS) {
       });
       assert.deepEqual(await cleanupStaleLocks({ maxAgeMs: 50 }), { deleted: 0 });
       assert.ok(reacquired, 'the query found the old lock');
-      assert.equal((await peek(identifier))?.token, (reacquired as Lock | null)?.token, 'the new holder keeps its lock');
+      assert.equal((await peek(identifier))?.holderId, (reacquired as Lock | null)?.holderId, 'the new holder keeps its lock');
     });
 
     it('concurrent cleanups never fail on each other: contended locks are left for the next run', async () => {
@@ -90,7 +90,7 @@ for (const target of DATASTORE_TARGETS) {
       await delay(60);
       assert.deepEqual(await cleanupStaleLocks({ maxAgeMs: 60_000 }), { deleted: 1 });
       assert.equal(await peek(stealable?.identifier as string), null);
-      assert.equal((await peek(patient?.identifier as string))?.token, patient?.token);
+      assert.equal((await peek(patient?.identifier as string))?.holderId, patient?.holderId);
     });
   });
 }

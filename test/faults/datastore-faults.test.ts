@@ -117,7 +117,7 @@ for (const target of DATASTORE_TARGETS) {
         assert.ok(held, 'acquired on the retry');
         assert.equal(commit.callCount, 2);
         sandbox.restore();
-        assert.equal((await peek(id))?.token, held.token);
+        assert.equal((await peek(id))?.holderId, held.holderId);
         assert.equal(await held.release(), true);
       });
 
@@ -128,7 +128,7 @@ for (const target of DATASTORE_TARGETS) {
         assert.ok(held, 'the retry recognised the lock as its own instead of finding it held');
         sandbox.restore();
         const stored = await peek(id);
-        assert.equal(stored?.token, held.token);
+        assert.equal(stored?.holderId, held.holderId);
         assert.equal(stored?.fence, held.fence, 'the fence is the one the store gave the landed write');
         assert.equal(await held.release(), true);
         assert.equal(await peek(id), null);
@@ -191,7 +191,7 @@ for (const target of DATASTORE_TARGETS) {
         sandbox.stub(DatastoreRpc.prototype, 'commit').rejects(UNAVAILABLE);
         await assert.rejects(held.release(), (error: unknown) => error instanceof LockError && error.code === 'BACKEND_UNAVAILABLE');
         sandbox.restore();
-        assert.equal((await peek(id))?.token, held.token, 'the lock is still there');
+        assert.equal((await peek(id))?.holderId, held.holderId, 'the lock is still there');
         assert.equal(await held.release(), true, 'and its owner can release it once the store is back');
         assert.equal(await peek(id), null);
       });
@@ -208,7 +208,7 @@ for (const target of DATASTORE_TARGETS) {
           const winners = thieves.filter((thief) => thief !== null);
           assert.ok(winners.length <= 1, `round ${round}: ${winners.length} thieves won`);
           const holder = await peek(id);
-          assert.equal(holder?.token, winners[0]?.token ?? victim.token);
+          assert.equal(holder?.holderId, winners[0]?.holderId ?? victim.holderId);
           await Promise.all(winners.map((winner) => winner?.release()));
           await victim.release();
         }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Datastore } from '@google-cloud/datastore';
 import { cleanupStaleLocks, configureLocking, Lock, peek } from '../../shared';
+import { holderIdOf } from '../../shared/holder-id';
 import { delay, startNodeChild } from './child-process';
 import type { ScenarioResult } from './report';
 
@@ -59,7 +60,7 @@ export async function holderCrash(host: string, project: string): Promise<Omit<S
     const abandoned = await killedHolder(abandonedId, host, project);
     await cleanupStaleLocks({ maxAgeMs: CLEANUP_MAX_AGE_MS });
     const beforeAge = await peek(abandonedId);
-    if (beforeAge?.token !== abandoned.token) problems.push('cleanup removed the lock before it reached the maximum age');
+    if (beforeAge?.holderId !== holderIdOf(abandoned.token)) problems.push('cleanup removed the lock before it reached the maximum age');
     await delay(Math.max(0, abandoned.acquiredAt + CLEANUP_MAX_AGE_MS + 100 - Date.now()));
     const { deleted } = await cleanupStaleLocks({ maxAgeMs: CLEANUP_MAX_AGE_MS });
     const afterAge = await peek(abandonedId);

@@ -1,0 +1,43 @@
+import { attemptPeek, attemptRelease } from './attempts';
+import { currentRuntime } from './config';
+import { LockError } from './errors';
+import { validateIdentifier } from './identifier';
+import { LockKind } from './kinds';
+import { log } from './log';
+import { resolveLockOptions } from './options';
+import { describeHolder, type PeekedLock } from './peek';
+
+/** A lock that changes hands this often while an operator removes it is in active use: stop. */
+const MAX_TRIES = 5;
+
+/**
+ * An operator's forced release: removes whatever lock `identifier` has now, whoever holds it, and
+ * logs what it removed (never the token). Resolves the holder it removed, or `null` when the lock
+ * was free. The holder learns of it only when its own release (or renewal) answers `false`.
+ *
+ * The removal is still conditional on the holder it read, so a lock that changed hands between the
+ * read and the delete is read again rather than removed blindly.
+ */
+export async function forceRelease(identifier: string, options: { kind?: LockKind } = {}): Promise<PeekedLock | null> {
+  validateIdentifier(identifier);
+  const { kind } = resolveLockOptions({ kind: options?.kind ?? LockKind.STRONG });
+  const runtime = currentRuntime();
+  const backend = await runtime.backend(kind);
+  try {
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
+      const current = await attemptPeek(backend, identifier, runtime.config.retry);
+      if (!current) {
+        log('NOTICE', 'forceRelease: the lock was free, nothing removed', { identifier, kind });
+        return null;
+      }
+      if (await attemptRelease(backend, identifier, current.token, runtime.config.retry, current.revision)) {
+        const removed = describeHolder(current);
+        log('WARNING', 'forceRelease: removed a lock', { kind, ...removed });
+        return removed;
+      }
+    }
+  } finally {
+    runtime.queue.wake(kind, identifier);
+  }
+  throw new LockError('BACKEND_FAILURE', `the lock changed hands ${MAX_TRIES} times while it was being force-released; it is in active use`, { kind });
+}

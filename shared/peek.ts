@@ -1,0 +1,36 @@
+import { attemptPeek } from './attempts';
+import type { LockRecord } from './backend';
+import { currentRuntime } from './config';
+import { holderIdOf } from './holder-id';
+import { validateIdentifier } from './identifier';
+import { LockKind } from './kinds';
+import { resolveLockOptions } from './options';
+
+/** What anyone may know of a lock's holder. Never the token: that is the holder's release credential. */
+export interface PeekedLock {
+  readonly identifier: string;
+  /** The grant's short id (see holderIdOf); `Lock#holderId` of the holder is the same. */
+  readonly holderId: string;
+  readonly acquiredAt: Date;
+  readonly expiresAt?: Date;
+  readonly fence?: bigint;
+}
+
+/** The current holder of `identifier`, or `null` when the lock is free. */
+export async function peek(identifier: string, options: { kind?: LockKind } = {}): Promise<PeekedLock | null> {
+  validateIdentifier(identifier);
+  const { kind } = resolveLockOptions({ kind: options?.kind ?? LockKind.STRONG });
+  const runtime = currentRuntime();
+  const record = await attemptPeek(await runtime.backend(kind), identifier, runtime.config.retry);
+  return record ? describeHolder(record) : null;
+}
+
+export function describeHolder(record: LockRecord): PeekedLock {
+  return {
+    identifier: record.identifier,
+    holderId: holderIdOf(record.token),
+    acquiredAt: record.acquiredAt,
+    ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}),
+    ...(record.fence === undefined ? {} : { fence: record.fence }),
+  };
+}
