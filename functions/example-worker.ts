@@ -2,6 +2,8 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Datastore } from '@google-cloud/datastore';
 import { lockedHandler, type PubSubCloudEvent } from '../shared';
 import { log } from '../shared/log';
+// Names only (no imports of its own): the retry topic `npm start` and `npm run deploy` create.
+import { RETRY_TOPIC } from '../infra/topology';
 
 /**
  * An example Pub/Sub worker built with lockedHandler: it applies account events, one at a time per
@@ -12,8 +14,9 @@ import { log } from '../shared/log';
  * lock keeps two instances from losing each other's update. The event id is recorded with the new
  * balance, in the same commit, so a redelivered event is noticed and not applied twice.
  *
- * Environment: EXAMPLE_DEAD_LETTER_TOPIC (optional), EXAMPLE_WORKER_WORK_MS (a pause inside the
- * lock, to make contention visible; default 0).
+ * Environment: EXAMPLE_RETRY_TOPIC (default `example-work-retry` in the function's project: the
+ * worker's own topic for re-queued messages, pushed back to it alone), EXAMPLE_DEAD_LETTER_TOPIC
+ * (optional), EXAMPLE_WORKER_WORK_MS (a pause inside the lock, to make contention visible; default 0).
  */
 export interface AccountEvent {
   readonly account: string;
@@ -47,6 +50,7 @@ export const exampleWorker = lockedHandler<CloudEvent<NonNullable<PubSubCloudEve
     backoff: { initialMs: 250, maxMs: 4000, multiplier: 2 },
     earlyArrivalBudgetMs: 4000,
     maxAttempts: 30,
+    retryTopic: process.env.EXAMPLE_RETRY_TOPIC || RETRY_TOPIC,
     ...(process.env.EXAMPLE_DEAD_LETTER_TOPIC ? { deadLetterTopic: process.env.EXAMPLE_DEAD_LETTER_TOPIC } : {}),
   },
   async (event) => {

@@ -13,6 +13,13 @@ export interface SubscriptionSpec {
   readonly deadLetter?: { readonly topic: string; readonly maxDeliveryAttempts: number };
   /** Absent: a pull subscription. */
   readonly pushEndpoint?: string;
+  /** The identity Pub/Sub signs each push with (an OIDC token), for an endpoint that is not public. */
+  readonly pushAuth?: PushAuth;
+}
+
+export interface PushAuth {
+  readonly serviceAccountEmail: string;
+  readonly audience: string;
 }
 
 export async function ensureTopic(pubsub: PubSub, name: string, mode: ApplyMode): Promise<Change> {
@@ -59,6 +66,7 @@ export async function ensureSubscription(pubsub: PubSub, spec: SubscriptionSpec,
         ? { deadLetter: { topic: metadata.deadLetterPolicy.deadLetterTopic, maxDeliveryAttempts: Number(metadata.deadLetterPolicy.maxDeliveryAttempts ?? 0) } }
         : {}),
       ...(metadata.pushConfig?.pushEndpoint ? { pushEndpoint: metadata.pushConfig.pushEndpoint } : {}),
+      ...pushAuthOf(metadata.pushConfig),
     },
     pubsub,
   );
@@ -74,6 +82,12 @@ export async function ensureSubscription(pubsub: PubSub, spec: SubscriptionSpec,
   });
 }
 
+/** The OIDC identity of an existing push config, in a spec's terms (nothing when it has none). */
+export function pushAuthOf(pushConfig: { oidcToken?: { serviceAccountEmail?: string | null; audience?: string | null } | null } | null | undefined): { pushAuth?: PushAuth } {
+  const email = pushConfig?.oidcToken?.serviceAccountEmail;
+  return email ? { pushAuth: { serviceAccountEmail: email, audience: pushConfig?.oidcToken?.audience ?? '' } } : {};
+}
+
 async function apply(change: Change, mode: ApplyMode, call: () => Promise<unknown>): Promise<Change> {
   if (change.action !== 'unchanged' && !mode.dryRun) await call();
   mode.report?.(change);
@@ -85,6 +99,7 @@ interface Comparable {
   retryPolicy: [number, number] | null;
   deadLetter: [string, number] | null;
   pushEndpoint: string;
+  pushAuth: [string, string] | null;
 }
 
 function comparable(spec: SubscriptionSpec, pubsub: PubSub): Comparable {
@@ -93,6 +108,7 @@ function comparable(spec: SubscriptionSpec, pubsub: PubSub): Comparable {
     retryPolicy: spec.retryPolicy ? [spec.retryPolicy.minimumBackoffSeconds, spec.retryPolicy.maximumBackoffSeconds] : null,
     deadLetter: spec.deadLetter ? [pubsub.topic(spec.deadLetter.topic).name, spec.deadLetter.maxDeliveryAttempts] : null,
     pushEndpoint: spec.pushEndpoint ?? '',
+    pushAuth: spec.pushAuth ? [spec.pushAuth.serviceAccountEmail, spec.pushAuth.audience] : null,
   };
 }
 
@@ -100,12 +116,12 @@ interface SubscriptionFields {
   ackDeadlineSeconds?: number;
   retryPolicy?: { minimumBackoff: { seconds: number }; maximumBackoff: { seconds: number } } | null;
   deadLetterPolicy?: { deadLetterTopic: string; maxDeliveryAttempts: number } | null;
-  pushConfig?: { pushEndpoint: string };
+  pushConfig?: { pushEndpoint: string; oidcToken?: { serviceAccountEmail: string; audience: string } };
 }
 
 /** For a new subscription: only what is set (absent means the Pub/Sub default: no retry policy, pull). */
 function metadataOf(spec: SubscriptionSpec, pubsub: PubSub): SubscriptionFields {
-  const { retryPolicy, deadLetterPolicy, pushConfig, ...rest } = updateOf(spec, pubsub, ['ackDeadlineSeconds', 'retryPolicy', 'deadLetter', 'pushEndpoint']);
+  const { retryPolicy, deadLetterPolicy, pushConfig, ...rest } = updateOf(spec, pubsub, ['ackDeadlineSeconds', 'retryPolicy', 'deadLetter', 'pushEndpoint', 'pushAuth']);
   return {
     ...rest,
     ...(retryPolicy ? { retryPolicy } : {}),
@@ -132,8 +148,9 @@ function updateOf(spec: SubscriptionSpec, pubsub: PubSub, fields: (keyof Compara
           : null;
         break;
       case 'pushEndpoint':
-        // An empty push config turns a push subscription back into a pull one.
-        out.pushConfig = { pushEndpoint: spec.pushEndpoint ?? '' };
+      case 'pushAuth':
+        // One push config holds both, and is replaced whole. An empty one turns a push subscription back into a pull one.
+        out.pushConfig = { pushEndpoint: spec.pushEndpoint ?? '', ...(spec.pushAuth && spec.pushEndpoint ? { oidcToken: { ...spec.pushAuth } } : {}) };
         break;
     }
   }

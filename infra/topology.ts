@@ -9,11 +9,18 @@ export const DEAD_LETTER_TOPIC = 'example-work-dead-letter';
 export const DEAD_LETTER_HOLD_SUBSCRIPTION = 'example-work-dead-letter-hold';
 /** Locally: the push subscription to the worker. In the cloud the worker's Eventarc trigger creates its own. */
 export const LOCAL_WORKER_SUBSCRIPTION = 'example-worker-push';
+/**
+ * The worker's own retry topic: lockedHandler re-queues a message whose lock is held here, not on
+ * the work topic, so other subscribers of the work topic (an audit log, another service) see each
+ * event once. Its only subscription pushes to the worker, locally and in the cloud.
+ */
+export const RETRY_TOPIC = 'example-work-retry';
+export const RETRY_SUBSCRIPTION = 'example-work-retry-push';
 
 /**
- * How Pub/Sub delivers to the worker. A failed delivery (the handler threw, or lockedHandler's
- * EarlyDeliveryError) comes back after the retry backoff; after maxDeliveryAttempts it goes to the
- * dead-letter topic. The worker's own re-queue backoff tops out at 4 s, so 1..60 s spaces early
+ * How Pub/Sub delivers to the worker, from the work topic and from the retry topic alike. A failed
+ * delivery (the handler threw, or lockedHandler's EarlyDeliveryError or LockStillHeldError) comes
+ * back after the retry backoff; after maxDeliveryAttempts it goes to the dead-letter topic. The worker's own re-queue backoff tops out at 4 s, so 1..60 s spaces early
  * arrivals without making a re-queued message wait long.
  */
 export const WORKER_DELIVERY = Object.freeze({

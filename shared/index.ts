@@ -20,6 +20,6 @@ export type { BackoffPolicy, RetryPolicy } from './backoff';
 export { MAX_IDENTIFIER_BYTES } from './identifier';
 export { releaseByToken, MAX_TOKEN_LENGTH } from './token-release';
 export { cleanupStaleLocks, DEFAULT_CLEANUP_MAX_AGE_MS } from './cleanup';
-export { lockedHandler, EarlyDeliveryError, DEFAULT_REQUEUE_BACKOFF } from './pubsub/locked-handler';
+export { lockedHandler, EarlyDeliveryError, LockStillHeldError, DEFAULT_REQUEUE_BACKOFF } from './pubsub/locked-handler';
 export type { LockedHandlerOptions, PubSubCloudEvent } from './pubsub/locked-handler';
-export { ATTEMPT_ATTRIBUTE, NOT_BEFORE_ATTRIBUTE, DEAD_LETTER_REASON_ATTRIBUTE } from './pubsub/requeue-attributes';
+export { ATTEMPT_ATTRIBUTE, NOT_BEFORE_ATTRIBUTE, ORDERING_KEY_ATTRIBUTE, DEAD_LETTER_REASON_ATTRIBUTE } from './pubsub/requeue-attributes';

@@ -1,13 +1,14 @@
 import type { PubSub } from '@google-cloud/pubsub';
 import type { ApplyMode, Change } from '../changes';
-import { ensureSubscription, ensureTopic } from '../pubsub-resources';
-import { DEAD_LETTER_HOLD_SUBSCRIPTION, DEAD_LETTER_TOPIC, WORK_TOPIC, WORKER_DELIVERY } from '../topology';
+import { ensureSubscription, ensureTopic, pushAuthOf, type PushAuth } from '../pubsub-resources';
+import { DEAD_LETTER_HOLD_SUBSCRIPTION, DEAD_LETTER_TOPIC, RETRY_SUBSCRIPTION, RETRY_TOPIC, topicPath, WORK_TOPIC, WORKER_DELIVERY } from '../topology';
 
 /** Before the functions: the topics, and a subscription that keeps dead letters. */
 export async function ensureTopics(pubsub: PubSub, mode: ApplyMode): Promise<Change[]> {
   return [
     await ensureTopic(pubsub, WORK_TOPIC, mode),
     await ensureTopic(pubsub, DEAD_LETTER_TOPIC, mode),
+    await ensureTopic(pubsub, RETRY_TOPIC, mode),
     await ensureSubscription(pubsub, { name: DEAD_LETTER_HOLD_SUBSCRIPTION, topic: DEAD_LETTER_TOPIC, ackDeadlineSeconds: 60 }, mode),
   ];
 }
@@ -46,12 +47,35 @@ export async function applyWorkerDeliveryPolicy(pubsub: PubSub, mode: ApplyMode)
           ackDeadlineSeconds: Number(metadata.ackDeadlineSeconds ?? WORKER_DELIVERY.ackDeadlineSeconds),
           ...policy(),
           ...(metadata.pushConfig?.pushEndpoint ? { pushEndpoint: metadata.pushConfig.pushEndpoint } : {}),
+          // Eventarc pushes with an OIDC identity; replacing the push config without it would break the trigger.
+          ...pushAuthOf(metadata.pushConfig),
         },
         mode,
       ),
     );
   }
   return changes;
+}
+
+/**
+ * After the functions: the retry topic's push subscription to the worker, which only the worker's
+ * re-queues reach. Unlike the trigger's, it is ours, so it is created with the delivery policy.
+ * The worker is private: each push carries an OIDC token for `pushAuth`, who needs run.invoker on it.
+ * The path names the retry topic: the Functions Framework reads a plain push's topic from it.
+ */
+export async function ensureRetrySubscription(pubsub: PubSub, project: string, workerUrl: string, pushAuth: PushAuth, mode: ApplyMode): Promise<Change> {
+  return ensureSubscription(
+    pubsub,
+    {
+      name: RETRY_SUBSCRIPTION,
+      topic: RETRY_TOPIC,
+      ackDeadlineSeconds: WORKER_DELIVERY.ackDeadlineSeconds,
+      ...policy(),
+      pushEndpoint: `${workerUrl}/${topicPath(project, RETRY_TOPIC)}`,
+      pushAuth,
+    },
+    mode,
+  );
 }
 
 function policy() {

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { ApplyMode, Change } from '../changes';
 import type { FunctionsSource } from '../firebase-config';
-import { applyWorkerDeliveryPolicy, ensureTopics } from './cloud-pubsub';
+import { RETRY_SUBSCRIPTION } from '../topology';
+import { applyWorkerDeliveryPolicy, ensureRetrySubscription, ensureTopics } from './cloud-pubsub';
 import type { DeployOptions } from './deploy-options';
-import { deadLetterGrantCommands, deployCommands, IGNORE_FILE, projectNumberCommand } from './gcloud-commands';
+import { deadLetterGrantCommands, deployCommands, functionUrl, IGNORE_FILE, projectNumberCommand, retryPushInvokerCommand, retryPushServiceAccount } from './gcloud-commands';
 import { cleanupJob, ensureSchedulerJob, type SchedulerApi } from './scheduler-job';
 
 export interface DeployTools {
@@ -20,8 +21,9 @@ export interface DeployTools {
 
 /**
  * The whole deploy, in order: topics; the firebase.json predeploy build; the functions; the worker
- * trigger's delivery policy (its subscription exists only once the worker is deployed) and the
- * grants dead-lettering needs; the scheduler job. Each step is idempotent. With dryRun, every call
+ * trigger's delivery policy (its subscription exists only once the worker is deployed), the
+ * worker's retry subscription and its push identity's invoker grant, and the grants dead-lettering
+ * needs; the scheduler job. Each step is idempotent. With dryRun, every call
  * that would change something is reported and nothing is changed (reads still happen, so the plan
  * is against the real state).
  */
@@ -49,7 +51,13 @@ export async function deploy(options: DeployOptions, source: FunctionsSource, to
   changes.push(...policies);
   const triggerSubscriptions = policies.flatMap((change) => /^subscription projects\/[^/]+\/subscriptions\/(.+)$/.exec(change.resource)?.[1] ?? []);
   const projectNumber = await tools.projectNumber(options);
-  for (const args of deadLetterGrantCommands(options, projectNumber, triggerSubscriptions.length > 0 ? triggerSubscriptions : options.dryRun ? ['TRIGGER_SUBSCRIPTION'] : [])) {
+  // The worker's retry subscription, and its push identity's right to invoke the worker.
+  const pusher = retryPushServiceAccount(projectNumber);
+  const workerUrl = functionUrl(options, 'exampleWorker');
+  changes.push(await ensureRetrySubscription(tools.pubsub, options.project, workerUrl, { serviceAccountEmail: pusher, audience: workerUrl }, mode));
+  await command('gcloud functions add-invoker-policy-binding exampleWorker', 'gcloud', retryPushInvokerCommand(options, pusher));
+  const deadLetteringSubscriptions = [...(triggerSubscriptions.length > 0 ? triggerSubscriptions : options.dryRun ? ['TRIGGER_SUBSCRIPTION'] : []), RETRY_SUBSCRIPTION];
+  for (const args of deadLetterGrantCommands(options, projectNumber, deadLetteringSubscriptions)) {
     await command(`gcloud ${args.slice(0, 4).join(' ')}`, 'gcloud', args);
   }
   changes.push(await ensureSchedulerJob(tools.scheduler, cleanupJob(options), mode));

@@ -78,3 +78,24 @@ export function deadLetterGrantCommands(options: DeployOptions, projectNumber: s
 export function projectNumberCommand(options: DeployOptions): string[] {
   return ['projects', 'describe', options.project, '--format=value(projectNumber)'];
 }
+
+/**
+ * Who pushes the worker's retry subscription: the project's default compute service account, the
+ * identity gen 2's Eventarc trigger already pushes the work topic with, so no new identity is made.
+ */
+export function retryPushServiceAccount(projectNumber: string): string {
+  return `${projectNumber}-compute@developer.gserviceaccount.com`;
+}
+
+/** The retry subscription's identity may invoke the worker (run.invoker on its Cloud Run service). */
+export function retryPushInvokerCommand(options: DeployOptions, serviceAccount: string): string[] {
+  return [
+    'functions',
+    'add-invoker-policy-binding',
+    'exampleWorker',
+    `--project=${options.project}`,
+    `--region=${options.region}`,
+    `--member=serviceAccount:${serviceAccount}`,
+    '--quiet',
+  ];
+}

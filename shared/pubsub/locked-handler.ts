@@ -1,12 +1,13 @@
-import type { PubSub } from '@google-cloud/pubsub';
-import { equalJitterDelayMs, sleep, type BackoffPolicy } from '../backoff';
-import { LockError } from '../errors';
+import { equalJitterDelayMs, sleep } from '../backoff';
 import { Lock } from '../lock';
-import type { LockKind } from '../kinds';
 import { log } from '../log';
-import { durationOption, resolveLockOptions } from '../options';
+import { EarlyDeliveryError, LockStillHeldError } from './delivery-errors';
+import { resolveLockedHandlerOptions, type LockedHandlerOptions } from './locked-handler-options';
 import { Publisher } from './publisher';
-import { DEAD_LETTER_REASON_ATTRIBUTE, requeueAttributes, requeueStateOf } from './requeue-attributes';
+import { DEAD_LETTER_REASON_ATTRIBUTE, orderingKeyOf, requeueAttributes, requeueStateOf } from './requeue-attributes';
+
+export { EarlyDeliveryError, LockStillHeldError } from './delivery-errors';
+export { DEFAULT_REQUEUE_BACKOFF, type LockedHandlerOptions } from './locked-handler-options';
 
 /** The parts of a Pub/Sub CloudEvent (`google.cloud.pubsub.topic.v1.messagePublished`) used here. */
 export interface PubSubCloudEvent {
@@ -19,42 +20,10 @@ export interface PubSubCloudEvent {
       readonly data?: string;
       readonly attributes?: Record<string, string>;
       readonly messageId?: string;
+      /** Eventarc delivers it; the Functions Framework's conversion of a plain push drops it. */
+      readonly orderingKey?: string;
     };
   };
-}
-
-export interface LockedHandlerOptions<E extends PubSubCloudEvent> {
-  /** The lock a message needs. */
-  identifier: (event: E) => string;
-  /** `true` (default): a message whose lock is held is re-queued with backoff. `false`: it is acknowledged and dropped. */
-  wait?: boolean;
-  stealAfterMs?: number;
-  kind?: LockKind;
-  /** Where to re-queue: a topic name or `projects/P/topics/T`. Default: the topic the event came from. */
-  topic?: string;
-  /** Delay before a re-queued message is processed. Default: 1 s doubling to 60 s, with equal jitter. */
-  backoff?: Partial<BackoffPolicy>;
-  /** Re-queues before the message is dead-lettered. Default: 10. */
-  maxAttempts?: number;
-  /** Where a message goes after maxAttempts; without one, an error is logged and the message acknowledged. */
-  deadLetterTopic?: string;
-  /** How long one invocation waits for the lock before re-queueing (invocations are billed by time). Default: 500 ms. */
-  waitBudgetMs?: number;
-  /** A message that arrives early waits in the invocation when what is left of its delay is at most this. Default: 2,000 ms. */
-  earlyArrivalBudgetMs?: number;
-  /** Pub/Sub client for re-queues. Default: `new PubSub()`, built on the first re-queue. */
-  pubsub?: PubSub;
-}
-
-export const DEFAULT_REQUEUE_BACKOFF: BackoffPolicy = Object.freeze({ initialMs: 1000, maxMs: 60_000, multiplier: 2 });
-
-/**
- * Thrown for a message that arrived before its not-before time, by more than the early-arrival
- * budget: the function fails, Pub/Sub does not count the message as delivered, and the
- * subscription's retry backoff (not a re-publish) spaces the next try. No busy loop.
- */
-export class EarlyDeliveryError extends Error {
-  override readonly name = 'EarlyDeliveryError';
 }
 
 /**
@@ -63,15 +32,16 @@ export class EarlyDeliveryError extends Error {
  * - Acquired: runs the handler, then releases (also when it throws; its error propagates, so
  *   Pub/Sub's own retry applies).
  * - Held, `wait: false`: acknowledges the message without running the handler.
- * - Held, `wait: true`: re-publishes the message (same data and attributes, plus `lock-attempt` and
- *   `lock-not-before`), and acknowledges the original only once the publish succeeded: if it
- *   fails, the invocation throws and Pub/Sub redelivers. Nothing is lost.
- * - After `maxAttempts` re-queues: dead-lettered, never looped forever.
+ * - Held, `wait: true`, with a `retryTopic`: re-publishes the message there (same data, attributes
+ *   and ordering key, plus `lock-attempt` and `lock-not-before`), and acknowledges the original
+ *   only once the publish succeeded: if it fails, the invocation throws and Pub/Sub redelivers.
+ *   The retry topic is this handler's own, so other subscribers of the work topic never see copies.
+ * - Held, `wait: true`, no `retryTopic`: fails the delivery (LockStillHeldError); the subscription
+ *   redelivers the message to this function alone, after its retry backoff.
+ * - After `maxAttempts` re-queues: dead-lettered, or without a dead-letter topic the delivery
+ *   fails, so the subscription's dead-letter policy takes it. Never dropped, never looped forever.
  */
-export function lockedHandler<E extends PubSubCloudEvent>(
-  options: LockedHandlerOptions<E>,
-  handler: (event: E) => unknown,
-): (event: E) => Promise<void> {
+export function lockedHandler<E extends PubSubCloudEvent>(options: LockedHandlerOptions<E>, handler: (event: E) => unknown): (event: E) => Promise<void> {
   const settings = resolveLockedHandlerOptions(options);
   const publisher = new Publisher(options.pubsub);
 
@@ -102,23 +72,31 @@ export function lockedHandler<E extends PubSubCloudEvent>(
       log('INFO', 'lockedHandler: lock held, message dropped (wait: false)', { ...context, outcome: 'dropped' });
       return;
     }
+    if (!settings.retryTopic) {
+      log('INFO', 'lockedHandler: lock held, delivery failed so the subscription redelivers it (no retryTopic)', { ...context, outcome: 'redelivery' });
+      throw new LockStillHeldError(`message ${context.messageId}: lock ${JSON.stringify(identifier)} is held; left to the subscription's retry policy`);
+    }
 
     const data = Buffer.from(message.data ?? '', 'base64');
+    const orderingKey = orderingKeyOf(message);
     if (state.attempt >= settings.maxAttempts) {
       if (!settings.deadLetterTopic) {
-        log('ERROR', 'lockedHandler: lock still held after maxAttempts; message acknowledged without a dead-letter topic', { ...context, outcome: 'abandoned' });
-        return;
+        log('ERROR', "lockedHandler: lock still held after maxAttempts and no deadLetterTopic; delivery failed, so the subscription's retry and dead-letter policy keep the message", {
+          ...context,
+          outcome: 'max_attempts_redelivery',
+          maxAttempts: settings.maxAttempts,
+        });
+        throw new LockStillHeldError(`message ${context.messageId}: lock ${JSON.stringify(identifier)} still held after ${settings.maxAttempts} re-queues`);
       }
-      const attributes = { ...requeueAttributes(message.attributes, state), [DEAD_LETTER_REASON_ATTRIBUTE]: 'lock_held' };
-      await publisher.publish(settings.deadLetterTopic, data, attributes);
+      const attributes = { ...requeueAttributes(message.attributes, state, orderingKey), [DEAD_LETTER_REASON_ATTRIBUTE]: 'lock_held' };
+      await publisher.publish(settings.deadLetterTopic, data, attributes, orderingKey);
       log('WARNING', 'lockedHandler: lock still held after maxAttempts; message dead-lettered', { ...context, outcome: 'dead_lettered' });
       return;
     }
 
-    const topic = settings.topic ?? topicOf(event);
     const attempt = state.attempt + 1;
     const delayMs = equalJitterDelayMs(settings.backoff, attempt - 1);
-    await publisher.publish(topic, data, requeueAttributes(message.attributes, { attempt, notBefore: Date.now() + delayMs }));
+    await publisher.publish(settings.retryTopic, data, requeueAttributes(message.attributes, { attempt, notBefore: Date.now() + delayMs }, orderingKey), orderingKey);
     log('INFO', 'lockedHandler: lock held, message re-queued', { ...context, outcome: 'requeued', nextAttempt: attempt, delayMs: Math.round(delayMs) });
   };
 }
@@ -132,54 +110,4 @@ async function runHolding(held: Lock, fn: () => unknown, context: Record<string,
       log('ERROR', 'lockedHandler: release failed; the lock stays until stolen or cleaned up', { ...context, detail: (error as Error)?.message });
     });
   }
-}
-
-function topicOf(event: PubSubCloudEvent): string {
-  const topic = /projects\/[^/]+\/topics\/[^/]+$/.exec(event.source ?? '')?.[0];
-  if (!topic) {
-    throw new LockError('INVALID_ARGUMENT', `cannot re-queue: no topic option and no topic in the event source ${JSON.stringify(event.source)}`);
-  }
-  return topic;
-}
-
-interface ResolvedLockedHandlerOptions {
-  readonly wait: boolean;
-  readonly kind: LockKind;
-  readonly stealAfterMs: number | undefined;
-  readonly topic: string | undefined;
-  readonly deadLetterTopic: string | undefined;
-  readonly backoff: BackoffPolicy;
-  readonly maxAttempts: number;
-  readonly waitBudgetMs: number;
-  readonly earlyArrivalBudgetMs: number;
-}
-
-/** Validated once, when the function is defined: a misconfigured worker fails at deploy, not per message. */
-function resolveLockedHandlerOptions<E extends PubSubCloudEvent>(options: LockedHandlerOptions<E>): ResolvedLockedHandlerOptions {
-  if (typeof options?.identifier !== 'function') throw new LockError('INVALID_ARGUMENT', 'lockedHandler needs an identifier(event) function');
-  const lockOptions = resolveLockOptions({
-    ...(options.wait === undefined ? {} : { wait: options.wait }),
-    ...(options.kind === undefined ? {} : { kind: options.kind }),
-    ...(options.stealAfterMs === undefined ? {} : { stealAfterMs: options.stealAfterMs }),
-  });
-  const backoff = { ...DEFAULT_REQUEUE_BACKOFF, ...options.backoff };
-  for (const [name, value] of Object.entries(backoff)) durationOption(`backoff.${name}`, value);
-  if (backoff.multiplier < 1 || backoff.initialMs <= 0) throw new LockError('INVALID_ARGUMENT', 'backoff needs initialMs > 0 and multiplier >= 1');
-  const maxAttempts = options.maxAttempts ?? 10;
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 0) throw new LockError('INVALID_ARGUMENT', 'maxAttempts must be a whole number >= 0');
-  for (const name of ['topic', 'deadLetterTopic'] as const) {
-    const value = options[name];
-    if (value !== undefined && (typeof value !== 'string' || value.length === 0)) throw new LockError('INVALID_ARGUMENT', `${name} must be a topic name`);
-  }
-  return {
-    wait: lockOptions.wait,
-    kind: lockOptions.kind,
-    stealAfterMs: lockOptions.stealAfterMs,
-    topic: options.topic,
-    deadLetterTopic: options.deadLetterTopic,
-    backoff,
-    maxAttempts,
-    waitBudgetMs: durationOption('waitBudgetMs', options.waitBudgetMs) ?? 500,
-    earlyArrivalBudgetMs: durationOption('earlyArrivalBudgetMs', options.earlyArrivalBudgetMs) ?? 2000,
-  };
 }

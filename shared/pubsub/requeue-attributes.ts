@@ -4,6 +4,12 @@
  */
 export const ATTEMPT_ATTRIBUTE = 'lock-attempt';
 export const NOT_BEFORE_ATTRIBUTE = 'lock-not-before';
+/**
+ * The original message's ordering key, repeated as an attribute: a push through the Functions
+ * Framework (a push subscription to the function's URL, as the retry subscription is) hands the
+ * function only data and attributes, so the key would be lost after the first re-queue.
+ */
+export const ORDERING_KEY_ATTRIBUTE = 'lock-ordering-key';
 /** Set on a message sent to the dead-letter topic. */
 export const DEAD_LETTER_REASON_ATTRIBUTE = 'lock-dead-letter-reason';
 
@@ -24,6 +30,16 @@ export function requeueStateOf(attributes: Record<string, string> | undefined): 
   };
 }
 
-export function requeueAttributes(attributes: Record<string, string> | undefined, state: RequeueState): Record<string, string> {
-  return { ...attributes, [ATTEMPT_ATTRIBUTE]: String(state.attempt), [NOT_BEFORE_ATTRIBUTE]: String(Math.ceil(state.notBefore)) };
+/** The message's ordering key: its own (Eventarc delivers it) or the one a re-queue carried over; '' for none. */
+export function orderingKeyOf(message: { readonly orderingKey?: string; readonly attributes?: Record<string, string> }): string {
+  return message.orderingKey || message.attributes?.[ORDERING_KEY_ATTRIBUTE] || '';
+}
+
+export function requeueAttributes(attributes: Record<string, string> | undefined, state: RequeueState, orderingKey = ''): Record<string, string> {
+  return {
+    ...attributes,
+    [ATTEMPT_ATTRIBUTE]: String(state.attempt),
+    [NOT_BEFORE_ATTRIBUTE]: String(Math.ceil(state.notBefore)),
+    ...(orderingKey ? { [ORDERING_KEY_ATTRIBUTE]: orderingKey } : {}),
+  };
 }

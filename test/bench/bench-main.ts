@@ -252,7 +252,7 @@ async function lockedHandlerOverhead(datastore: Datastore): Promise<void> {
   configureLocking({ datastore });
   const pubsub = new PubSub({ projectId: PROJECT });
   const [topic] = await pubsub.createTopic(`bench-${process.pid}`);
-  const handler = lockedHandler({ identifier: (event: { id?: string }) => `bench-handler-${event.id}`, pubsub, waitBudgetMs: 0, topic: topic.name }, () => undefined);
+  const handler = lockedHandler({ identifier: (event: { id?: string }) => `bench-handler-${event.id}`, pubsub, waitBudgetMs: 0, retryTopic: topic.name }, () => undefined);
   const event = (key: string) => ({ id: key, source: `//pubsub.googleapis.com/${topic.name}`, data: { message: { data: Buffer.from('{}').toString('base64'), attributes: {} } } });
   for (let i = 0; i < 10; i++) await handler(event(id('warm-free')));
   const free: number[] = [];

@@ -1,13 +1,13 @@
 import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
 import { PropertyFilter } from '@google-cloud/datastore';
-import type { PubSub } from '@google-cloud/pubsub';
+import type { PubSub, Subscription } from '@google-cloud/pubsub';
 import { freePort } from '../../infra/ports';
 import { ACCOUNT_KIND, APPLIED_EVENT_KIND, DUPLICATE_KIND } from '../../functions/example-worker';
 import { DATASTORE_TARGETS } from '../support/datastore-targets';
 import { TEST_PROJECT } from '../support/global-setup';
 import { delay, uniqueId } from '../support/ids';
-import { pubsubClient } from '../support/pubsub-fixtures';
+import { pubsubClient, pull, topicPushingTo } from '../support/pubsub-fixtures';
 import { startExampleWorkerServer, waitForHttp } from '../support/worker-server';
 
 const MESSAGES = 100;
@@ -19,7 +19,9 @@ const firestore = DATASTORE_TARGETS[1];
 /**
  * End to end: the Pub/Sub emulator pushes to a Functions Framework server hosting the example
  * worker, as Cloud Functions would be invoked. The worker's unprotected read-modify-write of each
- * account balance is correct only if the lock lets one message per account in at a time.
+ * account balance is correct only if the lock lets one message per account in at a time. Each
+ * instance re-queues to its own retry topic, pushed back to it, as `npm run deploy` sets it up; an
+ * audit subscription on each work topic sees every event once.
  */
 describe('end to end: Pub/Sub push to the example worker', function () {
   this.timeout(180_000);
@@ -38,21 +40,26 @@ describe('end to end: Pub/Sub push to the example worker', function () {
 
   it(`a burst of ${MESSAGES} messages over ${ACCOUNTS} accounts, pushed to ${SERVERS} instances: each applied exactly once, none lost, none concurrent per account`, async () => {
     const run = uniqueId('e2e').replace(/[^a-zA-Z0-9-]/g, '-');
+    const audits: Subscription[] = [];
+    const delivery = { ackDeadlineSeconds: 30, retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } } };
     const topics = await Promise.all(
       Array.from({ length: SERVERS }, async (_, instance) => {
         const port = await freePort();
         ports.push(port);
+        const baseUrl = `http://127.0.0.1:${port}`;
+        const retry = await topicPushingTo(pubsub, `retry-${run}-${instance}`, baseUrl, delivery);
         servers.push(
-          startExampleWorkerServer(port, { DATASTORE_EMULATOR_HOST: firestore?.host(), GOOGLE_CLOUD_PROJECT: TEST_PROJECT, EXAMPLE_WORKER_WORK_MS: '300' }, output),
+          startExampleWorkerServer(
+            port,
+            { DATASTORE_EMULATOR_HOST: firestore?.host(), GOOGLE_CLOUD_PROJECT: TEST_PROJECT, EXAMPLE_WORKER_WORK_MS: '300', EXAMPLE_RETRY_TOPIC: retry.topic },
+            output,
+          ),
         );
         await waitForHttp(port);
-        const [topic] = await pubsub.createTopic(`work-${run}-${instance}`);
-        await topic.createSubscription(`push-${run}-${instance}`, {
-          pushConfig: { pushEndpoint: `http://127.0.0.1:${port}/projects/${TEST_PROJECT}/topics/work-${run}-${instance}` },
-          ackDeadlineSeconds: 30,
-          retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } },
-        });
-        return pubsub.topic(topic.name, { batching: { maxMessages: 1 } });
+        const work = await topicPushingTo(pubsub, `work-${run}-${instance}`, baseUrl, delivery);
+        const [audit] = await pubsub.topic(work.topic).createSubscription(`audit-${run}-${instance}`, { ackDeadlineSeconds: 30 });
+        audits.push(audit);
+        return work.publisher;
       }),
     );
 
@@ -92,6 +99,10 @@ describe('end to end: Pub/Sub push to the example worker', function () {
       const [entity] = await db.get(db.key([ACCOUNT_KIND, account]));
       assert.equal(entity?.balance, sum, `${account}: no update lost, so no two messages ran at once for it`);
     }
+    const audited = (await Promise.all(audits.map((audit) => pull(audit, MESSAGES + 1, 3000)))).flat();
+    const auditedEvents = audited.map((message) => (JSON.parse(message.data.toString()) as { eventId: string }).eventId);
+    assert.equal(new Set(auditedEvents).size, MESSAGES, 'the audit subscriptions saw every event');
+    assert.equal(auditedEvents.length, MESSAGES, 'and each exactly once: re-queued copies went only to the retry topics');
     const [duplicates] = await db.runQuery(
       db.createQuery(DUPLICATE_KIND).filter(new PropertyFilter('eventId', '>=', run)).filter(new PropertyFilter('eventId', '<', `${run}~`)),
     );

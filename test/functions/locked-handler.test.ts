@@ -9,13 +9,15 @@ import {
   Lock,
   lockedHandler,
   LockError,
+  LockStillHeldError,
   NOT_BEFORE_ATTRIBUTE,
+  ORDERING_KEY_ATTRIBUTE,
   peek,
   type PubSubCloudEvent,
 } from '../../shared';
 import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { uniqueId } from '../support/ids';
-import { eventOfMessage, pubsubClient, pubsubEvent, pull, topicWithSubscription } from '../support/pubsub-fixtures';
+import { delay, uniqueId } from '../support/ids';
+import { eventOfMessage, pubsubClient, pubsubEvent, pull, serveCloudEvent, topicPushingTo, topicWithSubscription } from '../support/pubsub-fixtures';
 
 /** lockedHandler invoked directly with CloudEvents, re-queueing through the real Pub/Sub emulator. */
 describe('lockedHandler on the Pub/Sub emulator', () => {
@@ -44,17 +46,17 @@ describe('lockedHandler on the Pub/Sub emulator', () => {
     assert.equal(await peek(`job:${key}`), null, 'and released after');
   });
 
-  it('with the lock held, re-publishes the message with attempt 1 and a later not-before, and does not run the handler', async () => {
+  it('with the lock held, re-publishes the message to its retry topic with attempt 1 and a later not-before, and does not run the handler', async () => {
     const { topic, subscription } = await topicWithSubscription(pubsub, 'requeue');
     const key = uniqueId('held');
     const held = await Lock.acquire(`job:${key}`);
     let runs = 0;
-    const handler = lockedHandler({ identifier: keyOf, pubsub, waitBudgetMs: 50, backoff: { initialMs: 400, maxMs: 400 } }, () => runs++);
+    const handler = lockedHandler({ identifier: keyOf, pubsub, retryTopic: topic, waitBudgetMs: 50, backoff: { initialMs: 400, maxMs: 400 } }, () => runs++);
     const before = Date.now();
-    await handler(pubsubEvent(topic, { key }, { origin: 'test' }));
+    await handler(pubsubEvent('projects/p/topics/work', { key }, { origin: 'test' }));
     assert.equal(runs, 0);
     const [requeued] = await pull(subscription, 1);
-    assert.ok(requeued, 'the message was re-published to the topic it came from');
+    assert.ok(requeued, 'the message was re-published to the retry topic');
     assert.deepEqual(JSON.parse(requeued.data.toString()), { key });
     assert.equal(requeued.attributes.origin, 'test', 'its attributes are kept');
     assert.equal(requeued.attributes[ATTEMPT_ATTRIBUTE], '1');
@@ -101,8 +103,8 @@ describe('lockedHandler on the Pub/Sub emulator', () => {
     const key = uniqueId('publish-fails');
     const held = await Lock.acquire(`job:${key}`);
     sinon.stub(Topic.prototype, 'publishMessage').rejects(Object.assign(new Error('14 UNAVAILABLE: injected'), { code: 14 }));
-    const handler = lockedHandler({ identifier: keyOf, pubsub, waitBudgetMs: 0 }, () => assert.fail('must not run'));
-    await assert.rejects(handler(pubsubEvent(topic, { key })), /UNAVAILABLE/);
+    const handler = lockedHandler({ identifier: keyOf, pubsub, retryTopic: topic, waitBudgetMs: 0 }, () => assert.fail('must not run'));
+    await assert.rejects(handler(pubsubEvent('projects/p/topics/work', { key })), /UNAVAILABLE/);
     assert.equal((await peek(`job:${key}`))?.token, held?.token, 'the holder is untouched');
     await held?.release();
   });
@@ -112,8 +114,9 @@ describe('lockedHandler on the Pub/Sub emulator', () => {
     const dead = await topicWithSubscription(pubsub, 'dead');
     const key = uniqueId('dead');
     const held = await Lock.acquire(`job:${key}`);
-    const handler = lockedHandler({ identifier: keyOf, pubsub, waitBudgetMs: 0, maxAttempts: 2, deadLetterTopic: dead.topic, earlyArrivalBudgetMs: 60_000 }, () =>
-      assert.fail('must not run'),
+    const handler = lockedHandler(
+      { identifier: keyOf, pubsub, retryTopic: work.topic, waitBudgetMs: 0, maxAttempts: 2, deadLetterTopic: dead.topic, earlyArrivalBudgetMs: 60_000 },
+      () => assert.fail('must not run'),
     );
     await handler(pubsubEvent(work.topic, { key }, { origin: 'test' }));
     const [first] = await pull(work.subscription, 1);
@@ -131,20 +134,145 @@ describe('lockedHandler on the Pub/Sub emulator', () => {
     await held?.release();
   });
 
-  it('without a dead-letter topic, logs an error and acknowledges after maxAttempts', async () => {
-    const key = uniqueId('abandon');
+  it('without a dead-letter topic, after maxAttempts the delivery fails (never acknowledged) and one ERROR line says why, without the token', async () => {
+    const { topic } = await topicWithSubscription(pubsub, 'max-attempts');
+    const key = uniqueId('max-attempts');
     const held = await Lock.acquire(`job:${key}`);
     const errors: string[] = [];
     sinon.stub(process.stderr, 'write').callsFake((chunk: string | Uint8Array) => errors.push(String(chunk)) > 0);
     const publish = sinon.spy(Topic.prototype, 'publishMessage');
-    const handler = lockedHandler({ identifier: keyOf, pubsub, waitBudgetMs: 0, maxAttempts: 1 }, () => assert.fail('must not run'));
-    await handler(pubsubEvent('projects/p/topics/unused', { key }, { [ATTEMPT_ATTRIBUTE]: '1' }));
+    const handler = lockedHandler({ identifier: keyOf, pubsub, retryTopic: topic, waitBudgetMs: 0, maxAttempts: 1 }, () => assert.fail('must not run'));
+    const outcome = await handler(pubsubEvent('projects/p/topics/work', { key }, { [ATTEMPT_ATTRIBUTE]: '1' })).then(
+      () => 'resolved (acknowledged)',
+      (error: unknown) => error,
+    );
     sinon.restore();
-    assert.equal(publish.callCount, 0);
-    const entry = JSON.parse(errors.find((line) => line.includes('maxAttempts')) ?? '{}');
+    assert.ok(outcome instanceof LockStillHeldError, `the invocation rejected, so Pub/Sub does not acknowledge: ${String(outcome)}`);
+    assert.equal(publish.callCount, 0, 'not re-queued past maxAttempts');
+    const lines = errors.filter((line) => line.includes('maxAttempts'));
+    assert.equal(lines.length, 1, 'one line');
+    const entry = JSON.parse(lines[0] as string);
     assert.equal(entry.severity, 'ERROR');
-    assert.equal(entry.outcome, 'abandoned');
+    assert.equal(entry.outcome, 'max_attempts_redelivery');
+    assert.equal(entry.identifier, `job:${key}`);
+    assert.ok(held && !(lines[0] as string).includes(held.token), 'the holder\'s token is not logged');
     await held?.release();
+  });
+
+  it('without a dead-letter topic, a message whose lock stays held is kept by the subscription\'s own dead-letter policy (pushed through the Functions Framework)', async function () {
+    this.timeout(60_000);
+    const dead = await topicWithSubscription(pubsub, 'sub-dead');
+    const key = uniqueId('kept');
+    const held = await Lock.acquire(`job:${key}`);
+    const deliveries: number[] = [];
+    sinon.stub(process.stderr, 'write').returns(true);
+    let handler: (event: PubSubCloudEvent) => Promise<void> = () => Promise.reject(new Error('not ready'));
+    const server = await serveCloudEvent('kept', (event: PubSubCloudEvent) => handler(event));
+    try {
+      const delivery = { retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 1 } }, deadLetterPolicy: { deadLetterTopic: dead.topic, maxDeliveryAttempts: 5 } };
+      const retry = await topicPushingTo(pubsub, 'kept-retry', server.baseUrl, delivery);
+      handler = lockedHandler(
+        {
+          identifier: (event) => (deliveries.push(Number(event.data?.message?.attributes?.[ATTEMPT_ATTRIBUTE] ?? 0)), keyOf(event)),
+          pubsub,
+          retryTopic: retry.topic,
+          waitBudgetMs: 0,
+          maxAttempts: 1,
+          backoff: { initialMs: 50, maxMs: 50 },
+          earlyArrivalBudgetMs: 1000,
+        },
+        () => assert.fail('must not run'),
+      );
+      const work = await topicPushingTo(pubsub, 'kept-work', server.baseUrl, delivery);
+      await work.publisher.publishMessage({ json: { key } });
+      const [deadLettered] = await pull(dead.subscription, 1, 40_000);
+      assert.ok(deadLettered, `the subscription dead-lettered it: not dropped (deliveries seen: ${deliveries.join(',')})`);
+      assert.deepEqual(JSON.parse(deadLettered.data.toString()), { key });
+      assert.equal(deadLettered.attributes[ATTEMPT_ATTRIBUTE], '1', 're-queued once, then failed until the retry subscription gave up');
+      assert.ok(deliveries.filter((attempt) => attempt === 1).length >= 5, `redelivered by the retry subscription: ${deliveries.join(',')}`);
+    } finally {
+      sinon.restore();
+      await server.close();
+      await held?.release();
+    }
+  });
+
+  it('without a retryTopic, a held lock fails the delivery (redelivered by the subscription alone) and publishes nothing', async () => {
+    const key = uniqueId('no-retry-topic');
+    const held = await Lock.acquire(`job:${key}`);
+    const publish = sinon.spy(Topic.prototype, 'publishMessage');
+    const handler = lockedHandler({ identifier: keyOf, pubsub, waitBudgetMs: 0 }, () => assert.fail('must not run'));
+    await assert.rejects(handler(pubsubEvent('projects/p/topics/work', { key })), LockStillHeldError);
+    assert.equal(publish.callCount, 0);
+    await held?.release();
+  });
+
+  it('a re-queued copy keeps the ordering key, also after a push through the Functions Framework dropped the field', async () => {
+    const retry = await topicWithSubscription(pubsub, 'ordering');
+    const key = uniqueId('ordering');
+    const held = await Lock.acquire(`job:${key}`);
+    const handler = lockedHandler({ identifier: keyOf, pubsub, retryTopic: retry.topic, waitBudgetMs: 0, earlyArrivalBudgetMs: 60_000 }, () => assert.fail('must not run'));
+    const first = pubsubEvent('projects/p/topics/work', { key });
+    await handler({ ...first, data: { message: { ...first.data.message, orderingKey: 'account-7' } } });
+    const [copy] = await pull(retry.subscription, 1);
+    assert.equal(copy?.orderingKey, 'account-7', 'the copy was published with the original ordering key');
+    assert.equal(copy?.attributes[ORDERING_KEY_ATTRIBUTE], 'account-7');
+    // What the framework hands the function for the copy: data and attributes, no orderingKey field.
+    await handler(eventOfMessage(retry.topic, copy as NonNullable<typeof copy>));
+    const [again] = await pull(retry.subscription, 1);
+    assert.equal(again?.orderingKey, 'account-7');
+    assert.equal(again?.attributes[ATTEMPT_ATTRIBUTE], '2');
+    await held?.release();
+  });
+
+  it('re-queued copies reach only the retry subscription: an audit subscription on the work topic gets each event once (push to the Functions Framework)', async function () {
+    this.timeout(60_000);
+    const EVENTS = 3;
+    const REQUEUES = 3;
+    const run = uniqueId('audit');
+    const held = await Promise.all(Array.from({ length: EVENTS }, (_, i) => Lock.acquire(`job:${run}-${i}`)));
+    const attempts = new Map<string, number>();
+    const ran: string[] = [];
+    sinon.stub(process.stdout, 'write').returns(true);
+    let handler: (event: PubSubCloudEvent) => Promise<void> = () => Promise.reject(new Error('not ready'));
+    const server = await serveCloudEvent('audit', (event: PubSubCloudEvent) => handler(event));
+    try {
+      const retry = await topicPushingTo(pubsub, 'audit-retry', server.baseUrl);
+      handler = lockedHandler(
+        {
+          identifier: (event) => {
+            const id = keyOf(event);
+            attempts.set(id, Math.max(attempts.get(id) ?? 0, Number(event.data?.message?.attributes?.[ATTEMPT_ATTRIBUTE] ?? 0)));
+            return id;
+          },
+          pubsub,
+          retryTopic: retry.topic,
+          waitBudgetMs: 0,
+          backoff: { initialMs: 50, maxMs: 100 },
+          maxAttempts: 100,
+        },
+        (event) => void ran.push(keyOf(event)),
+      );
+      const work = await topicPushingTo(pubsub, 'audit-work', server.baseUrl);
+      const [audit] = await pubsub.topic(work.topic).createSubscription(`audit-${run.replace(/[^a-zA-Z0-9-]/g, '-')}`, { ackDeadlineSeconds: 10 });
+      for (let i = 0; i < EVENTS; i++) await work.publisher.publishMessage({ json: { key: `${run}-${i}` } });
+
+      const everyRequeued = () => attempts.size === EVENTS && [...attempts.values()].every((attempt) => attempt >= REQUEUES);
+      for (const deadline = Date.now() + 30_000; !everyRequeued() && Date.now() < deadline; ) await delay(100);
+      assert.ok(everyRequeued(), `each event was re-queued ${REQUEUES} times: ${JSON.stringify([...attempts])}`);
+      await Promise.all(held.map((lock) => lock?.release()));
+      for (const deadline = Date.now() + 30_000; ran.length < EVENTS && Date.now() < deadline; ) await delay(100);
+      assert.deepEqual([...ran].sort(), Array.from({ length: EVENTS }, (_, i) => `job:${run}-${i}`).sort(), 'each event ran once, after its lock was released');
+
+      // Pull for more than could be right, long enough for every copy to have arrived.
+      const audited = await pull(audit, EVENTS * (REQUEUES + 1), 3000);
+      assert.deepEqual(audited.map((message) => JSON.parse(message.data.toString()).key).sort(), Array.from({ length: EVENTS }, (_, i) => `${run}-${i}`).sort(), 'one copy per event');
+      assert.ok(audited.every((message) => message.attributes[ATTEMPT_ATTRIBUTE] === undefined), 'and no re-queued copy');
+    } finally {
+      sinon.restore();
+      await server.close();
+      await Promise.all(held.map((lock) => lock?.release().catch(() => false)));
+    }
   });
 
   it("releases when the handler throws, and the handler's error propagates", async () => {
@@ -157,9 +285,22 @@ describe('lockedHandler on the Pub/Sub emulator', () => {
   });
 
   it('refuses bad options when the function is defined', () => {
-    const bad = [{}, { identifier: keyOf, maxAttempts: -1 }, { identifier: keyOf, backoff: { multiplier: 0.5 } }, { identifier: keyOf, waitBudgetMs: -1 }, { identifier: keyOf, topic: '' }];
+    const bad = [
+      {},
+      { identifier: keyOf, retryTopic: 't', maxAttempts: -1 },
+      { identifier: keyOf, retryTopic: 't', backoff: { multiplier: 0.5 } },
+      { identifier: keyOf, waitBudgetMs: -1 },
+      { identifier: keyOf, retryTopic: '' },
+      // The old option re-published to the work topic, where every subscriber saw the copies.
+      { identifier: keyOf, topic: 'projects/p/topics/work' },
+      // These count re-queues; without a retry topic nothing is re-queued.
+      { identifier: keyOf, maxAttempts: 3 },
+      { identifier: keyOf, deadLetterTopic: 'dead' },
+      { identifier: keyOf, backoff: { initialMs: 10 } },
+    ];
     for (const options of bad) {
       assert.throws(() => lockedHandler(options as never, () => undefined), LockError, JSON.stringify(options));
     }
+    assert.throws(() => lockedHandler({ identifier: keyOf, maxAttempts: 3 }, () => undefined), /maxAttempts need retryTopic/);
   });
 });

@@ -31,6 +31,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
         [
           `topic projects/${project}/topics/example-work`,
           `topic projects/${project}/topics/example-work-dead-letter`,
+          `topic projects/${project}/topics/example-work-retry`,
           `subscription projects/${project}/subscriptions/example-work-dead-letter-hold`,
           'firebase.json functions.predeploy',
           'dist/.deployignore (firebase.json functions.ignore)',
@@ -40,13 +41,22 @@ describe('infra: npm run deploy -- --dry-run', () => {
           'gcloud functions deploy exampleWorker',
           'gcloud functions add-invoker-policy-binding cleanupLocks',
           "the exampleWorker trigger's subscription",
+          `subscription projects/${project}/subscriptions/example-work-retry-push`,
+          'gcloud functions add-invoker-policy-binding exampleWorker',
           'gcloud pubsub topics add-iam-policy-binding',
+          'gcloud pubsub subscriptions add-iam-policy-binding',
           'gcloud pubsub subscriptions add-iam-policy-binding',
           `scheduler job projects/${project}/locations/europe-west1/jobs/cleanup-locks`,
         ],
       );
-      assert.match(changes[3]?.call ?? '', /^sh -c 'npm --prefix "\$RESOURCE_DIR" run build'$/);
-      assert.match(changes[11]?.call ?? '', /example-work-dead-letter .*--member=serviceAccount:service-123456789@gcp-sa-pubsub\.iam\.gserviceaccount\.com --role=roles\/pubsub\.publisher/);
+      const callOf = (resource: string) => changes.find((change) => change.resource.startsWith(resource))?.call ?? '';
+      assert.match(callOf('firebase.json functions.predeploy'), /^sh -c 'npm --prefix "\$RESOURCE_DIR" run build'$/);
+      assert.match(callOf('gcloud pubsub topics add-iam-policy-binding'), /example-work-dead-letter .*--member=serviceAccount:service-123456789@gcp-sa-pubsub\.iam\.gserviceaccount\.com --role=roles\/pubsub\.publisher/);
+      // The worker's retry subscription pushes to the private worker as the trigger's identity, which may invoke it.
+      const retryPush = callOf(`subscription projects/${project}/subscriptions/example-work-retry-push`);
+      assert.match(retryPush, new RegExp(`"pushEndpoint":"https://europe-west1-${project}\\.cloudfunctions\\.net/exampleWorker/projects/${project}/topics/example-work-retry"`));
+      assert.match(retryPush, /"oidcToken":\{"serviceAccountEmail":"123456789-compute@developer\.gserviceaccount\.com","audience":"https:\/\/europe-west1-[a-z0-9-]+\.cloudfunctions\.net\/exampleWorker"\}/);
+      assert.match(callOf('gcloud functions add-invoker-policy-binding exampleWorker'), /--member=serviceAccount:123456789-compute@developer\.gserviceaccount\.com/);
       sinon.assert.notCalled(run);
       sinon.assert.notCalled(scheduler.createJob);
       const [topics] = await pubsub.getTopics();

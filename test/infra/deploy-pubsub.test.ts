@@ -2,8 +2,11 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Change } from '../../infra/changes';
-import { applyWorkerDeliveryPolicy, ensureTopics } from '../../infra/deploy/cloud-pubsub';
-import { DEAD_LETTER_HOLD_SUBSCRIPTION, DEAD_LETTER_TOPIC, WORK_TOPIC, WORKER_DELIVERY } from '../../infra/topology';
+import { applyWorkerDeliveryPolicy, ensureRetrySubscription, ensureTopics } from '../../infra/deploy/cloud-pubsub';
+import { parseDeployArgs } from '../../infra/deploy/deploy-options';
+import { functionUrl, retryPushInvokerCommand, retryPushServiceAccount } from '../../infra/deploy/gcloud-commands';
+import { DEAD_LETTER_HOLD_SUBSCRIPTION, DEAD_LETTER_TOPIC, RETRY_SUBSCRIPTION, RETRY_TOPIC, WORK_TOPIC, WORKER_DELIVERY } from '../../infra/topology';
+import { gcloudOffline } from '../support/gcloud-offline';
 
 /**
  * The deploy's Pub/Sub part against the emulator (PUBSUB_EMULATOR_HOST, from the global fixture),
@@ -26,6 +29,7 @@ describe('infra: deploy, the Pub/Sub part, on the emulator', () => {
       [
         ['create', `topic projects/${project}/topics/${WORK_TOPIC}`],
         ['create', `topic projects/${project}/topics/${DEAD_LETTER_TOPIC}`],
+        ['create', `topic projects/${project}/topics/${RETRY_TOPIC}`],
         ['create', `subscription projects/${project}/subscriptions/${DEAD_LETTER_HOLD_SUBSCRIPTION}`],
       ],
     );
@@ -38,9 +42,9 @@ describe('infra: deploy, the Pub/Sub part, on the emulator', () => {
 
   it('run twice: the first creates, the second changes nothing', async () => {
     const first = await ensureTopics(pubsub, { dryRun: false });
-    assert.deepEqual(first.map((change) => change.action), ['create', 'create', 'create']);
+    assert.deepEqual(first.map((change) => change.action), ['create', 'create', 'create', 'create']);
     const second = await ensureTopics(pubsub, { dryRun: false });
-    assert.deepEqual(second.map((change) => change.action), ['unchanged', 'unchanged', 'unchanged']);
+    assert.deepEqual(second.map((change) => change.action), ['unchanged', 'unchanged', 'unchanged', 'unchanged']);
     const [metadata] = await pubsub.subscription(DEAD_LETTER_HOLD_SUBSCRIPTION).getMetadata();
     assert.equal(metadata.topic, `projects/${project}/topics/${DEAD_LETTER_TOPIC}`);
   });
@@ -49,7 +53,10 @@ describe('infra: deploy, the Pub/Sub part, on the emulator', () => {
     await ensureTopics(pubsub, { dryRun: false });
     const endpoint = 'https://example-worker-abc-ew.a.run.app/?__GCP_CloudEventsMode=CUSTOM_PUBSUB_projects%2Fp%2Ftopics%2Fexample-work';
     // What `gcloud functions deploy --trigger-topic` leaves: a push subscription without our policy.
-    await pubsub.topic(WORK_TOPIC).createSubscription('eventarc-europe-west1-exampleworker-123-sub-456', { pushConfig: { pushEndpoint: endpoint }, ackDeadlineSeconds: 600 });
+    const eventarcIdentity = { serviceAccountEmail: '123456789-compute@developer.gserviceaccount.com', audience: 'https://example-worker-abc-ew.a.run.app' };
+    await pubsub
+      .topic(WORK_TOPIC)
+      .createSubscription('eventarc-europe-west1-exampleworker-123-sub-456', { pushConfig: { pushEndpoint: endpoint, oidcToken: eventarcIdentity }, ackDeadlineSeconds: 600 });
 
     const reported: Change[] = [];
     const dry = await applyWorkerDeliveryPolicy(pubsub, { dryRun: true, report: (change) => reported.push(change) });
@@ -62,10 +69,50 @@ describe('infra: deploy, the Pub/Sub part, on the emulator', () => {
 
     const [metadata] = await pubsub.subscription('eventarc-europe-west1-exampleworker-123-sub-456').getMetadata();
     assert.equal(metadata.pushConfig?.pushEndpoint, endpoint);
+    assert.deepEqual({ ...metadata.pushConfig?.oidcToken }, eventarcIdentity, "Eventarc's push identity is kept");
     assert.equal(Number(metadata.ackDeadlineSeconds), 600);
     assert.equal(Number(metadata.retryPolicy?.minimumBackoff?.seconds), WORKER_DELIVERY.minimumBackoffSeconds);
     assert.equal(Number(metadata.retryPolicy?.maximumBackoff?.seconds), WORKER_DELIVERY.maximumBackoffSeconds);
     assert.equal(metadata.deadLetterPolicy?.deadLetterTopic, `projects/${project}/topics/${DEAD_LETTER_TOPIC}`);
     assert.equal(metadata.deadLetterPolicy?.maxDeliveryAttempts, WORKER_DELIVERY.maxDeliveryAttempts);
+  });
+
+  it("the worker's retry subscription: on the retry topic, pushing to the worker with an OIDC identity and the delivery policy; a second run changes nothing", async () => {
+    await ensureTopics(pubsub, { dryRun: false });
+    const options = parseDeployArgs(['--project', project, '--region', 'europe-west1']);
+    const workerUrl = functionUrl(options, 'exampleWorker');
+    const pushAuth = { serviceAccountEmail: retryPushServiceAccount('123456789'), audience: workerUrl };
+    const dry = await ensureRetrySubscription(pubsub, project, workerUrl, pushAuth, { dryRun: true });
+    assert.equal(dry.action, 'create');
+    assert.match(dry.call, /"oidcToken":\{"serviceAccountEmail":"123456789-compute@developer\.gserviceaccount\.com"/);
+    assert.equal((await ensureRetrySubscription(pubsub, project, workerUrl, pushAuth, { dryRun: false })).action, 'create');
+    assert.equal((await ensureRetrySubscription(pubsub, project, workerUrl, pushAuth, { dryRun: false })).action, 'unchanged');
+
+    const [metadata] = await pubsub.subscription(RETRY_SUBSCRIPTION).getMetadata();
+    assert.equal(metadata.topic, `projects/${project}/topics/${RETRY_TOPIC}`);
+    assert.equal(metadata.pushConfig?.pushEndpoint, `${workerUrl}/projects/${project}/topics/${RETRY_TOPIC}`);
+    assert.deepEqual({ ...metadata.pushConfig?.oidcToken }, pushAuth);
+    assert.equal(Number(metadata.retryPolicy?.minimumBackoff?.seconds), WORKER_DELIVERY.minimumBackoffSeconds);
+    assert.equal(metadata.deadLetterPolicy?.deadLetterTopic, `projects/${project}/topics/${DEAD_LETTER_TOPIC}`);
+    const [onWorkTopic] = await pubsub.topic(WORK_TOPIC).getSubscriptions();
+    assert.deepEqual(onWorkTopic, [], 'nothing of the retry path is on the work topic');
+
+    // A changed identity is an update of the push config, in place.
+    const moved = await ensureRetrySubscription(pubsub, project, workerUrl, { ...pushAuth, serviceAccountEmail: 'other@p.iam.gserviceaccount.com' }, { dryRun: false });
+    assert.equal(moved.action, 'update');
+    const [after] = await pubsub.subscription(RETRY_SUBSCRIPTION).getMetadata();
+    assert.equal(after.pushConfig?.oidcToken?.serviceAccountEmail, 'other@p.iam.gserviceaccount.com');
+  });
+
+  it("the grant that lets the retry subscription's identity invoke the worker is a gcloud line gcloud accepts", async function () {
+    this.timeout(60_000);
+    const options = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1']);
+    const args = retryPushInvokerCommand(options, retryPushServiceAccount('123456789'));
+    assert.deepEqual(args.slice(0, 3), ['functions', 'add-invoker-policy-binding', 'exampleWorker']);
+    assert.ok(args.includes('--member=serviceAccount:123456789-compute@developer.gserviceaccount.com'));
+    const checked = await gcloudOffline(args);
+    assert.equal(checked.code, 1, `gcloud ${args.join(' ')}\n${checked.output}`);
+    assert.match(checked.output, /active account/);
+    assert.equal((await gcloudOffline([...args, '--no-such-flag'])).code, 2, 'a bad flag is caught');
   });
 });

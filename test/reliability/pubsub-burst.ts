@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Datastore, PropertyFilter } from '@google-cloud/datastore';
 import { PubSub, type Message, type Topic } from '@google-cloud/pubsub';
 import { freePort } from '../../infra/ports';
+import { topicPushingTo } from '../support/pubsub-fixtures';
 import { startExampleWorkerServer, waitForHttp } from '../support/worker-server';
 import { ACCOUNT_KIND, APPLIED_EVENT_KIND, DUPLICATE_KIND } from '../../functions/example-worker';
 import { delay } from './child-process';
@@ -34,22 +35,20 @@ export async function pubsubBurst(datastoreHost: string, project: string, size: 
     const topics: Topic[] = [];
     for (let instance = 0; instance < size.servers; instance++) {
       const port = await freePort();
+      const delivery = { ackDeadlineSeconds: 30, retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } } };
+      // Each instance re-queues to its own retry topic, pushed back to it (as deployed).
+      const retry = await topicPushingTo(pubsub, `${run}-retry-${instance}`, `http://127.0.0.1:${port}`, delivery);
       servers.push(
         startExampleWorkerServer(port, {
           DATASTORE_EMULATOR_HOST: datastoreHost,
           GOOGLE_CLOUD_PROJECT: project,
           EXAMPLE_WORKER_WORK_MS: String(size.workMs),
           EXAMPLE_DEAD_LETTER_TOPIC: `${run}-dead`,
+          EXAMPLE_RETRY_TOPIC: retry.topic,
         }),
       );
       await waitForHttp(port);
-      const [topic] = await pubsub.createTopic(`${run}-work-${instance}`);
-      await topic.createSubscription(`${run}-push-${instance}`, {
-        pushConfig: { pushEndpoint: `http://127.0.0.1:${port}/projects/${project}/topics/${run}-work-${instance}` },
-        ackDeadlineSeconds: 30,
-        retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } },
-      });
-      topics.push(pubsub.topic(topic.name, { batching: { maxMessages: 1 } }));
+      topics.push((await topicPushingTo(pubsub, `${run}-work-${instance}`, `http://127.0.0.1:${port}`, delivery)).publisher);
     }
 
     const accounts = Array.from({ length: size.identifiers }, (_, i) => `${run}-account-${i}`);

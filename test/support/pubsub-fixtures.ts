@@ -1,4 +1,7 @@
-import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
+import type { AddressInfo } from 'node:net';
+import { cloudEvent, type CloudEvent } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { PubSub, type Message, type Subscription, type Topic } from '@google-cloud/pubsub';
 import { TEST_PROJECT } from './global-setup';
 import { uniqueId } from './ids';
 
@@ -54,4 +57,47 @@ export function eventOfMessage(topic: string, message: Message) {
     source: `//pubsub.googleapis.com/${topic}`,
     data: { message: { data: message.data.toString('base64'), attributes: { ...message.attributes }, messageId: message.id } },
   };
+}
+
+/**
+ * A CloudEvent function served by the Functions Framework (its own Express app, as
+ * `functions-framework --target` serves it) on a free port of 127.0.0.1, so the Pub/Sub emulator
+ * can push to it: a 2xx acknowledges, a thrown error nacks. Registered under a fresh name.
+ */
+export async function serveCloudEvent<T>(label: string, handler: (event: CloudEvent<T>) => unknown): Promise<{ baseUrl: string; close: () => Promise<void> }> {
+  const name = uniqueId(label).replace(/[^a-zA-Z0-9]/g, '');
+  cloudEvent(name, handler);
+  const server = getTestServer(name);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+export interface PushDelivery {
+  readonly ackDeadlineSeconds?: number;
+  readonly retryPolicy?: { readonly minimumBackoff: { readonly seconds: number }; readonly maximumBackoff: { readonly seconds: number } };
+  readonly deadLetterPolicy?: { readonly deadLetterTopic: string; readonly maxDeliveryAttempts: number };
+}
+
+/**
+ * A fresh topic whose push subscription delivers to `baseUrl`, at the path the Functions Framework
+ * reads the topic from. Returns the topic's full name and a handle that publishes one message per
+ * awaited call (ordering on, so a test can give an ordering key).
+ */
+export async function topicPushingTo(pubsub: PubSub, label: string, baseUrl: string, delivery: PushDelivery = {}): Promise<{ topic: string; publisher: Topic }> {
+  const name = uniqueId(label).replace(/[^a-zA-Z0-9-]/g, '-');
+  const [topic] = await pubsub.createTopic(`t-${name}`);
+  await topic.createSubscription(`push-${name}`, {
+    pushConfig: { pushEndpoint: `${baseUrl}/${topic.name}` },
+    ackDeadlineSeconds: delivery.ackDeadlineSeconds ?? 10,
+    retryPolicy: delivery.retryPolicy ?? { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 1 } },
+    ...(delivery.deadLetterPolicy ? { deadLetterPolicy: delivery.deadLetterPolicy } : {}),
+  });
+  return { topic: topic.name, publisher: pubsub.topic(topic.name, { batching: { maxMessages: 1 }, messageOrdering: true }) };
 }

@@ -1,0 +1,97 @@
+import type { PubSub } from '@google-cloud/pubsub';
+import type { BackoffPolicy } from '../backoff';
+import { LockError } from '../errors';
+import type { LockKind } from '../kinds';
+import { durationOption, resolveLockOptions } from '../options';
+
+export interface LockedHandlerOptions<E> {
+  /** The lock a message needs. */
+  identifier: (event: E) => string;
+  /** `true` (default): a message whose lock is held is re-queued (or redelivered) later. `false`: it is acknowledged and dropped. */
+  wait?: boolean;
+  stealAfterMs?: number;
+  kind?: LockKind;
+  /**
+   * This handler's own retry topic (a name or `projects/P/topics/T`), whose only subscription
+   * pushes to this same function: a message whose lock is held is re-published there, so no other
+   * subscriber of the work topic sees the copy. Without one, a held lock fails the delivery and the
+   * trigger subscription's retry policy redelivers it.
+   */
+  retryTopic?: string;
+  /** Delay before a re-queued message is processed. Default: 1 s doubling to 60 s, with equal jitter. Needs `retryTopic`. */
+  backoff?: Partial<BackoffPolicy>;
+  /** Re-queues before the message is dead-lettered. Default: 10. Needs `retryTopic`. */
+  maxAttempts?: number;
+  /**
+   * Where a message goes after maxAttempts, marked `lock-dead-letter-reason: lock_held`. Without
+   * one, the delivery fails after maxAttempts, so the subscription's own dead-letter policy applies.
+   * Needs `retryTopic`.
+   */
+  deadLetterTopic?: string;
+  /** How long one invocation waits for the lock before re-queueing (invocations are billed by time). Default: 500 ms. */
+  waitBudgetMs?: number;
+  /** A message that arrives early waits in the invocation when what is left of its delay is at most this. Default: 2,000 ms. */
+  earlyArrivalBudgetMs?: number;
+  /** Pub/Sub client for re-queues. Default: `new PubSub()`, built on the first re-queue. */
+  pubsub?: PubSub;
+}
+
+export const DEFAULT_REQUEUE_BACKOFF: BackoffPolicy = Object.freeze({ initialMs: 1000, maxMs: 60_000, multiplier: 2 });
+
+export interface ResolvedLockedHandlerOptions {
+  readonly wait: boolean;
+  readonly kind: LockKind;
+  readonly stealAfterMs: number | undefined;
+  readonly retryTopic: string | undefined;
+  readonly deadLetterTopic: string | undefined;
+  readonly backoff: BackoffPolicy;
+  readonly maxAttempts: number;
+  readonly waitBudgetMs: number;
+  readonly earlyArrivalBudgetMs: number;
+}
+
+/** Options that only mean something when messages are re-queued through a retry topic. */
+const RETRY_TOPIC_OPTIONS = ['backoff', 'maxAttempts', 'deadLetterTopic'] as const;
+
+/** Validated once, when the function is defined: a misconfigured worker fails at deploy, not per message. */
+export function resolveLockedHandlerOptions<E>(options: LockedHandlerOptions<E>): ResolvedLockedHandlerOptions {
+  if (typeof options?.identifier !== 'function') throw new LockError('INVALID_ARGUMENT', 'lockedHandler needs an identifier(event) function');
+  if ('topic' in options) {
+    // The old option re-published to a topic every subscriber reads; refused rather than honoured.
+    throw new LockError('INVALID_ARGUMENT', 'lockedHandler has no `topic` option: give `retryTopic`, a topic whose only subscription pushes to this function');
+  }
+  const lockOptions = resolveLockOptions({
+    ...(options.wait === undefined ? {} : { wait: options.wait }),
+    ...(options.kind === undefined ? {} : { kind: options.kind }),
+    ...(options.stealAfterMs === undefined ? {} : { stealAfterMs: options.stealAfterMs }),
+  });
+  for (const name of ['retryTopic', 'deadLetterTopic'] as const) {
+    const value = options[name];
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0)) throw new LockError('INVALID_ARGUMENT', `${name} must be a topic name`);
+  }
+  if (options.retryTopic === undefined) {
+    const orphans = RETRY_TOPIC_OPTIONS.filter((name) => options[name] !== undefined);
+    if (orphans.length > 0) {
+      throw new LockError(
+        'INVALID_ARGUMENT',
+        `${orphans.join(', ')} need retryTopic: without it a held lock fails the delivery, and the subscription's retry and dead-letter policy apply instead`,
+      );
+    }
+  }
+  const backoff = { ...DEFAULT_REQUEUE_BACKOFF, ...options.backoff };
+  for (const [name, value] of Object.entries(backoff)) durationOption(`backoff.${name}`, value);
+  if (backoff.multiplier < 1 || backoff.initialMs <= 0) throw new LockError('INVALID_ARGUMENT', 'backoff needs initialMs > 0 and multiplier >= 1');
+  const maxAttempts = options.maxAttempts ?? 10;
+  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 0) throw new LockError('INVALID_ARGUMENT', 'maxAttempts must be a whole number >= 0');
+  return {
+    wait: lockOptions.wait,
+    kind: lockOptions.kind,
+    stealAfterMs: lockOptions.stealAfterMs,
+    retryTopic: options.retryTopic,
+    deadLetterTopic: options.deadLetterTopic,
+    backoff,
+    maxAttempts,
+    waitBudgetMs: durationOption('waitBudgetMs', options.waitBudgetMs) ?? 500,
+    earlyArrivalBudgetMs: durationOption('earlyArrivalBudgetMs', options.earlyArrivalBudgetMs) ?? 2000,
+  };
+}
