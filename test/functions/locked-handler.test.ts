@@ -38,7 +38,7 @@ describe('lockedHandler on the Pub/Sub emulator', () => {
     const key = uniqueId('run');
     const seen: (string | undefined)[] = [];
     const handler = lockedHandler({ identifier: keyOf, pubsub }, async () => {
-      seen.push((await peek(`job:${key}`))?.token);
+      seen.push((await peek(`job:${key}`))?.holderId);
     });
     await handler(pubsubEvent('projects/p/topics/unused', { key }));
     assert.equal(seen.length, 1);
@@ -105,7 +105,7 @@ describe('lockedHandler on the Pub/Sub emulator', () => {
     sinon.stub(Topic.prototype, 'publishMessage').rejects(Object.assign(new Error('14 UNAVAILABLE: injected'), { code: 14 }));
     const handler = lockedHandler({ identifier: keyOf, pubsub, retryTopic: topic, waitBudgetMs: 0 }, () => assert.fail('must not run'));
     await assert.rejects(handler(pubsubEvent('projects/p/topics/work', { key })), /UNAVAILABLE/);
-    assert.equal((await peek(`job:${key}`))?.token, held?.token, 'the holder is untouched');
+    assert.equal((await peek(`job:${key}`))?.holderId, held?.holderId, 'the holder is untouched');
     await held?.release();
   });
 
