@@ -18,6 +18,12 @@ export interface LockedHandlerOptions<E> {
    * trigger subscription's retry policy redelivers it.
    */
   retryTopic?: string;
+  /**
+   * The name this option first had ("where to re-queue"), kept for code written against it; the
+   * same as `retryTopic`. It no longer defaults to the topic the event came from: copies published
+   * there reached every subscriber of the work topic.
+   */
+  topic?: string;
   /** Delay before a re-queued message is processed. Default: 1 s doubling to 60 s, with equal jitter. Needs `retryTopic`. */
   backoff?: Partial<BackoffPolicy>;
   /** Re-queues before the message is dead-lettered. Default: 10. Needs `retryTopic`. */
@@ -56,20 +62,19 @@ const RETRY_TOPIC_OPTIONS = ['backoff', 'maxAttempts', 'deadLetterTopic'] as con
 /** Validated once, when the function is defined: a misconfigured worker fails at deploy, not per message. */
 export function resolveLockedHandlerOptions<E>(options: LockedHandlerOptions<E>): ResolvedLockedHandlerOptions {
   if (typeof options?.identifier !== 'function') throw new LockError('INVALID_ARGUMENT', 'lockedHandler needs an identifier(event) function');
-  if ('topic' in options) {
-    // The old option re-published to a topic every subscriber reads; refused rather than honoured.
-    throw new LockError('INVALID_ARGUMENT', 'lockedHandler has no `topic` option: give `retryTopic`, a topic whose only subscription pushes to this function');
+  if (options.topic !== undefined && options.retryTopic !== undefined && options.topic !== options.retryTopic) {
+    throw new LockError('INVALID_ARGUMENT', '`topic` is the older name of `retryTopic`: give one of them');
   }
+  const retryTopic = options.retryTopic ?? options.topic;
   const lockOptions = resolveLockOptions({
     ...(options.wait === undefined ? {} : { wait: options.wait }),
     ...(options.kind === undefined ? {} : { kind: options.kind }),
     ...(options.stealAfterMs === undefined ? {} : { stealAfterMs: options.stealAfterMs }),
   });
-  for (const name of ['retryTopic', 'deadLetterTopic'] as const) {
-    const value = options[name];
+  for (const [name, value] of [['retryTopic', retryTopic], ['deadLetterTopic', options.deadLetterTopic]] as const) {
     if (value !== undefined && (typeof value !== 'string' || value.length === 0)) throw new LockError('INVALID_ARGUMENT', `${name} must be a topic name`);
   }
-  if (options.retryTopic === undefined) {
+  if (retryTopic === undefined) {
     const orphans = RETRY_TOPIC_OPTIONS.filter((name) => options[name] !== undefined);
     if (orphans.length > 0) {
       throw new LockError(
@@ -87,7 +92,7 @@ export function resolveLockedHandlerOptions<E>(options: LockedHandlerOptions<E>)
     wait: lockOptions.wait,
     kind: lockOptions.kind,
     stealAfterMs: lockOptions.stealAfterMs,
-    retryTopic: options.retryTopic,
+    retryTopic,
     deadLetterTopic: options.deadLetterTopic,
     backoff,
     maxAttempts,

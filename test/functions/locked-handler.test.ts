@@ -291,8 +291,8 @@ describe('lockedHandler on the Pub/Sub emulator', () => {
       { identifier: keyOf, retryTopic: 't', backoff: { multiplier: 0.5 } },
       { identifier: keyOf, waitBudgetMs: -1 },
       { identifier: keyOf, retryTopic: '' },
-      // The old option re-published to the work topic, where every subscriber saw the copies.
-      { identifier: keyOf, topic: 'projects/p/topics/work' },
+      // `topic` is the older name of `retryTopic`; both at once must agree.
+      { identifier: keyOf, topic: 'a', retryTopic: 'b' },
       // These count re-queues; without a retry topic nothing is re-queued.
       { identifier: keyOf, maxAttempts: 3 },
       { identifier: keyOf, deadLetterTopic: 'dead' },
@@ -302,5 +302,7 @@ describe('lockedHandler on the Pub/Sub emulator', () => {
       assert.throws(() => lockedHandler(options as never, () => undefined), LockError, JSON.stringify(options));
     }
     assert.throws(() => lockedHandler({ identifier: keyOf, maxAttempts: 3 }, () => undefined), /maxAttempts need retryTopic/);
+    // The name issue 4 gave the option still works, with the retry topic's meaning.
+    assert.doesNotThrow(() => lockedHandler({ identifier: keyOf, topic: 'retry', maxAttempts: 3 }, () => undefined));
   });
 });
