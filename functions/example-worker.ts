@@ -2,6 +2,7 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Datastore } from '@google-cloud/datastore';
 import { lockedHandler, type PubSubCloudEvent } from '../shared';
 import { log } from '../shared/log';
+import { functionSettings } from './settings';
 
 /**
  * An example Pub/Sub worker built with lockedHandler: it applies account events, one at a time per
@@ -36,7 +37,9 @@ export function accountEventOf(event: PubSubCloudEvent): AccountEvent {
 
 let datastore: Datastore | undefined;
 async function store(): Promise<Datastore> {
-  datastore ??= new (await import('@google-cloud/datastore')).Datastore();
+  // The database the locks are in (LOCKS_DATASTORE_DATABASE): the default one may be in native mode.
+  const databaseId = functionSettings().datastoreDatabase;
+  datastore ??= new (await import('@google-cloud/datastore')).Datastore(databaseId === undefined ? {} : { databaseId });
   return datastore;
 }
 
