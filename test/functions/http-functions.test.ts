@@ -233,6 +233,19 @@ describe('HTTP functions', () => {
       assert.equal(ok.status, 200);
     });
 
+    it('X-Locks-Api-Token is accepted beside an OIDC token in Authorization, as Cloud Scheduler sends them; a wrong one is 401', async () => {
+      configureLocking({ datastore: firestore?.client(), namespace: uniqueId('auth-header-ns').replace(/:/g, '-') });
+      const held = await Lock.acquire(uniqueId('auth-header-old'));
+      await delay(50);
+      const oidc = 'Bearer eyJhbGciOiJSUzI1NiJ9.not-the-api-token';
+      const refused = await cleanup().post('/').set('Authorization', oidc).set('X-Locks-Api-Token', 'wrong').send({ maxAgeMs: 1 });
+      assert.equal(refused.status, 401);
+      assert.equal((await peek(held?.identifier as string))?.token, held?.token);
+      const accepted = await cleanup().post('/').set('Authorization', oidc).set('X-Locks-Api-Token', secret).send({ maxAgeMs: 1 });
+      assert.equal(accepted.status, 200, accepted.text);
+      assert.equal(await peek(held?.identifier as string), null);
+    });
+
     it('an unauthenticated cleanup deletes nothing', async () => {
       configureLocking({ datastore: firestore?.client(), namespace: uniqueId('auth-ns').replace(/:/g, '-') });
       const held = await Lock.acquire(uniqueId('auth-old'));
