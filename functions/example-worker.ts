@@ -4,6 +4,7 @@ import { lockedHandler, type PubSubCloudEvent } from '../shared';
 import { log } from '../shared/log';
 // Names only (no imports of its own): the retry topic `npm start` and `npm run deploy` create.
 import { RETRY_TOPIC } from '../infra/topology';
+import { functionSettings } from './settings';
 
 /**
  * An example Pub/Sub worker built with lockedHandler: it applies account events, one at a time per
@@ -39,7 +40,9 @@ export function accountEventOf(event: PubSubCloudEvent): AccountEvent {
 
 let datastore: Datastore | undefined;
 async function store(): Promise<Datastore> {
-  datastore ??= new (await import('@google-cloud/datastore')).Datastore();
+  // The database the locks are in (LOCKS_DATASTORE_DATABASE): the default one may be in native mode.
+  const databaseId = functionSettings().datastoreDatabase;
+  datastore ??= new (await import('@google-cloud/datastore')).Datastore(databaseId === undefined ? {} : { databaseId });
   return datastore;
 }
 

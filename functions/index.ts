@@ -3,11 +3,19 @@
  * Each function is a thin shell over the library in shared/: validate, call, map to a status.
  */
 import { cloudEvent, http } from '@google-cloud/functions-framework';
+import { configureLocking } from '../shared';
 import { acquireLock } from './acquire-lock';
 import { cleanupLocks } from './cleanup-locks';
 import { exampleWorker } from './example-worker';
 import { answerFrameworkErrorsWithJson } from './http/framework-errors';
 import { releaseLock } from './release-lock';
+import { functionSettings } from './settings';
+
+// Read and checked once, at cold start: a bad LOCKS_* value stops the instance from loading, with
+// a message naming it, instead of failing every request.
+const settings = functionSettings();
+// Only the database is chosen here; the client is still built on the first STRONG call.
+if (settings.datastoreDatabase !== undefined) configureLocking({ databaseId: settings.datastoreDatabase });
 
 answerFrameworkErrorsWithJson();
 

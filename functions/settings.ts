@@ -1,8 +1,12 @@
 import { DEFAULT_CLEANUP_MAX_AGE_MS } from '../shared';
+import { DATABASE_ID } from '../shared/config';
 
 /** What the functions read from their environment, in one place. */
 export interface FunctionSettings {
-  /** When set, every HTTP function requires `Authorization: Bearer <token>`. */
+  /**
+   * When set, every HTTP function requires it, in `X-Locks-Api-Token` or as `Authorization: Bearer`
+   * (see functions/http/auth.ts).
+   */
   readonly apiToken: string | undefined;
   /**
    * The longest an HTTP acquire may wait. Keep it below the function's timeout (60 s as deployed)
@@ -10,24 +14,51 @@ export interface FunctionSettings {
    */
   readonly httpMaxWaitMs: number;
   readonly cleanupMaxAgeMs: number;
-  /** Larger request bodies are refused with 413. */
+  /** Larger request bodies are refused with 413, before they are read. */
   readonly maxBodyBytes: number;
+  /** The Datastore-mode database of STRONG locks. Default: the project's default database. */
+  readonly datastoreDatabase: string | undefined;
 }
 
 export const DEFAULT_HTTP_MAX_WAIT_MS = 30_000;
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
+/** Every variable readSettings reads. */
+export const SETTING_VARIABLES = [
+  'LOCKS_API_TOKEN',
+  'LOCKS_HTTP_MAX_WAIT_MS',
+  'LOCKS_CLEANUP_MAX_AGE_MS',
+  'LOCKS_MAX_BODY_BYTES',
+  'LOCKS_DATASTORE_DATABASE',
+] as const;
+
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';
 }
 
+/** Parses and validates; throws a SettingsError naming the variable and its value. */
 export function readSettings(env: NodeJS.ProcessEnv = process.env): FunctionSettings {
   return {
     apiToken: env.LOCKS_API_TOKEN || undefined,
     httpMaxWaitMs: milliseconds(env, 'LOCKS_HTTP_MAX_WAIT_MS', DEFAULT_HTTP_MAX_WAIT_MS),
     cleanupMaxAgeMs: milliseconds(env, 'LOCKS_CLEANUP_MAX_AGE_MS', DEFAULT_CLEANUP_MAX_AGE_MS),
     maxBodyBytes: milliseconds(env, 'LOCKS_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES),
+    datastoreDatabase: databaseId(env, 'LOCKS_DATASTORE_DATABASE'),
   };
+}
+
+let cached: { readonly raw: string; readonly settings: FunctionSettings } | undefined;
+
+/**
+ * The settings in force, parsed once. functions/index.ts calls this at cold start, so a bad value
+ * stops the instance from loading instead of failing every request. A deployed function's
+ * environment never changes while it runs; the raw values are compared anyway (a handful of string
+ * reads), so a process that does change them, such as a test, is served what it set.
+ */
+export function functionSettings(env: NodeJS.ProcessEnv = process.env): FunctionSettings {
+  const raw = JSON.stringify(SETTING_VARIABLES.map((name) => env[name] ?? null));
+  if (cached?.raw !== raw) cached = { raw, settings: readSettings(env) };
+  return cached.settings;
 }
 
 function milliseconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -36,4 +67,14 @@ function milliseconds(env: NodeJS.ProcessEnv, name: string, fallback: number): n
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < 0) throw new SettingsError(`${name} must be a whole number >= 0, got ${JSON.stringify(raw)}`);
   return value;
+}
+
+/** Google's rule for database ids; the default database's own name, `(default)`, means unset. */
+function databaseId(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '(default)') return undefined;
+  if (!DATABASE_ID.test(raw)) {
+    throw new SettingsError(`${name} must be a database id (4-63 of a-z, 0-9 and "-", starting with a letter), got ${JSON.stringify(raw)}`);
+  }
+  return raw;
 }

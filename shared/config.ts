@@ -14,6 +14,12 @@ import { DEFAULT_MEMCACHE_KEY_PREFIX } from './memcached/lock-value';
 export interface LockingConfig {
   /** STRONG locks' client. Default: `new Datastore()`, which reads GOOGLE_CLOUD_PROJECT, DATASTORE_EMULATOR_HOST, ... */
   datastore?: Datastore;
+  /**
+   * The Datastore-mode database of the client the library builds (not used with `datastore`: give
+   * your own client its database). Default: the project's default database. A Firebase project's
+   * default database is usually Firestore in native mode, which the Datastore API cannot use.
+   */
+  databaseId?: string;
   /** Datastore namespace for lock entities. Default: the client's namespace, else the default one. */
   namespace?: string;
   /** Entity kind of lock entities. Default: `DatastoreLock` (djangae's name). */
@@ -32,6 +38,7 @@ export interface LockingConfig {
 
 export interface ResolvedLockingConfig {
   readonly datastore: Datastore | undefined;
+  readonly databaseId: string | undefined;
   readonly namespace: string | undefined;
   readonly entityKind: string;
   readonly memcache: MemjsClient | undefined;
@@ -42,6 +49,9 @@ export interface ResolvedLockingConfig {
 }
 
 export const DEFAULT_RPC_TIMEOUT_MS = 5000;
+
+/** Google's rule for a named database's id. */
+export const DATABASE_ID = /^[a-z][a-z0-9-]{2,61}[a-z0-9]$/;
 
 /**
  * The configuration in force plus what it lazily builds: one backend per kind, and the in-process
@@ -80,7 +90,8 @@ async function createDatastoreBackend(config: ResolvedLockingConfig): Promise<Lo
     import('./datastore/datastore-rpc'),
     import('./datastore/datastore-backend'),
   ]);
-  const datastore = config.datastore ?? new (await import('@google-cloud/datastore')).Datastore();
+  const datastore =
+    config.datastore ?? new (await import('@google-cloud/datastore')).Datastore(config.databaseId === undefined ? {} : { databaseId: config.databaseId });
   return new DatastoreLockBackend(new DatastoreRpc(datastore, config.rpcTimeoutMs), {
     entityKind: config.entityKind,
     namespace: config.namespace ?? datastore.namespace,
@@ -120,6 +131,14 @@ export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConf
   if (config.namespace !== undefined && typeof config.namespace !== 'string') {
     throw new LockError('INVALID_ARGUMENT', `namespace must be a string, got ${typeOf(config.namespace)}`);
   }
+  if (config.databaseId !== undefined) {
+    if (typeof config.databaseId !== 'string' || !DATABASE_ID.test(config.databaseId)) {
+      throw new LockError('INVALID_ARGUMENT', `databaseId must be a database id (4-63 of a-z, 0-9 and "-", starting with a letter), got ${JSON.stringify(config.databaseId)}`);
+    }
+    if (config.datastore !== undefined) {
+      throw new LockError('INVALID_ARGUMENT', 'databaseId is for the client the library builds; with your own datastore client, give that client the database');
+    }
+  }
   const memcacheKeyPrefix = config.memcacheKeyPrefix ?? DEFAULT_MEMCACHE_KEY_PREFIX;
   // The key adds 64 hex characters; memcached keys are at most 250 bytes, printable, without spaces.
   if (typeof memcacheKeyPrefix !== 'string' || !/^[\x21-\x7e]{0,180}$/.test(memcacheKeyPrefix)) {
@@ -127,6 +146,7 @@ export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConf
   }
   return {
     datastore: config.datastore,
+    databaseId: config.databaseId,
     namespace: config.namespace,
     entityKind,
     memcache: config.memcache,

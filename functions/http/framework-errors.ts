@@ -1,6 +1,8 @@
 import { dirname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { log } from '../../shared/log';
+import { functionSettings } from '../settings';
+import { refuseOversizedBody } from './body-limit';
 
 /**
  * The Functions Framework parses request bodies before a function runs, and hands a parse error
@@ -16,6 +18,11 @@ import { log } from '../../shared/log';
  * on Cloud Functions, its testing helper in tests) loads it before our code, and loading it here
  * would add ~35 ms to every cold start of a process that never serves HTTP. Returns whether the
  * patch is in place; a host that loads the framework later calls this again (it is idempotent).
+ *
+ * The same patch refuses oversized bodies before the framework's parsers read them
+ * (functions/http/body-limit.ts), on apps that serve an HTTP function only: Pub/Sub pushes to an
+ * event function are not bound by LOCKS_MAX_BODY_BYTES. The framework routes an HTTP function with
+ * `app.all` and an event function with `app.post`, so `app.all` marks the app.
  */
 export function answerFrameworkErrorsWithJson(): boolean {
   const expressPath = require.resolve('express', { paths: [dirname(require.resolve('@google-cloud/functions-framework'))] });
@@ -24,17 +31,38 @@ export function answerFrameworkErrorsWithJson(): boolean {
   const application = express.application;
   if (application[PATCHED]) return true;
   const handle = application.handle;
-  application.handle = function (this: unknown, req, res, callback) {
+  application.handle = function (this: ExpressApplication, req, res, callback) {
+    if (this[SERVES_HTTP_FUNCTION]) {
+      const limit = maxBodyBytes();
+      if (limit !== undefined && refuseOversizedBody(req, res, limit)) return;
+    }
     return handle.call(this, req, res, callback ?? ((error?: unknown) => answerJson(error, res)));
+  };
+  const all = application.all;
+  application.all = function (this: ExpressApplication, ...args: unknown[]) {
+    this[SERVES_HTTP_FUNCTION] = true;
+    return all.apply(this, args);
   };
   application[PATCHED] = true;
   return true;
 }
 
 const PATCHED = Symbol.for('cloud-functions-locking.jsonFrameworkErrors');
+const SERVES_HTTP_FUNCTION = Symbol.for('cloud-functions-locking.servesHttpFunction');
 
 interface ExpressApplication {
+  [SERVES_HTTP_FUNCTION]?: true;
   handle(req: IncomingMessage, res: ServerResponse, callback?: (error?: unknown) => void): void;
+  all(...args: unknown[]): unknown;
+}
+
+/** A bad setting is answered by the function itself (500 misconfigured); this check then stands aside. */
+function maxBodyBytes(): number | undefined {
+  try {
+    return functionSettings().maxBodyBytes;
+  } catch {
+    return undefined;
+  }
 }
 
 interface HttpError {

@@ -1,8 +1,8 @@
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { LockError } from '../../shared';
 import { log } from '../../shared/log';
-import { readSettings, SettingsError, type FunctionSettings } from '../settings';
-import { bearerTokenMatches } from './auth';
+import { functionSettings, SettingsError, type FunctionSettings } from '../settings';
+import { apiTokenPresented } from './auth';
 
 /** A reply with its status; the body is sent as JSON. */
 export interface Reply {
@@ -25,8 +25,9 @@ export class InvalidRequest extends Error {
 export type EndpointHandler = (body: Record<string, unknown>, settings: FunctionSettings) => Promise<Reply>;
 
 /**
- * The shell every HTTP function shares: POST only, the bearer token when one is configured, a JSON
- * object body of bounded size, and every failure mapped to a status with a JSON body. The handler
+ * The shell every HTTP function shares: POST only, the API token when one is configured, a JSON
+ * object body of bounded size (an oversized one is refused before it is read, by
+ * functions/http/body-limit.ts; the check here covers a server without that guard), and every failure mapped to a status with a JSON body. The handler
  * sees only a validated object; lock logic stays in the library.
  */
 export function jsonEndpoint(name: string, handle: EndpointHandler): (req: Request, res: Response) => Promise<void> {
@@ -50,8 +51,8 @@ export function jsonEndpoint(name: string, handle: EndpointHandler): (req: Reque
 }
 
 async function serve(req: Request, handle: EndpointHandler): Promise<Reply> {
-  const settings = readSettings();
-  if (settings.apiToken !== undefined && !bearerTokenMatches(req.get('authorization'), settings.apiToken)) {
+  const settings = functionSettings();
+  if (settings.apiToken !== undefined && !apiTokenPresented(req, settings.apiToken)) {
     return { status: 401, body: { error: 'unauthenticated' } };
   }
   if (req.method !== 'POST') return { status: 405, body: { error: 'method_not_allowed', message: 'use POST' } };

@@ -1,4 +1,5 @@
 import { protos, type CloudSchedulerClient } from '@google-cloud/scheduler';
+import { API_TOKEN_HEADER } from '../../functions/http/auth';
 import type { ApplyMode, Change } from '../changes';
 import { CLEANUP_JOB, CLEANUP_SCHEDULE } from '../topology';
 import type { DeployOptions } from './deploy-options';
@@ -10,8 +11,13 @@ const { HttpMethod } = protos.google.cloud.scheduler.v1;
 /** The calls used; a CloudSchedulerClient, or a stub of one in tests (there is no Scheduler emulator). */
 export type SchedulerApi = Pick<CloudSchedulerClient, 'getJob' | 'createJob' | 'updateJob'>;
 
-/** Cloud Scheduler calls cleanupLocks on the schedule the local stack mirrors, with an OIDC token. */
-export function cleanupJob(options: DeployOptions): Job {
+/**
+ * Cloud Scheduler calls cleanupLocks on the schedule the local stack mirrors, with an OIDC token
+ * (in `Authorization`, for IAM) and, when the functions require LOCKS_API_TOKEN, that token in its
+ * own header. The token comes from the deploying shell's LOCKS_API_TOKEN, the variable the
+ * functions read: set it to the value the functions have.
+ */
+export function cleanupJob(options: DeployOptions, apiToken: string | undefined = process.env.LOCKS_API_TOKEN || undefined): Job {
   const uri = functionUrl(options, 'cleanupLocks');
   return {
     name: `projects/${options.project}/locations/${options.region}/jobs/${CLEANUP_JOB}`,
@@ -23,7 +29,7 @@ export function cleanupJob(options: DeployOptions): Job {
     httpTarget: {
       uri,
       httpMethod: HttpMethod.POST,
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...(apiToken ? { [API_TOKEN_HEADER]: apiToken } : {}) },
       body: Buffer.from('{}'),
       oidcToken: { serviceAccountEmail: options.schedulerServiceAccount, audience: uri },
     },
@@ -65,16 +71,25 @@ function comparable(job: Job) {
     attemptDeadline: Number(job.attemptDeadline?.seconds ?? 0),
     uri: target.uri ?? '',
     method: method ?? '',
-    contentType: target.headers?.['Content-Type'] ?? '',
+    contentType: header(target.headers, 'Content-Type'),
+    apiToken: header(target.headers, API_TOKEN_HEADER),
     body: Buffer.from(target.body ?? '').toString('utf8'),
     oidc: [target.oidcToken?.serviceAccountEmail ?? '', target.oidcToken?.audience ?? ''],
   };
+}
+
+/** Header names are case-insensitive; the API need not answer them as we sent them. */
+function header(headers: Record<string, string> | null | undefined, name: string): string {
+  const found = Object.entries(headers ?? {}).find(([key]) => key.toLowerCase() === name.toLowerCase());
+  return found?.[1] ?? '';
 }
 
 function printable(value: unknown): string {
   return JSON.stringify(value, (key, item: unknown) => {
     if (key === 'body' && item && typeof item === 'object') return `bytes(${JSON.stringify(Buffer.from((item as { data: number[] }).data ?? []).toString())})`;
     if (key === 'httpMethod' && typeof item === 'number') return HttpMethod[item];
+    // A dry run's output may end up in a terminal log or CI output: the token never does.
+    if (key === API_TOKEN_HEADER) return '<LOCKS_API_TOKEN>';
     return item;
   });
 }

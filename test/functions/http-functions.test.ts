@@ -4,6 +4,7 @@ import sinon from 'sinon';
 import request from 'supertest';
 import '../../functions';
 import { configureLocking, Lock, LockKind, peek } from '../../shared';
+import { holderIdOf } from '../../shared/holder-id';
 import { DATASTORE_TARGETS } from '../support/datastore-targets';
 import { delay, uniqueId } from '../support/ids';
 import { memcacheClient } from '../support/memcache-target';
@@ -46,7 +47,7 @@ describe('HTTP functions', () => {
       assert.equal(new Date(response.body.acquiredAt).toISOString(), response.body.acquiredAt);
       assert.match(response.body.fence, /^\d+$/);
       const holder = await peek(identifier);
-      assert.equal(holder?.token, response.body.token);
+      assert.equal(holder?.holderId, holderIdOf(response.body.token));
       assert.equal(holder?.fence?.toString(), response.body.fence);
     });
 
@@ -56,7 +57,7 @@ describe('HTTP functions', () => {
       assert.equal(response.status, 200, response.text);
       assert.equal(response.body.kind, 'WEAK');
       assert.equal('fence' in response.body, false);
-      assert.equal((await peek(identifier, { kind: LockKind.WEAK }))?.token, response.body.token);
+      assert.equal((await peek(identifier, { kind: LockKind.WEAK }))?.holderId, holderIdOf(response.body.token));
     });
 
     it('409 lock_held when held: at once with wait: false, after waitForMs otherwise', async () => {
@@ -145,7 +146,7 @@ describe('HTTP functions', () => {
         assert.equal(response.status, 409);
         assert.deepEqual(response.body, { error: 'not_holder' });
       }
-      assert.equal((await peek(identifier))?.token, body.token);
+      assert.equal((await peek(identifier))?.holderId, holderIdOf(body.token));
     });
 
     it('409 not_holder for a lock that is not held, and for the WEAK kind of a STRONG lock', async () => {
@@ -153,7 +154,7 @@ describe('HTTP functions', () => {
       assert.equal((await release().post('/').send({ identifier, token: 'whatever' })).status, 409);
       const { body } = await acquire().post('/').send({ identifier });
       assert.equal((await release().post('/').send({ identifier, token: body.token, kind: 'WEAK' })).status, 409);
-      assert.equal((await peek(identifier))?.token, body.token);
+      assert.equal((await peek(identifier))?.holderId, holderIdOf(body.token));
     });
 
     it('200 for WEAK locks', async () => {
@@ -191,7 +192,7 @@ describe('HTTP functions', () => {
       assert.deepEqual(response.body, { deleted: 2 });
       assert.equal(await peek(old.identifier), null);
       assert.equal(await peek(stealable.identifier), null);
-      assert.equal((await peek(fresh.identifier))?.token, fresh.token);
+      assert.equal((await peek(fresh.identifier))?.holderId, fresh.holderId);
     });
 
     it('defaults to LOCKS_CLEANUP_MAX_AGE_MS, and takes an empty body as Cloud Scheduler may send', async () => {
@@ -207,7 +208,7 @@ describe('HTTP functions', () => {
     it('400 for a negative maxAgeMs, deleting nothing', async () => {
       const held = await Lock.acquire(uniqueId('kept'));
       invalid(await cleanup().post('/').send({ maxAgeMs: -1 }), /maxAgeMs/);
-      assert.equal((await peek(held?.identifier as string))?.token, held?.token);
+      assert.equal((await peek(held?.identifier as string))?.holderId, held?.holderId);
     });
   });
 
@@ -233,12 +234,25 @@ describe('HTTP functions', () => {
       assert.equal(ok.status, 200);
     });
 
+    it('X-Locks-Api-Token is accepted beside an OIDC token in Authorization, as Cloud Scheduler sends them; a wrong one is 401', async () => {
+      configureLocking({ datastore: firestore?.client(), namespace: uniqueId('auth-header-ns').replace(/:/g, '-') });
+      const held = await Lock.acquire(uniqueId('auth-header-old'));
+      await delay(50);
+      const oidc = 'Bearer eyJhbGciOiJSUzI1NiJ9.not-the-api-token';
+      const refused = await cleanup().post('/').set('Authorization', oidc).set('X-Locks-Api-Token', 'wrong').send({ maxAgeMs: 1 });
+      assert.equal(refused.status, 401);
+      assert.equal((await peek(held?.identifier as string))?.holderId, held?.holderId);
+      const accepted = await cleanup().post('/').set('Authorization', oidc).set('X-Locks-Api-Token', secret).send({ maxAgeMs: 1 });
+      assert.equal(accepted.status, 200, accepted.text);
+      assert.equal(await peek(held?.identifier as string), null);
+    });
+
     it('an unauthenticated cleanup deletes nothing', async () => {
       configureLocking({ datastore: firestore?.client(), namespace: uniqueId('auth-ns').replace(/:/g, '-') });
       const held = await Lock.acquire(uniqueId('auth-old'));
       await delay(50);
       assert.equal((await cleanup().post('/').send({ maxAgeMs: 1 })).status, 401);
-      assert.equal((await peek(held?.identifier as string))?.token, held?.token);
+      assert.equal((await peek(held?.identifier as string))?.holderId, held?.holderId);
     });
   });
 

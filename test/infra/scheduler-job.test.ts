@@ -65,6 +65,54 @@ describe('infra: the cleanupLocks Cloud Scheduler job', () => {
     sinon.assert.notCalled(client.updateJob);
   });
 
+  describe('with LOCKS_API_TOKEN', () => {
+    const token = 'locks-api-token-value';
+
+    it('the token travels in X-Locks-Api-Token, beside the OIDC token; without one, no such header', () => {
+      const job = cleanupJob(options, token);
+      assert.equal(Job.verify(job), null);
+      assert.equal(job.httpTarget?.headers?.['X-Locks-Api-Token'], token);
+      assert.equal(job.httpTarget?.oidcToken?.serviceAccountEmail, 'locks-scheduler@my-project.iam.gserviceaccount.com');
+      assert.equal('X-Locks-Api-Token' in (cleanupJob(options, undefined).httpTarget?.headers ?? {}), false);
+    });
+
+    it('is read from the deploying shell\'s LOCKS_API_TOKEN by default', () => {
+      sinon.stub(process, 'env').value({ ...process.env, LOCKS_API_TOKEN: token });
+      try {
+        assert.equal(cleanupJob(options).httpTarget?.headers?.['X-Locks-Api-Token'], token);
+      } finally {
+        sinon.restore();
+      }
+    });
+
+    it('a job without the token, or with another one, is updated; the same token (any header case) is unchanged', async () => {
+      for (const [present, action] of [
+        [cleanupJob(options, undefined), 'update'],
+        [cleanupJob(options, 'an-old-token'), 'update'],
+        [cleanupJob(options, token), 'unchanged'],
+      ] as const) {
+        const answered = asTheApiAnswers(present);
+        const headers = Object.fromEntries(Object.entries(answered.httpTarget?.headers ?? {}).map(([key, value]) => [key.toLowerCase(), value]));
+        const client = stubClient();
+        client.getJob.resolves([{ ...answered, httpTarget: { ...answered.httpTarget, headers } }] as never);
+        const change = await ensureSchedulerJob(client, cleanupJob(options, token), { dryRun: false });
+        assert.equal(change.action, action);
+        if (action === 'update') {
+          const updated = client.updateJob.firstCall.args[0] as { job: protos.google.cloud.scheduler.v1.IJob };
+          assert.equal(updated.job.httpTarget?.headers?.['X-Locks-Api-Token'], token);
+        }
+      }
+    });
+
+    it('a dry run shows where the token goes, never the token', async () => {
+      const client = stubClient();
+      client.getJob.rejects(Object.assign(new Error('not found'), { code: 5 }));
+      const change = await ensureSchedulerJob(client, cleanupJob(options, token), { dryRun: true });
+      assert.match(change.call, /"X-Locks-Api-Token":"<LOCKS_API_TOKEN>"/);
+      assert.equal(change.call.includes(token), false);
+    });
+  });
+
   it('any other error from get is not taken for "missing"', async () => {
     const client = stubClient();
     client.getJob.rejects(Object.assign(new Error('7 PERMISSION_DENIED'), { code: 7 }));
