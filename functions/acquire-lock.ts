@@ -4,27 +4,35 @@ import { jsonEndpoint } from './http/json-endpoint';
 
 /**
  * POST {identifier, wait?, stealAfterMs?, waitForMs?, kind?}
- * 200 {identifier, token, kind, acquiredAt, fence?} | 409 {error: "lock_held"} | 400 | 401 | 405 | 413 | 503
+ * 200 {identifier, token, holderId, kind, acquiredAt, fence?} | 409 {error: "lock_held"} | 400 | 401 | 405 | 413 | 503
  *
- * A wait is capped at LOCKS_HTTP_MAX_WAIT_MS (below the function timeout), so no request outlives
- * its function. The fence is a decimal string: it is an int64, beyond JSON's safe integers.
+ * Every acquire has a budget of at most LOCKS_HTTP_MAX_WAIT_MS (below the function timeout), which
+ * bounds its store calls too, so no request outlives its function. A client that disconnects stops
+ * the wait, and a lock granted after it left is released: nobody would ever hear of its token. The
+ * fence is a decimal string: it is an int64, beyond JSON's safe integers.
  */
-export const acquireLock = jsonEndpoint('acquireLock', async (body, settings) => {
+export const acquireLock = jsonEndpoint('acquireLock', async (body, settings, clientGone) => {
   // Validated before the cap is applied, so the cap never turns a bad value into a good one.
   const options = resolveLockOptions(lockOptionsOf(body));
-  const waitForMs = options.wait ? Math.min(options.waitForMs ?? settings.httpMaxWaitMs, settings.httpMaxWaitMs) : undefined;
+  const waitForMs = Math.min(options.waitForMs ?? settings.httpMaxWaitMs, settings.httpMaxWaitMs);
   const held = await Lock.acquire(body.identifier as string, {
     wait: options.wait,
     kind: options.kind,
     ...(options.stealAfterMs === undefined ? {} : { stealAfterMs: options.stealAfterMs }),
-    ...(waitForMs === undefined ? {} : { waitForMs }),
+    waitForMs,
+    signal: clientGone,
   });
   if (!held) return { status: 409, body: { error: 'lock_held' } };
+  if (clientGone.aborted) {
+    await held.release();
+    return { status: 409, body: { error: 'client_gone' } };
+  }
   return {
     status: 200,
     body: {
       identifier: held.identifier,
       token: held.token,
+      holderId: held.holderId,
       kind: held.kind,
       acquiredAt: held.acquiredAt.toISOString(),
       ...(held.fence === undefined ? {} : { fence: held.fence.toString() }),

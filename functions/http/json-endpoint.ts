@@ -22,7 +22,11 @@ export class InvalidRequest extends Error {
   }
 }
 
-export type EndpointHandler = (body: Record<string, unknown>, settings: FunctionSettings) => Promise<Reply>;
+/**
+ * `clientGone` aborts when the client disconnects before its answer was sent, so a handler can stop
+ * waiting for it (and undo what no one will hear of).
+ */
+export type EndpointHandler = (body: Record<string, unknown>, settings: FunctionSettings, clientGone: AbortSignal) => Promise<Reply>;
 
 /**
  * The shell every HTTP function shares: POST only, the API token when one is configured, a JSON
@@ -33,9 +37,13 @@ export type EndpointHandler = (body: Record<string, unknown>, settings: Function
 export function jsonEndpoint(name: string, handle: EndpointHandler): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
     const started = Date.now();
+    const clientGone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) clientGone.abort();
+    });
     let reply: Reply;
     try {
-      reply = await serve(req, handle);
+      reply = await serve(req, handle, clientGone.signal);
     } catch (error) {
       reply = replyForError(name, error);
     }
@@ -50,7 +58,7 @@ export function jsonEndpoint(name: string, handle: EndpointHandler): (req: Reque
   };
 }
 
-async function serve(req: Request, handle: EndpointHandler): Promise<Reply> {
+async function serve(req: Request, handle: EndpointHandler, clientGone: AbortSignal): Promise<Reply> {
   const settings = functionSettings();
   if (settings.apiToken !== undefined && !apiTokenPresented(req, settings.apiToken)) {
     return { status: 401, body: { error: 'unauthenticated' } };
@@ -60,7 +68,7 @@ async function serve(req: Request, handle: EndpointHandler): Promise<Reply> {
   if (size > settings.maxBodyBytes) {
     return { status: 413, body: { error: 'payload_too_large', message: `the body is ${size} bytes; the limit is ${settings.maxBodyBytes}` } };
   }
-  return handle(bodyObject(req), settings);
+  return handle(bodyObject(req), settings, clientGone);
 }
 
 /**

@@ -1,0 +1,106 @@
+import { strict as assert } from 'node:assert';
+import { request as httpRequest, type Server } from 'node:http';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import sinon from 'sinon';
+import '../../functions';
+import { configureLocking, Lock, LockKind, peek } from '../../shared';
+import { currentRuntime } from '../../shared/config';
+import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
+import { Datastore } from '@google-cloud/datastore';
+import request from 'supertest';
+import { BUDGET_GRACE_MS } from '../../shared/budget';
+import { DATASTORE_TARGETS } from '../support/datastore-targets';
+import { TEST_PROJECT } from '../support/global-setup';
+import { startSilentServer } from '../support/silent-server';
+import { delay, uniqueId } from '../support/ids';
+
+/**
+ * acquireLock and a client that goes away: the wait stops, and a lock granted after the client left
+ * is released, since nobody will ever learn its token. Real HTTP on a real socket, in-process, so
+ * the test can watch the wait queue and slow the store down.
+ */
+describe('acquireLock within its function deadline', function () {
+  this.timeout(60_000);
+  const saved = process.env.LOCKS_HTTP_MAX_WAIT_MS;
+  after(() => {
+    configureLocking();
+    if (saved === undefined) delete process.env.LOCKS_HTTP_MAX_WAIT_MS;
+    else process.env.LOCKS_HTTP_MAX_WAIT_MS = saved;
+  });
+
+  for (const wait of [true, false]) {
+    it(`a store that never answers: wait ${wait} gets 503 within LOCKS_HTTP_MAX_WAIT_MS and its graces, not after 3 tries of 5 s calls`, async () => {
+      const silent = await startSilentServer();
+      try {
+        process.env.LOCKS_HTTP_MAX_WAIT_MS = '400';
+        configureLocking({ datastore: new Datastore({ projectId: TEST_PROJECT, apiEndpoint: silent.host }), rpcTimeoutMs: 5_000 });
+        const started = Date.now();
+        const response = await request(getTestServer('acquireLock')).post('/').send({ identifier: uniqueId('silent'), wait });
+        const ms = Date.now() - started;
+        assert.equal(response.status, 503, response.text);
+        assert.ok(ms < 400 + 2 * BUDGET_GRACE_MS + 2_000, `answered after ${ms} ms`);
+      } finally {
+        await silent.close();
+      }
+    });
+  }
+});
+
+describe('acquireLock when the client disconnects', function () {
+  this.timeout(30_000);
+  let server: Server;
+  let port = 0;
+  before(async () => {
+    configureLocking({ datastore: DATASTORE_TARGETS[1]?.client() });
+    server = getTestServer('acquireLock');
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as { port: number }).port;
+  });
+  afterEach(() => sinon.restore());
+  after(async () => {
+    configureLocking();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** Sends an acquire and hangs up after `ms`, before any answer. */
+  function acquireThenHangUp(body: object, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const request = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'Content-Type': 'application/json' } });
+      request.on('error', () => resolve());
+      request.on('response', () => assert.fail('the client hung up before any answer'));
+      request.end(JSON.stringify(body));
+      setTimeout(() => {
+        request.destroy();
+        resolve();
+      }, ms);
+    });
+  }
+
+  it('a waiting acquire stops when its client hangs up: it leaves the queue and never takes the lock', async () => {
+    const identifier = uniqueId('gone-waiting');
+    const holder = await Lock.acquire(identifier);
+    assert.ok(holder);
+    await acquireThenHangUp({ identifier, waitForMs: 20_000 }, 300);
+    await delay(300);
+    assert.equal(currentRuntime().queue.size(LockKind.STRONG, identifier), 0, 'the abandoned waiter left the queue');
+    await holder.release();
+    await delay(500);
+    assert.equal(await peek(identifier), null, 'nobody took the lock for the client that left');
+  });
+
+  it('a lock granted after its client hung up is released', async () => {
+    const identifier = uniqueId('gone-granted');
+    // The store is slow: the insert lands well after the client has gone.
+    const commit = sinon.stub(DatastoreRpc.prototype, 'commit').callsFake(async function (this: DatastoreRpc, ...args) {
+      await delay(600);
+      return commit.wrappedMethod.apply(this, args);
+    });
+    await acquireThenHangUp({ identifier, wait: false }, 100);
+    await delay(1_500);
+    sinon.restore();
+    assert.equal(await peek(identifier), null, 'the orphaned grant was released');
+    const next = await Lock.acquire(identifier, { wait: false });
+    assert.ok(next, 'the lock is free for the next caller');
+    await next.release();
+  });
+});
