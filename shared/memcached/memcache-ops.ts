@@ -1,4 +1,4 @@
-import type { Client } from 'memjs';
+import type { MemcacheClient as Client } from '../memcache-client';
 
 /**
  * The four memcached operations WEAK locks need, in the binary protocol, over a memjs client's
