@@ -52,17 +52,22 @@ export interface FunctionsSource {
   readonly source: string;
   readonly predeploy: readonly string[];
   readonly ignore: readonly string[];
+  /** The Cloud Functions runtime the deploy targets (`nodejs24`): named here once, for firebase and for `npm run deploy`. */
+  readonly runtime: string;
 }
 
 export function readFunctionsSource(path: string = DEFAULT_FIREBASE_JSON): FunctionsSource {
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as { functions?: unknown };
   const entries = Array.isArray(parsed.functions) ? parsed.functions : [parsed.functions];
-  const entry = entries[0] as { source?: unknown; predeploy?: unknown; ignore?: unknown } | undefined;
+  const entry = entries[0] as { source?: unknown; predeploy?: unknown; ignore?: unknown; runtime?: unknown } | undefined;
   if (entries.length !== 1 || typeof entry?.source !== 'string') throw new Error(`${path}: expected one "functions" entry with a "source"`);
   const strings = (value: unknown, name: string): string[] => {
     if (value === undefined) return [];
     if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new Error(`${path}: functions.${name} must be a list of strings`);
     return value;
   };
-  return { source: join(dirname(path), entry.source), predeploy: strings(entry.predeploy, 'predeploy'), ignore: strings(entry.ignore, 'ignore') };
+  if (typeof entry.runtime !== 'string' || !/^nodejs\d+$/.test(entry.runtime)) {
+    throw new Error(`${path}: functions.runtime must name a Node.js runtime such as "nodejs24", got ${JSON.stringify(entry.runtime)}`);
+  }
+  return { source: join(dirname(path), entry.source), predeploy: strings(entry.predeploy, 'predeploy'), ignore: strings(entry.ignore, 'ignore'), runtime: entry.runtime };
 }

@@ -1,11 +1,11 @@
 import type { Datastore } from '@google-cloud/datastore';
-import type { Client as MemjsClient } from 'memjs';
 import type { LockBackend } from './backend';
 import { DEFAULT_RETRY_POLICY, DEFAULT_WAIT_BACKOFF, type BackoffPolicy, type RetryPolicy } from './backoff';
 import { LockError } from './errors';
 import { typeOf } from './identifier';
 import { LockKind } from './kinds';
 import { LocalWaitQueue } from './local-queue';
+import type { MemcacheClient } from './memcache-client';
 import { durationOption } from './options';
 import { DEFAULT_ENTITY_KIND } from './datastore/lock-entity';
 import { DEFAULT_MEMCACHE_KEY_PREFIX } from './memcached/lock-value';
@@ -24,8 +24,8 @@ export interface LockingConfig {
   namespace?: string;
   /** Entity kind of lock entities. Default: `DatastoreLock` (djangae's name). */
   entityKind?: string;
-  /** WEAK locks' client. Default: `memjs.Client.create()`, which reads MEMCACHE_SERVERS (default localhost:11211). */
-  memcache?: MemjsClient;
+  /** WEAK locks' client, such as a memjs `Client`. Default: `memjs.Client.create()`, which reads MEMCACHE_SERVERS (default localhost:11211). */
+  memcache?: MemcacheClient;
   /** Prefix of WEAK locks' memcached keys. Default: `lock:`. */
   memcacheKeyPrefix?: string;
   /** Deadline of each store call. Default: 5,000 ms. */
@@ -41,7 +41,7 @@ export interface ResolvedLockingConfig {
   readonly databaseId: string | undefined;
   readonly namespace: string | undefined;
   readonly entityKind: string;
-  readonly memcache: MemjsClient | undefined;
+  readonly memcache: MemcacheClient | undefined;
   readonly memcacheKeyPrefix: string;
   readonly rpcTimeoutMs: number;
   readonly waitBackoff: BackoffPolicy;

@@ -15,6 +15,7 @@ export { LockError, LockAcquisitionError } from './errors';
 export type { LockErrorCode } from './errors';
 export { configureLocking } from './config';
 export type { LockingConfig } from './config';
+export type { MemcacheClient } from './memcache-client';
 export { DEFAULT_WAIT_BACKOFF, DEFAULT_RETRY_POLICY } from './backoff';
 export type { BackoffPolicy, RetryPolicy } from './backoff';
 export { MAX_IDENTIFIER_BYTES } from './identifier';

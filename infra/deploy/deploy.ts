@@ -6,6 +6,7 @@ import type { ApplyMode, Change } from '../changes';
 import type { FunctionsSource } from '../firebase-config';
 import { RETRY_SUBSCRIPTION } from '../topology';
 import { applyWorkerDeliveryPolicy, ensureRetrySubscription, ensureTopics } from './cloud-pubsub';
+import { databaseCreation, type DatabaseState } from './datastore-database';
 import type { DeployOptions } from './deploy-options';
 import { deadLetterGrantCommands, deployCommands, functionUrl, IGNORE_FILE, projectNumberCommand, retryPushInvokerCommand, retryPushServiceAccount } from './gcloud-commands';
 import { cleanupJob, ensureSchedulerJob, type SchedulerApi } from './scheduler-job';
@@ -17,13 +18,16 @@ export interface DeployTools {
   readonly run: (command: string, args: readonly string[], cwd: string, env?: Record<string, string>) => Promise<void>;
   /** The project's number, for its Pub/Sub service agent (`gcloud projects describe`). */
   readonly projectNumber: (options: DeployOptions) => Promise<string>;
+  /** The functions' database, or `undefined` when it does not exist (`gcloud firestore databases describe`). */
+  readonly databaseState: (options: DeployOptions) => Promise<DatabaseState | undefined>;
 }
 
 /**
- * The whole deploy, in order: topics; the firebase.json predeploy build; the functions; the worker
- * trigger's delivery policy (its subscription exists only once the worker is deployed), the
- * worker's retry subscription and its push identity's invoker grant, and the grants dead-lettering
- * needs; the scheduler job. Each step is idempotent. With dryRun, every call
+ * The whole deploy, in order: the Datastore-mode database (checked first, so a Native-mode one
+ * stops the deploy before anything is created); topics; the firebase.json predeploy build; the
+ * functions; the worker trigger's delivery policy (its subscription exists only once the worker is
+ * deployed), the worker's retry subscription and its push identity's invoker grant, and the grants
+ * dead-lettering needs; the scheduler job. Each step is idempotent. With dryRun, every call
  * that would change something is reported and nothing is changed (reads still happen, so the plan
  * is against the real state).
  */
@@ -37,6 +41,15 @@ export async function deploy(options: DeployOptions, source: FunctionsSource, to
     changes.push(change);
   };
 
+  const database = await tools.databaseState(options);
+  const createDatabase = databaseCreation(options, database);
+  const databaseResource = `firestore database ${options.database} (Datastore mode)`;
+  if (createDatabase) await command(databaseResource, 'gcloud', createDatabase);
+  else {
+    const unchanged: Change = { action: 'unchanged', resource: `${databaseResource} in ${database?.locationId}`, call: '' };
+    report(unchanged);
+    changes.push(unchanged);
+  }
   changes.push(...(await ensureTopics(tools.pubsub, mode)));
   for (const line of source.predeploy) {
     await command('firebase.json functions.predeploy', 'sh', ['-c', line], { RESOURCE_DIR: source.source });
@@ -46,7 +59,7 @@ export async function deploy(options: DeployOptions, source: FunctionsSource, to
   if (!options.dryRun) await writeFile(join(source.source, IGNORE_FILE), ignore);
   report(ignoreChange);
   changes.push(ignoreChange);
-  for (const args of deployCommands(options)) await command(`gcloud ${args.slice(0, 3).join(' ')}`, 'gcloud', args);
+  for (const args of deployCommands(options, source.runtime)) await command(`gcloud ${args.slice(0, 3).join(' ')}`, 'gcloud', args);
   const policies = await applyWorkerDeliveryPolicy(tools.pubsub, mode);
   changes.push(...policies);
   const triggerSubscriptions = policies.flatMap((change) => /^subscription projects\/[^/]+\/subscriptions\/(.+)$/.exec(change.resource)?.[1] ?? []);

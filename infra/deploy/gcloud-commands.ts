@@ -1,5 +1,5 @@
 import { FUNCTIONS, topicPath, DEAD_LETTER_TOPIC, type FunctionSpec } from '../topology';
-import type { DeployOptions } from './deploy-options';
+import { DEFAULT_DATABASE, type DeployOptions } from './deploy-options';
 
 /**
  * The `gcloud` command lines of a deploy (arguments after `gcloud`). `gcloud functions deploy`
@@ -9,7 +9,11 @@ import type { DeployOptions } from './deploy-options';
 /** Read by gcloud instead of a .gcloudignore (whose default pulls in .gitignore, which drops dist/). Written after the build, which empties dist/. */
 export const IGNORE_FILE = 'dist/.deployignore';
 
-export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions): string[] {
+/** The variable the functions read the database from (functions/settings.ts); unset means the default database. */
+export const DATABASE_VARIABLE = 'LOCKS_DATASTORE_DATABASE';
+
+/** `runtime` is firebase.json's `functions.runtime` (nodejs24): one place names the deployed Node.js. */
+export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions, runtime: string): string[] {
   const common = [
     'functions',
     'deploy',
@@ -17,7 +21,7 @@ export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions
     '--gen2',
     `--project=${options.project}`,
     `--region=${options.region}`,
-    '--runtime=nodejs20',
+    `--runtime=${runtime}`,
     '--source=.',
     `--entry-point=${spec.name}`,
     `--ignore-file=${IGNORE_FILE}`,
@@ -27,6 +31,7 @@ export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions
     // Below LOCKS_HTTP_MAX_WAIT_MS's 30 s default plus a store call: no request outlives its function.
     '--timeout=60s',
     ...(options.runtimeServiceAccount ? [`--service-account=${options.runtimeServiceAccount}`] : []),
+    ...environmentFlags(functionEnvironment(spec, options), options),
     '--quiet',
   ];
   if (spec.trigger.kind === 'http') return [...common, '--trigger-http', '--no-allow-unauthenticated'];
@@ -35,7 +40,27 @@ export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions
     `--trigger-topic=${spec.trigger.topic}`,
     // A thrown invocation (lockedHandler's EarlyDeliveryError, a failed re-queue) must come back.
     '--retry',
-    `--set-env-vars=EXAMPLE_DEAD_LETTER_TOPIC=${topicPath(options.project, DEAD_LETTER_TOPIC)}`,
+  ];
+}
+
+/** The variables the deploy owns on a function; the others (LOCKS_* tuning set by an operator) are left alone. */
+export function functionEnvironment(spec: FunctionSpec, options: DeployOptions): Record<string, string> {
+  return {
+    ...(spec.trigger.kind === 'topic' ? { EXAMPLE_DEAD_LETTER_TOPIC: topicPath(options.project, DEAD_LETTER_TOPIC) } : {}),
+    ...(options.database !== DEFAULT_DATABASE ? { [DATABASE_VARIABLE]: options.database } : {}),
+  };
+}
+
+/**
+ * `--update-env-vars` rather than `--set-env-vars`, which would wipe every variable it does not
+ * name; the database variable is removed for the default database, so switching back to it works.
+ * (gcloud takes one of --set-env-vars or --update-env-vars/--remove-env-vars, never both.)
+ */
+function environmentFlags(environment: Record<string, string>, options: DeployOptions): string[] {
+  const pairs = Object.entries(environment).map(([name, value]) => `${name}=${value}`);
+  return [
+    ...(pairs.length > 0 ? [`--update-env-vars=${pairs.join(',')}`] : []),
+    ...(options.database === DEFAULT_DATABASE ? [`--remove-env-vars=${DATABASE_VARIABLE}`] : []),
   ];
 }
 
@@ -52,8 +77,27 @@ export function schedulerInvokerCommand(options: DeployOptions): string[] {
   ];
 }
 
-export function deployCommands(options: DeployOptions): string[][] {
-  return [...FUNCTIONS.map((spec) => functionDeployCommand(spec, options)), schedulerInvokerCommand(options)];
+export function deployCommands(options: DeployOptions, runtime: string): string[][] {
+  return [...FUNCTIONS.map((spec) => functionDeployCommand(spec, options, runtime)), schedulerInvokerCommand(options)];
+}
+
+/** The database's type and location (a read, so a dry run makes it too); gcloud fails with NOT_FOUND when it is missing. */
+export function databaseDescribeCommand(options: DeployOptions): string[] {
+  return ['firestore', 'databases', 'describe', `--database=${options.database}`, `--project=${options.project}`, '--format=value(type,locationId)'];
+}
+
+/** A Datastore-mode database: the only mode the Datastore API (and so STRONG locks) can use. */
+export function databaseCreateCommand(options: DeployOptions): string[] {
+  return [
+    'firestore',
+    'databases',
+    'create',
+    `--database=${options.database}`,
+    `--location=${options.databaseLocation ?? options.region}`,
+    '--type=datastore-mode',
+    `--project=${options.project}`,
+    '--quiet',
+  ];
 }
 
 /** Gen 2 functions keep the cloudfunctions.net URL of gen 1, so it is known before the first deploy. */

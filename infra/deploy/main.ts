@@ -7,17 +7,23 @@ import { PubSub } from '@google-cloud/pubsub';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import { describeChange } from '../changes';
 import { DEFAULT_FIREBASE_JSON, readFunctionsSource } from '../firebase-config';
+import { readDatabaseState } from './datastore-database';
 import { deploy, readProjectNumber, runCommand } from './deploy';
 import { parseDeployArgs, UsageError } from './deploy-options';
+import { deployableRuntime } from './runtime-schedule';
 
 async function main(): Promise<void> {
   const options = parseDeployArgs(process.argv.slice(2));
   const source = readFunctionsSource(options.config ?? DEFAULT_FIREBASE_JSON);
+  const { warning } = deployableRuntime(source.runtime, new Date());
+  if (warning) process.stderr.write(`warning: ${warning}\n`);
   const pubsub = new PubSub({ projectId: options.project });
   const scheduler = new CloudSchedulerClient();
-  process.stdout.write(`${options.dryRun ? 'dry run: nothing is changed; ' : ''}deploying to project ${options.project}, region ${options.region}\n`);
+  process.stdout.write(
+    `${options.dryRun ? 'dry run: nothing is changed; ' : ''}deploying to project ${options.project}, region ${options.region}, runtime ${source.runtime}, database ${options.database}\n`,
+  );
   try {
-    const changes = await deploy(options, source, { pubsub, scheduler, run: runCommand, projectNumber: readProjectNumber }, (change) => process.stdout.write(`${describeChange(change, options.dryRun)}\n`));
+    const changes = await deploy(options, source, { pubsub, scheduler, run: runCommand, projectNumber: readProjectNumber, databaseState: readDatabaseState }, (change) => process.stdout.write(`${describeChange(change, options.dryRun)}\n`));
     const changed = changes.filter((change) => change.action !== 'unchanged').length;
     process.stdout.write(`${options.dryRun ? 'would make' : 'made'} ${changed} calls that change something; ${changes.length - changed} resources already up to date\n`);
   } finally {

@@ -1,5 +1,5 @@
-import type { Client } from 'memjs';
 import { callTimeoutMs } from '../budget';
+import type { MemcacheClient as Client } from '../memcache-client';
 
 /**
  * The four memcached operations WEAK locks need, in the binary protocol, over a memjs client's

@@ -4,8 +4,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDeployArgs } from '../../infra/deploy/deploy-options';
-import { deadLetterGrantCommands, deployCommands, functionDeployCommand, projectNumberCommand } from '../../infra/deploy/gcloud-commands';
+import {
+  databaseCreateCommand,
+  databaseDescribeCommand,
+  deadLetterGrantCommands,
+  deployCommands,
+  functionDeployCommand,
+  projectNumberCommand,
+} from '../../infra/deploy/gcloud-commands';
+import { readFunctionsSource } from '../../infra/firebase-config';
 import { FUNCTIONS } from '../../infra/topology';
+
+const RUNTIME = readFunctionsSource(join(__dirname, '../../../firebase.json')).runtime;
 
 const GCLOUD = process.env.GCLOUD_BINARY ?? 'gcloud';
 
@@ -19,10 +29,23 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
   const config = mkdtempSync(join(tmpdir(), 'gcloud-config-'));
   after(() => rmSync(config, { recursive: true, force: true }));
   const options = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--runtime-service-account', 'run@my-project.iam.gserviceaccount.com']);
+  // A named database: the functions' environment flags take their other form.
+  const named = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--database', 'locks', '--database-location', 'eur3']);
 
-  const all = [...deployCommands(options), ...deadLetterGrantCommands(options, '123456789', ['eventarc-europe-west1-exampleworker-123-sub-456']), projectNumberCommand(options)];
-  for (const args of all) {
-    it(`gcloud ${args.filter((arg) => !arg.startsWith('--')).join(' ')}: well formed`, async () => {
+  const all: [string, string[]][] = [
+    ...[
+      ...deployCommands(options, RUNTIME),
+      ...deadLetterGrantCommands(options, '123456789', ['eventarc-europe-west1-exampleworker-123-sub-456']),
+      projectNumberCommand(options),
+      databaseDescribeCommand(options),
+      databaseCreateCommand(options),
+    ].map((args): [string, string[]] => ['', args]),
+    ...[...deployCommands(named, RUNTIME).slice(0, FUNCTIONS.length), databaseDescribeCommand(named), databaseCreateCommand(named)].map(
+      (args): [string, string[]] => [' (database locks)', args],
+    ),
+  ];
+  for (const [variant, args] of all) {
+    it(`gcloud ${args.filter((arg) => !arg.startsWith('--')).join(' ')}${variant}: well formed`, async () => {
       const result = await gcloud(args, config);
       assert.equal(result.code, 1, `gcloud ${args.join(' ')}\n${result.output}`);
       assert.match(result.output, /active account/);
@@ -30,22 +53,46 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
   }
 
   it('a flag gcloud does not know is caught (the check can fail)', async () => {
-    const args = [...functionDeployCommand(FUNCTIONS[0] as (typeof FUNCTIONS)[number], options), '--no-such-flag'];
+    const args = [...functionDeployCommand(FUNCTIONS[0] as (typeof FUNCTIONS)[number], options, RUNTIME), '--no-such-flag'];
+    const result = await gcloud(args, config);
+    assert.equal(result.code, 2, result.output);
+  });
+
+  it('two env-var forms gcloud refuses together are caught (the check can fail)', async () => {
+    const args = [...functionDeployCommand(FUNCTIONS[0] as (typeof FUNCTIONS)[number], named, RUNTIME), '--set-env-vars=A=b'];
     const result = await gcloud(args, config);
     assert.equal(result.code, 2, result.output);
   });
 
   it('HTTP functions are private, the worker retries and knows its dead-letter topic', () => {
-    const byName = new Map(deployCommands(options).map((args) => [`${args[1]} ${args[2]}`, args]));
+    const byName = new Map(deployCommands(options, RUNTIME).map((args) => [`${args[1]} ${args[2]}`, args]));
     for (const name of ['acquireLock', 'releaseLock', 'cleanupLocks']) {
       const args = byName.get(`deploy ${name}`);
       assert.ok(args?.includes('--trigger-http') && args.includes('--no-allow-unauthenticated') && !args.includes('--retry'), name);
-      assert.ok(args?.includes('--gen2') && args.includes('--runtime=nodejs20'), name);
+      assert.ok(args?.includes('--gen2') && args.includes(`--runtime=${RUNTIME}`), name);
     }
     const worker = byName.get('deploy exampleWorker');
     assert.ok(worker?.includes('--trigger-topic=example-work') && worker.includes('--retry'));
-    assert.ok(worker?.includes('--set-env-vars=EXAMPLE_DEAD_LETTER_TOPIC=projects/my-project/topics/example-work-dead-letter'));
+    assert.ok(worker?.includes('--update-env-vars=EXAMPLE_DEAD_LETTER_TOPIC=projects/my-project/topics/example-work-dead-letter'));
     assert.ok(byName.get('add-invoker-policy-binding cleanupLocks')?.includes('--member=serviceAccount:locks-scheduler@my-project.iam.gserviceaccount.com'));
+  });
+
+  it('every function reads the named database; with the default one, the variable is removed, not left behind', () => {
+    const deployLines = (deployOptions: typeof options) => deployCommands(deployOptions, RUNTIME).slice(0, FUNCTIONS.length);
+    for (const args of deployLines(named)) {
+      const update = args.filter((arg) => arg.startsWith('--update-env-vars='));
+      assert.equal(update.length, 1, args.join(' '));
+      assert.ok(update[0]?.split('=').slice(1).join('=').split(',').includes('LOCKS_DATASTORE_DATABASE=locks'), args.join(' '));
+      assert.ok(!args.some((arg) => arg.startsWith('--remove-env-vars') || arg.startsWith('--set-env-vars')), args.join(' '));
+    }
+    for (const args of deployLines(options)) {
+      assert.ok(args.includes('--remove-env-vars=LOCKS_DATASTORE_DATABASE'), args.join(' '));
+      assert.ok(!args.some((arg) => arg.includes('LOCKS_DATASTORE_DATABASE=') || arg.startsWith('--set-env-vars')), args.join(' '));
+    }
+    assert.deepEqual(databaseCreateCommand(named), [
+      'firestore', 'databases', 'create', '--database=locks', '--location=eur3', '--type=datastore-mode', '--project=my-project', '--quiet',
+    ]);
+    assert.ok(databaseCreateCommand(options).includes('--location=europe-west1'), 'the location defaults to the region');
   });
 });
 

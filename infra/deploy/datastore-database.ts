@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import { DEFAULT_DATABASE, type DeployOptions } from './deploy-options';
+import { databaseCreateCommand, databaseDescribeCommand } from './gcloud-commands';
+
+/** What `gcloud firestore databases describe` says of a database that exists. */
+export interface DatabaseState {
+  /** `DATASTORE_MODE` or `FIRESTORE_NATIVE`. */
+  readonly type: string;
+  readonly locationId: string;
+}
+
+/** The database cannot serve the functions as asked; raised before the deploy changes anything. */
+export class DatabaseMismatchError extends Error {
+  override readonly name = 'DatabaseMismatchError';
+}
+
+/**
+ * The functions' database must be in Datastore mode: the Datastore API, which STRONG locks use,
+ * fails against a Native-mode database. Returns the gcloud command line that creates a missing
+ * database, or `undefined` for one that is already right; throws for one that can never be
+ * (Native mode, or another location than --database-location asks: neither can be changed).
+ */
+export function databaseCreation(options: DeployOptions, state: DatabaseState | undefined): string[] | undefined {
+  if (!state) return databaseCreateCommand(options);
+  const name = options.database === DEFAULT_DATABASE ? `The default database of project ${options.project}` : `Database "${options.database}" of project ${options.project}`;
+  if (state.type !== 'DATASTORE_MODE') {
+    throw new DatabaseMismatchError(
+      `${name} is in ${state.type === 'FIRESTORE_NATIVE' ? 'Firestore Native mode' : `mode ${state.type}`}, which the Datastore API (STRONG locks) cannot use. ` +
+        `Deploy with --database NAME (for example --database locks): a missing database is created in Datastore mode. Nothing was changed.`,
+    );
+  }
+  if (options.databaseLocation !== undefined && state.locationId !== options.databaseLocation) {
+    throw new DatabaseMismatchError(
+      `${name} exists in ${state.locationId}, not ${options.databaseLocation}, and a database cannot move. ` +
+        `Drop --database-location to use it, or choose another --database. Nothing was changed.`,
+    );
+  }
+  return undefined;
+}
+
+/** `describe` of a database; `undefined` when gcloud answers NOT_FOUND, an error for any other failure (never "missing" by guess). */
+export function readDatabaseState(options: DeployOptions, gcloud = 'gcloud'): Promise<DatabaseState | undefined> {
+  return new Promise((resolve, reject) =>
+    execFile(gcloud, databaseDescribeCommand(options), (error, stdout, stderr) => {
+      try {
+        resolve(databaseStateFrom(error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr));
+      } catch (failure) {
+        reject(failure);
+      }
+    }),
+  );
+}
+
+/** Reads `--format=value(type,locationId)` output: `DATASTORE_MODE<TAB>europe-west1`. */
+export function databaseStateFrom(exitCode: number, stdout: string, stderr: string): DatabaseState | undefined {
+  if (exitCode !== 0) {
+    if (/\bNOT_FOUND\b/.test(stderr)) return undefined;
+    throw new Error(`could not read the Firestore database (gcloud exited ${exitCode}): ${stderr.trim() || stdout.trim()}`);
+  }
+  const [type, locationId] = stdout.trim().split(/\s+/);
+  if (!type || !locationId) throw new Error(`could not read the Firestore database: unexpected gcloud output ${JSON.stringify(stdout)}`);
+  return { type, locationId };
+}
