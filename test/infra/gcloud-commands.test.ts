@@ -1,7 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDeployArgs } from '../../infra/deploy/deploy-options';
 import {
@@ -14,10 +11,9 @@ import {
 } from '../../infra/deploy/gcloud-commands';
 import { readFunctionsSource } from '../../infra/firebase-config';
 import { FUNCTIONS } from '../../infra/topology';
+import { gcloudOffline } from '../support/gcloud-offline';
 
 const RUNTIME = readFunctionsSource(join(__dirname, '../../../firebase.json')).runtime;
-
-const GCLOUD = process.env.GCLOUD_BINARY ?? 'gcloud';
 
 /**
  * gcloud checks a command line before it needs an account: with an empty configuration folder, bad
@@ -26,8 +22,6 @@ const GCLOUD = process.env.GCLOUD_BINARY ?? 'gcloud';
  */
 describe('infra: the gcloud command lines, validated by gcloud', function () {
   this.timeout(60_000);
-  const config = mkdtempSync(join(tmpdir(), 'gcloud-config-'));
-  after(() => rmSync(config, { recursive: true, force: true }));
   const options = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--runtime-service-account', 'run@my-project.iam.gserviceaccount.com']);
   // A named database: the functions' environment flags take their other form.
   const named = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--database', 'locks', '--database-location', 'eur3']);
@@ -46,7 +40,7 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
   ];
   for (const [variant, args] of all) {
     it(`gcloud ${args.filter((arg) => !arg.startsWith('--')).join(' ')}${variant}: well formed`, async () => {
-      const result = await gcloud(args, config);
+      const result = await gcloudOffline(args);
       assert.equal(result.code, 1, `gcloud ${args.join(' ')}\n${result.output}`);
       assert.match(result.output, /active account/);
     });
@@ -54,13 +48,13 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
 
   it('a flag gcloud does not know is caught (the check can fail)', async () => {
     const args = [...functionDeployCommand(FUNCTIONS[0] as (typeof FUNCTIONS)[number], options, RUNTIME), '--no-such-flag'];
-    const result = await gcloud(args, config);
+    const result = await gcloudOffline(args);
     assert.equal(result.code, 2, result.output);
   });
 
   it('two env-var forms gcloud refuses together are caught (the check can fail)', async () => {
     const args = [...functionDeployCommand(FUNCTIONS[0] as (typeof FUNCTIONS)[number], named, RUNTIME), '--set-env-vars=A=b'];
-    const result = await gcloud(args, config);
+    const result = await gcloudOffline(args);
     assert.equal(result.code, 2, result.output);
   });
 
@@ -95,14 +89,3 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
     assert.ok(databaseCreateCommand(options).includes('--location=europe-west1'), 'the location defaults to the region');
   });
 });
-
-function gcloud(args: readonly string[], configDir: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(GCLOUD, args, { env: { ...process.env, CLOUDSDK_CONFIG: configDir, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', (error) => reject(new Error(`gcloud could not run (${GCLOUD}): ${error.message}. Install the Google Cloud CLI.`)));
-    child.once('exit', (code) => resolve({ code, output }));
-  });
-}
