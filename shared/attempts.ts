@@ -1,4 +1,4 @@
-import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord } from './backend';
+import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, RenewOutcome, RenewRequest } from './backend';
 import { fullJitterDelayMs, sleep, type RetryPolicy } from './backoff';
 import { budgetLeftMs, withCleanupGrace } from './budget';
 import { BackendCallError } from './errors';
@@ -76,6 +76,14 @@ export async function attemptRelease(
       throw error;
     }
   });
+}
+
+/**
+ * A renewal whose answer was lost may have landed: the retry then finds the lock at a newer version
+ * than the holder knows, and the store reads it to see the token is still ours.
+ */
+export function attemptRenew(backend: LockBackend, request: RenewRequest, policy: RetryPolicy, grant?: LockRecord): Promise<RenewOutcome> {
+  return retrying(policy, () => backend.renew(request, grant));
 }
 
 export function attemptPeek(backend: LockBackend, identifier: string, policy: RetryPolicy): Promise<LockRecord | null> {

@@ -15,19 +15,36 @@ export interface LockBackend {
    * grant returned, lets a store check ownership without reading the lock first.
    */
   release(identifier: string, token: string, revision?: string): Promise<ReleaseOutcome>;
+  /**
+   * Renews the lock while `token` holds it: its last sign of life becomes now, and its lease, if it
+   * has one (or `leaseMs` asks for one), runs from now. The fence stays the grant's. `grant`, the
+   * lock as its holder last knew it (with its revision), lets a store renew in one conditional
+   * write; without it the store reads the lock first.
+   */
+  renew(request: RenewRequest, grant?: LockRecord): Promise<RenewOutcome>;
   peek(identifier: string): Promise<LockRecord | null>;
   /**
-   * Removes abandoned locks: those acquired before `acquiredBefore`, and stealable ones whose
-   * `expiresAt` passed `expiredBefore`; never one re-acquired since it was found. Stores whose
-   * locks expire by themselves (memcached) do not implement it.
+   * Removes abandoned locks (see taking-rules.ts), judged on the store's clock where it reports
+   * one; never one re-acquired or renewed since it was found. Stores whose locks expire by
+   * themselves (memcached) do not implement it.
    */
   cleanup?(criteria: CleanupCriteria): Promise<number>;
 }
 
 export interface CleanupCriteria {
-  readonly acquiredBefore: Date;
-  readonly expiredBefore: Date;
+  /** This host's time: which locks to look at (a hint), and the judge where the store reports no clock. */
+  readonly now: Date;
+  readonly maxAgeMs: number;
 }
+
+export interface RenewRequest {
+  readonly identifier: string;
+  readonly token: string;
+  /** A new lease; default: the grant's own. */
+  readonly leaseMs?: number;
+}
+
+export type RenewOutcome = { readonly renewed: true; readonly record: LockRecord } | { readonly renewed: false };
 
 export interface BackendCapabilities {
   /** Grants carry a fence from the store that strictly increases per identifier. */
@@ -38,8 +55,10 @@ export interface AcquireRequest {
   readonly identifier: string;
   /** Unique per grant; the same across retries of one acquire, so an ambiguous write is recognisable. */
   readonly token: string;
-  /** Take over an existing lock whose holder has had it for longer than this. */
+  /** Take over an existing lease-less lock whose holder has had it for longer than this. */
   readonly stealAfterMs?: number;
+  /** The grant's lease: live until this long after its last renewal. */
+  readonly leaseMs?: number;
 }
 
 export type AcquireOutcome =
@@ -57,7 +76,16 @@ export interface LockRecord {
   readonly identifier: string;
   readonly token: string;
   readonly acquiredAt: Date;
-  /** When the holder's lock becomes stealable (set when it was acquired with stealAfterMs). */
+  /** The holder's last renewal (its host's time); absent until it renews. */
+  readonly renewedAt?: Date;
+  /** The holder's lease, when it has one. */
+  readonly leaseMs?: number;
+  /** The steal setting the holder acquired with (cleanup removes the lock once past it). */
+  readonly stealAfterMs?: number;
+  /**
+   * When the lock becomes takeable, on its holder's clock: the end of its lease, or of its own
+   * steal time. The store's clock decides where it reports one; this is for people and queries.
+   */
   readonly expiresAt?: Date;
   /** STRONG only: the store's version of the lock entity. */
   readonly fence?: bigint;

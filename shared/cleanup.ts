@@ -8,9 +8,12 @@ import { durationOption } from './options';
 export const DEFAULT_CLEANUP_MAX_AGE_MS = 10 * 60 * 1000;
 
 /**
- * Deletes abandoned STRONG locks: those older than `maxAgeMs`, and stealable ones past their steal
- * time. A lock re-acquired after it was found is never deleted. Resolves the number deleted.
- * WEAK locks need no cleanup: memcached expires stealable ones and evicts the rest.
+ * Deletes abandoned STRONG locks: leased ones whose lease has expired; lease-less ones whose last
+ * sign of life (grant or renewal) is older than `maxAgeMs`, or past their own steal time. A live
+ * lease is never deleted, whatever `maxAgeMs`, and neither is a lock re-acquired or renewed after
+ * it was found. Judged on the store's clock where it reports one; `now` (this host's clock by
+ * default) only picks the candidates there. Resolves the number deleted. WEAK locks need no
+ * cleanup: memcached expires leased and stealable ones and evicts the rest.
  */
 export async function cleanupStaleLocks(options: { maxAgeMs?: number; now?: Date } = {}): Promise<{ deleted: number }> {
   const maxAgeMs = durationOption('maxAgeMs', options.maxAgeMs) ?? DEFAULT_CLEANUP_MAX_AGE_MS;
@@ -19,6 +22,6 @@ export async function cleanupStaleLocks(options: { maxAgeMs?: number; now?: Date
   const backend = await runtime.backend(LockKind.STRONG);
   const cleanup = backend.cleanup?.bind(backend);
   if (!cleanup) throw new LockError('BACKEND_FAILURE', 'the STRONG backend cannot clean up', { kind: LockKind.STRONG });
-  const criteria = { acquiredBefore: new Date(now.getTime() - maxAgeMs), expiredBefore: now };
+  const criteria = { now, maxAgeMs };
   return { deleted: await attemptCleanup(() => cleanup(criteria), runtime.config.retry) };
 }

@@ -12,7 +12,12 @@ export type LockErrorCode =
   /** The store refused the call for a reason retrying will not fix (permissions, bad config). */
   | 'BACKEND_FAILURE'
   /** `lock(...).run()` could not acquire the lock. */
-  | 'NOT_ACQUIRED';
+  | 'NOT_ACQUIRED'
+  /**
+   * The holder learned it no longer holds the lock: a renewal or release answered that the lock is
+   * someone else's or gone, or renewals kept failing until the lease ran out.
+   */
+  | 'LOCK_LOST';
 
 export class LockError extends Error {
   readonly code: LockErrorCode;

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { attemptRelease } from './attempts';
+import { attemptRelease, attemptRenew } from './attempts';
 import type { LockRecord } from './backend';
 import { currentRuntime, type LockRuntime } from './config';
-import { LockAcquisitionError } from './errors';
+import { withinBudget } from './budget';
+import { LockAcquisitionError, LockError } from './errors';
 import { validateIdentifier } from './identifier';
 import { holderIdOf } from './holder-id';
 import type { LockKind } from './kinds';
+import { LeaseKeeper } from './lease-keeper';
 import { resolveLockOptions, type LockOptions, type ResolvedLockOptions } from './options';
 import { acquireWithWaiting } from './waiting';
 
@@ -28,15 +30,23 @@ export class Lock<K extends LockKind = LockKind> {
   /** A short, non-reversible id of this grant, safe to log; `peek()` shows the same. */
   readonly holderId: string;
   readonly acquiredAt: Date;
+  /** Strictly greater on every new grant of this identifier; the same across renewals of this one. */
   readonly fence: FenceOf<K>;
-  /** The store's mark of this grant, so release can check ownership without a read (see LockRecord). */
-  readonly #revision: string | undefined;
+  /** The lease this grant was made with, if any. */
+  readonly leaseMs: number | undefined;
+  /** The lock as this holder last wrote it, with the store's mark of that write (see LockRecord.revision). */
+  #record: LockRecord;
+  /** When the grant, or the last renewal that succeeded, was sent: the lease runs from no earlier. */
+  #confirmedAt: number;
+  readonly #lost = new AbortController();
+  #keeper: LeaseKeeper | undefined;
   private releasing: Promise<boolean> | undefined;
 
   private constructor(
     private readonly runtime: LockRuntime,
     kind: K,
     record: LockRecord,
+    sentAt: number,
   ) {
     this.identifier = record.identifier;
     this.kind = kind;
@@ -44,7 +54,9 @@ export class Lock<K extends LockKind = LockKind> {
     this.holderId = holderIdOf(record.token);
     this.acquiredAt = record.acquiredAt;
     this.fence = record.fence as FenceOf<K>;
-    this.#revision = record.revision;
+    this.leaseMs = record.leaseMs;
+    this.#record = record;
+    this.#confirmedAt = sentAt;
   }
 
   /**
@@ -60,12 +72,47 @@ export class Lock<K extends LockKind = LockKind> {
   }
 
   /**
+   * Aborts when this holder learns the lock is no longer its own: a renewal or release answered
+   * so, or renewals kept failing until the lease ran out. `signal.reason` is a LockError with code
+   * `LOCK_LOST`. Pass it to the work the lock protects, so that work can stop.
+   */
+  get signal(): AbortSignal {
+    return this.#lost.signal;
+  }
+
+  /** For a lease: when it ends unless renewed, on this host's clock (the store's clock decides). */
+  get expiresAt(): Date | undefined {
+    return this.leaseMs === undefined ? undefined : new Date(this.#confirmedAt + this.leaseMs);
+  }
+
+  /**
+   * Extends the lease by the grant's own `leaseMs` from now (for a lease-less grant, refreshes its
+   * last sign of life, which stealing and cleanup measure from). `false` when the lock is no
+   * longer this holder's, which also aborts `signal`. An expired lease nobody has taken yet is
+   * renewed. Rejects when the store stays unavailable.
+   */
+  async renew(): Promise<boolean> {
+    if (this.releasing || this.#lost.signal.aborted) return false;
+    const sentAt = Date.now();
+    const backend = await this.runtime.backend(this.kind);
+    const outcome = await attemptRenew(backend, { identifier: this.identifier, token: this.token }, this.runtime.config.retry, this.#record);
+    if (!outcome.renewed) {
+      this.markLost('a renewal found the lock no longer held by this holder');
+      return false;
+    }
+    this.#record = outcome.record;
+    this.#confirmedAt = Math.max(this.#confirmedAt, sentAt);
+    return true;
+  }
+
+  /**
    * Removes this holder's lock. `true` when it did; `false` when the lock was no longer this
-   * holder's (stolen, cleaned up, or already released by an earlier call). Never removes a lock
-   * another holder has.
+   * holder's (stolen, expired and taken, cleaned up, or already released by an earlier call).
+   * Never removes a lock another holder has.
    */
   release(): Promise<boolean> {
     if (this.releasing) return this.releasing.then(() => false);
+    this.#keeper?.stop();
     const attempt = this.releaseOnce();
     this.releasing = attempt;
     // A release that failed (store unavailable) may be tried again by calling release() again.
@@ -82,43 +129,72 @@ export class Lock<K extends LockKind = LockKind> {
   private async releaseOnce(): Promise<boolean> {
     try {
       const backend = await this.runtime.backend(this.kind);
-      return await attemptRelease(backend, this.identifier, this.token, this.runtime.config.retry, this.#revision);
+      const released = await attemptRelease(backend, this.identifier, this.token, this.runtime.config.retry, this.#record.revision);
+      if (!released) this.markLost('the release found the lock no longer held by this holder');
+      return released;
     } finally {
       this.runtime.queue.wake(this.kind, this.identifier);
     }
   }
 
+  /** Renews in the background until release (see LeaseKeeper); each renewal bounded by what is left of the lease. */
+  private keepAlive(): void {
+    const leaseMs = this.leaseMs;
+    if (leaseMs === undefined || this.#keeper) return;
+    this.#keeper = new LeaseKeeper({
+      leaseMs,
+      renew: () => withinBudget(this.#confirmedAt + leaseMs, () => this.renew()),
+      lastConfirmedAt: () => this.#confirmedAt,
+      lost: (reason) => this.markLost(reason),
+    });
+  }
+
+  private markLost(reason: string): void {
+    if (this.#lost.signal.aborted) return;
+    this.#keeper?.stop();
+    this.#lost.abort(new LockError('LOCK_LOST', `lost the lock ${JSON.stringify(this.identifier.slice(0, 80))}: ${reason}`, { kind: this.kind }));
+  }
+
   /** @internal */
-  static fromRecord<K extends LockKind>(runtime: LockRuntime, kind: K, record: LockRecord): Lock<K> {
-    return new Lock(runtime, kind, record);
+  static fromRecord<K extends LockKind>(runtime: LockRuntime, kind: K, record: LockRecord, sentAt: number, autoRenew: boolean): Lock<K> {
+    const held = new Lock(runtime, kind, record, sentAt);
+    if (autoRenew) held.keepAlive();
+    return held;
   }
 }
 
-async function acquireResolved(identifier: string, options: ResolvedLockOptions): Promise<Lock | null> {
+async function acquireResolved(identifier: string, options: ResolvedLockOptions, autoRenew = options.autoRenew): Promise<Lock | null> {
   const runtime = currentRuntime();
   const backend = await runtime.backend(options.kind);
   const request = {
     identifier,
     token: randomUUID(),
     ...(options.stealAfterMs === undefined ? {} : { stealAfterMs: options.stealAfterMs }),
+    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
   };
   const record = await acquireWithWaiting(
     { backend, queue: runtime.queue, waitBackoff: runtime.config.waitBackoff, retry: runtime.config.retry },
     request,
     options,
   );
-  return record ? Lock.fromRecord(runtime, options.kind, record) : null;
+  // The lease runs from when the winning write was sent at the earliest; the grant's own time is a
+  // safe stand-in (it is taken before the write).
+  return record ? Lock.fromRecord(runtime, options.kind, record, record.acquiredAt.getTime(), autoRenew) : null;
 }
 
 export interface LockGuard {
   /**
-   * The context-manager form: acquires, runs `fn`, always releases, and rethrows what `fn` threw.
-   * Throws LockAcquisitionError when the lock could not be acquired.
+   * The context-manager form: acquires, runs `fn` with the held lock (its fence, signal, renew),
+   * always releases, and rethrows what `fn` threw. Throws LockAcquisitionError when the lock could
+   * not be acquired. With `leaseMs`, the lease is renewed while `fn` runs. If the lock was lost
+   * while `fn` ran (stolen, expired, cleaned up) and `fn` did not throw, rejects with LockError
+   * `LOCK_LOST` once `fn` has settled: never silently.
    */
-  run<T>(fn: () => T | Promise<T>): Promise<T>;
+  run<T>(fn: (held: Lock) => T | Promise<T>): Promise<T>;
   /**
    * The decorator form: a function with `fn`'s parameters that resolves `undefined` without
-   * calling `fn` when the lock could not be acquired, and `fn`'s result otherwise.
+   * calling `fn` when the lock could not be acquired, and `fn`'s result otherwise; a lock lost
+   * while `fn` ran rejects with `LOCK_LOST`, as in `run`.
    */
   wrap<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>): (...args: A) => Promise<R | undefined>;
 }
@@ -128,21 +204,20 @@ export function lock(identifier: string, options?: LockOptions): LockGuard {
   validateIdentifier(identifier);
   const resolved = resolveLockOptions(options);
 
-  async function holding<T>(whenHeld: () => Promise<T> | T, fn: () => T | Promise<T>): Promise<T> {
-    const held = await acquireResolved(identifier, resolved);
+  async function holding<T>(whenHeld: () => Promise<T> | T, fn: (held: Lock) => T | Promise<T>): Promise<T> {
+    const held = await acquireResolved(identifier, resolved, resolved.leaseMs !== undefined);
     if (!held) return whenHeld();
-    let failed = false;
+    let result: T;
     try {
-      return await fn();
+      result = await fn(held);
     } catch (error) {
-      failed = true;
+      // A failed release must not hide what fn threw.
+      await held.release().catch(() => undefined);
       throw error;
-    } finally {
-      // A failed release must not hide what fn threw; when fn succeeded, the caller hears of it.
-      await held.release().catch((error: unknown) => {
-        if (!failed) throw error;
-      });
     }
+    const released = await held.release();
+    if (!released || held.signal.aborted) throw held.signal.reason as LockError;
+    return result;
   }
 
   return {

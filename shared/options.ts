@@ -5,8 +5,23 @@ import { isLockKind, LockKind } from './kinds';
 export interface LockOptions {
   /** Keep trying until acquired (default). `false`: one attempt, then bail. */
   wait?: boolean;
-  /** An existing lock held for longer than this is treated as absent and taken over. Default: never. */
+  /**
+   * An existing lease-less lock held (since its grant or last renewal) for longer than this is
+   * treated as absent and taken over. A live lease is never taken, whatever this says. Default: never.
+   */
   stealAfterMs?: number;
+  /**
+   * The holder's lease: the lock is live until this long after its grant or last renewal, judged on
+   * the store's clock where it reports one, and free to every acquire once it has expired. From 100
+   * ms. Default: none (djangae's lock, which lives until released, stolen or cleaned up).
+   */
+  leaseMs?: number;
+  /**
+   * `Lock.acquire` only: renew the lease in the background, at about a third of `leaseMs`, until
+   * `release()`. Needs `leaseMs`. (`lock().run`/`wrap` and `lockedHandler` renew whenever `leaseMs`
+   * is set.)
+   */
+  autoRenew?: boolean;
   /**
    * Give up after this long. Default: no limit. A budget for the whole acquire: every store call is
    * bounded by what is left of it. With `wait: false` it bounds the one attempt.
@@ -27,6 +42,8 @@ export interface ResolvedLockOptions {
   readonly waitForMs: number | undefined;
   readonly kind: LockKind;
   readonly signal: AbortSignal | undefined;
+  readonly leaseMs: number | undefined;
+  readonly autoRenew: boolean;
 }
 
 export const DEFAULT_LOCK_OPTIONS: Readonly<{ wait: true; kind: LockKind.STRONG }> = Object.freeze({
@@ -50,12 +67,18 @@ export function resolveLockOptions(options: LockOptions = {}): ResolvedLockOptio
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new LockError('INVALID_ARGUMENT', `signal must be an AbortSignal, got ${typeOf(options.signal)}`);
   }
+  const leaseMs = leaseOption(options.leaseMs);
+  const autoRenew = options.autoRenew ?? false;
+  if (typeof autoRenew !== 'boolean') throw new LockError('INVALID_ARGUMENT', `autoRenew must be a boolean, got ${typeOf(autoRenew)}`);
+  if (autoRenew && leaseMs === undefined) throw new LockError('INVALID_ARGUMENT', 'autoRenew needs leaseMs: it renews the lease');
   return {
     wait,
     kind,
     stealAfterMs: durationOption('stealAfterMs', options.stealAfterMs),
     waitForMs: durationOption('waitForMs', options.waitForMs),
     signal: options.signal,
+    leaseMs,
+    autoRenew,
   };
 }
 
@@ -70,6 +93,18 @@ export function durationOption(name: string, value: unknown): number | undefined
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_DURATION_MS) {
     throw new LockError('INVALID_ARGUMENT', `${name} must be a number of milliseconds from 0 to ${MAX_DURATION_MS}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** The shortest lease: renewals every ~33 ms would cost more than the lock is worth. */
+export const MIN_LEASE_MS = 100;
+
+/** A lease in milliseconds: from MIN_LEASE_MS to MAX_DURATION_MS, or absent. */
+export function leaseOption(value: unknown, name = 'leaseMs'): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < MIN_LEASE_MS || value > MAX_DURATION_MS) {
+    throw new LockError('INVALID_ARGUMENT', `${name} must be a number of milliseconds from ${MIN_LEASE_MS} to ${MAX_DURATION_MS}, got ${describe(value)}`);
   }
   return value;
 }

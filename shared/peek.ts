@@ -12,6 +12,11 @@ export interface PeekedLock {
   /** The grant's short id (see holderIdOf); `Lock#holderId` of the holder is the same. */
   readonly holderId: string;
   readonly acquiredAt: Date;
+  /** The holder's last renewal, if it renewed. */
+  readonly renewedAt?: Date;
+  /** The holder's lease, if it has one. */
+  readonly leaseMs?: number;
+  /** When the lock becomes takeable (a lease's end, or its own steal time), on the holder's clock. */
   readonly expiresAt?: Date;
   readonly fence?: bigint;
 }
@@ -30,6 +35,8 @@ export function describeHolder(record: LockRecord): PeekedLock {
     identifier: record.identifier,
     holderId: holderIdOf(record.token),
     acquiredAt: record.acquiredAt,
+    ...(record.renewedAt ? { renewedAt: record.renewedAt } : {}),
+    ...(record.leaseMs === undefined ? {} : { leaseMs: record.leaseMs }),
     ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}),
     ...(record.fence === undefined ? {} : { fence: record.fence }),
   };

@@ -1,10 +1,11 @@
-import type { AcquireOutcome, AcquireRequest, CleanupCriteria, LockBackend, LockRecord, ReleaseOutcome } from '../backend';
+import type { AcquireOutcome, AcquireRequest, CleanupCriteria, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
 import { BackendCallError } from '../errors';
 import { LockKind } from '../kinds';
 import { classifyDatastoreError, grpcCode, GrpcStatus } from './datastore-errors';
 import type { DatastoreRpc, FoundEntity, KeyProto, MutationOutcome, MutationProto, TransactionId } from './datastore-rpc';
 import { isGoogleEndpoint, PreconditionSupport, probeVersionPreconditions } from './precondition-probe';
-import { decodeLock, encodeLock, lockKey } from './lock-entity';
+import { decodeLock, encodeLock, lockKey, type LockFields } from './lock-entity';
+import { abandoned, expiryOf, lastSignOf, takeoverOf } from '../taking-rules';
 
 export interface DatastoreBackendSettings {
   readonly entityKind: string;
@@ -15,9 +16,11 @@ export interface DatastoreBackendSettings {
  * STRONG locks on Cloud Datastore / Firestore in Datastore mode.
  *
  * Round trips: an uncontended acquire is one non-transactional insert, which the store refuses
- * with ALREADY_EXISTS while the lock exists. A held lock costs one more lookup only when the
- * caller may steal; the steal itself is a transaction (begin, lookup, commit). A release is a
- * transaction (begin, lookup, commit) that deletes only when the token still matches.
+ * with ALREADY_EXISTS while the lock exists. A held lock costs one more lookup, to judge whether
+ * it may be taken (an expired lease, or a stale lock and a caller that may steal); taking it over
+ * is a transaction (begin, lookup, commit). A release is one delete conditioned on the grant's
+ * version where the store honours that, else a transaction that deletes only while the token still
+ * matches; a renewal is the same with an update.
  *
  * The fence is the entity version the store assigns on each write. Datastore documents it as
  * strictly greater than the version of any previous entity at that key, deleted ones included,
@@ -42,23 +45,46 @@ export class DatastoreLockBackend implements LockBackend {
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
     const key = await this.keyOf(request.identifier);
-    const acquiredAt = new Date();
-    const fields = { ...request, acquiredAt, expiresAt: expiry(acquiredAt, request.stealAfterMs) };
+    const fields = grantFields(request);
     try {
       const fence = await this.rpc.insert(encodeLock(key, fields));
       this.preconditions.probeSoon();
-      return { acquired: true, record: recordOf(fields, fence) };
+      return { acquired: true, record: recordOf(fields, fence, fence) };
     } catch (error) {
       if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS) throw classifyDatastoreError(error, { write: true, what: 'insert' });
     }
-    if (request.stealAfterMs === undefined) return { acquired: false };
-
     const found = await this.lookup(key);
     const holder = found ? decodeLock(found) : null;
-    if (!found || !holder || holder.token === request.token || heldForMs(found, holder) <= request.stealAfterMs) {
+    if (!found || !holder || holder.token === request.token || !takeoverOf(holder, sinceLastSignMs(found, holder), request.stealAfterMs)) {
       return { acquired: false, holder };
     }
-    return this.steal(key, holder, request);
+    return this.takeOver(key, holder, request);
+  }
+
+  async renew(request: RenewRequest, grant?: LockRecord): Promise<RenewOutcome> {
+    const key = await this.keyOf(request.identifier);
+    if (grant?.revision !== undefined && grant.token === request.token && (await this.preconditions.honoured())) {
+      // One commit: the update applies only while the entity is still at the version the holder
+      // last wrote; any other write since (a takeover, a cleanup and re-acquire) gave it a higher one.
+      const fields = renewedFields(grant, request.leaseMs);
+      try {
+        const [result] = await this.rpc.commit(undefined, [{ update: encodeLock(key, fields), baseVersion: grant.revision }]);
+        if (result && !result.conflict) return { renewed: true, record: recordOf(fields, grant.fence as bigint, result.version) };
+      } catch (error) {
+        if (grpcCode(error) === GrpcStatus.NOT_FOUND) return { renewed: false };
+        if (grpcCode(error) !== GrpcStatus.INVALID_ARGUMENT) throw classifyDatastoreError(error, { write: true, what: 'renew (update)' });
+      }
+      // The lock changed since the holder's last write (perhaps its own renewal whose answer was lost).
+    }
+    return this.inTransaction<RenewOutcome>('renew', async (transaction) => {
+      const current = await this.read(key, transaction);
+      if (!current || current.token !== request.token) return { outcome: { renewed: false } };
+      const fields = renewedFields(current, request.leaseMs);
+      return {
+        mutations: [{ update: encodeLock(key, fields) }],
+        onCommit: ([version]) => ({ renewed: true, record: recordOf(fields, current.fence as bigint, version as bigint) }),
+      };
+    });
   }
 
   async release(identifier: string, token: string, revision?: string): Promise<ReleaseOutcome> {
@@ -90,16 +116,17 @@ export class DatastoreLockBackend implements LockBackend {
   }
 
   /**
-   * Finds abandoned locks with two keys-only queries (acquired before the cutoff; stealable and
-   * past their expiry) and deletes them in transactions that re-read each lock first, so a lock
-   * re-acquired between the query and the delete stays. Pages of at most 500 keys.
+   * Finds candidate locks with two keys-only queries on the holders' own times (acquired before
+   * `now - maxAgeMs`; takeable by `now`), then deletes in transactions that re-read each lock and
+   * judge it on the store's clock where the store reports one, so a lock renewed, re-acquired or
+   * simply younger by the store's clock than by ours stays. Pages of at most 500 keys.
    */
   async cleanup(criteria: CleanupCriteria): Promise<number> {
     const partition = await this.partition();
     let deleted = 0;
     for (const [property, before] of [
-      ['acquiredAt', criteria.acquiredBefore],
-      ['expiresAt', criteria.expiredBefore],
+      ['acquiredAt', new Date(criteria.now.getTime() - criteria.maxAgeMs)],
+      ['expiresAt', criteria.now],
     ] as const) {
       let cursor: Uint8Array | string | undefined;
       for (;;) {
@@ -119,7 +146,10 @@ export class DatastoreLockBackend implements LockBackend {
       const chunk = keys.slice(start, start + this.cleanupTransactionSize);
       try {
         deleted += await this.inTransaction<number>('cleanup', async (transaction) => {
-          const stillAbandoned = (await this.lookupAll(chunk, transaction)).filter((found) => isAbandoned(decodeLock(found), criteria));
+          const stillAbandoned = (await this.lookupAll(chunk, transaction)).filter((found) => {
+            const lock = decodeLock(found);
+            return abandoned(lock, sinceLastSignMs(found, lock, criteria.now), criteria);
+          });
           if (stillAbandoned.length === 0) return { outcome: 0 };
           return { mutations: stillAbandoned.map((found) => ({ delete: found.entity.key })), onCommit: () => stillAbandoned.length };
         });
@@ -139,18 +169,21 @@ export class DatastoreLockBackend implements LockBackend {
   }
 
   /**
-   * Takes over a stale lock. The transaction re-reads it so that only one thief wins, and only
-   * from the holder it judged stale; a lock released meanwhile is simply taken.
+   * Takes over a lock found takeable (an expired lease, or stale for a caller that may steal). The
+   * transaction re-reads it so that only one taker wins, and only from the holder it judged, still
+   * takeable (it may have renewed since); a lock released meanwhile is simply taken.
    */
-  private async steal(key: KeyProto, stale: LockRecord, request: AcquireRequest): Promise<AcquireOutcome> {
-    return this.inTransaction<AcquireOutcome>('steal', async (transaction) => {
-      const current = await this.read(key, transaction);
-      if (current && current.token !== stale.token) return { outcome: { acquired: false, holder: current } };
-      const acquiredAt = new Date();
-      const fields = { ...request, acquiredAt, expiresAt: expiry(acquiredAt, request.stealAfterMs) };
+  private async takeOver(key: KeyProto, judged: LockRecord, request: AcquireRequest): Promise<AcquireOutcome> {
+    return this.inTransaction<AcquireOutcome>('take over', async (transaction) => {
+      const found = await this.lookup(key, transaction);
+      const current = found ? decodeLock(found) : null;
+      if (found && current && (current.token !== judged.token || !takeoverOf(current, sinceLastSignMs(found, current), request.stealAfterMs))) {
+        return { outcome: { acquired: false, holder: current } };
+      }
+      const fields = grantFields(request);
       return {
         mutations: [{ upsert: encodeLock(key, fields) }],
-        onCommit: ([fence]) => ({ acquired: true, record: recordOf(fields, fence as bigint) }),
+        onCommit: ([fence]) => ({ acquired: true, record: recordOf(fields, fence as bigint, fence as bigint) }),
       };
     });
   }
@@ -237,35 +270,42 @@ function isTooManyEntityGroups(error: unknown): boolean {
   return grpcCode(cause) === GrpcStatus.INVALID_ARGUMENT && /too many entity groups/i.test(String((cause as Error)?.message));
 }
 
-function isAbandoned(lock: LockRecord, criteria: CleanupCriteria): boolean {
-  if (lock.acquiredAt < criteria.acquiredBefore) return true;
-  return lock.expiresAt !== undefined && lock.expiresAt < criteria.expiredBefore;
+/** A new grant's fields: its last sign of life is now. */
+function grantFields(request: AcquireRequest): LockFields {
+  const acquiredAt = new Date();
+  const holder = { leaseMs: request.leaseMs, stealAfterMs: request.stealAfterMs };
+  return {
+    identifier: request.identifier,
+    token: request.token,
+    acquiredAt,
+    ...(request.leaseMs === undefined ? {} : { leaseMs: request.leaseMs }),
+    ...(request.stealAfterMs === undefined ? {} : { stealAfterMs: request.stealAfterMs }),
+    ...(expiryOf(acquiredAt, holder) ? { expiresAt: expiryOf(acquiredAt, holder) } : {}),
+  };
 }
 
-function expiry(acquiredAt: Date, stealAfterMs: number | undefined): Date | undefined {
-  return stealAfterMs === undefined ? undefined : new Date(acquiredAt.getTime() + stealAfterMs);
+/** The same grant, renewed now; the fence is recorded, since the new version is not the grant's. */
+function renewedFields(current: LockRecord, leaseMs: number | undefined): LockFields {
+  const renewedAt = new Date();
+  const { revision: _revision, expiresAt: _expiresAt, ...grant } = current;
+  const renewed = { ...grant, renewedAt, ...(leaseMs === undefined ? {} : { leaseMs }) };
+  const expiresAt = expiryOf(renewedAt, renewed);
+  return { ...renewed, ...(expiresAt ? { expiresAt } : {}) };
 }
 
 /**
- * How long the holder has held the lock, for djangae's rule (stale when held longer than the
- * caller's stealAfterMs). The store's own clock is preferred: the entity's last write time against
- * the read time. Besides removing client clock skew, it counts from when the grant took effect:
- * the stored `acquiredAt` is taken before the commit, and on Firestore in Datastore mode a commit
- * can wait seconds for a contended lock, which would make a fresh grant look stale at once.
- * Stores that report neither time (the legacy Datastore emulator) fall back to this host's clock.
+ * How long since the holder's last sign of life (grant or renewal). The store's own clock is
+ * preferred: the entity's last write time against the read time. Besides removing client clock
+ * skew, it counts from when the write took effect: the stored times are taken before the commit,
+ * and on Firestore in Datastore mode a commit can wait seconds for a contended lock, which would
+ * make a fresh grant look stale at once. Stores that report neither time (the legacy Datastore
+ * emulator) fall back to this host's clock (`now`) against the holder's.
  */
-function heldForMs(found: FoundEntity, holder: LockRecord): number {
+function sinceLastSignMs(found: FoundEntity, holder: LockRecord, now: Date = new Date()): number {
   if (found.updatedAt && found.readAt) return found.readAt.getTime() - found.updatedAt.getTime();
-  return Date.now() - holder.acquiredAt.getTime();
+  return now.getTime() - lastSignOf(holder).getTime();
 }
 
-function recordOf(fields: { identifier: string; token: string; acquiredAt: Date; expiresAt: Date | undefined }, fence: bigint): LockRecord {
-  return {
-    identifier: fields.identifier,
-    token: fields.token,
-    acquiredAt: fields.acquiredAt,
-    ...(fields.expiresAt ? { expiresAt: fields.expiresAt } : {}),
-    fence,
-    revision: fence.toString(),
-  };
+function recordOf(fields: LockFields, fence: bigint, version: bigint): LockRecord {
+  return { ...fields, fence, revision: version.toString() };
 }

@@ -18,6 +18,9 @@ export function encodeLockValue(record: LockRecord): Buffer {
       identifier: record.identifier,
       token: record.token,
       acquiredAt: record.acquiredAt.getTime(),
+      ...(record.renewedAt ? { renewedAt: record.renewedAt.getTime() } : {}),
+      ...(record.leaseMs === undefined ? {} : { leaseMs: record.leaseMs }),
+      ...(record.stealAfterMs === undefined ? {} : { stealAfterMs: record.stealAfterMs }),
       ...(record.expiresAt ? { expiresAt: record.expiresAt.getTime() } : {}),
     }),
   );
@@ -32,6 +35,9 @@ export function decodeLockValue(value: Buffer): LockRecord | null {
       identifier: String(parsed.identifier ?? ''),
       token: parsed.token,
       acquiredAt: new Date(parsed.acquiredAt),
+      ...(typeof parsed.renewedAt === 'number' ? { renewedAt: new Date(parsed.renewedAt) } : {}),
+      ...(typeof parsed.leaseMs === 'number' ? { leaseMs: parsed.leaseMs } : {}),
+      ...(typeof parsed.stealAfterMs === 'number' ? { stealAfterMs: parsed.stealAfterMs } : {}),
       ...(typeof parsed.expiresAt === 'number' ? { expiresAt: new Date(parsed.expiresAt) } : {}),
     };
   } catch {

@@ -1,4 +1,5 @@
-import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, ReleaseOutcome } from '../backend';
+import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
+import { expiryOf, lastSignOf, takeoverOf } from '../taking-rules';
 import { LockKind } from '../kinds';
 import type { CasValue, MemcacheOps } from './memcache-ops';
 import { casDisabledError, classifyMemcacheError, isCasDisabled } from './memcached-errors';
@@ -28,26 +29,42 @@ export class MemcachedLockBackend implements LockBackend {
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
     const key = lockCacheKey(this.keyPrefix, request.identifier);
-    const record = newRecord(request);
-    const expiry = expirySeconds(request.stealAfterMs);
-    const cas = await this.call(true, () => this.ops.add(key, encodeLockValue(record), expiry));
+    const record = grantRecord(request);
+    const cas = await this.call(true, () => this.ops.add(key, encodeLockValue(record), backstopSeconds(record)));
     if (cas && isCasDisabled(cas)) {
       // Reading it back removes the lock this add wrote; the read always refuses on such a server.
       await this.read(key, request.token).catch(() => undefined);
       throw casDisabledError();
     }
     if (cas) return { acquired: true, record };
-    if (request.stealAfterMs === undefined) return { acquired: false };
 
     const current = await this.read(key, request.token);
     const holder = current?.record ?? null;
     // This host's clock against the holder's: memcached keeps no write time of its own.
-    if (!current || holder?.token === request.token || (holder && Date.now() - holder.acquiredAt.getTime() <= request.stealAfterMs)) {
+    if (!current || !holder || holder.token === request.token || !takeoverOf(holder, Date.now() - lastSignOf(holder).getTime(), request.stealAfterMs)) {
       return { acquired: false, holder };
     }
-    const thief = newRecord(request);
-    const swapped = await this.call(true, () => this.ops.casSet(key, encodeLockValue(thief), expiry, current.cas));
-    return Buffer.isBuffer(swapped) ? { acquired: true, record: thief } : { acquired: false };
+    const taker = grantRecord(request);
+    const swapped = await this.call(true, () => this.ops.casSet(key, encodeLockValue(taker), backstopSeconds(taker), current.cas));
+    return Buffer.isBuffer(swapped) ? { acquired: true, record: taker } : { acquired: false };
+  }
+
+  /**
+   * Two round trips: a `get`, then a compare-and-swap `set` with the CAS read alongside the value
+   * that proves the lock is still this token's (a kept CAS proves nothing, see above). A swap that
+   * finds the key changed reads again: the change may be the holder's own earlier renewal.
+   */
+  async renew(request: RenewRequest): Promise<RenewOutcome> {
+    const key = lockCacheKey(this.keyPrefix, request.identifier);
+    for (let tries = 0; tries < RENEW_TRIES; tries++) {
+      const current = await this.read(key);
+      if (!current?.record || current.record.token !== request.token) return { renewed: false };
+      const renewed = renewedRecord(current.record, request.leaseMs);
+      const swapped = await this.call(true, () => this.ops.casSet(key, encodeLockValue(renewed), backstopSeconds(renewed), current.cas));
+      if (Buffer.isBuffer(swapped)) return { renewed: true, record: renewed };
+      if (swapped === 'missing') return { renewed: false };
+    }
+    return { renewed: false };
   }
 
   /** The grant's revision is not used: its CAS may have been handed out again since (see above). */
@@ -93,12 +110,36 @@ export class MemcachedLockBackend implements LockBackend {
   }
 }
 
-function newRecord(request: AcquireRequest): LockRecord {
+/** A lock whose key keeps changing under a renewal is not this holder's to keep. */
+const RENEW_TRIES = 3;
+
+function grantRecord(request: AcquireRequest): LockRecord {
   const acquiredAt = new Date();
+  const holder = { leaseMs: request.leaseMs, stealAfterMs: request.stealAfterMs };
+  const expiresAt = expiryOf(acquiredAt, holder);
   return {
     identifier: request.identifier,
     token: request.token,
     acquiredAt,
-    ...(request.stealAfterMs === undefined ? {} : { expiresAt: new Date(acquiredAt.getTime() + request.stealAfterMs) }),
+    ...(request.leaseMs === undefined ? {} : { leaseMs: request.leaseMs }),
+    ...(request.stealAfterMs === undefined ? {} : { stealAfterMs: request.stealAfterMs }),
+    ...(expiresAt ? { expiresAt } : {}),
   };
+}
+
+function renewedRecord(current: LockRecord, leaseMs: number | undefined): LockRecord {
+  const renewedAt = new Date();
+  const { expiresAt: _expiresAt, ...grant } = current;
+  const renewed = { ...grant, renewedAt, ...(leaseMs === undefined ? {} : { leaseMs }) };
+  const expiresAt = expiryOf(renewedAt, renewed);
+  return { ...renewed, ...(expiresAt ? { expiresAt } : {}) };
+}
+
+/**
+ * memcached's own expiry, a backstop only: the rule is applied to the millisecond from the stored
+ * times (taking-rules.ts). A lease expires the key a little after the lease ends; a lease-less
+ * lock with its own steal time after that (djangae's behaviour); otherwise never.
+ */
+function backstopSeconds(record: LockRecord): number {
+  return expirySeconds(record.leaseMs ?? record.stealAfterMs);
 }

@@ -136,21 +136,24 @@ describe('WEAK locks on memcached', () => {
   });
 
   describe('round trips', () => {
-    it('acquire is one add; release is a get and a CAS delete; a held lock costs one more get only when stealing is allowed', async () => {
+    it('acquire is one add; release is a get and a CAS delete; a held lock costs one more get, to judge it; a renewal is a get and a CAS set', async () => {
       const perform = sandbox.spy(memcache, 'perform');
       const id = uniqueId('weak-rpc');
       const held = await Lock.acquire(id, WEAK);
       assert.equal(perform.callCount, 1);
+      // The get tells whether the holder's lease has expired, which frees the lock for anyone.
       assert.equal(await Lock.acquire(id, { ...WEAK, wait: false }), null);
-      assert.equal(perform.callCount, 2);
+      assert.equal(perform.callCount, 3);
       assert.equal(await Lock.acquire(id, { ...WEAK, wait: false, stealAfterMs: 60_000 }), null);
-      assert.equal(perform.callCount, 4);
+      assert.equal(perform.callCount, 5);
+      assert.equal(await held?.renew(), true);
+      assert.equal(perform.callCount, 7, 'a renewal: a get proves the value is ours, then the CAS set');
       assert.equal(await held?.release(), true);
       // Not one CAS delete with the grant's CAS: after a restart that CAS can be the next holder's.
-      assert.equal(perform.callCount, 6, 'a get proves the value is ours, then the CAS delete');
+      assert.equal(perform.callCount, 9, 'a get proves the value is ours, then the CAS delete');
       const again = await Lock.acquire(id, WEAK);
       assert.equal(await releaseByToken(id, again?.token as string, WEAK), true);
-      assert.equal(perform.callCount, 9, 'by token alone: the same get, then the CAS delete');
+      assert.equal(perform.callCount, 12, 'by token alone: the same get, then the CAS delete');
     });
   });
 

@@ -70,6 +70,33 @@ for (const target of DATASTORE_TARGETS) {
         assert.deepEqual(rpcs.calls(), preconditions ? ['commit'] : ['beginTransaction', 'lookup', 'commit']);
       });
 
+      it(`a renewal is ${target.honoursPreconditions ? 'one conditional update' : 'begin, lookup, commit'}, keeps the fence, and a later release still takes one round trip`, async () => {
+        const held = await Lock.acquire(uniqueId('rpc-renew'), { leaseMs: 60_000 });
+        assert.ok(held);
+        const rpcs = spyOnRpcs(datastore, sandbox);
+        assert.equal(await held.renew(), true);
+        assert.deepEqual(rpcs.calls(), preconditions ? ['commit'] : ['beginTransaction', 'lookup', 'commit']);
+        assert.equal((await peek(held.identifier))?.fence, held.fence, 'renewal keeps the grant fence');
+        rpcs.reset();
+        assert.equal(await held.release(), true);
+        assert.deepEqual(rpcs.calls(), preconditions ? ['commit'] : ['beginTransaction', 'lookup', 'commit']);
+      });
+
+      it('a renewal by a holder whose expired lease was taken over changes nothing and answers false', async () => {
+        const id = uniqueId('renew-after-takeover');
+        const old = await Lock.acquire(id, { leaseMs: 150 });
+        assert.ok(old);
+        await delay(400);
+        const next = await Lock.acquire(id, { wait: false });
+        assert.ok(next, 'an expired lease is free to a plain acquire');
+        assert.ok((next.fence as bigint) > (old.fence as bigint));
+        assert.equal(await old.renew(), false);
+        assert.equal(old.signal.aborted, true);
+        assert.equal((await peek(id))?.holderId, next.holderId, "the new holder's lock is untouched");
+        assert.equal(await old.release(), false);
+        assert.equal(await next.release(), true);
+      });
+
       it('a release by token alone (no grant version) checks ownership in a transaction', async () => {
         const held = await Lock.acquire(uniqueId('rpc-token'));
         assert.ok(held);
@@ -78,13 +105,13 @@ for (const target of DATASTORE_TARGETS) {
         assert.deepEqual(rpcs.calls(), ['beginTransaction', 'lookup', 'commit']);
       });
 
-      it('a held lock costs one commit to find held, one more lookup when the caller may steal', async () => {
+      it('a held lock costs one commit to find held and one lookup to judge it (an expired lease is free to anyone)', async () => {
         const id = uniqueId('rpc-held');
         const held = await Lock.acquire(id);
         assert.ok(held);
         const rpcs = spyOnRpcs(datastore, sandbox);
         assert.equal(await Lock.acquire(id, { wait: false }), null);
-        assert.deepEqual(rpcs.calls(), ['commit']);
+        assert.deepEqual(rpcs.calls(), ['commit', 'lookup']);
         rpcs.reset();
         assert.equal(await Lock.acquire(id, { wait: false, stealAfterMs: 60_000 }), null);
         assert.deepEqual(rpcs.calls(), ['commit', 'lookup']);

@@ -1,15 +1,19 @@
-import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, ReleaseOutcome } from '../../shared/backend';
+import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../../shared/backend';
 import { LockKind } from '../../shared';
+import { lastSignOf, takeoverOf } from '../../shared/taking-rules';
 
 /**
  * An in-memory backend for unit tests of the layers above the stores (waiting, retries, the local
- * queue) under fake timers. It keeps the contract's semantics; it is never used to test a store.
+ * queue, renewal) under fake timers. It keeps the contract's semantics, on this process's clock;
+ * it is never used to test a store.
  */
 export class MemoryBackend implements LockBackend {
   readonly capabilities = { fence: true } as const;
   readonly locks = new Map<string, LockRecord>();
   /** Each tryAcquire: when (Date.now()) and for which token. */
   readonly attempts: { at: number; token: string }[] = [];
+  /** Each renew: when, and for which token. */
+  readonly renewals: { at: number; token: string }[] = [];
   /** Errors thrown by the next calls of any method, first in first out. */
   readonly failures: Error[] = [];
   private fence = 0n;
@@ -20,11 +24,26 @@ export class MemoryBackend implements LockBackend {
     this.attempts.push({ at: Date.now(), token: request.token });
     this.failIfAsked();
     const holder = this.locks.get(request.identifier);
-    const stale = holder && request.stealAfterMs !== undefined && Date.now() - holder.acquiredAt.getTime() > request.stealAfterMs;
-    if (holder && !stale) return { acquired: false };
-    const record = { identifier: request.identifier, token: request.token, acquiredAt: new Date(), fence: ++this.fence };
+    if (holder && !takeoverOf(holder, Date.now() - lastSignOf(holder).getTime(), request.stealAfterMs)) return { acquired: false };
+    const record = {
+      identifier: request.identifier,
+      token: request.token,
+      acquiredAt: new Date(),
+      fence: ++this.fence,
+      ...(request.leaseMs === undefined ? {} : { leaseMs: request.leaseMs }),
+    };
     this.locks.set(request.identifier, record);
     return { acquired: true, record };
+  }
+
+  async renew(request: RenewRequest): Promise<RenewOutcome> {
+    this.renewals.push({ at: Date.now(), token: request.token });
+    this.failIfAsked();
+    const holder = this.locks.get(request.identifier);
+    if (holder?.token !== request.token) return { renewed: false };
+    const record = { ...holder, renewedAt: new Date(), ...(request.leaseMs === undefined ? {} : { leaseMs: request.leaseMs }) };
+    this.locks.set(request.identifier, record);
+    return { renewed: true, record };
   }
 
   async release(identifier: string, token: string): Promise<ReleaseOutcome> {

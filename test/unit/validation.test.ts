@@ -32,7 +32,7 @@ describe('input validation', () => {
 
   describe('lock options', () => {
     it('defaults to wait: true, STRONG, no steal, no wait limit', () => {
-      assert.deepEqual(resolveLockOptions(), { wait: true, kind: LockKind.STRONG, stealAfterMs: undefined, waitForMs: undefined, signal: undefined });
+      assert.deepEqual(resolveLockOptions(), { wait: true, kind: LockKind.STRONG, stealAfterMs: undefined, waitForMs: undefined, signal: undefined, leaseMs: undefined, autoRenew: false });
       assert.equal(LOCK_KINDS.WEAK, LockKind.WEAK);
     });
 
