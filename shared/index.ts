@@ -5,7 +5,7 @@
  */
 export { LockKind, LOCK_KINDS } from './kinds';
 export type { LockOptions } from './options';
-export { DEFAULT_LOCK_OPTIONS } from './options';
+export { DEFAULT_LOCK_OPTIONS, MIN_LEASE_MS } from './options';
 export { Lock, lock } from './lock';
 export type { FenceOf, LockGuard, LockOptionsOf } from './lock';
 export { peek } from './peek';
@@ -19,7 +19,7 @@ export type { MemcacheClient } from './memcache-client';
 export { DEFAULT_WAIT_BACKOFF, DEFAULT_RETRY_POLICY } from './backoff';
 export type { BackoffPolicy, RetryPolicy } from './backoff';
 export { MAX_IDENTIFIER_BYTES } from './identifier';
-export { releaseByToken, MAX_TOKEN_LENGTH } from './token-release';
+export { releaseByToken, renewByToken, MAX_TOKEN_LENGTH } from './token-release';
 export { cleanupStaleLocks, DEFAULT_CLEANUP_MAX_AGE_MS } from './cleanup';
 export { lockedHandler, EarlyDeliveryError, LockStillHeldError, DEFAULT_REQUEUE_BACKOFF } from './pubsub/locked-handler';
 export type { LockedHandlerOptions, PubSubCloudEvent } from './pubsub/locked-handler';

@@ -1,9 +1,9 @@
-import { attemptRelease } from './attempts';
+import { attemptRelease, attemptRenew } from './attempts';
 import { currentRuntime } from './config';
 import { LockError } from './errors';
 import { typeOf, validateIdentifier } from './identifier';
 import { LockKind } from './kinds';
-import { resolveLockOptions } from './options';
+import { leaseOption, resolveLockOptions } from './options';
 
 /** Tokens are UUIDs; anything much longer is not one of ours. */
 export const MAX_TOKEN_LENGTH = 256;
@@ -23,6 +23,31 @@ export async function releaseByToken(identifier: string, token: string, options:
   } finally {
     runtime.queue.wake(kind, identifier);
   }
+}
+
+/**
+ * Renews the lock `identifier` on behalf of the holder of `token` (the HTTP API, another process):
+ * its lease runs `leaseMs` from now (default: the grant's own lease); a lease-less grant's last
+ * sign of life becomes now. `null` when that token does not hold the lock; otherwise when the lock
+ * now becomes takeable, on this host's clock (absent for a lease-less lock without a steal time).
+ * Without the grant's revision the store reads the lock first (a transaction, or a get).
+ */
+export async function renewByToken(
+  identifier: string,
+  token: string,
+  options: { kind?: LockKind; leaseMs?: number } = {},
+): Promise<{ expiresAt: Date | undefined } | null> {
+  validateIdentifier(identifier);
+  validateToken(token);
+  const { kind } = resolveLockOptions({ kind: options?.kind ?? LockKind.STRONG });
+  const leaseMs = leaseOption(options?.leaseMs);
+  const runtime = currentRuntime();
+  const outcome = await attemptRenew(
+    await runtime.backend(kind),
+    { identifier, token, ...(leaseMs === undefined ? {} : { leaseMs }) },
+    runtime.config.retry,
+  );
+  return outcome.renewed ? { expiresAt: outcome.record.expiresAt } : null;
 }
 
 export function validateToken(token: unknown): asserts token is string {
