@@ -19,7 +19,8 @@ export class LeaseKeeper {
   private stopped = false;
 
   constructor(private readonly target: LeaseKeeperTarget) {
-    this.schedule(intervalOf(target.leaseMs));
+    // A grant that took long to arrive (a cold client's first call) is renewed that much sooner.
+    this.schedule(Math.max(0, target.lastConfirmedAt() + intervalOf(target.leaseMs) - Date.now()));
   }
 
   stop(): void {

@@ -7,7 +7,7 @@ import { LockAcquisitionError, LockError } from './errors';
 import { validateIdentifier } from './identifier';
 import { holderIdOf } from './holder-id';
 import type { LockKind } from './kinds';
-import { LeaseKeeper } from './lease-keeper';
+import { intervalOf, LeaseKeeper } from './lease-keeper';
 import { resolveLockOptions, type LockOptions, type ResolvedLockOptions } from './options';
 import { acquireWithWaiting } from './waiting';
 
@@ -40,6 +40,8 @@ export class Lock<K extends LockKind = LockKind> {
   #confirmedAt: number;
   readonly #lost = new AbortController();
   #keeper: LeaseKeeper | undefined;
+  /** The renewal in flight, which a release waits for: the two would otherwise race on the lock. */
+  #renewing: Promise<boolean> | undefined;
   private releasing: Promise<boolean> | undefined;
 
   private constructor(
@@ -91,11 +93,19 @@ export class Lock<K extends LockKind = LockKind> {
    * longer this holder's, which also aborts `signal`. An expired lease nobody has taken yet is
    * renewed. Rejects when the store stays unavailable.
    */
-  async renew(): Promise<boolean> {
-    if (this.releasing || this.#lost.signal.aborted) return false;
+  renew(): Promise<boolean> {
+    if (this.releasing || this.#lost.signal.aborted) return Promise.resolve(false);
+    const renewal = this.renewOnce();
+    this.#renewing = renewal;
+    return renewal;
+  }
+
+  private async renewOnce(): Promise<boolean> {
     const sentAt = Date.now();
     const backend = await this.runtime.backend(this.kind);
     const outcome = await attemptRenew(backend, { identifier: this.identifier, token: this.token }, this.runtime.config.retry, this.#record);
+    // A release that began meanwhile decides what happened to the lock.
+    if (this.releasing) return outcome.renewed;
     if (!outcome.renewed) {
       this.markLost('a renewal found the lock no longer held by this holder');
       return false;
@@ -128,6 +138,7 @@ export class Lock<K extends LockKind = LockKind> {
 
   private async releaseOnce(): Promise<boolean> {
     try {
+      await this.#renewing?.catch(() => undefined);
       const backend = await this.runtime.backend(this.kind);
       const released = await attemptRelease(backend, this.identifier, this.token, this.runtime.config.retry, this.#record.revision);
       if (!released) this.markLost('the release found the lock no longer held by this holder');
@@ -137,13 +148,16 @@ export class Lock<K extends LockKind = LockKind> {
     }
   }
 
-  /** Renews in the background until release (see LeaseKeeper); each renewal bounded by what is left of the lease. */
+  /**
+   * Renews in the background until release (see LeaseKeeper). Each renewal may take one renewal
+   * interval at most, so a store that hangs is noticed (and retried) well before the lease ends.
+   */
   private keepAlive(): void {
     const leaseMs = this.leaseMs;
     if (leaseMs === undefined || this.#keeper) return;
     this.#keeper = new LeaseKeeper({
       leaseMs,
-      renew: () => withinBudget(this.#confirmedAt + leaseMs, () => this.renew()),
+      renew: () => withinBudget(Date.now() + intervalOf(leaseMs), () => this.renew()),
       lastConfirmedAt: () => this.#confirmedAt,
       lost: (reason) => this.markLost(reason),
     });

@@ -67,15 +67,22 @@ export class MemcachedLockBackend implements LockBackend {
     return { renewed: false };
   }
 
-  /** The grant's revision is not used: its CAS may have been handed out again since (see above). */
+  /**
+   * The grant's revision is not used: its CAS may have been handed out again since (see above). A
+   * delete that finds the key changed reads again: the change may be this holder's own renewal.
+   */
   async release(identifier: string, token: string): Promise<ReleaseOutcome> {
     const key = lockCacheKey(this.keyPrefix, identifier);
-    const current = await this.read(key, token);
-    if (!current) return 'absent';
-    if (current.record?.token !== token) return 'not_holder';
-    const deleted = await this.call(true, () => this.ops.casDelete(key, current.cas));
-    // Changed in between: someone stole it, and their lock stays. Missing: it expired meanwhile.
-    return deleted === 'deleted' ? 'released' : deleted === 'changed' ? 'not_holder' : 'absent';
+    for (let tries = 0; tries < RENEW_TRIES; tries++) {
+      const current = await this.read(key, token);
+      if (!current) return 'absent';
+      if (current.record?.token !== token) return 'not_holder';
+      const deleted = await this.call(true, () => this.ops.casDelete(key, current.cas));
+      if (deleted === 'deleted') return 'released';
+      // Missing: it expired meanwhile. Changed: read whose it is now.
+      if (deleted === 'missing') return 'absent';
+    }
+    return 'not_holder';
   }
 
   async peek(identifier: string): Promise<LockRecord | null> {
@@ -110,7 +117,7 @@ export class MemcachedLockBackend implements LockBackend {
   }
 }
 
-/** A lock whose key keeps changing under a renewal is not this holder's to keep. */
+/** A lock whose key keeps changing under a renewal or release is in someone else's hands. */
 const RENEW_TRIES = 3;
 
 function grantRecord(request: AcquireRequest): LockRecord {
