@@ -107,6 +107,20 @@ describe('infra: npm run deploy -- --dry-run', () => {
     await nothingCreated();
   });
 
+  it("a redeploy: the plan names the trigger's own subscription, read from Eventarc, and no other subscription of the work topic", async () => {
+    const options = parseDeployArgs(['--project', project, '--region', 'europe-west1', '--dry-run']);
+    const state = readyProject(options, { worker: { trigger: `projects/${project}/locations/europe-west1/triggers/exampleworker-7`, subscription: 'eventarc-europe-west1-exampleworker-7-sub-8' } });
+    await pubsub.createTopic('example-work');
+    await pubsub.topic('example-work').createSubscription('eventarc-europe-west1-exampleworker-7-sub-8', { pushConfig: { pushEndpoint: 'https://worker.example/' } });
+    await pubsub.topic('example-work').createSubscription('someone-elses', {});
+    const changes = await deploy(options, readFunctionsSource(join(REPO, 'firebase.json')), { pubsub, scheduler, run, gcloud: fakeGcloud(state), permissions: fakePermissions(state) }, () => {});
+    const subscriptions = changes.filter((change) => /subscriptions?\b/.test(change.resource) || change.call.includes('subscriptions add-iam-policy-binding'));
+    assert.ok(changes.some((change) => change.action === 'update' && change.resource === `subscription projects/${project}/subscriptions/eventarc-europe-west1-exampleworker-7-sub-8`));
+    assert.ok(changes.some((change) => /^gcloud pubsub subscriptions add-iam-policy-binding eventarc-europe-west1-exampleworker-7-sub-8 /.test(change.call)));
+    assert.ok(!subscriptions.some((change) => `${change.resource} ${change.call}`.includes('someone-elses')), 'the foreign subscription is not in the plan');
+    sinon.assert.notCalled(run);
+  });
+
   it('a missing named database: the dry run shows its creation in Datastore mode first, and every function reads it', async () => {
     const changes = await deployWith(['--dry-run', '--database', 'locks', '--database-location', 'eur3'], undefined);
     assert.deepEqual(changes[0], {
