@@ -15,52 +15,44 @@ export async function ensureTopics(pubsub: PubSub, mode: ApplyMode): Promise<Cha
 
 /**
  * After the functions: `gcloud functions deploy --trigger-topic` has Eventarc create the worker's
- * push subscription on the work topic, with no way to give it a retry or dead-letter policy. Every
- * subscription on the work topic gets the delivery policy the local stack uses; its push endpoint
- * and ack deadline stay Eventarc's.
+ * push subscription on the work topic, with no way to give it a retry or dead-letter policy. That
+ * subscription, the one Eventarc names in the trigger's transport (`triggerSubscription`, read by
+ * worker-trigger.ts), gets the delivery policy the local stack uses; its push endpoint, identity and
+ * ack deadline stay Eventarc's. Any other subscription on the work topic belongs to someone else and
+ * is never read or changed. `undefined`: a dry run before the worker's first deploy.
  */
-export async function applyWorkerDeliveryPolicy(pubsub: PubSub, mode: ApplyMode): Promise<Change[]> {
-  const topic = pubsub.topic(WORK_TOPIC);
-  const [exists] = await topic.exists();
-  const [subscriptions] = exists ? await topic.getSubscriptions() : [[]];
-  if (subscriptions.length === 0) {
-    // A dry run before the first deploy: the trigger's subscription does not exist yet.
+export async function applyWorkerDeliveryPolicy(pubsub: PubSub, triggerSubscription: string | undefined, mode: ApplyMode): Promise<Change> {
+  if (triggerSubscription === undefined) {
+    if (!mode.dryRun) throw new Error(`the exampleWorker deploy left no Eventarc trigger subscription on ${pubsub.topic(WORK_TOPIC).name}`);
     const change: Change = {
-      action: mode.dryRun ? 'update' : 'unchanged',
-      resource: `the exampleWorker trigger's subscription on ${topic.name}`,
-      call: mode.dryRun ? `setMetadata(${JSON.stringify(policy())}) once gcloud has created it` : '',
+      action: 'update',
+      resource: `the exampleWorker trigger's subscription on ${pubsub.topic(WORK_TOPIC).name}`,
+      call: `setMetadata(${JSON.stringify(policy())}) once gcloud has created it (read from the trigger's transport.pubsub.subscription)`,
     };
-    if (!mode.dryRun) throw new Error(`no subscription on ${topic.name}: the exampleWorker deploy did not create its trigger`);
     mode.report?.(change);
-    return [change];
+    return change;
   }
-  const changes: Change[] = [];
-  for (const subscription of subscriptions) {
-    const [metadata] = await subscription.getMetadata();
-    const name = subscription.name.split('/').pop() as string;
-    changes.push(
-      await ensureSubscription(
-        pubsub,
-        {
-          name,
-          topic: WORK_TOPIC,
-          ackDeadlineSeconds: Number(metadata.ackDeadlineSeconds ?? WORKER_DELIVERY.ackDeadlineSeconds),
-          ...policy(),
-          ...(metadata.pushConfig?.pushEndpoint ? { pushEndpoint: metadata.pushConfig.pushEndpoint } : {}),
-          // Eventarc pushes with an OIDC identity; replacing the push config without it would break the trigger.
-          ...pushAuthOf(metadata.pushConfig),
-        },
-        mode,
-      ),
-    );
-  }
-  return changes;
+  const [metadata] = await pubsub.subscription(triggerSubscription).getMetadata();
+  return ensureSubscription(
+    pubsub,
+    {
+      name: triggerSubscription,
+      topic: WORK_TOPIC,
+      ackDeadlineSeconds: Number(metadata.ackDeadlineSeconds ?? WORKER_DELIVERY.ackDeadlineSeconds),
+      ...policy(),
+      ...(metadata.pushConfig?.pushEndpoint ? { pushEndpoint: metadata.pushConfig.pushEndpoint } : {}),
+      // Eventarc pushes with an OIDC identity; replacing the push config without it would break the trigger.
+      ...pushAuthOf(metadata.pushConfig),
+    },
+    mode,
+  );
 }
 
 /**
  * After the functions: the retry topic's push subscription to the worker, which only the worker's
  * re-queues reach. Unlike the trigger's, it is ours, so it is created with the delivery policy.
- * The worker is private: each push carries an OIDC token for `pushAuth`, who needs run.invoker on it.
+ * The worker is private: each push carries an OIDC token for `pushAuth` (the trigger's account, so
+ * the worker's one invoker grant serves both).
  * The path names the retry topic: the Functions Framework reads a plain push's topic from it.
  */
 export async function ensureRetrySubscription(pubsub: PubSub, project: string, workerUrl: string, pushAuth: PushAuth, mode: ApplyMode): Promise<Change> {

@@ -3,16 +3,28 @@ export interface DeployOptions {
   readonly project: string;
   readonly region: string;
   readonly dryRun: boolean;
+  /** Enable the APIs the deploy needs when some are off; without it the preflight stops and names them. */
+  readonly enableApis: boolean;
   /** Cloud Scheduler calls cleanupLocks with an OIDC token for this account; it gets the invoker role on it. */
   readonly schedulerServiceAccount: string;
-  /** The functions' runtime identity. Default: the project's default compute service account. */
-  readonly runtimeServiceAccount: string | undefined;
+  /** The functions' runtime identity: datastore.user on the project, pubsub.publisher on the retry and dead-letter topics. */
+  readonly runtimeServiceAccount: string;
+  /** Cloud Build runs the functions' builds as this account (roles/cloudbuild.builds.builder). */
+  readonly buildServiceAccount: string;
+  /** The worker's Eventarc trigger and its retry subscription push as this account (run.invoker on the worker only). */
+  readonly triggerServiceAccount: string;
   /** firebase.json to read the functions source from. Default: the repository's. */
   readonly config: string | undefined;
   /** The Datastore-mode database of STRONG locks (and the example worker). Default: `(default)`. */
   readonly database: string;
   /** Where to create the database when it is missing. Default: the region. */
   readonly databaseLocation: string | undefined;
+  /** WEAK locks' memcached servers (`host:port[,host:port]`), set as MEMCACHE_SERVERS on every function. */
+  readonly memcacheServers: string | undefined;
+  /** A Serverless VPC Access connector, so the functions reach a memcached on a private network. */
+  readonly vpcConnector: string | undefined;
+  /** What goes through the connector: `private-ranges-only` (gcloud's default) or `all`. */
+  readonly vpcEgress: 'private-ranges-only' | 'all' | undefined;
 }
 
 /** The project's default database, as gcloud and the Firestore API name it. */
@@ -22,21 +34,40 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const USAGE =
-  'usage: npm run deploy -- --project PROJECT --region REGION [--dry-run] ' +
-  '[--scheduler-service-account EMAIL (default locks-scheduler@PROJECT.iam.gserviceaccount.com)] ' +
-  '[--runtime-service-account EMAIL] [--config firebase.json] ' +
-  '[--database NAME (default: the project\'s "(default)" database)] [--database-location LOCATION (default: the region)]';
+/** The accounts the deploy creates when they are missing: ACCOUNT_ID@PROJECT.iam.gserviceaccount.com. */
+export const DEFAULT_ACCOUNT_IDS = Object.freeze({ runtime: 'locks-runtime', build: 'locks-build', trigger: 'locks-trigger', scheduler: 'locks-scheduler' });
 
-const VALUE_FLAGS = ['--project', '--region', '--scheduler-service-account', '--runtime-service-account', '--config', '--database', '--database-location'] as const;
+export const USAGE =
+  'usage: npm run deploy -- --project PROJECT --region REGION [--dry-run] [--enable-apis] ' +
+  '[--runtime-service-account EMAIL (default locks-runtime@PROJECT.iam.gserviceaccount.com)] ' +
+  '[--build-service-account EMAIL (default locks-build@...)] [--trigger-service-account EMAIL (default locks-trigger@...)] ' +
+  '[--scheduler-service-account EMAIL (default locks-scheduler@...)] [--config firebase.json] ' +
+  '[--database NAME (default: the project\'s "(default)" database)] [--database-location LOCATION (default: the region)] ' +
+  '[--memcache-servers HOST:PORT[,HOST:PORT]] [--vpc-connector CONNECTOR] [--vpc-egress private-ranges-only|all]';
+
+const VALUE_FLAGS = [
+  '--project',
+  '--region',
+  '--scheduler-service-account',
+  '--runtime-service-account',
+  '--build-service-account',
+  '--trigger-service-account',
+  '--config',
+  '--database',
+  '--database-location',
+  '--memcache-servers',
+  '--vpc-connector',
+  '--vpc-egress',
+] as const;
+const SWITCHES = ['--dry-run', '--enable-apis'] as const;
 
 export function parseDeployArgs(argv: readonly string[]): DeployOptions {
   const values = new Map<string, string>();
-  let dryRun = false;
+  const switches = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (arg === '--dry-run') {
-      dryRun = true;
+    if ((SWITCHES as readonly string[]).includes(arg)) {
+      switches.add(arg);
       continue;
     }
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -61,14 +92,36 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
   if (databaseLocation !== undefined && !/^[a-z]+(-[a-z]+)?\d+$/.test(databaseLocation)) {
     throw new UsageError(`--database-location ${JSON.stringify(databaseLocation)} is not a location (like europe-west1 or eur3)`);
   }
+  const account = (flag: string, id: string): string => {
+    const email = values.get(flag) ?? `${id}@${project}.iam.gserviceaccount.com`;
+    if (!/^[a-z0-9][a-z0-9.-]*@[a-z0-9.-]+\.gserviceaccount\.com$/.test(email)) throw new UsageError(`${flag} ${JSON.stringify(email)} is not a service account email`);
+    return email;
+  };
+  const memcacheServers = values.get('--memcache-servers');
+  // memjs's MEMCACHE_SERVERS: host:port, comma-separated (a user:password@ prefix would put a secret in the function's settings; use MEMCACHE_USERNAME/PASSWORD).
+  if (memcacheServers !== undefined && !memcacheServers.split(',').every((server) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(server))) {
+    throw new UsageError(`--memcache-servers ${JSON.stringify(memcacheServers)} is not a list of HOST:PORT (like 10.0.0.3:11211,10.0.0.4:11211)`);
+  }
+  const vpcEgress = values.get('--vpc-egress');
+  if (vpcEgress !== undefined && vpcEgress !== 'private-ranges-only' && vpcEgress !== 'all') {
+    throw new UsageError(`--vpc-egress ${JSON.stringify(vpcEgress)} must be private-ranges-only or all`);
+  }
+  const vpcConnector = values.get('--vpc-connector');
+  if (vpcEgress !== undefined && vpcConnector === undefined) throw new UsageError('--vpc-egress needs --vpc-connector: it says what goes through the connector');
   return {
     project,
     region,
-    dryRun,
-    schedulerServiceAccount: values.get('--scheduler-service-account') ?? `locks-scheduler@${project}.iam.gserviceaccount.com`,
-    runtimeServiceAccount: values.get('--runtime-service-account'),
+    dryRun: switches.has('--dry-run'),
+    enableApis: switches.has('--enable-apis'),
+    schedulerServiceAccount: account('--scheduler-service-account', DEFAULT_ACCOUNT_IDS.scheduler),
+    runtimeServiceAccount: account('--runtime-service-account', DEFAULT_ACCOUNT_IDS.runtime),
+    buildServiceAccount: account('--build-service-account', DEFAULT_ACCOUNT_IDS.build),
+    triggerServiceAccount: account('--trigger-service-account', DEFAULT_ACCOUNT_IDS.trigger),
     config: values.get('--config'),
     database,
     databaseLocation,
+    memcacheServers,
+    vpcConnector,
+    vpcEgress,
   };
 }

@@ -4,93 +4,129 @@ import { join } from 'node:path';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { ApplyMode, Change } from '../changes';
 import type { FunctionsSource } from '../firebase-config';
-import { RETRY_SUBSCRIPTION } from '../topology';
+import { FUNCTIONS, RETRY_SUBSCRIPTION } from '../topology';
 import { applyWorkerDeliveryPolicy, ensureRetrySubscription, ensureTopics } from './cloud-pubsub';
-import { databaseCreation, type DatabaseState } from './datastore-database';
 import type { DeployOptions } from './deploy-options';
-import { deadLetterGrantCommands, deployCommands, functionUrl, IGNORE_FILE, projectNumberCommand, retryPushInvokerCommand, retryPushServiceAccount } from './gcloud-commands';
+import { deadLetterGrantCommands, functionDeployCommand, functionUrl, IGNORE_FILE } from './gcloud-commands';
+import { invokerGrants, projectGrants, topicGrants } from './iam-grants';
+import { preflight, PreflightError, type PreflightFindings, type ProjectReads } from './preflight';
+import { enableApisCommand } from './required-apis';
+import { accountCreateCommand } from './service-accounts';
 import { cleanupJob, ensureSchedulerJob, type SchedulerApi } from './scheduler-job';
+import { readTriggerSubscription, WORKER } from './worker-trigger';
 
-export interface DeployTools {
+export interface DeployTools extends ProjectReads {
   readonly pubsub: PubSub;
   readonly scheduler: SchedulerApi;
-  /** Runs a command line in a folder; rejects when it fails. */
+  /** Runs a command line that changes something, in a folder; rejects when it fails. Never called by a dry run. */
   readonly run: (command: string, args: readonly string[], cwd: string, env?: Record<string, string>) => Promise<void>;
-  /** The project's number, for its Pub/Sub service agent (`gcloud projects describe`). */
-  readonly projectNumber: (options: DeployOptions) => Promise<string>;
-  /** The functions' database, or `undefined` when it does not exist (`gcloud firestore databases describe`). */
-  readonly databaseState: (options: DeployOptions) => Promise<DatabaseState | undefined>;
+  /** Waits between attempts of a grant to a just-created account (IAM takes a while to see a new one). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
+/** New service accounts can be invisible to setIamPolicy for up to a minute or so: a grant to one is retried this long. */
+const NEW_ACCOUNT_RETRY_DELAYS_MS = [5_000, 10_000, 20_000, 30_000];
+
 /**
- * The whole deploy, in order: the Datastore-mode database (checked first, so a Native-mode one
- * stops the deploy before anything is created); topics; the firebase.json predeploy build; the
- * functions; the worker trigger's delivery policy (its subscription exists only once the worker is
- * deployed), the worker's retry subscription and its push identity's invoker grant, and the grants
- * dead-lettering needs; the scheduler job. Each step is idempotent. With dryRun, every call
- * that would change something is reported and nothing is changed (reads still happen, so the plan
- * is against the real state).
+ * The whole deploy. First the preflight, which only reads: the caller's permissions, the APIs, the
+ * service accounts, the database, the worker's trigger; any problem stops the deploy there, before
+ * any change, with one line per problem. Then, in order: APIs (with --enable-apis), missing service
+ * accounts, the Datastore-mode database, the project-level grants; topics and the runtime's publisher
+ * grants on two of them; the firebase.json predeploy build; the functions; the invoker grants; the
+ * worker trigger's delivery policy (its subscription exists only once the worker is deployed), the
+ * retry subscription, and the grants dead-lettering needs; the scheduler job. Each step is
+ * idempotent. With dryRun, every call that would change something is reported and nothing is
+ * changed (reads still happen, so the plan is against the real state).
  */
 export async function deploy(options: DeployOptions, source: FunctionsSource, tools: DeployTools, report: (change: Change) => void): Promise<Change[]> {
   const mode: ApplyMode = { dryRun: options.dryRun, report };
   const changes: Change[] = [];
-  const command = async (resource: string, commandName: string, args: readonly string[], env?: Record<string, string>) => {
-    const change: Change = { action: 'run', resource, call: [commandName, ...args.map(quoted)].join(' ') };
-    if (!options.dryRun) await tools.run(commandName, args, source.source, env);
+  const sleep = tools.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const noted = (change: Change) => {
     report(change);
     changes.push(change);
   };
+  const command = async (resource: string, commandName: string, args: readonly string[], env?: Record<string, string>, retryDelaysMs: readonly number[] = []) => {
+    const change: Change = { action: 'run', resource, call: [commandName, ...args.map(quoted)].join(' ') };
+    if (!options.dryRun) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await tools.run(commandName, args, source.source, env);
+          break;
+        } catch (error) {
+          const delay = retryDelaysMs[attempt];
+          if (delay === undefined) throw error;
+          await sleep(delay);
+        }
+      }
+    }
+    noted(change);
+  };
 
-  const database = await tools.databaseState(options);
-  const createDatabase = databaseCreation(options, database);
+  const found = await readyProject(options, tools, command);
+  const fresh = new Set(found.accountsToCreate.map((account) => account.email));
+  const grantRetry = (args: readonly string[]) => (args.some((arg) => [...fresh].some((email) => arg.endsWith(`:${email}`))) ? NEW_ACCOUNT_RETRY_DELAYS_MS : []);
+
+  for (const account of found.accountsToCreate) await command(`service account ${account.email}`, 'gcloud', accountCreateCommand(options, account.id, account.purpose));
   const databaseResource = `firestore database ${options.database} (Datastore mode)`;
-  if (createDatabase) await command(databaseResource, 'gcloud', createDatabase);
-  else {
-    const unchanged: Change = { action: 'unchanged', resource: `${databaseResource} in ${database?.locationId}`, call: '' };
-    report(unchanged);
-    changes.push(unchanged);
-  }
+  if (found.createDatabase) await command(databaseResource, 'gcloud', found.createDatabase);
+  else noted({ action: 'unchanged', resource: `${databaseResource} in ${found.database?.locationId}`, call: '' });
+  for (const grant of projectGrants(options)) await command(grant.resource, 'gcloud', grant.args, undefined, grantRetry(grant.args));
+
   changes.push(...(await ensureTopics(tools.pubsub, mode)));
-  for (const line of source.predeploy) {
-    await command('firebase.json functions.predeploy', 'sh', ['-c', line], { RESOURCE_DIR: source.source });
-  }
+  for (const grant of topicGrants(options)) await command(grant.resource, 'gcloud', grant.args, undefined, grantRetry(grant.args));
+
+  for (const line of source.predeploy) await command('firebase.json functions.predeploy', 'sh', ['-c', line], { RESOURCE_DIR: source.source });
   const ignore = `${source.ignore.join('\n')}\n`;
-  const ignoreChange: Change = { action: 'create', resource: `${IGNORE_FILE} (firebase.json functions.ignore)`, call: `write ${join(source.source, IGNORE_FILE)}: ${JSON.stringify(ignore)}` };
   if (!options.dryRun) await writeFile(join(source.source, IGNORE_FILE), ignore);
-  report(ignoreChange);
-  changes.push(ignoreChange);
-  for (const args of deployCommands(options, source.runtime)) await command(`gcloud ${args.slice(0, 3).join(' ')}`, 'gcloud', args);
-  const policies = await applyWorkerDeliveryPolicy(tools.pubsub, mode);
-  changes.push(...policies);
-  const triggerSubscriptions = policies.flatMap((change) => /^subscription projects\/[^/]+\/subscriptions\/(.+)$/.exec(change.resource)?.[1] ?? []);
-  const projectNumber = await tools.projectNumber(options);
-  // The worker's retry subscription, and its push identity's right to invoke the worker.
-  const pusher = retryPushServiceAccount(projectNumber);
-  const workerUrl = functionUrl(options, 'exampleWorker');
-  changes.push(await ensureRetrySubscription(tools.pubsub, options.project, workerUrl, { serviceAccountEmail: pusher, audience: workerUrl }, mode));
-  await command('gcloud functions add-invoker-policy-binding exampleWorker', 'gcloud', retryPushInvokerCommand(options, pusher));
-  const deadLetteringSubscriptions = [...(triggerSubscriptions.length > 0 ? triggerSubscriptions : options.dryRun ? ['TRIGGER_SUBSCRIPTION'] : []), RETRY_SUBSCRIPTION];
-  for (const args of deadLetterGrantCommands(options, projectNumber, deadLetteringSubscriptions)) {
-    await command(`gcloud ${args.slice(0, 4).join(' ')}`, 'gcloud', args);
+  noted({ action: 'create', resource: `${IGNORE_FILE} (firebase.json functions.ignore)`, call: `write ${join(source.source, IGNORE_FILE)}: ${JSON.stringify(ignore)}` });
+  for (const spec of FUNCTIONS) await command(`gcloud functions deploy ${spec.name}`, 'gcloud', functionDeployCommand(spec, options, source.runtime));
+  for (const grant of invokerGrants(options)) await command(grant.resource, 'gcloud', grant.args, undefined, grantRetry(grant.args));
+
+  // Read again after the deploy: a first deploy has just created the trigger, and a redeploy should have kept it.
+  const triggerSubscription = options.dryRun ? found.triggerSubscription : await readTriggerSubscription(tools.gcloud, options);
+  if (found.triggerSubscription !== undefined && triggerSubscription !== found.triggerSubscription) {
+    noted({
+      action: 'update',
+      resource: `the ${WORKER} trigger's subscription`,
+      call: `gcloud replaced the trigger: ${found.triggerSubscription} is no longer the worker's, ${triggerSubscription} is (messages still in the old one are not delivered to the worker)`,
+    });
+  }
+  changes.push(await applyWorkerDeliveryPolicy(tools.pubsub, triggerSubscription, mode));
+  const workerUrl = functionUrl(options, WORKER);
+  changes.push(await ensureRetrySubscription(tools.pubsub, options.project, workerUrl, { serviceAccountEmail: options.triggerServiceAccount, audience: workerUrl }, mode));
+  const deadLettering = [triggerSubscription ?? 'TRIGGER_SUBSCRIPTION', RETRY_SUBSCRIPTION];
+  for (const args of deadLetterGrantCommands(options, found.projectNumber, deadLettering)) {
+    await command(`gcloud ${args.slice(0, 4).join(' ')} ${args[4]}`, 'gcloud', args);
   }
   changes.push(await ensureSchedulerJob(tools.scheduler, cleanupJob(options), mode));
   return changes;
 }
 
-function quoted(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+/**
+ * The preflight, and with --enable-apis the one change allowed before it completes: enabling the
+ * APIs it found off (nothing behind a disabled API can be read), then the preflight again.
+ */
+async function readyProject(
+  options: DeployOptions,
+  reads: ProjectReads,
+  command: (resource: string, commandName: string, args: readonly string[]) => Promise<void>,
+): Promise<PreflightFindings> {
+  const found = await preflight(options, reads);
+  if (found.apisToEnable.length === 0) return found;
+  await command(`APIs ${found.apisToEnable.join(', ')}`, 'gcloud', enableApisCommand(options, found.apisToEnable));
+  if (options.dryRun) {
+    throw new PreflightError([
+      `the rest of the plan reads the project through ${found.apisToEnable.join(', ')}: a deploy with --enable-apis enables them first; after that, --dry-run shows the rest`,
+    ]);
+  }
+  const again = await preflight(options, reads);
+  if (again.apisToEnable.length > 0) throw new PreflightError([`still not enabled after \`gcloud services enable\`: ${again.apisToEnable.join(', ')}; run the deploy again in a minute`]);
+  return again;
 }
 
-/** `gcloud projects describe`, read from its output. */
-export async function readProjectNumber(options: DeployOptions): Promise<string> {
-  const { execFile } = await import('node:child_process');
-  return new Promise((resolve, reject) =>
-    execFile('gcloud', projectNumberCommand(options), (error, stdout) => {
-      const number = stdout.trim();
-      if (error || !/^\d+$/.test(number)) reject(new Error(`could not read the number of project ${options.project}: ${error?.message ?? stdout}`));
-      else resolve(number);
-    }),
-  );
+function quoted(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 export function runCommand(command: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<void> {

@@ -1,5 +1,6 @@
 import { FUNCTIONS, topicPath, DEAD_LETTER_TOPIC, type FunctionSpec } from '../topology';
 import { DEFAULT_DATABASE, type DeployOptions } from './deploy-options';
+import { invokerGrants } from './iam-grants';
 
 /**
  * The `gcloud` command lines of a deploy (arguments after `gcloud`). `gcloud functions deploy`
@@ -11,6 +12,9 @@ export const IGNORE_FILE = 'dist/.deployignore';
 
 /** The variable the functions read the database from (functions/settings.ts); unset means the default database. */
 export const DATABASE_VARIABLE = 'LOCKS_DATASTORE_DATABASE';
+
+/** memjs's variable, which WEAK locks' default client reads (default localhost:11211, where nothing listens in the cloud). */
+export const MEMCACHE_VARIABLE = 'MEMCACHE_SERVERS';
 
 /** `runtime` is firebase.json's `functions.runtime` (nodejs24): one place names the deployed Node.js. */
 export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions, runtime: string): string[] {
@@ -30,14 +34,21 @@ export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions
     '--set-build-env-vars=GOOGLE_NODE_RUN_SCRIPTS=',
     // Below LOCKS_HTTP_MAX_WAIT_MS's 30 s default plus a store call: no request outlives its function.
     '--timeout=60s',
-    ...(options.runtimeServiceAccount ? [`--service-account=${options.runtimeServiceAccount}`] : []),
+    // Its own identities, never the default compute or Cloud Build accounts (see service-accounts.ts).
+    `--service-account=${options.runtimeServiceAccount}`,
+    `--build-service-account=projects/${options.project}/serviceAccounts/${options.buildServiceAccount}`,
     ...environmentFlags(functionEnvironment(spec, options), options),
+    // A memcached on a private network (Memorystore, or one on Compute Engine) is reached through a connector.
+    ...(options.vpcConnector ? [`--vpc-connector=${options.vpcConnector}`] : []),
+    ...(options.vpcEgress ? [`--egress-settings=${options.vpcEgress}`] : []),
     '--quiet',
   ];
   if (spec.trigger.kind === 'http') return [...common, '--trigger-http', '--no-allow-unauthenticated'];
   return [
     ...common,
     `--trigger-topic=${spec.trigger.topic}`,
+    // Eventarc pushes as this account, which may invoke the worker and nothing else.
+    `--trigger-service-account=${options.triggerServiceAccount}`,
     // A thrown invocation (lockedHandler's EarlyDeliveryError, a failed re-queue) must come back.
     '--retry',
   ];
@@ -48,6 +59,8 @@ export function functionEnvironment(spec: FunctionSpec, options: DeployOptions):
   return {
     ...(spec.trigger.kind === 'topic' ? { EXAMPLE_DEAD_LETTER_TOPIC: topicPath(options.project, DEAD_LETTER_TOPIC) } : {}),
     ...(options.database !== DEFAULT_DATABASE ? { [DATABASE_VARIABLE]: options.database } : {}),
+    // Without the option the variable is left as it is: a value an operator set survives.
+    ...(options.memcacheServers ? { [MEMCACHE_VARIABLE]: options.memcacheServers } : {}),
   };
 }
 
@@ -58,27 +71,16 @@ export function functionEnvironment(spec: FunctionSpec, options: DeployOptions):
  */
 function environmentFlags(environment: Record<string, string>, options: DeployOptions): string[] {
   const pairs = Object.entries(environment).map(([name, value]) => `${name}=${value}`);
+  // gcloud splits the list on commas; a value with one (several memcached servers) needs another delimiter (`gcloud topic escaping`).
+  const list = pairs.some((pair) => pair.includes(',')) ? `^;^${pairs.join(';')}` : pairs.join(',');
   return [
-    ...(pairs.length > 0 ? [`--update-env-vars=${pairs.join(',')}`] : []),
+    ...(pairs.length > 0 ? [`--update-env-vars=${list}`] : []),
     ...(options.database === DEFAULT_DATABASE ? [`--remove-env-vars=${DATABASE_VARIABLE}`] : []),
   ];
 }
 
-/** Cloud Scheduler's account may call cleanupLocks (nothing is public: --no-allow-unauthenticated). */
-export function schedulerInvokerCommand(options: DeployOptions): string[] {
-  return [
-    'functions',
-    'add-invoker-policy-binding',
-    'cleanupLocks',
-    `--project=${options.project}`,
-    `--region=${options.region}`,
-    `--member=serviceAccount:${options.schedulerServiceAccount}`,
-    '--quiet',
-  ];
-}
-
 export function deployCommands(options: DeployOptions, runtime: string): string[][] {
-  return [...FUNCTIONS.map((spec) => functionDeployCommand(spec, options, runtime)), schedulerInvokerCommand(options)];
+  return [...FUNCTIONS.map((spec) => functionDeployCommand(spec, options, runtime)), ...invokerGrants(options).map((grant) => grant.args)];
 }
 
 /** The database's type and location (a read, so a dry run makes it too); gcloud fails with NOT_FOUND when it is missing. */
@@ -118,28 +120,7 @@ export function deadLetterGrantCommands(options: DeployOptions, projectNumber: s
   ];
 }
 
-/** Reads the project number (a read, so a dry run makes it too). */
+/** Reads the project number, for the Pub/Sub service agent's name (a read, so a dry run makes it too). */
 export function projectNumberCommand(options: DeployOptions): string[] {
   return ['projects', 'describe', options.project, '--format=value(projectNumber)'];
-}
-
-/**
- * Who pushes the worker's retry subscription: the project's default compute service account, the
- * identity gen 2's Eventarc trigger already pushes the work topic with, so no new identity is made.
- */
-export function retryPushServiceAccount(projectNumber: string): string {
-  return `${projectNumber}-compute@developer.gserviceaccount.com`;
-}
-
-/** The retry subscription's identity may invoke the worker (run.invoker on its Cloud Run service). */
-export function retryPushInvokerCommand(options: DeployOptions, serviceAccount: string): string[] {
-  return [
-    'functions',
-    'add-invoker-policy-binding',
-    'exampleWorker',
-    `--project=${options.project}`,
-    `--region=${options.region}`,
-    `--member=serviceAccount:${serviceAccount}`,
-    '--quiet',
-  ];
 }

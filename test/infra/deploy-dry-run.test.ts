@@ -6,14 +6,16 @@ import { PubSub } from '@google-cloud/pubsub';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import sinon from 'sinon';
 import type { Change } from '../../infra/changes';
-import { DatabaseMismatchError, type DatabaseState } from '../../infra/deploy/datastore-database';
+import type { DatabaseState } from '../../infra/deploy/datastore-database';
 import { deploy } from '../../infra/deploy/deploy';
 import { parseDeployArgs } from '../../infra/deploy/deploy-options';
+import { PreflightError } from '../../infra/deploy/preflight';
 import { readFunctionsSource } from '../../infra/firebase-config';
+import { fakeGcloud, fakePermissions, readyProject } from './fake-project';
 
 const REPO = join(__dirname, '../../..');
 
-/** The whole deploy: Pub/Sub on the emulator, Scheduler stubbed, the database's state stubbed (no emulator has the Firestore admin API), commands recorded and never run. */
+/** The whole deploy: Pub/Sub on the emulator, Scheduler stubbed, gcloud's reads answered by a fake project (no emulator has the admin APIs), commands recorded and never run. */
 describe('infra: npm run deploy -- --dry-run', () => {
   let project: string;
   let pubsub: PubSub;
@@ -30,9 +32,11 @@ describe('infra: npm run deploy -- --dry-run', () => {
   });
   afterEach(() => pubsub.close());
 
-  function deployWith(argv: string[], database: DatabaseState | undefined): Promise<Change[]> {
+  /** A project where the APIs are on and the accounts exist: `accounts` lists those that do (default: all). */
+  function deployWith(argv: string[], database: DatabaseState | undefined, accounts?: string[]): Promise<Change[]> {
     const options = parseDeployArgs(['--project', project, '--region', 'europe-west1', ...argv]);
-    const tools = { pubsub, scheduler, run, projectNumber: sinon.stub().resolves('123456789'), databaseState: sinon.stub().resolves(database) };
+    const state = readyProject(options, { database, ...(accounts ? { accounts: new Set(accounts) } : {}) });
+    const tools = { pubsub, scheduler, run, gcloud: fakeGcloud(state), permissions: fakePermissions(state) };
     return deploy(options, readFunctionsSource(join(REPO, 'firebase.json')), tools, (change) => reported.push(change));
   }
 
@@ -43,44 +47,78 @@ describe('infra: npm run deploy -- --dry-run', () => {
     assert.deepEqual(topics, [], 'nothing was created');
   }
 
-  it('reports every call in order, from firebase.json, and changes nothing', async () => {
-    const changes = await deployWith(['--dry-run'], { type: 'DATASTORE_MODE', locationId: 'europe-west1' });
+  it('reports every call in order, from firebase.json, and changes nothing: accounts, grants, database, topics, functions, subscription policy, Scheduler job', async () => {
+    // A project with its APIs on and nothing of ours yet but the scheduler's account.
+    const changes = await deployWith(['--dry-run'], { type: 'DATASTORE_MODE', locationId: 'europe-west1' }, [`locks-scheduler@${project}.iam.gserviceaccount.com`]);
     assert.deepEqual(reported, changes, 'every change is reported as it is planned');
     assert.deepEqual(
       changes.map((change) => change.resource.split(' ').slice(0, 4).join(' ')),
       [
+        `service account locks-runtime@${project}.iam.gserviceaccount.com`,
+        `service account locks-build@${project}.iam.gserviceaccount.com`,
+        `service account locks-trigger@${project}.iam.gserviceaccount.com`,
         'firestore database (default) (Datastore',
+        `roles/cloudbuild.builds.builder on project ${project}`,
+        `roles/datastore.user on project ${project}`,
         `topic projects/${project}/topics/example-work`,
         `topic projects/${project}/topics/example-work-dead-letter`,
         `topic projects/${project}/topics/example-work-retry`,
         `subscription projects/${project}/subscriptions/example-work-dead-letter-hold`,
+        'roles/pubsub.publisher on topic example-work-retry',
+        'roles/pubsub.publisher on topic example-work-dead-letter',
         'firebase.json functions.predeploy',
         'dist/.deployignore (firebase.json functions.ignore)',
         'gcloud functions deploy acquireLock',
         'gcloud functions deploy releaseLock',
         'gcloud functions deploy cleanupLocks',
         'gcloud functions deploy exampleWorker',
-        'gcloud functions add-invoker-policy-binding cleanupLocks',
+        'roles/run.invoker on function cleanupLocks',
+        'roles/run.invoker on function exampleWorker',
         "the exampleWorker trigger's subscription",
         `subscription projects/${project}/subscriptions/example-work-retry-push`,
-        'gcloud functions add-invoker-policy-binding exampleWorker',
         'gcloud pubsub topics add-iam-policy-binding',
         'gcloud pubsub subscriptions add-iam-policy-binding',
         'gcloud pubsub subscriptions add-iam-policy-binding',
         `scheduler job projects/${project}/locations/europe-west1/jobs/cleanup-locks`,
       ],
     );
-    assert.equal(changes[0]?.action, 'unchanged', 'a default database in Datastore mode is used as it is');
     const callOf = (resource: string) => changes.find((change) => change.resource.startsWith(resource))?.call ?? '';
+    assert.equal(callOf(`service account locks-runtime@`), `gcloud iam service-accounts create locks-runtime --project=${project} '--display-name=locks functions: runtime' --quiet`);
+    assert.equal(changes[3]?.action, 'unchanged', 'a default database in Datastore mode is used as it is');
+    assert.match(callOf('roles/cloudbuild.builds.builder'), new RegExp(`^gcloud projects add-iam-policy-binding ${project} --member=serviceAccount:locks-build@${project}\\.iam\\.gserviceaccount\\.com --role=roles/cloudbuild\\.builds\\.builder --condition=None --quiet$`));
+    assert.match(callOf('roles/datastore.user'), /--member=serviceAccount:locks-runtime@.* --role=roles\/datastore\.user/);
+    assert.match(callOf('roles/pubsub.publisher on topic example-work-retry'), /^gcloud pubsub topics add-iam-policy-binding example-work-retry .*--member=serviceAccount:locks-runtime@.*--role=roles\/pubsub\.publisher/);
     assert.match(callOf('firebase.json functions.predeploy'), /^sh -c 'npm --prefix "\$RESOURCE_DIR" run build'$/);
-    assert.match(callOf('gcloud functions deploy acquireLock'), / --runtime=nodejs24 /);
+    for (const name of ['acquireLock', 'releaseLock', 'cleanupLocks', 'exampleWorker']) {
+      const line = callOf(`gcloud functions deploy ${name}`);
+      assert.match(line, / --runtime=nodejs24 /, name);
+      assert.match(line, new RegExp(` --service-account=locks-runtime@${project}\\.iam\\.gserviceaccount\\.com `), name);
+      assert.match(line, new RegExp(` --build-service-account=projects/${project}/serviceAccounts/locks-build@${project}\\.iam\\.gserviceaccount\\.com `), name);
+    }
+    assert.match(callOf('gcloud functions deploy exampleWorker'), new RegExp(` --trigger-service-account=locks-trigger@${project}\\.iam\\.gserviceaccount\\.com `));
+    assert.match(callOf('roles/run.invoker on function exampleWorker'), /^gcloud functions add-invoker-policy-binding exampleWorker .*--member=serviceAccount:locks-trigger@/);
     assert.match(callOf('gcloud pubsub topics add-iam-policy-binding'), /example-work-dead-letter .*--member=serviceAccount:service-123456789@gcp-sa-pubsub\.iam\.gserviceaccount\.com --role=roles\/pubsub\.publisher/);
-    // The worker's retry subscription pushes to the private worker as the trigger's identity, which may invoke it.
+    // The worker's retry subscription pushes to the private worker as the trigger's account, the one its invoker grant names.
     const retryPush = callOf(`subscription projects/${project}/subscriptions/example-work-retry-push`);
     assert.match(retryPush, new RegExp(`"pushEndpoint":"https://europe-west1-${project}\\.cloudfunctions\\.net/exampleWorker/projects/${project}/topics/example-work-retry"`));
-    assert.match(retryPush, /"oidcToken":\{"serviceAccountEmail":"123456789-compute@developer\.gserviceaccount\.com","audience":"https:\/\/europe-west1-[a-z0-9-]+\.cloudfunctions\.net\/exampleWorker"\}/);
-    assert.match(callOf('gcloud functions add-invoker-policy-binding exampleWorker'), /--member=serviceAccount:123456789-compute@developer\.gserviceaccount\.com/);
+    assert.match(retryPush, new RegExp(`"oidcToken":\\{"serviceAccountEmail":"locks-trigger@${project}\\.iam\\.gserviceaccount\\.com","audience":"https://europe-west1-[a-z0-9-]+\\.cloudfunctions\\.net/exampleWorker"\\}`));
+    assert.match(callOf("the exampleWorker trigger's subscription"), /once gcloud has created it \(read from the trigger's transport\.pubsub\.subscription\)/);
+    assert.ok(!changes.some((change) => change.call.includes('-compute@developer.gserviceaccount.com')), 'the default compute account is used for nothing');
     await nothingCreated();
+  });
+
+  it("a redeploy: the plan names the trigger's own subscription, read from Eventarc, and no other subscription of the work topic", async () => {
+    const options = parseDeployArgs(['--project', project, '--region', 'europe-west1', '--dry-run']);
+    const state = readyProject(options, { worker: { trigger: `projects/${project}/locations/europe-west1/triggers/exampleworker-7`, subscription: 'eventarc-europe-west1-exampleworker-7-sub-8' } });
+    await pubsub.createTopic('example-work');
+    await pubsub.topic('example-work').createSubscription('eventarc-europe-west1-exampleworker-7-sub-8', { pushConfig: { pushEndpoint: 'https://worker.example/' } });
+    await pubsub.topic('example-work').createSubscription('someone-elses', {});
+    const changes = await deploy(options, readFunctionsSource(join(REPO, 'firebase.json')), { pubsub, scheduler, run, gcloud: fakeGcloud(state), permissions: fakePermissions(state) }, () => {});
+    const subscriptions = changes.filter((change) => /subscriptions?\b/.test(change.resource) || change.call.includes('subscriptions add-iam-policy-binding'));
+    assert.ok(changes.some((change) => change.action === 'update' && change.resource === `subscription projects/${project}/subscriptions/eventarc-europe-west1-exampleworker-7-sub-8`));
+    assert.ok(changes.some((change) => /^gcloud pubsub subscriptions add-iam-policy-binding eventarc-europe-west1-exampleworker-7-sub-8 /.test(change.call)));
+    assert.ok(!subscriptions.some((change) => `${change.resource} ${change.call}`.includes('someone-elses')), 'the foreign subscription is not in the plan');
+    sinon.assert.notCalled(run);
   });
 
   it('a missing named database: the dry run shows its creation in Datastore mode first, and every function reads it', async () => {
@@ -100,7 +138,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
     await assert.rejects(
       deployWith(['--database', 'locks'], { type: 'FIRESTORE_NATIVE', locationId: 'europe-west1' }),
       (error: unknown) =>
-        error instanceof DatabaseMismatchError && /Database "locks" of project .* is in Firestore Native mode, which the Datastore API \(STRONG locks\) cannot use/.test(error.message),
+        error instanceof PreflightError && /Database "locks" of project .* is in Firestore Native mode, which the Datastore API \(STRONG locks\) cannot use/.test(error.message),
     );
     assert.deepEqual(reported, []);
     await nothingCreated();

@@ -7,11 +7,18 @@ describe('infra: deploy arguments', () => {
       project: 'my-project',
       region: 'europe-west1',
       dryRun: true,
+      enableApis: false,
       schedulerServiceAccount: 'locks-scheduler@my-project.iam.gserviceaccount.com',
-      runtimeServiceAccount: undefined,
+      // Dedicated accounts by default: never the default compute or Cloud Build accounts.
+      runtimeServiceAccount: 'locks-runtime@my-project.iam.gserviceaccount.com',
+      buildServiceAccount: 'locks-build@my-project.iam.gserviceaccount.com',
+      triggerServiceAccount: 'locks-trigger@my-project.iam.gserviceaccount.com',
       config: undefined,
       database: '(default)',
       databaseLocation: undefined,
+      memcacheServers: undefined,
+      vpcConnector: undefined,
+      vpcEgress: undefined,
     });
     const options = parseDeployArgs(['--project=my-project', '--region', 'us-central1', '--scheduler-service-account', 'cron@my-project.iam.gserviceaccount.com', '--runtime-service-account=run@x.iam.gserviceaccount.com']);
     assert.equal(options.dryRun, false);
@@ -20,6 +27,17 @@ describe('infra: deploy arguments', () => {
     const named = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--database', 'locks', '--database-location=nam5']);
     assert.equal(named.database, 'locks');
     assert.equal(named.databaseLocation, 'nam5');
+    const weak = parseDeployArgs([
+      '--project', 'my-project', '--region', 'europe-west1', '--enable-apis',
+      '--memcache-servers', '10.0.0.3:11211,10.0.0.4:11211', '--vpc-connector', 'locks-connector', '--vpc-egress=private-ranges-only',
+      '--build-service-account', 'b@other.iam.gserviceaccount.com', '--trigger-service-account=t@my-project.iam.gserviceaccount.com',
+    ]);
+    assert.equal(weak.enableApis, true);
+    assert.equal(weak.memcacheServers, '10.0.0.3:11211,10.0.0.4:11211');
+    assert.equal(weak.vpcConnector, 'locks-connector');
+    assert.equal(weak.vpcEgress, 'private-ranges-only');
+    assert.equal(weak.buildServiceAccount, 'b@other.iam.gserviceaccount.com');
+    assert.equal(weak.triggerServiceAccount, 't@my-project.iam.gserviceaccount.com');
   });
 
   const refused: [string, string[], RegExp][] = [
@@ -31,6 +49,11 @@ describe('infra: deploy arguments', () => {
     ['a zone for a region', ['--project', 'my-project', '--region', 'europe-west1-b'], /is not a region/],
     ['a database id with capitals', ['--project', 'my-project', '--region', 'europe-west1', '--database', 'Locks'], /--database "Locks" is not a database id/],
     ['a database id too short', ['--project', 'my-project', '--region', 'europe-west1', '--database', 'abc'], /is not a database id/],
+    ['a memcached server without a port', ['--project', 'my-project', '--region', 'europe-west1', '--memcache-servers', '10.0.0.3'], /--memcache-servers "10.0.0.3" is not a list of HOST:PORT/],
+    ['credentials in MEMCACHE_SERVERS', ['--project', 'my-project', '--region', 'europe-west1', '--memcache-servers', 'u:p@10.0.0.3:11211'], /is not a list of HOST:PORT/],
+    ['an unknown egress setting', ['--project', 'my-project', '--region', 'europe-west1', '--vpc-connector', 'c', '--vpc-egress', 'some'], /--vpc-egress "some" must be private-ranges-only or all/],
+    ['an egress setting without a connector', ['--project', 'my-project', '--region', 'europe-west1', '--vpc-egress', 'all'], /--vpc-egress needs --vpc-connector/],
+    ['a user for a service account', ['--project', 'my-project', '--region', 'europe-west1', '--runtime-service-account', 'me@example.com'], /--runtime-service-account "me@example.com" is not a service account email/],
     ['a zone for a database location', ['--project', 'my-project', '--region', 'europe-west1', '--database-location', 'europe-west1-b'], /is not a location/],
   ];
   for (const [what, argv, message] of refused) {

@@ -9,6 +9,10 @@ import {
   functionDeployCommand,
   projectNumberCommand,
 } from '../../infra/deploy/gcloud-commands';
+import { invokerGrants, projectGrants, topicGrants } from '../../infra/deploy/iam-grants';
+import { enableApisCommand, enabledApisCommand, requiredApis } from '../../infra/deploy/required-apis';
+import { accountCreateCommand, accountDescribeCommand } from '../../infra/deploy/service-accounts';
+import { triggerSubscriptionCommand, workerTriggerCommand } from '../../infra/deploy/worker-trigger';
 import { readFunctionsSource } from '../../infra/firebase-config';
 import { FUNCTIONS } from '../../infra/topology';
 import { gcloudOffline } from '../support/gcloud-offline';
@@ -25,6 +29,10 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
   const options = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--runtime-service-account', 'run@my-project.iam.gserviceaccount.com']);
   // A named database: the functions' environment flags take their other form.
   const named = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--database', 'locks', '--database-location', 'eur3']);
+  // WEAK locks in the cloud: two memcached servers (a comma inside a variable) behind a VPC connector.
+  const weak = parseDeployArgs([
+    '--project', 'my-project', '--region', 'europe-west1', '--memcache-servers', '10.0.0.3:11211,10.0.0.4:11211', '--vpc-connector', 'locks-connector', '--vpc-egress', 'private-ranges-only',
+  ]);
 
   const all: [string, string[]][] = [
     ...[
@@ -33,7 +41,16 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
       projectNumberCommand(options),
       databaseDescribeCommand(options),
       databaseCreateCommand(options),
+      enabledApisCommand(options),
+      enableApisCommand(options, requiredApis(weak)),
+      accountDescribeCommand(options, options.runtimeServiceAccount),
+      accountCreateCommand(options, 'locks-runtime', 'locks functions: runtime'),
+      ...[...projectGrants(options), ...topicGrants(options), ...invokerGrants(options)].map((grant) => grant.args),
+      workerTriggerCommand(options),
+      triggerSubscriptionCommand(options, 'projects/my-project/locations/europe-west1/triggers/exampleworker-123456'),
+      ['auth', 'print-access-token'],
     ].map((args): [string, string[]] => ['', args]),
+    ...deployCommands(weak, RUNTIME).slice(0, FUNCTIONS.length).map((args): [string, string[]] => [' (memcached behind a VPC connector)', args]),
     ...[...deployCommands(named, RUNTIME).slice(0, FUNCTIONS.length), databaseDescribeCommand(named), databaseCreateCommand(named)].map(
       (args): [string, string[]] => [' (database locks)', args],
     ),
@@ -67,8 +84,34 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
     }
     const worker = byName.get('deploy exampleWorker');
     assert.ok(worker?.includes('--trigger-topic=example-work') && worker.includes('--retry'));
+    assert.ok(worker?.includes('--trigger-service-account=locks-trigger@my-project.iam.gserviceaccount.com'), 'the trigger pushes as its own account');
     assert.ok(worker?.includes('--update-env-vars=EXAMPLE_DEAD_LETTER_TOPIC=projects/my-project/topics/example-work-dead-letter'));
     assert.ok(byName.get('add-invoker-policy-binding cleanupLocks')?.includes('--member=serviceAccount:locks-scheduler@my-project.iam.gserviceaccount.com'));
+  });
+
+  it('every function runs and builds as its own account; only the worker has a trigger account', () => {
+    for (const args of deployCommands(options, RUNTIME).slice(0, FUNCTIONS.length)) {
+      assert.ok(args.includes('--service-account=run@my-project.iam.gserviceaccount.com'), args.join(' '));
+      assert.ok(args.includes('--build-service-account=projects/my-project/serviceAccounts/locks-build@my-project.iam.gserviceaccount.com'), args.join(' '));
+      assert.equal(args.some((arg) => arg.startsWith('--trigger-service-account')), args[2] === 'exampleWorker', args.join(' '));
+    }
+  });
+
+  it('WEAK locks: MEMCACHE_SERVERS on every function (several servers through gcloud\'s other delimiter), the connector and its egress; without the options, neither is touched', () => {
+    for (const args of deployCommands(weak, RUNTIME).slice(0, FUNCTIONS.length)) {
+      const update = args.find((arg) => arg.startsWith('--update-env-vars='));
+      assert.ok(update?.startsWith('--update-env-vars=^;^') && update.slice('--update-env-vars=^;^'.length).split(';').includes('MEMCACHE_SERVERS=10.0.0.3:11211,10.0.0.4:11211'), args.join(' '));
+      assert.ok(args.includes('--vpc-connector=locks-connector') && args.includes('--egress-settings=private-ranges-only'), args.join(' '));
+    }
+    for (const args of deployCommands(options, RUNTIME).slice(0, FUNCTIONS.length)) {
+      assert.ok(!args.some((arg) => arg.includes('MEMCACHE_SERVERS') || arg.startsWith('--vpc-connector') || arg.startsWith('--clear-vpc-connector')), args.join(' '));
+    }
+  });
+
+  it('a comma inside a variable without the other delimiter is caught by gcloud (the check can fail)', async () => {
+    const args = deployCommands(weak, RUNTIME)[0]?.map((arg) => (arg.startsWith('--update-env-vars=^;^') ? `--update-env-vars=${arg.slice('--update-env-vars=^;^'.length).replace(/;/g, ',')}` : arg)) ?? [];
+    const result = await gcloudOffline(args);
+    assert.equal(result.code, 2, result.output);
   });
 
   it('every function reads the named database; with the default one, the variable is removed, not left behind', () => {

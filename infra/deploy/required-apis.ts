@@ -1,0 +1,33 @@
+import type { DeployOptions } from './deploy-options';
+
+/**
+ * The services a deploy calls, each for a reason; with `--quiet` gcloud turns a disabled one into a
+ * warning and a failure half-way, so the preflight checks them all first.
+ */
+export const REQUIRED_APIS: Readonly<Record<string, string>> = Object.freeze({
+  'cloudfunctions.googleapis.com': 'Cloud Functions: the functions',
+  'run.googleapis.com': 'Cloud Run: gen 2 functions run as Cloud Run services (invoker grants)',
+  'cloudbuild.googleapis.com': 'Cloud Build: builds each function',
+  'artifactregistry.googleapis.com': 'Artifact Registry: holds the built images',
+  'eventarc.googleapis.com': "Eventarc: the worker's Pub/Sub trigger",
+  'pubsub.googleapis.com': 'Pub/Sub: the work, retry and dead-letter topics',
+  'cloudscheduler.googleapis.com': 'Cloud Scheduler: the cleanup job',
+  'datastore.googleapis.com': 'Datastore: what STRONG locks call at run time',
+  'firestore.googleapis.com': 'Firestore: creates and describes the Datastore-mode database',
+  'iam.googleapis.com': 'IAM: creates and describes the service accounts',
+});
+
+/** Only a deploy through a connector calls the Serverless VPC Access API. */
+export const VPC_ACCESS_API = 'vpcaccess.googleapis.com';
+
+export function requiredApis(options: DeployOptions): string[] {
+  return [...Object.keys(REQUIRED_APIS), ...(options.vpcConnector ? [VPC_ACCESS_API] : [])];
+}
+
+export function enabledApisCommand(options: DeployOptions): string[] {
+  return ['services', 'list', '--enabled', `--project=${options.project}`, '--format=value(config.name)'];
+}
+
+export function enableApisCommand(options: DeployOptions, apis: readonly string[]): string[] {
+  return ['services', 'enable', ...apis, `--project=${options.project}`, '--quiet'];
+}
