@@ -16,13 +16,14 @@ import { functionSettings } from './settings';
  * lock keeps two instances from losing each other's update. The event id is recorded with the new
  * balance, in the same commit, so a redelivered event is noticed and not applied twice.
  *
- * The lock has a 30 s lease, renewed while the handler runs: an instance that crashes holding an
+ * The lock has a lease (30 s), renewed while the handler runs: an instance that crashes holding an
  * account's lock delays that account's events by at most the lease. Before its write the worker
  * checks that the lock is still its own (`held.signal`); if not, it throws, and Pub/Sub redelivers.
  *
  * Environment: EXAMPLE_RETRY_TOPIC (default `example-work-retry` in the function's project: the
  * worker's own topic for re-queued messages, pushed back to it alone), EXAMPLE_DEAD_LETTER_TOPIC
- * (optional), EXAMPLE_WORKER_WORK_MS (a pause inside the lock, to make contention visible; default 0).
+ * (optional), EXAMPLE_WORKER_WORK_MS (a pause inside the lock, to make contention visible; default 0),
+ * EXAMPLE_WORKER_LEASE_MS (the lease; default 30,000).
  */
 export interface AccountEvent {
   readonly account: string;
@@ -58,7 +59,8 @@ export const exampleWorker = lockedHandler<CloudEvent<NonNullable<PubSubCloudEve
     backoff: { initialMs: 250, maxMs: 4000, multiplier: 2 },
     earlyArrivalBudgetMs: 4000,
     maxAttempts: 30,
-    leaseMs: 30_000,
+    // lockedHandler refuses a bad value when this module loads.
+    leaseMs: process.env.EXAMPLE_WORKER_LEASE_MS ? Number(process.env.EXAMPLE_WORKER_LEASE_MS) : 30_000,
     retryTopic: process.env.EXAMPLE_RETRY_TOPIC || RETRY_TOPIC,
     ...(process.env.EXAMPLE_DEAD_LETTER_TOPIC ? { deadLetterTopic: process.env.EXAMPLE_DEAD_LETTER_TOPIC } : {}),
   },
