@@ -3,13 +3,15 @@ import { resolveLockOptions } from '../shared/options';
 import { jsonEndpoint } from './http/json-endpoint';
 
 /**
- * POST {identifier, wait?, stealAfterMs?, waitForMs?, kind?}
- * 200 {identifier, token, holderId, kind, acquiredAt, fence?} | 409 {error: "lock_held"} | 400 | 401 | 405 | 413 | 503
+ * POST {identifier, wait?, stealAfterMs?, leaseMs?, waitForMs?, kind?}
+ * 200 {identifier, token, holderId, kind, acquiredAt, fence?, expiresAt?} | 409 {error: "lock_held"} | 400 | 401 | 405 | 413 | 503
  *
  * Every acquire has a budget of at most LOCKS_HTTP_MAX_WAIT_MS (below the function timeout), which
  * bounds its store calls too, so no request outlives its function. A client that disconnects stops
  * the wait, and a lock granted after it left is released: nobody would ever hear of its token. The
- * fence is a decimal string: it is an int64, beyond JSON's safe integers.
+ * fence is a decimal string: it is an int64, beyond JSON's safe integers. With `leaseMs` the lock
+ * is the caller's for that long unless renewed (renewLock); `expiresAt` is the lease's end on the
+ * function's clock. Nothing renews it here: a function cannot outlive its request.
  */
 export const acquireLock = jsonEndpoint('acquireLock', async (body, settings, clientGone) => {
   // Validated before the cap is applied, so the cap never turns a bad value into a good one.
@@ -19,6 +21,7 @@ export const acquireLock = jsonEndpoint('acquireLock', async (body, settings, cl
     wait: options.wait,
     kind: options.kind,
     ...(options.stealAfterMs === undefined ? {} : { stealAfterMs: options.stealAfterMs }),
+    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     waitForMs,
     signal: clientGone,
   });
@@ -36,6 +39,7 @@ export const acquireLock = jsonEndpoint('acquireLock', async (body, settings, cl
       kind: held.kind,
       acquiredAt: held.acquiredAt.toISOString(),
       ...(held.fence === undefined ? {} : { fence: held.fence.toString() }),
+      ...(held.expiresAt === undefined ? {} : { expiresAt: held.expiresAt.toISOString() }),
     },
   };
 });
@@ -43,7 +47,7 @@ export const acquireLock = jsonEndpoint('acquireLock', async (body, settings, cl
 /** Only the fields the API names (null taken as absent); the library validates their values and types. */
 function lockOptionsOf(body: Record<string, unknown>): LockOptions {
   const options: Record<string, unknown> = {};
-  for (const field of ['wait', 'stealAfterMs', 'waitForMs', 'kind'] as const) {
+  for (const field of ['wait', 'stealAfterMs', 'leaseMs', 'waitForMs', 'kind'] as const) {
     if (body[field] !== undefined && body[field] !== null) options[field] = body[field];
   }
   return options as LockOptions;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { Datastore } from '@google-cloud/datastore';
 import { lockedHandler, type PubSubCloudEvent } from '../shared';
@@ -15,9 +16,14 @@ import { functionSettings } from './settings';
  * lock keeps two instances from losing each other's update. The event id is recorded with the new
  * balance, in the same commit, so a redelivered event is noticed and not applied twice.
  *
+ * The lock has a lease (30 s), renewed while the handler runs: an instance that crashes holding an
+ * account's lock delays that account's events by at most the lease. Before its write the worker
+ * checks that the lock is still its own (`held.signal`); if not, it throws, and Pub/Sub redelivers.
+ *
  * Environment: EXAMPLE_RETRY_TOPIC (default `example-work-retry` in the function's project: the
  * worker's own topic for re-queued messages, pushed back to it alone), EXAMPLE_DEAD_LETTER_TOPIC
- * (optional), EXAMPLE_WORKER_WORK_MS (a pause inside the lock, to make contention visible; default 0).
+ * (optional), EXAMPLE_WORKER_WORK_MS (a pause inside the lock, to make contention visible; default 0),
+ * EXAMPLE_WORKER_LEASE_MS (the lease; default 30,000).
  */
 export interface AccountEvent {
   readonly account: string;
@@ -53,10 +59,12 @@ export const exampleWorker = lockedHandler<CloudEvent<NonNullable<PubSubCloudEve
     backoff: { initialMs: 250, maxMs: 4000, multiplier: 2 },
     earlyArrivalBudgetMs: 4000,
     maxAttempts: 30,
+    // lockedHandler refuses a bad value when this module loads.
+    leaseMs: process.env.EXAMPLE_WORKER_LEASE_MS ? Number(process.env.EXAMPLE_WORKER_LEASE_MS) : 30_000,
     retryTopic: process.env.EXAMPLE_RETRY_TOPIC || RETRY_TOPIC,
     ...(process.env.EXAMPLE_DEAD_LETTER_TOPIC ? { deadLetterTopic: process.env.EXAMPLE_DEAD_LETTER_TOPIC } : {}),
   },
-  async (event) => {
+  async (event, held) => {
     const { account, amount, eventId } = accountEventOf(event);
     const db = await store();
     const appliedKey = db.key([APPLIED_EVENT_KIND, eventId]);
@@ -69,7 +77,9 @@ export const exampleWorker = lockedHandler<CloudEvent<NonNullable<PubSubCloudEve
     const accountKey = db.key([ACCOUNT_KIND, account]);
     const [current] = await db.get(accountKey);
     const pauseMs = Number(process.env.EXAMPLE_WORKER_WORK_MS ?? 0);
-    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    if (pauseMs > 0) await sleep(pauseMs, undefined, { signal: held.signal });
+    // The balance read above is only ours to overwrite while we hold the lock.
+    held.signal.throwIfAborted();
     await db.save([
       { key: accountKey, data: { balance: Number(current?.balance ?? 0) + amount } },
       { key: appliedKey, method: 'insert', data: { account, amount, appliedAt: new Date() } },

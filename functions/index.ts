@@ -9,6 +9,7 @@ import { cleanupLocks } from './cleanup-locks';
 import { exampleWorker } from './example-worker';
 import { answerFrameworkErrorsWithJson } from './http/framework-errors';
 import { releaseLock } from './release-lock';
+import { renewLock } from './renew-lock';
 import { functionSettings } from './settings';
 
 // Read and checked once, at cold start: a bad LOCKS_* value stops the instance from loading, with
@@ -21,7 +22,8 @@ answerFrameworkErrorsWithJson();
 
 http('acquireLock', acquireLock);
 http('releaseLock', releaseLock);
+http('renewLock', renewLock);
 http('cleanupLocks', cleanupLocks);
 cloudEvent('exampleWorker', exampleWorker);
 
-export { acquireLock, cleanupLocks, exampleWorker, releaseLock };
+export { acquireLock, cleanupLocks, exampleWorker, releaseLock, renewLock };

@@ -50,6 +50,7 @@ export interface FunctionSpec {
 export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'acquireLock', trigger: { kind: 'http' } },
   { name: 'releaseLock', trigger: { kind: 'http' } },
+  { name: 'renewLock', trigger: { kind: 'http' } },
   { name: 'cleanupLocks', trigger: { kind: 'http' } },
   { name: 'exampleWorker', trigger: { kind: 'topic', topic: WORK_TOPIC } },
 ];

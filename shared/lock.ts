@@ -132,6 +132,15 @@ export class Lock<K extends LockKind = LockKind> {
     return attempt;
   }
 
+  /**
+   * Stops background renewal without releasing: the lease then runs out by itself. For a holder
+   * that must not be kept alive past a deadline of its own, such as its function's timeout, after
+   * which the platform may freeze or kill it while the lock still looks renewed.
+   */
+  stopRenewing(): void {
+    this.#keeper?.stop();
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
   }

@@ -1,3 +1,4 @@
+import { FUNCTION_TIMEOUT_MS } from '../../shared/pubsub/function-timeout';
 import { FUNCTIONS, topicPath, DEAD_LETTER_TOPIC, type FunctionSpec } from '../topology';
 import { DEFAULT_DATABASE, type DeployOptions } from './deploy-options';
 import { invokerGrants } from './iam-grants';
@@ -33,7 +34,8 @@ export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions
     // build script, whose compiler is a devDependency it does not install.
     '--set-build-env-vars=GOOGLE_NODE_RUN_SCRIPTS=',
     // Below LOCKS_HTTP_MAX_WAIT_MS's 30 s default plus a store call: no request outlives its function.
-    '--timeout=60s',
+    // lockedHandler stops renewing its lease at the same deadline.
+    `--timeout=${FUNCTION_TIMEOUT_MS / 1000}s`,
     // Its own identities, never the default compute or Cloud Build accounts (see service-accounts.ts).
     `--service-account=${options.runtimeServiceAccount}`,
     `--build-service-account=projects/${options.project}/serviceAccounts/${options.buildServiceAccount}`,

@@ -3,6 +3,7 @@ import type { BackoffPolicy } from '../backoff';
 import { LockError } from '../errors';
 import type { LockKind } from '../kinds';
 import { durationOption, resolveLockOptions } from '../options';
+import { FUNCTION_TIMEOUT_MS } from './function-timeout';
 
 export interface LockedHandlerOptions<E> {
   /** The lock a message needs. */
@@ -11,6 +12,17 @@ export interface LockedHandlerOptions<E> {
   wait?: boolean;
   stealAfterMs?: number;
   kind?: LockKind;
+  /**
+   * The lock's lease while the handler runs, renewed at about a third of it. A crashed or frozen
+   * instance's lock is free again within this long. Default: 60 s (renewed every ~20 s). From 100 ms.
+   */
+  leaseMs?: number;
+  /**
+   * The function's timeout: renewal stops this long after the invocation began, because the platform
+   * ends the invocation then and an instance kept alive past it must not keep the lock alive. The
+   * lease then runs out by itself. Default: 60 s, the timeout `npm run deploy` sets.
+   */
+  deadlineMs?: number;
   /**
    * This handler's own retry topic (a name or `projects/P/topics/T`), whose only subscription
    * pushes to this same function: a message whose lock is held is re-published there, so no other
@@ -44,10 +56,15 @@ export interface LockedHandlerOptions<E> {
 
 export const DEFAULT_REQUEUE_BACKOFF: BackoffPolicy = Object.freeze({ initialMs: 1000, maxMs: 60_000, multiplier: 2 });
 
+/** Long enough that renewals every ~20 s ride out a slow store; short enough that a crashed instance holds its lock a minute, not until a cleanup. */
+export const DEFAULT_HANDLER_LEASE_MS = 60_000;
+
 export interface ResolvedLockedHandlerOptions {
   readonly wait: boolean;
   readonly kind: LockKind;
   readonly stealAfterMs: number | undefined;
+  readonly leaseMs: number;
+  readonly deadlineMs: number;
   readonly retryTopic: string | undefined;
   readonly deadLetterTopic: string | undefined;
   readonly backoff: BackoffPolicy;
@@ -70,6 +87,7 @@ export function resolveLockedHandlerOptions<E>(options: LockedHandlerOptions<E>)
     ...(options.wait === undefined ? {} : { wait: options.wait }),
     ...(options.kind === undefined ? {} : { kind: options.kind }),
     ...(options.stealAfterMs === undefined ? {} : { stealAfterMs: options.stealAfterMs }),
+    leaseMs: options.leaseMs ?? DEFAULT_HANDLER_LEASE_MS,
   });
   for (const [name, value] of [['retryTopic', retryTopic], ['deadLetterTopic', options.deadLetterTopic]] as const) {
     if (value !== undefined && (typeof value !== 'string' || value.length === 0)) throw new LockError('INVALID_ARGUMENT', `${name} must be a topic name`);
@@ -92,6 +110,8 @@ export function resolveLockedHandlerOptions<E>(options: LockedHandlerOptions<E>)
     wait: lockOptions.wait,
     kind: lockOptions.kind,
     stealAfterMs: lockOptions.stealAfterMs,
+    leaseMs: lockOptions.leaseMs as number,
+    deadlineMs: durationOption('deadlineMs', options.deadlineMs) ?? FUNCTION_TIMEOUT_MS,
     retryTopic,
     deadLetterTopic: options.deadLetterTopic,
     backoff,

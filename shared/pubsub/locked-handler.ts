@@ -1,4 +1,5 @@
 import { equalJitterDelayMs, sleep } from '../backoff';
+import type { LockError } from '../errors';
 import { Lock } from '../lock';
 import { log } from '../log';
 import { EarlyDeliveryError, LockStillHeldError } from './delivery-errors';
@@ -7,7 +8,8 @@ import { Publisher } from './publisher';
 import { DEAD_LETTER_REASON_ATTRIBUTE, orderingKeyOf, requeueAttributes, requeueStateOf } from './requeue-attributes';
 
 export { EarlyDeliveryError, LockStillHeldError } from './delivery-errors';
-export { DEFAULT_REQUEUE_BACKOFF, type LockedHandlerOptions } from './locked-handler-options';
+export { DEFAULT_HANDLER_LEASE_MS, DEFAULT_REQUEUE_BACKOFF, type LockedHandlerOptions } from './locked-handler-options';
+export { FUNCTION_TIMEOUT_MS } from './function-timeout';
 
 /** The parts of a Pub/Sub CloudEvent (`google.cloud.pubsub.topic.v1.messagePublished`) used here. */
 export interface PubSubCloudEvent {
@@ -29,8 +31,13 @@ export interface PubSubCloudEvent {
 /**
  * Wraps a Pub/Sub-triggered CloudEvent handler so it runs under a lock.
  *
- * - Acquired: runs the handler, then releases (also when it throws; its error propagates, so
- *   Pub/Sub's own retry applies).
+ * - Acquired: runs `handler(event, held)`, then releases (also when it throws; its error
+ *   propagates, so Pub/Sub's own retry applies). The lock has a lease (`leaseMs`, 60 s by default),
+ *   renewed while the handler runs and never past the function's deadline (`deadlineMs`). `held`
+ *   is the Lock: its `signal` aborts if the lock is lost, its `fence` orders writes.
+ * - Lost while the handler ran (taken after its lease ran out, removed by an operator): the
+ *   invocation fails with LockError `LOCK_LOST` once the handler settles, so Pub/Sub redelivers the
+ *   message. A handler that writes checks `held.signal` before it does.
  * - Held, `wait: false`: acknowledges the message without running the handler.
  * - Held, `wait: true`, with a `retryTopic`: re-publishes the message there (same data, attributes
  *   and ordering key, plus `lock-attempt` and `lock-not-before`), and acknowledges the original
@@ -41,11 +48,15 @@ export interface PubSubCloudEvent {
  * - After `maxAttempts` re-queues: dead-lettered, or without a dead-letter topic the delivery
  *   fails, so the subscription's dead-letter policy takes it. Never dropped, never looped forever.
  */
-export function lockedHandler<E extends PubSubCloudEvent>(options: LockedHandlerOptions<E>, handler: (event: E) => unknown): (event: E) => Promise<void> {
+export function lockedHandler<E extends PubSubCloudEvent>(
+  options: LockedHandlerOptions<E>,
+  handler: (event: E, held: Lock) => unknown,
+): (event: E) => Promise<void> {
   const settings = resolveLockedHandlerOptions(options);
   const publisher = new Publisher(options.pubsub);
 
   return async (event: E) => {
+    const deadline = Date.now() + settings.deadlineMs;
     const message = event.data?.message ?? {};
     const state = requeueStateOf(message.attributes);
     const identifier = options.identifier(event);
@@ -63,10 +74,12 @@ export function lockedHandler<E extends PubSubCloudEvent>(options: LockedHandler
       wait: settings.wait && settings.waitBudgetMs > 0,
       waitForMs: settings.waitBudgetMs,
       ...(settings.stealAfterMs === undefined ? {} : { stealAfterMs: settings.stealAfterMs }),
+      leaseMs: settings.leaseMs,
+      autoRenew: true,
     });
     if (held) {
       log('INFO', 'lockedHandler: running', { ...context, outcome: 'ran' });
-      return runHolding(held, () => handler(event), context);
+      return runHolding(held, () => handler(event, held), deadline, context);
     }
     if (!settings.wait) {
       log('INFO', 'lockedHandler: lock held, message dropped (wait: false)', { ...context, outcome: 'dropped' });
@@ -101,13 +114,28 @@ export function lockedHandler<E extends PubSubCloudEvent>(options: LockedHandler
   };
 }
 
-/** Runs `fn` holding the lock; always releases. A failed release is logged, not thrown: the work is done, and redelivery would repeat it. */
-async function runHolding(held: Lock, fn: () => unknown, context: Record<string, unknown>): Promise<void> {
+/**
+ * Runs `fn` holding the lock; always releases. Renewal stops at `deadline`: past it the platform has
+ * ended the invocation, and an instance it left running must not keep the lock alive. A lock lost
+ * while `fn` ran fails the invocation, so the message comes back. A failed release is logged, not
+ * thrown: the work is done, and redelivery would repeat it.
+ */
+async function runHolding(held: Lock, fn: () => unknown, deadline: number, context: Record<string, unknown>): Promise<void> {
+  const renewalDeadline = setTimeout(() => held.stopRenewing(), Math.max(0, deadline - Date.now()));
+  renewalDeadline.unref();
+  let failed = true;
   try {
     await fn();
+    failed = false;
   } finally {
+    clearTimeout(renewalDeadline);
     await held.release().catch((error: unknown) => {
-      log('ERROR', 'lockedHandler: release failed; the lock stays until stolen or cleaned up', { ...context, detail: (error as Error)?.message });
+      log('ERROR', 'lockedHandler: release failed; the lock stays until its lease runs out', { ...context, detail: (error as Error)?.message });
     });
+  }
+  // release() answering false aborts the signal too. When fn threw, its own error is the one to see.
+  if (!failed && held.signal.aborted) {
+    log('ERROR', 'lockedHandler: the lock was lost while the handler ran; delivery failed, so Pub/Sub redelivers the message', { ...context, outcome: 'lock_lost' });
+    throw held.signal.reason as LockError;
   }
 }

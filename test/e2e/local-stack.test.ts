@@ -37,7 +37,7 @@ describe('end to end: npm start, the local stack', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts, serves acquire and release, runs the worker on a publish, and SIGTERM stops every process it started', async () => {
+  it('starts, serves acquire, renew and release, runs the worker on a publish, and SIGTERM stops every process it started', async () => {
     const ports = { datastore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
     const config = writeConfig(dir, ports);
     const marker = newMarker();
@@ -46,17 +46,21 @@ describe('end to end: npm start, the local stack', function () {
     const ready = await run.line((line) => line.startsWith(READY_PREFIX), 90_000);
     console.log(`      npm start: ready ${Date.now() - started} ms after spawn`);
     const base = `http://127.0.0.1:${ports.functions}`;
-    for (const name of ['acquireLock', 'releaseLock', 'cleanupLocks', 'exampleWorker']) assert.match(ready, new RegExp(`${base}/${name}`));
+    for (const name of ['acquireLock', 'renewLock', 'releaseLock', 'cleanupLocks', 'exampleWorker']) assert.match(ready, new RegExp(`${base}/${name}`));
     assert.match(ready, new RegExp(`DATASTORE_EMULATOR_HOST=127.0.0.1:${ports.datastore}`));
     assert.match(ready, new RegExp(`PUBSUB_EMULATOR_HOST=127.0.0.1:${ports.pubsub}`));
     assert.match(ready, new RegExp(`MEMCACHE_SERVERS=127.0.0.1:${ports.memcached}`));
 
     const identifier = `tour-${randomUUID()}`;
-    const acquired = await post(`${base}/acquireLock`, { identifier, wait: false });
+    const acquired = await post(`${base}/acquireLock`, { identifier, wait: false, leaseMs: 60_000 });
     assert.equal(acquired.status, 200);
-    const token = (acquired.body as { token?: string }).token;
+    const { token, expiresAt } = acquired.body as { token?: string; expiresAt?: string };
     assert.ok(token, 'acquire answered a token');
+    assert.ok(expiresAt, 'and, with a lease, when it ends');
     assert.equal((await post(`${base}/acquireLock`, { identifier, wait: false })).status, 409, 'held: a second acquire is refused');
+    const renewed = await post(`${base}/renewLock`, { identifier, token });
+    assert.equal(renewed.status, 200, 'the holder renews its lease');
+    assert.ok(Date.parse((renewed.body as { expiresAt: string }).expiresAt) >= Date.parse(expiresAt), 'to no earlier an end');
     assert.deepEqual(await post(`${base}/releaseLock`, { identifier, token }), { status: 200, body: { released: true } });
     assert.equal((await post(`${base}/acquireLock`, { identifier, wait: false, kind: 'WEAK' })).status, 200, 'WEAK locks work: memcached runs');
 

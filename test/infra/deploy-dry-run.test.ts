@@ -70,6 +70,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
         'dist/.deployignore (firebase.json functions.ignore)',
         'gcloud functions deploy acquireLock',
         'gcloud functions deploy releaseLock',
+        'gcloud functions deploy renewLock',
         'gcloud functions deploy cleanupLocks',
         'gcloud functions deploy exampleWorker',
         'roles/run.invoker on function cleanupLocks',
@@ -129,7 +130,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
       call: `gcloud firestore databases create --database=locks --location=eur3 --type=datastore-mode --project=${project} --quiet`,
     });
     const functionDeploys = changes.filter((change) => change.resource.startsWith('gcloud functions deploy '));
-    assert.equal(functionDeploys.length, 4);
+    assert.equal(functionDeploys.length, 5);
     for (const change of functionDeploys) assert.match(change.call, /--update-env-vars=\S*LOCKS_DATASTORE_DATABASE=locks/, change.resource);
     await nothingCreated();
   });

@@ -1,0 +1,29 @@
+import { LockKind, renewByToken } from '../shared';
+import { jsonEndpoint } from './http/json-endpoint';
+
+/**
+ * POST {identifier, token, leaseMs?, kind?}
+ * 200 {identifier, expiresAt?} | 409 {error: "not_holder"} (the lock, if any, is untouched) | 400 | 401 | 405 | 413 | 503
+ *
+ * Extends the holder's lease by `leaseMs` from now (default: the grant's own lease); for a
+ * lease-less grant, refreshes its last sign of life. `expiresAt` is when the lock becomes takeable
+ * unless renewed again, on the function's clock; a lease-less grant without a steal time has none.
+ * An expired lease that nobody has taken yet is renewed.
+ */
+export const renewLock = jsonEndpoint('renewLock', async (body) => {
+  // The library validates every field and answers INVALID_ARGUMENT (400) naming a bad one.
+  const kind = (body.kind ?? LockKind.STRONG) as LockKind;
+  const leaseMs = body.leaseMs ?? undefined;
+  const renewed = await renewByToken(body.identifier as string, body.token as string, {
+    kind,
+    ...(leaseMs === undefined ? {} : { leaseMs: leaseMs as number }),
+  });
+  if (!renewed) return { status: 409, body: { error: 'not_holder' } };
+  return {
+    status: 200,
+    body: {
+      identifier: body.identifier,
+      ...(renewed.expiresAt === undefined ? {} : { expiresAt: renewed.expiresAt.toISOString() }),
+    },
+  };
+});
