@@ -3,7 +3,7 @@ import type { Datastore } from '@google-cloud/datastore';
 import type { Client as MemjsClient } from 'memjs';
 import { configureLocking, Lock, LockKind } from '../../shared';
 import { intervalOf } from '../../shared/lease-keeper';
-import { encodeLock, lockKey, type LockFields } from '../../shared/datastore/lock-entity';
+import { DEFAULT_ENTITY_KIND, encodeLock, lockKey, type LockFields } from '../../shared/datastore/lock-entity';
 import { MemcacheOps } from '../../shared/memcached/memcache-ops';
 import { encodeLockValue } from '../../shared/memcached/lock-value';
 import { countCosts, type Cost } from './rpc-cost';
@@ -21,6 +21,7 @@ export const HOURLY_LEASE_MS = 60_000;
 const BENCH_LEASE_MS = 600_000;
 /** The goal, where the store honours version preconditions: a renewal within 1.3× its floor. */
 const GOAL_VS_FLOOR = 1.3;
+const SAMPLES = 300;
 
 interface Renewer {
   readonly name: string;
@@ -53,9 +54,11 @@ export async function renewal(project: string, onLegacy: Datastore, onFirestore:
 
   for (const renewer of all) for (let i = 0; i < 20; i++) await renewer.step();
   const samples = new Map<Renewer, number[]>(all.map((renewer) => [renewer, []]));
-  // Rounds interleave the renewers, so drift on the machine touches each alike.
-  for (let roundIndex = 0; roundIndex < 5; roundIndex++) {
-    for (const renewer of all) for (let i = 0; i < 40; i++) samples.get(renewer)?.push(await timed(() => renewer.step()));
+  // One step of each in turn, so a busy machine's drift touches a renewal and its floor alike, in
+  // a new random order each time: the first call on a channel after a pause is slower, and a fixed
+  // order would always charge that to the same row.
+  for (let i = 0; i < SAMPLES; i++) {
+    for (const renewer of shuffled(all)) samples.get(renewer)?.push(await timed(() => renewer.step()));
   }
   const costs = new Map<Renewer, Cost>();
   for (const renewer of all) costs.set(renewer, await renewer.count());
@@ -92,7 +95,7 @@ export async function renewal(project: string, onLegacy: Datastore, onFirestore:
   const lines = [
     '## Lease renewal: one renewal beside the raw conditional write it is built on',
     '',
-    `Sequential: 200 renewals of one held lease per row (after 20 to warm up), interleaved in 5 rounds. The floor is not a lock: one raw conditional write of the same entity (a commit of an update with \`baseVersion\`, through the same generated Datastore client) or of the same value (a memcached \`set\` with the CAS of the previous write), the least a renewal can send. Calls and entity operations are counted at the client for one renewal.`,
+    `Sequential: ${SAMPLES} renewals of one held lease per row (after 20 to warm up), one of each row in turn, in a random order each time. The floor is not a lock: one raw conditional write of the same entity (a commit of an update with \`baseVersion\`, through the same generated Datastore client) or of the same value (a memcached \`set\` with the CAS of the previous write), the least a renewal can send. Calls and entity operations are counted at the client for one renewal.`,
     '',
     '| store | what | median ms | p95 ms | × its floor | calls | billed entity operations |',
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -111,6 +114,15 @@ export async function renewal(project: string, onLegacy: Datastore, onFirestore:
   ];
   for (const renewer of [legacy, firestore, weak]) await (renewer as LockRenewer).held.release();
   return { lines, result: { leaseMsAssumedPerHour: HOURLY_LEASE_MS, renewalIntervalMs: intervalOf(HOURLY_LEASE_MS), renewalsPerHour, goalVsFloor: GOAL_VS_FLOOR, stores } };
+}
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
 }
 
 const STORE_NAMES: Record<string, string> = {
@@ -149,10 +161,11 @@ async function datastoreFloor(store: string, datastore: Datastore, projectId: st
     commit(request: Record<string, unknown>): Promise<[{ mutationResults?: { version?: unknown; conflictDetected?: boolean | null }[] }]>;
   };
   if (!client) throw new Error('no DatastoreClient yet: acquire a lock first');
-  const key = lockKey({ projectId, namespaceId: '' }, 'BenchRenewFloor', `floor-${store}-${randomUUID()}`);
+  // A lock's own kind and key shape: the floor differs from a renewal only in what the library does.
+  const key = lockKey({ projectId, namespaceId: '' }, DEFAULT_ENTITY_KIND, `bench-renew-floor-${randomUUID()}`);
   const acquiredAt = new Date();
   const fields = (renewedAt: Date): LockFields => ({
-    identifier: 'bench-floor',
+    identifier: `bench-renew-${store}-${randomUUID()}`,
     token: randomUUID(),
     acquiredAt,
     renewedAt,
