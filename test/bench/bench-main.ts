@@ -15,6 +15,7 @@ import { startMemcached } from '../../infra/memcached';
 import type { RunningService } from '../../infra/processes';
 import { configureLocking, Lock, lockedHandler } from '../../shared';
 import { floor, ourStrong, ourWeak, peer, type Contender } from './contenders';
+import { renewal } from './renewal';
 import { countCosts, type Cost } from './rpc-cost';
 import { median, percentile, round, timed } from './stats';
 
@@ -55,6 +56,9 @@ async function main(): Promise<void> {
     const labels = ['strong', 'weak', 'peer', 'floor', 'strongLegacy', 'floorLegacy'];
     await uncontended(contenders, labels);
     await cost(contenders, labels);
+    const leases = await renewal(PROJECT, onLegacy, onFirestore, memcache);
+    results.renewal = leases.result;
+    lines.push(...leases.lines);
     await contended(firestore.host);
     await coldStart(firestore.host);
     await lockedHandlerOverhead(onFirestore);

@@ -8,7 +8,7 @@ export interface NodeChild {
   readonly process: ChildProcess;
   /** Every JSON line printed so far. */
   readonly lines: unknown[];
-  /** Resolves with the exit code (or null for a signal). */
+  /** Resolves with the exit code (or null for a signal), once everything it printed has been read. */
   readonly exited: Promise<number | null>;
   /** Resolves with the first line `matches` accepts. */
   lineWhere<T>(matches: (line: unknown) => line is T, timeoutMs: number): Promise<T>;
@@ -43,7 +43,15 @@ export function startNodeChild(script: string, args: string[], env: NodeJS.Proce
   child.stderr?.on('data', (chunk: Buffer) => {
     errors = (errors + chunk.toString()).slice(-8000);
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': only then has all of its output been read, so no line is missed.
+  let closed = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('close', (code) => {
+      closed = true;
+      for (const wake of waiters.splice(0)) wake();
+      resolve(code);
+    }),
+  );
   const handle: NodeChild = {
     process: child,
     lines,
@@ -63,7 +71,7 @@ export function startNodeChild(script: string, args: string[], env: NodeJS.Proce
         const found = lines.find(matches);
         if (found !== undefined) return found;
         if (Date.now() > deadline) throw new Error(`no expected line from ${script} after ${timeoutMs} ms:\n${errors}`);
-        if (child.exitCode !== null) throw new Error(`${script} exited ${child.exitCode}:\n${errors}`);
+        if (closed) throw new Error(`${script} exited ${child.exitCode ?? child.signalCode}:\n${errors}`);
         await new Promise<void>((resolve) => {
           waiters.push(resolve);
           setTimeout(resolve, 200);

@@ -24,6 +24,12 @@ export const CITED_TESTS: readonly CitedTest[] = [
     ],
   },
   {
+    scenario: 'Holder process paused (SIGSTOP) past its lease, then resumed, on both Datastore emulators and memcached',
+    tests: [
+      'test/faults/lease-pause.test.ts: "taken over after the lease; once resumed its signal aborts within about a renewal interval, its release() is false, and the new holder keeps the lock"',
+    ],
+  },
+  {
     scenario: 'Pub/Sub publish failure during a re-queue',
     tests: ['test/functions/locked-handler.test.ts: "a failed re-publish makes the invocation throw, so Pub/Sub redelivers the original"'],
   },

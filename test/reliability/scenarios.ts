@@ -2,6 +2,7 @@ import type { RunningService } from '../../infra/processes';
 import type { ScenarioResult } from './report';
 import { holderCrash } from './holder-crash';
 import { httpBadInput } from './http-bad-input';
+import { datastoreLeaseStore, leaseCrash, memcachedLeaseStore } from './lease-crash';
 import { pubsubBurst } from './pubsub-burst';
 import { soak } from './soak';
 import { storeOutage } from './store-outage';
@@ -31,6 +32,9 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'Soak, Firestore in Datastore mode emulator', run: (s) => soak('firestore', s.firestore.host, s.project, SOAK) },
   { name: 'Holder crash (SIGKILL), legacy Datastore emulator', run: (s) => holderCrash(s.legacy.host, s.project) },
   { name: 'Holder crash (SIGKILL), Firestore in Datastore mode emulator', run: (s) => holderCrash(s.firestore.host, s.project) },
+  { name: 'Crash recovery with leases (SIGKILL), legacy Datastore emulator', run: (s) => leaseCrash(datastoreLeaseStore(s.legacy.host, s.project)) },
+  { name: 'Crash recovery with leases (SIGKILL), Firestore in Datastore mode emulator', run: (s) => leaseCrash(datastoreLeaseStore(s.firestore.host, s.project)) },
+  { name: 'Crash recovery with leases (SIGKILL), memcached', run: (s) => leaseCrash(memcachedLeaseStore(s.memcached.host)) },
   { name: 'HTTP bad input', run: (s) => httpBadInput(s.firestore.host, s.memcached.host, s.project, HTTP_BAD_REQUESTS) },
   { name: 'Store outage (emulator killed and restarted), legacy Datastore emulator', run: (s) => storeOutage('datastore-legacy', s.project) },
   { name: 'Store outage (emulator killed and restarted), Firestore in Datastore mode emulator', run: (s) => storeOutage('datastore-firestore', s.project) },
