@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import sinon from 'sinon';
-import { cleanupStaleLocks, configureLocking, Lock, peek } from '../../shared';
+import { cleanupStaleLocks, configureLocking, Lock, LockKind, peek } from '../../shared';
+import { currentRuntime } from '../../shared/config';
+import type { DatastoreLockBackend } from '../../shared/datastore/datastore-backend';
 import { DATASTORE_TARGETS } from '../support/datastore-targets';
 import { delay, uniqueId } from '../support/ids';
 
@@ -27,6 +29,9 @@ for (const target of DATASTORE_TARGETS) {
     beforeEach(async () => {
       configureLocking({ datastore: target.client(), namespace: uniqueId('lease-clean').replace(/:/g, '-') });
       await (await Lock.acquire(uniqueId('warm-up')))?.release();
+      // The precondition probe (an entity written as a lock, see precondition-probe.ts) must be done
+      // before a test counts what cleanup deletes.
+      await ((await currentRuntime().backend(LockKind.STRONG)) as DatastoreLockBackend).preconditions.honoured();
     });
     afterEach(() => sinon.restore());
     after(() => configureLocking());
