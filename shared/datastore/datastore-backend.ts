@@ -5,7 +5,8 @@ import { classifyDatastoreError, grpcCode, GrpcStatus } from './datastore-errors
 import type { DatastoreRpc, FoundEntity, KeyProto, MutationOutcome, MutationProto, TransactionId } from './datastore-rpc';
 import { isGoogleEndpoint, PreconditionSupport, probeVersionPreconditions } from './precondition-probe';
 import { decodeLock, encodeLock, lockKey, type LockFields } from './lock-entity';
-import { abandoned, expiryOf, lastSignOf, takeoverOf } from '../taking-rules';
+import { grantRecord, renewedRecord } from '../grant-records';
+import { abandoned, lastSignOf, takeoverOf } from '../taking-rules';
 
 export interface DatastoreBackendSettings {
   readonly entityKind: string;
@@ -45,7 +46,7 @@ export class DatastoreLockBackend implements LockBackend {
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
     const key = await this.keyOf(request.identifier);
-    const fields = grantFields(request);
+    const fields = grantRecord(request);
     try {
       const fence = await this.rpc.insert(encodeLock(key, fields));
       this.preconditions.probeSoon();
@@ -66,7 +67,7 @@ export class DatastoreLockBackend implements LockBackend {
     if (grant?.revision !== undefined && grant.token === request.token && (await this.preconditions.honoured())) {
       // One commit: the update applies only while the entity is still at the version the holder
       // last wrote; any other write since (a takeover, a cleanup and re-acquire) gave it a higher one.
-      const fields = renewedFields(grant, request.leaseMs);
+      const fields = renewedRecord(grant, request.leaseMs);
       try {
         const [result] = await this.rpc.commit(undefined, [{ update: encodeLock(key, fields), baseVersion: grant.revision }]);
         if (result && !result.conflict) return { renewed: true, record: recordOf(fields, grant.fence as bigint, result.version) };
@@ -79,7 +80,7 @@ export class DatastoreLockBackend implements LockBackend {
     return this.inTransaction<RenewOutcome>('renew', async (transaction) => {
       const current = await this.read(key, transaction);
       if (!current || current.token !== request.token) return { outcome: { renewed: false } };
-      const fields = renewedFields(current, request.leaseMs);
+      const fields = renewedRecord(current, request.leaseMs);
       return {
         mutations: [{ update: encodeLock(key, fields) }],
         onCommit: ([version]) => ({ renewed: true, record: recordOf(fields, current.fence as bigint, version as bigint) }),
@@ -180,7 +181,7 @@ export class DatastoreLockBackend implements LockBackend {
       if (found && current && (current.token !== judged.token || !takeoverOf(current, sinceLastSignMs(found, current), request.stealAfterMs))) {
         return { outcome: { acquired: false, holder: current } };
       }
-      const fields = grantFields(request);
+      const fields = grantRecord(request);
       return {
         mutations: [{ upsert: encodeLock(key, fields) }],
         onCommit: ([fence]) => ({ acquired: true, record: recordOf(fields, fence as bigint, fence as bigint) }),
@@ -268,29 +269,6 @@ const LEGACY_TRANSACTION_GROUPS = 25;
 function isTooManyEntityGroups(error: unknown): boolean {
   const cause = (error as { cause?: unknown })?.cause;
   return grpcCode(cause) === GrpcStatus.INVALID_ARGUMENT && /too many entity groups/i.test(String((cause as Error)?.message));
-}
-
-/** A new grant's fields: its last sign of life is now. */
-function grantFields(request: AcquireRequest): LockFields {
-  const acquiredAt = new Date();
-  const holder = { leaseMs: request.leaseMs, stealAfterMs: request.stealAfterMs };
-  return {
-    identifier: request.identifier,
-    token: request.token,
-    acquiredAt,
-    ...(request.leaseMs === undefined ? {} : { leaseMs: request.leaseMs }),
-    ...(request.stealAfterMs === undefined ? {} : { stealAfterMs: request.stealAfterMs }),
-    ...(expiryOf(acquiredAt, holder) ? { expiresAt: expiryOf(acquiredAt, holder) } : {}),
-  };
-}
-
-/** The same grant, renewed now; the fence is recorded, since the new version is not the grant's. */
-function renewedFields(current: LockRecord, leaseMs: number | undefined): LockFields {
-  const renewedAt = new Date();
-  const { revision: _revision, expiresAt: _expiresAt, ...grant } = current;
-  const renewed = { ...grant, renewedAt, ...(leaseMs === undefined ? {} : { leaseMs }) };
-  const expiresAt = expiryOf(renewedAt, renewed);
-  return { ...renewed, ...(expiresAt ? { expiresAt } : {}) };
 }
 
 /**

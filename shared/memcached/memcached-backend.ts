@@ -1,5 +1,6 @@
 import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
-import { expiryOf, lastSignOf, takeoverOf } from '../taking-rules';
+import { grantRecord, renewedRecord } from '../grant-records';
+import { lastSignOf, takeoverOf } from '../taking-rules';
 import { LockKind } from '../kinds';
 import type { CasValue, MemcacheOps } from './memcache-ops';
 import { casDisabledError, classifyMemcacheError, isCasDisabled } from './memcached-errors';
@@ -119,28 +120,6 @@ export class MemcachedLockBackend implements LockBackend {
 
 /** A lock whose key keeps changing under a renewal or release is in someone else's hands. */
 const RENEW_TRIES = 3;
-
-function grantRecord(request: AcquireRequest): LockRecord {
-  const acquiredAt = new Date();
-  const holder = { leaseMs: request.leaseMs, stealAfterMs: request.stealAfterMs };
-  const expiresAt = expiryOf(acquiredAt, holder);
-  return {
-    identifier: request.identifier,
-    token: request.token,
-    acquiredAt,
-    ...(request.leaseMs === undefined ? {} : { leaseMs: request.leaseMs }),
-    ...(request.stealAfterMs === undefined ? {} : { stealAfterMs: request.stealAfterMs }),
-    ...(expiresAt ? { expiresAt } : {}),
-  };
-}
-
-function renewedRecord(current: LockRecord, leaseMs: number | undefined): LockRecord {
-  const renewedAt = new Date();
-  const { expiresAt: _expiresAt, ...grant } = current;
-  const renewed = { ...grant, renewedAt, ...(leaseMs === undefined ? {} : { leaseMs }) };
-  const expiresAt = expiryOf(renewedAt, renewed);
-  return { ...renewed, ...(expiresAt ? { expiresAt } : {}) };
-}
 
 /**
  * memcached's own expiry, a backstop only: the rule is applied to the millisecond from the stored
