@@ -104,12 +104,12 @@ export class Lock<K extends LockKind = LockKind> {
     const sentAt = Date.now();
     const backend = await this.runtime.backend(this.kind);
     const outcome = await attemptRenew(backend, { identifier: this.identifier, token: this.token }, this.runtime.config.retry, this.#record);
-    // A release that began meanwhile decides what happened to the lock.
-    if (this.releasing) return outcome.renewed;
     if (!outcome.renewed) {
-      this.markLost('a renewal found the lock no longer held by this holder');
+      // A release that began meanwhile decides, and reports, what happened to the lock.
+      if (!this.releasing) this.markLost('a renewal found the lock no longer held by this holder');
       return false;
     }
+    // Kept even when a release is waiting for this renewal: it then deletes this exact write.
     this.#record = outcome.record;
     this.#confirmedAt = Math.max(this.#confirmedAt, sentAt);
     return true;
