@@ -6,6 +6,7 @@ import { LockKind } from '../kinds';
 import { abandoned, lastSignOf, takeoverOf } from '../taking-rules';
 import type { FirestoreCalls } from './firestore-calls';
 import { classifyFirestoreError, isAlreadyExists, isFailedPrecondition } from './firestore-errors';
+import { LockWatchers } from './lock-watchers';
 import { decodeLock, encodeLock, encodeLockReplacing, microsOf, revisionOf, timeOfRevision, type LockFields } from './lock-document';
 
 export interface FirestoreBackendSettings {
@@ -37,6 +38,7 @@ export interface FirestoreBackendSettings {
 export class FirestoreLockBackend implements LockBackend {
   readonly kind = LockKind.STRONG;
   readonly capabilities = { fence: true } as const;
+  readonly watchers = new LockWatchers((identifier) => this.refOf(identifier));
 
   constructor(
     readonly calls: FirestoreCalls,
@@ -112,6 +114,11 @@ export class FirestoreLockBackend implements LockBackend {
     const current = decodeLock(await this.get(ref));
     if (!current) return 'absent';
     return current.token === token ? this.release(identifier, token) : 'not_holder';
+  }
+
+  /** Waiters in this process share one listener on the lock's document (see lock-watchers.ts). */
+  watch(identifier: string, onChange: () => void): () => void {
+    return this.watchers.watch(identifier, onChange);
   }
 
   async peek(identifier: string): Promise<LockRecord | null> {
