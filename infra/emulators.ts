@@ -10,7 +10,7 @@ import { startService, type RunningService } from './processes';
  * Starts the Google Cloud emulators as this project runs them locally and in tests: on 127.0.0.1,
  * from the Cloud SDK's own binaries (never the `gcloud` wrapper, which orphans its JVM).
  */
-export type EmulatorName = 'datastore-legacy' | 'datastore-firestore' | 'pubsub';
+export type EmulatorName = 'datastore-legacy' | 'datastore-firestore' | 'firestore-native' | 'pubsub';
 
 export type RunningEmulator = RunningService & { readonly name: EmulatorName };
 
@@ -57,6 +57,14 @@ async function launchFor(name: EmulatorName, port: number, sdk: string): Promise
           `--port=${port}`,
           '--database-mode=datastore-mode',
         ],
+      };
+    }
+    case 'firestore-native': {
+      // The same jar without --database-mode: Firestore in native mode (FIRESTORE_EMULATOR_HOST).
+      const jar = requireFile(join(sdk, 'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar'), name);
+      return {
+        command: 'java',
+        args: ['-cp', jar, 'com.google.cloud.datastore.emulator.firestore.CloudFirestore', 'start', `--host=${host}`, `--port=${port}`],
       };
     }
     case 'pubsub': {

@@ -29,6 +29,12 @@ export interface LockBackend {
    * themselves (memcached) do not implement it.
    */
   cleanup?(criteria: CleanupCriteria): Promise<number>;
+  /**
+   * Calls `onChange` when the lock may have become free (released, deleted, its lease over), for
+   * stores that can push changes (Firestore's listeners). Only a hint that hastens the next poll:
+   * waiters keep polling. Resolves nothing; returns the function that stops watching.
+   */
+  watch?(identifier: string, onChange: () => void): () => void;
 }
 
 export interface CleanupCriteria {

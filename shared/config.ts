@@ -1,4 +1,5 @@
 import type { Datastore } from '@google-cloud/datastore';
+import type { Firestore } from '@google-cloud/firestore';
 import type { LockBackend } from './backend';
 import { DEFAULT_RETRY_POLICY, DEFAULT_WAIT_BACKOFF, type BackoffPolicy, type RetryPolicy } from './backoff';
 import { LockError } from './errors';
@@ -15,14 +16,25 @@ export interface LockingConfig {
   /** STRONG locks' client. Default: `new Datastore()`, which reads GOOGLE_CLOUD_PROJECT, DATASTORE_EMULATOR_HOST, ... */
   datastore?: Datastore;
   /**
+   * STRONG locks' store: `datastore` (Cloud Datastore / Firestore in Datastore mode) or `firestore`
+   * (Firestore in native mode). Default: `firestore` when a `firestore` client is given, else `datastore`.
+   */
+  strongStore?: StrongStore;
+  /**
+   * STRONG locks' client on Firestore in native mode, such as `new Firestore()` (which reads
+   * GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST, ...). Giving one selects that store.
+   */
+  firestore?: Firestore;
+  /**
    * The Datastore-mode database of the client the library builds (not used with `datastore`: give
    * your own client its database). Default: the project's default database. A Firebase project's
    * default database is usually Firestore in native mode, which the Datastore API cannot use.
+   * With `strongStore: 'firestore'`, the native-mode database of the Firestore client the library builds.
    */
   databaseId?: string;
-  /** Datastore namespace for lock entities. Default: the client's namespace, else the default one. */
+  /** Datastore namespace for lock entities (on Firestore: locks go under `namespaces/{namespace}/`). Default: the client's namespace, else the default one. */
   namespace?: string;
-  /** Entity kind of lock entities. Default: `DatastoreLock` (djangae's name). */
+  /** Entity kind of lock entities (on Firestore: the locks' collection). Default: `DatastoreLock` (djangae's name). */
   entityKind?: string;
   /** WEAK locks' client, such as a memjs `Client`. Default: `memjs.Client.create()`, which reads MEMCACHE_SERVERS (default localhost:11211). */
   memcache?: MemcacheClient;
@@ -36,8 +48,13 @@ export interface LockingConfig {
   retry?: Partial<RetryPolicy>;
 }
 
+export type StrongStore = 'datastore' | 'firestore';
+export const STRONG_STORES: readonly StrongStore[] = ['datastore', 'firestore'];
+
 export interface ResolvedLockingConfig {
+  readonly strongStore: StrongStore;
   readonly datastore: Datastore | undefined;
+  readonly firestore: Firestore | undefined;
   readonly databaseId: string | undefined;
   readonly namespace: string | undefined;
   readonly entityKind: string;
@@ -77,7 +94,7 @@ export class LockRuntime {
   private async createBackend(kind: LockKind): Promise<LockBackend> {
     switch (kind) {
       case LockKind.STRONG:
-        return createDatastoreBackend(this.config);
+        return this.config.strongStore === 'firestore' ? createFirestoreBackend(this.config) : createDatastoreBackend(this.config);
       case LockKind.WEAK:
         return createMemcachedBackend(this.config);
     }
@@ -95,6 +112,22 @@ async function createDatastoreBackend(config: ResolvedLockingConfig): Promise<Lo
   return new DatastoreLockBackend(new DatastoreRpc(datastore, config.rpcTimeoutMs), {
     entityKind: config.entityKind,
     namespace: config.namespace ?? datastore.namespace,
+  });
+}
+
+/** Loaded on first use, like the Datastore client: a process that takes no STRONG lock never loads Firestore. */
+async function createFirestoreBackend(config: ResolvedLockingConfig): Promise<LockBackend> {
+  const [{ FirestoreCalls }, { FirestoreLockBackend }, firestoreModule] = await Promise.all([
+    import('./firestore/firestore-calls'),
+    import('./firestore/firestore-backend'),
+    import('@google-cloud/firestore'),
+  ]);
+  const firestore = config.firestore ?? new firestoreModule.Firestore(config.databaseId === undefined ? {} : { databaseId: config.databaseId });
+  return new FirestoreLockBackend(new FirestoreCalls(firestore, config.rpcTimeoutMs), {
+    collection: config.entityKind,
+    namespace: config.namespace,
+    deleteField: firestoreModule.FieldValue.delete(),
+    timestamp: (seconds, nanoseconds) => new firestoreModule.Timestamp(seconds, nanoseconds),
   });
 }
 
@@ -124,6 +157,7 @@ export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConf
   if (config === null || typeof config !== 'object') {
     throw new LockError('INVALID_ARGUMENT', `configureLocking takes an object, got ${typeOf(config)}`);
   }
+  const strongStore = strongStoreOf(config);
   const entityKind = config.entityKind ?? DEFAULT_ENTITY_KIND;
   if (typeof entityKind !== 'string' || entityKind.length === 0 || entityKind.startsWith('__')) {
     throw new LockError('INVALID_ARGUMENT', 'entityKind must be a non-empty string not starting with "__"');
@@ -135,8 +169,8 @@ export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConf
     if (typeof config.databaseId !== 'string' || !DATABASE_ID.test(config.databaseId)) {
       throw new LockError('INVALID_ARGUMENT', `databaseId must be a database id (4-63 of a-z, 0-9 and "-", starting with a letter), got ${JSON.stringify(config.databaseId)}`);
     }
-    if (config.datastore !== undefined) {
-      throw new LockError('INVALID_ARGUMENT', 'databaseId is for the client the library builds; with your own datastore client, give that client the database');
+    if (config.datastore !== undefined || config.firestore !== undefined) {
+      throw new LockError('INVALID_ARGUMENT', 'databaseId is for the client the library builds; with your own datastore or firestore client, give that client the database');
     }
   }
   const memcacheKeyPrefix = config.memcacheKeyPrefix ?? DEFAULT_MEMCACHE_KEY_PREFIX;
@@ -145,7 +179,9 @@ export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConf
     throw new LockError('INVALID_ARGUMENT', 'memcacheKeyPrefix must be at most 180 printable ASCII characters without spaces');
   }
   return {
+    strongStore,
     datastore: config.datastore,
+    firestore: config.firestore,
     databaseId: config.databaseId,
     namespace: config.namespace,
     entityKind,
@@ -158,6 +194,21 @@ export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConf
       maxAttempts: Math.floor(positive('retry.maxAttempts', config.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts)),
     },
   };
+}
+
+/** The STRONG store asked for, checked against the client given for it. */
+function strongStoreOf(config: LockingConfig): StrongStore {
+  const store = config.strongStore ?? (config.firestore !== undefined ? 'firestore' : 'datastore');
+  if (!STRONG_STORES.includes(store)) {
+    throw new LockError('INVALID_ARGUMENT', `strongStore must be one of ${STRONG_STORES.join(', ')}, got ${JSON.stringify(store)}`);
+  }
+  if (store === 'datastore' && config.firestore !== undefined) {
+    throw new LockError('INVALID_ARGUMENT', "a firestore client is for strongStore 'firestore'; STRONG locks would not use it");
+  }
+  if (store === 'firestore' && config.datastore !== undefined) {
+    throw new LockError('INVALID_ARGUMENT', "a datastore client is for strongStore 'datastore'; STRONG locks would not use it");
+  }
+  return store;
 }
 
 function backoffPolicy(name: string, policy: BackoffPolicy): BackoffPolicy {

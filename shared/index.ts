@@ -14,7 +14,7 @@ export { forceRelease } from './force-release';
 export { LockError, LockAcquisitionError } from './errors';
 export type { LockErrorCode } from './errors';
 export { configureLocking } from './config';
-export type { LockingConfig } from './config';
+export type { LockingConfig, StrongStore } from './config';
 export type { MemcacheClient } from './memcache-client';
 export { DEFAULT_WAIT_BACKOFF, DEFAULT_RETRY_POLICY } from './backoff';
 export type { BackoffPolicy, RetryPolicy } from './backoff';

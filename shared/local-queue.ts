@@ -95,11 +95,17 @@ function lockName(kind: LockKind, identifier: string): string {
 export class Turn {
   private sleeper: InterruptibleSleep | undefined;
   private left = false;
+  /** A change pushed by the store while this turn was not sleeping: the next sleep is skipped. */
+  private nudged = false;
 
   constructor(private readonly onLeave: () => void) {}
 
   /** Sleeps `ms`; resolves `true` when a local release woke it early. */
   async sleep(ms: number): Promise<boolean> {
+    if (this.nudged) {
+      this.nudged = false;
+      return true;
+    }
     this.sleeper = interruptibleSleep(ms);
     try {
       return await this.sleeper.done;
@@ -110,6 +116,12 @@ export class Turn {
 
   wakeSleeper(): void {
     this.sleeper?.wake();
+  }
+
+  /** Like wakeSleeper, but a change that arrives mid-attempt is kept for the next sleep, so it is never missed. */
+  nudge(): void {
+    if (this.sleeper) this.sleeper.wake();
+    else this.nudged = true;
   }
 
   leave(): void {

@@ -54,17 +54,23 @@ async function poll(settings: WaitSettings, request: AcquireRequest, wait: WaitO
   if (!turn) return null;
   const wakeOnAbort = () => turn.wakeSleeper();
   wait.signal?.addEventListener('abort', wakeOnAbort, { once: true });
+  // Where the store pushes changes, the poller (one per steal group; the backend shares one
+  // listener per lock among them) polls again the moment the lock may be free. Only once it has
+  // found the lock held: an uncontended acquire opens no listener.
+  let unwatch: (() => void) | undefined;
   try {
     for (let step = 0; ; step++) {
       const outcome = await attemptAcquire(backend, request, retry, memory);
       if (outcome.acquired) return outcome.record;
       const remaining = deadline - Date.now();
       if (remaining <= 0 || wait.signal?.aborted) return giveUp();
+      unwatch ??= backend.watch?.(request.identifier, () => turn.nudge());
       const wokenByLocalRelease = await turn.sleep(Math.min(remaining, fullJitterDelayMs(waitBackoff, step)));
       if (wait.signal?.aborted) return giveUp();
       if (wokenByLocalRelease) step = -1;
     }
   } finally {
+    unwatch?.();
     wait.signal?.removeEventListener('abort', wakeOnAbort);
     turn.leave();
   }

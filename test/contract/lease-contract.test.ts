@@ -27,7 +27,7 @@ for (const fixture of BACKEND_FIXTURES) {
 
     it('a renewing holder lives through three leases: a thief that may steal after 50 ms, polling every 200 ms, and cleanup with maxAgeMs 0 never take it', async () => {
       const id = uniqueId('renewing');
-      const leaseMs = 600;
+      const leaseMs = 900;
       const held = await Lock.acquire(id, { kind, leaseMs, autoRenew: true });
       assert.ok(held);
       const until = Date.now() + 3 * leaseMs + 300;
@@ -63,14 +63,14 @@ for (const fixture of BACKEND_FIXTURES) {
 
     it('renew() extends the lease from now, keeps the fence, and lets an expired lease nobody took be renewed', async () => {
       const id = uniqueId('renew');
-      const held = await Lock.acquire(id, { kind, leaseMs: 300 });
+      const held = await Lock.acquire(id, { kind, leaseMs: 800 });
       assert.ok(held);
-      await delay(200);
+      await delay(500);
       assert.equal(await held.renew(), true);
-      await delay(200);
-      assert.equal(await Lock.acquire(id, { kind, wait: false }), null, '400 ms after the grant, 200 ms after the renewal: live');
+      await delay(500);
+      assert.equal(await Lock.acquire(id, { kind, wait: false }), null, '1,000 ms after the grant, 500 ms after the renewal: live');
       assert.equal((await peek(id, { kind }))?.fence, held.fence, 'the fence survives renewal');
-      await delay(400);
+      await delay(1_000);
       assert.equal(await held.renew(), true, 'expired, but nobody took it: renewable');
       assert.equal(await Lock.acquire(id, { kind, wait: false }), null);
       assert.equal(await held.release(), true);
@@ -93,10 +93,10 @@ for (const fixture of BACKEND_FIXTURES) {
 
     it('run() passes the held lock, renews it while fn runs past its lease, and releases it after', async () => {
       const id = uniqueId('run-renews');
-      const result = await lock(id, { kind, leaseMs: 300 }).run(async (held) => {
+      const result = await lock(id, { kind, leaseMs: 600 }).run(async (held) => {
         assert.equal(held.identifier, id);
-        assert.equal(held.leaseMs, 300);
-        await delay(1_000);
+        assert.equal(held.leaseMs, 600);
+        await delay(2_000);
         assert.equal(await Lock.acquire(id, { kind, wait: false }), null, 'still held after three leases');
         assert.equal(held.signal.aborted, false);
         return 'done';

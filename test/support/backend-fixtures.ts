@@ -3,7 +3,9 @@ import type { LockingConfig } from '../../shared';
 import { LockKind } from '../../shared';
 import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
 import { MemcacheOps, MemcacheStatus, MemcacheStatusError } from '../../shared/memcached/memcache-ops';
+import { FirestoreCalls } from '../../shared/firestore/firestore-calls';
 import { DATASTORE_TARGETS } from './datastore-targets';
+import { firestoreNativeClient } from './firestore-native-target';
 import { memcacheClient } from './memcache-target';
 
 /**
@@ -32,6 +34,16 @@ const STRONG_FIXTURES: BackendFixture[] = DATASTORE_TARGETS.map((target) => ({
   },
 }));
 
+const FIRESTORE_NATIVE_FIXTURE: BackendFixture = {
+  name: 'STRONG on the Firestore native mode emulator',
+  kind: LockKind.STRONG,
+  fence: true,
+  config: () => ({ firestore: firestoreNativeClient(), retry: { initialMs: 5, maxMs: 20 } }),
+  injectContention: (sandbox: SinonSandbox) => {
+    for (const write of ['create', 'update', 'delete'] as const) sandbox.stub(FirestoreCalls.prototype, write).rejects(ABORTED);
+  },
+};
+
 const WEAK_FIXTURE: BackendFixture = {
   name: 'WEAK on memcached',
   kind: LockKind.WEAK,
@@ -43,4 +55,4 @@ const WEAK_FIXTURE: BackendFixture = {
   },
 };
 
-export const BACKEND_FIXTURES: readonly BackendFixture[] = [...STRONG_FIXTURES, WEAK_FIXTURE];
+export const BACKEND_FIXTURES: readonly BackendFixture[] = [...STRONG_FIXTURES, FIRESTORE_NATIVE_FIXTURE, WEAK_FIXTURE];

@@ -17,6 +17,7 @@ export async function mochaGlobalSetup(): Promise<void> {
     startEmulator('datastore-firestore'),
     startMemcached(),
     startEmulator('pubsub'),
+    startEmulator('firestore-native'),
   ]);
   services = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failure = started.find((result) => result.status === 'rejected');
@@ -24,10 +25,11 @@ export async function mochaGlobalSetup(): Promise<void> {
     await mochaGlobalTeardown();
     throw failure.reason;
   }
-  const [legacy, firestore, memcached, pubsub] = services as [RunningService, RunningService, RunningService, RunningService];
+  const [legacy, firestore, memcached, pubsub, firestoreNative] = services as [RunningService, RunningService, RunningService, RunningService, RunningService];
   process.env[LEGACY_HOST_VARIABLE] = legacy.host;
   process.env[FIRESTORE_HOST_VARIABLE] = firestore.host;
   process.env[MEMCACHE_HOST_VARIABLE] = memcached.host;
+  process.env[FIRESTORE_NATIVE_HOST_VARIABLE] = firestoreNative.host;
   // The Pub/Sub client reads this itself; there is one Pub/Sub emulator for the whole run.
   process.env.PUBSUB_EMULATOR_HOST = pubsub.host;
 }
@@ -40,4 +42,5 @@ export async function mochaGlobalTeardown(): Promise<void> {
 export const TEST_PROJECT = 'cloud-functions-locking-test';
 export const LEGACY_HOST_VARIABLE = 'TEST_DATASTORE_LEGACY_HOST';
 export const FIRESTORE_HOST_VARIABLE = 'TEST_DATASTORE_FIRESTORE_HOST';
+export const FIRESTORE_NATIVE_HOST_VARIABLE = 'TEST_FIRESTORE_NATIVE_HOST';
 export const MEMCACHE_HOST_VARIABLE = 'TEST_MEMCACHE_HOST';

@@ -1,0 +1,226 @@
+import type { DocumentReference, DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
+import type { AcquireOutcome, AcquireRequest, CleanupCriteria, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
+import { lockKeyName } from '../datastore/lock-entity';
+import { grantRecord, renewedRecord } from '../grant-records';
+import { LockKind } from '../kinds';
+import { abandoned, lastSignOf, takeoverOf } from '../taking-rules';
+import type { FirestoreCalls } from './firestore-calls';
+import { classifyFirestoreError, isAlreadyExists, isFailedPrecondition } from './firestore-errors';
+import { LockWatchers } from './lock-watchers';
+import { decodeLock, encodeLock, encodeLockReplacing, microsOf, revisionOf, timeOfRevision, type LockFields } from './lock-document';
+
+export interface FirestoreBackendSettings {
+  readonly collection: string;
+  /** Keeps locks of one namespace apart, under `namespaces/{namespace}/`. */
+  readonly namespace: string | undefined;
+  /** The client module's FieldValue.delete() and Timestamp (loaded lazily, so passed in). */
+  readonly deleteField: unknown;
+  readonly timestamp: (seconds: number, nanoseconds: number) => Timestamp;
+}
+
+/**
+ * STRONG locks on Firestore in native mode, with no transactions at all: every write is one commit
+ * with a precondition, which Firestore honours (the native-mode emulator too: measured, see
+ * test/contract/firestore-native.test.ts).
+ *
+ * - An uncontended acquire is one create (an exists-false precondition): refused with
+ *   ALREADY_EXISTS while the lock exists. A held lock costs one more get, to judge a takeover (an
+ *   expired lease, or a stale lock and a caller that may steal); taking it over is one update
+ *   conditioned on the update time the get saw, so only one taker wins, and only from that holder.
+ * - A release is one delete conditioned on the grant's update time (its revision); a renewal is one
+ *   update conditioned the same way. Only when that fails (the lock changed) is the lock read to
+ *   say whose it is.
+ *
+ * The fence is the update time of the grant's commit, in microseconds. Firestore orders commits
+ * that touch one document by their commit times, a delete included, so a later write of a lock,
+ * and a grant after the lock was deleted and re-created, always gets a greater time.
+ */
+export class FirestoreLockBackend implements LockBackend {
+  readonly kind = LockKind.STRONG;
+  readonly capabilities = { fence: true } as const;
+  readonly watchers = new LockWatchers((identifier) => this.refOf(identifier));
+
+  constructor(
+    readonly calls: FirestoreCalls,
+    private readonly settings: FirestoreBackendSettings,
+  ) {}
+
+  async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
+    const ref = this.refOf(request.identifier);
+    const created = await this.create(ref, request);
+    if (created) return created;
+    const found = await this.get(ref);
+    const holder = decodeLock(found);
+    if (!holder) return (await this.create(ref, request)) ?? { acquired: false };
+    if (holder.token === request.token || !takeoverOf(holder, sinceLastSignMs(found, holder), request.stealAfterMs)) {
+      return { acquired: false, holder };
+    }
+    // Only from the holder judged, still as it was: any write since (a renewal, another taker) moved its update time.
+    const fields = grantRecord(request);
+    try {
+      const result = await this.calls.update(ref, this.replacing(fields), { lastUpdateTime: found.updateTime as Timestamp });
+      return { acquired: true, record: recordOf(fields, result.writeTime) };
+    } catch (error) {
+      if (!isFailedPrecondition(error)) throw classifyFirestoreError(error, { write: true, what: 'take over (update)' });
+    }
+    // Someone else got there first, or the holder released it meanwhile (then it is free to create).
+    return (await this.create(ref, request)) ?? { acquired: false };
+  }
+
+  async renew(request: RenewRequest, grant?: LockRecord): Promise<RenewOutcome> {
+    const ref = this.refOf(request.identifier);
+    let known = grant?.token === request.token ? grant : undefined;
+    // Twice at most: once on what the holder knows, once on what the store says now (when the
+    // holder's own last renewal landed although its answer was lost).
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const lastUpdateTime = known?.revision === undefined ? undefined : this.timeOf(known.revision);
+      if (!known || !lastUpdateTime) {
+        known = decodeLock(await this.get(ref)) ?? undefined;
+        if (!known || known.token !== request.token) return { renewed: false };
+        continue;
+      }
+      const fields = renewedRecord(known, request.leaseMs);
+      try {
+        const result = await this.calls.update(ref, this.replacing(fields), { lastUpdateTime });
+        return { renewed: true, record: { ...fields, revision: revisionOf(result.writeTime) } };
+      } catch (error) {
+        if (!isFailedPrecondition(error)) throw classifyFirestoreError(error, { write: true, what: 'renew (update)' });
+      }
+      known = undefined;
+    }
+    return { renewed: false };
+  }
+
+  async release(identifier: string, token: string, revision?: string): Promise<ReleaseOutcome> {
+    const ref = this.refOf(identifier);
+    let lastUpdateTime = revision === undefined ? undefined : this.timeOf(revision);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!lastUpdateTime) {
+        const current = decodeLock(await this.get(ref));
+        if (!current) return 'absent';
+        if (current.token !== token) return 'not_holder';
+        lastUpdateTime = this.timeOf(current.revision as string);
+      }
+      try {
+        await this.calls.delete(ref, { lastUpdateTime });
+        return 'released';
+      } catch (error) {
+        if (!isFailedPrecondition(error)) throw classifyFirestoreError(error, { write: true, what: 'release (delete)' });
+      }
+      // The lock changed since that update time (or is gone): find out whose it is now.
+      lastUpdateTime = undefined;
+    }
+    // Our own lock changed twice between a read and a delete: a renewal of ours is racing this release.
+    const current = decodeLock(await this.get(ref));
+    if (!current) return 'absent';
+    return current.token === token ? this.release(identifier, token) : 'not_holder';
+  }
+
+  /** Waiters in this process share one listener on the lock's document (see lock-watchers.ts). */
+  watch(identifier: string, onChange: () => void): () => void {
+    return this.watchers.watch(identifier, onChange);
+  }
+
+  async peek(identifier: string): Promise<LockRecord | null> {
+    return decodeLock(await this.get(this.refOf(identifier)));
+  }
+
+  /**
+   * Two queries on the holders' own times (acquired before `now - maxAgeMs`; takeable by `now`)
+   * find candidates; each is judged on the store's clock (its update time against the query's
+   * read time) and deleted on the update time it was judged at, so a lock renewed or re-acquired
+   * since stays.
+   */
+  async cleanup(criteria: CleanupCriteria): Promise<number> {
+    const collection = this.calls.firestore.collection(this.collectionPath());
+    let deleted = 0;
+    for (const [field, before] of [
+      ['acquiredAt', new Date(criteria.now.getTime() - criteria.maxAgeMs)],
+      ['expiresAt', criteria.now],
+    ] as const) {
+      for (;;) {
+        let page;
+        try {
+          page = await this.calls.query(collection.where(field, '<', before).limit(CLEANUP_PAGE));
+        } catch (error) {
+          throw classifyFirestoreError(error, { write: false, what: 'query' });
+        }
+        const judged = page.docs.filter((found) => {
+          const lock = decodeLock(found);
+          return lock !== null && abandoned(lock, sinceLastSignMs(found, lock, criteria.now), criteria);
+        });
+        const removed = await Promise.all(judged.map((found) => this.deleteUnchanged(found)));
+        const count = removed.filter(Boolean).length;
+        deleted += count;
+        // A full page of which something was removed may have more behind it; otherwise stop.
+        if (page.size < CLEANUP_PAGE || count === 0) break;
+      }
+    }
+    return deleted;
+  }
+
+  private async deleteUnchanged(found: DocumentSnapshot): Promise<boolean> {
+    try {
+      await this.calls.delete(found.ref, { lastUpdateTime: found.updateTime as Timestamp });
+      return true;
+    } catch (error) {
+      if (isFailedPrecondition(error)) return false;
+      throw classifyFirestoreError(error, { write: true, what: 'cleanup (delete)' });
+    }
+  }
+
+  /** One create; `undefined` when the lock exists. */
+  private async create(ref: DocumentReference, request: AcquireRequest): Promise<AcquireOutcome | undefined> {
+    const fields = grantRecord(request);
+    try {
+      const result = await this.calls.create(ref, encodeLock(fields));
+      return { acquired: true, record: recordOf(fields, result.writeTime) };
+    } catch (error) {
+      if (isAlreadyExists(error)) return undefined;
+      throw classifyFirestoreError(error, { write: true, what: 'create' });
+    }
+  }
+
+  private async get(ref: DocumentReference): Promise<DocumentSnapshot> {
+    try {
+      return await this.calls.get(ref);
+    } catch (error) {
+      throw classifyFirestoreError(error, { write: false, what: 'get' });
+    }
+  }
+
+  private timeOf(revision: string): Timestamp | undefined {
+    const time = timeOfRevision(revision);
+    return time && this.settings.timestamp(time.seconds, time.nanoseconds);
+  }
+
+  private replacing(fields: LockFields) {
+    return encodeLockReplacing(fields, this.settings.deleteField);
+  }
+
+  refOf(identifier: string): DocumentReference {
+    return this.calls.firestore.collection(this.collectionPath()).doc(lockKeyName(identifier));
+  }
+
+  private collectionPath(): string {
+    const { namespace, collection } = this.settings;
+    return namespace ? `namespaces/${namespace}/${collection}` : collection;
+  }
+}
+
+const CLEANUP_PAGE = 500;
+
+/**
+ * How long since the holder's last sign of life, on the store's clock: the document's update time
+ * against the read's time. That removes client clock skew and counts from when the write took
+ * effect. `now` is the fallback for a snapshot without times (none is expected).
+ */
+function sinceLastSignMs(found: DocumentSnapshot, holder: LockRecord, now: Date = new Date()): number {
+  if (found.updateTime && found.readTime) return found.readTime.toMillis() - found.updateTime.toMillis();
+  return now.getTime() - lastSignOf(holder).getTime();
+}
+
+/** A grant: its fence and revision both come from its commit's time. */
+function recordOf(fields: LockFields, writeTime: Timestamp): LockRecord {
+  return { ...fields, fence: microsOf(writeTime), revision: revisionOf(writeTime) };
+}
