@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from './lingering-close';
 
 /**
  * Refuses a request body over `limit` bytes before the Functions Framework reads it (its parsers
@@ -6,17 +7,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * body without one (chunked) is counted as it streams, and answered as soon as the count passes
  * the limit. Returns whether the request was answered here.
  *
- * The answer carries `Connection: close`: the rest of the body is never read, so the connection
- * cannot carry another request. (Node then closes it as soon as the answer is written, which a
- * client still sending may see as a reset; reading on for a while first, a lingering close, is not
- * done here.)
+ * Whatever the Content-Type, so a body no parser reads is bounded too. The answer ends with a
+ * lingering close (functions/http/lingering-close.ts): the rest of the body is read and discarded,
+ * within bounds, so a client still sending reads the 413 instead of a reset.
  */
 export function refuseOversizedBody(req: IncomingMessage, res: ServerResponse, limit: number): boolean {
   const declared = req.headers['content-length'];
   if (declared !== undefined) {
     const length = Number(declared);
     if (!(length > limit)) return false;
-    answerTooLarge(res, limit);
+    answerTooLarge(req, res, limit);
     return true;
   }
   if (req.headers['transfer-encoding'] === undefined) return false;
@@ -25,7 +25,7 @@ export function refuseOversizedBody(req: IncomingMessage, res: ServerResponse, l
     received += chunk.length;
     if (received <= limit) return;
     req.off('data', count);
-    if (!res.headersSent) answerTooLarge(res, limit);
+    if (!res.headersSent) answerTooLarge(req, res, limit);
     // The framework's body reader, listening on the same stream, would otherwise keep buffering
     // until the client stops sending: it treats an aborted request as failed, stops buffering, and
     // hands the failure to Express's final handler, which sees the answer already sent.
@@ -37,7 +37,6 @@ export function refuseOversizedBody(req: IncomingMessage, res: ServerResponse, l
   return false;
 }
 
-function answerTooLarge(res: ServerResponse, limit: number): void {
-  res.writeHead(413, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close' });
-  res.end(JSON.stringify({ error: 'payload_too_large', message: `the body is larger than the limit of ${limit} bytes (LOCKS_MAX_BODY_BYTES)` }));
+function answerTooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  sendJson(req, res, 413, { error: 'payload_too_large', message: `the body is larger than the limit of ${limit} bytes (LOCKS_MAX_BODY_BYTES)` });
 }

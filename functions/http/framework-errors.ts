@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { log } from '../../shared/log';
 import { functionSettings } from '../settings';
 import { refuseOversizedBody } from './body-limit';
+import { sendJson } from './lingering-close';
 
 /**
  * The Functions Framework parses request bodies before a function runs, and hands a parse error
@@ -36,7 +37,7 @@ export function answerFrameworkErrorsWithJson(): boolean {
       const limit = maxBodyBytes();
       if (limit !== undefined && refuseOversizedBody(req, res, limit)) return;
     }
-    return handle.call(this, req, res, callback ?? ((error?: unknown) => answerJson(error, res)));
+    return handle.call(this, req, res, callback ?? ((error?: unknown) => answerJson(error, req, res)));
   };
   const all = application.all;
   application.all = function (this: ExpressApplication, ...args: unknown[]) {
@@ -82,11 +83,8 @@ const MESSAGES: Record<string, string> = {
   'request.size.invalid': 'the body is shorter or longer than its Content-Length',
 };
 
-function answerJson(error: unknown, res: ServerResponse): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
+/** Some parser refusals come before the body is read (an unsupported charset or encoding): sendJson lingers then. */
+function answerJson(error: unknown, req: IncomingMessage, res: ServerResponse): void {
   const { status: declared, statusCode, type } = (error ?? {}) as HttpError;
   const status = error === undefined ? 404 : (declared ?? statusCode ?? 500);
   const clientError = status >= 400 && status < 500;
@@ -99,7 +97,5 @@ function answerJson(error: unknown, res: ServerResponse): void {
           ? { error: 'invalid_request', message: (type && MESSAGES[type]) ?? 'the request could not be read' }
           : { error: 'internal' };
   if (!clientError) log('ERROR', 'request failed before reaching the function', { detail: error instanceof Error ? error.message : String(error) });
-  res.statusCode = clientError ? status : 500;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify(body));
+  sendJson(req, res, clientError ? status : 500, body);
 }

@@ -3,6 +3,7 @@ import { LockError } from '../../shared';
 import { log } from '../../shared/log';
 import { functionSettings, SettingsError, type FunctionSettings } from '../settings';
 import { apiTokenPresented } from './auth';
+import { sendJson } from './lingering-close';
 
 /** A reply with its status; the body is sent as JSON. */
 export interface Reply {
@@ -47,8 +48,8 @@ export function jsonEndpoint(name: string, handle: EndpointHandler): (req: Reque
     } catch (error) {
       reply = replyForError(name, error);
     }
-    if (reply.status === 405) res.set('Allow', 'POST');
-    res.status(reply.status).json(reply.body);
+    // A refusal may come before the body was read (no parser took it): sendJson lingers then.
+    sendJson(req, res, reply.status, reply.body, reply.status === 405 ? { Allow: 'POST' } : {});
     log(reply.status >= 500 ? 'ERROR' : 'INFO', `${name} ${reply.status}`, {
       function: name,
       status: reply.status,
@@ -68,7 +69,19 @@ async function serve(req: Request, handle: EndpointHandler, clientGone: AbortSig
   if (size > settings.maxBodyBytes) {
     return { status: 413, body: { error: 'payload_too_large', message: `the body is ${size} bytes; the limit is ${settings.maxBodyBytes}` } };
   }
+  if (bodyLeftUnread(req)) throw new InvalidRequest(SEND_JSON, 415);
   return handle(bodyObject(req), settings, clientGone);
+}
+
+const SEND_JSON = 'send a JSON body (Content-Type: application/json)';
+
+/**
+ * A body the framework's parsers did not take: no Content-Type, or one they cannot parse. It is
+ * refused rather than taken for an empty body, which would run the request on input nobody sent.
+ */
+function bodyLeftUnread(req: Request): boolean {
+  if (req.rawBody !== undefined) return false;
+  return Number(req.headers['content-length']) > 0 || req.headers['transfer-encoding'] !== undefined;
 }
 
 /**
@@ -78,7 +91,7 @@ async function serve(req: Request, handle: EndpointHandler, clientGone: AbortSig
  */
 function bodyObject(req: Request): Record<string, unknown> {
   if (req.is('application/x-www-form-urlencoded') || req.is('multipart/*')) {
-    throw new InvalidRequest('send a JSON body (Content-Type: application/json)', 415);
+    throw new InvalidRequest(SEND_JSON, 415);
   }
   let body: unknown = req.body;
   if (Buffer.isBuffer(body)) body = body.toString('utf8');

@@ -11,7 +11,8 @@ export interface BadRequest {
   readonly mustBe4xx: boolean;
 }
 
-const FUNCTIONS = ['/acquireLock', '/releaseLock', '/cleanupLocks'] as const;
+const FUNCTIONS = ['/acquireLock', '/releaseLock', '/renewLock', '/cleanupLocks'] as const;
+type FunctionPath = (typeof FUNCTIONS)[number];
 
 const CONTENT_TYPES = [
   'application/json',
@@ -43,21 +44,22 @@ function random(seed: number): () => number {
   };
 }
 
-const SAMPLE_BODIES = [
-  { identifier: 'bad-input', wait: false },
-  { identifier: 'bad-input', token: '00000000-0000-0000-0000-000000000000' },
-  { maxAgeMs: 600000 },
-];
+const SAMPLE_BODIES: Record<FunctionPath, Record<string, unknown>> = {
+  '/acquireLock': { identifier: 'bad-input', wait: false },
+  '/releaseLock': { identifier: 'bad-input', token: '00000000-0000-0000-0000-000000000000' },
+  '/renewLock': { identifier: 'bad-input', token: '00000000-0000-0000-0000-000000000000', leaseMs: 1000 },
+  '/cleanupLocks': { maxAgeMs: 600000 },
+};
 
-function wrongTypeBodies(path: string): unknown[] {
+function wrongTypeBodies(path: FunctionPath): unknown[] {
   const field = path === '/cleanupLocks' ? 'maxAgeMs' : 'identifier';
   const values = [null, true, 0, -1, 1.5, [], [1], {}, { nested: 'x' }, '', 'x'.repeat(2000), 1e308];
-  const bodies: unknown[] = values.map((value) => ({ ...(SAMPLE_BODIES[FUNCTIONS.indexOf(path as (typeof FUNCTIONS)[number])] as object), [field]: value }));
+  const bodies: unknown[] = values.map((value) => ({ ...SAMPLE_BODIES[path], [field]: value }));
   if (path === '/acquireLock') {
     for (const value of ['yes', 1, null, {}, []]) bodies.push({ identifier: 'bad-input', wait: value });
     for (const value of ['STRONGER', 'weak', 1, null, []]) bodies.push({ identifier: 'bad-input', wait: false, kind: value });
   }
-  if (path === '/releaseLock') for (const value of [1, null, [], {}, '', 'x'.repeat(5000)]) bodies.push({ identifier: 'bad-input', token: value });
+  if (path === '/releaseLock' || path === '/renewLock') for (const value of [1, null, [], {}, '', 'x'.repeat(5000)]) bodies.push({ identifier: 'bad-input', token: value });
   return bodies;
 }
 
@@ -70,9 +72,9 @@ const BAD_TIMES = ['-1', '-0.5', '1e309', '-1e309', '1e300', '9007199254740993',
  */
 const ACCEPTED_TIMES = new Set(['null', '1.5e-400', '1e300', '9007199254740993']);
 
-function timeBodies(path: string): { text: string; mustBe4xx: boolean }[] {
-  const fields = path === '/acquireLock' ? ['stealAfterMs', 'waitForMs'] : path === '/cleanupLocks' ? ['maxAgeMs'] : [];
-  const prefix = path === '/acquireLock' ? '"identifier":"bad-input-times","wait":false,' : '';
+function timeBodies(path: FunctionPath): { text: string; mustBe4xx: boolean }[] {
+  const fields = path === '/acquireLock' ? ['stealAfterMs', 'waitForMs', 'leaseMs'] : path === '/renewLock' ? ['leaseMs'] : path === '/cleanupLocks' ? ['maxAgeMs'] : [];
+  const prefix = path === '/acquireLock' ? '"identifier":"bad-input-times","wait":false,' : path === '/renewLock' ? '"identifier":"bad-input-times","token":"t",' : '';
   return fields.flatMap((field) => BAD_TIMES.map((time) => ({ text: `{${prefix}"${field}":${time}}`, mustBe4xx: !ACCEPTED_TIMES.has(time) })));
 }
 
@@ -129,11 +131,16 @@ export function generateBadRequests(minimum: number, seed = 7): BadRequest[] {
     }
     add('huge body within the limit', path, `{"identifier":"huge","padding":"${'y'.repeat(60_000)}","token":"t","wait":false}`, false);
     for (const method of ['GET', 'PUT', 'DELETE', 'PATCH']) add('wrong method', path, '{}', true, 'application/json', method);
+    // Refused before the body is read, with a body still arriving: the answer must reach the client whole.
+    const unread = `{"padding":"${'z'.repeat(2 * 1024 * 1024)}"}`;
+    add('early refusals of 2 MB bodies', path, unread, true, undefined, 'DELETE');
+    add('early refusals of 2 MB bodies', path, unread, true, undefined);
+    add('early refusals of 2 MB bodies', path, unread, true, 'application/json; charset=latin1');
   }
   // The rest: truncated and corrupted JSON, and valid or invalid bodies under every content type.
   while (requests.length < minimum) {
     const path = pick(FUNCTIONS);
-    const sample = JSON.stringify(SAMPLE_BODIES[FUNCTIONS.indexOf(path)]);
+    const sample = JSON.stringify(SAMPLE_BODIES[path]);
     const roll = next();
     if (roll < 0.35) {
       const cut = 1 + Math.floor(next() * (sample.length - 1));

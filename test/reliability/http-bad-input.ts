@@ -57,9 +57,10 @@ function isJsonError(answer: Answer): boolean {
 }
 
 /**
- * At least `count` generated bad requests against acquireLock, releaseLock and cleanupLocks in one
+ * At least `count` generated bad requests against acquireLock, releaseLock, renewLock and cleanupLocks in one
  * Functions Framework server process. Every answer must be a JSON error with a 4xx (or, for the odd
- * but valid ones, any non-5xx answer with a JSON body); the server must stay up and its memory bounded.
+ * but valid ones, any non-5xx answer with a JSON body), never a reset, counted apart (an answer given
+ * before a large body was read must still reach the client); the server must stay up and its memory bounded.
  */
 export async function httpBadInput(firestoreHost: string, memcachedHost: string, project: string, count: number): Promise<Omit<ScenarioResult, 'scenario' | 'durationMs'>> {
   const requests = generateBadRequests(count);
@@ -73,6 +74,7 @@ export async function httpBadInput(firestoreHost: string, memcachedHost: string,
   const byStatus = new Map<number, number>();
   const failures: string[] = [];
   const failuresByCategory = new Map<string, number>();
+  let resets = 0;
   let rssAfterWarmUp = NaN;
   let rssPeak = 0;
   let next = 0;
@@ -92,7 +94,10 @@ export async function httpBadInput(firestoreHost: string, memcachedHost: string,
           try {
             answer = await send(port, req);
           } catch (error) {
-            note(req, `no answer: ${(error as Error).message}`);
+            const code = (error as NodeJS.ErrnoException).code;
+            // A reset (or a write into a closed connection) leaves the client unable to tell "refused" from "the server died".
+            if (code === 'ECONNRESET' || code === 'EPIPE') resets++;
+            note(req, `no answer: ${code ?? ''} ${(error as Error).message}`);
             continue;
           }
           byStatus.set(answer.status, (byStatus.get(answer.status) ?? 0) + 1);
@@ -118,7 +123,7 @@ export async function httpBadInput(firestoreHost: string, memcachedHost: string,
     for (const req of requests) categories.set(req.category, (categories.get(req.category) ?? 0) + 1);
     return {
       size: `${requests.length} requests (${[...categories].map(([c, n]) => `${n} ${c}`).join(', ')}), ${CONCURRENCY} at a time`,
-      lost: `${fiveXX} answers 5xx, ${problems} answers not as required, server ${alive ? 'stayed up' : 'DIED'}, memory ${memoryBounded ? 'bounded' : 'NOT bounded'}`,
+      lost: `${resets} connections reset, ${fiveXX} answers 5xx, ${problems} answers not as required (resets included), server ${alive ? 'stayed up' : 'DIED'}, memory ${memoryBounded ? 'bounded' : 'NOT bounded'}`,
       passed: problems === 0 && alive && memoryBounded,
       details: [
         `statuses: ${[...byStatus].sort(([a], [b]) => a - b).map(([status, n]) => `${status} x${n}`).join(', ')}`,
