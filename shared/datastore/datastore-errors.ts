@@ -1,46 +1,9 @@
-import { BackendCallError } from '../errors';
-import { LockKind } from '../kinds';
+import type { BackendCallError } from '../errors';
+import { classifyStrongStoreError } from '../grpc-errors';
 
-/** gRPC status codes Datastore answers with (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
-export const GrpcStatus = {
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  RESOURCE_EXHAUSTED: 8,
-  ABORTED: 10,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;
+export { grpcCode, GrpcStatus } from '../grpc-errors';
 
-export function grpcCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/**
- * Maps a failed Datastore call to what the retry layer needs to know.
- * ABORTED is contention (legacy Datastore's optimistic conflict, Firestore mode's lock timeout):
- * nothing was applied. Unavailability and deadlines leave a write's outcome unknown.
- */
+/** Maps a failed Datastore call to what the retry layer needs to know (see classifyStrongStoreError). */
 export function classifyDatastoreError(error: unknown, call: { write: boolean; what: string }): BackendCallError {
-  const code = grpcCode(error);
-  const message = `Datastore ${call.what} failed: ${(error as Error)?.message ?? String(error)}`;
-  const options = { kind: LockKind.STRONG, cause: error };
-  switch (code) {
-    case GrpcStatus.ABORTED:
-      return new BackendCallError(message, { retryable: true, mayHaveApplied: false, contention: true }, options);
-    case GrpcStatus.RESOURCE_EXHAUSTED:
-      return new BackendCallError(message, { retryable: true, mayHaveApplied: false, contention: false }, options);
-    case GrpcStatus.CANCELLED:
-    case GrpcStatus.UNKNOWN:
-    case GrpcStatus.DEADLINE_EXCEEDED:
-    case GrpcStatus.INTERNAL:
-    case GrpcStatus.UNAVAILABLE:
-      return new BackendCallError(message, { retryable: true, mayHaveApplied: call.write, contention: false }, options);
-    default:
-      return new BackendCallError(message, { retryable: false, mayHaveApplied: false, contention: false }, options);
-  }
+  return classifyStrongStoreError('Datastore', error, call);
 }

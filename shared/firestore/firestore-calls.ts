@@ -1,6 +1,6 @@
 import type { DocumentReference, DocumentSnapshot, Firestore, Precondition, Query, QuerySnapshot, WriteResult, DocumentData } from '@google-cloud/firestore';
 import { callTimeoutMs } from '../budget';
-import { GrpcStatus } from '../datastore/datastore-errors';
+import { GrpcStatus } from '../grpc-errors';
 
 /**
  * The Firestore calls the STRONG backend makes, each bounded by a deadline: the configured one, cut
