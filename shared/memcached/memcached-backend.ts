@@ -123,9 +123,13 @@ const RENEW_TRIES = 3;
 
 /**
  * memcached's own expiry, a backstop only: the rule is applied to the millisecond from the stored
- * times (taking-rules.ts). A lease expires the key a little after the lease ends; a lease-less
- * lock with its own steal time after that (djangae's behaviour); otherwise never.
+ * times (taking-rules.ts). A lease's key outlives the lease by at least LEASE_KEY_GRACE_MS, so an
+ * expired lease nobody has taken yet can still be renewed for that long (memcached's one-second
+ * clock makes an n-second expiry last between n-1 and n seconds); a lease-less lock's key expires
+ * after its own steal time (djangae's behaviour), or never.
  */
 function backstopSeconds(record: LockRecord): number {
-  return expirySeconds(record.leaseMs ?? record.stealAfterMs);
+  return record.leaseMs !== undefined ? expirySeconds(record.leaseMs + LEASE_KEY_GRACE_MS) : expirySeconds(record.stealAfterMs);
 }
+
+const LEASE_KEY_GRACE_MS = 1000;
