@@ -52,7 +52,7 @@ describe('lockedHandler leases', () => {
       });
 
       it('a handler that runs for three leases keeps its lock: a thief polling with stealAfterMs: 50 (and cleanup with maxAgeMs: 0) never takes it', async () => {
-        const leaseMs = 400;
+        const leaseMs = 800;
         const key = uniqueId('long');
         const identifier = `job:${key}`;
         let seen: { held: Lock; aborted: boolean; holderId: string | undefined } | undefined;
