@@ -158,15 +158,16 @@ export class Lock<K extends LockKind = LockKind> {
   }
 
   /**
-   * Renews in the background until release (see LeaseKeeper). Each renewal may take one renewal
-   * interval at most, so a store that hangs is noticed (and retried) well before the lease ends.
+   * Renews in the background until release (see LeaseKeeper). Each renewal may take what is left of
+   * the lease (a renewal queued behind another transaction on the lock still counts), and at least
+   * one renewal interval (after a slow grant, or a pause, the lease may already look over here).
    */
   private keepAlive(): void {
     const leaseMs = this.leaseMs;
     if (leaseMs === undefined || this.#keeper) return;
     this.#keeper = new LeaseKeeper({
       leaseMs,
-      renew: () => withinBudget(Date.now() + intervalOf(leaseMs), () => this.renew()),
+      renew: () => withinBudget(Math.max(Date.now() + intervalOf(leaseMs), this.#confirmedAt + leaseMs), () => this.renew()),
       lastConfirmedAt: () => this.#confirmedAt,
       lost: (reason) => this.markLost(reason),
     });
