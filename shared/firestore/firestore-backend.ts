@@ -1,6 +1,7 @@
 import type { DocumentReference, DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
 import type { AcquireOutcome, AcquireRequest, CleanupCriteria, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
 import { lockKeyName } from '../datastore/lock-entity';
+import { BackendCallError } from '../errors';
 import { grantRecord, renewedRecord } from '../grant-records';
 import { LockKind } from '../kinds';
 import { abandoned, lastSignOf, takeoverOf } from '../taking-rules';
@@ -110,10 +111,12 @@ export class FirestoreLockBackend implements LockBackend {
       // The lock changed since that update time (or is gone): find out whose it is now.
       lastUpdateTime = undefined;
     }
-    // Our own lock changed twice between a read and a delete: a renewal of ours is racing this release.
+    // Our own lock changed twice between a read and a delete (a renewal of ours racing this
+    // release): one more read decides, and the retry layer above may try the release again.
     const current = decodeLock(await this.get(ref));
     if (!current) return 'absent';
-    return current.token === token ? this.release(identifier, token) : 'not_holder';
+    if (current.token !== token) return 'not_holder';
+    throw new BackendCallError('Firestore release kept racing a renewal of the same lock', { retryable: true, mayHaveApplied: false, contention: true }, { kind: LockKind.STRONG });
   }
 
   /** Waiters in this process share one listener on the lock's document (see lock-watchers.ts). */
@@ -138,10 +141,13 @@ export class FirestoreLockBackend implements LockBackend {
       ['acquiredAt', new Date(criteria.now.getTime() - criteria.maxAgeMs)],
       ['expiresAt', criteria.now],
     ] as const) {
+      let after: DocumentSnapshot | undefined;
       for (;;) {
+        // Pages follow a cursor, so candidates behind a full page of live locks are still seen.
+        const query = collection.where(field, '<', before).orderBy(field).limit(CLEANUP_PAGE);
         let page;
         try {
-          page = await this.calls.query(collection.where(field, '<', before).limit(CLEANUP_PAGE));
+          page = await this.calls.query(after ? query.startAfter(after) : query);
         } catch (error) {
           throw classifyFirestoreError(error, { write: false, what: 'query' });
         }
@@ -150,10 +156,9 @@ export class FirestoreLockBackend implements LockBackend {
           return lock !== null && abandoned(lock, sinceLastSignMs(found, lock, criteria.now), criteria);
         });
         const removed = await Promise.all(judged.map((found) => this.deleteUnchanged(found)));
-        const count = removed.filter(Boolean).length;
-        deleted += count;
-        // A full page of which something was removed may have more behind it; otherwise stop.
-        if (page.size < CLEANUP_PAGE || count === 0) break;
+        deleted += removed.filter(Boolean).length;
+        if (page.size < CLEANUP_PAGE) break;
+        after = page.docs[page.docs.length - 1];
       }
     }
     return deleted;

@@ -92,4 +92,20 @@ describe('STRONG on Firestore native mode: round trips and fences', function () 
     assert.equal((await peek(fresh.identifier, { kind }))?.holderId, fresh.holderId);
     await Promise.all([live.release(), fresh.release()]);
   });
+
+  it('cleanup pages past a full page of live locks to the abandoned one behind them', async function () {
+    this.timeout(60_000);
+    // 500 live leases fill the first page of the acquiredAt query; the abandoned lock comes after them.
+    const live: Lock[] = [];
+    for (let batch = 0; batch < 10; batch++) {
+      const held = await Promise.all(Array.from({ length: 50 }, () => Lock.acquire(uniqueId('live-page'), { kind, leaseMs: 60_000 })));
+      live.push(...held.map((lock) => lock as Lock));
+    }
+    const abandoned = await Lock.acquire(uniqueId('behind'), { kind });
+    assert.ok(abandoned);
+    await delay(300);
+    assert.equal((await cleanupStaleLocks({ maxAgeMs: 200 })).deleted, 1);
+    assert.equal(await peek(abandoned.identifier, { kind }), null);
+    assert.equal((await peek(live[499]?.identifier as string, { kind }))?.holderId, live[499]?.holderId);
+  });
 });
