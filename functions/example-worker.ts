@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import type { Datastore } from '@google-cloud/datastore';
 import { lockedHandler, type PubSubCloudEvent } from '../shared';
 import { log } from '../shared/log';
 // Names only (no imports of its own): the retry topic `npm start` and `npm run deploy` create.
 import { RETRY_TOPIC } from '../infra/topology';
-import { functionSettings } from './settings';
+import { accountLedger } from './example-ledger/ledger';
+
+export { ACCOUNT_KIND, APPLIED_EVENT_KIND, DUPLICATE_KIND } from './example-ledger/ledger';
 
 /**
  * An example Pub/Sub worker built with lockedHandler: it applies account events, one at a time per
@@ -14,7 +15,8 @@ import { functionSettings } from './settings';
  * Message data: JSON `{"account": "alice", "amount": 5, "eventId": "e-1"}`. Under the lock of the
  * account it reads the balance, adds the amount and writes it back, with no transaction: only the
  * lock keeps two instances from losing each other's update. The event id is recorded with the new
- * balance, in the same commit, so a redelivered event is noticed and not applied twice.
+ * balance, in the same commit, so a redelivered event is noticed and not applied twice. The data
+ * lives in the STRONG store of the locks (functions/example-ledger/).
  *
  * The lock has a lease (30 s), renewed while the handler runs: an instance that crashes holding an
  * account's lock delays that account's events by at most the lease. Before its write the worker
@@ -31,10 +33,6 @@ export interface AccountEvent {
   readonly eventId: string;
 }
 
-export const ACCOUNT_KIND = 'ExampleAccount';
-export const APPLIED_EVENT_KIND = 'ExampleAppliedEvent';
-export const DUPLICATE_KIND = 'ExampleDuplicateDelivery';
-
 export function accountEventOf(event: PubSubCloudEvent): AccountEvent {
   const text = Buffer.from(event.data?.message?.data ?? '', 'base64').toString('utf8');
   const parsed = JSON.parse(text) as Partial<AccountEvent>;
@@ -42,14 +40,6 @@ export function accountEventOf(event: PubSubCloudEvent): AccountEvent {
     throw new Error(`not an account event: ${text.slice(0, 200)}`);
   }
   return parsed as AccountEvent;
-}
-
-let datastore: Datastore | undefined;
-async function store(): Promise<Datastore> {
-  // The database the locks are in (LOCKS_DATASTORE_DATABASE): the default one may be in native mode.
-  const databaseId = functionSettings().datastoreDatabase;
-  datastore ??= new (await import('@google-cloud/datastore')).Datastore(databaseId === undefined ? {} : { databaseId });
-  return datastore;
 }
 
 export const exampleWorker = lockedHandler<CloudEvent<NonNullable<PubSubCloudEvent['data']>>>(
@@ -66,23 +56,17 @@ export const exampleWorker = lockedHandler<CloudEvent<NonNullable<PubSubCloudEve
   },
   async (event, held) => {
     const { account, amount, eventId } = accountEventOf(event);
-    const db = await store();
-    const appliedKey = db.key([APPLIED_EVENT_KIND, eventId]);
-    const [applied] = await db.get(appliedKey);
-    if (applied) {
-      await db.save({ key: db.key([DUPLICATE_KIND]), data: { eventId, at: new Date() } });
+    const ledger = await accountLedger();
+    if (await ledger.isApplied(eventId)) {
+      await ledger.recordDuplicate(eventId);
       log('WARNING', 'exampleWorker: event delivered again, not applied twice', { eventId });
       return;
     }
-    const accountKey = db.key([ACCOUNT_KIND, account]);
-    const [current] = await db.get(accountKey);
+    const balance = await ledger.balance(account);
     const pauseMs = Number(process.env.EXAMPLE_WORKER_WORK_MS ?? 0);
     if (pauseMs > 0) await sleep(pauseMs, undefined, { signal: held.signal });
     // The balance read above is only ours to overwrite while we hold the lock.
     held.signal.throwIfAborted();
-    await db.save([
-      { key: accountKey, data: { balance: Number(current?.balance ?? 0) + amount } },
-      { key: appliedKey, method: 'insert', data: { account, amount, appliedAt: new Date() } },
-    ]);
+    await ledger.apply({ account, amount, eventId }, balance + amount);
   },
 );

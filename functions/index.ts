@@ -15,8 +15,11 @@ import { functionSettings } from './settings';
 // Read and checked once, at cold start: a bad LOCKS_* value stops the instance from loading, with
 // a message naming it, instead of failing every request.
 const settings = functionSettings();
-// Only the database is chosen here; the client is still built on the first STRONG call.
-if (settings.datastoreDatabase !== undefined) configureLocking({ databaseId: settings.datastoreDatabase });
+// Only the store and its database are chosen here; the client is still built on the first STRONG call.
+const databaseId = settings.strongStore === 'firestore' ? settings.firestoreDatabase : settings.datastoreDatabase;
+if (settings.strongStore !== 'datastore' || databaseId !== undefined) {
+  configureLocking({ strongStore: settings.strongStore, ...(databaseId === undefined ? {} : { databaseId }) });
+}
 
 answerFrameworkErrorsWithJson();
 

@@ -1,5 +1,5 @@
 import { DEFAULT_CLEANUP_MAX_AGE_MS } from '../shared';
-import { DATABASE_ID } from '../shared/config';
+import { DATABASE_ID, STRONG_STORES, type StrongStore } from '../shared/config';
 
 /** What the functions read from their environment, in one place. */
 export interface FunctionSettings {
@@ -16,8 +16,12 @@ export interface FunctionSettings {
   readonly cleanupMaxAgeMs: number;
   /** Larger request bodies are refused with 413, before they are read. */
   readonly maxBodyBytes: number;
-  /** The Datastore-mode database of STRONG locks. Default: the project's default database. */
+  /** Where STRONG locks live: `datastore` (Datastore mode, the default) or `firestore` (Firestore in native mode). */
+  readonly strongStore: StrongStore;
+  /** The Datastore-mode database of STRONG locks (store `datastore` only). Default: the project's default database. */
   readonly datastoreDatabase: string | undefined;
+  /** The native-mode database of STRONG locks (store `firestore` only). Default: the project's default database. */
+  readonly firestoreDatabase: string | undefined;
 }
 
 export const DEFAULT_HTTP_MAX_WAIT_MS = 30_000;
@@ -29,8 +33,16 @@ export const SETTING_VARIABLES = [
   'LOCKS_HTTP_MAX_WAIT_MS',
   'LOCKS_CLEANUP_MAX_AGE_MS',
   'LOCKS_MAX_BODY_BYTES',
+  'LOCKS_STRONG_STORE',
   'LOCKS_DATASTORE_DATABASE',
+  'LOCKS_FIRESTORE_DATABASE',
 ] as const;
+
+/** Each store's database variable: setting the other store's is refused, since the functions would silently ignore it. */
+const DATABASE_VARIABLES: Readonly<Record<StrongStore, 'LOCKS_DATASTORE_DATABASE' | 'LOCKS_FIRESTORE_DATABASE'>> = {
+  datastore: 'LOCKS_DATASTORE_DATABASE',
+  firestore: 'LOCKS_FIRESTORE_DATABASE',
+};
 
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';
@@ -38,13 +50,33 @@ export class SettingsError extends Error {
 
 /** Parses and validates; throws a SettingsError naming the variable and its value. */
 export function readSettings(env: NodeJS.ProcessEnv = process.env): FunctionSettings {
+  const store = strongStore(env);
   return {
     apiToken: env.LOCKS_API_TOKEN || undefined,
     httpMaxWaitMs: milliseconds(env, 'LOCKS_HTTP_MAX_WAIT_MS', DEFAULT_HTTP_MAX_WAIT_MS),
     cleanupMaxAgeMs: milliseconds(env, 'LOCKS_CLEANUP_MAX_AGE_MS', DEFAULT_CLEANUP_MAX_AGE_MS),
     maxBodyBytes: milliseconds(env, 'LOCKS_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES),
+    strongStore: store,
     datastoreDatabase: databaseId(env, 'LOCKS_DATASTORE_DATABASE'),
+    firestoreDatabase: databaseId(env, 'LOCKS_FIRESTORE_DATABASE'),
   };
+}
+
+function strongStore(env: NodeJS.ProcessEnv): StrongStore {
+  const raw = env.LOCKS_STRONG_STORE;
+  const store = raw === undefined || raw === '' ? 'datastore' : raw;
+  if (!(STRONG_STORES as readonly string[]).includes(store)) {
+    throw new SettingsError(`LOCKS_STRONG_STORE must be one of ${STRONG_STORES.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  const other = STRONG_STORES.find((name) => name !== store) as StrongStore;
+  const stray = env[DATABASE_VARIABLES[other]];
+  if (stray !== undefined && stray !== '') {
+    throw new SettingsError(
+      `${DATABASE_VARIABLES[other]} must be unset when STRONG locks use the ${store} store (${raw ? `LOCKS_STRONG_STORE=${raw}` : 'LOCKS_STRONG_STORE is unset'}), ` +
+        `got ${JSON.stringify(stray)}: it names a database of the ${other} store. Set ${DATABASE_VARIABLES[store as StrongStore]} instead, or LOCKS_STRONG_STORE=${other}`,
+    );
+  }
+  return store as StrongStore;
 }
 
 let cached: { readonly raw: string; readonly settings: FunctionSettings } | undefined;
