@@ -11,7 +11,10 @@ export interface Endpoint {
 }
 
 export interface LocalStackConfig {
+  /** The Firestore-in-Datastore-mode emulator (DATASTORE_EMULATOR_HOST). */
   readonly datastore: Endpoint;
+  /** The Firestore native-mode emulator (FIRESTORE_EMULATOR_HOST): Firebase's own `firestore` entry. */
+  readonly firestore: Endpoint;
   readonly pubsub: Endpoint;
   readonly functions: Endpoint;
   readonly memcached: Endpoint;
@@ -24,12 +27,21 @@ export function readLocalStackConfig(path: string = DEFAULT_FIREBASE_JSON): Loca
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as { emulators?: Record<string, unknown> };
   const emulators = parsed.emulators;
   if (!emulators || typeof emulators !== 'object') throw new Error(`${path} has no "emulators" section`);
-  return {
+  const config: LocalStackConfig = {
     datastore: endpoint(emulators, 'datastore', path),
+    firestore: endpoint(emulators, 'firestore', path),
     pubsub: endpoint(emulators, 'pubsub', path),
     functions: endpoint(emulators, 'functions', path),
     memcached: endpoint(emulators, 'memcached', path),
   };
+  // Two services on one port would pass every "is it free" check and then fail half-started.
+  const owners = new Map<number, string>();
+  for (const [name, { port }] of Object.entries(config)) {
+    const owner = owners.get(port);
+    if (owner) throw new Error(`${path}: emulators.${name}.port ${port} is also emulators.${owner}.port; each service needs its own port`);
+    owners.set(port, name);
+  }
+  return config;
 }
 
 function endpoint(emulators: Record<string, unknown>, name: string, path: string): Endpoint {

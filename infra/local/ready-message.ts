@@ -1,3 +1,4 @@
+import type { StrongStore } from '../../shared/config';
 import { FUNCTIONS } from '../topology';
 
 export const READY_PREFIX = '[npm start] ready:';
@@ -6,6 +7,8 @@ export interface ReadyFacts {
   readonly baseUrl: string;
   /** What a client of the stack needs in its environment. */
   readonly env: Record<string, string>;
+  /** Which emulator the functions' STRONG locks (and the example worker's ledger) use. */
+  readonly strongStore: StrongStore;
   readonly workTopic: string;
   readonly cleanup: string;
   readonly startedInMs: number;
@@ -18,8 +21,12 @@ export function readyMessage(facts: ReadyFacts): string {
     .map(([name, value]) => `${name}=${value}`)
     .join(' ');
   const post = (name: string, body: string) => `curl -s -X POST ${facts.baseUrl}/${name} -H 'Content-Type: application/json' -d '${body}'`;
+  const strong =
+    facts.strongStore === 'firestore'
+      ? 'STRONG locks on firestore (the Firestore native-mode emulator, FIRESTORE_EMULATOR_HOST)'
+      : 'STRONG locks on datastore (the Firestore-in-Datastore-mode emulator, DATASTORE_EMULATOR_HOST)';
   return [
-    `${READY_PREFIX} ${urls} | env: ${env} | work topic ${facts.workTopic} | cleanupLocks ${facts.cleanup} | started in ${facts.startedInMs} ms`,
+    `${READY_PREFIX} ${urls} | ${strong} | env: ${env} | work topic ${facts.workTopic} | cleanupLocks ${facts.cleanup} | started in ${facts.startedInMs} ms`,
     '',
     '  # acquire, then release with the token it answered:',
     `  TOKEN=$(${post('acquireLock', '{"identifier": "report", "wait": false}')} | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')`,

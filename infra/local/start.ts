@@ -1,6 +1,8 @@
 /**
  * `npm start`: the whole system on 127.0.0.1, as deployed, on the emulators. Ports come from the
  * `emulators` section of firebase.json (`--config PATH` to read another file). Ctrl-C stops it all.
+ * Both STRONG stores' emulators always run; `--strong-store datastore|firestore` (or
+ * LOCKS_STRONG_STORE) picks the one the functions' STRONG locks use. Default: datastore.
  *
  * Environment: LOCAL_CLEANUP_EVERY_SECONDS runs cleanupLocks that often instead of on the deployed
  * schedule (for demos); LOCKS_* settings are passed to the functions as in the cloud.
@@ -9,6 +11,7 @@ import type { Server } from 'node:http';
 import { memcachedInstalled, MEMCACHED_BINARY, startMemcached } from '../memcached';
 import { startEmulator } from '../emulators';
 import { readLocalStackConfig, DEFAULT_FIREBASE_JSON } from '../firebase-config';
+import { readSettings } from '../../functions/settings';
 import { assertPortFree } from '../ports';
 import type { RunningService } from '../processes';
 import { CLEANUP_SCHEDULE, DEAD_LETTER_TOPIC, topicPath, WORK_TOPIC } from '../topology';
@@ -16,6 +19,7 @@ import { createLocalTopology } from './local-pubsub';
 import { LOCAL_PROJECT } from './project';
 import { readyMessage } from './ready-message';
 import { scheduleCleanup, type LocalScheduler } from './scheduler';
+import { localStrongStore } from './strong-store';
 
 
 const services: RunningService[] = [];
@@ -26,28 +30,36 @@ let stopping = false;
 async function main(): Promise<void> {
   const configPath = argument('--config') ?? DEFAULT_FIREBASE_JSON;
   const config = readLocalStackConfig(configPath);
+  const strongStore = localStrongStore(argument('--strong-store'));
+  // The functions read it as deployed ones do; a bad LOCKS_* value stops the stack now, before anything starts.
+  process.env.LOCKS_STRONG_STORE = strongStore;
+  readSettings();
   const withMemcached = memcachedInstalled();
   if (!withMemcached) {
     say(`WEAK locks are unavailable: memcached is not installed (${MEMCACHED_BINARY}). Install it (Debian/Ubuntu: sudo apt-get install -y memcached; macOS: brew install memcached) and run npm start again. STRONG locks work.`);
   }
   // Every port is checked before anything starts: a taken one is a clear error, not a half-started stack.
   await assertPortFree(config.datastore.port, 'the Datastore emulator (firebase.json emulators.datastore.port)');
+  await assertPortFree(config.firestore.port, 'the Firestore emulator (firebase.json emulators.firestore.port)');
   await assertPortFree(config.pubsub.port, 'the Pub/Sub emulator (firebase.json emulators.pubsub.port)');
   await assertPortFree(config.functions.port, 'the functions (firebase.json emulators.functions.port)');
   if (withMemcached) await assertPortFree(config.memcached.port, 'memcached (firebase.json emulators.memcached.port)');
 
   const startedAt = Date.now();
-  say(`starting the Firestore-in-Datastore-mode emulator, the Pub/Sub emulator${withMemcached ? ' and memcached' : ''}...`);
+  say(`starting the Firestore emulators (Datastore mode and native mode), the Pub/Sub emulator${withMemcached ? ' and memcached' : ''}...`);
+  // In parallel: the stack is ready when the slowest JVM is.
   const starting = [
     startEmulator('datastore-firestore', { port: config.datastore.port }),
+    startEmulator('firestore-native', { port: config.firestore.port }),
     startEmulator('pubsub', { port: config.pubsub.port }),
     ...(withMemcached ? [startMemcached({ port: config.memcached.port })] : []),
   ].map((promise) => promise.then((service) => (services.push(service), service)));
-  const [datastore, pubsubEmulator, memcached] = await Promise.all(starting);
+  const [datastore, firestore, pubsubEmulator, memcached] = await Promise.all(starting);
 
   const env: Record<string, string> = {
     GOOGLE_CLOUD_PROJECT: LOCAL_PROJECT,
     DATASTORE_EMULATOR_HOST: (datastore as RunningService).host,
+    FIRESTORE_EMULATOR_HOST: (firestore as RunningService).host,
     PUBSUB_EMULATOR_HOST: (pubsubEmulator as RunningService).host,
     ...(memcached ? { MEMCACHE_SERVERS: memcached.host } : {}),
   };
@@ -82,6 +94,7 @@ async function main(): Promise<void> {
     readyMessage({
       baseUrl,
       env,
+      strongStore,
       workTopic: topicPath(LOCAL_PROJECT, WORK_TOPIC),
       cleanup: demoSeconds > 0 ? `every ${demoSeconds} s (LOCAL_CLEANUP_EVERY_SECONDS)` : `${CLEANUP_SCHEDULE.cron} UTC, as deployed`,
       startedInMs: Date.now() - startedAt,

@@ -6,11 +6,14 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Datastore } from '@google-cloud/datastore';
+import { Firestore } from '@google-cloud/firestore';
+import { documentId } from '../../functions/example-ledger/firestore-ledger';
 import { ACCOUNT_KIND } from '../../functions/example-worker';
 import { LOCAL_PROJECT } from '../../infra/local/project';
 import { READY_PREFIX } from '../../infra/local/ready-message';
 import { assertPortFree, freePort } from '../../infra/ports';
 import { WORK_TOPIC } from '../../infra/topology';
+import { configureLocking, peek } from '../../shared';
 import { delay } from '../support/ids';
 
 const REPO = join(__dirname, '../../..');
@@ -38,7 +41,7 @@ describe('end to end: npm start, the local stack', function () {
   });
 
   it('starts, serves acquire, renew and release, runs the worker on a publish, and SIGTERM stops every process it started', async () => {
-    const ports = { datastore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
+    const ports = { datastore: await freePort(), firestore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
     const config = writeConfig(dir, ports);
     const marker = newMarker();
     const started = Date.now();
@@ -48,6 +51,8 @@ describe('end to end: npm start, the local stack', function () {
     const base = `http://127.0.0.1:${ports.functions}`;
     for (const name of ['acquireLock', 'renewLock', 'releaseLock', 'cleanupLocks', 'exampleWorker']) assert.match(ready, new RegExp(`${base}/${name}`));
     assert.match(ready, new RegExp(`DATASTORE_EMULATOR_HOST=127.0.0.1:${ports.datastore}`));
+    assert.match(ready, new RegExp(`FIRESTORE_EMULATOR_HOST=127.0.0.1:${ports.firestore}`));
+    assert.match(ready, /\| STRONG locks on datastore \(/, 'the default store, named');
     assert.match(ready, new RegExp(`PUBSUB_EMULATOR_HOST=127.0.0.1:${ports.pubsub}`));
     assert.match(ready, new RegExp(`MEMCACHE_SERVERS=127.0.0.1:${ports.memcached}`));
 
@@ -89,8 +94,71 @@ describe('end to end: npm start, the local stack', function () {
     for (const port of Object.values(ports)) await assertPortFree(port, 'a port of the stopped stack');
   });
 
+  it('--strong-store firestore: STRONG locks and the worker\'s ledger are in the Firestore native-mode emulator, and the ready line says so', async () => {
+    const ports = { datastore: await freePort(), firestore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
+    const marker = newMarker();
+    const run = startStack(writeConfig(dir, ports), marker, {}, ['--strong-store', 'firestore']);
+    const ready = await run.line((line) => line.startsWith(READY_PREFIX), 90_000);
+    assert.match(ready, /\| STRONG locks on firestore \(the Firestore native-mode emulator, FIRESTORE_EMULATOR_HOST\) \|/);
+    assert.match(ready, new RegExp(`FIRESTORE_EMULATOR_HOST=127.0.0.1:${ports.firestore}`));
+    const base = `http://127.0.0.1:${ports.functions}`;
+
+    const identifier = `tour-${randomUUID()}`;
+    const acquired = await post(`${base}/acquireLock`, { identifier, wait: false });
+    assert.equal(acquired.status, 200, JSON.stringify(acquired.body));
+    const { token, fence } = acquired.body as { token: string; fence: string };
+    const firestore = new Firestore({ projectId: LOCAL_PROJECT, host: `127.0.0.1:${ports.firestore}`, ssl: false, customHeaders: { Authorization: 'Bearer owner' } });
+    const datastore = new Datastore({ projectId: LOCAL_PROJECT, apiEndpoint: `127.0.0.1:${ports.datastore}` });
+    try {
+      configureLocking({ firestore });
+      assert.equal((await peek(identifier))?.fence?.toString(), fence, 'the lock document is in the native-mode emulator');
+      configureLocking({ datastore });
+      assert.equal(await peek(identifier), null, 'and not in the Datastore-mode emulator');
+      assert.equal((await post(`${base}/acquireLock`, { identifier, wait: false })).status, 409, 'held: a second acquire is refused');
+      assert.deepEqual(await post(`${base}/releaseLock`, { identifier, token }), { status: 200, body: { released: true } });
+      configureLocking({ firestore });
+      assert.equal(await peek(identifier), null, 'the release removed the document');
+
+      const account = `tour/${randomUUID()}`;
+      const published = await post(`http://127.0.0.1:${ports.pubsub}/v1/projects/${LOCAL_PROJECT}/topics/${WORK_TOPIC}:publish`, {
+        messages: [{ data: Buffer.from(JSON.stringify({ account, amount: 5, eventId: `${randomUUID()}-e1` })).toString('base64') }],
+      });
+      assert.equal(published.status, 200);
+      let balance: unknown;
+      for (const deadline = Date.now() + 30_000; balance === undefined && Date.now() < deadline; await delay(200)) {
+        balance = (await firestore.collection(ACCOUNT_KIND).doc(documentId(account)).get()).get('balance');
+      }
+      assert.equal(balance, 5, 'the worker applied the published event to its ledger in the native-mode emulator');
+    } finally {
+      configureLocking();
+      await firestore.terminate();
+    }
+
+    run.child.kill('SIGTERM');
+    assert.deepEqual(await run.exited, { code: 0, signal: null });
+    await delay(200);
+    assert.deepEqual(processesWithMarker(marker), [], 'no process started by npm start remains');
+  });
+
+  it('a store that does not exist, or a store with the other store\'s database, is a clear error before anything starts', async () => {
+    const ports = { datastore: await freePort(), firestore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
+    const config = writeConfig(dir, ports);
+    for (const [args, env, message] of [
+      [['--strong-store', 'spanner'], {}, /--strong-store must be one of datastore, firestore, got "spanner"/],
+      [['--strong-store', 'firestore'], { LOCKS_DATASTORE_DATABASE: 'locks' }, /LOCKS_DATASTORE_DATABASE must be unset when STRONG locks use the firestore store/],
+    ] as const) {
+      const marker = newMarker();
+      const run = startStack(config, marker, env, [...args]);
+      // Bounded: a stack that starts anyway must fail this test, not hang it.
+      assert.deepEqual(await Promise.race([run.exited, delay(30_000).then(() => 'still running after 30 s')]), { code: 1, signal: null });
+      assert.match(run.output(), message);
+      assert.doesNotMatch(run.output(), /starting the Firestore emulators/, 'nothing was started');
+      assert.deepEqual(processesWithMarker(marker), []);
+    }
+  });
+
   it('npm killed outright (SIGKILL, no signal reaches the stack): the stack notices and stops everything it started', async () => {
-    const ports = { datastore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
+    const ports = { datastore: await freePort(), firestore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
     const marker = newMarker();
     const run = startStack(writeConfig(dir, ports), marker, {});
     await run.line((line) => line.startsWith(READY_PREFIX), 90_000);
@@ -102,7 +170,7 @@ describe('end to end: npm start, the local stack', function () {
   });
 
   it('a port already taken is a clear error at once; a missing memcached is a clear line', async () => {
-    const ports = { datastore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
+    const ports = { datastore: await freePort(), firestore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
     const config = writeConfig(dir, ports);
     const marker = newMarker();
     const squatter = await listen(ports.functions);
@@ -129,10 +197,10 @@ interface StackRun {
   line(match: (line: string) => boolean, timeoutMs: number): Promise<string>;
 }
 
-function startStack(config: string, marker: string, extraEnv: Record<string, string>): StackRun {
+function startStack(config: string, marker: string, extraEnv: Record<string, string>, args: string[] = []): StackRun {
   const [name, value] = marker.split('=') as [string, string];
   // --ignore-scripts skips `prestart` (the build): this test runs from that very build.
-  const child = spawn('npm', ['start', '--ignore-scripts', '--', `--config=${config}`], {
+  const child = spawn('npm', ['start', '--ignore-scripts', '--', `--config=${config}`, ...args], {
     cwd: REPO,
     detached: true,
     env: { ...process.env, ...extraEnv, [name]: value },
@@ -176,7 +244,7 @@ function startStack(config: string, marker: string, extraEnv: Record<string, str
   };
 }
 
-function writeConfig(dir: string, ports: Record<'datastore' | 'pubsub' | 'functions' | 'memcached', number>): string {
+function writeConfig(dir: string, ports: Record<'datastore' | 'firestore' | 'pubsub' | 'functions' | 'memcached', number>): string {
   const original = JSON.parse(readFileSync(join(REPO, 'firebase.json'), 'utf8')) as { emulators: Record<string, unknown> };
   for (const [name, port] of Object.entries(ports)) original.emulators[name] = { host: '127.0.0.1', port };
   const path = join(dir, `firebase-${randomUUID()}.json`);
