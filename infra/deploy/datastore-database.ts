@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import type { StrongStore } from '../../shared/config';
 import { DEFAULT_DATABASE, type DeployOptions } from './deploy-options';
 import { databaseCreateCommand, databaseDescribeCommand } from './gcloud-commands';
 
@@ -14,19 +15,29 @@ export class DatabaseMismatchError extends Error {
   override readonly name = 'DatabaseMismatchError';
 }
 
+/** What `describe` calls each mode, and how a message names it. */
+const MODES: Readonly<Record<StrongStore, { readonly type: string; readonly name: string; readonly api: string }>> = {
+  datastore: { type: 'DATASTORE_MODE', name: 'Datastore mode', api: 'the Datastore API (STRONG locks)' },
+  firestore: { type: 'FIRESTORE_NATIVE', name: 'Firestore Native mode', api: 'the Firestore API (STRONG locks with --strong-store firestore)' },
+};
+
 /**
- * The functions' database must be in Datastore mode: the Datastore API, which STRONG locks use,
- * fails against a Native-mode database. Returns the gcloud command line that creates a missing
- * database, or `undefined` for one that is already right; throws for one that can never be
- * (Native mode, or another location than --database-location asks: neither can be changed).
+ * The functions' database must be in the mode of their STRONG store: the Datastore API fails against
+ * a Native-mode database, and the Firestore API against a Datastore-mode one. Returns the gcloud
+ * command line that creates a missing database, or `undefined` for one that is already right;
+ * throws for one that can never be (the other mode, or another location than --database-location
+ * asks: neither can be changed).
  */
 export function databaseCreation(options: DeployOptions, state: DatabaseState | undefined): string[] | undefined {
   if (!state) return databaseCreateCommand(options);
   const name = options.database === DEFAULT_DATABASE ? `The default database of project ${options.project}` : `Database "${options.database}" of project ${options.project}`;
-  if (state.type !== 'DATASTORE_MODE') {
+  const wanted = MODES[options.strongStore];
+  if (state.type !== wanted.type) {
+    const other = (Object.keys(MODES) as StrongStore[]).find((store) => MODES[store].type === state.type);
     throw new DatabaseMismatchError(
-      `${name} is in ${state.type === 'FIRESTORE_NATIVE' ? 'Firestore Native mode' : `mode ${state.type}`}, which the Datastore API (STRONG locks) cannot use. ` +
-        `Deploy with --database NAME (for example --database locks): a missing database is created in Datastore mode. Nothing was changed.`,
+      `${name} is in ${other ? MODES[other].name : `mode ${state.type}`}, which ${wanted.api} cannot use. ` +
+        `Deploy with --database NAME (for example --database locks): a missing database is created in ${wanted.name}` +
+        `${other ? `; or keep the locks in this database with --strong-store ${other}` : ''}. Nothing was changed.`,
     );
   }
   if (options.databaseLocation !== undefined && state.locationId !== options.databaseLocation) {

@@ -1,3 +1,5 @@
+import { STRONG_STORES, type StrongStore } from '../../shared/config';
+
 /** `npm run deploy -- --project P --region R [--dry-run] [...]`, parsed and checked before any call is made. */
 export interface DeployOptions {
   readonly project: string;
@@ -15,7 +17,12 @@ export interface DeployOptions {
   readonly triggerServiceAccount: string;
   /** firebase.json to read the functions source from. Default: the repository's. */
   readonly config: string | undefined;
-  /** The Datastore-mode database of STRONG locks (and the example worker). Default: `(default)`. */
+  /**
+   * Where STRONG locks (and the example worker's ledger) live: `datastore`, a Datastore-mode
+   * database (LOCKS_DATASTORE_DATABASE), or `firestore`, a native-mode one (LOCKS_FIRESTORE_DATABASE).
+   */
+  readonly strongStore: StrongStore;
+  /** The database of that store, in the store's mode. Default: `(default)`. */
   readonly database: string;
   /** Where to create the database when it is missing. Default: the region. */
   readonly databaseLocation: string | undefined;
@@ -42,7 +49,8 @@ export const USAGE =
   '[--runtime-service-account EMAIL (default locks-runtime@PROJECT.iam.gserviceaccount.com)] ' +
   '[--build-service-account EMAIL (default locks-build@...)] [--trigger-service-account EMAIL (default locks-trigger@...)] ' +
   '[--scheduler-service-account EMAIL (default locks-scheduler@...)] [--config firebase.json] ' +
-  '[--database NAME (default: the project\'s "(default)" database)] [--database-location LOCATION (default: the region)] ' +
+  '[--strong-store datastore|firestore (default datastore)] ' +
+  '[--database NAME (in that store\'s mode; default: the project\'s "(default)" database)] [--database-location LOCATION (default: the region)] ' +
   '[--memcache-servers HOST:PORT[,HOST:PORT]] [--vpc-connector CONNECTOR] [--vpc-egress private-ranges-only|all]';
 
 const VALUE_FLAGS = [
@@ -53,6 +61,7 @@ const VALUE_FLAGS = [
   '--build-service-account',
   '--trigger-service-account',
   '--config',
+  '--strong-store',
   '--database',
   '--database-location',
   '--memcache-servers',
@@ -82,6 +91,10 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
   // The shapes Google Cloud accepts; checked here so a typo fails before the first call, not half-way.
   if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) throw new UsageError(`--project ${JSON.stringify(project)} is not a project id`);
   if (!/^[a-z]+-[a-z]+\d+$/.test(region)) throw new UsageError(`--region ${JSON.stringify(region)} is not a region (like europe-west1)`);
+  const strongStore = values.get('--strong-store') ?? 'datastore';
+  if (!(STRONG_STORES as readonly string[]).includes(strongStore)) {
+    throw new UsageError(`--strong-store ${JSON.stringify(strongStore)} must be one of ${STRONG_STORES.join(', ')}`);
+  }
   const database = values.get('--database') ?? DEFAULT_DATABASE;
   // Firestore's rule for database ids: 4 to 63 of a-z, 0-9 and -, from a letter to a letter or digit.
   if (database !== DEFAULT_DATABASE && !/^[a-z][a-z0-9-]{2,61}[a-z0-9]$/.test(database)) {
@@ -118,6 +131,7 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
     buildServiceAccount: account('--build-service-account', DEFAULT_ACCOUNT_IDS.build),
     triggerServiceAccount: account('--trigger-service-account', DEFAULT_ACCOUNT_IDS.trigger),
     config: values.get('--config'),
+    strongStore: strongStore as StrongStore,
     database,
     databaseLocation,
     memcacheServers,

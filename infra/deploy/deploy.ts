@@ -31,7 +31,7 @@ const NEW_ACCOUNT_RETRY_DELAYS_MS = [5_000, 10_000, 20_000, 30_000];
  * The whole deploy. First the preflight, which only reads: the caller's permissions, the APIs, the
  * service accounts, the database, the worker's trigger; any problem stops the deploy there, before
  * any change, with one line per problem. Then, in order: APIs (with --enable-apis), missing service
- * accounts, the Datastore-mode database, the project-level grants; topics and the runtime's publisher
+ * accounts, the database (in the mode of the STRONG store), the project-level grants; topics and the runtime's publisher
  * grants on two of them; the firebase.json predeploy build; the functions; the invoker grants; the
  * worker trigger's delivery policy (its subscription exists only once the worker is deployed), the
  * retry subscription, and the grants dead-lettering needs; the scheduler job. Each step is
@@ -68,7 +68,7 @@ export async function deploy(options: DeployOptions, source: FunctionsSource, to
   const grantRetry = (args: readonly string[]) => (args.some((arg) => [...fresh].some((email) => arg.endsWith(`:${email}`))) ? NEW_ACCOUNT_RETRY_DELAYS_MS : []);
 
   for (const account of found.accountsToCreate) await command(`service account ${account.email}`, 'gcloud', accountCreateCommand(options, account.id, account.purpose));
-  const databaseResource = `firestore database ${options.database} (Datastore mode)`;
+  const databaseResource = `firestore database ${options.database} (${options.strongStore === 'firestore' ? 'Firestore native mode' : 'Datastore mode'})`;
   if (found.createDatabase) await command(databaseResource, 'gcloud', found.createDatabase);
   else noted({ action: 'unchanged', resource: `${databaseResource} in ${found.database?.locationId}`, call: '' });
   for (const grant of projectGrants(options)) await command(grant.resource, 'gcloud', grant.args, undefined, grantRetry(grant.args));

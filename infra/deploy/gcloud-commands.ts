@@ -1,5 +1,6 @@
 import { FUNCTION_TIMEOUT_MS } from '../../shared/pubsub/function-timeout';
 import { FUNCTIONS, topicPath, DEAD_LETTER_TOPIC, type FunctionSpec } from '../topology';
+import type { StrongStore } from '../../shared/config';
 import { DEFAULT_DATABASE, type DeployOptions } from './deploy-options';
 import { invokerGrants } from './iam-grants';
 
@@ -11,8 +12,16 @@ import { invokerGrants } from './iam-grants';
 /** Read by gcloud instead of a .gcloudignore (whose default pulls in .gitignore, which drops dist/). Written after the build, which empties dist/. */
 export const IGNORE_FILE = 'dist/.deployignore';
 
-/** The variable the functions read the database from (functions/settings.ts); unset means the default database. */
+/** The variable the functions read the Datastore-mode database from (functions/settings.ts); unset means the default database. */
 export const DATABASE_VARIABLE = 'LOCKS_DATASTORE_DATABASE';
+/** The native-mode database's variable, read with LOCKS_STRONG_STORE=firestore. */
+export const FIRESTORE_DATABASE_VARIABLE = 'LOCKS_FIRESTORE_DATABASE';
+export const STRONG_STORE_VARIABLE = 'LOCKS_STRONG_STORE';
+
+/** Each store's database variable. The functions refuse the other store's at cold start, so the deploy removes it. */
+const DATABASE_VARIABLES: Readonly<Record<StrongStore, string>> = { datastore: DATABASE_VARIABLE, firestore: FIRESTORE_DATABASE_VARIABLE };
+/** The variables that choose the STRONG store and its database: whichever the deploy does not set, it removes. */
+const STORE_VARIABLES = [STRONG_STORE_VARIABLE, DATABASE_VARIABLE, FIRESTORE_DATABASE_VARIABLE];
 
 /** memjs's variable, which WEAK locks' default client reads (default localhost:11211, where nothing listens in the cloud). */
 export const MEMCACHE_VARIABLE = 'MEMCACHE_SERVERS';
@@ -39,7 +48,7 @@ export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions
     // Its own identities, never the default compute or Cloud Build accounts (see service-accounts.ts).
     `--service-account=${options.runtimeServiceAccount}`,
     `--build-service-account=projects/${options.project}/serviceAccounts/${options.buildServiceAccount}`,
-    ...environmentFlags(functionEnvironment(spec, options), options),
+    ...environmentFlags(functionEnvironment(spec, options)),
     // A memcached on a private network (Memorystore, or one on Compute Engine) is reached through a connector.
     ...(options.vpcConnector ? [`--vpc-connector=${options.vpcConnector}`] : []),
     ...(options.vpcEgress ? [`--egress-settings=${options.vpcEgress}`] : []),
@@ -60,7 +69,9 @@ export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions
 export function functionEnvironment(spec: FunctionSpec, options: DeployOptions): Record<string, string> {
   return {
     ...(spec.trigger.kind === 'topic' ? { EXAMPLE_DEAD_LETTER_TOPIC: topicPath(options.project, DEAD_LETTER_TOPIC) } : {}),
-    ...(options.database !== DEFAULT_DATABASE ? { [DATABASE_VARIABLE]: options.database } : {}),
+    // Unset means datastore, as it did before the variable existed.
+    ...(options.strongStore === 'firestore' ? { [STRONG_STORE_VARIABLE]: options.strongStore } : {}),
+    ...(options.database !== DEFAULT_DATABASE ? { [DATABASE_VARIABLES[options.strongStore]]: options.database } : {}),
     // Without the option the variable is left as it is: a value an operator set survives.
     ...(options.memcacheServers ? { [MEMCACHE_VARIABLE]: options.memcacheServers } : {}),
   };
@@ -68,17 +79,17 @@ export function functionEnvironment(spec: FunctionSpec, options: DeployOptions):
 
 /**
  * `--update-env-vars` rather than `--set-env-vars`, which would wipe every variable it does not
- * name; the database variable is removed for the default database, so switching back to it works.
+ * name. The store's variables it does not set are removed: the database variable for the default
+ * database, so switching back to it works; LOCKS_STRONG_STORE for datastore and the other store's
+ * database variable always, so switching stores works.
  * (gcloud takes one of --set-env-vars or --update-env-vars/--remove-env-vars, never both.)
  */
-function environmentFlags(environment: Record<string, string>, options: DeployOptions): string[] {
+function environmentFlags(environment: Record<string, string>): string[] {
   const pairs = Object.entries(environment).map(([name, value]) => `${name}=${value}`);
   // gcloud splits the list on commas; a value with one (several memcached servers) needs another delimiter (`gcloud topic escaping`).
   const list = pairs.some((pair) => pair.includes(',')) ? `^;^${pairs.join(';')}` : pairs.join(',');
-  return [
-    ...(pairs.length > 0 ? [`--update-env-vars=${list}`] : []),
-    ...(options.database === DEFAULT_DATABASE ? [`--remove-env-vars=${DATABASE_VARIABLE}`] : []),
-  ];
+  const remove = STORE_VARIABLES.filter((name) => !(name in environment));
+  return [...(pairs.length > 0 ? [`--update-env-vars=${list}`] : []), ...(remove.length > 0 ? [`--remove-env-vars=${remove.join(',')}`] : [])];
 }
 
 export function deployCommands(options: DeployOptions, runtime: string): string[][] {
@@ -90,7 +101,7 @@ export function databaseDescribeCommand(options: DeployOptions): string[] {
   return ['firestore', 'databases', 'describe', `--database=${options.database}`, `--project=${options.project}`, '--format=value(type,locationId)'];
 }
 
-/** A Datastore-mode database: the only mode the Datastore API (and so STRONG locks) can use. */
+/** A database in the mode of the STRONG store: the Datastore API cannot use a native-mode one, nor the Firestore API a Datastore-mode one. */
 export function databaseCreateCommand(options: DeployOptions): string[] {
   return [
     'firestore',
@@ -98,7 +109,7 @@ export function databaseCreateCommand(options: DeployOptions): string[] {
     'create',
     `--database=${options.database}`,
     `--location=${options.databaseLocation ?? options.region}`,
-    '--type=datastore-mode',
+    `--type=${options.strongStore === 'firestore' ? 'firestore-native' : 'datastore-mode'}`,
     `--project=${options.project}`,
     '--quiet',
   ];

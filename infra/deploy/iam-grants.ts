@@ -15,7 +15,8 @@ export interface Grant {
 export function projectGrants(options: DeployOptions): Grant[] {
   return [
     projectGrant(options, options.buildServiceAccount, 'roles/cloudbuild.builds.builder'),
-    // STRONG locks read and write lock entities; the example worker its accounts.
+    // STRONG locks read and write lock entities; the example worker its accounts. The role grants
+    // the Firestore API as well as the Datastore API, so it serves either STRONG store.
     projectGrant(options, options.runtimeServiceAccount, 'roles/datastore.user'),
   ];
 }

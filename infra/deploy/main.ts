@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const scheduler = new CloudSchedulerClient();
   const gcloud = gcloudRunner();
   process.stdout.write(
-    `${options.dryRun ? 'dry run: nothing is changed; ' : ''}deploying to project ${options.project}, region ${options.region}, runtime ${source.runtime}, database ${options.database}\n`,
+    `${options.dryRun ? 'dry run: nothing is changed; ' : ''}deploying to project ${options.project}, region ${options.region}, runtime ${source.runtime}, STRONG locks on ${options.strongStore} database ${options.database}\n`,
   );
   try {
     const changes = await deploy(options, source, { pubsub, scheduler, run: runCommand, gcloud, permissions: resourceManagerPermissions(gcloud) }, (change) =>

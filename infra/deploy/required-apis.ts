@@ -13,15 +13,19 @@ export const REQUIRED_APIS: Readonly<Record<string, string>> = Object.freeze({
   'pubsub.googleapis.com': 'Pub/Sub: the work, retry and dead-letter topics',
   'cloudscheduler.googleapis.com': 'Cloud Scheduler: the cleanup job',
   'datastore.googleapis.com': 'Datastore: what STRONG locks call at run time',
-  'firestore.googleapis.com': 'Firestore: creates and describes the Datastore-mode database',
+  'firestore.googleapis.com': 'Firestore: creates and describes the database; with --strong-store firestore, what STRONG locks call at run time',
   'iam.googleapis.com': 'IAM: creates and describes the service accounts',
 });
 
 /** Only a deploy through a connector calls the Serverless VPC Access API. */
 export const VPC_ACCESS_API = 'vpcaccess.googleapis.com';
 
+/** Locks on Firestore native mode call only the Firestore API: the Datastore API is not needed then. */
+export const DATASTORE_API = 'datastore.googleapis.com';
+
 export function requiredApis(options: DeployOptions): string[] {
-  return [...Object.keys(REQUIRED_APIS), ...(options.vpcConnector ? [VPC_ACCESS_API] : [])];
+  const apis = Object.keys(REQUIRED_APIS).filter((api) => api !== DATASTORE_API || options.strongStore === 'datastore');
+  return [...apis, ...(options.vpcConnector ? [VPC_ACCESS_API] : [])];
 }
 
 export function enabledApisCommand(options: DeployOptions): string[] {

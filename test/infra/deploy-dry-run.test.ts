@@ -150,6 +150,46 @@ describe('infra: npm run deploy -- --dry-run', () => {
     await nothingCreated();
   });
 
+  it('--strong-store firestore with a missing named database: the dry run creates it in Firestore native mode first, and every function reads it from LOCKS_FIRESTORE_DATABASE', async () => {
+    const changes = await deployWith(['--dry-run', '--strong-store', 'firestore', '--database', 'locks'], undefined);
+    assert.deepEqual(changes[0], {
+      action: 'run',
+      resource: 'firestore database locks (Firestore native mode)',
+      call: `gcloud firestore databases create --database=locks --location=europe-west1 --type=firestore-native --project=${project} --quiet`,
+    });
+    const functionDeploys = changes.filter((change) => change.resource.startsWith('gcloud functions deploy '));
+    assert.equal(functionDeploys.length, 5);
+    for (const change of functionDeploys) {
+      assert.match(change.call, /--update-env-vars=\S*LOCKS_STRONG_STORE=firestore/, change.resource);
+      assert.match(change.call, /--update-env-vars=\S*LOCKS_FIRESTORE_DATABASE=locks/, change.resource);
+      assert.match(change.call, / --remove-env-vars=LOCKS_DATASTORE_DATABASE /, change.resource);
+    }
+    assert.match(changes.find((change) => change.resource.startsWith('roles/datastore.user'))?.call ?? '', /--role=roles\/datastore\.user/, 'the same role serves the Firestore API');
+    await nothingCreated();
+  });
+
+  it('--strong-store firestore with the default database already in native mode (most Firebase projects): used as it is', async () => {
+    const changes = await deployWith(['--dry-run', '--strong-store', 'firestore'], { type: 'FIRESTORE_NATIVE', locationId: 'nam5' });
+    assert.deepEqual(changes[0], { action: 'unchanged', resource: 'firestore database (default) (Firestore native mode) in nam5', call: '' });
+    await nothingCreated();
+  });
+
+  it('--strong-store firestore with a database in Datastore mode stops the deploy, naming the mode and both ways out', async () => {
+    await assert.rejects(
+      deployWith(['--strong-store', 'firestore', '--database', 'locks'], { type: 'DATASTORE_MODE', locationId: 'europe-west1' }),
+      (error: unknown) =>
+        error instanceof PreflightError &&
+        /Database "locks" of project .* is in Datastore mode, which the Firestore API \(STRONG locks with --strong-store firestore\) cannot use\. Deploy with --database NAME .*created in Firestore Native mode; or keep the locks in this database with --strong-store datastore\./.test(error.message),
+    );
+    assert.deepEqual(reported, []);
+    await nothingCreated();
+  });
+
+  it('the default database in Native mode, with the Datastore store: the message offers --strong-store firestore too', async () => {
+    await assert.rejects(deployWith([], { type: 'FIRESTORE_NATIVE', locationId: 'nam5' }), /or keep the locks in this database with --strong-store firestore\./);
+    await nothingCreated();
+  });
+
   it('an existing database elsewhere than --database-location stops the deploy (a database cannot move)', async () => {
     await assert.rejects(deployWith(['--database', 'locks', '--database-location', 'europe-west1'], { type: 'DATASTORE_MODE', locationId: 'eur3' }), /exists in eur3, not europe-west1/);
     await nothingCreated();

@@ -14,6 +14,7 @@ describe('infra: deploy arguments', () => {
       buildServiceAccount: 'locks-build@my-project.iam.gserviceaccount.com',
       triggerServiceAccount: 'locks-trigger@my-project.iam.gserviceaccount.com',
       config: undefined,
+      strongStore: 'datastore',
       database: '(default)',
       databaseLocation: undefined,
       memcacheServers: undefined,
@@ -27,6 +28,9 @@ describe('infra: deploy arguments', () => {
     const named = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--database', 'locks', '--database-location=nam5']);
     assert.equal(named.database, 'locks');
     assert.equal(named.databaseLocation, 'nam5');
+    const native = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--strong-store', 'firestore', '--database=locks']);
+    assert.equal(native.strongStore, 'firestore');
+    assert.equal(native.database, 'locks');
     const weak = parseDeployArgs([
       '--project', 'my-project', '--region', 'europe-west1', '--enable-apis',
       '--memcache-servers', '10.0.0.3:11211,10.0.0.4:11211', '--vpc-connector', 'locks-connector', '--vpc-egress=private-ranges-only',
@@ -54,6 +58,7 @@ describe('infra: deploy arguments', () => {
     ['an unknown egress setting', ['--project', 'my-project', '--region', 'europe-west1', '--vpc-connector', 'c', '--vpc-egress', 'some'], /--vpc-egress "some" must be private-ranges-only or all/],
     ['an egress setting without a connector', ['--project', 'my-project', '--region', 'europe-west1', '--vpc-egress', 'all'], /--vpc-egress needs --vpc-connector/],
     ['a user for a service account', ['--project', 'my-project', '--region', 'europe-west1', '--runtime-service-account', 'me@example.com'], /--runtime-service-account "me@example.com" is not a service account email/],
+    ['a STRONG store that does not exist', ['--project', 'my-project', '--region', 'europe-west1', '--strong-store', 'spanner'], /--strong-store "spanner" must be one of datastore, firestore/],
     ['a zone for a database location', ['--project', 'my-project', '--region', 'europe-west1', '--database-location', 'europe-west1-b'], /is not a location/],
   ];
   for (const [what, argv, message] of refused) {

@@ -71,6 +71,17 @@ describe('infra: deploy preflight, before any change', () => {
     ]);
   });
 
+  it('--strong-store firestore: a disabled Firestore API stops the deploy; a disabled Datastore API does not matter', async () => {
+    const options = optionsFor(['--strong-store', 'firestore']);
+    const state = readyProject(options, { database: { type: 'FIRESTORE_NATIVE', locationId: 'europe-west1' } });
+    assert.ok(!state.enabledApis.has('datastore.googleapis.com'), 'the project has the Datastore API off');
+    state.enabledApis.delete('firestore.googleapis.com');
+    await stopsWith(deployTo(options, state), [/^API firestore\.googleapis\.com is not enabled \(Firestore: .*what STRONG locks call at run time\): run `gcloud services enable firestore\.googleapis\.com /]);
+    state.enabledApis.add('firestore.googleapis.com');
+    const planned = await deployTo(optionsFor(['--strong-store', 'firestore', '--dry-run']), state);
+    assert.ok(planned.some((change) => change.resource === 'gcloud functions deploy acquireLock'), 'with the Firestore API on, the preflight passes without the Datastore API');
+  });
+
   it('a brand-new project without --enable-apis stops at the APIs, before it reads what they serve', async () => {
     const options = optionsFor();
     const calls: string[][] = [];

@@ -34,6 +34,10 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
     '--project', 'my-project', '--region', 'europe-west1', '--memcache-servers', '10.0.0.3:11211,10.0.0.4:11211', '--vpc-connector', 'locks-connector', '--vpc-egress', 'private-ranges-only',
   ]);
 
+  // STRONG locks on Firestore native mode, in a named database.
+  const native = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--strong-store', 'firestore', '--database', 'locks']);
+  const nativeDefault = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--strong-store', 'firestore']);
+
   const all: [string, string[]][] = [
     ...[
       ...deployCommands(options, RUNTIME),
@@ -54,6 +58,10 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
     ...[...deployCommands(named, RUNTIME).slice(0, FUNCTIONS.length), databaseDescribeCommand(named), databaseCreateCommand(named)].map(
       (args): [string, string[]] => [' (database locks)', args],
     ),
+    ...[...deployCommands(native, RUNTIME).slice(0, FUNCTIONS.length), databaseCreateCommand(native), enableApisCommand(native, requiredApis(native))].map(
+      (args): [string, string[]] => [' (Firestore native mode, database locks)', args],
+    ),
+    ...deployCommands(nativeDefault, RUNTIME).slice(0, 1).map((args): [string, string[]] => [' (Firestore native mode, default database)', args]),
   ];
   for (const [variant, args] of all) {
     it(`gcloud ${args.filter((arg) => !arg.startsWith('--')).join(' ')}${variant}: well formed`, async () => {
@@ -120,15 +128,41 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
       const update = args.filter((arg) => arg.startsWith('--update-env-vars='));
       assert.equal(update.length, 1, args.join(' '));
       assert.ok(update[0]?.split('=').slice(1).join('=').split(',').includes('LOCKS_DATASTORE_DATABASE=locks'), args.join(' '));
-      assert.ok(!args.some((arg) => arg.startsWith('--remove-env-vars') || arg.startsWith('--set-env-vars')), args.join(' '));
+      // The other store's variable goes: the functions refuse it beside LOCKS_STRONG_STORE=datastore.
+      assert.ok(args.includes('--remove-env-vars=LOCKS_STRONG_STORE,LOCKS_FIRESTORE_DATABASE'), args.join(' '));
+      assert.ok(!args.some((arg) => arg.startsWith('--set-env-vars')), args.join(' '));
     }
     for (const args of deployLines(options)) {
-      assert.ok(args.includes('--remove-env-vars=LOCKS_DATASTORE_DATABASE'), args.join(' '));
+      assert.ok(args.includes('--remove-env-vars=LOCKS_STRONG_STORE,LOCKS_DATASTORE_DATABASE,LOCKS_FIRESTORE_DATABASE'), args.join(' '));
       assert.ok(!args.some((arg) => arg.includes('LOCKS_DATASTORE_DATABASE=') || arg.startsWith('--set-env-vars')), args.join(' '));
     }
     assert.deepEqual(databaseCreateCommand(named), [
       'firestore', 'databases', 'create', '--database=locks', '--location=eur3', '--type=datastore-mode', '--project=my-project', '--quiet',
     ]);
     assert.ok(databaseCreateCommand(options).includes('--location=europe-west1'), 'the location defaults to the region');
+  });
+
+  it('--strong-store firestore: every function gets LOCKS_STRONG_STORE=firestore and the native-mode database, loses LOCKS_DATASTORE_DATABASE; the database is created in native mode', () => {
+    const updates = (args: string[]) => args.find((arg) => arg.startsWith('--update-env-vars='))?.slice('--update-env-vars='.length).split(',') ?? [];
+    for (const args of deployCommands(native, RUNTIME).slice(0, FUNCTIONS.length)) {
+      assert.ok(updates(args).includes('LOCKS_STRONG_STORE=firestore') && updates(args).includes('LOCKS_FIRESTORE_DATABASE=locks'), args.join(' '));
+      assert.ok(args.includes('--remove-env-vars=LOCKS_DATASTORE_DATABASE'), args.join(' '));
+    }
+    for (const args of deployCommands(nativeDefault, RUNTIME).slice(0, FUNCTIONS.length)) {
+      assert.ok(updates(args).includes('LOCKS_STRONG_STORE=firestore'), args.join(' '));
+      assert.ok(args.includes('--remove-env-vars=LOCKS_DATASTORE_DATABASE,LOCKS_FIRESTORE_DATABASE'), args.join(' '));
+    }
+    for (const args of deployCommands(options, RUNTIME).slice(0, FUNCTIONS.length)) {
+      assert.ok(args.includes('--remove-env-vars=LOCKS_STRONG_STORE,LOCKS_DATASTORE_DATABASE,LOCKS_FIRESTORE_DATABASE'), `switching back to Datastore unsets the store: ${args.join(' ')}`);
+    }
+    assert.deepEqual(databaseCreateCommand(native), [
+      'firestore', 'databases', 'create', '--database=locks', '--location=europe-west1', '--type=firestore-native', '--project=my-project', '--quiet',
+    ]);
+  });
+
+  it('--strong-store firestore needs the Firestore API, not the Datastore API', () => {
+    assert.ok(requiredApis(native).includes('firestore.googleapis.com'));
+    assert.ok(!requiredApis(native).includes('datastore.googleapis.com'));
+    assert.ok(requiredApis(options).includes('datastore.googleapis.com') && requiredApis(options).includes('firestore.googleapis.com'));
   });
 });
