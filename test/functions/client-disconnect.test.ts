@@ -5,14 +5,11 @@ import sinon from 'sinon';
 import '../../functions';
 import { configureLocking, Lock, LockKind, peek } from '../../shared';
 import { currentRuntime } from '../../shared/config';
-import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
-import { Datastore } from '@google-cloud/datastore';
 import request from 'supertest';
 import { BUDGET_GRACE_MS } from '../../shared/budget';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { TEST_PROJECT } from '../support/global-setup';
 import { startSilentServer } from '../support/silent-server';
 import { delay, uniqueId } from '../support/ids';
+import { ONE_TARGET_PER_CLIENT, STRONG_TARGETS } from '../support/strong-targets';
 
 /**
  * acquireLock and a client that goes away: the wait stops, and a lock granted after the client left
@@ -28,12 +25,12 @@ describe('acquireLock within its function deadline', function () {
     else process.env.LOCKS_HTTP_MAX_WAIT_MS = saved;
   });
 
-  for (const wait of [true, false]) {
-    it(`a store that never answers: wait ${wait} gets 503 within LOCKS_HTTP_MAX_WAIT_MS and its graces, not after 3 tries of 5 s calls`, async () => {
+  for (const target of ONE_TARGET_PER_CLIENT) for (const wait of [true, false]) {
+    it(`a ${target.store} client: a store that never answers: wait ${wait} gets 503 within LOCKS_HTTP_MAX_WAIT_MS and its graces, not after 3 tries of 5 s calls`, async () => {
       const silent = await startSilentServer();
       try {
         process.env.LOCKS_HTTP_MAX_WAIT_MS = '400';
-        configureLocking({ datastore: new Datastore({ projectId: TEST_PROJECT, apiEndpoint: silent.host }), rpcTimeoutMs: 5_000 });
+        configureLocking({ ...target.configAt(silent.host), rpcTimeoutMs: 5_000 });
         const started = Date.now();
         const response = await request(getTestServer('acquireLock')).post('/').send({ identifier: uniqueId('silent'), wait });
         const ms = Date.now() - started;
@@ -46,12 +43,12 @@ describe('acquireLock within its function deadline', function () {
   }
 });
 
-describe('acquireLock when the client disconnects', function () {
+for (const target of STRONG_TARGETS) describe(`acquireLock when the client disconnects: ${target.name}`, function () {
   this.timeout(30_000);
   let server: Server;
   let port = 0;
   before(async () => {
-    configureLocking({ datastore: DATASTORE_TARGETS[1]?.client() });
+    configureLocking(target.config());
     server = getTestServer('acquireLock');
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as { port: number }).port;
@@ -91,9 +88,9 @@ describe('acquireLock when the client disconnects', function () {
   it('a lock granted after its client hung up is released', async () => {
     const identifier = uniqueId('gone-granted');
     // The store is slow: the insert lands well after the client has gone.
-    const commit = sinon.stub(DatastoreRpc.prototype, 'commit').callsFake(async function (this: DatastoreRpc, ...args) {
+    target.wrapGrantWrites(sinon, async (write) => {
       await delay(600);
-      return commit.wrappedMethod.apply(this, args);
+      return write();
     });
     await acquireThenHangUp({ identifier, wait: false }, 100);
     await delay(1_500);
