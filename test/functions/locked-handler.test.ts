@@ -9,6 +9,7 @@ import {
   Lock,
   lockedHandler,
   LockError,
+  LockKind,
   LockStillHeldError,
   NOT_BEFORE_ATTRIBUTE,
   ORDERING_KEY_ATTRIBUTE,
@@ -18,6 +19,7 @@ import {
 import { delay, uniqueId } from '../support/ids';
 import { eventOfMessage, pubsubClient, pubsubEvent, pull, serveCloudEvent, topicPushingTo, topicWithSubscription } from '../support/pubsub-fixtures';
 import { STRONG_TARGETS } from '../support/strong-targets';
+import { warmUp } from '../support/warm-up';
 
 const keyOf = (event: PubSubCloudEvent) => `job:${JSON.parse(Buffer.from(event.data?.message?.data ?? '', 'base64').toString()).key}`;
 
@@ -26,9 +28,12 @@ for (const target of STRONG_TARGETS) {
   describe(`lockedHandler on the Pub/Sub emulator: ${target.name}`, () => {
     let pubsub: PubSub;
 
-    beforeEach(() => {
+    beforeEach(async () => {
       pubsub = pubsubClient();
       configureLocking(target.config());
+      // The handler's wait budget (500 ms by default) also bounds its store calls: the first call
+      // on a new channel to a cold emulator can take longer on a busy machine.
+      await warmUp(LockKind.STRONG);
     });
     afterEach(async () => {
       sinon.restore();
