@@ -6,10 +6,12 @@ import '../../functions';
 import { configureLocking, Lock, LockKind, peek } from '../../shared';
 import { currentRuntime } from '../../shared/config';
 import request from 'supertest';
+import { freePort } from '../../infra/ports';
 import { BUDGET_GRACE_MS } from '../../shared/budget';
 import { startSilentServer } from '../support/silent-server';
 import { delay, uniqueId } from '../support/ids';
 import { ONE_TARGET_PER_CLIENT, STRONG_TARGETS } from '../support/strong-targets';
+import { startForwarder } from '../support/tcp-forwarder';
 
 /**
  * acquireLock and a client that goes away: the wait stops, and a lock granted after the client left
@@ -38,6 +40,34 @@ describe('acquireLock within its function deadline', function () {
         assert.ok(ms < 400 + 2 * BUDGET_GRACE_MS + 2_000, `answered after ${ms} ms`);
       } finally {
         await silent.close();
+      }
+    });
+  }
+
+  for (const target of ONE_TARGET_PER_CLIENT) {
+    it(`a ${target.store} client: a store that refuses connections gets 503 backend_unavailable, and the refused grant never lands once the store is back`, async () => {
+      process.env.LOCKS_HTTP_MAX_WAIT_MS = '5000';
+      const port = await freePort();
+      configureLocking({ ...target.configAt(`127.0.0.1:${port}`), rpcTimeoutMs: 500, retry: { initialMs: 5, maxMs: 20, maxAttempts: 3 } });
+      const identifier = uniqueId('refused');
+      const response = await request(getTestServer('acquireLock')).post('/').send({ identifier, wait: false });
+      assert.equal(response.status, 503, response.text);
+      assert.deepEqual(response.body, { error: 'backend_unavailable' });
+
+      // The store comes back at the address the client kept: a write the client re-sent by itself
+      // after the caller was told it failed would now create a lock nobody holds.
+      const forwarder = await startForwarder(port, target.host());
+      try {
+        let reachable: Lock | null = null;
+        for (const until = Date.now() + 20_000; !reachable && Date.now() < until; await delay(200)) {
+          reachable = await Lock.acquire(uniqueId('back'), { wait: false }).catch(() => null);
+        }
+        assert.ok(reachable, 'the client reaches the store again');
+        // Re-sends back off; the client's were ~1 s apart by now, and landed within ~3 s of the store's return.
+        await delay(3_000);
+        assert.equal(await peek(identifier), null, 'no lock was created for the acquire that answered 503');
+      } finally {
+        await forwarder.close();
       }
     });
   }

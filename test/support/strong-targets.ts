@@ -6,7 +6,7 @@ import type { StrongStore } from '../../shared/config';
 import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
 import { FirestoreCalls } from '../../shared/firestore/firestore-calls';
 import { DATASTORE_TARGETS, type DatastoreTarget } from './datastore-targets';
-import { firestoreNativeClient } from './firestore-native-target';
+import { firestoreNativeClient, firestoreNativeHost } from './firestore-native-target';
 import { TEST_PROJECT } from './global-setup';
 
 /**
@@ -20,6 +20,8 @@ export interface StrongTarget {
   readonly store: StrongStore;
   /** The Datastore emulator's own target (raw client, precondition support); absent on Firestore native. */
   readonly datastore?: DatastoreTarget;
+  /** The emulator's address ("host:port"); read at test time. */
+  host(): string;
   /** The library's configuration for this store's emulator; give `namespace` beside it to keep a test's locks apart. */
   config(): LockingConfig;
   /** The configuration for a server at `host` that speaks this store's protocol (a silent one, in fault tests). */
@@ -35,6 +37,7 @@ function datastoreTarget(target: DatastoreTarget): StrongTarget {
     name: target.name,
     store: 'datastore',
     datastore: target,
+    host: () => target.host(),
     config: () => ({ datastore: target.client() }),
     configAt: (host) => ({ datastore: new Datastore({ projectId: TEST_PROJECT, apiEndpoint: host }) }),
     wrapGrantWrites: (sandbox, around) => {
@@ -55,6 +58,7 @@ function datastoreTarget(target: DatastoreTarget): StrongTarget {
 const FIRESTORE_NATIVE_TARGET: StrongTarget = {
   name: 'Firestore native mode emulator',
   store: 'firestore',
+  host: firestoreNativeHost,
   config: () => ({ firestore: firestoreNativeClient() }),
   configAt: (host) => ({ firestore: new Firestore({ projectId: TEST_PROJECT, host, ssl: false, customHeaders: { Authorization: 'Bearer owner' } }) }),
   wrapGrantWrites: (sandbox, around) => {
