@@ -1,6 +1,26 @@
-import type { DocumentReference, DocumentSnapshot, Firestore, Precondition, Query, QuerySnapshot, WriteResult, DocumentData } from '@google-cloud/firestore';
+import { Timestamp } from '@google-cloud/firestore';
+import type { DocumentData, DocumentReference, DocumentSnapshot, Firestore, Precondition, Query, QuerySnapshot, WriteBatch } from '@google-cloud/firestore';
 import { callTimeoutMs } from '../budget';
 import { GrpcStatus } from '../grpc-errors';
+
+/** What a write tells the backend: the time it took effect (a document's update time, or a delete's commit time). */
+export interface Written {
+  readonly writeTime: Timestamp;
+}
+
+/** The commit answer as the client's GAPIC layer gives it (int64 seconds may come as a string). */
+interface CommitResponse {
+  readonly writeResults?: readonly { readonly updateTime?: ProtoTime | null }[] | null;
+  readonly commitTime?: ProtoTime | null;
+}
+interface ProtoTime {
+  readonly seconds?: number | string | null;
+  readonly nanos?: number | null;
+}
+/** WriteBatch's internal commit, which takes the codes to re-send on (none: one try). */
+interface CommitOnce {
+  _commit(options: { retryCodes: number[] }): Promise<CommitResponse>;
+}
 
 /**
  * The Firestore calls the STRONG backend makes, each bounded by a deadline: the configured one, cut
@@ -14,16 +34,16 @@ export class FirestoreCalls {
     private readonly timeoutMs: number,
   ) {}
 
-  create(ref: DocumentReference, data: DocumentData): Promise<WriteResult> {
-    return this.bounded('create', () => ref.create(data));
+  create(ref: DocumentReference, data: DocumentData): Promise<Written> {
+    return this.bounded('create', () => this.commitOnce((batch) => batch.create(ref, data)));
   }
 
-  update(ref: DocumentReference, data: DocumentData, precondition: Precondition): Promise<WriteResult> {
-    return this.bounded('update', () => ref.update(data, precondition));
+  update(ref: DocumentReference, data: DocumentData, precondition: Precondition): Promise<Written> {
+    return this.bounded('update', () => this.commitOnce((batch) => batch.update(ref, data, precondition)));
   }
 
-  delete(ref: DocumentReference, precondition?: Precondition): Promise<WriteResult> {
-    return this.bounded('delete', () => (precondition ? ref.delete(precondition) : ref.delete()));
+  delete(ref: DocumentReference, precondition?: Precondition): Promise<Written> {
+    return this.bounded('delete', () => this.commitOnce((batch) => (precondition ? batch.delete(ref, precondition) : batch.delete(ref))));
   }
 
   get(ref: DocumentReference): Promise<DocumentSnapshot> {
@@ -32,6 +52,30 @@ export class FirestoreCalls {
 
   query(query: Query): Promise<QuerySnapshot> {
     return this.bounded('query', () => query.get());
+  }
+
+  /**
+   * One write, sent once. The client's own commit (behind create, update and delete) re-sends a
+   * commit refused as UNAVAILABLE, RESOURCE_EXHAUSTED or ABORTED for up to 10 minutes, long after
+   * our deadline gave up on it: a grant the caller was told had failed would land when the store
+   * came back, held by nobody. The batch's `_commit` with no retry codes is the same request
+   * without the re-sends, as DatastoreRpc asks gax for one try; retries live in shared/attempts.ts.
+   * (@google-cloud/firestore 8.7, refused connection: UNAVAILABLE at once, and nothing lands
+   * once the store is back; see test/functions/client-disconnect.test.ts.)
+   */
+  private async commitOnce(write: (batch: WriteBatch) => unknown): Promise<Written> {
+    const batch = this.firestore.batch();
+    write(batch);
+    const once = (batch as unknown as Partial<CommitOnce>)._commit;
+    if (typeof once !== 'function') {
+      // A client without it: its public commit, re-sends and all, rather than no write at all.
+      const [result] = await batch.commit();
+      return { writeTime: (result as Written).writeTime };
+    }
+    const response = await once.call(batch, { retryCodes: [] });
+    const time = response.writeResults?.[0]?.updateTime ?? response.commitTime;
+    if (!time) throw new Error('Firestore answered a commit without a commit time');
+    return { writeTime: new Timestamp(Number(time.seconds ?? 0), Number(time.nanos ?? 0)) };
   }
 
   private bounded<T>(what: string, call: () => Promise<T>): Promise<T> {

@@ -5,14 +5,13 @@ import sinon from 'sinon';
 import '../../functions';
 import { configureLocking, Lock, LockKind, peek } from '../../shared';
 import { currentRuntime } from '../../shared/config';
-import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
-import { Datastore } from '@google-cloud/datastore';
 import request from 'supertest';
+import { freePort } from '../../infra/ports';
 import { BUDGET_GRACE_MS } from '../../shared/budget';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { TEST_PROJECT } from '../support/global-setup';
 import { startSilentServer } from '../support/silent-server';
 import { delay, uniqueId } from '../support/ids';
+import { ONE_TARGET_PER_CLIENT, STRONG_TARGETS } from '../support/strong-targets';
+import { startForwarder } from '../support/tcp-forwarder';
 
 /**
  * acquireLock and a client that goes away: the wait stops, and a lock granted after the client left
@@ -28,12 +27,12 @@ describe('acquireLock within its function deadline', function () {
     else process.env.LOCKS_HTTP_MAX_WAIT_MS = saved;
   });
 
-  for (const wait of [true, false]) {
-    it(`a store that never answers: wait ${wait} gets 503 within LOCKS_HTTP_MAX_WAIT_MS and its graces, not after 3 tries of 5 s calls`, async () => {
+  for (const target of ONE_TARGET_PER_CLIENT) for (const wait of [true, false]) {
+    it(`a ${target.store} client: a store that never answers: wait ${wait} gets 503 within LOCKS_HTTP_MAX_WAIT_MS and its graces, not after 3 tries of 5 s calls`, async () => {
       const silent = await startSilentServer();
       try {
         process.env.LOCKS_HTTP_MAX_WAIT_MS = '400';
-        configureLocking({ datastore: new Datastore({ projectId: TEST_PROJECT, apiEndpoint: silent.host }), rpcTimeoutMs: 5_000 });
+        configureLocking({ ...target.configAt(silent.host), rpcTimeoutMs: 5_000 });
         const started = Date.now();
         const response = await request(getTestServer('acquireLock')).post('/').send({ identifier: uniqueId('silent'), wait });
         const ms = Date.now() - started;
@@ -44,14 +43,42 @@ describe('acquireLock within its function deadline', function () {
       }
     });
   }
+
+  for (const target of ONE_TARGET_PER_CLIENT) {
+    it(`a ${target.store} client: a store that refuses connections gets 503 backend_unavailable, and the refused grant never lands once the store is back`, async () => {
+      process.env.LOCKS_HTTP_MAX_WAIT_MS = '5000';
+      const port = await freePort();
+      configureLocking({ ...target.configAt(`127.0.0.1:${port}`), rpcTimeoutMs: 500, retry: { initialMs: 5, maxMs: 20, maxAttempts: 3 } });
+      const identifier = uniqueId('refused');
+      const response = await request(getTestServer('acquireLock')).post('/').send({ identifier, wait: false });
+      assert.equal(response.status, 503, response.text);
+      assert.deepEqual(response.body, { error: 'backend_unavailable' });
+
+      // The store comes back at the address the client kept: a write the client re-sent by itself
+      // after the caller was told it failed would now create a lock nobody holds.
+      const forwarder = await startForwarder(port, target.host());
+      try {
+        let reachable: Lock | null = null;
+        for (const until = Date.now() + 20_000; !reachable && Date.now() < until; await delay(200)) {
+          reachable = await Lock.acquire(uniqueId('back'), { wait: false }).catch(() => null);
+        }
+        assert.ok(reachable, 'the client reaches the store again');
+        // Re-sends back off; the client's were ~1 s apart by now, and landed within ~3 s of the store's return.
+        await delay(3_000);
+        assert.equal(await peek(identifier), null, 'no lock was created for the acquire that answered 503');
+      } finally {
+        await forwarder.close();
+      }
+    });
+  }
 });
 
-describe('acquireLock when the client disconnects', function () {
+for (const target of STRONG_TARGETS) describe(`acquireLock when the client disconnects: ${target.name}`, function () {
   this.timeout(30_000);
   let server: Server;
   let port = 0;
   before(async () => {
-    configureLocking({ datastore: DATASTORE_TARGETS[1]?.client() });
+    configureLocking(target.config());
     server = getTestServer('acquireLock');
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as { port: number }).port;
@@ -91,9 +118,9 @@ describe('acquireLock when the client disconnects', function () {
   it('a lock granted after its client hung up is released', async () => {
     const identifier = uniqueId('gone-granted');
     // The store is slow: the insert lands well after the client has gone.
-    const commit = sinon.stub(DatastoreRpc.prototype, 'commit').callsFake(async function (this: DatastoreRpc, ...args) {
+    target.wrapGrantWrites(sinon, async (write) => {
       await delay(600);
-      return commit.wrappedMethod.apply(this, args);
+      return write();
     });
     await acquireThenHangUp({ identifier, wait: false }, 100);
     await delay(1_500);

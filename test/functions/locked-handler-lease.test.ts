@@ -5,16 +5,16 @@ import { FUNCTIONS } from '../../infra/topology';
 import { cleanupStaleLocks, configureLocking, forceRelease, Lock, lockedHandler, LockError, LockKind, peek, type PubSubCloudEvent } from '../../shared';
 import { FUNCTION_TIMEOUT_MS } from '../../shared/pubsub/function-timeout';
 import { DEFAULT_HANDLER_LEASE_MS, resolveLockedHandlerOptions } from '../../shared/pubsub/locked-handler-options';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
 import { delay, uniqueId } from '../support/ids';
 import { memcacheClient } from '../support/memcache-target';
 import { pubsubEvent } from '../support/pubsub-fixtures';
+import { DEFAULT_STRONG_TARGET, STRONG_TARGETS } from '../support/strong-targets';
 import { warmUp } from '../support/warm-up';
 
-/** Where lockedHandler's lease is exercised: both Datastore emulators (STRONG) and memcached (WEAK). */
+/** Where lockedHandler's lease is exercised: every STRONG store, and memcached (WEAK). */
 const TARGETS = [
-  ...DATASTORE_TARGETS.map((target) => ({ name: target.name, kind: LockKind.STRONG, datastore: () => target.client() })),
-  { name: 'memcached', kind: LockKind.WEAK, datastore: () => DATASTORE_TARGETS[1]?.client() },
+  ...STRONG_TARGETS.map((target) => ({ name: target.name, kind: LockKind.STRONG, config: () => target.config() })),
+  { name: 'memcached', kind: LockKind.WEAK, config: () => DEFAULT_STRONG_TARGET.config() },
 ];
 
 const keyOf = (event: PubSubCloudEvent) => `job:${JSON.parse(Buffer.from(event.data?.message?.data ?? '', 'base64').toString()).key}`;
@@ -49,7 +49,7 @@ describe('lockedHandler leases', () => {
     describe(`on the ${target.name}`, () => {
       const kind = target.kind;
       beforeEach(async () => {
-        configureLocking({ datastore: target.datastore(), memcache: memcacheClient(), namespace: uniqueId('lease-ns').replace(/:/g, '-') });
+        configureLocking({ ...target.config(), memcache: memcacheClient(), namespace: uniqueId('lease-ns').replace(/:/g, '-') });
         await warmUp(kind);
       });
 
@@ -115,41 +115,45 @@ describe('lockedHandler leases', () => {
     });
   }
 
-  describe('the deadline', () => {
-    beforeEach(async () => {
-      configureLocking({ datastore: DATASTORE_TARGETS[1]?.client(), namespace: uniqueId('deadline-ns').replace(/:/g, '-') });
-      await warmUp(LockKind.STRONG);
-    });
-
-    it("renewal stops at the function's deadline: the lease then runs out and the lock is taken while the handler still runs; the invocation rejects LOCK_LOST", async () => {
-      const leaseMs = 300;
-      const deadlineMs = 600;
-      const key = uniqueId('deadline');
-      const identifier = `job:${key}`;
-      let finished!: () => void;
-      const handlerDone = new Promise<void>((resolve) => (finished = resolve));
-      let running!: () => void;
-      const holding = new Promise<void>((resolve) => (running = resolve));
-      const handler = lockedHandler({ identifier: keyOf, leaseMs, deadlineMs }, async () => {
-        running();
-        await delay(deadlineMs + leaseMs * 5);
-        finished();
+  for (const target of STRONG_TARGETS) {
+    describe(`the deadline: on the ${target.name}`, () => {
+      beforeEach(async () => {
+        configureLocking({ ...target.config(), namespace: uniqueId('deadline-ns').replace(/:/g, '-') });
+        await warmUp(LockKind.STRONG);
       });
-      const started = Date.now();
-      const outcome = handler(pubsubEvent('projects/p/topics/unused', { key })).then(
-        () => 'resolved (acknowledged)',
-        (error: unknown) => error,
-      );
-      await holding;
-      const stolen = await thief(identifier, LockKind.STRONG, handlerDone);
-      const error = await outcome;
-      assert.equal(stolen.taken.length, 1, 'a plain acquire took the lock once renewal had stopped');
-      const takenAt = stolen.taken[0]?.acquiredAt.getTime() ?? 0;
-      assert.ok(takenAt - started >= deadlineMs, `not before the deadline (${takenAt - started} ms after the invocation began)`);
-      assert.ok(error instanceof LockError && error.code === 'LOCK_LOST', `the invocation rejected LOCK_LOST: ${String(error)}`);
-      await stolen.taken[0]?.release();
-    });
 
+      it("renewal stops at the function's deadline: the lease then runs out and the lock is taken while the handler still runs; the invocation rejects LOCK_LOST", async () => {
+        const leaseMs = 300;
+        const deadlineMs = 600;
+        const key = uniqueId('deadline');
+        const identifier = `job:${key}`;
+        let finished!: () => void;
+        const handlerDone = new Promise<void>((resolve) => (finished = resolve));
+        let running!: () => void;
+        const holding = new Promise<void>((resolve) => (running = resolve));
+        const handler = lockedHandler({ identifier: keyOf, leaseMs, deadlineMs }, async () => {
+          running();
+          await delay(deadlineMs + leaseMs * 5);
+          finished();
+        });
+        const started = Date.now();
+        const outcome = handler(pubsubEvent('projects/p/topics/unused', { key })).then(
+          () => 'resolved (acknowledged)',
+          (error: unknown) => error,
+        );
+        await holding;
+        const stolen = await thief(identifier, LockKind.STRONG, handlerDone);
+        const error = await outcome;
+        assert.equal(stolen.taken.length, 1, 'a plain acquire took the lock once renewal had stopped');
+        const takenAt = stolen.taken[0]?.acquiredAt.getTime() ?? 0;
+        assert.ok(takenAt - started >= deadlineMs, `not before the deadline (${takenAt - started} ms after the invocation began)`);
+        assert.ok(error instanceof LockError && error.code === 'LOCK_LOST', `the invocation rejected LOCK_LOST: ${String(error)}`);
+        await stolen.taken[0]?.release();
+      });
+    });
+  }
+
+  describe('the deadline', () => {
     it('defaults: a 60 s lease, and the deadline is the timeout the deploy gives every function', () => {
       const resolved = resolveLockedHandlerOptions({ identifier: keyOf });
       assert.equal(resolved.leaseMs, DEFAULT_HANDLER_LEASE_MS);

@@ -5,14 +5,14 @@ import request from 'supertest';
 import '../../functions';
 import { configureLocking, LockKind, peek } from '../../shared';
 import { holderIdOf } from '../../shared/holder-id';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
 import { delay, uniqueId } from '../support/ids';
 import { memcacheClient } from '../support/memcache-target';
+import { DEFAULT_STRONG_TARGET, STRONG_TARGETS } from '../support/strong-targets';
 
-/** Where the renewLock contract runs: both Datastore emulators (STRONG) and memcached (WEAK). */
+/** Where the renewLock contract runs: every STRONG store, and memcached (WEAK). */
 const TARGETS = [
-  ...DATASTORE_TARGETS.map((target) => ({ name: target.name, kind: LockKind.STRONG, datastore: () => target.client() })),
-  { name: 'memcached', kind: LockKind.WEAK, datastore: () => DATASTORE_TARGETS[1]?.client() },
+  ...STRONG_TARGETS.map((target) => ({ name: target.name, kind: LockKind.STRONG, config: () => target.config() })),
+  { name: 'memcached', kind: LockKind.WEAK, config: () => DEFAULT_STRONG_TARGET.config() },
 ];
 
 /** The HTTP renewLock function in-process (Functions Framework test server + supertest), on the real stores. */
@@ -31,7 +31,7 @@ describe('HTTP renewLock', () => {
   for (const target of TARGETS) {
     describe(`on the ${target.name}`, () => {
       const kind = target.kind;
-      beforeEach(() => configureLocking({ datastore: target.datastore(), memcache: memcacheClient() }));
+      beforeEach(() => configureLocking({ ...target.config(), memcache: memcacheClient() }));
 
       /** A lock acquired over HTTP with a lease: its token and when the lease was due to end. */
       async function leased(label: string, leaseMs: number) {
@@ -113,7 +113,7 @@ describe('HTTP renewLock', () => {
   }
 
   describe('input and authentication', () => {
-    beforeEach(() => configureLocking({ datastore: DATASTORE_TARGETS[1]?.client(), memcache: memcacheClient() }));
+    beforeEach(() => configureLocking({ ...DEFAULT_STRONG_TARGET.config(), memcache: memcacheClient() }));
 
     const token = randomUUID();
     const badBodies: [string, object, RegExp][] = [

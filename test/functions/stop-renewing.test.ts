@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { configureLocking, Lock, LockKind, peek } from '../../shared';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
 import { delay, uniqueId } from '../support/ids';
+import { STRONG_TARGETS } from '../support/strong-targets';
 import { warmUp } from '../support/warm-up';
 
-describe('Lock#stopRenewing', () => {
+for (const target of STRONG_TARGETS) describe(`Lock#stopRenewing: ${target.name}`, () => {
   beforeEach(async () => {
-    configureLocking({ datastore: DATASTORE_TARGETS[0]?.client() });
+    configureLocking(target.config());
     await warmUp(LockKind.STRONG);
   });
   after(() => configureLocking());
