@@ -1,4 +1,5 @@
 import type { LockKind } from './kinds';
+import type { Takeover } from './taking-rules';
 
 /**
  * The one contract every store implements. Each method is ONE attempt: no waiting, no backoff, no
@@ -68,7 +69,8 @@ export interface AcquireRequest {
 }
 
 export type AcquireOutcome =
-  | { readonly acquired: true; readonly record: LockRecord }
+  /** `takeover` is set when the grant took the lock over from another holder (see taking-rules.ts). */
+  | { readonly acquired: true; readonly record: LockRecord; readonly takeover?: Takeover }
   /** `holder` is set when the attempt had to read the current lock anyway (to judge a steal). */
   | { readonly acquired: false; readonly holder?: LockRecord | null };
 

@@ -6,7 +6,7 @@ import type { DatastoreRpc, FoundEntity, KeyProto, MutationOutcome, MutationProt
 import { isGoogleEndpoint, PreconditionSupport, probeVersionPreconditions } from './precondition-probe';
 import { decodeLock, encodeLock, lockKey, type LockFields } from './lock-entity';
 import { grantRecord, renewedRecord } from '../grant-records';
-import { abandoned, lastSignOf, takeoverOf } from '../taking-rules';
+import { abandoned, lastSignOf, takeoverKindOf, takeoverOf } from '../taking-rules';
 
 export interface DatastoreBackendSettings {
   readonly entityKind: string;
@@ -59,7 +59,8 @@ export class DatastoreLockBackend implements LockBackend {
     if (!found || !holder || holder.token === request.token || !takeoverOf(holder, sinceLastSignMs(found, holder), request.stealAfterMs)) {
       return { acquired: false, holder };
     }
-    return this.takeOver(key, holder, request);
+    const outcome = await this.takeOver(key, holder, request);
+    return outcome.acquired ? { ...outcome, takeover: takeoverKindOf(holder) } : outcome;
   }
 
   async renew(request: RenewRequest, grant?: LockRecord): Promise<RenewOutcome> {

@@ -4,7 +4,7 @@ import { lockKeyName } from '../datastore/lock-entity';
 import { BackendCallError } from '../errors';
 import { grantRecord, renewedRecord } from '../grant-records';
 import { LockKind } from '../kinds';
-import { abandoned, lastSignOf, takeoverOf } from '../taking-rules';
+import { abandoned, lastSignOf, takeoverKindOf, takeoverOf } from '../taking-rules';
 import type { FirestoreCalls } from './firestore-calls';
 import { classifyFirestoreError, isAlreadyExists, isFailedPrecondition } from './firestore-errors';
 import { LockWatchers } from './lock-watchers';
@@ -60,7 +60,7 @@ export class FirestoreLockBackend implements LockBackend {
     const fields = grantRecord(request);
     try {
       const result = await this.calls.update(ref, this.replacing(fields), { lastUpdateTime: found.updateTime as Timestamp });
-      return { acquired: true, record: recordOf(fields, result.writeTime) };
+      return { acquired: true, record: recordOf(fields, result.writeTime), takeover: takeoverKindOf(holder) };
     } catch (error) {
       if (!isFailedPrecondition(error)) throw classifyFirestoreError(error, { write: true, what: 'take over (update)' });
     }
