@@ -36,6 +36,20 @@ export interface LockBackend {
    * waiters keep polling. Resolves nothing; returns the function that stops watching.
    */
   watch?(identifier: string, onChange: () => void): () => void;
+  /**
+   * The locks held now, oldest grant first, for operators' tools (see listing.ts). Stores that can
+   * enumerate their locks implement it; memcached cannot (it has no way to list keys).
+   */
+  list?(query: ListQuery): Promise<LockRecord[]>;
+}
+
+export interface ListQuery {
+  /** Only identifiers that start with this. */
+  readonly prefix?: string;
+  /** Only locks granted before this (this host's clock against the holder's). */
+  readonly acquiredBefore?: Date;
+  /** At most this many. */
+  readonly limit: number;
 }
 
 export interface CleanupCriteria {

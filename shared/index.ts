@@ -11,6 +11,8 @@ export type { FenceOf, LockGuard, LockOptionsOf } from './lock';
 export { peek } from './peek';
 export type { PeekedLock } from './peek';
 export { forceRelease } from './force-release';
+export { listLocks, DEFAULT_LIST_LIMIT } from './list-locks';
+export type { ListLocksOptions } from './list-locks';
 export { LockError, LockAcquisitionError } from './errors';
 export type { LockErrorCode } from './errors';
 export { configureLocking } from './config';

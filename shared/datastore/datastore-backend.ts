@@ -1,9 +1,10 @@
-import type { AcquireOutcome, AcquireRequest, CleanupCriteria, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
+import type { AcquireOutcome, AcquireRequest, CleanupCriteria, ListQuery, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
 import { BackendCallError } from '../errors';
 import { LockKind } from '../kinds';
 import { classifyDatastoreError, grpcCode, GrpcStatus } from './datastore-errors';
 import type { DatastoreRpc, FoundEntity, KeyProto, MutationOutcome, MutationProto, TransactionId } from './datastore-rpc';
 import { isGoogleEndpoint, PreconditionSupport, probeVersionPreconditions } from './precondition-probe';
+import { listDatastoreLocks } from './list-locks';
 import { decodeLock, encodeLock, lockKey, type LockFields } from './lock-entity';
 import { grantRecord, renewedRecord } from '../grant-records';
 import { abandoned, lastSignOf, takeoverKindOf, takeoverOf } from '../taking-rules';
@@ -115,6 +116,10 @@ export class DatastoreLockBackend implements LockBackend {
 
   async peek(identifier: string): Promise<LockRecord | null> {
     return this.read(await this.keyOf(identifier));
+  }
+
+  list(query: ListQuery): Promise<LockRecord[]> {
+    return listDatastoreLocks(this.rpc, this.partition(), this.settings.entityKind, query);
   }
 
   /**
