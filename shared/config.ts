@@ -52,8 +52,10 @@ export interface LockingConfig {
 
 export interface TelemetryConfig {
   /**
-   * Put identifiers on spans and events. Default: `false`, and a SHA-256 of the identifier goes
-   * there instead, because identifiers can hold user data. Metrics never carry either.
+   * Put identifiers on spans and events. Default: `false` (unless the environment sets
+   * LOCKS_TELEMETRY_RECORD_IDENTIFIERS=true, as `npm start` does for its live page), and a SHA-256
+   * of the identifier goes there instead, because identifiers can hold user data. Metrics never
+   * carry either.
    */
   recordIdentifiers?: boolean;
 }
@@ -208,11 +210,13 @@ export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConf
   };
 }
 
+export const RECORD_IDENTIFIERS_VARIABLE = 'LOCKS_TELEMETRY_RECORD_IDENTIFIERS';
+
 function telemetryConfig(telemetry: TelemetryConfig | undefined): ResolvedLockingConfig['telemetry'] {
   if (telemetry !== undefined && (telemetry === null || typeof telemetry !== 'object')) {
     throw new LockError('INVALID_ARGUMENT', `telemetry must be an object, got ${typeOf(telemetry)}`);
   }
-  const recordIdentifiers = telemetry?.recordIdentifiers ?? false;
+  const recordIdentifiers = telemetry?.recordIdentifiers ?? process.env[RECORD_IDENTIFIERS_VARIABLE] === 'true';
   if (typeof recordIdentifiers !== 'boolean') {
     throw new LockError('INVALID_ARGUMENT', `telemetry.recordIdentifiers must be a boolean, got ${typeOf(recordIdentifiers)}`);
   }

@@ -1,5 +1,5 @@
 import { formatDuration } from './durations';
-import type { LockView } from './lock-view';
+import type { LockView } from '../../functions/http/lock-view';
 
 const MAX_IDENTIFIER_WIDTH = 60;
 

@@ -90,11 +90,11 @@ export function observeRelease(subject: Subject, holderId: string, run: () => Pr
   });
 }
 
-export function observeRenew(subject: Subject, holderId: string, fence: bigint | undefined, run: () => Promise<boolean>): Promise<boolean> {
+export function observeRenew<T>(subject: Subject, holderId: string, fence: bigint | undefined, run: () => Promise<T>, renewed: (result: T) => boolean = Boolean): Promise<T> {
   return observe(subject, run, {
     span: SPANS.renew,
     event: 'renew',
-    settle: (renewed) => ({ outcome: renewed ? 'renewed' : 'not_holder', holderId, fence }),
+    settle: (result) => ({ outcome: renewed(result) ? 'renewed' : 'not_holder', holderId, fence }),
     count: (instruments, _settled, attributes) => instruments.renewals.add(1, attributes),
   });
 }

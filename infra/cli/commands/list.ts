@@ -1,7 +1,7 @@
 import { listLocks } from '../../../shared/list-locks';
 import type { CliArguments } from '../arguments';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { viewOf, type LockView } from '../lock-view';
+import { viewOf, type LockView } from '../../../functions/http/lock-view';
 import { lockTable } from '../table';
 
 export async function listedViews(args: CliArguments): Promise<LockView[]> {

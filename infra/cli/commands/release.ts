@@ -1,7 +1,7 @@
 import { forceRelease } from '../../../shared/force-release';
 import type { CliArguments } from '../arguments';
 import { CliError, EXIT, type ExitCode } from '../exit-codes';
-import { viewOf } from '../lock-view';
+import { viewOf } from '../../../functions/http/lock-view';
 
 /**
  * An operator's forced release. Without `--force` it refuses: the holder does not stop when its

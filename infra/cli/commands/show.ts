@@ -1,7 +1,7 @@
 import { peek } from '../../../shared/peek';
 import type { CliArguments } from '../arguments';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { viewOf } from '../lock-view';
+import { viewOf } from '../../../functions/http/lock-view';
 import { lockDetails } from '../table';
 
 export async function show(args: CliArguments, write: (text: string) => void): Promise<ExitCode> {
