@@ -10,6 +10,7 @@ import { exampleWorker } from './example-worker';
 import { answerFrameworkErrorsWithJson } from './http/framework-errors';
 import { releaseLock } from './release-lock';
 import { renewLock } from './renew-lock';
+import { locksPage } from './locks-page';
 import { functionSettings } from './settings';
 
 // Read and checked once, at cold start: a bad LOCKS_* value stops the instance from loading, with
@@ -28,5 +29,6 @@ http('releaseLock', releaseLock);
 http('renewLock', renewLock);
 http('cleanupLocks', cleanupLocks);
 cloudEvent('exampleWorker', exampleWorker);
+http('locksPage', locksPage);
 
-export { acquireLock, cleanupLocks, exampleWorker, releaseLock, renewLock };
+export { acquireLock, cleanupLocks, exampleWorker, locksPage, releaseLock, renewLock };

@@ -55,6 +55,13 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   { name: 'exampleWorker', trigger: { kind: 'topic', topic: WORK_TOPIC } },
 ];
 
+/**
+ * The live locks page, in functions/index.ts beside the others but not among FUNCTIONS: the local
+ * stack serves it (at `/` too), and a deployment has it only when an operator asks for it; even
+ * deployed, it answers only where LOCKS_PAGE_ENABLED=true.
+ */
+export const LOCKS_PAGE: FunctionSpec = { name: 'locksPage', trigger: { kind: 'http' } };
+
 export function topicPath(project: string, topic: string): string {
   return `projects/${project}/topics/${topic}`;
 }

@@ -1,4 +1,5 @@
 import type { LockKind } from './kinds';
+import type { Takeover } from './taking-rules';
 
 /**
  * The one contract every store implements. Each method is ONE attempt: no waiting, no backoff, no
@@ -35,6 +36,20 @@ export interface LockBackend {
    * waiters keep polling. Resolves nothing; returns the function that stops watching.
    */
   watch?(identifier: string, onChange: () => void): () => void;
+  /**
+   * The locks held now, oldest grant first, for operators' tools (see listing.ts). Stores that can
+   * enumerate their locks implement it; memcached cannot (it has no way to list keys).
+   */
+  list?(query: ListQuery): Promise<LockRecord[]>;
+}
+
+export interface ListQuery {
+  /** Only identifiers that start with this. */
+  readonly prefix?: string;
+  /** Only locks granted before this (this host's clock against the holder's). */
+  readonly acquiredBefore?: Date;
+  /** At most this many. */
+  readonly limit: number;
 }
 
 export interface CleanupCriteria {
@@ -68,7 +83,8 @@ export interface AcquireRequest {
 }
 
 export type AcquireOutcome =
-  | { readonly acquired: true; readonly record: LockRecord }
+  /** `takeover` is set when the grant took the lock over from another holder (see taking-rules.ts). */
+  | { readonly acquired: true; readonly record: LockRecord; readonly takeover?: Takeover }
   /** `holder` is set when the attempt had to read the current lock anyway (to judge a steal). */
   | { readonly acquired: false; readonly holder?: LockRecord | null };
 

@@ -3,6 +3,7 @@ import { currentRuntime } from './config';
 import { LockError } from './errors';
 import { LockKind } from './kinds';
 import { durationOption } from './options';
+import { observeCleanup } from './telemetry/lock-telemetry';
 
 /** djangae's default: a lock older than 10 minutes is taken to be abandoned. */
 export const DEFAULT_CLEANUP_MAX_AGE_MS = 10 * 60 * 1000;
@@ -23,5 +24,5 @@ export async function cleanupStaleLocks(options: { maxAgeMs?: number; now?: Date
   const cleanup = backend.cleanup?.bind(backend);
   if (!cleanup) throw new LockError('BACKEND_FAILURE', 'the STRONG backend cannot clean up', { kind: LockKind.STRONG });
   const criteria = { now, maxAgeMs };
-  return { deleted: await attemptCleanup(() => cleanup(criteria), runtime.config.retry) };
+  return { deleted: await observeCleanup({ kind: LockKind.STRONG }, () => attemptCleanup(() => cleanup(criteria), runtime.config.retry)) };
 }

@@ -46,6 +46,18 @@ export interface LockingConfig {
   waitBackoff?: Partial<BackoffPolicy>;
   /** How failed store calls are retried. Default: DEFAULT_RETRY_POLICY. */
   retry?: Partial<RetryPolicy>;
+  /** OpenTelemetry spans and lock events (see README "Operating it"). */
+  telemetry?: TelemetryConfig;
+}
+
+export interface TelemetryConfig {
+  /**
+   * Put identifiers on spans and events. Default: `false` (unless the environment sets
+   * LOCKS_TELEMETRY_RECORD_IDENTIFIERS=true, as `npm start` does for its live page), and a SHA-256
+   * of the identifier goes there instead, because identifiers can hold user data. Metrics never
+   * carry either.
+   */
+  recordIdentifiers?: boolean;
 }
 
 export type StrongStore = 'datastore' | 'firestore';
@@ -63,6 +75,7 @@ export interface ResolvedLockingConfig {
   readonly rpcTimeoutMs: number;
   readonly waitBackoff: BackoffPolicy;
   readonly retry: RetryPolicy;
+  readonly telemetry: { readonly recordIdentifiers: boolean };
 }
 
 export const DEFAULT_RPC_TIMEOUT_MS = 5000;
@@ -193,7 +206,21 @@ export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConf
       ...backoffPolicy('retry', { ...DEFAULT_RETRY_POLICY, ...config.retry }),
       maxAttempts: Math.floor(positive('retry.maxAttempts', config.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts)),
     },
+    telemetry: telemetryConfig(config.telemetry),
   };
+}
+
+export const RECORD_IDENTIFIERS_VARIABLE = 'LOCKS_TELEMETRY_RECORD_IDENTIFIERS';
+
+function telemetryConfig(telemetry: TelemetryConfig | undefined): ResolvedLockingConfig['telemetry'] {
+  if (telemetry !== undefined && (telemetry === null || typeof telemetry !== 'object')) {
+    throw new LockError('INVALID_ARGUMENT', `telemetry must be an object, got ${typeOf(telemetry)}`);
+  }
+  const recordIdentifiers = telemetry?.recordIdentifiers ?? process.env[RECORD_IDENTIFIERS_VARIABLE] === 'true';
+  if (typeof recordIdentifiers !== 'boolean') {
+    throw new LockError('INVALID_ARGUMENT', `telemetry.recordIdentifiers must be a boolean, got ${typeOf(recordIdentifiers)}`);
+  }
+  return { recordIdentifiers };
 }
 
 /** The STRONG store asked for, checked against the client given for it. */

@@ -9,6 +9,7 @@ import { holderIdOf } from './holder-id';
 import type { LockKind } from './kinds';
 import { intervalOf, LeaseKeeper } from './lease-keeper';
 import { resolveLockOptions, type LockOptions, type ResolvedLockOptions } from './options';
+import { noteLost, observeAcquire, observeRelease, observeRenew } from './telemetry/lock-telemetry';
 import { acquireWithWaiting } from './waiting';
 
 /**
@@ -95,7 +96,7 @@ export class Lock<K extends LockKind = LockKind> {
    */
   renew(): Promise<boolean> {
     if (this.releasing || this.#lost.signal.aborted) return Promise.resolve(false);
-    const renewal = this.renewOnce();
+    const renewal = observeRenew(this, this.holderId, this.fence, () => this.renewOnce());
     this.#renewing = renewal;
     return renewal;
   }
@@ -149,7 +150,9 @@ export class Lock<K extends LockKind = LockKind> {
     try {
       await this.#renewing?.catch(() => undefined);
       const backend = await this.runtime.backend(this.kind);
-      const released = await attemptRelease(backend, this.identifier, this.token, this.runtime.config.retry, this.#record.revision);
+      const released = await observeRelease(this, this.holderId, () =>
+        attemptRelease(backend, this.identifier, this.token, this.runtime.config.retry, this.#record.revision),
+      );
       if (!released) this.markLost('the release found the lock no longer held by this holder');
       return released;
     } finally {
@@ -176,6 +179,7 @@ export class Lock<K extends LockKind = LockKind> {
   private markLost(reason: string): void {
     if (this.#lost.signal.aborted) return;
     this.#keeper?.stop();
+    noteLost(this, this.holderId);
     this.#lost.abort(new LockError('LOCK_LOST', `lost the lock ${JSON.stringify(this.identifier.slice(0, 80))}: ${reason}`, { kind: this.kind }));
   }
 
@@ -196,10 +200,8 @@ async function acquireResolved(identifier: string, options: ResolvedLockOptions,
     ...(options.stealAfterMs === undefined ? {} : { stealAfterMs: options.stealAfterMs }),
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
   };
-  const record = await acquireWithWaiting(
-    { backend, queue: runtime.queue, waitBackoff: runtime.config.waitBackoff, retry: runtime.config.retry },
-    request,
-    options,
+  const record = await observeAcquire({ kind: options.kind, identifier }, request, () =>
+    acquireWithWaiting({ backend, queue: runtime.queue, waitBackoff: runtime.config.waitBackoff, retry: runtime.config.retry }, request, options),
   );
   // The lease runs from when the winning write was sent at the earliest; the grant's own time is a
   // safe stand-in (it is taken before the write).

@@ -20,6 +20,11 @@ export function takeoverOf(holder: Pick<LockRecord, 'leaseMs'>, sinceLastSignMs:
   return null;
 }
 
+/** What taking over `holder` is called: a lease that ran out, or a lease-less lock stolen. */
+export function takeoverKindOf(holder: Pick<LockRecord, 'leaseMs'>): Takeover {
+  return holder.leaseMs !== undefined ? 'lease_expired' : 'stolen';
+}
+
 export interface CleanupRule {
   readonly maxAgeMs: number;
 }

@@ -2,8 +2,10 @@ import { attemptRelease, attemptRenew } from './attempts';
 import { currentRuntime } from './config';
 import { LockError } from './errors';
 import { typeOf, validateIdentifier } from './identifier';
+import { holderIdOf } from './holder-id';
 import { LockKind } from './kinds';
 import { leaseOption, resolveLockOptions } from './options';
+import { observeRelease, observeRenew } from './telemetry/lock-telemetry';
 
 /** Tokens are UUIDs; anything much longer is not one of ours. */
 export const MAX_TOKEN_LENGTH = 256;
@@ -19,7 +21,8 @@ export async function releaseByToken(identifier: string, token: string, options:
   const { kind } = resolveLockOptions({ kind: options?.kind ?? LockKind.STRONG });
   const runtime = currentRuntime();
   try {
-    return await attemptRelease(await runtime.backend(kind), identifier, token, runtime.config.retry);
+    const backend = await runtime.backend(kind);
+    return await observeRelease({ kind, identifier }, holderIdOf(token), () => attemptRelease(backend, identifier, token, runtime.config.retry));
   } finally {
     runtime.queue.wake(kind, identifier);
   }
@@ -42,10 +45,14 @@ export async function renewByToken(
   const { kind } = resolveLockOptions({ kind: options?.kind ?? LockKind.STRONG });
   const leaseMs = leaseOption(options?.leaseMs);
   const runtime = currentRuntime();
-  const outcome = await attemptRenew(
-    await runtime.backend(kind),
-    { identifier, token, ...(leaseMs === undefined ? {} : { leaseMs }) },
-    runtime.config.retry,
+  const backend = await runtime.backend(kind);
+  const request = { identifier, token, ...(leaseMs === undefined ? {} : { leaseMs }) };
+  const outcome = await observeRenew(
+    { kind, identifier },
+    holderIdOf(token),
+    undefined,
+    () => attemptRenew(backend, request, runtime.config.retry),
+    (renewal) => renewal.renewed,
   );
   return outcome.renewed ? { expiresAt: outcome.record.expiresAt } : null;
 }

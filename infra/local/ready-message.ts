@@ -17,6 +17,7 @@ export interface ReadyFacts {
 /** One line a script can wait for (it starts with READY_PREFIX), then a copy-paste example. */
 export function readyMessage(facts: ReadyFacts): string {
   const urls = FUNCTIONS.map(({ name }) => `${facts.baseUrl}/${name}`).join(' ');
+  const page = `${facts.baseUrl}/`;
   const env = Object.entries(facts.env)
     .map(([name, value]) => `${name}=${value}`)
     .join(' ');
@@ -26,11 +27,12 @@ export function readyMessage(facts: ReadyFacts): string {
       ? 'STRONG locks on firestore (the Firestore native-mode emulator, FIRESTORE_EMULATOR_HOST)'
       : 'STRONG locks on datastore (the Firestore-in-Datastore-mode emulator, DATASTORE_EMULATOR_HOST)';
   return [
-    `${READY_PREFIX} ${urls} | ${strong} | env: ${env} | work topic ${facts.workTopic} | cleanupLocks ${facts.cleanup} | started in ${facts.startedInMs} ms`,
+    `${READY_PREFIX} ${urls} | locks page ${page} | ${strong} | env: ${env} | work topic ${facts.workTopic} | cleanupLocks ${facts.cleanup} | started in ${facts.startedInMs} ms`,
     '',
     '  # acquire, then release with the token it answered:',
     `  TOKEN=$(${post('acquireLock', '{"identifier": "report", "wait": false}')} | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')`,
     `  ${post('releaseLock', '{"identifier": "report", "token": "\'"$TOKEN"\'"}')}`,
+    `  # the live locks page: open ${page} ; the CLI, with the env below: npx cloud-functions-locking list`,
     '  # a client of the emulators:',
     `  export ${env}`,
     '',

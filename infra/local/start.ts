@@ -66,6 +66,8 @@ async function main(): Promise<void> {
   // The functions and the Google clients read these; set before the functions are loaded.
   Object.assign(process.env, env, {
     METADATA_SERVER_DETECTION: 'none',
+    // The live locks page's feed names locks; an operator on their own machine may see identifiers.
+    LOCKS_TELEMETRY_RECORD_IDENTIFIERS: process.env.LOCKS_TELEMETRY_RECORD_IDENTIFIERS ?? 'true',
     EXAMPLE_DEAD_LETTER_TOPIC: process.env.EXAMPLE_DEAD_LETTER_TOPIC ?? topicPath(LOCAL_PROJECT, DEAD_LETTER_TOPIC),
   });
   if (!memcached) delete process.env.MEMCACHE_SERVERS;

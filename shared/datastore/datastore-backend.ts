@@ -1,12 +1,13 @@
-import type { AcquireOutcome, AcquireRequest, CleanupCriteria, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
+import type { AcquireOutcome, AcquireRequest, CleanupCriteria, ListQuery, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
 import { BackendCallError } from '../errors';
 import { LockKind } from '../kinds';
 import { classifyDatastoreError, grpcCode, GrpcStatus } from './datastore-errors';
 import type { DatastoreRpc, FoundEntity, KeyProto, MutationOutcome, MutationProto, TransactionId } from './datastore-rpc';
 import { isGoogleEndpoint, PreconditionSupport, probeVersionPreconditions } from './precondition-probe';
+import { listDatastoreLocks } from './list-locks';
 import { decodeLock, encodeLock, lockKey, type LockFields } from './lock-entity';
 import { grantRecord, renewedRecord } from '../grant-records';
-import { abandoned, lastSignOf, takeoverOf } from '../taking-rules';
+import { abandoned, lastSignOf, takeoverKindOf, takeoverOf } from '../taking-rules';
 
 export interface DatastoreBackendSettings {
   readonly entityKind: string;
@@ -59,7 +60,8 @@ export class DatastoreLockBackend implements LockBackend {
     if (!found || !holder || holder.token === request.token || !takeoverOf(holder, sinceLastSignMs(found, holder), request.stealAfterMs)) {
       return { acquired: false, holder };
     }
-    return this.takeOver(key, holder, request);
+    const outcome = await this.takeOver(key, holder, request);
+    return outcome.acquired ? { ...outcome, takeover: takeoverKindOf(holder) } : outcome;
   }
 
   async renew(request: RenewRequest, grant?: LockRecord): Promise<RenewOutcome> {
@@ -114,6 +116,10 @@ export class DatastoreLockBackend implements LockBackend {
 
   async peek(identifier: string): Promise<LockRecord | null> {
     return this.read(await this.keyOf(identifier));
+  }
+
+  list(query: ListQuery): Promise<LockRecord[]> {
+    return listDatastoreLocks(this.rpc, this.partition(), this.settings.entityKind, query);
   }
 
   /**

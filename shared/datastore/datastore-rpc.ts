@@ -107,6 +107,26 @@ export class DatastoreRpc {
     return { keys, endCursor: response.batch?.endCursor ?? undefined, more: state === 'NOT_FINISHED' || state === 'MORE_RESULTS_AFTER_LIMIT' };
   }
 
+  /** One page of `kind` entities in ascending order of `property` (a full read: for listing, not for locking). */
+  async entitiesByProperty(
+    partitionId: google.datastore.v1.IPartitionId,
+    kind: string,
+    property: string,
+    limit: number,
+    startCursor?: Uint8Array | string,
+  ): Promise<{ found: FoundEntity[]; endCursor: Uint8Array | string | undefined; more: boolean }> {
+    const response = await this.call('runQuery', {
+      partitionId,
+      query: { kind: [{ name: kind }], order: [{ property: { name: property }, direction: 'ASCENDING' }], limit: { value: limit }, ...(startCursor ? { startCursor } : {}) },
+    });
+    const readAt = dateOfTimestamp(response.batch?.readTime);
+    const found = (response.batch?.entityResults ?? []).flatMap((result) =>
+      result.entity ? [{ entity: result.entity, version: BigInt(String(result.version ?? 0)), updatedAt: dateOfTimestamp(result.updateTime), readAt }] : [],
+    );
+    const state = String(response.batch?.moreResults ?? 'NO_MORE_RESULTS');
+    return { found, endCursor: response.batch?.endCursor ?? undefined, more: state === 'NOT_FINISHED' || state === 'MORE_RESULTS_AFTER_LIMIT' };
+  }
+
   async beginTransaction(): Promise<TransactionId> {
     const response = await this.call('beginTransaction', { transactionOptions: { readWrite: {} } });
     if (!response.transaction) throw new Error('beginTransaction returned no transaction');

@@ -1,12 +1,13 @@
 import type { DocumentReference, DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
-import type { AcquireOutcome, AcquireRequest, CleanupCriteria, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
+import type { AcquireOutcome, AcquireRequest, CleanupCriteria, ListQuery, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
 import { lockKeyName } from '../datastore/lock-entity';
 import { BackendCallError } from '../errors';
 import { grantRecord, renewedRecord } from '../grant-records';
 import { LockKind } from '../kinds';
-import { abandoned, lastSignOf, takeoverOf } from '../taking-rules';
+import { abandoned, lastSignOf, takeoverKindOf, takeoverOf } from '../taking-rules';
 import type { FirestoreCalls } from './firestore-calls';
 import { classifyFirestoreError, isAlreadyExists, isFailedPrecondition } from './firestore-errors';
+import { listFirestoreLocks } from './list-locks';
 import { LockWatchers } from './lock-watchers';
 import { decodeLock, encodeLock, encodeLockReplacing, microsOf, revisionOf, timeOfRevision, type LockFields } from './lock-document';
 
@@ -60,7 +61,7 @@ export class FirestoreLockBackend implements LockBackend {
     const fields = grantRecord(request);
     try {
       const result = await this.calls.update(ref, this.replacing(fields), { lastUpdateTime: found.updateTime as Timestamp });
-      return { acquired: true, record: recordOf(fields, result.writeTime) };
+      return { acquired: true, record: recordOf(fields, result.writeTime), takeover: takeoverKindOf(holder) };
     } catch (error) {
       if (!isFailedPrecondition(error)) throw classifyFirestoreError(error, { write: true, what: 'take over (update)' });
     }
@@ -126,6 +127,10 @@ export class FirestoreLockBackend implements LockBackend {
 
   async peek(identifier: string): Promise<LockRecord | null> {
     return decodeLock(await this.get(this.refOf(identifier)));
+  }
+
+  list(query: ListQuery): Promise<LockRecord[]> {
+    return listFirestoreLocks(this.calls, this.refOf('').parent, query);
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
 import { grantRecord, renewedRecord } from '../grant-records';
-import { lastSignOf, takeoverOf } from '../taking-rules';
+import { lastSignOf, takeoverKindOf, takeoverOf } from '../taking-rules';
 import { LockKind } from '../kinds';
 import type { CasValue, MemcacheOps } from './memcache-ops';
 import { casDisabledError, classifyMemcacheError, isCasDisabled } from './memcached-errors';
@@ -47,7 +47,7 @@ export class MemcachedLockBackend implements LockBackend {
     }
     const taker = grantRecord(request);
     const swapped = await this.call(true, () => this.ops.casSet(key, encodeLockValue(taker), backstopSeconds(taker), current.cas));
-    return Buffer.isBuffer(swapped) ? { acquired: true, record: taker } : { acquired: false };
+    return Buffer.isBuffer(swapped) ? { acquired: true, record: taker, takeover: takeoverKindOf(holder) } : { acquired: false };
   }
 
   /**

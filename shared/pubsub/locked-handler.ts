@@ -4,6 +4,7 @@ import { Lock } from '../lock';
 import { log } from '../log';
 import { EarlyDeliveryError, LockStillHeldError } from './delivery-errors';
 import { resolveLockedHandlerOptions, type LockedHandlerOptions } from './locked-handler-options';
+import { observeHandlerRun, observeRequeue } from '../telemetry/lock-telemetry';
 import { Publisher } from './publisher';
 import { DEAD_LETTER_REASON_ATTRIBUTE, orderingKeyOf, requeueAttributes, requeueStateOf } from './requeue-attributes';
 
@@ -79,7 +80,7 @@ export function lockedHandler<E extends PubSubCloudEvent>(
     });
     if (held) {
       log('INFO', 'lockedHandler: running', { ...context, outcome: 'ran' });
-      return runHolding(held, () => handler(event, held), deadline, context);
+      return observeHandlerRun(held, held.holderId, () => runHolding(held, () => handler(event, held), deadline, context));
     }
     if (!settings.wait) {
       log('INFO', 'lockedHandler: lock held, message dropped (wait: false)', { ...context, outcome: 'dropped' });
@@ -102,14 +103,18 @@ export function lockedHandler<E extends PubSubCloudEvent>(
         throw new LockStillHeldError(`message ${context.messageId}: lock ${JSON.stringify(identifier)} still held after ${settings.maxAttempts} re-queues`);
       }
       const attributes = { ...requeueAttributes(message.attributes, state, orderingKey), [DEAD_LETTER_REASON_ATTRIBUTE]: 'lock_held' };
-      await publisher.publish(settings.deadLetterTopic, data, attributes, orderingKey);
+      const deadLetterTopic = settings.deadLetterTopic;
+      await observeRequeue({ kind: settings.kind, identifier }, 'dead_letter', () => publisher.publish(deadLetterTopic, data, attributes, orderingKey));
       log('WARNING', 'lockedHandler: lock still held after maxAttempts; message dead-lettered', { ...context, outcome: 'dead_lettered' });
       return;
     }
 
     const attempt = state.attempt + 1;
     const delayMs = equalJitterDelayMs(settings.backoff, attempt - 1);
-    await publisher.publish(settings.retryTopic, data, requeueAttributes(message.attributes, { attempt, notBefore: Date.now() + delayMs }, orderingKey), orderingKey);
+    const retryTopic = settings.retryTopic;
+    await observeRequeue({ kind: settings.kind, identifier }, 'requeue', () =>
+      publisher.publish(retryTopic, data, requeueAttributes(message.attributes, { attempt, notBefore: Date.now() + delayMs }, orderingKey), orderingKey),
+    );
     log('INFO', 'lockedHandler: lock held, message re-queued', { ...context, outcome: 'requeued', nextAttempt: attempt, delayMs: Math.round(delayMs) });
   };
 }

@@ -17,6 +17,7 @@ import { configureLocking, Lock, lockedHandler } from '../../shared';
 import { floor, ourStrong, ourWeak, peer, type Contender } from './contenders';
 import { renewal } from './renewal';
 import { countCosts, type Cost } from './rpc-cost';
+import { telemetryOverhead } from './telemetry-overhead';
 import { median, percentile, round, timed } from './stats';
 
 const PROJECT = 'bench-project';
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
     await contended(firestore.host);
     await coldStart(firestore.host);
     await lockedHandlerOverhead(onFirestore);
+    await telemetryOverhead(onLegacy, memcache, results, lines);
     write();
   } finally {
     await Promise.all(services.map((service) => service.stop()));

@@ -1,0 +1,33 @@
+import type { PeekedLock } from '../../shared/peek';
+import { identifierHashOf } from '../../shared/telemetry/identifier-hash';
+
+/** A lock as the CLI and the locks page show it: what peek() tells, plus ages on this host's clock. JSON-safe. */
+export interface LockView {
+  readonly identifier: string;
+  readonly identifierHash: string;
+  readonly holderId: string;
+  readonly acquiredAt: string;
+  readonly renewedAt?: string;
+  readonly leaseMs?: number;
+  readonly expiresAt?: string;
+  /** Decimal string: fences can exceed what a JSON number holds exactly. */
+  readonly fence?: string;
+  readonly ageMs: number;
+  /** Until the lease ends (negative once it has); absent without a lease. */
+  readonly leaseLeftMs?: number;
+}
+
+export function viewOf(lock: PeekedLock, now: number = Date.now()): LockView {
+  return {
+    identifier: lock.identifier,
+    identifierHash: identifierHashOf(lock.identifier),
+    holderId: lock.holderId,
+    acquiredAt: lock.acquiredAt.toISOString(),
+    ...(lock.renewedAt ? { renewedAt: lock.renewedAt.toISOString() } : {}),
+    ...(lock.leaseMs === undefined ? {} : { leaseMs: lock.leaseMs }),
+    ...(lock.expiresAt ? { expiresAt: lock.expiresAt.toISOString() } : {}),
+    ...(lock.fence === undefined ? {} : { fence: lock.fence.toString() }),
+    ageMs: now - lock.acquiredAt.getTime(),
+    ...(lock.leaseMs !== undefined && lock.expiresAt ? { leaseLeftMs: lock.expiresAt.getTime() - now } : {}),
+  };
+}

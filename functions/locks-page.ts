@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { listLocks } from '../shared';
+import { log } from '../shared/log';
+import { apiTokenPresented } from './http/auth';
+import { viewOf } from './http/lock-view';
+import { sendJson } from './http/lingering-close';
+import { streamLockEvents } from './locks-page/events-stream';
+import { LOCKS_PAGE_HTML, LOCKS_PAGE_SCRIPT } from './locks-page/page-html';
+import { functionSettings } from './settings';
+
+/** Deployed, the page answers only when this is `true` (the local stack always serves it). */
+export const LOCKS_PAGE_ENABLED_VARIABLE = 'LOCKS_PAGE_ENABLED';
+
+/** The inline script is the only script the page may run. */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  `script-src 'sha256-${createHash('sha256').update(LOCKS_PAGE_SCRIPT).digest('base64')}'`,
+  "style-src 'unsafe-inline'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * The live locks page (GET): the page itself at the function's root, the STRONG locks as JSON at
+ * `.../locks`, and this process's lock events as server-sent events at `.../events`. The page is
+ * static and holds no data; the two data routes take the same API token as the other functions.
+ * Routes go by the last path segment, so the page works at `/` of the local stack, at
+ * `/locksPage` of a functions URL and at the root of its own Cloud Run URL alike.
+ */
+export async function locksPage(req: Request, res: Response): Promise<void> {
+  if (process.env[LOCKS_PAGE_ENABLED_VARIABLE] !== 'true') {
+    sendJson(req, res, 404, { error: 'not_found', message: `the locks page is off; ${LOCKS_PAGE_ENABLED_VARIABLE}=true turns it on` });
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendJson(req, res, 405, { error: 'method_not_allowed', message: 'use GET' }, { Allow: 'GET' });
+    return;
+  }
+  const route = routeOf(req.path);
+  if (route === 'page') {
+    res.status(200).set({ 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'Cache-Control': 'no-store' }).send(LOCKS_PAGE_HTML);
+    return;
+  }
+  if (route === 'unknown') {
+    sendJson(req, res, 404, { error: 'not_found', message: 'the page is at the root; its data at locks and events' });
+    return;
+  }
+  const { apiToken } = functionSettings();
+  if (apiToken !== undefined && !apiTokenPresented(req, apiToken)) {
+    sendJson(req, res, 401, { error: 'unauthenticated' });
+    return;
+  }
+  if (route === 'events') {
+    streamLockEvents(req, res);
+    return;
+  }
+  try {
+    const now = Date.now();
+    const locks = (await listLocks()).map((lock) => viewOf(lock, now));
+    sendJson(req, res, 200, { now: new Date(now).toISOString(), locks }, { 'Cache-Control': 'no-store' });
+  } catch (error) {
+    log('WARNING', 'locksPage: listing failed', { function: 'locksPage', detail: (error as Error)?.message });
+    sendJson(req, res, 503, { error: 'backend_unavailable' });
+  }
+}
+
+function routeOf(path: string): 'page' | 'locks' | 'events' | 'unknown' {
+  const last = path.split('/').filter(Boolean).pop();
+  if (last === undefined || last === 'locksPage') return 'page';
+  if (last === 'locks' || last === 'events') return last;
+  return 'unknown';
+}

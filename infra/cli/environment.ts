@@ -1,0 +1,43 @@
+import { readSettings, SettingsError } from '../../functions/settings';
+import { configureLocking, STRONG_STORES, type StrongStore } from '../../shared/config';
+import { CliError, EXIT } from './exit-codes';
+
+export interface CliEnvironment {
+  readonly strongStore: StrongStore;
+  /** Where STRONG locks are, for messages: the emulator's host:port, or Google's service. */
+  readonly strongTarget: string;
+  readonly memcacheServers: string;
+  readonly cleanupMaxAgeMs: number;
+}
+
+/**
+ * Configures the library from the environment, read as the client libraries read it (they read
+ * GOOGLE_CLOUD_PROJECT, DATASTORE_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST and MEMCACHE_SERVERS
+ * themselves) and the LOCKS_* settings as the deployed functions read them, so the CLI sees the
+ * locks the functions take.
+ */
+export function configureFromEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
+  // An emulator needs no credentials: skip the client's metadata-server probe, and the warning it prints.
+  if ((env.DATASTORE_EMULATOR_HOST || env.FIRESTORE_EMULATOR_HOST) && env.METADATA_SERVER_DETECTION === undefined) env.METADATA_SERVER_DETECTION = 'none';
+  let settings;
+  try {
+    settings = readSettings(env);
+  } catch (error) {
+    if (error instanceof SettingsError) throw new CliError(EXIT.configuration, error.message);
+    throw error;
+  }
+  const store = env.LOCKS_STRONG_STORE || 'datastore';
+  if (!(STRONG_STORES as readonly string[]).includes(store)) {
+    throw new CliError(EXIT.configuration, `LOCKS_STRONG_STORE must be one of ${STRONG_STORES.join(', ')}, got ${JSON.stringify(store)}`);
+  }
+  const strongStore = store as StrongStore;
+  configureLocking({ strongStore, ...(settings.datastoreDatabase === undefined ? {} : { databaseId: settings.datastoreDatabase }) });
+  const emulator = strongStore === 'firestore' ? env.FIRESTORE_EMULATOR_HOST : env.DATASTORE_EMULATOR_HOST;
+  const variable = strongStore === 'firestore' ? 'FIRESTORE_EMULATOR_HOST' : 'DATASTORE_EMULATOR_HOST';
+  return {
+    strongStore,
+    strongTarget: emulator ? `the emulator at ${emulator} (${variable})` : `Google's ${strongStore === 'firestore' ? 'Firestore' : 'Datastore'} service`,
+    memcacheServers: env.MEMCACHE_SERVERS || 'localhost:11211',
+    cleanupMaxAgeMs: settings.cleanupMaxAgeMs,
+  };
+}

@@ -1,0 +1,23 @@
+import { execFileSync } from 'node:child_process';
+import puppeteer, { type Browser } from 'puppeteer-core';
+
+/**
+ * Debian's chromium (`.ci/run` installs it when missing), driven by puppeteer-core: no browser is
+ * ever downloaded. A machine without it fails here, saying what to install.
+ */
+export function chromiumPath(): string {
+  try {
+    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error('chromium is not installed: apt-get install -y chromium (.ci/run does it)');
+  }
+}
+
+export function launchChromium(): Promise<Browser> {
+  return puppeteer.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    // As root in a container: no sandbox; /dev/shm may be small.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+}
