@@ -11,16 +11,13 @@ import { answerFrameworkErrorsWithJson } from './http/framework-errors';
 import { releaseLock } from './release-lock';
 import { renewLock } from './renew-lock';
 import { locksPage } from './locks-page';
-import { functionSettings } from './settings';
+import { functionSettings, strongStoreConfig } from './settings';
 
 // Read and checked once, at cold start: a bad LOCKS_* value stops the instance from loading, with
 // a message naming it, instead of failing every request.
 const settings = functionSettings();
 // Only the store and its database are chosen here; the client is still built on the first STRONG call.
-const databaseId = settings.strongStore === 'firestore' ? settings.firestoreDatabase : settings.datastoreDatabase;
-if (settings.strongStore !== 'datastore' || databaseId !== undefined) {
-  configureLocking({ strongStore: settings.strongStore, ...(databaseId === undefined ? {} : { databaseId }) });
-}
+configureLocking(strongStoreConfig(settings));
 
 answerFrameworkErrorsWithJson();
 

@@ -110,3 +110,9 @@ function databaseId(env: NodeJS.ProcessEnv, name: string): string | undefined {
   }
   return raw;
 }
+
+/** The library configuration these settings choose: the STRONG store and its database (no client is built). */
+export function strongStoreConfig(settings: FunctionSettings): { strongStore: StrongStore; databaseId?: string } {
+  const databaseId = settings.strongStore === 'firestore' ? settings.firestoreDatabase : settings.datastoreDatabase;
+  return { strongStore: settings.strongStore, ...(databaseId === undefined ? {} : { databaseId }) };
+}

@@ -1,5 +1,5 @@
-import { readSettings, SettingsError } from '../../functions/settings';
-import { configureLocking, STRONG_STORES, type StrongStore } from '../../shared/config';
+import { readSettings, SettingsError, strongStoreConfig } from '../../functions/settings';
+import { configureLocking, type StrongStore } from '../../shared/config';
 import { CliError, EXIT } from './exit-codes';
 
 export interface CliEnvironment {
@@ -26,12 +26,8 @@ export function configureFromEnvironment(env: NodeJS.ProcessEnv = process.env): 
     if (error instanceof SettingsError) throw new CliError(EXIT.configuration, error.message);
     throw error;
   }
-  const store = env.LOCKS_STRONG_STORE || 'datastore';
-  if (!(STRONG_STORES as readonly string[]).includes(store)) {
-    throw new CliError(EXIT.configuration, `LOCKS_STRONG_STORE must be one of ${STRONG_STORES.join(', ')}, got ${JSON.stringify(store)}`);
-  }
-  const strongStore = store as StrongStore;
-  configureLocking({ strongStore, ...(settings.datastoreDatabase === undefined ? {} : { databaseId: settings.datastoreDatabase }) });
+  const { strongStore } = settings;
+  configureLocking(strongStoreConfig(settings));
   const emulator = strongStore === 'firestore' ? env.FIRESTORE_EMULATOR_HOST : env.DATASTORE_EMULATOR_HOST;
   const variable = strongStore === 'firestore' ? 'FIRESTORE_EMULATOR_HOST' : 'DATASTORE_EMULATOR_HOST';
   return {
