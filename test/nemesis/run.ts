@@ -7,7 +7,7 @@ import { BUDGET_GRACE_MS } from '../../shared/budget';
 import { backoffCeilingMs } from '../../shared/backoff';
 import { decodeLock, DEFAULT_ENTITY_KIND, lockKey } from '../../shared/datastore/lock-entity';
 import { checkHistory, type CheckBounds, type CheckResult } from './checker';
-import type { FaultRecord, History } from './history';
+import type { FaultRecord, History, OpEvent } from './history';
 import { NemesisNetwork } from './network';
 import { Register, type LogEntry } from './register';
 import { buildSchedule, describeFault, type Fault, type Schedule } from './schedule';
@@ -32,6 +32,8 @@ export interface RunResult {
   readonly check: CheckResult;
   readonly bounds: CheckBounds;
   readonly netem: boolean;
+  /** The tag in every name the run gave its namespaces and links (all removed by the time it resolves). */
+  readonly networkTag: string;
   readonly storeRestarts: { downMs: number; burntVersions: string }[];
   readonly wallMs: number;
 }
@@ -39,6 +41,7 @@ export interface RunResult {
 const RPC_TIMEOUT_MS = 1500;
 const WAIT_FOR_MS = 4000;
 const WORK_MS_MAX = 300;
+const PAUSE_AIM_MS = 4000;
 
 /** One retry cycle of a store call: every try at its deadline, plus the backoff ceilings between them. */
 export function retryCycleMs(rpcTimeoutMs = RPC_TIMEOUT_MS): number {
@@ -120,11 +123,19 @@ export async function runNemesis(options: RunOptions): Promise<RunResult> {
       return highest;
     };
 
-    /** The worker whose operation holds the lock right now, as far as the history shows. */
-    const holderNow = (): number | undefined => {
-      const done = new Set(history.ops.filter((event) => event.t !== 'invoke' && event.t !== 'granted').map((event) => event.op));
-      const open = history.ops.filter((event) => event.t === 'granted' && !done.has(event.op) && workers.isRunning(event.worker));
-      return open[open.length - 1]?.worker;
+    /**
+     * The worker holding the lock between its read of the register and its write, waiting up to
+     * PAUSE_AIM_MS for one: a holder frozen there is the case fences exist for.
+     */
+    const holderMidWrite = async (): Promise<number | undefined> => {
+      const deadline = now() + PAUSE_AIM_MS;
+      for (;;) {
+        const last = new Map<string, OpEvent>();
+        for (const event of history.ops) last.set(event.op, event);
+        const working = [...last.values()].filter((event) => event.t === 'claimed' && workers.isRunning(event.worker));
+        if (working.length > 0 || now() > deadline) return working[working.length - 1]?.worker;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
     };
 
     const apply = async (fault: Fault, record: FaultRecord): Promise<() => Promise<void>> => {
@@ -137,10 +148,9 @@ export async function runNemesis(options: RunOptions): Promise<RunResult> {
           await network.degrade(worker, { delayMs: fault.delayMs ?? 0, jitterMs: fault.jitterMs ?? 0, lossPercent: fault.lossPercent ?? 0 });
           return () => network.restore(worker);
         case 'pause': {
-          // The holder, when there is one: a holder frozen mid-work is the case fences exist for.
-          const target = holderNow() ?? worker;
+          const target = (await holderMidWrite()) ?? worker;
           workers.signal(target, 'SIGSTOP');
-          record.detail = `worker ${target} paused (SIGSTOP, then SIGCONT)${target === worker ? '' : ', the lock holder'}`;
+          record.detail = `worker ${target} paused (SIGSTOP, then SIGCONT)${target === worker ? '' : ', holding the lock between its read and its write'}`;
           return async () => void workers.signal(target, 'SIGCONT');
         }
         case 'kill':
@@ -153,11 +163,17 @@ export async function runNemesis(options: RunOptions): Promise<RunResult> {
           // Nobody reaches the store until its versions are past every fence handed out (see NemesisStore).
           for (let index = 0; index < options.workers; index++) await network.partition(index);
           const downAt = now();
+          // Read while the store is up and nobody can reach it; the margin covers a commit already in flight.
+          const past = (await highestFence()) + 100n;
           await activeStore.down();
+          const stoppedAt = now();
           return async () => {
+            const healAt = now();
             await activeStore.up();
-            const burnt = await activeStore.burnVersionsPast((await highestFence()) + 1000n);
+            const upAt = now();
+            const burnt = await activeStore.burnVersionsPast(past);
             storeRestarts.push({ downMs: Math.round(now() - downAt), burntVersions: burnt.toString() });
+            say(`store back: stopping took ${Math.round(stoppedAt - downAt)} ms, starting ${Math.round(upAt - healAt)} ms, burning ${burnt} versions ${Math.round(now() - upAt)} ms`);
             for (let index = 0; index < options.workers; index++) await network.heal(index);
           };
         }
@@ -214,6 +230,7 @@ export async function runNemesis(options: RunOptions): Promise<RunResult> {
       check,
       bounds,
       netem: network.netem,
+      networkTag: network.tag,
       storeRestarts,
       wallMs: Math.round(performance.now() - started),
     };

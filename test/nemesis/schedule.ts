@@ -99,7 +99,7 @@ export function describeFault(fault: Fault): string {
     case 'degrade':
       return `${who}'s link: delay ${fault.delayMs} ms ± ${fault.jitterMs} ms, loss ${fault.lossPercent}%`;
     case 'pause':
-      return `the lock holder (else ${who}) paused (SIGSTOP, then SIGCONT)`;
+      return `the lock holder between its read and its write (else ${who}) paused (SIGSTOP, then SIGCONT)`;
     case 'kill':
       return `${who} killed (SIGKILL), restarted after the outage`;
     case 'store':

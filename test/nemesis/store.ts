@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { cloudSdkRoot } from '../../infra/emulators';
 import { freePort } from '../../infra/ports';
 import { startService, type RunningService } from '../../infra/processes';
-import { DatastoreRpc, type MutationProto } from '../../shared/datastore/datastore-rpc';
+import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
 import { run } from './shell';
 
 export const NEMESIS_PROJECT = 'nemesis-project';
@@ -82,18 +82,21 @@ export class NemesisStore {
    * Resolves how many versions were burnt.
    */
   async burnVersionsPast(fence: bigint): Promise<bigint> {
-    const rpc = new DatastoreRpc(this.datastore, 30_000);
+    // A client of its own: the long-lived one's channel may still be backing off from the outage.
+    const rpc = new DatastoreRpc(emulatorClient(this.host), 30_000);
     const partitionId = await rpc.partition(undefined);
-    const mutations: MutationProto[] = Array.from({ length: 20_000 }, (_, index) => ({
-      delete: { partitionId, path: [{ kind: 'NemesisVersionBurn', name: `burn-${index}` }] },
-    }));
-    let first: bigint | undefined;
-    for (let round = 0; round < 1000; round++) {
-      const results = await rpc.commit(undefined, round === 0 ? mutations.slice(0, 1) : mutations);
-      const last = results[results.length - 1]?.version ?? 0n;
-      first ??= last;
-      if (last > fence) return last - first;
+    const burn = (count: number) =>
+      rpc.commit(
+        undefined,
+        Array.from({ length: count }, (_, index) => ({ delete: { partitionId, path: [{ kind: 'NemesisVersionBurn', name: `burn-${index}` }] } })),
+      );
+    const first = (await burn(1))[0]?.version ?? 0n;
+    let last = first;
+    for (let round = 0; last <= fence && round < 1000; round++) {
+      const results = await burn(Number(fence - last + 1n > 20_000n ? 20_000n : fence - last + 1n));
+      last = results[results.length - 1]?.version ?? last;
     }
+    if (last > fence) return last - first;
     throw new Error(`could not move the store's versions past ${fence}`);
   }
 

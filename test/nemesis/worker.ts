@@ -10,7 +10,8 @@
  * and its write, and the fence is what must catch that.
  *
  * Prints one JSON line per event, read by the run, which stamps them with its own clock:
- *   {t: "invoke", op}  {t: "granted", op, fence}  {t: "ok" | "fail" | "unknown", op, fence?, reason?}
+ *   {t: "invoke", op}  {t: "granted", op, fence}  {t: "claimed", op, fence} (read the register, now working)
+ *   {t: "ok" | "fail" | "unknown", op, fence?, reason?}
  */
 import { Datastore } from '@google-cloud/datastore';
 import { performance } from 'node:perf_hooks';
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
         say({ t: 'fail', op, fence: String(fence), reason: reasonOf(error) });
         continue;
       }
+      say({ t: 'claimed', op, fence: String(fence) });
       await sleep(100 + Math.random() * 200);
       try {
         await register.append(fence, read, op);
