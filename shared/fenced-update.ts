@@ -34,11 +34,13 @@ export interface FencedUpdateOptions {
 export async function fencedUpdate(
   datastore: Datastore,
   key: Key,
-  fence: bigint,
+  /** `held.fence` of a STRONG lock. (Typed to accept `Lock['fence']` as `run()` passes it; a WEAK lock's `undefined` is refused.) */
+  fence: bigint | undefined,
   update: (current: EntityData | undefined) => EntityData | Promise<EntityData>,
   options: FencedUpdateOptions = {},
 ): Promise<EntityData> {
-  validate(datastore, key, fence, update);
+  if (!validFence(fence)) throw new LockError('INVALID_ARGUMENT', `fencedUpdate needs a STRONG lock's fence (a non-negative bigint; WEAK locks have none), got ${typeof fence === 'bigint' ? String(fence) : typeof fence}`);
+  validate(datastore, key, update);
   const { config } = currentRuntime();
   const [{ DatastoreRpc }, { entity }] = await Promise.all([import('./datastore/datastore-rpc'), import('@google-cloud/datastore/build/src/entity')]);
   const rpc = new DatastoreRpc(datastore, config.rpcTimeoutMs);
@@ -137,15 +139,16 @@ async function partitionOf(rpc: DatastoreRpc, namespace: string | undefined): Pr
   }
 }
 
-function validate(datastore: unknown, key: Key, fence: unknown, update: unknown): void {
+function validFence(fence: unknown): fence is bigint {
+  return typeof fence === 'bigint' && fence >= 0n;
+}
+
+function validate(datastore: unknown, key: Key, update: unknown): void {
   if (datastore === null || typeof datastore !== 'object' || typeof (datastore as Datastore).key !== 'function') {
     throw new LockError('INVALID_ARGUMENT', 'fencedUpdate needs a Datastore client as its first argument');
   }
   if (key === null || typeof key !== 'object' || !Array.isArray((key as Key).path) || ((key as Key).name === undefined && (key as Key).id === undefined)) {
     throw new LockError('INVALID_ARGUMENT', 'fencedUpdate needs a complete Datastore key (with a name or an id)');
-  }
-  if (typeof fence !== 'bigint' || fence < 0n) {
-    throw new LockError('INVALID_ARGUMENT', `fencedUpdate needs a STRONG lock's fence (a non-negative bigint), got ${typeof fence === 'bigint' ? String(fence) : typeof fence}`);
   }
   if (typeof update !== 'function') {
     throw new LockError('INVALID_ARGUMENT', 'fencedUpdate needs an update function');

@@ -81,6 +81,7 @@ for (const target of DATASTORE_TARGETS) {
       const bad = isCode('INVALID_ARGUMENT');
       await assert.rejects(fencedUpdate(datastore, key, 1 as unknown as bigint, () => ({})), bad);
       await assert.rejects(fencedUpdate(datastore, key, -1n, () => ({})), bad);
+      await assert.rejects(fencedUpdate(datastore, key, undefined, () => ({})), bad, "a WEAK lock's fence (undefined)");
       await assert.rejects(fencedUpdate(datastore, datastore.key('FencedRegister'), 1n, () => ({})), bad);
       await assert.rejects(fencedUpdate(datastore, key, 1n, () => ({ [FENCE_PROPERTY]: 5 })), bad);
       await assert.rejects(fencedUpdate(datastore, key, 1n, () => null as unknown as EntityData), bad);

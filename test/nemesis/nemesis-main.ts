@@ -67,6 +67,8 @@ function summary(result: RunResult): string {
 }
 
 async function main(): Promise<number> {
+  // No metadata-server probe (and no warning about it) from the Google clients.
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
   const args = parseArgs(process.argv.slice(2));
   console.log(`[nemesis] seed ${args.seed}; replay: ${replayCommand(args)}`);
   const log = (line: string) => console.log(`[nemesis] ${line}`);
