@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +78,8 @@ export async function runNemesis(options: RunOptions): Promise<RunResult> {
 
   const network = await NemesisNetwork.create(options.workers);
   const clockDir = await mkdtemp(join(tmpdir(), 'nemesis-clocks-'));
+  const removeClocks = () => rmSync(clockDir, { recursive: true, force: true });
+  process.once('exit', removeClocks);
   let store: NemesisStore | undefined;
   let pool: WorkerPool | undefined;
   const timers: NodeJS.Timeout[] = [];
@@ -239,6 +242,7 @@ export async function runNemesis(options: RunOptions): Promise<RunResult> {
     await pool?.stopAll(2000).catch(() => undefined);
     await store?.stop().catch(() => undefined);
     await network.remove();
+    process.removeListener('exit', removeClocks);
     await rm(clockDir, { recursive: true, force: true });
   }
 }
