@@ -17,7 +17,12 @@ export type LockErrorCode =
    * The holder learned it no longer holds the lock: a renewal or release answered that the lock is
    * someone else's or gone, or renewals kept failing until the lease ran out.
    */
-  | 'LOCK_LOST';
+  | 'LOCK_LOST'
+  /**
+   * fencedUpdate refused a write: the entity was already written with a higher fence, by a later
+   * holder of the lock (this holder was paused or partitioned past its lease).
+   */
+  | 'STALE_FENCE';
 
 export class LockError extends Error {
   readonly code: LockErrorCode;
