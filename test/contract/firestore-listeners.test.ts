@@ -7,7 +7,9 @@ import { configureLocking, Lock, LockKind } from '../../shared';
 import * as backoff from '../../shared/backoff';
 import { currentRuntime } from '../../shared/config';
 import type { FirestoreLockBackend } from '../../shared/firestore/firestore-backend';
+import { FirestoreCalls } from '../../shared/firestore/firestore-calls';
 import { LINGER_MS } from '../../shared/firestore/lock-watchers';
+import { LISTENED_SAFETY_POLL_MS } from '../../shared/waiting';
 import { lockKeyName } from '../../shared/datastore/lock-entity';
 import { delay, uniqueId } from '../support/ids';
 import { firestoreNativeClient, firestoreNativeHost } from '../support/firestore-native-target';
@@ -26,6 +28,23 @@ describe('Firestore native mode: waiters listen to the lock', function () {
   const otherProcessDoc = (identifier: string) =>
     firestoreNativeClient().collection(`namespaces/${namespace}/DatastoreLock`).doc(lockKeyName(identifier));
   const slowPolling = () => sinon.stub(backoff, 'fullJitterDelayMs').returns(20_000);
+  /** Store calls of every lock client in this process, counted from now (spies only count; they change nothing). */
+  const countPolls = () => ({ gets: sinon.spy(FirestoreCalls.prototype, 'get'), creates: sinon.spy(FirestoreCalls.prototype, 'create') });
+  /** The listener with a way to break its stream as a network failure would: stopped, then its error callback called. */
+  const breakableListeners = () => {
+    const breaks: (() => void)[] = [];
+    const listen = DocumentReference.prototype.onSnapshot;
+    sinon.stub(DocumentReference.prototype, 'onSnapshot').callsFake(function (this: DocumentReference, ...args: unknown[]) {
+      const onError = args[1] as (error: Error) => void;
+      const stop = (listen as (...a: unknown[]) => () => void).apply(this, args);
+      breaks.push(() => {
+        stop();
+        onError(Object.assign(new Error('14 UNAVAILABLE: stream broke'), { code: 14 }));
+      });
+      return stop;
+    });
+    return () => breaks.forEach((breakStream) => breakStream());
+  };
 
   beforeEach(() => {
     namespace = uniqueId('listen').replace(/:/g, '-');
@@ -102,6 +121,82 @@ describe('Firestore native mode: waiters listen to the lock', function () {
     await otherProcessDoc(id).delete();
     const next = await waiter;
     assert.ok(next, 'acquired by polling');
+    await next.release();
+  });
+
+  it('while the listener is healthy a waiter polls only at the safety interval: reads while waiting 8 s are bounded', async () => {
+    const id = uniqueId('bounded');
+    const holder = await Lock.acquire(id, { kind });
+    assert.ok(holder);
+    const { gets, creates } = countPolls();
+    const started = Date.now();
+    const waiter = await Lock.acquire(id, { kind, waitForMs: 8_000 });
+    const waitedMs = Date.now() - started;
+    assert.equal(waiter, null, 'the lock stayed held');
+    assert.ok(waitedMs >= 8_000, `gave up after ${waitedMs} ms, before its deadline`);
+    // One poll at first, a few on the backoff before the listener's first snapshot, one at the
+    // safety interval, one at the deadline. Polling on the backoff alone makes about 60 in 8 s.
+    assert.ok(gets.callCount <= 8, `${gets.callCount} reads in 8 s of waiting`);
+    assert.ok(creates.callCount <= 8, `${creates.callCount} create attempts in 8 s of waiting`);
+    assert.ok(gets.callCount >= 2, `${gets.callCount} reads: the safety poll and the last poll at the deadline were made`);
+    await holder.release();
+  });
+
+  it('a stale lock without a lease is stolen once held longer than stealAfterMs, when its time comes, without a poll storm', async () => {
+    const id = uniqueId('stale');
+    const stealAfterMs = 1_500;
+    const holder = await Lock.acquire(id, { kind });
+    assert.ok(holder);
+    const grantedAt = Date.now();
+    const { gets } = countPolls();
+    const thief = await Lock.acquire(id, { kind, waitForMs: 15_000, stealAfterMs });
+    const stolenAfterMs = Date.now() - grantedAt;
+    assert.ok(thief, 'stolen');
+    assert.ok(stolenAfterMs >= stealAfterMs, `stolen ${stolenAfterMs} ms after the grant, before stealAfterMs`);
+    // The safety poll would come LISTENED_SAFETY_POLL_MS after the first: this was the listener's timer.
+    assert.ok(stolenAfterMs < LISTENED_SAFETY_POLL_MS - 500, `stolen ${stolenAfterMs} ms after the grant: not told when it became stealable`);
+    assert.ok(gets.callCount <= 6, `${gets.callCount} reads while waiting ${stolenAfterMs} ms`);
+    assert.equal(await holder.release(), false, 'the old holder lost it');
+    await thief.release();
+  });
+
+  it('hand-off on delete without waiting for a poll: the waiter polls once, right after the delete', async () => {
+    const id = uniqueId('handoff');
+    const holder = await Lock.acquire(id, { kind });
+    assert.ok(holder);
+    const waiter = Lock.acquire(id, { kind, waitForMs: 15_000 });
+    await delay(500);
+    const { gets, creates } = countPolls();
+    await otherProcessDoc(id).delete();
+    const deletedAt = Date.now();
+    const next = await waiter;
+    const afterMs = Date.now() - deletedAt;
+    assert.ok(next, 'acquired');
+    assert.equal(creates.callCount, 1, 'one create, the one that got it');
+    assert.equal(gets.callCount, 0, 'no read between the delete and the grant');
+    assert.ok(afterMs < LISTENED_SAFETY_POLL_MS - 2_000, `acquired ${afterMs} ms after the delete: not before the safety poll`);
+    await next.release();
+  });
+
+  it('falls back at once to polling with backoff when a healthy listener\'s stream breaks', async () => {
+    const id = uniqueId('falls-back');
+    const breakStreams = breakableListeners();
+    const holder = await Lock.acquire(id, { kind });
+    assert.ok(holder);
+    const waiter = Lock.acquire(id, { kind, waitForMs: 15_000 });
+    await delay(500);
+    const { gets } = countPolls();
+    breakStreams();
+    await delay(1_000);
+    assert.equal((await backend()).watchers.openListeners(), 0, 'the broken listener was dropped');
+    assert.ok(gets.callCount >= 2, `${gets.callCount} polls in the second after the stream broke: not back on the backoff`);
+    // Nothing tells the waiter of this delete now: only its polling finds it.
+    await otherProcessDoc(id).delete();
+    const deletedAt = Date.now();
+    const next = await waiter;
+    const afterMs = Date.now() - deletedAt;
+    assert.ok(next, 'acquired by polling');
+    assert.ok(afterMs < LISTENED_SAFETY_POLL_MS - 2_000, `acquired ${afterMs} ms after the delete: still polling at the safety interval`);
     await next.release();
   });
 
