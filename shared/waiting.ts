@@ -23,14 +23,16 @@ export interface WaitOptions {
  * it of every change that can free the lock (and timers, of the moments time alone frees it), so
  * this poll only covers a change the stream lost without failing (a stall the client rides out by
  * reconnecting on its own): at worst that hand-off is late by this much. Each poll costs a refused
- * create and a billed read, so at 5 s a waiter costs 12 reads a minute instead of about 8 a second
- * at the 250 ms backoff cap. Never past the waiter's deadline: its last poll is made at it.
+ * create and a billed read, so at 5 s a waiter costs 12 reads a minute instead of about 6 a second
+ * on the backoff (20 ms doubling to a 250 ms cap, full jitter). Never past the waiter's deadline:
+ * its last poll is made at it.
  */
 export const LISTENED_SAFETY_POLL_MS = 5_000;
 
 /**
- * The one place that waits for a lock: poll, back off with full jitter, stop at the deadline or
- * when `signal` aborts. `waitForMs` is a budget for the whole acquire: every store call is bounded
+ * The one place that waits for a lock: poll, back off with full jitter (or, while the store's
+ * listener is healthy, poll when it tells of a change and at LISTENED_SAFETY_POLL_MS), stop at the
+ * deadline or when `signal` aborts. `waitForMs` is a budget for the whole acquire: every store call is bounded
  * by what is left of it plus a grace for the last attempt (see budget.ts), so a store that hangs
  * cannot stretch it; with `wait: false` it bounds the one attempt.
  *
