@@ -65,6 +65,11 @@ export class LockWatchers {
     return this.listeners.size;
   }
 
+  /** Whether this lock's listener has delivered its first snapshot and not failed; for tests and diagnostics. */
+  listening(identifier: string): boolean {
+    return this.listeners.get(identifier)?.healthy ?? false;
+  }
+
   private listen(identifier: string): Listener {
     const listener: Listener = { watchers: new Set(), stop: () => undefined, healthy: false, held: undefined, expiry: undefined, closing: undefined };
     const tell = () => {

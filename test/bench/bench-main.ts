@@ -31,14 +31,19 @@ const id = (label: string) => `bench-${label}-${process.pid}-${++sequence}`;
 async function main(): Promise<void> {
   const services: RunningService[] = [];
   try {
-    const [firestore, legacy, native, memcached, pubsubEmulator] = await Promise.all([
+    // Every service that started is stopped, even when another failed to (a port taken meanwhile).
+    const starting = await Promise.allSettled([
       startEmulator('datastore-firestore'),
       startEmulator('datastore-legacy'),
       startEmulator('firestore-native'),
       startMemcached(),
       startEmulator('pubsub'),
     ]);
-    services.push(firestore, legacy, native, memcached, pubsubEmulator);
+    for (const outcome of starting) if (outcome.status === 'fulfilled') services.push(outcome.value);
+    const failed = starting.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [firestore, legacy, native, memcached, pubsubEmulator] = services as [RunningService, RunningService, RunningService, RunningService, RunningService];
+    process.once('SIGINT', () => void Promise.all(services.map((service) => service.stop())).finally(() => process.exit(130)));
     Object.assign(process.env, {
       DATASTORE_EMULATOR_HOST: firestore.host,
       GOOGLE_CLOUD_PROJECT: PROJECT,

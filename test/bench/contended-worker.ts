@@ -49,7 +49,7 @@ async function main(): Promise<void> {
         const releasedAt = nowMs();
         await release();
         const releaseAnsweredAt = nowMs();
-        process.stdout.write(`${JSON.stringify({ grantedAt, releasedAt, releaseAnsweredAt })}\n`);
+        process.stdout.write(`${JSON.stringify({ grantedAt, releasedAt, releaseAnsweredAt, pid: process.pid })}\n`);
       }
     }),
   );
