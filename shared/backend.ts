@@ -31,16 +31,24 @@ export interface LockBackend {
    */
   cleanup?(criteria: CleanupCriteria): Promise<number>;
   /**
-   * Calls `onChange` when the lock may have become free (released, deleted, its lease over), for
-   * stores that can push changes (Firestore's listeners). Only a hint that hastens the next poll:
-   * waiters keep polling. Resolves nothing; returns the function that stops watching.
+   * Calls `onChange` when the lock may have become takeable (released, deleted, its lease over, or
+   * held without a lease for longer than `stealAfterMs`), for stores that can push changes
+   * (Firestore's listeners). A hint only: it never grants anything. While the watch is healthy a
+   * waiter polls when told and otherwise only at a slow safety interval; once it is not, with its
+   * normal backoff.
    */
-  watch?(identifier: string, onChange: () => void): () => void;
+  watch?(identifier: string, onChange: () => void, stealAfterMs?: number): LockWatch;
   /**
    * The locks held now, oldest grant first, for operators' tools (see listing.ts). Stores that can
    * enumerate their locks implement it; memcached cannot (it has no way to list keys).
    */
   list?(query: ListQuery): Promise<LockRecord[]>;
+}
+
+export interface LockWatch {
+  /** The store is pushing this lock's changes: its first state has arrived and the stream has not failed. */
+  readonly healthy: boolean;
+  stop(): void;
 }
 
 export interface ListQuery {

@@ -100,7 +100,7 @@ export class Turn {
 
   constructor(private readonly onLeave: () => void) {}
 
-  /** Sleeps `ms`; resolves `true` when a local release woke it early. */
+  /** Sleeps `ms`; resolves `true` when woken early (a local release, or a change the store pushed). */
   async sleep(ms: number): Promise<boolean> {
     if (this.nudged) {
       this.nudged = false;

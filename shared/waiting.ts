@@ -1,6 +1,6 @@
 import { abandonAcquire, attemptAcquire, attemptRelease, type AcquireMemory } from './attempts';
 import { BUDGET_GRACE_MS, withCleanupGrace, withinBudget } from './budget';
-import type { AcquireRequest, LockBackend, LockRecord } from './backend';
+import type { AcquireRequest, LockBackend, LockRecord, LockWatch } from './backend';
 import { fullJitterDelayMs, type BackoffPolicy, type RetryPolicy } from './backoff';
 import type { LocalWaitQueue } from './local-queue';
 
@@ -19,8 +19,20 @@ export interface WaitOptions {
 }
 
 /**
- * The one place that waits for a lock: poll, back off with full jitter, stop at the deadline or
- * when `signal` aborts. `waitForMs` is a budget for the whole acquire: every store call is bounded
+ * How often a waiter polls while the store's listener for the lock is healthy. The listener tells
+ * it of every change that can free the lock (and timers, of the moments time alone frees it), so
+ * this poll only covers a change the stream lost without failing (a stall the client rides out by
+ * reconnecting on its own): at worst that hand-off is late by this much. Each poll costs a refused
+ * create and a billed read, so at 5 s a waiter costs 12 reads a minute instead of about 6 a second
+ * on the backoff (20 ms doubling to a 250 ms cap, full jitter). Never past the waiter's deadline:
+ * its last poll is made at it.
+ */
+export const LISTENED_SAFETY_POLL_MS = 5_000;
+
+/**
+ * The one place that waits for a lock: poll, back off with full jitter (or, while the store's
+ * listener is healthy, poll when it tells of a change and at LISTENED_SAFETY_POLL_MS), stop at the
+ * deadline or when `signal` aborts. `waitForMs` is a budget for the whole acquire: every store call is bounded
  * by what is left of it plus a grace for the last attempt (see budget.ts), so a store that hangs
  * cannot stretch it; with `wait: false` it bounds the one attempt.
  *
@@ -55,22 +67,24 @@ async function poll(settings: WaitSettings, request: AcquireRequest, wait: WaitO
   const wakeOnAbort = () => turn.wakeSleeper();
   wait.signal?.addEventListener('abort', wakeOnAbort, { once: true });
   // Where the store pushes changes, the poller (one per steal group; the backend shares one
-  // listener per lock among them) polls again the moment the lock may be free. Only once it has
-  // found the lock held: an uncontended acquire opens no listener.
-  let unwatch: (() => void) | undefined;
+  // listener per lock among them) is told the moment the lock may be takeable, and while that
+  // stream is healthy it polls only then and at a slow safety interval. Only once it has found the
+  // lock held: an uncontended acquire opens no listener.
+  let watch: LockWatch | undefined;
   try {
     for (let step = 0; ; step++) {
       const outcome = await attemptAcquire(backend, request, retry, memory);
       if (outcome.acquired) return outcome.record;
       const remaining = deadline - Date.now();
       if (remaining <= 0 || wait.signal?.aborted) return giveUp();
-      unwatch ??= backend.watch?.(request.identifier, () => turn.nudge());
-      const wokenByLocalRelease = await turn.sleep(Math.min(remaining, fullJitterDelayMs(waitBackoff, step)));
+      watch ??= backend.watch?.(request.identifier, () => turn.nudge(), request.stealAfterMs);
+      const pauseMs = watch?.healthy ? LISTENED_SAFETY_POLL_MS : fullJitterDelayMs(waitBackoff, step);
+      const woken = await turn.sleep(Math.min(remaining, pauseMs));
       if (wait.signal?.aborted) return giveUp();
-      if (wokenByLocalRelease) step = -1;
+      if (woken) step = -1;
     }
   } finally {
-    unwatch?.();
+    watch?.stop();
     wait.signal?.removeEventListener('abort', wakeOnAbort);
     turn.leave();
   }

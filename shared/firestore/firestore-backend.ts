@@ -1,5 +1,5 @@
 import type { DocumentReference, DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
-import type { AcquireOutcome, AcquireRequest, CleanupCriteria, ListQuery, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
+import type { AcquireOutcome, AcquireRequest, CleanupCriteria, ListQuery, LockBackend, LockRecord, LockWatch, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
 import { lockKeyName } from '../datastore/lock-entity';
 import { BackendCallError } from '../errors';
 import { grantRecord, renewedRecord } from '../grant-records';
@@ -121,8 +121,8 @@ export class FirestoreLockBackend implements LockBackend {
   }
 
   /** Waiters in this process share one listener on the lock's document (see lock-watchers.ts). */
-  watch(identifier: string, onChange: () => void): () => void {
-    return this.watchers.watch(identifier, onChange);
+  watch(identifier: string, onChange: () => void, stealAfterMs?: number): LockWatch {
+    return this.watchers.watch(identifier, onChange, stealAfterMs);
   }
 
   async peek(identifier: string): Promise<LockRecord | null> {

@@ -1,10 +1,15 @@
 /**
  * One "instance" of the contended benchmark: a process with WAITERS concurrent waiters on one
  * identifier, each taking the lock ITERATIONS times for a CRITICAL_MS critical section. Prints
- * one JSON line per grant: {grantedAt, releasedAt} (ms since the epoch, sub-ms precision).
+ * one JSON line per grant: {grantedAt, releasedAt, releaseAnsweredAt} (ms since the epoch, sub-ms
+ * precision), then one line with the failures and, for this project's locks, what the store calls
+ * cost (counted at the client: see rpc-cost.ts and firestore-cost.ts; listener reads included).
  */
 import { Datastore } from '@google-cloud/datastore';
-import { floor, ourStrong, peer, type Contender } from './contenders';
+import { Firestore } from '@google-cloud/firestore';
+import { floor, ourStrong, ourStrongFirestore, peer, type Contender } from './contenders';
+import { countFirestoreCosts } from './firestore-cost';
+import { countCosts } from './rpc-cost';
 import { nowMs } from './stats';
 
 const contenderName = process.env.CONTENDER as string;
@@ -13,15 +18,28 @@ const waiters = Number(process.env.WAITERS);
 const iterations = Number(process.env.ITERATIONS);
 const criticalMs = Number(process.env.CRITICAL_MS);
 
-function contender(): Contender {
-  if (contenderName === 'ours') return ourStrong(new Datastore());
-  if (contenderName === 'peer') return peer();
-  if (contenderName === 'floor') return floor(new Datastore());
+/** The contender, and a counter of its store calls where this project's lock is measured. */
+async function contender(): Promise<{ lock: Contender; cost: () => object | undefined }> {
+  if (contenderName === 'ours') {
+    const datastore = new Datastore();
+    // The generated client exists only after a first call, and only then can its calls be counted.
+    await datastore.get(datastore.key(['BenchWarm', 'warm']));
+    const counter = countCosts(datastore);
+    return { lock: ourStrong(datastore), cost: () => counter.cost };
+  }
+  if (contenderName === 'ours-firestore') {
+    const firestore = new Firestore({ projectId: process.env.GOOGLE_CLOUD_PROJECT as string, host: process.env.FIRESTORE_NATIVE_HOST as string, ssl: false, customHeaders: { Authorization: 'Bearer owner' } });
+    await firestore.collection('BenchWarm').doc('warm').get();
+    const counter = countFirestoreCosts(firestore);
+    return { lock: ourStrongFirestore(firestore), cost: () => counter.cost };
+  }
+  if (contenderName === 'peer') return { lock: peer(), cost: () => undefined };
+  if (contenderName === 'floor') return { lock: floor(new Datastore()), cost: () => undefined };
   throw new Error(`unknown contender ${contenderName}`);
 }
 
 async function main(): Promise<void> {
-  const lock = contender();
+  const { lock, cost } = await contender();
   await Promise.all(
     Array.from({ length: waiters }, async () => {
       for (let i = 0; i < iterations; i++) {
@@ -30,11 +48,13 @@ async function main(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, criticalMs));
         const releasedAt = nowMs();
         await release();
-        process.stdout.write(`${JSON.stringify({ grantedAt, releasedAt })}\n`);
+        const releaseAnsweredAt = nowMs();
+        process.stdout.write(`${JSON.stringify({ grantedAt, releasedAt, releaseAnsweredAt, pid: process.pid })}\n`);
       }
     }),
   );
-  process.stdout.write(`${JSON.stringify({ failures: lock.failures })}\n`);
+  const cpu = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ failures: lock.failures, cost: cost(), cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
 }
 
 main().then(

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Datastore } from '@google-cloud/datastore';
+import type { Firestore } from '@google-cloud/firestore';
 import type { Client as MemjsClient } from 'memjs';
 import { configureLocking, Lock, LockKind } from '../../shared';
 
 /**
  * Everything the benchmark races, behind one shape: take a lock (waiting), then let it go. The
- * floor is not a lock: one raw insert and one raw delete, the least any Datastore lock can do.
+ * floor is not a lock: one raw insert and one raw delete, the least any Datastore lock can do (on
+ * Firestore native: one raw create and one raw delete).
  */
 export interface Contender {
   readonly name: string;
@@ -13,6 +15,8 @@ export interface Contender {
   failures: number;
   /** The Datastore client whose RPCs the cost rows count, where there is one. */
   readonly datastore?: Datastore;
+  /** The Firestore client whose RPCs the cost rows count, for Firestore native mode. */
+  readonly firestore?: Firestore;
   acquire(identifier: string): Promise<() => Promise<unknown>>;
 }
 
@@ -22,7 +26,7 @@ export function ourStrong(datastore: Datastore, label = 'this project, STRONG'):
     datastore,
     failures: 0,
     async acquire(identifier) {
-      configureOnce(datastore);
+      configureOnce({ datastore });
       const held = await Lock.acquire(identifier);
       if (!held) throw new Error('not acquired');
       return () => held.release();
@@ -35,7 +39,7 @@ export function ourWeak(memcache: MemjsClient, datastore: Datastore): Contender 
     name: 'this project, WEAK',
     failures: 0,
     async acquire(identifier) {
-      configureOnce(datastore, memcache);
+      configureOnce({ datastore, memcache });
       const held = await Lock.acquire(identifier, { kind: LockKind.WEAK });
       if (!held) throw new Error('not acquired');
       return () => held.release();
@@ -88,9 +92,49 @@ export function floor(datastore: Datastore): Contender {
   };
 }
 
-let configured: { datastore: Datastore; memcache?: MemjsClient } | undefined;
-function configureOnce(datastore: Datastore, memcache?: MemjsClient): void {
-  if (configured?.datastore === datastore && (memcache === undefined || configured.memcache === memcache)) return;
-  configured = { datastore, ...(memcache ? { memcache } : configured?.memcache ? { memcache: configured.memcache } : {}) };
-  configureLocking({ datastore, ...(configured.memcache ? { memcache: configured.memcache } : {}) });
+/** STRONG locks on Firestore native mode (waiters listen to the lock's document). */
+export function ourStrongFirestore(firestore: Firestore, label = 'this project, STRONG, Firestore native'): Contender {
+  return {
+    name: label,
+    firestore,
+    failures: 0,
+    async acquire(identifier) {
+      configureOnce({ firestore });
+      const held = await Lock.acquire(identifier);
+      if (!held) throw new Error('not acquired');
+      return () => held.release();
+    },
+  };
+}
+
+/** One raw create and one raw delete, through the same client: the least a Firestore lock can do. */
+export function firestoreFloor(firestore: Firestore): Contender {
+  return {
+    name: 'floor: raw create + raw delete (Firestore native)',
+    firestore,
+    failures: 0,
+    async acquire(identifier) {
+      const ref = firestore.collection('BenchFloor').doc(identifier.replace(/\//g, '_'));
+      await ref.create({ token: randomUUID() });
+      return () => ref.delete();
+    },
+  };
+}
+
+interface Clients {
+  readonly datastore?: Datastore;
+  readonly firestore?: Firestore;
+  readonly memcache?: MemjsClient;
+}
+
+let configured: Clients = {};
+/** Reconfigures only when the clients change; a WEAK client, once given, is kept. */
+function configureOnce(clients: Clients): void {
+  const wanted = { ...clients, memcache: clients.memcache ?? configured.memcache };
+  if (wanted.datastore === configured.datastore && wanted.firestore === configured.firestore && wanted.memcache === configured.memcache) return;
+  configured = wanted;
+  configureLocking({
+    ...(wanted.firestore ? { firestore: wanted.firestore } : wanted.datastore ? { datastore: wanted.datastore } : {}),
+    ...(wanted.memcache ? { memcache: wanted.memcache } : {}),
+  });
 }

@@ -218,7 +218,7 @@ async function countStep(step: () => Promise<void>, datastore?: Datastore, memca
   }
   const client = memcache as unknown as { perform: (key: string, request: Buffer, ...rest: unknown[]) => unknown };
   const original = client.perform;
-  const cost: Cost = { rpcs: 0, reads: 0, writes: 0, deletes: 0 };
+  const cost: Cost = { rpcs: 0, reads: 0, writes: 0, deletes: 0, refusedWrites: 0 };
   client.perform = function (this: unknown, key, request, ...rest) {
     cost.rpcs++;
     // The binary protocol's opcode is the request's second byte: 0x00 get, 0x01 set, 0x04 delete.
