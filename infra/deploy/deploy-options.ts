@@ -32,6 +32,8 @@ export interface DeployOptions {
   readonly vpcConnector: string | undefined;
   /** What goes through the connector: `private-ranges-only` (gcloud's default) or `all`. */
   readonly vpcEgress: 'private-ranges-only' | 'all' | undefined;
+  /** `--locks-page`: deploy the live locks page too, turned on (absent: the page is neither deployed nor touched). */
+  readonly locksPage?: true;
 }
 
 /** The project's default database, as gcloud and the Firestore API name it. */
@@ -51,7 +53,7 @@ export const USAGE =
   '[--scheduler-service-account EMAIL (default locks-scheduler@...)] [--config firebase.json] ' +
   '[--strong-store datastore|firestore (default datastore)] ' +
   '[--database NAME (in that store\'s mode; default: the project\'s "(default)" database)] [--database-location LOCATION (default: the region)] ' +
-  '[--memcache-servers HOST:PORT[,HOST:PORT]] [--vpc-connector CONNECTOR] [--vpc-egress private-ranges-only|all]';
+  '[--memcache-servers HOST:PORT[,HOST:PORT]] [--vpc-connector CONNECTOR] [--vpc-egress private-ranges-only|all] [--locks-page (needs LOCKS_API_TOKEN)]';
 
 const VALUE_FLAGS = [
   '--project',
@@ -68,7 +70,7 @@ const VALUE_FLAGS = [
   '--vpc-connector',
   '--vpc-egress',
 ] as const;
-const SWITCHES = ['--dry-run', '--enable-apis'] as const;
+const SWITCHES = ['--dry-run', '--enable-apis', '--locks-page'] as const;
 
 export function parseDeployArgs(argv: readonly string[]): DeployOptions {
   const values = new Map<string, string>();
@@ -137,5 +139,6 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
     memcacheServers,
     vpcConnector,
     vpcEgress,
+    ...(switches.has('--locks-page') ? { locksPage: true as const } : {}),
   };
 }

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { ApplyMode, Change } from '../changes';
 import type { FunctionsSource } from '../firebase-config';
-import { FUNCTIONS, RETRY_SUBSCRIPTION } from '../topology';
+import { RETRY_SUBSCRIPTION } from '../topology';
 import { applyWorkerDeliveryPolicy, ensureRetrySubscription, ensureTopics } from './cloud-pubsub';
 import type { DeployOptions } from './deploy-options';
 import { deadLetterGrantCommands, functionDeployCommand, functionUrl, IGNORE_FILE } from './gcloud-commands';
 import { invokerGrants, projectGrants, topicGrants } from './iam-grants';
+import { deployApiToken, deployedFunctions } from './locks-page-deploy';
 import { preflight, PreflightError, type PreflightFindings, type ProjectReads } from './preflight';
 import { enableApisCommand } from './required-apis';
 import { accountCreateCommand } from './service-accounts';
@@ -80,7 +81,7 @@ export async function deploy(options: DeployOptions, source: FunctionsSource, to
   const ignore = `${source.ignore.join('\n')}\n`;
   if (!options.dryRun) await writeFile(join(source.source, IGNORE_FILE), ignore);
   noted({ action: 'create', resource: `${IGNORE_FILE} (firebase.json functions.ignore)`, call: `write ${join(source.source, IGNORE_FILE)}: ${JSON.stringify(ignore)}` });
-  for (const spec of FUNCTIONS) await command(`gcloud functions deploy ${spec.name}`, 'gcloud', functionDeployCommand(spec, options, source.runtime));
+  for (const spec of deployedFunctions(options)) await command(`gcloud functions deploy ${spec.name}`, 'gcloud', functionDeployCommand(spec, options, source.runtime));
   for (const grant of invokerGrants(options)) await command(grant.resource, 'gcloud', grant.args, undefined, grantRetry(grant.args));
 
   // Read again after the deploy: a first deploy has just created the trigger, and a redeploy should have kept it.
@@ -99,7 +100,7 @@ export async function deploy(options: DeployOptions, source: FunctionsSource, to
   for (const args of deadLetterGrantCommands(options, found.projectNumber, deadLettering)) {
     await command(`gcloud ${args.slice(0, 4).join(' ')} ${args[4]}`, 'gcloud', args);
   }
-  changes.push(await ensureSchedulerJob(tools.scheduler, cleanupJob(options), mode));
+  changes.push(await ensureSchedulerJob(tools.scheduler, cleanupJob(options, deployApiToken(tools.env)), mode));
   return changes;
 }
 

@@ -1,8 +1,9 @@
 import { FUNCTION_TIMEOUT_MS } from '../../shared/pubsub/function-timeout';
-import { FUNCTIONS, topicPath, DEAD_LETTER_TOPIC, type FunctionSpec } from '../topology';
+import { topicPath, DEAD_LETTER_TOPIC, type FunctionSpec } from '../topology';
 import type { StrongStore } from '../../shared/config';
 import { DEFAULT_DATABASE, type DeployOptions } from './deploy-options';
 import { invokerGrants } from './iam-grants';
+import { deployedFunctions, locksPageEnvironment } from './locks-page-deploy';
 
 /**
  * The `gcloud` command lines of a deploy (arguments after `gcloud`). `gcloud functions deploy`
@@ -74,6 +75,7 @@ export function functionEnvironment(spec: FunctionSpec, options: DeployOptions):
     ...(options.database !== DEFAULT_DATABASE ? { [DATABASE_VARIABLES[options.strongStore]]: options.database } : {}),
     // Without the option the variable is left as it is: a value an operator set survives.
     ...(options.memcacheServers ? { [MEMCACHE_VARIABLE]: options.memcacheServers } : {}),
+    ...locksPageEnvironment(spec),
   };
 }
 
@@ -93,7 +95,7 @@ function environmentFlags(environment: Record<string, string>): string[] {
 }
 
 export function deployCommands(options: DeployOptions, runtime: string): string[][] {
-  return [...FUNCTIONS.map((spec) => functionDeployCommand(spec, options, runtime)), ...invokerGrants(options).map((grant) => grant.args)];
+  return [...deployedFunctions(options).map((spec) => functionDeployCommand(spec, options, runtime)), ...invokerGrants(options).map((grant) => grant.args)];
 }
 
 /** The database's type and location (a read, so a dry run makes it too); gcloud fails with NOT_FOUND when it is missing. */

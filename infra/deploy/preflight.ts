@@ -3,6 +3,7 @@ import { databaseCreation, DatabaseMismatchError, databaseStateFrom, type Databa
 import type { DeployOptions } from './deploy-options';
 import { databaseDescribeCommand, projectNumberCommand } from './gcloud-commands';
 import { readFailed, saysNotFound, type GcloudRunner } from './gcloud-runner';
+import { deployApiToken, locksPageProblem } from './locks-page-deploy';
 import { enableApisCommand, enabledApisCommand, REQUIRED_APIS, requiredApis } from './required-apis';
 import { accountDescribeCommand, creatableId, distinctAccounts } from './service-accounts';
 import { readTriggerSubscription } from './worker-trigger';
@@ -11,6 +12,8 @@ import { readTriggerSubscription } from './worker-trigger';
 export interface ProjectReads {
   readonly gcloud: GcloudRunner;
   readonly permissions: PermissionsCheck;
+  /** The deploy's own environment, for LOCKS_API_TOKEN. Default: process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Everything the preflight found, from which the deploy's plan is made. */
@@ -35,7 +38,7 @@ export class PreflightError extends Error {
 }
 
 /**
- * Checks, in the order each check needs the one before: the caller's permissions (every later read
+ * Checks, in the order each check needs the one before: --locks-page's API token (no read); the caller's permissions (every later read
  * needs some); the APIs (the reads after call them); the service accounts; the database; the
  * worker's trigger. Throws PreflightError with every problem found, or returns the findings.
  * With --enable-apis and APIs to enable, returns after the API check: the deploy enables them and
@@ -43,6 +46,9 @@ export class PreflightError extends Error {
  */
 export async function preflight(options: DeployOptions, reads: ProjectReads): Promise<PreflightFindings> {
   const { gcloud } = reads;
+  // Needs no read, so it comes first.
+  const pageProblem = locksPageProblem(options, deployApiToken(reads.env));
+  if (pageProblem) throw new PreflightError([pageProblem]);
   const permissions = neededRoles(options).flatMap(([, needed]) => needed);
   const roleProblems = missingRoles(options, await reads.permissions(options.project, permissions));
   if (roleProblems.length > 0) throw new PreflightError(roleProblems);

@@ -33,10 +33,10 @@ describe('infra: npm run deploy -- --dry-run', () => {
   afterEach(() => pubsub.close());
 
   /** A project where the APIs are on and the accounts exist: `accounts` lists those that do (default: all). */
-  function deployWith(argv: string[], database: DatabaseState | undefined, accounts?: string[]): Promise<Change[]> {
+  function deployWith(argv: string[], database: DatabaseState | undefined, accounts?: string[], env: Record<string, string> = {}): Promise<Change[]> {
     const options = parseDeployArgs(['--project', project, '--region', 'europe-west1', ...argv]);
     const state = readyProject(options, { database, ...(accounts ? { accounts: new Set(accounts) } : {}) });
-    const tools = { pubsub, scheduler, run, gcloud: fakeGcloud(state), permissions: fakePermissions(state) };
+    const tools = { pubsub, scheduler, run, gcloud: fakeGcloud(state), permissions: fakePermissions(state), env };
     return deploy(options, readFunctionsSource(join(REPO, 'firebase.json')), tools, (change) => reported.push(change));
   }
 
@@ -105,6 +105,27 @@ describe('infra: npm run deploy -- --dry-run', () => {
     assert.match(retryPush, new RegExp(`"oidcToken":\\{"serviceAccountEmail":"locks-trigger@${project}\\.iam\\.gserviceaccount\\.com","audience":"https://europe-west1-[a-z0-9-]+\\.cloudfunctions\\.net/exampleWorker"\\}`));
     assert.match(callOf("the exampleWorker trigger's subscription"), /once gcloud has created it \(read from the trigger's transport\.pubsub\.subscription\)/);
     assert.ok(!changes.some((change) => change.call.includes('-compute@developer.gserviceaccount.com')), 'the default compute account is used for nothing');
+    await nothingCreated();
+  });
+
+  it('--locks-page: locksPage is deployed after the others exactly as acquireLock is (runtime account, private, no invoker grant), turned on with LOCKS_PAGE_ENABLED=true', async () => {
+    const database: DatabaseState = { type: 'DATASTORE_MODE', locationId: 'europe-west1' };
+    const changes = await deployWith(['--dry-run', '--locks-page'], database, undefined, { LOCKS_API_TOKEN: 'page-secret' });
+    const resources = changes.map((change) => change.resource);
+    const deploys = resources.filter((resource) => resource.startsWith('gcloud functions deploy '));
+    assert.deepEqual(deploys, ['acquireLock', 'releaseLock', 'renewLock', 'cleanupLocks', 'exampleWorker', 'locksPage'].map((name) => `gcloud functions deploy ${name}`));
+    assert.equal(resources.indexOf('gcloud functions deploy locksPage') + 1, resources.findIndex((resource) => resource.startsWith('roles/run.invoker')), 'after the other functions, before the invoker grants');
+    const callOf = (resource: string) => changes.find((change) => change.resource === resource)?.call ?? '';
+    // The same command line as an HTTP function of the same deploy, but for its name and its one variable.
+    const asAcquireLock = callOf('gcloud functions deploy acquireLock').replace(/acquireLock/g, 'locksPage').replace(' --remove-env-vars=', ' --update-env-vars=LOCKS_PAGE_ENABLED=true --remove-env-vars=');
+    assert.equal(callOf('gcloud functions deploy locksPage'), asAcquireLock);
+    assert.match(callOf('gcloud functions deploy locksPage'), new RegExp(` --service-account=locks-runtime@${project}\\.iam\\.gserviceaccount\\.com .* --trigger-http --no-allow-unauthenticated$`));
+    assert.ok(!changes.some((change) => change.call.includes('--allow-unauthenticated')), 'no function is public');
+    assert.ok(!resources.some((resource) => resource.startsWith('roles/run.invoker on function locksPage')), 'invokers are granted as for acquireLock: by the operator, not the deploy');
+    assert.ok(!changes.some((change) => change.call.includes('page-secret')), 'the token is never printed');
+    // Everything else is the plan without the switch.
+    const without = await deployWith(['--dry-run'], database, undefined, { LOCKS_API_TOKEN: 'page-secret' });
+    assert.deepEqual(changes.filter((change) => change.resource !== 'gcloud functions deploy locksPage'), without);
     await nothingCreated();
   });
 

@@ -44,6 +44,12 @@ describe('infra: deploy arguments', () => {
     assert.equal(weak.triggerServiceAccount, 't@my-project.iam.gserviceaccount.com');
   });
 
+  it('--locks-page is a switch: on when given, absent (the page left alone) when not', () => {
+    assert.equal(parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--locks-page', '--dry-run']).locksPage, true);
+    assert.ok(!('locksPage' in parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1'])));
+    assert.throws(() => parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--locks-page=yes']), /unknown argument "--locks-page=yes"/);
+  });
+
   const refused: [string, string[], RegExp][] = [
     ['no project', ['--region', 'europe-west1'], /--project and --region are required/],
     ['no region', ['--project', 'my-project'], /--project and --region are required/],

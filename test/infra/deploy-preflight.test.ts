@@ -37,8 +37,8 @@ describe('infra: deploy preflight, before any change', () => {
     return parseDeployArgs(['--project', project, '--region', 'europe-west1', ...argv]);
   }
 
-  function deployTo(options: DeployOptions, state: FakeProject, gcloud: GcloudRunner = fakeGcloud(state), reported: Change[] = []): Promise<Change[]> {
-    return deploy(options, readFunctionsSource(join(REPO, 'firebase.json')), { pubsub, scheduler, run, gcloud, permissions: fakePermissions(state), sleep: async () => {} }, (change) =>
+  function deployTo(options: DeployOptions, state: FakeProject, gcloud: GcloudRunner = fakeGcloud(state), reported: Change[] = [], env: Record<string, string> = {}): Promise<Change[]> {
+    return deploy(options, readFunctionsSource(join(REPO, 'firebase.json')), { pubsub, scheduler, run, gcloud, permissions: fakePermissions(state), sleep: async () => {}, env }, (change) =>
       reported.push(change),
     );
   }
@@ -58,6 +58,18 @@ describe('infra: deploy preflight, before any change', () => {
     const [topics] = await pubsub.getTopics();
     assert.deepEqual(topics, [], 'no topic was created');
   }
+
+  it('--locks-page without LOCKS_API_TOKEN: one line saying why, before any read; with the token the deploy goes on', async () => {
+    const options = optionsFor(['--locks-page']);
+    const state = readyProject(options);
+    const calls: string[][] = [];
+    await stopsWith(deployTo(options, state, fakeGcloud(state, calls)), [
+      /^--locks-page needs LOCKS_API_TOKEN in the deploy's environment \(the value the functions require\): without it the page's lock list and feed are open to anyone who may invoke it$/,
+    ]);
+    assert.deepEqual(calls, [], 'stopped before any read');
+    const planned = await deployTo(parseDeployArgs(['--project', project, '--region', 'europe-west1', '--locks-page', '--dry-run']), state, fakeGcloud(state), [], { LOCKS_API_TOKEN: 't' });
+    assert.ok(planned.some((change) => change.resource === 'gcloud functions deploy locksPage'));
+  });
 
   it('disabled APIs: one line each, naming the gcloud services enable line (or --enable-apis)', async () => {
     const options = optionsFor();

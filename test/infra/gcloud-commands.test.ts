@@ -37,6 +37,7 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
   // STRONG locks on Firestore native mode, in a named database.
   const native = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--strong-store', 'firestore', '--database', 'locks']);
   const nativeDefault = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--strong-store', 'firestore']);
+  const page = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--locks-page']);
 
   const all: [string, string[]][] = [
     ...[
@@ -62,6 +63,8 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
       (args): [string, string[]] => [' (Firestore native mode, database locks)', args],
     ),
     ...deployCommands(nativeDefault, RUNTIME).slice(0, 1).map((args): [string, string[]] => [' (Firestore native mode, default database)', args]),
+    // The live locks page, turned on, with the flags of the other HTTP functions.
+    ...deployCommands(page, RUNTIME).slice(FUNCTIONS.length, FUNCTIONS.length + 1).map((args): [string, string[]] => [' (--locks-page)', args]),
   ];
   for (const [variant, args] of all) {
     it(`gcloud ${args.filter((arg) => !arg.startsWith('--')).join(' ')}${variant}: well formed`, async () => {
