@@ -12,6 +12,9 @@ import { functionSettings } from './settings';
 /** Deployed, the page answers only when this is `true` (the local stack always serves it). */
 export const LOCKS_PAGE_ENABLED_VARIABLE = 'LOCKS_PAGE_ENABLED';
 
+/** Set by Cloud Run (so on every deployed function), never by the local stack. */
+const CLOUD_RUN_SERVICE_VARIABLE = 'K_SERVICE';
+
 /** The inline script is the only script the page may run. */
 const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
@@ -49,6 +52,12 @@ export async function locksPage(req: Request, res: Response): Promise<void> {
     return;
   }
   const { apiToken } = functionSettings();
+  if (apiToken === undefined && process.env[CLOUD_RUN_SERVICE_VARIABLE]) {
+    // Deployed without a token, the list would be open to every account that may invoke the
+    // function, often the whole project: identifiers can hold user data, so the data stays shut.
+    sendJson(req, res, 403, { error: 'token_required', message: 'deployed, the locks page serves its data only when LOCKS_API_TOKEN is set for this function' });
+    return;
+  }
   if (apiToken !== undefined && !apiTokenPresented(req, apiToken)) {
     sendJson(req, res, 401, { error: 'unauthenticated' });
     return;

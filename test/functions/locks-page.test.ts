@@ -30,6 +30,19 @@ describe('locksPage function', () => {
     }
   });
 
+  it('deployed (K_SERVICE set) without LOCKS_API_TOKEN: the page loads but its data routes answer 403 token_required', async () => {
+    process.env[LOCKS_PAGE_ENABLED_VARIABLE] = 'true';
+    process.env.K_SERVICE = 'locks-page';
+    delete process.env.LOCKS_API_TOKEN;
+    assert.equal((await page().get('/')).status, 200);
+    for (const path of ['/locks', '/events']) {
+      const response = await page().get(path);
+      assert.equal(response.status, 403);
+      assert.equal(response.body.error, 'token_required');
+      assert.match(response.body.message, /LOCKS_API_TOKEN/);
+    }
+  });
+
   it('enabled: the page is static HTML whose only script is the inline one its CSP names; locks as JSON; GET only', async () => {
     process.env[LOCKS_PAGE_ENABLED_VARIABLE] = 'true';
     const id = uniqueId('page-fn');
