@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { assertPortFree, freePort } from '../../infra/ports';
 import { WORK_TOPIC } from '../../infra/topology';
 import { configureLocking, peek } from '../../shared';
 import { delay } from '../support/ids';
+import { processesWithMarker } from '../support/stack-process';
 
 const REPO = join(__dirname, '../../..');
 
@@ -252,19 +253,6 @@ function writeConfig(dir: string, ports: Record<'datastore' | 'firestore' | 'pub
   return path;
 }
 
-/** Processes whose environment carries the marker (children inherit it, through npm, sh and the JVM scripts). */
-function processesWithMarker(marker: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`).toString().split('\0').includes(marker)) pids.push(Number(entry));
-    } catch {
-      // Gone, or not ours to read.
-    }
-  }
-  return pids;
-}
 
 function killQuietly(pid: number): void {
   try {

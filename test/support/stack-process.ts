@@ -71,7 +71,8 @@ export async function startLocalStack(dir: string, timeoutMs = 90_000): Promise<
   return { ports, baseUrl: `http://127.0.0.1:${ports.functions}`, readyLine, output: () => output, stop };
 }
 
-function processesWithMarker(marker: string): number[] {
+/** Processes whose environment carries the marker (children inherit it, through npm, sh and the JVM scripts). */
+export function processesWithMarker(marker: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
