@@ -13,7 +13,6 @@ let loaded: Otel | null | undefined;
 export function otelApi(): Otel | null {
   if (loaded === undefined) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       loaded = require('@opentelemetry/api') as Otel;
     } catch {
       loaded = null;

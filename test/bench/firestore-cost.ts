@@ -36,7 +36,10 @@ export function countFirestoreCosts(firestore: Firestore): { cost: FirestoreCost
     const writes = method === 'commit' ? (((rest[0] as { writes?: { delete?: unknown }[] }).writes ?? [])) : [];
     return request.call(this, method, ...rest).then(
       (response) => {
-        for (const write of writes) write.delete ? cost.deletes++ : cost.writes++;
+        for (const write of writes) {
+          if (write.delete) cost.deletes++;
+          else cost.writes++;
+        }
         return response;
       },
       (error: unknown) => {

@@ -32,7 +32,10 @@ export function countCosts(datastore: Datastore): { cost: Cost; restore(): void 
           cost.refusedWrites += mutations.length;
           return;
         }
-        for (const mutation of mutations) mutation.delete ? cost.deletes++ : cost.writes++;
+        for (const mutation of mutations) {
+          if (mutation.delete) cost.deletes++;
+          else cost.writes++;
+        }
         if (name === 'lookup') cost.reads += ((response as { found?: unknown[] } | undefined)?.found ?? []).length;
       };
       // The high-level client calls with a callback (the peer does); the library awaits a promise.

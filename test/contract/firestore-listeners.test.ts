@@ -116,7 +116,7 @@ describe('Firestore native mode: waiters listen to the lock', function () {
     const id = uniqueId('broken');
     const holder = await Lock.acquire(id, { kind });
     assert.ok(holder);
-    const broken = sinon.stub(DocumentReference.prototype, 'onSnapshot').callsFake(function (this: DocumentReference, ...args: unknown[]) {
+    const broken = sinon.stub(DocumentReference.prototype, 'onSnapshot').callsFake((...args: unknown[]) => {
       const onError = args[1] as (error: Error) => void;
       setTimeout(() => onError(Object.assign(new Error('14 UNAVAILABLE: stream broke'), { code: 14 })), 50);
       return () => undefined;

@@ -17,10 +17,11 @@ class WatchedBackend extends MemoryBackend {
   watch(_identifier: string, onChange: () => void, stealAfterMs?: number): LockWatch {
     const entry = { stealAfterMs, stopped: false, tell: onChange };
     this.watches.push(entry);
-    const backend = this;
+    // The watch reports the backend's health as it is when asked, not when the watch began.
+    const healthyNow = (): boolean => this.healthy;
     return {
       get healthy() {
-        return backend.healthy;
+        return healthyNow();
       },
       stop: () => {
         entry.stopped = true;

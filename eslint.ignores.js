@@ -1,0 +1,1 @@
+module.exports = ['dist/', '**/node_modules/', '.tmp/'];
