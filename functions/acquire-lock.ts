@@ -1,6 +1,6 @@
-import { Lock, type LockOptions } from '../shared';
-import { resolveLockOptions } from '../shared/options';
-import { jsonEndpoint } from './http/json-endpoint';
+import {Lock, type LockOptions} from '../shared';
+import {resolveLockOptions} from '../shared/options';
+import {jsonEndpoint} from './http/json-endpoint';
 
 /**
  * POST {identifier, wait?, stealAfterMs?, leaseMs?, waitForMs?, kind?}
@@ -13,42 +13,59 @@ import { jsonEndpoint } from './http/json-endpoint';
  * is the caller's for that long unless renewed (renewLock); `expiresAt` is the lease's end on the
  * function's clock. Nothing renews it here: a function cannot outlive its request.
  */
-export const acquireLock = jsonEndpoint('acquireLock', async (body, settings, clientGone) => {
-  // Validated before the cap is applied, so the cap never turns a bad value into a good one.
-  const options = resolveLockOptions(lockOptionsOf(body));
-  const waitForMs = Math.min(options.waitForMs ?? settings.httpMaxWaitMs, settings.httpMaxWaitMs);
-  const held = await Lock.acquire(body.identifier as string, {
-    wait: options.wait,
-    kind: options.kind,
-    ...(options.stealAfterMs === undefined ? {} : { stealAfterMs: options.stealAfterMs }),
-    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
-    waitForMs,
-    signal: clientGone,
-  });
-  if (!held) return { status: 409, body: { error: 'lock_held' } };
-  if (clientGone.aborted) {
-    await held.release();
-    return { status: 409, body: { error: 'client_gone' } };
-  }
-  return {
-    status: 200,
-    body: {
-      identifier: held.identifier,
-      token: held.token,
-      holderId: held.holderId,
-      kind: held.kind,
-      acquiredAt: held.acquiredAt.toISOString(),
-      ...(held.fence === undefined ? {} : { fence: held.fence.toString() }),
-      ...(held.expiresAt === undefined ? {} : { expiresAt: held.expiresAt.toISOString() }),
-    },
-  };
-});
+export const acquireLock = jsonEndpoint(
+  'acquireLock',
+  async (body, settings, clientGone) => {
+    // Validated before the cap is applied, so the cap never turns a bad value into a good one.
+    const options = resolveLockOptions(lockOptionsOf(body));
+    const waitForMs = Math.min(
+      options.waitForMs ?? settings.httpMaxWaitMs,
+      settings.httpMaxWaitMs,
+    );
+    const held = await Lock.acquire(body.identifier as string, {
+      wait: options.wait,
+      kind: options.kind,
+      ...(options.stealAfterMs === undefined
+        ? {}
+        : {stealAfterMs: options.stealAfterMs}),
+      ...(options.leaseMs === undefined ? {} : {leaseMs: options.leaseMs}),
+      waitForMs,
+      signal: clientGone,
+    });
+    if (!held) return {status: 409, body: {error: 'lock_held'}};
+    if (clientGone.aborted) {
+      await held.release();
+      return {status: 409, body: {error: 'client_gone'}};
+    }
+    return {
+      status: 200,
+      body: {
+        identifier: held.identifier,
+        token: held.token,
+        holderId: held.holderId,
+        kind: held.kind,
+        acquiredAt: held.acquiredAt.toISOString(),
+        ...(held.fence === undefined ? {} : {fence: held.fence.toString()}),
+        ...(held.expiresAt === undefined
+          ? {}
+          : {expiresAt: held.expiresAt.toISOString()}),
+      },
+    };
+  },
+);
 
 /** Only the fields the API names (null taken as absent); the library validates their values and types. */
 function lockOptionsOf(body: Record<string, unknown>): LockOptions {
   const options: Record<string, unknown> = {};
-  for (const field of ['wait', 'stealAfterMs', 'leaseMs', 'waitForMs', 'kind'] as const) {
-    if (body[field] !== undefined && body[field] !== null) options[field] = body[field];
+  for (const field of [
+    'wait',
+    'stealAfterMs',
+    'leaseMs',
+    'waitForMs',
+    'kind',
+  ] as const) {
+    if (body[field] !== undefined && body[field] !== null)
+      options[field] = body[field];
   }
   return options as LockOptions;
 }

@@ -1,12 +1,16 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { CloudEvent } from '@google-cloud/functions-framework';
-import { lockedHandler, type PubSubCloudEvent } from '../shared';
-import { log } from '../shared/log';
+import {setTimeout as sleep} from 'node:timers/promises';
+import type {CloudEvent} from '@google-cloud/functions-framework';
+import {lockedHandler, type PubSubCloudEvent} from '../shared';
+import {log} from '../shared/log';
 // Names only (no imports of its own): the retry topic `npm start` and `npm run deploy` create.
-import { RETRY_TOPIC } from '../infra/topology';
-import { accountLedger } from './example-ledger/ledger';
+import {RETRY_TOPIC} from '../infra/topology';
+import {accountLedger} from './example-ledger/ledger';
 
-export { ACCOUNT_KIND, APPLIED_EVENT_KIND, DUPLICATE_KIND } from './example-ledger/ledger';
+export {
+  ACCOUNT_KIND,
+  APPLIED_EVENT_KIND,
+  DUPLICATE_KIND,
+} from './example-ledger/ledger';
 
 /**
  * An example Pub/Sub worker built with lockedHandler: it applies account events, one at a time per
@@ -34,39 +38,55 @@ export interface AccountEvent {
 }
 
 export function accountEventOf(event: PubSubCloudEvent): AccountEvent {
-  const text = Buffer.from(event.data?.message?.data ?? '', 'base64').toString('utf8');
+  const text = Buffer.from(event.data?.message?.data ?? '', 'base64').toString(
+    'utf8',
+  );
   const parsed = JSON.parse(text) as Partial<AccountEvent>;
-  if (typeof parsed.account !== 'string' || typeof parsed.amount !== 'number' || typeof parsed.eventId !== 'string') {
+  if (
+    typeof parsed.account !== 'string' ||
+    typeof parsed.amount !== 'number' ||
+    typeof parsed.eventId !== 'string'
+  ) {
     throw new Error(`not an account event: ${text.slice(0, 200)}`);
   }
   return parsed as AccountEvent;
 }
 
-export const exampleWorker = lockedHandler<CloudEvent<NonNullable<PubSubCloudEvent['data']>>>(
+export const exampleWorker = lockedHandler<
+  CloudEvent<NonNullable<PubSubCloudEvent['data']>>
+>(
   {
-    identifier: (event) => `account:${accountEventOf(event).account}`,
+    identifier: event => `account:${accountEventOf(event).account}`,
     waitBudgetMs: 250,
-    backoff: { initialMs: 250, maxMs: 4000, multiplier: 2 },
+    backoff: {initialMs: 250, maxMs: 4000, multiplier: 2},
     earlyArrivalBudgetMs: 4000,
     maxAttempts: 30,
     // lockedHandler refuses a bad value when this module loads.
-    leaseMs: process.env.EXAMPLE_WORKER_LEASE_MS ? Number(process.env.EXAMPLE_WORKER_LEASE_MS) : 30_000,
+    leaseMs: process.env.EXAMPLE_WORKER_LEASE_MS
+      ? Number(process.env.EXAMPLE_WORKER_LEASE_MS)
+      : 30_000,
     retryTopic: process.env.EXAMPLE_RETRY_TOPIC || RETRY_TOPIC,
-    ...(process.env.EXAMPLE_DEAD_LETTER_TOPIC ? { deadLetterTopic: process.env.EXAMPLE_DEAD_LETTER_TOPIC } : {}),
+    ...(process.env.EXAMPLE_DEAD_LETTER_TOPIC
+      ? {deadLetterTopic: process.env.EXAMPLE_DEAD_LETTER_TOPIC}
+      : {}),
   },
   async (event, held) => {
-    const { account, amount, eventId } = accountEventOf(event);
+    const {account, amount, eventId} = accountEventOf(event);
     const ledger = await accountLedger();
     if (await ledger.isApplied(eventId)) {
       await ledger.recordDuplicate(eventId);
-      log('WARNING', 'exampleWorker: event delivered again, not applied twice', { eventId });
+      log(
+        'WARNING',
+        'exampleWorker: event delivered again, not applied twice',
+        {eventId},
+      );
       return;
     }
     const balance = await ledger.balance(account);
     const pauseMs = Number(process.env.EXAMPLE_WORKER_WORK_MS ?? 0);
-    if (pauseMs > 0) await sleep(pauseMs, undefined, { signal: held.signal });
+    if (pauseMs > 0) await sleep(pauseMs, undefined, {signal: held.signal});
     // The balance read above is only ours to overwrite while we hold the lock.
     held.signal.throwIfAborted();
-    await ledger.apply({ account, amount, eventId }, balance + amount);
+    await ledger.apply({account, amount, eventId}, balance + amount);
   },
 );

@@ -2,16 +2,16 @@
  * The Cloud Functions entry (`package.json` "main", for `functions-framework --source=.`).
  * Each function is a thin shell over the library in shared/: validate, call, map to a status.
  */
-import { cloudEvent, http } from '@google-cloud/functions-framework';
-import { configureLocking } from '../shared';
-import { acquireLock } from './acquire-lock';
-import { cleanupLocks } from './cleanup-locks';
-import { exampleWorker } from './example-worker';
-import { answerFrameworkErrorsWithJson } from './http/framework-errors';
-import { releaseLock } from './release-lock';
-import { renewLock } from './renew-lock';
-import { locksPage } from './locks-page';
-import { functionSettings, strongStoreConfig } from './settings';
+import {cloudEvent, http} from '@google-cloud/functions-framework';
+import {configureLocking} from '../shared';
+import {acquireLock} from './acquire-lock';
+import {cleanupLocks} from './cleanup-locks';
+import {exampleWorker} from './example-worker';
+import {answerFrameworkErrorsWithJson} from './http/framework-errors';
+import {releaseLock} from './release-lock';
+import {renewLock} from './renew-lock';
+import {locksPage} from './locks-page';
+import {functionSettings, strongStoreConfig} from './settings';
 
 // Read and checked once, at cold start: a bad LOCKS_* value stops the instance from loading, with
 // a message naming it, instead of failing every request.
@@ -28,4 +28,11 @@ http('cleanupLocks', cleanupLocks);
 cloudEvent('exampleWorker', exampleWorker);
 http('locksPage', locksPage);
 
-export { acquireLock, cleanupLocks, exampleWorker, locksPage, releaseLock, renewLock };
+export {
+  acquireLock,
+  cleanupLocks,
+  exampleWorker,
+  locksPage,
+  releaseLock,
+  renewLock,
+};

@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
-import type { Request, Response } from '@google-cloud/functions-framework';
-import { listLocks } from '../shared';
-import { log } from '../shared/log';
-import { apiTokenPresented } from './http/auth';
-import { viewOf } from './http/lock-view';
-import { sendJson } from './http/lingering-close';
-import { streamLockEvents } from './locks-page/events-stream';
-import { LOCKS_PAGE_HTML, LOCKS_PAGE_SCRIPT } from './locks-page/page-html';
-import { functionSettings } from './settings';
+import {createHash} from 'node:crypto';
+import type {Request, Response} from '@google-cloud/functions-framework';
+import {listLocks} from '../shared';
+import {log} from '../shared/log';
+import {apiTokenPresented} from './http/auth';
+import {viewOf} from './http/lock-view';
+import {sendJson} from './http/lingering-close';
+import {streamLockEvents} from './locks-page/events-stream';
+import {LOCKS_PAGE_HTML, LOCKS_PAGE_SCRIPT} from './locks-page/page-html';
+import {functionSettings} from './settings';
 
 /** Deployed, the page answers only when this is `true` (the local stack always serves it). */
 export const LOCKS_PAGE_ENABLED_VARIABLE = 'LOCKS_PAGE_ENABLED';
@@ -35,31 +35,54 @@ const CONTENT_SECURITY_POLICY = [
  */
 export async function locksPage(req: Request, res: Response): Promise<void> {
   if (process.env[LOCKS_PAGE_ENABLED_VARIABLE] !== 'true') {
-    sendJson(req, res, 404, { error: 'not_found', message: `the locks page is off; ${LOCKS_PAGE_ENABLED_VARIABLE}=true turns it on` });
+    sendJson(req, res, 404, {
+      error: 'not_found',
+      message: `the locks page is off; ${LOCKS_PAGE_ENABLED_VARIABLE}=true turns it on`,
+    });
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    sendJson(req, res, 405, { error: 'method_not_allowed', message: 'use GET' }, { Allow: 'GET' });
+    sendJson(
+      req,
+      res,
+      405,
+      {error: 'method_not_allowed', message: 'use GET'},
+      {Allow: 'GET'},
+    );
     return;
   }
   const route = routeOf(req.path);
   if (route === 'page') {
-    res.status(200).set({ 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'Cache-Control': 'no-store' }).send(LOCKS_PAGE_HTML);
+    res
+      .status(200)
+      .set({
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+        'Cache-Control': 'no-store',
+      })
+      .send(LOCKS_PAGE_HTML);
     return;
   }
   if (route === 'unknown') {
-    sendJson(req, res, 404, { error: 'not_found', message: 'the page is at the root; its data at locks and events' });
+    sendJson(req, res, 404, {
+      error: 'not_found',
+      message: 'the page is at the root; its data at locks and events',
+    });
     return;
   }
-  const { apiToken } = functionSettings();
+  const {apiToken} = functionSettings();
   if (apiToken === undefined && process.env[CLOUD_RUN_SERVICE_VARIABLE]) {
     // Deployed without a token, the list would be open to every account that may invoke the
     // function, often the whole project: identifiers can hold user data, so the data stays shut.
-    sendJson(req, res, 403, { error: 'token_required', message: 'deployed, the locks page serves its data only when LOCKS_API_TOKEN is set for this function' });
+    sendJson(req, res, 403, {
+      error: 'token_required',
+      message:
+        'deployed, the locks page serves its data only when LOCKS_API_TOKEN is set for this function',
+    });
     return;
   }
   if (apiToken !== undefined && !apiTokenPresented(req, apiToken)) {
-    sendJson(req, res, 401, { error: 'unauthenticated' });
+    sendJson(req, res, 401, {error: 'unauthenticated'});
     return;
   }
   if (route === 'events') {
@@ -68,11 +91,20 @@ export async function locksPage(req: Request, res: Response): Promise<void> {
   }
   try {
     const now = Date.now();
-    const locks = (await listLocks()).map((lock) => viewOf(lock, now));
-    sendJson(req, res, 200, { now: new Date(now).toISOString(), locks }, { 'Cache-Control': 'no-store' });
+    const locks = (await listLocks()).map(lock => viewOf(lock, now));
+    sendJson(
+      req,
+      res,
+      200,
+      {now: new Date(now).toISOString(), locks},
+      {'Cache-Control': 'no-store'},
+    );
   } catch (error) {
-    log('WARNING', 'locksPage: listing failed', { function: 'locksPage', detail: (error as Error)?.message });
-    sendJson(req, res, 503, { error: 'backend_unavailable' });
+    log('WARNING', 'locksPage: listing failed', {
+      function: 'locksPage',
+      detail: (error as Error)?.message,
+    });
+    sendJson(req, res, 503, {error: 'backend_unavailable'});
   }
 }
 

@@ -1,5 +1,5 @@
-import { DEFAULT_CLEANUP_MAX_AGE_MS } from '../shared';
-import { DATABASE_ID, STRONG_STORES, type StrongStore } from '../shared/config';
+import {DEFAULT_CLEANUP_MAX_AGE_MS} from '../shared';
+import {DATABASE_ID, STRONG_STORES, type StrongStore} from '../shared/config';
 
 /** What the functions read from their environment, in one place. */
 export interface FunctionSettings {
@@ -39,7 +39,9 @@ export const SETTING_VARIABLES = [
 ] as const;
 
 /** Each store's database variable: setting the other store's is refused, since the functions would silently ignore it. */
-const DATABASE_VARIABLES: Readonly<Record<StrongStore, 'LOCKS_DATASTORE_DATABASE' | 'LOCKS_FIRESTORE_DATABASE'>> = {
+const DATABASE_VARIABLES: Readonly<
+  Record<StrongStore, 'LOCKS_DATASTORE_DATABASE' | 'LOCKS_FIRESTORE_DATABASE'>
+> = {
   datastore: 'LOCKS_DATASTORE_DATABASE',
   firestore: 'LOCKS_FIRESTORE_DATABASE',
 };
@@ -49,13 +51,27 @@ export class SettingsError extends Error {
 }
 
 /** Parses and validates; throws a SettingsError naming the variable and its value. */
-export function readSettings(env: NodeJS.ProcessEnv = process.env): FunctionSettings {
+export function readSettings(
+  env: NodeJS.ProcessEnv = process.env,
+): FunctionSettings {
   const store = strongStore(env);
   return {
     apiToken: env.LOCKS_API_TOKEN || undefined,
-    httpMaxWaitMs: milliseconds(env, 'LOCKS_HTTP_MAX_WAIT_MS', DEFAULT_HTTP_MAX_WAIT_MS),
-    cleanupMaxAgeMs: milliseconds(env, 'LOCKS_CLEANUP_MAX_AGE_MS', DEFAULT_CLEANUP_MAX_AGE_MS),
-    maxBodyBytes: milliseconds(env, 'LOCKS_MAX_BODY_BYTES', DEFAULT_MAX_BODY_BYTES),
+    httpMaxWaitMs: milliseconds(
+      env,
+      'LOCKS_HTTP_MAX_WAIT_MS',
+      DEFAULT_HTTP_MAX_WAIT_MS,
+    ),
+    cleanupMaxAgeMs: milliseconds(
+      env,
+      'LOCKS_CLEANUP_MAX_AGE_MS',
+      DEFAULT_CLEANUP_MAX_AGE_MS,
+    ),
+    maxBodyBytes: milliseconds(
+      env,
+      'LOCKS_MAX_BODY_BYTES',
+      DEFAULT_MAX_BODY_BYTES,
+    ),
     strongStore: store,
     datastoreDatabase: databaseId(env, 'LOCKS_DATASTORE_DATABASE'),
     firestoreDatabase: databaseId(env, 'LOCKS_FIRESTORE_DATABASE'),
@@ -66,9 +82,11 @@ function strongStore(env: NodeJS.ProcessEnv): StrongStore {
   const raw = env.LOCKS_STRONG_STORE;
   const store = raw === undefined || raw === '' ? 'datastore' : raw;
   if (!(STRONG_STORES as readonly string[]).includes(store)) {
-    throw new SettingsError(`LOCKS_STRONG_STORE must be one of ${STRONG_STORES.join(', ')}, got ${JSON.stringify(raw)}`);
+    throw new SettingsError(
+      `LOCKS_STRONG_STORE must be one of ${STRONG_STORES.join(', ')}, got ${JSON.stringify(raw)}`,
+    );
   }
-  const other = STRONG_STORES.find((name) => name !== store) as StrongStore;
+  const other = STRONG_STORES.find(name => name !== store) as StrongStore;
   const stray = env[DATABASE_VARIABLES[other]];
   if (stray !== undefined && stray !== '') {
     throw new SettingsError(
@@ -79,7 +97,8 @@ function strongStore(env: NodeJS.ProcessEnv): StrongStore {
   return store as StrongStore;
 }
 
-let cached: { readonly raw: string; readonly settings: FunctionSettings } | undefined;
+let cached:
+  {readonly raw: string; readonly settings: FunctionSettings} | undefined;
 
 /**
  * The settings in force, parsed once. functions/index.ts calls this at cold start, so a bad value
@@ -87,17 +106,26 @@ let cached: { readonly raw: string; readonly settings: FunctionSettings } | unde
  * environment never changes while it runs; the raw values are compared anyway (a handful of string
  * reads), so a process that does change them, such as a test, is served what it set.
  */
-export function functionSettings(env: NodeJS.ProcessEnv = process.env): FunctionSettings {
-  const raw = JSON.stringify(SETTING_VARIABLES.map((name) => env[name] ?? null));
-  if (cached?.raw !== raw) cached = { raw, settings: readSettings(env) };
+export function functionSettings(
+  env: NodeJS.ProcessEnv = process.env,
+): FunctionSettings {
+  const raw = JSON.stringify(SETTING_VARIABLES.map(name => env[name] ?? null));
+  if (cached?.raw !== raw) cached = {raw, settings: readSettings(env)};
   return cached.settings;
 }
 
-function milliseconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function milliseconds(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw new SettingsError(`${name} must be a whole number >= 0, got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new SettingsError(
+      `${name} must be a whole number >= 0, got ${JSON.stringify(raw)}`,
+    );
   return value;
 }
 
@@ -106,13 +134,24 @@ function databaseId(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '' || raw === '(default)') return undefined;
   if (!DATABASE_ID.test(raw)) {
-    throw new SettingsError(`${name} must be a database id (4-63 of a-z, 0-9 and "-", starting with a letter), got ${JSON.stringify(raw)}`);
+    throw new SettingsError(
+      `${name} must be a database id (4-63 of a-z, 0-9 and "-", starting with a letter), got ${JSON.stringify(raw)}`,
+    );
   }
   return raw;
 }
 
 /** The library configuration these settings choose: the STRONG store and its database (no client is built). */
-export function strongStoreConfig(settings: FunctionSettings): { strongStore: StrongStore; databaseId?: string } {
-  const databaseId = settings.strongStore === 'firestore' ? settings.firestoreDatabase : settings.datastoreDatabase;
-  return { strongStore: settings.strongStore, ...(databaseId === undefined ? {} : { databaseId }) };
+export function strongStoreConfig(settings: FunctionSettings): {
+  strongStore: StrongStore;
+  databaseId?: string;
+} {
+  const databaseId =
+    settings.strongStore === 'firestore'
+      ? settings.firestoreDatabase
+      : settings.datastoreDatabase;
+  return {
+    strongStore: settings.strongStore,
+    ...(databaseId === undefined ? {} : {databaseId}),
+  };
 }

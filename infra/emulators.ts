@@ -1,18 +1,19 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { assertPortFree, freePort } from './ports';
-import { startService, type RunningService } from './processes';
+import {spawn} from 'node:child_process';
+import {existsSync} from 'node:fs';
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {assertPortFree, freePort} from './ports';
+import {startService, type RunningService} from './processes';
 
 /**
  * Starts the Google Cloud emulators as this project runs them locally and in tests: on 127.0.0.1,
  * from the Cloud SDK's own binaries (never the `gcloud` wrapper, which orphans its JVM).
  */
-export type EmulatorName = 'datastore-legacy' | 'datastore-firestore' | 'firestore-native' | 'pubsub';
+export type EmulatorName =
+  'datastore-legacy' | 'datastore-firestore' | 'firestore-native' | 'pubsub';
 
-export type RunningEmulator = RunningService & { readonly name: EmulatorName };
+export type RunningEmulator = RunningService & {readonly name: EmulatorName};
 
 export interface StartOptions {
   /** Default: a free port. */
@@ -31,21 +32,41 @@ interface Launch {
   readonly cleanup?: () => Promise<void>;
 }
 
-async function launchFor(name: EmulatorName, port: number, sdk: string): Promise<Launch> {
+async function launchFor(
+  name: EmulatorName,
+  port: number,
+  sdk: string,
+): Promise<Launch> {
   const host = '127.0.0.1';
   switch (name) {
     case 'datastore-legacy': {
-      const script = requireFile(join(sdk, 'platform/cloud-datastore-emulator/cloud_datastore_emulator'), name);
+      const script = requireFile(
+        join(sdk, 'platform/cloud-datastore-emulator/cloud_datastore_emulator'),
+        name,
+      );
       const dataDir = await mkdtemp(join(tmpdir(), 'datastore-emulator-'));
       await runToEnd(script, ['create', dataDir]);
       return {
         command: script,
-        args: ['start', `--host=${host}`, `--port=${port}`, '--store_on_disk=False', '--consistency=1.0', dataDir],
-        cleanup: () => rm(dataDir, { recursive: true, force: true }),
+        args: [
+          'start',
+          `--host=${host}`,
+          `--port=${port}`,
+          '--store_on_disk=False',
+          '--consistency=1.0',
+          dataDir,
+        ],
+        cleanup: () => rm(dataDir, {recursive: true, force: true}),
       };
     }
     case 'datastore-firestore': {
-      const jar = requireFile(join(sdk, 'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar'), name);
+      const jar = requireFile(
+        join(
+          sdk,
+          'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar',
+        ),
+        name,
+      );
       return {
         command: 'java',
         args: [
@@ -61,20 +82,39 @@ async function launchFor(name: EmulatorName, port: number, sdk: string): Promise
     }
     case 'firestore-native': {
       // The same jar without --database-mode: Firestore in native mode (FIRESTORE_EMULATOR_HOST).
-      const jar = requireFile(join(sdk, 'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar'), name);
+      const jar = requireFile(
+        join(
+          sdk,
+          'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar',
+        ),
+        name,
+      );
       return {
         command: 'java',
-        args: ['-cp', jar, 'com.google.cloud.datastore.emulator.firestore.CloudFirestore', 'start', `--host=${host}`, `--port=${port}`],
+        args: [
+          '-cp',
+          jar,
+          'com.google.cloud.datastore.emulator.firestore.CloudFirestore',
+          'start',
+          `--host=${host}`,
+          `--port=${port}`,
+        ],
       };
     }
     case 'pubsub': {
-      const script = requireFile(join(sdk, 'platform/pubsub-emulator/bin/cloud-pubsub-emulator'), name);
-      return { command: script, args: [`--host=${host}`, `--port=${port}`] };
+      const script = requireFile(
+        join(sdk, 'platform/pubsub-emulator/bin/cloud-pubsub-emulator'),
+        name,
+      );
+      return {command: script, args: [`--host=${host}`, `--port=${port}`]};
     }
   }
 }
 
-export async function startEmulator(name: EmulatorName, options: StartOptions = {}): Promise<RunningEmulator> {
+export async function startEmulator(
+  name: EmulatorName,
+  options: StartOptions = {},
+): Promise<RunningEmulator> {
   const port = options.port ?? (await freePort());
   await assertPortFree(port, `the ${name} emulator`);
   const launch = await launchFor(name, port, cloudSdkRoot());
@@ -83,18 +123,22 @@ export async function startEmulator(name: EmulatorName, options: StartOptions = 
     port,
     ...launch,
     // The emulators answer `GET /` with "Ok" once they serve requests.
-    probe: async () => (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) })).ok,
+    probe: async () =>
+      (
+        await fetch(`http://127.0.0.1:${port}/`, {
+          signal: AbortSignal.timeout(1000),
+        })
+      ).ok,
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
   });
-  return { ...service, name };
+  return {...service, name};
 }
-
 
 function requireFile(path: string, name: string): string {
   if (!existsSync(path)) {
     throw new Error(
       `the ${name} emulator is missing: ${path} does not exist. Install the Google Cloud CLI with its emulator ` +
-        `components (cloud-datastore-emulator, cloud-firestore-emulator, pubsub-emulator), or set CLOUDSDK_ROOT_DIR.`,
+        'components (cloud-datastore-emulator, cloud-firestore-emulator, pubsub-emulator), or set CLOUDSDK_ROOT_DIR.',
     );
   }
   return path;
@@ -102,8 +146,12 @@ function requireFile(path: string, name: string): string {
 
 function runToEnd(command: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: 'ignore' });
+    const child = spawn(command, args, {stdio: 'ignore'});
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}`))));
+    child.once('exit', code =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${command} ${args.join(' ')} exited ${code}`)),
+    );
   });
 }

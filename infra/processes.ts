@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import {spawn, type ChildProcess} from 'node:child_process';
 
 /**
  * A local service (an emulator, memcached) run as a child in its own process group. The `gcloud`
@@ -31,8 +31,13 @@ process.once('exit', () => {
   for (const child of running) killGroup(child, 'SIGKILL');
 });
 
-export async function startService(launch: ServiceLaunch): Promise<RunningService> {
-  const child = spawn(launch.command, launch.args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startService(
+  launch: ServiceLaunch,
+): Promise<RunningService> {
+  const child = spawn(launch.command, launch.args, {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.add(child);
   let output = '';
   const keep = (chunk: Buffer) => {
@@ -40,10 +45,14 @@ export async function startService(launch: ServiceLaunch): Promise<RunningServic
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>(resolve =>
+    child.once('exit', () => resolve()),
+  );
   child.once('exit', () => running.delete(child));
   const spawnFailed = new Promise<never>((_, reject) =>
-    child.once('error', (error) => reject(new Error(`${launch.name} could not start: ${error.message}`))),
+    child.once('error', error =>
+      reject(new Error(`${launch.name} could not start: ${error.message}`)),
+    ),
   );
 
   let stopped: Promise<void> | undefined;
@@ -62,17 +71,28 @@ export async function startService(launch: ServiceLaunch): Promise<RunningServic
 
   try {
     await Promise.race([
-      waitUntil(launch.probe, launch.readyTimeoutMs, `${launch.name} on port ${launch.port}`),
+      waitUntil(
+        launch.probe,
+        launch.readyTimeoutMs,
+        `${launch.name} on port ${launch.port}`,
+      ),
       spawnFailed,
       exited.then(() => {
-        throw new Error(`${launch.name} exited before it was ready:\n${output}`);
+        throw new Error(
+          `${launch.name} exited before it was ready:\n${output}`,
+        );
       }),
     ]);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { name: launch.name, host: `127.0.0.1:${launch.port}`, port: launch.port, stop };
+  return {
+    name: launch.name,
+    host: `127.0.0.1:${launch.port}`,
+    port: launch.port,
+    stop,
+  };
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -84,11 +104,16 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function waitUntil(
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what} was not ready after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (Date.now() > deadline)
+      throw new Error(`${what} was not ready after ${timeoutMs} ms`);
+    await new Promise(resolve => setTimeout(resolve, 100));
   }
 }

@@ -39,7 +39,8 @@ export const CLEANUP_SCHEDULE = Object.freeze({
 });
 export const CLEANUP_JOB = 'cleanup-locks';
 
-export type FunctionTrigger = { readonly kind: 'http' } | { readonly kind: 'topic'; readonly topic: string };
+export type FunctionTrigger =
+  {readonly kind: 'http'} | {readonly kind: 'topic'; readonly topic: string};
 
 export interface FunctionSpec {
   readonly name: string;
@@ -48,11 +49,11 @@ export interface FunctionSpec {
 
 /** Every function in functions/index.ts; the entry point is the name. */
 export const FUNCTIONS: readonly FunctionSpec[] = [
-  { name: 'acquireLock', trigger: { kind: 'http' } },
-  { name: 'releaseLock', trigger: { kind: 'http' } },
-  { name: 'renewLock', trigger: { kind: 'http' } },
-  { name: 'cleanupLocks', trigger: { kind: 'http' } },
-  { name: 'exampleWorker', trigger: { kind: 'topic', topic: WORK_TOPIC } },
+  {name: 'acquireLock', trigger: {kind: 'http'}},
+  {name: 'releaseLock', trigger: {kind: 'http'}},
+  {name: 'renewLock', trigger: {kind: 'http'}},
+  {name: 'cleanupLocks', trigger: {kind: 'http'}},
+  {name: 'exampleWorker', trigger: {kind: 'topic', topic: WORK_TOPIC}},
 ];
 
 /**
@@ -60,7 +61,10 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
  * stack serves it (at `/` too), and a deployment has it only when an operator asks for it; even
  * deployed, it answers only where LOCKS_PAGE_ENABLED=true.
  */
-export const LOCKS_PAGE: FunctionSpec = { name: 'locksPage', trigger: { kind: 'http' } };
+export const LOCKS_PAGE: FunctionSpec = {
+  name: 'locksPage',
+  trigger: {kind: 'http'},
+};
 
 export function topicPath(project: string, topic: string): string {
   return `projects/${project}/topics/${topic}`;

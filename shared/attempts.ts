@@ -1,8 +1,15 @@
-import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, RenewOutcome, RenewRequest } from './backend';
-import { fullJitterDelayMs, sleep, type RetryPolicy } from './backoff';
-import { budgetLeftMs, withCleanupGrace } from './budget';
-import { BackendCallError } from './errors';
-import { noteTakeover } from './telemetry/takeovers';
+import type {
+  AcquireOutcome,
+  AcquireRequest,
+  LockBackend,
+  LockRecord,
+  RenewOutcome,
+  RenewRequest,
+} from './backend';
+import {fullJitterDelayMs, sleep, type RetryPolicy} from './backoff';
+import {budgetLeftMs, withCleanupGrace} from './budget';
+import {BackendCallError} from './errors';
+import {noteTakeover} from './telemetry/takeovers';
 
 /**
  * One logical attempt at each backend operation, as the public API sees it: retryable store
@@ -23,7 +30,7 @@ export async function attemptAcquire(
   backend: LockBackend,
   request: AcquireRequest,
   policy: RetryPolicy,
-  memory: AcquireMemory = { mayHoldIt: false },
+  memory: AcquireMemory = {mayHoldIt: false},
 ): Promise<AcquireOutcome> {
   try {
     return await retrying(policy, async () => {
@@ -31,20 +38,31 @@ export async function attemptAcquire(
         const outcome = await backend.tryAcquire(request);
         if (outcome.acquired) return noteTakeover(request, outcome);
         // A lock carrying our token is ours, however we learn of it: the token is unique to this acquire.
-        if (outcome.holder?.token === request.token) return { acquired: true, record: outcome.holder };
+        if (outcome.holder?.token === request.token)
+          return {acquired: true, record: outcome.holder};
         if (!memory.mayHoldIt) return outcome;
         // An earlier try may have written our lock before failing: the token tells whether it did.
-        const holder = outcome.holder !== undefined ? outcome.holder : await backend.peek(request.identifier);
-        if (holder?.token === request.token) return { acquired: true, record: holder };
-        return { acquired: false, holder };
+        const holder =
+          outcome.holder !== undefined
+            ? outcome.holder
+            : await backend.peek(request.identifier);
+        if (holder?.token === request.token)
+          return {acquired: true, record: holder};
+        return {acquired: false, holder};
       } catch (error) {
-        if (error instanceof BackendCallError && error.mayHaveApplied) memory.mayHoldIt = true;
+        if (error instanceof BackendCallError && error.mayHaveApplied)
+          memory.mayHoldIt = true;
         throw error;
       }
     });
   } catch (error) {
     // Contention that outlasted the retries means someone else is working on this lock: it is held.
-    if (error instanceof BackendCallError && error.contention && !memory.mayHoldIt) return { acquired: false };
+    if (
+      error instanceof BackendCallError &&
+      error.contention &&
+      !memory.mayHoldIt
+    )
+      return {acquired: false};
     // Giving up after a write that may have landed would leave a lock nobody knows they hold.
     await abandonAcquire(backend, request, memory);
     throw error;
@@ -52,8 +70,15 @@ export async function attemptAcquire(
 }
 
 /** Best effort: removes a lock of this acquire's token that may have landed unseen. */
-export async function abandonAcquire(backend: LockBackend, request: AcquireRequest, memory: AcquireMemory): Promise<void> {
-  if (memory.mayHoldIt) await withCleanupGrace(() => backend.release(request.identifier, request.token)).catch(() => undefined);
+export async function abandonAcquire(
+  backend: LockBackend,
+  request: AcquireRequest,
+  memory: AcquireMemory,
+): Promise<void> {
+  if (memory.mayHoldIt)
+    await withCleanupGrace(() =>
+      backend.release(request.identifier, request.token),
+    ).catch(() => undefined);
 }
 
 /**
@@ -71,9 +96,12 @@ export async function attemptRelease(
   return retrying(policy, async () => {
     try {
       const outcome = await backend.release(identifier, token, revision);
-      return outcome === 'released' || (outcome === 'absent' && mayHaveReleased);
+      return (
+        outcome === 'released' || (outcome === 'absent' && mayHaveReleased)
+      );
     } catch (error) {
-      if (error instanceof BackendCallError && error.mayHaveApplied) mayHaveReleased = true;
+      if (error instanceof BackendCallError && error.mayHaveApplied)
+        mayHaveReleased = true;
       throw error;
     }
   });
@@ -83,20 +111,35 @@ export async function attemptRelease(
  * A renewal whose answer was lost may have landed: the retry then finds the lock at a newer version
  * than the holder knows, and the store reads it to see the token is still ours.
  */
-export function attemptRenew(backend: LockBackend, request: RenewRequest, policy: RetryPolicy, grant?: LockRecord): Promise<RenewOutcome> {
+export function attemptRenew(
+  backend: LockBackend,
+  request: RenewRequest,
+  policy: RetryPolicy,
+  grant?: LockRecord,
+): Promise<RenewOutcome> {
   return retrying(policy, () => backend.renew(request, grant));
 }
 
-export function attemptPeek(backend: LockBackend, identifier: string, policy: RetryPolicy): Promise<LockRecord | null> {
+export function attemptPeek(
+  backend: LockBackend,
+  identifier: string,
+  policy: RetryPolicy,
+): Promise<LockRecord | null> {
   return retrying(policy, () => backend.peek(identifier));
 }
 
 /** Cleanup re-reads every lock before deleting it, so running it again after a failure is safe. */
-export function attemptCleanup(cleanup: () => Promise<number>, policy: RetryPolicy): Promise<number> {
+export function attemptCleanup(
+  cleanup: () => Promise<number>,
+  policy: RetryPolicy,
+): Promise<number> {
   return retrying(policy, cleanup);
 }
 
-async function retrying<T>(policy: RetryPolicy, call: () => Promise<T>): Promise<T> {
+async function retrying<T>(
+  policy: RetryPolicy,
+  call: () => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();

@@ -1,5 +1,5 @@
-import type { LockKind } from './kinds';
-import type { Takeover } from './taking-rules';
+import type {LockKind} from './kinds';
+import type {Takeover} from './taking-rules';
 
 /**
  * The one contract every store implements. Each method is ONE attempt: no waiting, no backoff, no
@@ -15,7 +15,11 @@ export interface LockBackend {
    * Removes the lock only when `token` still holds it. `revision`, when the caller has the one its
    * grant returned, lets a store check ownership without reading the lock first.
    */
-  release(identifier: string, token: string, revision?: string): Promise<ReleaseOutcome>;
+  release(
+    identifier: string,
+    token: string,
+    revision?: string,
+  ): Promise<ReleaseOutcome>;
   /**
    * Renews the lock while `token` holds it: its last sign of life becomes now, and its lease, if it
    * has one (or `leaseMs` asks for one), runs from now. The fence stays the grant's. `grant`, the
@@ -37,7 +41,11 @@ export interface LockBackend {
    * waiter polls when told and otherwise only at a slow safety interval; once it is not, with its
    * normal backoff.
    */
-  watch?(identifier: string, onChange: () => void, stealAfterMs?: number): LockWatch;
+  watch?(
+    identifier: string,
+    onChange: () => void,
+    stealAfterMs?: number,
+  ): LockWatch;
   /**
    * The locks held now, oldest grant first, for operators' tools (see listing.ts). Stores that can
    * enumerate their locks implement it; memcached cannot (it has no way to list keys).
@@ -73,7 +81,9 @@ export interface RenewRequest {
   readonly leaseMs?: number;
 }
 
-export type RenewOutcome = { readonly renewed: true; readonly record: LockRecord } | { readonly renewed: false };
+export type RenewOutcome =
+  | {readonly renewed: true; readonly record: LockRecord}
+  | {readonly renewed: false};
 
 export interface BackendCapabilities {
   /** Grants carry a fence from the store that strictly increases per identifier. */
@@ -92,9 +102,13 @@ export interface AcquireRequest {
 
 export type AcquireOutcome =
   /** `takeover` is set when the grant took the lock over from another holder (see taking-rules.ts). */
-  | { readonly acquired: true; readonly record: LockRecord; readonly takeover?: Takeover }
+  | {
+      readonly acquired: true;
+      readonly record: LockRecord;
+      readonly takeover?: Takeover;
+    }
   /** `holder` is set when the attempt had to read the current lock anyway (to judge a steal). */
-  | { readonly acquired: false; readonly holder?: LockRecord | null };
+  | {readonly acquired: false; readonly holder?: LockRecord | null};
 
 /**
  * released: this token's lock was removed. not_holder: a lock exists and belongs to another token

@@ -19,7 +19,11 @@ export interface RetryPolicy extends BackoffPolicy {
  * lock released by another instance is noticed within 125 ms on average by one waiter, sooner by
  * several; a release in the same process wakes local waiters at once (see local-queue.ts).
  */
-export const DEFAULT_WAIT_BACKOFF: BackoffPolicy = Object.freeze({ initialMs: 20, maxMs: 250, multiplier: 2 });
+export const DEFAULT_WAIT_BACKOFF: BackoffPolicy = Object.freeze({
+  initialMs: 20,
+  maxMs: 250,
+  multiplier: 2,
+});
 
 /** How a failed store call (contention, unavailability) is retried before the caller hears of it. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
@@ -33,7 +37,11 @@ export function backoffCeilingMs(policy: BackoffPolicy, step: number): number {
   return Math.min(policy.maxMs, policy.initialMs * policy.multiplier ** step);
 }
 
-export function fullJitterDelayMs(policy: BackoffPolicy, step: number, random: () => number = Math.random): number {
+export function fullJitterDelayMs(
+  policy: BackoffPolicy,
+  step: number,
+  random: () => number = Math.random,
+): number {
   return random() * backoffCeilingMs(policy, step);
 }
 
@@ -41,13 +49,17 @@ export function fullJitterDelayMs(policy: BackoffPolicy, step: number, random: (
  * "Equal jitter": uniform in [ceiling/2, ceiling]. For re-queued messages, where a delay near 0
  * would only redeliver the message into the same held lock and pay for another invocation.
  */
-export function equalJitterDelayMs(policy: BackoffPolicy, step: number, random: () => number = Math.random): number {
+export function equalJitterDelayMs(
+  policy: BackoffPolicy,
+  step: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = backoffCeilingMs(policy, step);
   return ceiling / 2 + (random() * ceiling) / 2;
 }
 
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise(resolve => setTimeout(resolve, ms));
 }
 
 /** A sleep that someone else can cut short; resolves `true` when it was woken early. */
@@ -58,12 +70,12 @@ export interface InterruptibleSleep {
 
 export function interruptibleSleep(ms: number): InterruptibleSleep {
   let wake: () => void = () => undefined;
-  const done = new Promise<boolean>((resolve) => {
+  const done = new Promise<boolean>(resolve => {
     const timer = setTimeout(() => resolve(false), ms);
     wake = () => {
       clearTimeout(timer);
       resolve(true);
     };
   });
-  return { done, wake };
+  return {done, wake};
 }

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import {AsyncLocalStorage} from 'node:async_hooks';
 
 /**
  * The time budget of one acquire, carried to every store call made on its behalf, however deep,
@@ -12,7 +12,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 const budgets = new AsyncLocalStorage<number>();
 
 /** Runs `fn` with store calls bounded by `deadline` (ms since the epoch; Infinity for none). */
-export function withinBudget<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+export function withinBudget<T>(
+  deadline: number,
+  fn: () => Promise<T>,
+): Promise<T> {
   return Number.isFinite(deadline) ? budgets.run(deadline, fn) : fn();
 }
 

@@ -1,9 +1,9 @@
-import { attemptCleanup } from './attempts';
-import { currentRuntime } from './config';
-import { LockError } from './errors';
-import { LockKind } from './kinds';
-import { durationOption } from './options';
-import { observeCleanup } from './telemetry/lock-telemetry';
+import {attemptCleanup} from './attempts';
+import {currentRuntime} from './config';
+import {LockError} from './errors';
+import {LockKind} from './kinds';
+import {durationOption} from './options';
+import {observeCleanup} from './telemetry/lock-telemetry';
 
 /** djangae's default: a lock older than 10 minutes is taken to be abandoned. */
 export const DEFAULT_CLEANUP_MAX_AGE_MS = 10 * 60 * 1000;
@@ -16,13 +16,25 @@ export const DEFAULT_CLEANUP_MAX_AGE_MS = 10 * 60 * 1000;
  * default) only picks the candidates there. Resolves the number deleted. WEAK locks need no
  * cleanup: memcached expires leased and stealable ones and evicts the rest.
  */
-export async function cleanupStaleLocks(options: { maxAgeMs?: number; now?: Date } = {}): Promise<{ deleted: number }> {
-  const maxAgeMs = durationOption('maxAgeMs', options.maxAgeMs) ?? DEFAULT_CLEANUP_MAX_AGE_MS;
+export async function cleanupStaleLocks(
+  options: {maxAgeMs?: number; now?: Date} = {},
+): Promise<{deleted: number}> {
+  const maxAgeMs =
+    durationOption('maxAgeMs', options.maxAgeMs) ?? DEFAULT_CLEANUP_MAX_AGE_MS;
   const now = options.now ?? new Date();
   const runtime = currentRuntime();
   const backend = await runtime.backend(LockKind.STRONG);
   const cleanup = backend.cleanup?.bind(backend);
-  if (!cleanup) throw new LockError('BACKEND_FAILURE', 'the STRONG backend cannot clean up', { kind: LockKind.STRONG });
-  const criteria = { now, maxAgeMs };
-  return { deleted: await observeCleanup({ kind: LockKind.STRONG }, () => attemptCleanup(() => cleanup(criteria), runtime.config.retry)) };
+  if (!cleanup)
+    throw new LockError(
+      'BACKEND_FAILURE',
+      'the STRONG backend cannot clean up',
+      {kind: LockKind.STRONG},
+    );
+  const criteria = {now, maxAgeMs};
+  return {
+    deleted: await observeCleanup({kind: LockKind.STRONG}, () =>
+      attemptCleanup(() => cleanup(criteria), runtime.config.retry),
+    ),
+  };
 }

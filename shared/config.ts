@@ -1,15 +1,20 @@
-import type { Datastore } from '@google-cloud/datastore';
-import type { Firestore } from '@google-cloud/firestore';
-import type { LockBackend } from './backend';
-import { DEFAULT_RETRY_POLICY, DEFAULT_WAIT_BACKOFF, type BackoffPolicy, type RetryPolicy } from './backoff';
-import { LockError } from './errors';
-import { typeOf } from './identifier';
-import { LockKind } from './kinds';
-import { LocalWaitQueue } from './local-queue';
-import type { MemcacheClient } from './memcache-client';
-import { durationOption } from './options';
-import { DEFAULT_ENTITY_KIND } from './datastore/lock-entity';
-import { DEFAULT_MEMCACHE_KEY_PREFIX } from './memcached/lock-value';
+import type {Datastore} from '@google-cloud/datastore';
+import type {Firestore} from '@google-cloud/firestore';
+import type {LockBackend} from './backend';
+import {
+  DEFAULT_RETRY_POLICY,
+  DEFAULT_WAIT_BACKOFF,
+  type BackoffPolicy,
+  type RetryPolicy,
+} from './backoff';
+import {LockError} from './errors';
+import {typeOf} from './identifier';
+import {LockKind} from './kinds';
+import {LocalWaitQueue} from './local-queue';
+import type {MemcacheClient} from './memcache-client';
+import {durationOption} from './options';
+import {DEFAULT_ENTITY_KIND} from './datastore/lock-entity';
+import {DEFAULT_MEMCACHE_KEY_PREFIX} from './memcached/lock-value';
 
 /** Everything is optional: with nothing configured, clients are built from the environment. */
 export interface LockingConfig {
@@ -75,7 +80,7 @@ export interface ResolvedLockingConfig {
   readonly rpcTimeoutMs: number;
   readonly waitBackoff: BackoffPolicy;
   readonly retry: RetryPolicy;
-  readonly telemetry: { readonly recordIdentifiers: boolean };
+  readonly telemetry: {readonly recordIdentifiers: boolean};
 }
 
 export const DEFAULT_RPC_TIMEOUT_MS = 5000;
@@ -107,7 +112,9 @@ export class LockRuntime {
   private async createBackend(kind: LockKind): Promise<LockBackend> {
     switch (kind) {
       case LockKind.STRONG:
-        return this.config.strongStore === 'firestore' ? createFirestoreBackend(this.config) : createDatastoreBackend(this.config);
+        return this.config.strongStore === 'firestore'
+          ? createFirestoreBackend(this.config)
+          : createDatastoreBackend(this.config);
       case LockKind.WEAK:
         return createMemcachedBackend(this.config);
     }
@@ -115,43 +122,71 @@ export class LockRuntime {
 }
 
 /** Loaded on first use, so a cold start that never takes a STRONG lock never loads the Datastore client. */
-async function createDatastoreBackend(config: ResolvedLockingConfig): Promise<LockBackend> {
-  const [{ DatastoreRpc }, { DatastoreLockBackend }] = await Promise.all([
+async function createDatastoreBackend(
+  config: ResolvedLockingConfig,
+): Promise<LockBackend> {
+  const [{DatastoreRpc}, {DatastoreLockBackend}] = await Promise.all([
     import('./datastore/datastore-rpc'),
     import('./datastore/datastore-backend'),
   ]);
   const datastore =
-    config.datastore ?? new (await import('@google-cloud/datastore')).Datastore(config.databaseId === undefined ? {} : { databaseId: config.databaseId });
-  return new DatastoreLockBackend(new DatastoreRpc(datastore, config.rpcTimeoutMs), {
-    entityKind: config.entityKind,
-    namespace: config.namespace ?? datastore.namespace,
-  });
+    config.datastore ??
+    new (await import('@google-cloud/datastore')).Datastore(
+      config.databaseId === undefined ? {} : {databaseId: config.databaseId},
+    );
+  return new DatastoreLockBackend(
+    new DatastoreRpc(datastore, config.rpcTimeoutMs),
+    {
+      entityKind: config.entityKind,
+      namespace: config.namespace ?? datastore.namespace,
+    },
+  );
 }
 
 /** Loaded on first use, like the Datastore client: a process that takes no STRONG lock never loads Firestore. */
-async function createFirestoreBackend(config: ResolvedLockingConfig): Promise<LockBackend> {
-  const [{ FirestoreCalls }, { FirestoreLockBackend }, firestoreModule] = await Promise.all([
-    import('./firestore/firestore-calls'),
-    import('./firestore/firestore-backend'),
-    import('@google-cloud/firestore'),
-  ]);
-  const firestore = config.firestore ?? new firestoreModule.Firestore(config.databaseId === undefined ? {} : { databaseId: config.databaseId });
-  return new FirestoreLockBackend(new FirestoreCalls(firestore, config.rpcTimeoutMs), {
-    collection: config.entityKind,
-    namespace: config.namespace,
-    deleteField: firestoreModule.FieldValue.delete(),
-    timestamp: (seconds, nanoseconds) => new firestoreModule.Timestamp(seconds, nanoseconds),
-  });
+async function createFirestoreBackend(
+  config: ResolvedLockingConfig,
+): Promise<LockBackend> {
+  const [{FirestoreCalls}, {FirestoreLockBackend}, firestoreModule] =
+    await Promise.all([
+      import('./firestore/firestore-calls'),
+      import('./firestore/firestore-backend'),
+      import('@google-cloud/firestore'),
+    ]);
+  const firestore =
+    config.firestore ??
+    new firestoreModule.Firestore(
+      config.databaseId === undefined ? {} : {databaseId: config.databaseId},
+    );
+  return new FirestoreLockBackend(
+    new FirestoreCalls(firestore, config.rpcTimeoutMs),
+    {
+      collection: config.entityKind,
+      namespace: config.namespace,
+      deleteField: firestoreModule.FieldValue.delete(),
+      timestamp: (seconds, nanoseconds) =>
+        new firestoreModule.Timestamp(seconds, nanoseconds),
+    },
+  );
 }
 
 /** Loaded on first use, like the Datastore client: only WEAK locks connect to memcached, and only when used. */
-async function createMemcachedBackend(config: ResolvedLockingConfig): Promise<LockBackend> {
-  const [{ MemcacheOps }, { MemcachedLockBackend }] = await Promise.all([
+async function createMemcachedBackend(
+  config: ResolvedLockingConfig,
+): Promise<LockBackend> {
+  const [{MemcacheOps}, {MemcachedLockBackend}] = await Promise.all([
     import('./memcached/memcache-ops'),
     import('./memcached/memcached-backend'),
   ]);
-  const client = config.memcache ?? (await import('memjs')).Client.create(undefined, { logger: { log: () => undefined } });
-  return new MemcachedLockBackend(new MemcacheOps(client, config.rpcTimeoutMs), config.memcacheKeyPrefix);
+  const client =
+    config.memcache ??
+    (await import('memjs')).Client.create(undefined, {
+      logger: {log: () => undefined},
+    });
+  return new MemcachedLockBackend(
+    new MemcacheOps(client, config.rpcTimeoutMs),
+    config.memcacheKeyPrefix,
+  );
 }
 
 let current: LockRuntime | undefined;
@@ -166,30 +201,61 @@ export function currentRuntime(): LockRuntime {
   return current;
 }
 
-export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConfig {
+export function resolveLockingConfig(
+  config: LockingConfig,
+): ResolvedLockingConfig {
   if (config === null || typeof config !== 'object') {
-    throw new LockError('INVALID_ARGUMENT', `configureLocking takes an object, got ${typeOf(config)}`);
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `configureLocking takes an object, got ${typeOf(config)}`,
+    );
   }
   const strongStore = strongStoreOf(config);
   const entityKind = config.entityKind ?? DEFAULT_ENTITY_KIND;
-  if (typeof entityKind !== 'string' || entityKind.length === 0 || entityKind.startsWith('__')) {
-    throw new LockError('INVALID_ARGUMENT', 'entityKind must be a non-empty string not starting with "__"');
+  if (
+    typeof entityKind !== 'string' ||
+    entityKind.length === 0 ||
+    entityKind.startsWith('__')
+  ) {
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      'entityKind must be a non-empty string not starting with "__"',
+    );
   }
   if (config.namespace !== undefined && typeof config.namespace !== 'string') {
-    throw new LockError('INVALID_ARGUMENT', `namespace must be a string, got ${typeOf(config.namespace)}`);
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `namespace must be a string, got ${typeOf(config.namespace)}`,
+    );
   }
   if (config.databaseId !== undefined) {
-    if (typeof config.databaseId !== 'string' || !DATABASE_ID.test(config.databaseId)) {
-      throw new LockError('INVALID_ARGUMENT', `databaseId must be a database id (4-63 of a-z, 0-9 and "-", starting with a letter), got ${JSON.stringify(config.databaseId)}`);
+    if (
+      typeof config.databaseId !== 'string' ||
+      !DATABASE_ID.test(config.databaseId)
+    ) {
+      throw new LockError(
+        'INVALID_ARGUMENT',
+        `databaseId must be a database id (4-63 of a-z, 0-9 and "-", starting with a letter), got ${JSON.stringify(config.databaseId)}`,
+      );
     }
     if (config.datastore !== undefined || config.firestore !== undefined) {
-      throw new LockError('INVALID_ARGUMENT', 'databaseId is for the client the library builds; with your own datastore or firestore client, give that client the database');
+      throw new LockError(
+        'INVALID_ARGUMENT',
+        'databaseId is for the client the library builds; with your own datastore or firestore client, give that client the database',
+      );
     }
   }
-  const memcacheKeyPrefix = config.memcacheKeyPrefix ?? DEFAULT_MEMCACHE_KEY_PREFIX;
+  const memcacheKeyPrefix =
+    config.memcacheKeyPrefix ?? DEFAULT_MEMCACHE_KEY_PREFIX;
   // The key adds 64 hex characters; memcached keys are at most 250 bytes, printable, without spaces.
-  if (typeof memcacheKeyPrefix !== 'string' || !/^[\x21-\x7e]{0,180}$/.test(memcacheKeyPrefix)) {
-    throw new LockError('INVALID_ARGUMENT', 'memcacheKeyPrefix must be at most 180 printable ASCII characters without spaces');
+  if (
+    typeof memcacheKeyPrefix !== 'string' ||
+    !/^[\x21-\x7e]{0,180}$/.test(memcacheKeyPrefix)
+  ) {
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      'memcacheKeyPrefix must be at most 180 printable ASCII characters without spaces',
+    );
   }
   return {
     strongStore,
@@ -200,11 +266,22 @@ export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConf
     entityKind,
     memcache: config.memcache,
     memcacheKeyPrefix,
-    rpcTimeoutMs: positive('rpcTimeoutMs', config.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS),
-    waitBackoff: backoffPolicy('waitBackoff', { ...DEFAULT_WAIT_BACKOFF, ...config.waitBackoff }),
+    rpcTimeoutMs: positive(
+      'rpcTimeoutMs',
+      config.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS,
+    ),
+    waitBackoff: backoffPolicy('waitBackoff', {
+      ...DEFAULT_WAIT_BACKOFF,
+      ...config.waitBackoff,
+    }),
     retry: {
-      ...backoffPolicy('retry', { ...DEFAULT_RETRY_POLICY, ...config.retry }),
-      maxAttempts: Math.floor(positive('retry.maxAttempts', config.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts)),
+      ...backoffPolicy('retry', {...DEFAULT_RETRY_POLICY, ...config.retry}),
+      maxAttempts: Math.floor(
+        positive(
+          'retry.maxAttempts',
+          config.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
+        ),
+      ),
     },
     telemetry: telemetryConfig(config.telemetry),
   };
@@ -212,28 +289,52 @@ export function resolveLockingConfig(config: LockingConfig): ResolvedLockingConf
 
 export const RECORD_IDENTIFIERS_VARIABLE = 'LOCKS_TELEMETRY_RECORD_IDENTIFIERS';
 
-function telemetryConfig(telemetry: TelemetryConfig | undefined): ResolvedLockingConfig['telemetry'] {
-  if (telemetry !== undefined && (telemetry === null || typeof telemetry !== 'object')) {
-    throw new LockError('INVALID_ARGUMENT', `telemetry must be an object, got ${typeOf(telemetry)}`);
+function telemetryConfig(
+  telemetry: TelemetryConfig | undefined,
+): ResolvedLockingConfig['telemetry'] {
+  if (
+    telemetry !== undefined &&
+    (telemetry === null || typeof telemetry !== 'object')
+  ) {
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `telemetry must be an object, got ${typeOf(telemetry)}`,
+    );
   }
-  const recordIdentifiers = telemetry?.recordIdentifiers ?? process.env[RECORD_IDENTIFIERS_VARIABLE] === 'true';
+  const recordIdentifiers =
+    telemetry?.recordIdentifiers ??
+    process.env[RECORD_IDENTIFIERS_VARIABLE] === 'true';
   if (typeof recordIdentifiers !== 'boolean') {
-    throw new LockError('INVALID_ARGUMENT', `telemetry.recordIdentifiers must be a boolean, got ${typeOf(recordIdentifiers)}`);
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `telemetry.recordIdentifiers must be a boolean, got ${typeOf(recordIdentifiers)}`,
+    );
   }
-  return { recordIdentifiers };
+  return {recordIdentifiers};
 }
 
 /** The STRONG store asked for, checked against the client given for it. */
 function strongStoreOf(config: LockingConfig): StrongStore {
-  const store = config.strongStore ?? (config.firestore !== undefined ? 'firestore' : 'datastore');
+  const store =
+    config.strongStore ??
+    (config.firestore !== undefined ? 'firestore' : 'datastore');
   if (!STRONG_STORES.includes(store)) {
-    throw new LockError('INVALID_ARGUMENT', `strongStore must be one of ${STRONG_STORES.join(', ')}, got ${JSON.stringify(store)}`);
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `strongStore must be one of ${STRONG_STORES.join(', ')}, got ${JSON.stringify(store)}`,
+    );
   }
   if (store === 'datastore' && config.firestore !== undefined) {
-    throw new LockError('INVALID_ARGUMENT', "a firestore client is for strongStore 'firestore'; STRONG locks would not use it");
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      "a firestore client is for strongStore 'firestore'; STRONG locks would not use it",
+    );
   }
   if (store === 'firestore' && config.datastore !== undefined) {
-    throw new LockError('INVALID_ARGUMENT', "a datastore client is for strongStore 'datastore'; STRONG locks would not use it");
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      "a datastore client is for strongStore 'datastore'; STRONG locks would not use it",
+    );
   }
   return store;
 }
@@ -241,9 +342,13 @@ function strongStoreOf(config: LockingConfig): StrongStore {
 function backoffPolicy(name: string, policy: BackoffPolicy): BackoffPolicy {
   const initialMs = positive(`${name}.initialMs`, policy.initialMs);
   const maxMs = positive(`${name}.maxMs`, policy.maxMs);
-  const multiplier = durationOption(`${name}.multiplier`, policy.multiplier) as number;
-  if (multiplier < 1) throw new LockError('INVALID_ARGUMENT', `${name}.multiplier must be >= 1`);
-  return { initialMs, maxMs: Math.max(initialMs, maxMs), multiplier };
+  const multiplier = durationOption(
+    `${name}.multiplier`,
+    policy.multiplier,
+  ) as number;
+  if (multiplier < 1)
+    throw new LockError('INVALID_ARGUMENT', `${name}.multiplier must be >= 1`);
+  return {initialMs, maxMs: Math.max(initialMs, maxMs), multiplier};
 }
 
 function positive(name: string, value: unknown): number {

@@ -1,4 +1,4 @@
-import type { LockKind } from './kinds';
+import type {LockKind} from './kinds';
 
 /**
  * The closed set of reasons a lock call can fail. "Held by someone else" is not among them: that is
@@ -28,8 +28,15 @@ export class LockError extends Error {
   readonly code: LockErrorCode;
   readonly kind: LockKind | undefined;
 
-  constructor(code: LockErrorCode, message: string, options: { kind?: LockKind; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(
+    code: LockErrorCode,
+    message: string,
+    options: {kind?: LockKind; cause?: unknown} = {},
+  ) {
+    super(
+      message,
+      options.cause === undefined ? undefined : {cause: options.cause},
+    );
     this.name = 'LockError';
     this.code = code;
     this.kind = options.kind;
@@ -41,7 +48,11 @@ export class LockAcquisitionError extends LockError {
   readonly identifier: string;
 
   constructor(identifier: string, kind?: LockKind) {
-    super('NOT_ACQUIRED', `could not acquire the lock ${JSON.stringify(truncate(identifier))}`, { kind });
+    super(
+      'NOT_ACQUIRED',
+      `could not acquire the lock ${JSON.stringify(truncate(identifier))}`,
+      {kind},
+    );
     this.name = 'LockAcquisitionError';
     this.identifier = identifier;
   }
@@ -60,10 +71,14 @@ export class BackendCallError extends LockError {
 
   constructor(
     message: string,
-    flags: { retryable: boolean; mayHaveApplied: boolean; contention: boolean },
-    options: { kind: LockKind; cause?: unknown },
+    flags: {retryable: boolean; mayHaveApplied: boolean; contention: boolean},
+    options: {kind: LockKind; cause?: unknown},
   ) {
-    super(flags.retryable ? 'BACKEND_UNAVAILABLE' : 'BACKEND_FAILURE', message, options);
+    super(
+      flags.retryable ? 'BACKEND_UNAVAILABLE' : 'BACKEND_FAILURE',
+      message,
+      options,
+    );
     this.name = 'BackendCallError';
     this.retryable = flags.retryable;
     this.mayHaveApplied = flags.mayHaveApplied;

@@ -1,10 +1,15 @@
-import type { Datastore, Key } from '@google-cloud/datastore';
-import { fullJitterDelayMs, sleep } from './backoff';
-import { budgetLeftMs } from './budget';
-import { currentRuntime } from './config';
-import { classifyDatastoreError } from './datastore/datastore-errors';
-import type { DatastoreRpc, EntityProto, KeyProto, TransactionId } from './datastore/datastore-rpc';
-import { BackendCallError, LockError } from './errors';
+import type {Datastore, Key} from '@google-cloud/datastore';
+import {fullJitterDelayMs, sleep} from './backoff';
+import {budgetLeftMs} from './budget';
+import {currentRuntime} from './config';
+import {classifyDatastoreError} from './datastore/datastore-errors';
+import type {
+  DatastoreRpc,
+  EntityProto,
+  KeyProto,
+  TransactionId,
+} from './datastore/datastore-rpc';
+import {BackendCallError, LockError} from './errors';
 
 /**
  * The property in which fencedUpdate keeps the highest fence that ever wrote an entity: an
@@ -39,15 +44,32 @@ export async function fencedUpdate(
   update: (current: EntityData | undefined) => EntityData | Promise<EntityData>,
   options: FencedUpdateOptions = {},
 ): Promise<EntityData> {
-  if (!validFence(fence)) throw new LockError('INVALID_ARGUMENT', `fencedUpdate needs a STRONG lock's fence (a non-negative bigint; WEAK locks have none), got ${typeof fence === 'bigint' ? String(fence) : typeof fence}`);
+  if (!validFence(fence))
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `fencedUpdate needs a STRONG lock's fence (a non-negative bigint; WEAK locks have none), got ${typeof fence === 'bigint' ? String(fence) : typeof fence}`,
+    );
   validate(datastore, key, update);
-  const { config } = currentRuntime();
-  const [{ DatastoreRpc }, { entity }] = await Promise.all([import('./datastore/datastore-rpc'), import('@google-cloud/datastore/build/src/entity')]);
+  const {config} = currentRuntime();
+  const [{DatastoreRpc}, {entity}] = await Promise.all([
+    import('./datastore/datastore-rpc'),
+    import('@google-cloud/datastore/build/src/entity'),
+  ]);
   const rpc = new DatastoreRpc(datastore, config.rpcTimeoutMs);
-  const keyProto: KeyProto = { ...entity.keyToKeyProto(key), partitionId: await partitionOf(rpc, key.namespace ?? datastore.namespace) };
+  const keyProto: KeyProto = {
+    ...entity.keyToKeyProto(key),
+    partitionId: await partitionOf(rpc, key.namespace ?? datastore.namespace),
+  };
   const codec: EntityCodec = {
-    decode: (proto) => entity.entityFromEntityProto(proto as Parameters<typeof entity.entityFromEntityProto>[0]) as EntityData,
-    encode: (data) => entity.entityToEntityProto({ data, excludeFromIndexes: [...(options.excludeFromIndexes ?? [])] }) as EntityProto,
+    decode: proto =>
+      entity.entityFromEntityProto(
+        proto as Parameters<typeof entity.entityFromEntityProto>[0],
+      ) as EntityData,
+    encode: data =>
+      entity.entityToEntityProto({
+        data,
+        excludeFromIndexes: [...(options.excludeFromIndexes ?? [])],
+      }) as EntityProto,
   };
   const policy = config.retry;
   for (let attempt = 1; ; attempt++) {
@@ -55,7 +77,10 @@ export async function fencedUpdate(
       return await updateOnce(rpc, keyProto, fence, update, codec);
     } catch (error) {
       // Only what certainly did not apply is tried again.
-      const again = error instanceof BackendCallError && error.retryable && !error.mayHaveApplied;
+      const again =
+        error instanceof BackendCallError &&
+        error.retryable &&
+        !error.mayHaveApplied;
       if (!again || attempt >= policy.maxAttempts) throw error;
       const delayMs = fullJitterDelayMs(policy, attempt - 1);
       if (delayMs >= budgetLeftMs()) throw error;
@@ -80,7 +105,10 @@ async function updateOnce(
   try {
     transaction = await rpc.beginTransaction();
   } catch (error) {
-    throw classifyDatastoreError(error, { write: false, what: 'fenced update (begin transaction)' });
+    throw classifyDatastoreError(error, {
+      write: false,
+      what: 'fenced update (begin transaction)',
+    });
   }
   let committing = false;
   try {
@@ -88,7 +116,10 @@ async function updateOnce(
     try {
       found = await rpc.lookup(key, transaction);
     } catch (error) {
-      throw classifyDatastoreError(error, { write: false, what: 'fenced update (lookup)' });
+      throw classifyDatastoreError(error, {
+        write: false,
+        what: 'fenced update (lookup)',
+      });
     }
     const stored = storedFenceOf(found?.entity);
     if (stored !== undefined && fence < stored) {
@@ -100,25 +131,41 @@ async function updateOnce(
     let current: EntityData | undefined;
     if (found) {
       // Decoded without the fence, which can exceed Number.MAX_SAFE_INTEGER and is not the caller's data.
-      const { [FENCE_PROPERTY]: _fence, ...properties } = found.entity.properties ?? {};
-      current = codec.decode({ ...found.entity, properties });
+      const {[FENCE_PROPERTY]: _fence, ...properties} =
+        found.entity.properties ?? {};
+      current = codec.decode({...found.entity, properties});
     }
     const data = await update(current);
     if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-      throw new LockError('INVALID_ARGUMENT', `fencedUpdate's update must return an object of properties, got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
+      throw new LockError(
+        'INVALID_ARGUMENT',
+        `fencedUpdate's update must return an object of properties, got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`,
+      );
     }
     if (FENCE_PROPERTY in data) {
-      throw new LockError('INVALID_ARGUMENT', `fencedUpdate's update returned the property ${FENCE_PROPERTY}, which fencedUpdate keeps itself`);
+      throw new LockError(
+        'INVALID_ARGUMENT',
+        `fencedUpdate's update returned the property ${FENCE_PROPERTY}, which fencedUpdate keeps itself`,
+      );
     }
     const proto = codec.encode(data);
     const highest = stored !== undefined && stored > fence ? stored : fence;
     proto.key = key;
-    proto.properties = { ...proto.properties, [FENCE_PROPERTY]: { integerValue: highest.toString(), excludeFromIndexes: true } };
+    proto.properties = {
+      ...proto.properties,
+      [FENCE_PROPERTY]: {
+        integerValue: highest.toString(),
+        excludeFromIndexes: true,
+      },
+    };
     committing = true;
     try {
-      await rpc.commit(transaction, [{ upsert: proto }]);
+      await rpc.commit(transaction, [{upsert: proto}]);
     } catch (error) {
-      throw classifyDatastoreError(error, { write: true, what: 'fenced update (commit)' });
+      throw classifyDatastoreError(error, {
+        write: true,
+        what: 'fenced update (commit)',
+      });
     }
     return data;
   } finally {
@@ -128,14 +175,19 @@ async function updateOnce(
 
 function storedFenceOf(entity: EntityProto | undefined): bigint | undefined {
   const value = entity?.properties?.[FENCE_PROPERTY]?.integerValue;
-  return value === undefined || value === null ? undefined : BigInt(String(value));
+  return value === undefined || value === null
+    ? undefined
+    : BigInt(String(value));
 }
 
-async function partitionOf(rpc: DatastoreRpc, namespace: string | undefined): Promise<KeyProto['partitionId']> {
+async function partitionOf(
+  rpc: DatastoreRpc,
+  namespace: string | undefined,
+): Promise<KeyProto['partitionId']> {
   try {
     return await rpc.partition(namespace);
   } catch (error) {
-    throw classifyDatastoreError(error, { write: false, what: 'project lookup' });
+    throw classifyDatastoreError(error, {write: false, what: 'project lookup'});
   }
 }
 
@@ -144,13 +196,31 @@ function validFence(fence: unknown): fence is bigint {
 }
 
 function validate(datastore: unknown, key: Key, update: unknown): void {
-  if (datastore === null || typeof datastore !== 'object' || typeof (datastore as Datastore).key !== 'function') {
-    throw new LockError('INVALID_ARGUMENT', 'fencedUpdate needs a Datastore client as its first argument');
+  if (
+    datastore === null ||
+    typeof datastore !== 'object' ||
+    typeof (datastore as Datastore).key !== 'function'
+  ) {
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      'fencedUpdate needs a Datastore client as its first argument',
+    );
   }
-  if (key === null || typeof key !== 'object' || !Array.isArray((key as Key).path) || ((key as Key).name === undefined && (key as Key).id === undefined)) {
-    throw new LockError('INVALID_ARGUMENT', 'fencedUpdate needs a complete Datastore key (with a name or an id)');
+  if (
+    key === null ||
+    typeof key !== 'object' ||
+    !Array.isArray((key as Key).path) ||
+    ((key as Key).name === undefined && (key as Key).id === undefined)
+  ) {
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      'fencedUpdate needs a complete Datastore key (with a name or an id)',
+    );
   }
   if (typeof update !== 'function') {
-    throw new LockError('INVALID_ARGUMENT', 'fencedUpdate needs an update function');
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      'fencedUpdate needs an update function',
+    );
   }
 }

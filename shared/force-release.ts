@@ -1,11 +1,11 @@
-import { attemptPeek, attemptRelease } from './attempts';
-import { currentRuntime } from './config';
-import { LockError } from './errors';
-import { validateIdentifier } from './identifier';
-import { LockKind } from './kinds';
-import { log } from './log';
-import { resolveLockOptions } from './options';
-import { describeHolder, type PeekedLock } from './peek';
+import {attemptPeek, attemptRelease} from './attempts';
+import {currentRuntime} from './config';
+import {LockError} from './errors';
+import {validateIdentifier} from './identifier';
+import {LockKind} from './kinds';
+import {log} from './log';
+import {resolveLockOptions} from './options';
+import {describeHolder, type PeekedLock} from './peek';
 
 /** A lock that changes hands this often while an operator removes it is in active use: stop. */
 const MAX_TRIES = 5;
@@ -18,26 +18,48 @@ const MAX_TRIES = 5;
  * The removal is still conditional on the holder it read, so a lock that changed hands between the
  * read and the delete is read again rather than removed blindly.
  */
-export async function forceRelease(identifier: string, options: { kind?: LockKind } = {}): Promise<PeekedLock | null> {
+export async function forceRelease(
+  identifier: string,
+  options: {kind?: LockKind} = {},
+): Promise<PeekedLock | null> {
   validateIdentifier(identifier);
-  const { kind } = resolveLockOptions({ kind: options?.kind ?? LockKind.STRONG });
+  const {kind} = resolveLockOptions({kind: options?.kind ?? LockKind.STRONG});
   const runtime = currentRuntime();
   const backend = await runtime.backend(kind);
   try {
     for (let tries = 0; tries < MAX_TRIES; tries++) {
-      const current = await attemptPeek(backend, identifier, runtime.config.retry);
+      const current = await attemptPeek(
+        backend,
+        identifier,
+        runtime.config.retry,
+      );
       if (!current) {
-        log('NOTICE', 'forceRelease: the lock was free, nothing removed', { identifier, kind });
+        log('NOTICE', 'forceRelease: the lock was free, nothing removed', {
+          identifier,
+          kind,
+        });
         return null;
       }
-      if (await attemptRelease(backend, identifier, current.token, runtime.config.retry, current.revision)) {
+      if (
+        await attemptRelease(
+          backend,
+          identifier,
+          current.token,
+          runtime.config.retry,
+          current.revision,
+        )
+      ) {
         const removed = describeHolder(current);
-        log('WARNING', 'forceRelease: removed a lock', { kind, ...removed });
+        log('WARNING', 'forceRelease: removed a lock', {kind, ...removed});
         return removed;
       }
     }
   } finally {
     runtime.queue.wake(kind, identifier);
   }
-  throw new LockError('BACKEND_FAILURE', `the lock changed hands ${MAX_TRIES} times while it was being force-released; it is in active use`, { kind });
+  throw new LockError(
+    'BACKEND_FAILURE',
+    `the lock changed hands ${MAX_TRIES} times while it was being force-released; it is in active use`,
+    {kind},
+  );
 }

@@ -1,18 +1,20 @@
-import type { AcquireRequest, LockRecord } from './backend';
-import { expiryOf } from './taking-rules';
+import type {AcquireRequest, LockRecord} from './backend';
+import {expiryOf} from './taking-rules';
 
 /** What a grant writes, the same for every store: its last sign of life is now. */
 export function grantRecord(request: AcquireRequest): LockRecord {
   const acquiredAt = new Date();
-  const holder = { leaseMs: request.leaseMs, stealAfterMs: request.stealAfterMs };
+  const holder = {leaseMs: request.leaseMs, stealAfterMs: request.stealAfterMs};
   const expiresAt = expiryOf(acquiredAt, holder);
   return {
     identifier: request.identifier,
     token: request.token,
     acquiredAt,
-    ...(request.leaseMs === undefined ? {} : { leaseMs: request.leaseMs }),
-    ...(request.stealAfterMs === undefined ? {} : { stealAfterMs: request.stealAfterMs }),
-    ...(expiresAt ? { expiresAt } : {}),
+    ...(request.leaseMs === undefined ? {} : {leaseMs: request.leaseMs}),
+    ...(request.stealAfterMs === undefined
+      ? {}
+      : {stealAfterMs: request.stealAfterMs}),
+    ...(expiresAt ? {expiresAt} : {}),
   };
 }
 
@@ -20,10 +22,17 @@ export function grantRecord(request: AcquireRequest): LockRecord {
  * What a renewal writes: the same grant (token, fence, acquiredAt), renewed now, with a new lease
  * when one is asked for. The store's mark of the old write (`revision`) does not carry over.
  */
-export function renewedRecord(current: LockRecord, leaseMs: number | undefined): LockRecord {
+export function renewedRecord(
+  current: LockRecord,
+  leaseMs: number | undefined,
+): LockRecord {
   const renewedAt = new Date();
-  const { revision: _revision, expiresAt: _expiresAt, ...grant } = current;
-  const renewed = { ...grant, renewedAt, ...(leaseMs === undefined ? {} : { leaseMs }) };
+  const {revision: _revision, expiresAt: _expiresAt, ...grant} = current;
+  const renewed = {
+    ...grant,
+    renewedAt,
+    ...(leaseMs === undefined ? {} : {leaseMs}),
+  };
   const expiresAt = expiryOf(renewedAt, renewed);
-  return { ...renewed, ...(expiresAt ? { expiresAt } : {}) };
+  return {...renewed, ...(expiresAt ? {expiresAt} : {})};
 }

@@ -1,5 +1,5 @@
-import { BackendCallError } from './errors';
-import { LockKind } from './kinds';
+import {BackendCallError} from './errors';
+import {LockKind} from './kinds';
 
 /** gRPC status codes the Google stores answer with (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
 export const GrpcStatus = {
@@ -17,7 +17,7 @@ export const GrpcStatus = {
 } as const;
 
 export function grpcCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
+  const code = (error as {code?: unknown} | null)?.code;
   return typeof code === 'number' ? code : undefined;
 }
 
@@ -26,21 +26,41 @@ export function grpcCode(error: unknown): number | undefined {
  * retry layer needs to know. ABORTED is contention (an optimistic conflict, or Firestore's lock
  * timeout): nothing was applied. Unavailability and deadlines leave a write's outcome unknown.
  */
-export function classifyStrongStoreError(store: string, error: unknown, call: { write: boolean; what: string }): BackendCallError {
+export function classifyStrongStoreError(
+  store: string,
+  error: unknown,
+  call: {write: boolean; what: string},
+): BackendCallError {
   const message = `${store} ${call.what} failed: ${(error as Error)?.message ?? String(error)}`;
-  const options = { kind: LockKind.STRONG, cause: error };
+  const options = {kind: LockKind.STRONG, cause: error};
   switch (grpcCode(error)) {
     case GrpcStatus.ABORTED:
-      return new BackendCallError(message, { retryable: true, mayHaveApplied: false, contention: true }, options);
+      return new BackendCallError(
+        message,
+        {retryable: true, mayHaveApplied: false, contention: true},
+        options,
+      );
     case GrpcStatus.RESOURCE_EXHAUSTED:
-      return new BackendCallError(message, { retryable: true, mayHaveApplied: false, contention: false }, options);
+      return new BackendCallError(
+        message,
+        {retryable: true, mayHaveApplied: false, contention: false},
+        options,
+      );
     case GrpcStatus.CANCELLED:
     case GrpcStatus.UNKNOWN:
     case GrpcStatus.DEADLINE_EXCEEDED:
     case GrpcStatus.INTERNAL:
     case GrpcStatus.UNAVAILABLE:
-      return new BackendCallError(message, { retryable: true, mayHaveApplied: call.write, contention: false }, options);
+      return new BackendCallError(
+        message,
+        {retryable: true, mayHaveApplied: call.write, contention: false},
+        options,
+      );
     default:
-      return new BackendCallError(message, { retryable: false, mayHaveApplied: false, contention: false }, options);
+      return new BackendCallError(
+        message,
+        {retryable: false, mayHaveApplied: false, contention: false},
+        options,
+      );
   }
 }

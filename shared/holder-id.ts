@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import {createHash} from 'node:crypto';
 
 /**
  * A short, non-reversible id of one grant, for logs, tools and correlation. The token is the

@@ -3,30 +3,43 @@
  * Importing this module loads no Google Cloud client; the Datastore client loads on the first
  * STRONG lock call.
  */
-export { LockKind, LOCK_KINDS } from './kinds';
-export type { LockOptions } from './options';
-export { DEFAULT_LOCK_OPTIONS, MIN_LEASE_MS } from './options';
-export { Lock, lock } from './lock';
-export type { FenceOf, LockGuard, LockOptionsOf } from './lock';
-export { peek } from './peek';
-export type { PeekedLock } from './peek';
-export { forceRelease } from './force-release';
-export { listLocks, DEFAULT_LIST_LIMIT } from './list-locks';
-export type { ListLocksOptions } from './list-locks';
-export { LockError, LockAcquisitionError } from './errors';
-export type { LockErrorCode } from './errors';
-export { configureLocking } from './config';
-export type { LockingConfig, StrongStore, TelemetryConfig } from './config';
-export { EVENTS_CHANNEL } from './telemetry/events-channel';
-export type { LockEvent, LockEventType } from './telemetry/events-channel';
-export type { MemcacheClient } from './memcache-client';
-export { DEFAULT_WAIT_BACKOFF, DEFAULT_RETRY_POLICY } from './backoff';
-export type { BackoffPolicy, RetryPolicy } from './backoff';
-export { MAX_IDENTIFIER_BYTES } from './identifier';
-export { releaseByToken, renewByToken, MAX_TOKEN_LENGTH } from './token-release';
-export { fencedUpdate, FENCE_PROPERTY } from './fenced-update';
-export type { EntityData, FencedUpdateOptions } from './fenced-update';
-export { cleanupStaleLocks, DEFAULT_CLEANUP_MAX_AGE_MS } from './cleanup';
-export { lockedHandler, EarlyDeliveryError, LockStillHeldError, DEFAULT_REQUEUE_BACKOFF } from './pubsub/locked-handler';
-export type { LockedHandlerOptions, PubSubCloudEvent } from './pubsub/locked-handler';
-export { ATTEMPT_ATTRIBUTE, NOT_BEFORE_ATTRIBUTE, ORDERING_KEY_ATTRIBUTE, DEAD_LETTER_REASON_ATTRIBUTE } from './pubsub/requeue-attributes';
+export {LockKind, LOCK_KINDS} from './kinds';
+export type {LockOptions} from './options';
+export {DEFAULT_LOCK_OPTIONS, MIN_LEASE_MS} from './options';
+export {Lock, lock} from './lock';
+export type {FenceOf, LockGuard, LockOptionsOf} from './lock';
+export {peek} from './peek';
+export type {PeekedLock} from './peek';
+export {forceRelease} from './force-release';
+export {listLocks, DEFAULT_LIST_LIMIT} from './list-locks';
+export type {ListLocksOptions} from './list-locks';
+export {LockError, LockAcquisitionError} from './errors';
+export type {LockErrorCode} from './errors';
+export {configureLocking} from './config';
+export type {LockingConfig, StrongStore, TelemetryConfig} from './config';
+export {EVENTS_CHANNEL} from './telemetry/events-channel';
+export type {LockEvent, LockEventType} from './telemetry/events-channel';
+export type {MemcacheClient} from './memcache-client';
+export {DEFAULT_WAIT_BACKOFF, DEFAULT_RETRY_POLICY} from './backoff';
+export type {BackoffPolicy, RetryPolicy} from './backoff';
+export {MAX_IDENTIFIER_BYTES} from './identifier';
+export {releaseByToken, renewByToken, MAX_TOKEN_LENGTH} from './token-release';
+export {fencedUpdate, FENCE_PROPERTY} from './fenced-update';
+export type {EntityData, FencedUpdateOptions} from './fenced-update';
+export {cleanupStaleLocks, DEFAULT_CLEANUP_MAX_AGE_MS} from './cleanup';
+export {
+  lockedHandler,
+  EarlyDeliveryError,
+  LockStillHeldError,
+  DEFAULT_REQUEUE_BACKOFF,
+} from './pubsub/locked-handler';
+export type {
+  LockedHandlerOptions,
+  PubSubCloudEvent,
+} from './pubsub/locked-handler';
+export {
+  ATTEMPT_ATTRIBUTE,
+  NOT_BEFORE_ATTRIBUTE,
+  ORDERING_KEY_ATTRIBUTE,
+  DEAD_LETTER_REASON_ATTRIBUTE,
+} from './pubsub/requeue-attributes';

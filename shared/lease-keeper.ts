@@ -20,7 +20,12 @@ export class LeaseKeeper {
 
   constructor(private readonly target: LeaseKeeperTarget) {
     // A grant that took long to arrive (a cold client's first call) is renewed that much sooner.
-    this.schedule(Math.max(0, target.lastConfirmedAt() + intervalOf(target.leaseMs) - Date.now()));
+    this.schedule(
+      Math.max(
+        0,
+        target.lastConfirmedAt() + intervalOf(target.leaseMs) - Date.now(),
+      ),
+    );
   }
 
   stop(): void {
@@ -35,7 +40,7 @@ export class LeaseKeeper {
   }
 
   private async tick(): Promise<void> {
-    const { leaseMs } = this.target;
+    const {leaseMs} = this.target;
     try {
       if (!(await this.target.renew())) {
         this.stop();
@@ -46,7 +51,9 @@ export class LeaseKeeper {
       const leftMs = this.target.lastConfirmedAt() + leaseMs - Date.now();
       if (leftMs <= 0) {
         this.stop();
-        this.target.lost(`renewals kept failing until the ${leaseMs} ms lease ran out`);
+        this.target.lost(
+          `renewals kept failing until the ${leaseMs} ms lease ran out`,
+        );
         return;
       }
       // Try again well before the lease runs out, and once more at its very end.

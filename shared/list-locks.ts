@@ -1,9 +1,9 @@
-import { currentRuntime } from './config';
-import { LockError } from './errors';
-import { typeOf } from './identifier';
-import { LockKind } from './kinds';
-import { durationOption } from './options';
-import { describeHolder, type PeekedLock } from './peek';
+import {currentRuntime} from './config';
+import {LockError} from './errors';
+import {typeOf} from './identifier';
+import {LockKind} from './kinds';
+import {durationOption} from './options';
+import {describeHolder, type PeekedLock} from './peek';
 
 export interface ListLocksOptions {
   /** Only identifiers that start with this. */
@@ -22,21 +22,41 @@ export const DEFAULT_LIST_LIMIT = 1000;
  * still listed: its `expiresAt` says so. WEAK locks cannot be listed: memcached has no way to
  * enumerate its keys (look one up with `peek(identifier, { kind: WEAK })`).
  */
-export async function listLocks(options: ListLocksOptions = {}): Promise<PeekedLock[]> {
-  if (options === null || typeof options !== 'object') throw new LockError('INVALID_ARGUMENT', `listLocks takes an object, got ${typeOf(options)}`);
+export async function listLocks(
+  options: ListLocksOptions = {},
+): Promise<PeekedLock[]> {
+  if (options === null || typeof options !== 'object')
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `listLocks takes an object, got ${typeOf(options)}`,
+    );
   if (options.prefix !== undefined && typeof options.prefix !== 'string') {
-    throw new LockError('INVALID_ARGUMENT', `prefix must be a string, got ${typeOf(options.prefix)}`);
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `prefix must be a string, got ${typeOf(options.prefix)}`,
+    );
   }
   const olderThanMs = durationOption('olderThanMs', options.olderThanMs);
   const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new LockError('INVALID_ARGUMENT', `limit must be a whole number >= 1, got ${String(limit)}`);
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `limit must be a whole number >= 1, got ${String(limit)}`,
+    );
   const runtime = currentRuntime();
   const backend = await runtime.backend(LockKind.STRONG);
-  if (!backend.list) throw new LockError('BACKEND_FAILURE', 'the STRONG backend cannot list its locks', { kind: LockKind.STRONG });
+  if (!backend.list)
+    throw new LockError(
+      'BACKEND_FAILURE',
+      'the STRONG backend cannot list its locks',
+      {kind: LockKind.STRONG},
+    );
   const records = await backend.list({
     limit,
-    ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
-    ...(olderThanMs === undefined ? {} : { acquiredBefore: new Date(Date.now() - olderThanMs) }),
+    ...(options.prefix === undefined ? {} : {prefix: options.prefix}),
+    ...(olderThanMs === undefined
+      ? {}
+      : {acquiredBefore: new Date(Date.now() - olderThanMs)}),
   });
   return records.map(describeHolder);
 }

@@ -1,4 +1,4 @@
-import type { ListQuery, LockRecord } from './backend';
+import type {ListQuery, LockRecord} from './backend';
 
 /** Locks are read this many at a time while listing. */
 export const LISTING_PAGE = 300;
@@ -8,12 +8,20 @@ export const LISTING_PAGE = 300;
  * no index (stores key locks by a hash of them), so the prefix is matched here; and since pages
  * come in grant order, reading stops at the first lock granted after `acquiredBefore`.
  */
-export async function collectListing(pages: AsyncIterable<readonly LockRecord[]>, query: ListQuery): Promise<LockRecord[]> {
+export async function collectListing(
+  pages: AsyncIterable<readonly LockRecord[]>,
+  query: ListQuery,
+): Promise<LockRecord[]> {
   const kept: LockRecord[] = [];
   for await (const page of pages) {
     for (const record of page) {
-      if (query.acquiredBefore && record.acquiredAt >= query.acquiredBefore) return kept;
-      if (query.prefix !== undefined && !record.identifier.startsWith(query.prefix)) continue;
+      if (query.acquiredBefore && record.acquiredAt >= query.acquiredBefore)
+        return kept;
+      if (
+        query.prefix !== undefined &&
+        !record.identifier.startsWith(query.prefix)
+      )
+        continue;
       kept.push(record);
       if (kept.length >= query.limit) return kept;
     }

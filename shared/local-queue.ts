@@ -1,5 +1,5 @@
-import { interruptibleSleep, type InterruptibleSleep } from './backoff';
-import type { LockKind } from './kinds';
+import {interruptibleSleep, type InterruptibleSleep} from './backoff';
+import type {LockKind} from './kinds';
 
 /**
  * Waiters in one process for one lock queue here in FIFO order, so only the first of them polls the
@@ -19,12 +19,18 @@ export class LocalWaitQueue {
    * Resolves with a turn when this waiter may poll, or `null` when `deadline` (ms since the epoch,
    * `Infinity` for none) passed or `signal` aborted first.
    */
-  enter(kind: LockKind, identifier: string, group: string, deadline: number, signal?: AbortSignal): Promise<Turn | null> {
+  enter(
+    kind: LockKind,
+    identifier: string,
+    group: string,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<Turn | null> {
     const lock = lockName(kind, identifier);
     const line = this.line(lock, group);
     if (signal?.aborted) return Promise.resolve(null);
     if (!line.active) return Promise.resolve(this.activate(lock, group, line));
-    return new Promise<Turn | null>((resolve) => {
+    return new Promise<Turn | null>(resolve => {
       const giveUp = () => {
         clearTimeout(waiter.timer);
         signal?.removeEventListener('abort', giveUp);
@@ -33,26 +39,32 @@ export class LocalWaitQueue {
         resolve(null);
       };
       const waiter: Waiter = {
-        resolve: (turn) => {
+        resolve: turn => {
           signal?.removeEventListener('abort', giveUp);
           resolve(turn);
         },
-        timer: Number.isFinite(deadline) ? setTimeout(giveUp, Math.max(0, deadline - Date.now())) : undefined,
+        timer: Number.isFinite(deadline)
+          ? setTimeout(giveUp, Math.max(0, deadline - Date.now()))
+          : undefined,
       };
-      signal?.addEventListener('abort', giveUp, { once: true });
+      signal?.addEventListener('abort', giveUp, {once: true});
       line.waiting.push(waiter);
     });
   }
 
   /** Wakes whoever polls for this lock now, in every group. */
   wake(kind: LockKind, identifier: string): void {
-    for (const line of this.lines.get(lockName(kind, identifier))?.values() ?? []) line.active?.wakeSleeper();
+    for (const line of this.lines.get(lockName(kind, identifier))?.values() ??
+      [])
+      line.active?.wakeSleeper();
   }
 
   /** Number of waiters queued or polling for this lock; for tests and diagnostics. */
   size(kind: LockKind, identifier: string): number {
     let count = 0;
-    for (const line of this.lines.get(lockName(kind, identifier))?.values() ?? []) count += line.waiting.length + (line.active ? 1 : 0);
+    for (const line of this.lines.get(lockName(kind, identifier))?.values() ??
+      [])
+      count += line.waiting.length + (line.active ? 1 : 0);
     return count;
   }
 
@@ -60,7 +72,7 @@ export class LocalWaitQueue {
     let groups = this.lines.get(lock);
     if (!groups) this.lines.set(lock, (groups = new Map()));
     let line = groups.get(group);
-    if (!line) groups.set(group, (line = { active: undefined, waiting: [] }));
+    if (!line) groups.set(group, (line = {active: undefined, waiting: []}));
     return line;
   }
 

@@ -1,16 +1,25 @@
-import { randomUUID } from 'node:crypto';
-import { attemptRelease, attemptRenew } from './attempts';
-import type { LockRecord } from './backend';
-import { currentRuntime, type LockRuntime } from './config';
-import { withinBudget } from './budget';
-import { LockAcquisitionError, LockError } from './errors';
-import { validateIdentifier } from './identifier';
-import { holderIdOf } from './holder-id';
-import type { LockKind } from './kinds';
-import { intervalOf, LeaseKeeper } from './lease-keeper';
-import { resolveLockOptions, type LockOptions, type ResolvedLockOptions } from './options';
-import { noteLost, observeAcquire, observeRelease, observeRenew } from './telemetry/lock-telemetry';
-import { acquireWithWaiting } from './waiting';
+import {randomUUID} from 'node:crypto';
+import {attemptRelease, attemptRenew} from './attempts';
+import type {LockRecord} from './backend';
+import {currentRuntime, type LockRuntime} from './config';
+import {withinBudget} from './budget';
+import {LockAcquisitionError, LockError} from './errors';
+import {validateIdentifier} from './identifier';
+import {holderIdOf} from './holder-id';
+import type {LockKind} from './kinds';
+import {intervalOf, LeaseKeeper} from './lease-keeper';
+import {
+  resolveLockOptions,
+  type LockOptions,
+  type ResolvedLockOptions,
+} from './options';
+import {
+  noteLost,
+  observeAcquire,
+  observeRelease,
+  observeRenew,
+} from './telemetry/lock-telemetry';
+import {acquireWithWaiting} from './waiting';
 
 /**
  * STRONG grants carry a fence: a bigint (the Datastore entity version, an int64 that can exceed
@@ -18,10 +27,14 @@ import { acquireWithWaiting } from './waiting';
  * whatever the lock protects so a paused, superseded holder's late writes can be refused.
  * WEAK grants have none: memcached has no way to order grants that survives eviction or restart.
  */
-export type FenceOf<K extends LockKind> = K extends LockKind.STRONG ? bigint : K extends LockKind.WEAK ? undefined : bigint | undefined;
+export type FenceOf<K extends LockKind> = K extends LockKind.STRONG
+  ? bigint
+  : K extends LockKind.WEAK
+    ? undefined
+    : bigint | undefined;
 
 /** Options whose `kind` decides the type of the lock you get back. */
-export type LockOptionsOf<K extends LockKind> = LockOptions & { kind?: K };
+export type LockOptionsOf<K extends LockKind> = LockOptions & {kind?: K};
 
 export class Lock<K extends LockKind = LockKind> {
   readonly identifier: string;
@@ -71,7 +84,10 @@ export class Lock<K extends LockKind = LockKind> {
     options?: LockOptionsOf<K>,
   ): Promise<Lock<K> | null> {
     validateIdentifier(identifier);
-    return acquireResolved(identifier, resolveLockOptions(options)) as Promise<Lock<K> | null>;
+    return acquireResolved(
+      identifier,
+      resolveLockOptions(options),
+    ) as Promise<Lock<K> | null>;
   }
 
   /**
@@ -85,7 +101,9 @@ export class Lock<K extends LockKind = LockKind> {
 
   /** For a lease: when it ends unless renewed, on this host's clock (the store's clock decides). */
   get expiresAt(): Date | undefined {
-    return this.leaseMs === undefined ? undefined : new Date(this.#confirmedAt + this.leaseMs);
+    return this.leaseMs === undefined
+      ? undefined
+      : new Date(this.#confirmedAt + this.leaseMs);
   }
 
   /**
@@ -95,8 +113,11 @@ export class Lock<K extends LockKind = LockKind> {
    * renewed. Rejects when the store stays unavailable.
    */
   renew(): Promise<boolean> {
-    if (this.releasing || this.#lost.signal.aborted) return Promise.resolve(false);
-    const renewal = observeRenew(this, this.holderId, this.fence, () => this.renewOnce());
+    if (this.releasing || this.#lost.signal.aborted)
+      return Promise.resolve(false);
+    const renewal = observeRenew(this, this.holderId, this.fence, () =>
+      this.renewOnce(),
+    );
     this.#renewing = renewal;
     return renewal;
   }
@@ -104,10 +125,16 @@ export class Lock<K extends LockKind = LockKind> {
   private async renewOnce(): Promise<boolean> {
     const sentAt = Date.now();
     const backend = await this.runtime.backend(this.kind);
-    const outcome = await attemptRenew(backend, { identifier: this.identifier, token: this.token }, this.runtime.config.retry, this.#record);
+    const outcome = await attemptRenew(
+      backend,
+      {identifier: this.identifier, token: this.token},
+      this.runtime.config.retry,
+      this.#record,
+    );
     if (!outcome.renewed) {
       // A release that began meanwhile decides, and reports, what happened to the lock.
-      if (!this.releasing) this.markLost('a renewal found the lock no longer held by this holder');
+      if (!this.releasing)
+        this.markLost('a renewal found the lock no longer held by this holder');
       return false;
     }
     // Kept even when a release is waiting for this renewal: it then deletes this exact write.
@@ -151,9 +178,18 @@ export class Lock<K extends LockKind = LockKind> {
       await this.#renewing?.catch(() => undefined);
       const backend = await this.runtime.backend(this.kind);
       const released = await observeRelease(this, this.holderId, () =>
-        attemptRelease(backend, this.identifier, this.token, this.runtime.config.retry, this.#record.revision),
+        attemptRelease(
+          backend,
+          this.identifier,
+          this.token,
+          this.runtime.config.retry,
+          this.#record.revision,
+        ),
       );
-      if (!released) this.markLost('the release found the lock no longer held by this holder');
+      if (!released)
+        this.markLost(
+          'the release found the lock no longer held by this holder',
+        );
       return released;
     } finally {
       this.runtime.queue.wake(this.kind, this.identifier);
@@ -170,9 +206,16 @@ export class Lock<K extends LockKind = LockKind> {
     if (leaseMs === undefined || this.#keeper) return;
     this.#keeper = new LeaseKeeper({
       leaseMs,
-      renew: () => withinBudget(Math.max(Date.now() + intervalOf(leaseMs), this.#confirmedAt + leaseMs), () => this.renew()),
+      renew: () =>
+        withinBudget(
+          Math.max(
+            Date.now() + intervalOf(leaseMs),
+            this.#confirmedAt + leaseMs,
+          ),
+          () => this.renew(),
+        ),
       lastConfirmedAt: () => this.#confirmedAt,
-      lost: (reason) => this.markLost(reason),
+      lost: reason => this.markLost(reason),
     });
   }
 
@@ -180,32 +223,70 @@ export class Lock<K extends LockKind = LockKind> {
     if (this.#lost.signal.aborted) return;
     this.#keeper?.stop();
     noteLost(this, this.holderId);
-    this.#lost.abort(new LockError('LOCK_LOST', `lost the lock ${JSON.stringify(this.identifier.slice(0, 80))}: ${reason}`, { kind: this.kind }));
+    this.#lost.abort(
+      new LockError(
+        'LOCK_LOST',
+        `lost the lock ${JSON.stringify(this.identifier.slice(0, 80))}: ${reason}`,
+        {kind: this.kind},
+      ),
+    );
   }
 
   /** @internal */
-  static fromRecord<K extends LockKind>(runtime: LockRuntime, kind: K, record: LockRecord, sentAt: number, autoRenew: boolean): Lock<K> {
+  static fromRecord<K extends LockKind>(
+    runtime: LockRuntime,
+    kind: K,
+    record: LockRecord,
+    sentAt: number,
+    autoRenew: boolean,
+  ): Lock<K> {
     const held = new Lock(runtime, kind, record, sentAt);
     if (autoRenew) held.keepAlive();
     return held;
   }
 }
 
-async function acquireResolved(identifier: string, options: ResolvedLockOptions, autoRenew = options.autoRenew): Promise<Lock | null> {
+async function acquireResolved(
+  identifier: string,
+  options: ResolvedLockOptions,
+  autoRenew = options.autoRenew,
+): Promise<Lock | null> {
   const runtime = currentRuntime();
   const backend = await runtime.backend(options.kind);
   const request = {
     identifier,
     token: randomUUID(),
-    ...(options.stealAfterMs === undefined ? {} : { stealAfterMs: options.stealAfterMs }),
-    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+    ...(options.stealAfterMs === undefined
+      ? {}
+      : {stealAfterMs: options.stealAfterMs}),
+    ...(options.leaseMs === undefined ? {} : {leaseMs: options.leaseMs}),
   };
-  const record = await observeAcquire({ kind: options.kind, identifier }, request, () =>
-    acquireWithWaiting({ backend, queue: runtime.queue, waitBackoff: runtime.config.waitBackoff, retry: runtime.config.retry }, request, options),
+  const record = await observeAcquire(
+    {kind: options.kind, identifier},
+    request,
+    () =>
+      acquireWithWaiting(
+        {
+          backend,
+          queue: runtime.queue,
+          waitBackoff: runtime.config.waitBackoff,
+          retry: runtime.config.retry,
+        },
+        request,
+        options,
+      ),
   );
   // The lease runs from when the winning write was sent at the earliest; the grant's own time is a
   // safe stand-in (it is taken before the write).
-  return record ? Lock.fromRecord(runtime, options.kind, record, record.acquiredAt.getTime(), autoRenew) : null;
+  return record
+    ? Lock.fromRecord(
+        runtime,
+        options.kind,
+        record,
+        record.acquiredAt.getTime(),
+        autoRenew,
+      )
+    : null;
 }
 
 export interface LockGuard {
@@ -222,7 +303,9 @@ export interface LockGuard {
    * calling `fn` when the lock could not be acquired, and `fn`'s result otherwise; a lock lost
    * while `fn` ran rejects with `LOCK_LOST`, as in `run`.
    */
-  wrap<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>): (...args: A) => Promise<R | undefined>;
+  wrap<A extends unknown[], R>(
+    fn: (...args: A) => R | Promise<R>,
+  ): (...args: A) => Promise<R | undefined>;
 }
 
 /** djangae's `lock(identifier, ...)`, as a guard. Bad input throws here, at definition time. */
@@ -230,8 +313,15 @@ export function lock(identifier: string, options?: LockOptions): LockGuard {
   validateIdentifier(identifier);
   const resolved = resolveLockOptions(options);
 
-  async function holding<T>(whenHeld: () => Promise<T> | T, fn: (held: Lock) => T | Promise<T>): Promise<T> {
-    const held = await acquireResolved(identifier, resolved, resolved.leaseMs !== undefined);
+  async function holding<T>(
+    whenHeld: () => Promise<T> | T,
+    fn: (held: Lock) => T | Promise<T>,
+  ): Promise<T> {
+    const held = await acquireResolved(
+      identifier,
+      resolved,
+      resolved.leaseMs !== undefined,
+    );
     if (!held) return whenHeld();
     let result: T;
     try {
@@ -247,7 +337,7 @@ export function lock(identifier: string, options?: LockOptions): LockGuard {
   }
 
   return {
-    run: (fn) =>
+    run: fn =>
       holding(() => {
         throw new LockAcquisitionError(identifier, resolved.kind);
       }, fn),

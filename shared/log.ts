@@ -4,8 +4,17 @@
  */
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
 
-export function log(severity: Severity, message: string, fields: Record<string, unknown> = {}): void {
-  const line = JSON.stringify({ severity, message, ...fields }, (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
-  if (severity === 'ERROR' || severity === 'WARNING') process.stderr.write(`${line}\n`);
+export function log(
+  severity: Severity,
+  message: string,
+  fields: Record<string, unknown> = {},
+): void {
+  const line = JSON.stringify(
+    {severity, message, ...fields},
+    (_, value: unknown) =>
+      typeof value === 'bigint' ? value.toString() : value,
+  );
+  if (severity === 'ERROR' || severity === 'WARNING')
+    process.stderr.write(`${line}\n`);
   else process.stdout.write(`${line}\n`);
 }

@@ -19,6 +19,6 @@ export interface MemcacheClient {
 
 /** The parts of a binary-protocol response WEAK locks read. */
 export interface MemcacheResponse {
-  readonly header: { readonly status: number; readonly cas: Buffer };
+  readonly header: {readonly status: number; readonly cas: Buffer};
   readonly val: Buffer;
 }

@@ -1,6 +1,6 @@
-import { LockError } from './errors';
-import { typeOf } from './identifier';
-import { isLockKind, LockKind } from './kinds';
+import {LockError} from './errors';
+import {typeOf} from './identifier';
+import {isLockKind, LockKind} from './kinds';
 
 export interface LockOptions {
   /** Keep trying until acquired (default). `false`: one attempt, then bail. */
@@ -46,31 +46,59 @@ export interface ResolvedLockOptions {
   readonly autoRenew: boolean;
 }
 
-export const DEFAULT_LOCK_OPTIONS: Readonly<{ wait: true; kind: LockKind.STRONG }> = Object.freeze({
+export const DEFAULT_LOCK_OPTIONS: Readonly<{
+  wait: true;
+  kind: LockKind.STRONG;
+}> = Object.freeze({
   wait: true,
   kind: LockKind.STRONG,
 });
 
 /** Merges the defaults and validates, in one place, so every entry point accepts the same input. */
-export function resolveLockOptions(options: LockOptions = {}): ResolvedLockOptions {
+export function resolveLockOptions(
+  options: LockOptions = {},
+): ResolvedLockOptions {
   if (options === null || typeof options !== 'object') {
-    throw new LockError('INVALID_ARGUMENT', `options must be an object, got ${typeOf(options)}`);
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `options must be an object, got ${typeOf(options)}`,
+    );
   }
   const wait = options.wait ?? DEFAULT_LOCK_OPTIONS.wait;
   if (typeof wait !== 'boolean') {
-    throw new LockError('INVALID_ARGUMENT', `wait must be a boolean, got ${typeOf(wait)}`);
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `wait must be a boolean, got ${typeOf(wait)}`,
+    );
   }
   const kind = options.kind ?? DEFAULT_LOCK_OPTIONS.kind;
   if (!isLockKind(kind)) {
-    throw new LockError('INVALID_ARGUMENT', `kind must be "STRONG" or "WEAK", got ${JSON.stringify(kind)}`);
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `kind must be "STRONG" or "WEAK", got ${JSON.stringify(kind)}`,
+    );
   }
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw new LockError('INVALID_ARGUMENT', `signal must be an AbortSignal, got ${typeOf(options.signal)}`);
+  if (
+    options.signal !== undefined &&
+    !(options.signal instanceof AbortSignal)
+  ) {
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `signal must be an AbortSignal, got ${typeOf(options.signal)}`,
+    );
   }
   const leaseMs = leaseOption(options.leaseMs);
   const autoRenew = options.autoRenew ?? false;
-  if (typeof autoRenew !== 'boolean') throw new LockError('INVALID_ARGUMENT', `autoRenew must be a boolean, got ${typeOf(autoRenew)}`);
-  if (autoRenew && leaseMs === undefined) throw new LockError('INVALID_ARGUMENT', 'autoRenew needs leaseMs: it renews the lease');
+  if (typeof autoRenew !== 'boolean')
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `autoRenew must be a boolean, got ${typeOf(autoRenew)}`,
+    );
+  if (autoRenew && leaseMs === undefined)
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      'autoRenew needs leaseMs: it renews the lease',
+    );
   return {
     wait,
     kind,
@@ -89,10 +117,21 @@ export function resolveLockOptions(options: LockOptions = {}): ResolvedLockOptio
 export const MAX_DURATION_MS = 1e12;
 
 /** A duration in milliseconds: a finite number from 0 to MAX_DURATION_MS, or absent. */
-export function durationOption(name: string, value: unknown): number | undefined {
+export function durationOption(
+  name: string,
+  value: unknown,
+): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_DURATION_MS) {
-    throw new LockError('INVALID_ARGUMENT', `${name} must be a number of milliseconds from 0 to ${MAX_DURATION_MS}, got ${describe(value)}`);
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    value > MAX_DURATION_MS
+  ) {
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `${name} must be a number of milliseconds from 0 to ${MAX_DURATION_MS}, got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -101,10 +140,21 @@ export function durationOption(name: string, value: unknown): number | undefined
 export const MIN_LEASE_MS = 100;
 
 /** A lease in milliseconds: from MIN_LEASE_MS to MAX_DURATION_MS, or absent. */
-export function leaseOption(value: unknown, name = 'leaseMs'): number | undefined {
+export function leaseOption(
+  value: unknown,
+  name = 'leaseMs',
+): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < MIN_LEASE_MS || value > MAX_DURATION_MS) {
-    throw new LockError('INVALID_ARGUMENT', `${name} must be a number of milliseconds from ${MIN_LEASE_MS} to ${MAX_DURATION_MS}, got ${describe(value)}`);
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < MIN_LEASE_MS ||
+    value > MAX_DURATION_MS
+  ) {
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `${name} must be a number of milliseconds from ${MIN_LEASE_MS} to ${MAX_DURATION_MS}, got ${describe(value)}`,
+    );
   }
   return value;
 }

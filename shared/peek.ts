@@ -1,10 +1,10 @@
-import { attemptPeek } from './attempts';
-import type { LockRecord } from './backend';
-import { currentRuntime } from './config';
-import { holderIdOf } from './holder-id';
-import { validateIdentifier } from './identifier';
-import { LockKind } from './kinds';
-import { resolveLockOptions } from './options';
+import {attemptPeek} from './attempts';
+import type {LockRecord} from './backend';
+import {currentRuntime} from './config';
+import {holderIdOf} from './holder-id';
+import {validateIdentifier} from './identifier';
+import {LockKind} from './kinds';
+import {resolveLockOptions} from './options';
 
 /** What anyone may know of a lock's holder. Never the token: that is the holder's release credential. */
 export interface PeekedLock {
@@ -22,11 +22,18 @@ export interface PeekedLock {
 }
 
 /** The current holder of `identifier`, or `null` when the lock is free. */
-export async function peek(identifier: string, options: { kind?: LockKind } = {}): Promise<PeekedLock | null> {
+export async function peek(
+  identifier: string,
+  options: {kind?: LockKind} = {},
+): Promise<PeekedLock | null> {
   validateIdentifier(identifier);
-  const { kind } = resolveLockOptions({ kind: options?.kind ?? LockKind.STRONG });
+  const {kind} = resolveLockOptions({kind: options?.kind ?? LockKind.STRONG});
   const runtime = currentRuntime();
-  const record = await attemptPeek(await runtime.backend(kind), identifier, runtime.config.retry);
+  const record = await attemptPeek(
+    await runtime.backend(kind),
+    identifier,
+    runtime.config.retry,
+  );
   return record ? describeHolder(record) : null;
 }
 
@@ -35,9 +42,9 @@ export function describeHolder(record: LockRecord): PeekedLock {
     identifier: record.identifier,
     holderId: holderIdOf(record.token),
     acquiredAt: record.acquiredAt,
-    ...(record.renewedAt ? { renewedAt: record.renewedAt } : {}),
-    ...(record.leaseMs === undefined ? {} : { leaseMs: record.leaseMs }),
-    ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}),
-    ...(record.fence === undefined ? {} : { fence: record.fence }),
+    ...(record.renewedAt ? {renewedAt: record.renewedAt} : {}),
+    ...(record.leaseMs === undefined ? {} : {leaseMs: record.leaseMs}),
+    ...(record.expiresAt ? {expiresAt: record.expiresAt} : {}),
+    ...(record.fence === undefined ? {} : {fence: record.fence}),
   };
 }

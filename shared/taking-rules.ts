@@ -1,4 +1,4 @@
-import type { LockRecord } from './backend';
+import type {LockRecord} from './backend';
 
 /**
  * Who may take a lock that is held, and when cleanup may delete it: the rules both stores apply,
@@ -14,9 +14,15 @@ import type { LockRecord } from './backend';
  */
 export type Takeover = 'lease_expired' | 'stolen';
 
-export function takeoverOf(holder: Pick<LockRecord, 'leaseMs'>, sinceLastSignMs: number, takerStealAfterMs: number | undefined): Takeover | null {
-  if (holder.leaseMs !== undefined) return sinceLastSignMs > holder.leaseMs ? 'lease_expired' : null;
-  if (takerStealAfterMs !== undefined && sinceLastSignMs > takerStealAfterMs) return 'stolen';
+export function takeoverOf(
+  holder: Pick<LockRecord, 'leaseMs'>,
+  sinceLastSignMs: number,
+  takerStealAfterMs: number | undefined,
+): Takeover | null {
+  if (holder.leaseMs !== undefined)
+    return sinceLastSignMs > holder.leaseMs ? 'lease_expired' : null;
+  if (takerStealAfterMs !== undefined && sinceLastSignMs > takerStealAfterMs)
+    return 'stolen';
   return null;
 }
 
@@ -29,19 +35,32 @@ export interface CleanupRule {
   readonly maxAgeMs: number;
 }
 
-export function abandoned(holder: Pick<LockRecord, 'leaseMs' | 'stealAfterMs'>, sinceLastSignMs: number, rule: CleanupRule): boolean {
+export function abandoned(
+  holder: Pick<LockRecord, 'leaseMs' | 'stealAfterMs'>,
+  sinceLastSignMs: number,
+  rule: CleanupRule,
+): boolean {
   if (holder.leaseMs !== undefined) return sinceLastSignMs > holder.leaseMs;
-  if (holder.stealAfterMs !== undefined && sinceLastSignMs > holder.stealAfterMs) return true;
+  if (
+    holder.stealAfterMs !== undefined &&
+    sinceLastSignMs > holder.stealAfterMs
+  )
+    return true;
   return sinceLastSignMs > rule.maxAgeMs;
 }
 
 /** When the holder's lock becomes takeable by anyone (a lease's end), or stealable by its own steal setting. */
-export function expiryOf(lastSign: Date, holder: Pick<LockRecord, 'leaseMs' | 'stealAfterMs'>): Date | undefined {
+export function expiryOf(
+  lastSign: Date,
+  holder: Pick<LockRecord, 'leaseMs' | 'stealAfterMs'>,
+): Date | undefined {
   const ms = holder.leaseMs ?? holder.stealAfterMs;
   return ms === undefined ? undefined : new Date(lastSign.getTime() + ms);
 }
 
 /** The holder's last sign of life as the holder's host wrote it. */
-export function lastSignOf(holder: Pick<LockRecord, 'acquiredAt' | 'renewedAt'>): Date {
+export function lastSignOf(
+  holder: Pick<LockRecord, 'acquiredAt' | 'renewedAt'>,
+): Date {
   return holder.renewedAt ?? holder.acquiredAt;
 }

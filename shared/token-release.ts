@@ -1,11 +1,11 @@
-import { attemptRelease, attemptRenew } from './attempts';
-import { currentRuntime } from './config';
-import { LockError } from './errors';
-import { typeOf, validateIdentifier } from './identifier';
-import { holderIdOf } from './holder-id';
-import { LockKind } from './kinds';
-import { leaseOption, resolveLockOptions } from './options';
-import { observeRelease, observeRenew } from './telemetry/lock-telemetry';
+import {attemptRelease, attemptRenew} from './attempts';
+import {currentRuntime} from './config';
+import {LockError} from './errors';
+import {typeOf, validateIdentifier} from './identifier';
+import {holderIdOf} from './holder-id';
+import {LockKind} from './kinds';
+import {leaseOption, resolveLockOptions} from './options';
+import {observeRelease, observeRenew} from './telemetry/lock-telemetry';
 
 /** Tokens are UUIDs; anything much longer is not one of ours. */
 export const MAX_TOKEN_LENGTH = 256;
@@ -15,14 +15,20 @@ export const MAX_TOKEN_LENGTH = 256;
  * token (the HTTP API, another process). `true` when that token held it and it was removed; `false`
  * when the lock is free or another token holds it, which is then left untouched.
  */
-export async function releaseByToken(identifier: string, token: string, options: { kind?: LockKind } = {}): Promise<boolean> {
+export async function releaseByToken(
+  identifier: string,
+  token: string,
+  options: {kind?: LockKind} = {},
+): Promise<boolean> {
   validateIdentifier(identifier);
   validateToken(token);
-  const { kind } = resolveLockOptions({ kind: options?.kind ?? LockKind.STRONG });
+  const {kind} = resolveLockOptions({kind: options?.kind ?? LockKind.STRONG});
   const runtime = currentRuntime();
   try {
     const backend = await runtime.backend(kind);
-    return await observeRelease({ kind, identifier }, holderIdOf(token), () => attemptRelease(backend, identifier, token, runtime.config.retry));
+    return await observeRelease({kind, identifier}, holderIdOf(token), () =>
+      attemptRelease(backend, identifier, token, runtime.config.retry),
+    );
   } finally {
     runtime.queue.wake(kind, identifier);
   }
@@ -38,27 +44,38 @@ export async function releaseByToken(identifier: string, token: string, options:
 export async function renewByToken(
   identifier: string,
   token: string,
-  options: { kind?: LockKind; leaseMs?: number } = {},
-): Promise<{ expiresAt: Date | undefined } | null> {
+  options: {kind?: LockKind; leaseMs?: number} = {},
+): Promise<{expiresAt: Date | undefined} | null> {
   validateIdentifier(identifier);
   validateToken(token);
-  const { kind } = resolveLockOptions({ kind: options?.kind ?? LockKind.STRONG });
+  const {kind} = resolveLockOptions({kind: options?.kind ?? LockKind.STRONG});
   const leaseMs = leaseOption(options?.leaseMs);
   const runtime = currentRuntime();
   const backend = await runtime.backend(kind);
-  const request = { identifier, token, ...(leaseMs === undefined ? {} : { leaseMs }) };
+  const request = {
+    identifier,
+    token,
+    ...(leaseMs === undefined ? {} : {leaseMs}),
+  };
   const outcome = await observeRenew(
-    { kind, identifier },
+    {kind, identifier},
     holderIdOf(token),
     undefined,
     () => attemptRenew(backend, request, runtime.config.retry),
-    (renewal) => renewal.renewed,
+    renewal => renewal.renewed,
   );
-  return outcome.renewed ? { expiresAt: outcome.record.expiresAt } : null;
+  return outcome.renewed ? {expiresAt: outcome.record.expiresAt} : null;
 }
 
 export function validateToken(token: unknown): asserts token is string {
-  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-    throw new LockError('INVALID_ARGUMENT', `token must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters, got ${typeOf(token)}`);
+  if (
+    typeof token !== 'string' ||
+    token.length === 0 ||
+    token.length > MAX_TOKEN_LENGTH
+  ) {
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `token must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters, got ${typeOf(token)}`,
+    );
   }
 }

@@ -1,8 +1,22 @@
-import { abandonAcquire, attemptAcquire, attemptRelease, type AcquireMemory } from './attempts';
-import { BUDGET_GRACE_MS, withCleanupGrace, withinBudget } from './budget';
-import type { AcquireRequest, LockBackend, LockRecord, LockWatch } from './backend';
-import { fullJitterDelayMs, type BackoffPolicy, type RetryPolicy } from './backoff';
-import type { LocalWaitQueue } from './local-queue';
+import {
+  abandonAcquire,
+  attemptAcquire,
+  attemptRelease,
+  type AcquireMemory,
+} from './attempts';
+import {BUDGET_GRACE_MS, withCleanupGrace, withinBudget} from './budget';
+import type {
+  AcquireRequest,
+  LockBackend,
+  LockRecord,
+  LockWatch,
+} from './backend';
+import {
+  fullJitterDelayMs,
+  type BackoffPolicy,
+  type RetryPolicy,
+} from './backoff';
+import type {LocalWaitQueue} from './local-queue';
 
 export interface WaitSettings {
   readonly backend: LockBackend;
@@ -39,20 +53,40 @@ export const LISTENED_SAFETY_POLL_MS = 5_000;
  * Giving up (deadline, abort) after a write of ours may have landed unseen removes that write. A
  * grant that arrives after `signal` aborted is released at once and reported as not acquired.
  */
-export async function acquireWithWaiting(settings: WaitSettings, request: AcquireRequest, wait: WaitOptions): Promise<LockRecord | null> {
+export async function acquireWithWaiting(
+  settings: WaitSettings,
+  request: AcquireRequest,
+  wait: WaitOptions,
+): Promise<LockRecord | null> {
   if (wait.signal?.aborted) return null;
-  const deadline = wait.waitForMs === undefined ? Infinity : Date.now() + wait.waitForMs;
-  const record = await withinBudget(deadline + BUDGET_GRACE_MS, () => poll(settings, request, wait, deadline));
+  const deadline =
+    wait.waitForMs === undefined ? Infinity : Date.now() + wait.waitForMs;
+  const record = await withinBudget(deadline + BUDGET_GRACE_MS, () =>
+    poll(settings, request, wait, deadline),
+  );
   if (record && wait.signal?.aborted) {
-    await withCleanupGrace(() => attemptRelease(settings.backend, request.identifier, request.token, settings.retry, record.revision)).catch(() => undefined);
+    await withCleanupGrace(() =>
+      attemptRelease(
+        settings.backend,
+        request.identifier,
+        request.token,
+        settings.retry,
+        record.revision,
+      ),
+    ).catch(() => undefined);
     return null;
   }
   return record;
 }
 
-async function poll(settings: WaitSettings, request: AcquireRequest, wait: WaitOptions, deadline: number): Promise<LockRecord | null> {
-  const { backend, queue, retry, waitBackoff } = settings;
-  const memory: AcquireMemory = { mayHoldIt: false };
+async function poll(
+  settings: WaitSettings,
+  request: AcquireRequest,
+  wait: WaitOptions,
+  deadline: number,
+): Promise<LockRecord | null> {
+  const {backend, queue, retry, waitBackoff} = settings;
+  const memory: AcquireMemory = {mayHoldIt: false};
   const giveUp = async () => {
     await abandonAcquire(backend, request, memory);
     return null;
@@ -62,10 +96,16 @@ async function poll(settings: WaitSettings, request: AcquireRequest, wait: WaitO
     return outcome.acquired ? outcome.record : giveUp();
   }
 
-  const turn = await queue.enter(backend.kind, request.identifier, String(request.stealAfterMs ?? ''), deadline, wait.signal);
+  const turn = await queue.enter(
+    backend.kind,
+    request.identifier,
+    String(request.stealAfterMs ?? ''),
+    deadline,
+    wait.signal,
+  );
   if (!turn) return null;
   const wakeOnAbort = () => turn.wakeSleeper();
-  wait.signal?.addEventListener('abort', wakeOnAbort, { once: true });
+  wait.signal?.addEventListener('abort', wakeOnAbort, {once: true});
   // Where the store pushes changes, the poller (one per steal group; the backend shares one
   // listener per lock among them) is told the moment the lock may be takeable, and while that
   // stream is healthy it polls only then and at a slow safety interval. Only once it has found the
@@ -77,8 +117,14 @@ async function poll(settings: WaitSettings, request: AcquireRequest, wait: WaitO
       if (outcome.acquired) return outcome.record;
       const remaining = deadline - Date.now();
       if (remaining <= 0 || wait.signal?.aborted) return giveUp();
-      watch ??= backend.watch?.(request.identifier, () => turn.nudge(), request.stealAfterMs);
-      const pauseMs = watch?.healthy ? LISTENED_SAFETY_POLL_MS : fullJitterDelayMs(waitBackoff, step);
+      watch ??= backend.watch?.(
+        request.identifier,
+        () => turn.nudge(),
+        request.stealAfterMs,
+      );
+      const pauseMs = watch?.healthy
+        ? LISTENED_SAFETY_POLL_MS
+        : fullJitterDelayMs(waitBackoff, step);
       const woken = await turn.sleep(Math.min(remaining, pauseMs));
       if (wait.signal?.aborted) return giveUp();
       if (woken) step = -1;

@@ -1,4 +1,4 @@
-import { functionSettings } from '../settings';
+import {functionSettings} from '../settings';
 
 /**
  * Where the example worker keeps balances and applied events: the STRONG store the functions use
@@ -13,7 +13,14 @@ export interface AccountLedger {
   /** The account's balance; 0 for an account never seen. */
   balance(account: string): Promise<number>;
   /** The new balance and the applied event in one commit, which fails if the event was recorded meanwhile. */
-  apply(event: { readonly account: string; readonly amount: number; readonly eventId: string }, balance: number): Promise<void>;
+  apply(
+    event: {
+      readonly account: string;
+      readonly amount: number;
+      readonly eventId: string;
+    },
+    balance: number,
+  ): Promise<void>;
 }
 
 export const ACCOUNT_KIND = 'ExampleAccount';
@@ -26,8 +33,13 @@ let ledger: Promise<AccountLedger> | undefined;
 export function accountLedger(): Promise<AccountLedger> {
   ledger ??= (async () => {
     const settings = functionSettings();
-    if (settings.strongStore === 'firestore') return (await import('./firestore-ledger')).firestoreLedger(settings.firestoreDatabase);
-    return (await import('./datastore-ledger')).datastoreLedger(settings.datastoreDatabase);
+    if (settings.strongStore === 'firestore')
+      return (await import('./firestore-ledger')).firestoreLedger(
+        settings.firestoreDatabase,
+      );
+    return (await import('./datastore-ledger')).datastoreLedger(
+      settings.datastoreDatabase,
+    );
   })();
   ledger.catch(() => (ledger = undefined));
   return ledger;

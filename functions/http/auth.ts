@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import {createHash, timingSafeEqual} from 'node:crypto';
 
 /**
  * The header that carries LOCKS_API_TOKEN. A header of its own, because `Authorization` is taken
@@ -12,16 +12,28 @@ export const API_TOKEN_HEADER = 'X-Locks-Api-Token';
  * <token>` (for callers of a deployment that allows unauthenticated calls, where `Authorization`
  * is free). Either one matching is enough.
  */
-export function apiTokenPresented(headers: { get(name: string): string | undefined }, expected: string): boolean {
+export function apiTokenPresented(
+  headers: {get(name: string): string | undefined},
+  expected: string,
+): boolean {
   // Both are checked, so the time taken does not tell which header was tried.
-  const inOwnHeader = tokenMatches(headers.get(API_TOKEN_HEADER) ?? '', expected);
+  const inOwnHeader = tokenMatches(
+    headers.get(API_TOKEN_HEADER) ?? '',
+    expected,
+  );
   const asBearer = bearerTokenMatches(headers.get('authorization'), expected);
   return inOwnHeader || asBearer;
 }
 
 /** Checks `Authorization: Bearer <token>` against the configured token in constant time. */
-export function bearerTokenMatches(authorization: string | undefined, expected: string): boolean {
-  return tokenMatches(/^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '', expected);
+export function bearerTokenMatches(
+  authorization: string | undefined,
+  expected: string,
+): boolean {
+  return tokenMatches(
+    /^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '',
+    expected,
+  );
 }
 
 /**
@@ -29,6 +41,9 @@ export function bearerTokenMatches(authorization: string | undefined, expected: 
  * much of a guess was right.
  */
 function tokenMatches(presented: string, expected: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(presented), digest(expected)) && presented.length > 0;
+  const digest = (value: string) =>
+    createHash('sha256').update(value, 'utf8').digest();
+  return (
+    timingSafeEqual(digest(presented), digest(expected)) && presented.length > 0
+  );
 }

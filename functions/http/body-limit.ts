@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from './lingering-close';
+import type {IncomingMessage, ServerResponse} from 'node:http';
+import {sendJson} from './lingering-close';
 
 /**
  * Refuses a request body over `limit` bytes before the Functions Framework reads it (its parsers
@@ -11,7 +11,11 @@ import { sendJson } from './lingering-close';
  * lingering close (functions/http/lingering-close.ts): the rest of the body is read and discarded,
  * within bounds, so a client still sending reads the 413 instead of a reset.
  */
-export function refuseOversizedBody(req: IncomingMessage, res: ServerResponse, limit: number): boolean {
+export function refuseOversizedBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+): boolean {
   const declared = req.headers['content-length'];
   if (declared !== undefined) {
     const length = Number(declared);
@@ -37,6 +41,13 @@ export function refuseOversizedBody(req: IncomingMessage, res: ServerResponse, l
   return false;
 }
 
-function answerTooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
-  sendJson(req, res, 413, { error: 'payload_too_large', message: `the body is larger than the limit of ${limit} bytes (LOCKS_MAX_BODY_BYTES)` });
+function answerTooLarge(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+): void {
+  sendJson(req, res, 413, {
+    error: 'payload_too_large',
+    message: `the body is larger than the limit of ${limit} bytes (LOCKS_MAX_BODY_BYTES)`,
+  });
 }

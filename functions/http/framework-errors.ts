@@ -1,9 +1,9 @@
-import { dirname } from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { log } from '../../shared/log';
-import { functionSettings } from '../settings';
-import { refuseOversizedBody } from './body-limit';
-import { sendJson } from './lingering-close';
+import {dirname} from 'node:path';
+import type {IncomingMessage, ServerResponse} from 'node:http';
+import {log} from '../../shared/log';
+import {functionSettings} from '../settings';
+import {refuseOversizedBody} from './body-limit';
+import {sendJson} from './lingering-close';
 
 /**
  * The Functions Framework parses request bodies before a function runs, and hands a parse error
@@ -26,9 +26,13 @@ import { sendJson } from './lingering-close';
  * `app.all` and an event function with `app.post`, so `app.all` marks the app.
  */
 export function answerFrameworkErrorsWithJson(): boolean {
-  const expressPath = require.resolve('express', { paths: [dirname(require.resolve('@google-cloud/functions-framework'))] });
+  const expressPath = require.resolve('express', {
+    paths: [dirname(require.resolve('@google-cloud/functions-framework'))],
+  });
   if (!require.cache[expressPath]) return false;
-  const express = require(expressPath) as { application: ExpressApplication & { [PATCHED]?: true } };
+  const express = require(expressPath) as {
+    application: ExpressApplication & {[PATCHED]?: true};
+  };
   const application = express.application;
   if (application[PATCHED]) return true;
   const handle = application.handle;
@@ -37,7 +41,12 @@ export function answerFrameworkErrorsWithJson(): boolean {
       const limit = maxBodyBytes();
       if (limit !== undefined && refuseOversizedBody(req, res, limit)) return;
     }
-    return handle.call(this, req, res, callback ?? ((error?: unknown) => answerJson(error, req, res)));
+    return handle.call(
+      this,
+      req,
+      res,
+      callback ?? ((error?: unknown) => answerJson(error, req, res)),
+    );
   };
   const all = application.all;
   application.all = function (this: ExpressApplication, ...args: unknown[]) {
@@ -49,11 +58,17 @@ export function answerFrameworkErrorsWithJson(): boolean {
 }
 
 const PATCHED = Symbol.for('cloud-functions-locking.jsonFrameworkErrors');
-const SERVES_HTTP_FUNCTION = Symbol.for('cloud-functions-locking.servesHttpFunction');
+const SERVES_HTTP_FUNCTION = Symbol.for(
+  'cloud-functions-locking.servesHttpFunction',
+);
 
 interface ExpressApplication {
   [SERVES_HTTP_FUNCTION]?: true;
-  handle(req: IncomingMessage, res: ServerResponse, callback?: (error?: unknown) => void): void;
+  handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    callback?: (error?: unknown) => void,
+  ): void;
   all(...args: unknown[]): unknown;
 }
 
@@ -74,28 +89,41 @@ interface HttpError {
 
 /** Body-parser's error types, as a client should hear them. */
 const MESSAGES: Record<string, string> = {
-  'entity.parse.failed': 'the body is not valid JSON (or not a JSON object or array)',
+  'entity.parse.failed':
+    'the body is not valid JSON (or not a JSON object or array)',
   'entity.too.large': 'the body is too large',
   'entity.verify.failed': 'the body could not be verified',
   'encoding.unsupported': 'the body has an unsupported content encoding',
   'charset.unsupported': 'the body has an unsupported charset',
   'request.aborted': 'the request was aborted',
-  'request.size.invalid': 'the body is shorter or longer than its Content-Length',
+  'request.size.invalid':
+    'the body is shorter or longer than its Content-Length',
 };
 
 /** Some parser refusals come before the body is read (an unsupported charset or encoding): sendJson lingers then. */
-function answerJson(error: unknown, req: IncomingMessage, res: ServerResponse): void {
-  const { status: declared, statusCode, type } = (error ?? {}) as HttpError;
+function answerJson(
+  error: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  const {status: declared, statusCode, type} = (error ?? {}) as HttpError;
   const status = error === undefined ? 404 : (declared ?? statusCode ?? 500);
   const clientError = status >= 400 && status < 500;
   const body =
     status === 404
-      ? { error: 'not_found' }
+      ? {error: 'not_found'}
       : status === 413
-        ? { error: 'payload_too_large', message: MESSAGES['entity.too.large'] }
+        ? {error: 'payload_too_large', message: MESSAGES['entity.too.large']}
         : clientError
-          ? { error: 'invalid_request', message: (type && MESSAGES[type]) ?? 'the request could not be read' }
-          : { error: 'internal' };
-  if (!clientError) log('ERROR', 'request failed before reaching the function', { detail: error instanceof Error ? error.message : String(error) });
+          ? {
+              error: 'invalid_request',
+              message:
+                (type && MESSAGES[type]) ?? 'the request could not be read',
+            }
+          : {error: 'internal'};
+  if (!clientError)
+    log('ERROR', 'request failed before reaching the function', {
+      detail: error instanceof Error ? error.message : String(error),
+    });
   sendJson(req, res, clientError ? status : 500, body);
 }

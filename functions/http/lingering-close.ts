@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type {IncomingMessage, ServerResponse} from 'node:http';
 
 /**
  * After an answer given before the request's body had all arrived, at most this many more bytes
@@ -23,14 +23,21 @@ export const LINGER_MAX_MS = 10_000;
  * the response is ended, which closes the connection, only once the rest of the body has been
  * read and discarded, or LINGER_MAX_BYTES or LINGER_MAX_MS is reached; then the connection is cut.
  */
-export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
+export function sendJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     if (!res.writableEnded && !lingering.has(res)) res.end();
     return;
   }
   const payload = Buffer.from(JSON.stringify(body));
   res.statusCode = status;
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  for (const [name, value] of Object.entries(headers))
+    res.setHeader(name, value);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', payload.length);
   if (req.complete) {

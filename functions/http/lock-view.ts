@@ -1,5 +1,5 @@
-import type { PeekedLock } from '../../shared/peek';
-import { identifierHashOf } from '../../shared/telemetry/identifier-hash';
+import type {PeekedLock} from '../../shared/peek';
+import {identifierHashOf} from '../../shared/telemetry/identifier-hash';
 
 /** A lock as the CLI and the locks page show it: what peek() tells, plus ages on this host's clock. JSON-safe. */
 export interface LockView {
@@ -23,11 +23,13 @@ export function viewOf(lock: PeekedLock, now: number = Date.now()): LockView {
     identifierHash: identifierHashOf(lock.identifier),
     holderId: lock.holderId,
     acquiredAt: lock.acquiredAt.toISOString(),
-    ...(lock.renewedAt ? { renewedAt: lock.renewedAt.toISOString() } : {}),
-    ...(lock.leaseMs === undefined ? {} : { leaseMs: lock.leaseMs }),
-    ...(lock.expiresAt ? { expiresAt: lock.expiresAt.toISOString() } : {}),
-    ...(lock.fence === undefined ? {} : { fence: lock.fence.toString() }),
+    ...(lock.renewedAt ? {renewedAt: lock.renewedAt.toISOString()} : {}),
+    ...(lock.leaseMs === undefined ? {} : {leaseMs: lock.leaseMs}),
+    ...(lock.expiresAt ? {expiresAt: lock.expiresAt.toISOString()} : {}),
+    ...(lock.fence === undefined ? {} : {fence: lock.fence.toString()}),
     ageMs: now - lock.acquiredAt.getTime(),
-    ...(lock.leaseMs !== undefined && lock.expiresAt ? { leaseLeftMs: lock.expiresAt.getTime() - now } : {}),
+    ...(lock.leaseMs !== undefined && lock.expiresAt
+      ? {leaseLeftMs: lock.expiresAt.getTime() - now}
+      : {}),
   };
 }

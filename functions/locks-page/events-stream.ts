@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EVENTS_CHANNEL } from '../../shared';
+import type {IncomingMessage, ServerResponse} from 'node:http';
+import {EVENTS_CHANNEL} from '../../shared';
 
 /** Often enough that proxies and load balancers do not take the stream for an idle connection. */
 const HEARTBEAT_MS = 15_000;
@@ -10,16 +10,23 @@ const HEARTBEAT_MS = 15_000;
  * diagnostics channel, until the client goes away. Subscribing is what makes the library build
  * events at all (it checks for subscribers), so an unwatched process pays nothing.
  */
-export function streamLockEvents(req: IncomingMessage, res: ServerResponse): void {
+export function streamLockEvents(
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-store',
     'X-Accel-Buffering': 'no',
   });
   res.write(': connected\n\n');
-  const send = (message: unknown) => res.write(`data: ${JSON.stringify(message)}\n\n`);
+  const send = (message: unknown) =>
+    res.write(`data: ${JSON.stringify(message)}\n\n`);
   diagnosticsChannel.subscribe(EVENTS_CHANNEL, send);
-  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+  const heartbeat = setInterval(
+    () => res.write(': heartbeat\n\n'),
+    HEARTBEAT_MS,
+  );
   heartbeat.unref();
   const stop = () => {
     clearInterval(heartbeat);

@@ -1,6 +1,6 @@
-import { LOCKS_PAGE_SCRIPT } from './page-script';
+import {LOCKS_PAGE_SCRIPT} from './page-script';
 
-export { LOCKS_PAGE_SCRIPT };
+export {LOCKS_PAGE_SCRIPT};
 
 /** The live locks page: one static document, its style and its script inline. */
 export const LOCKS_PAGE_HTML = `<!doctype html>

@@ -1,9 +1,15 @@
-import { parseArgs } from 'node:util';
-import { LockKind } from '../../shared/kinds';
-import { parseDuration } from './durations';
-import { CliError, EXIT } from './exit-codes';
+import {parseArgs} from 'node:util';
+import {LockKind} from '../../shared/kinds';
+import {parseDuration} from './durations';
+import {CliError, EXIT} from './exit-codes';
 
-export const COMMANDS = ['list', 'show', 'release', 'cleanup', 'watch'] as const;
+export const COMMANDS = [
+  'list',
+  'show',
+  'release',
+  'cleanup',
+  'watch',
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface CliArguments {
@@ -48,35 +54,60 @@ export function parseArguments(argv: readonly string[]): CliArguments {
       allowPositionals: true,
       strict: true,
       options: {
-        json: { type: 'boolean', default: false },
-        kind: { type: 'string', default: LockKind.STRONG },
-        prefix: { type: 'string' },
-        'older-than': { type: 'string' },
-        'max-age': { type: 'string' },
-        force: { type: 'boolean', default: false },
-        interval: { type: 'string', default: '2s' },
-        limit: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
+        json: {type: 'boolean', default: false},
+        kind: {type: 'string', default: LockKind.STRONG},
+        prefix: {type: 'string'},
+        'older-than': {type: 'string'},
+        'max-age': {type: 'string'},
+        force: {type: 'boolean', default: false},
+        interval: {type: 'string', default: '2s'},
+        limit: {type: 'string'},
+        help: {type: 'boolean', short: 'h', default: false},
       },
     });
   } catch (error) {
     throw new CliError(EXIT.usage, `${(error as Error).message}; see --help`);
   }
-  const { values, positionals } = parsed;
+  const {values, positionals} = parsed;
   const [command, identifier, ...extra] = positionals;
   if (values.help) throw new CliError(EXIT.ok, USAGE);
-  if (command === undefined) throw new CliError(EXIT.usage, `a command is needed: one of ${COMMANDS.join(', ')}; see --help`);
-  if (!(COMMANDS as readonly string[]).includes(command)) throw new CliError(EXIT.usage, `unknown command ${JSON.stringify(command)}: use one of ${COMMANDS.join(', ')}`);
+  if (command === undefined)
+    throw new CliError(
+      EXIT.usage,
+      `a command is needed: one of ${COMMANDS.join(', ')}; see --help`,
+    );
+  if (!(COMMANDS as readonly string[]).includes(command))
+    throw new CliError(
+      EXIT.usage,
+      `unknown command ${JSON.stringify(command)}: use one of ${COMMANDS.join(', ')}`,
+    );
   const name = command as CommandName;
   const takesIdentifier = name === 'show' || name === 'release';
-  if (takesIdentifier && identifier === undefined) throw new CliError(EXIT.usage, `${name} needs the lock's identifier: cloud-functions-locking ${name} ID`);
+  if (takesIdentifier && identifier === undefined)
+    throw new CliError(
+      EXIT.usage,
+      `${name} needs the lock's identifier: cloud-functions-locking ${name} ID`,
+    );
   if ((!takesIdentifier && identifier !== undefined) || extra.length > 0) {
-    throw new CliError(EXIT.usage, `unexpected argument ${JSON.stringify(takesIdentifier ? extra[0] : identifier)} after ${name}`);
+    throw new CliError(
+      EXIT.usage,
+      `unexpected argument ${JSON.stringify(takesIdentifier ? extra[0] : identifier)} after ${name}`,
+    );
   }
   const kind = String(values.kind).toUpperCase();
-  if (kind !== LockKind.STRONG && kind !== LockKind.WEAK) throw new CliError(EXIT.usage, `--kind is STRONG or WEAK, got ${JSON.stringify(values.kind)}`);
-  if (kind === LockKind.WEAK && (name === 'list' || name === 'watch' || name === 'cleanup')) {
-    throw new CliError(EXIT.usage, `WEAK locks cannot be ${name === 'cleanup' ? 'cleaned up (memcached expires them itself)' : 'listed: memcached cannot enumerate its keys'}; look one up with: show ID --kind WEAK`);
+  if (kind !== LockKind.STRONG && kind !== LockKind.WEAK)
+    throw new CliError(
+      EXIT.usage,
+      `--kind is STRONG or WEAK, got ${JSON.stringify(values.kind)}`,
+    );
+  if (
+    kind === LockKind.WEAK &&
+    (name === 'list' || name === 'watch' || name === 'cleanup')
+  ) {
+    throw new CliError(
+      EXIT.usage,
+      `WEAK locks cannot be ${name === 'cleanup' ? 'cleaned up (memcached expires them itself)' : 'listed: memcached cannot enumerate its keys'}; look one up with: show ID --kind WEAK`,
+    );
   }
   return {
     command: name,
@@ -84,16 +115,32 @@ export function parseArguments(argv: readonly string[]): CliArguments {
     json: values.json === true,
     kind: kind as LockKind,
     prefix: values.prefix,
-    olderThanMs: values['older-than'] === undefined ? undefined : parseDuration('--older-than', values['older-than']),
-    maxAgeMs: values['max-age'] === undefined ? undefined : parseDuration('--max-age', values['max-age']),
+    olderThanMs:
+      values['older-than'] === undefined
+        ? undefined
+        : parseDuration('--older-than', values['older-than']),
+    maxAgeMs:
+      values['max-age'] === undefined
+        ? undefined
+        : parseDuration('--max-age', values['max-age']),
     force: values.force === true,
-    intervalMs: Math.max(200, parseDuration('--interval', String(values.interval))),
-    limit: values.limit === undefined ? undefined : positiveInteger('--limit', values.limit),
+    intervalMs: Math.max(
+      200,
+      parseDuration('--interval', String(values.interval)),
+    ),
+    limit:
+      values.limit === undefined
+        ? undefined
+        : positiveInteger('--limit', values.limit),
   };
 }
 
 function positiveInteger(option: string, text: string): number {
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new CliError(EXIT.usage, `${option} takes a whole number >= 1, got ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new CliError(
+      EXIT.usage,
+      `${option} takes a whole number >= 1, got ${JSON.stringify(text)}`,
+    );
   return value;
 }

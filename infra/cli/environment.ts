@@ -1,6 +1,10 @@
-import { readSettings, SettingsError, strongStoreConfig } from '../../functions/settings';
-import { configureLocking, type StrongStore } from '../../shared/config';
-import { CliError, EXIT } from './exit-codes';
+import {
+  readSettings,
+  SettingsError,
+  strongStoreConfig,
+} from '../../functions/settings';
+import {configureLocking, type StrongStore} from '../../shared/config';
+import {CliError, EXIT} from './exit-codes';
 
 export interface CliEnvironment {
   readonly strongStore: StrongStore;
@@ -16,23 +20,38 @@ export interface CliEnvironment {
  * themselves) and the LOCKS_* settings as the deployed functions read them, so the CLI sees the
  * locks the functions take.
  */
-export function configureFromEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
+export function configureFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): CliEnvironment {
   // An emulator needs no credentials: skip the client's metadata-server probe, and the warning it prints.
-  if ((env.DATASTORE_EMULATOR_HOST || env.FIRESTORE_EMULATOR_HOST) && env.METADATA_SERVER_DETECTION === undefined) env.METADATA_SERVER_DETECTION = 'none';
+  if (
+    (env.DATASTORE_EMULATOR_HOST || env.FIRESTORE_EMULATOR_HOST) &&
+    env.METADATA_SERVER_DETECTION === undefined
+  )
+    env.METADATA_SERVER_DETECTION = 'none';
   let settings;
   try {
     settings = readSettings(env);
   } catch (error) {
-    if (error instanceof SettingsError) throw new CliError(EXIT.configuration, error.message);
+    if (error instanceof SettingsError)
+      throw new CliError(EXIT.configuration, error.message);
     throw error;
   }
-  const { strongStore } = settings;
+  const {strongStore} = settings;
   configureLocking(strongStoreConfig(settings));
-  const emulator = strongStore === 'firestore' ? env.FIRESTORE_EMULATOR_HOST : env.DATASTORE_EMULATOR_HOST;
-  const variable = strongStore === 'firestore' ? 'FIRESTORE_EMULATOR_HOST' : 'DATASTORE_EMULATOR_HOST';
+  const emulator =
+    strongStore === 'firestore'
+      ? env.FIRESTORE_EMULATOR_HOST
+      : env.DATASTORE_EMULATOR_HOST;
+  const variable =
+    strongStore === 'firestore'
+      ? 'FIRESTORE_EMULATOR_HOST'
+      : 'DATASTORE_EMULATOR_HOST';
   return {
     strongStore,
-    strongTarget: emulator ? `the emulator at ${emulator} (${variable})` : `Google's ${strongStore === 'firestore' ? 'Firestore' : 'Datastore'} service`,
+    strongTarget: emulator
+      ? `the emulator at ${emulator} (${variable})`
+      : `Google's ${strongStore === 'firestore' ? 'Firestore' : 'Datastore'} service`,
     memcacheServers: env.MEMCACHE_SERVERS || 'localhost:11211',
     cleanupMaxAgeMs: settings.cleanupMaxAgeMs,
   };

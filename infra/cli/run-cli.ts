@@ -1,12 +1,12 @@
-import { LockError } from '../../shared/errors';
-import { parseArguments } from './arguments';
-import { cleanup } from './commands/cleanup';
-import { list } from './commands/list';
-import { release } from './commands/release';
-import { show } from './commands/show';
-import { watch } from './commands/watch';
-import { configureFromEnvironment, type CliEnvironment } from './environment';
-import { CliError, EXIT, type ExitCode } from './exit-codes';
+import {LockError} from '../../shared/errors';
+import {parseArguments} from './arguments';
+import {cleanup} from './commands/cleanup';
+import {list} from './commands/list';
+import {release} from './commands/release';
+import {show} from './commands/show';
+import {watch} from './commands/watch';
+import {configureFromEnvironment, type CliEnvironment} from './environment';
+import {CliError, EXIT, type ExitCode} from './exit-codes';
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -16,7 +16,10 @@ export interface CliIo {
 }
 
 /** Runs one command line; every failure becomes one line on stderr and its own exit code. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+): Promise<ExitCode> {
   let environment: CliEnvironment | undefined;
   try {
     const args = parseArguments(argv);
@@ -40,17 +43,39 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   }
 }
 
-function explain(error: unknown, environment: CliEnvironment | undefined, env: NodeJS.ProcessEnv): CliError {
+function explain(
+  error: unknown,
+  environment: CliEnvironment | undefined,
+  env: NodeJS.ProcessEnv,
+): CliError {
   if (error instanceof CliError) return error;
   const text = messagesOf(error);
-  if (/Unable to detect a Project Id|project id/i.test(text) && !env.GOOGLE_CLOUD_PROJECT) {
-    return new CliError(EXIT.configuration, 'no Google Cloud project: set GOOGLE_CLOUD_PROJECT (with npm start: the project its ready line prints)');
+  if (
+    /Unable to detect a Project Id|project id/i.test(text) &&
+    !env.GOOGLE_CLOUD_PROJECT
+  ) {
+    return new CliError(
+      EXIT.configuration,
+      'no Google Cloud project: set GOOGLE_CLOUD_PROJECT (with npm start: the project its ready line prints)',
+    );
   }
   if (error instanceof LockError) {
-    const where = error.kind === 'WEAK' ? `memcached at ${environment?.memcacheServers ?? 'MEMCACHE_SERVERS'} (MEMCACHE_SERVERS)` : (environment?.strongTarget ?? 'the STRONG store');
-    if (error.code === 'BACKEND_UNAVAILABLE') return new CliError(EXIT.unreachable, `cannot reach ${where}: is it running (npm start), and is the address right? (${firstLine(error.message)})`);
-    if (error.code === 'BACKEND_FAILURE') return new CliError(EXIT.storeFailure, `${where} refused: ${firstLine(text)}`);
-    if (error.code === 'INVALID_ARGUMENT') return new CliError(EXIT.usage, firstLine(error.message));
+    const where =
+      error.kind === 'WEAK'
+        ? `memcached at ${environment?.memcacheServers ?? 'MEMCACHE_SERVERS'} (MEMCACHE_SERVERS)`
+        : (environment?.strongTarget ?? 'the STRONG store');
+    if (error.code === 'BACKEND_UNAVAILABLE')
+      return new CliError(
+        EXIT.unreachable,
+        `cannot reach ${where}: is it running (npm start), and is the address right? (${firstLine(error.message)})`,
+      );
+    if (error.code === 'BACKEND_FAILURE')
+      return new CliError(
+        EXIT.storeFailure,
+        `${where} refused: ${firstLine(text)}`,
+      );
+    if (error.code === 'INVALID_ARGUMENT')
+      return new CliError(EXIT.usage, firstLine(error.message));
   }
   return new CliError(EXIT.storeFailure, `failed: ${firstLine(text)}`);
 }
@@ -58,7 +83,11 @@ function explain(error: unknown, environment: CliEnvironment | undefined, env: N
 /** The error's message and its causes', so a project or connection problem is recognised however deep. */
 function messagesOf(error: unknown): string {
   const messages: string[] = [];
-  for (let current: unknown = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
+  for (
+    let current: unknown = error, depth = 0;
+    current && depth < 5;
+    current = (current as {cause?: unknown}).cause, depth++
+  ) {
     messages.push(String((current as Error).message ?? current));
   }
   return messages.join(': ');

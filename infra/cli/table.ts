@@ -1,5 +1,5 @@
-import { formatDuration } from './durations';
-import type { LockView } from '../../functions/http/lock-view';
+import {formatDuration} from './durations';
+import type {LockView} from '../../functions/http/lock-view';
 
 const MAX_IDENTIFIER_WIDTH = 60;
 
@@ -8,10 +8,25 @@ export function lockTable(locks: readonly LockView[]): string {
   if (locks.length === 0) return 'no STRONG locks held';
   const rows = [
     ['IDENTIFIER', 'AGE', 'LEASE LEFT', 'FENCE', 'HOLDER'],
-    ...locks.map((lock) => [shorten(lock.identifier), formatDuration(lock.ageMs), leaseLeft(lock), lock.fence ?? '-', lock.holderId]),
+    ...locks.map(lock => [
+      shorten(lock.identifier),
+      formatDuration(lock.ageMs),
+      leaseLeft(lock),
+      lock.fence ?? '-',
+      lock.holderId,
+    ]),
   ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  const widths = rows[0]!.map((_, column) =>
+    Math.max(...rows.map(row => row[column]!.length)),
+  );
+  return rows
+    .map(row =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** `show`: every field, one a line. */
@@ -21,7 +36,12 @@ export function lockDetails(lock: LockView): string {
     ['holderId', lock.holderId],
     ['acquiredAt', `${lock.acquiredAt} (${formatDuration(lock.ageMs)} ago)`],
     ['renewedAt', lock.renewedAt ?? '-'],
-    ['lease', lock.leaseMs === undefined ? 'none' : `${formatDuration(lock.leaseMs)}, ${leaseLeft(lock)} left`],
+    [
+      'lease',
+      lock.leaseMs === undefined
+        ? 'none'
+        : `${formatDuration(lock.leaseMs)}, ${leaseLeft(lock)} left`,
+    ],
     ['expiresAt', lock.expiresAt ?? '-'],
     ['fence', lock.fence ?? '- (WEAK locks have none)'],
     ['identifierHash', lock.identifierHash],
@@ -31,10 +51,14 @@ export function lockDetails(lock: LockView): string {
 
 export function leaseLeft(lock: LockView): string {
   if (lock.leaseLeftMs === undefined) return '-';
-  return lock.leaseLeftMs >= 0 ? formatDuration(lock.leaseLeftMs) : `expired ${formatDuration(lock.leaseLeftMs)} ago`;
+  return lock.leaseLeftMs >= 0
+    ? formatDuration(lock.leaseLeftMs)
+    : `expired ${formatDuration(lock.leaseLeftMs)} ago`;
 }
 
 function shorten(identifier: string): string {
   const printable = JSON.stringify(identifier).slice(1, -1);
-  return printable.length > MAX_IDENTIFIER_WIDTH ? `${printable.slice(0, MAX_IDENTIFIER_WIDTH - 1)}…` : printable;
+  return printable.length > MAX_IDENTIFIER_WIDTH
+    ? `${printable.slice(0, MAX_IDENTIFIER_WIDTH - 1)}…`
+    : printable;
 }

@@ -1,44 +1,102 @@
-import type { DeployOptions } from './deploy-options';
-import type { GcloudRunner } from './gcloud-runner';
+import type {DeployOptions} from './deploy-options';
+import type {GcloudRunner} from './gcloud-runner';
 
 /**
  * What the person (or CI account) running the deploy must be allowed to do, by the predefined role
  * that grants it. roles/owner holds all of them. Tested as permissions rather than read from the
  * policy, so roles held through a group, a folder or a custom role count too.
  */
-const NEEDED: readonly (readonly [role: string, permissions: readonly string[]])[] = [
+const NEEDED: readonly (readonly [
+  role: string,
+  permissions: readonly string[],
+])[] = [
   ['roles/serviceusage.serviceUsageViewer', ['serviceusage.services.list']],
-  ['roles/iam.serviceAccountAdmin', ['iam.serviceAccounts.get', 'iam.serviceAccounts.create']],
+  [
+    'roles/iam.serviceAccountAdmin',
+    ['iam.serviceAccounts.get', 'iam.serviceAccounts.create'],
+  ],
   // Deploying a function that runs, builds or is triggered as an account is acting as it.
   ['roles/iam.serviceAccountUser', ['iam.serviceAccounts.actAs']],
-  ['roles/resourcemanager.projectIamAdmin', ['resourcemanager.projects.getIamPolicy', 'resourcemanager.projects.setIamPolicy']],
+  [
+    'roles/resourcemanager.projectIamAdmin',
+    [
+      'resourcemanager.projects.getIamPolicy',
+      'resourcemanager.projects.setIamPolicy',
+    ],
+  ],
   ['roles/browser', ['resourcemanager.projects.get']],
-  ['roles/datastore.owner', ['datastore.databases.getMetadata', 'datastore.databases.create']],
-  ['roles/cloudfunctions.developer', ['cloudfunctions.functions.get', 'cloudfunctions.functions.create', 'cloudfunctions.functions.update']],
+  [
+    'roles/datastore.owner',
+    ['datastore.databases.getMetadata', 'datastore.databases.create'],
+  ],
+  [
+    'roles/cloudfunctions.developer',
+    [
+      'cloudfunctions.functions.get',
+      'cloudfunctions.functions.create',
+      'cloudfunctions.functions.update',
+    ],
+  ],
   // Gen 2's add-invoker-policy-binding sets the policy of the function's Cloud Run service.
-  ['roles/run.admin', ['run.services.getIamPolicy', 'run.services.setIamPolicy']],
+  [
+    'roles/run.admin',
+    ['run.services.getIamPolicy', 'run.services.setIamPolicy'],
+  ],
   ['roles/eventarc.viewer', ['eventarc.triggers.get']],
   [
     'roles/pubsub.admin',
-    ['pubsub.topics.get', 'pubsub.topics.create', 'pubsub.topics.setIamPolicy', 'pubsub.subscriptions.get', 'pubsub.subscriptions.create', 'pubsub.subscriptions.update', 'pubsub.subscriptions.setIamPolicy'],
+    [
+      'pubsub.topics.get',
+      'pubsub.topics.create',
+      'pubsub.topics.setIamPolicy',
+      'pubsub.subscriptions.get',
+      'pubsub.subscriptions.create',
+      'pubsub.subscriptions.update',
+      'pubsub.subscriptions.setIamPolicy',
+    ],
   ],
-  ['roles/cloudscheduler.admin', ['cloudscheduler.jobs.get', 'cloudscheduler.jobs.create', 'cloudscheduler.jobs.update']],
+  [
+    'roles/cloudscheduler.admin',
+    [
+      'cloudscheduler.jobs.get',
+      'cloudscheduler.jobs.create',
+      'cloudscheduler.jobs.update',
+    ],
+  ],
 ];
-const ENABLE_APIS: readonly [string, readonly string[]] = ['roles/serviceusage.serviceUsageAdmin', ['serviceusage.services.enable']];
-const USE_CONNECTOR: readonly [string, readonly string[]] = ['roles/vpcaccess.user', ['vpcaccess.connectors.use']];
+const ENABLE_APIS: readonly [string, readonly string[]] = [
+  'roles/serviceusage.serviceUsageAdmin',
+  ['serviceusage.services.enable'],
+];
+const USE_CONNECTOR: readonly [string, readonly string[]] = [
+  'roles/vpcaccess.user',
+  ['vpcaccess.connectors.use'],
+];
 
-export function neededRoles(options: DeployOptions): (readonly [string, readonly string[]])[] {
-  return [...NEEDED, ...(options.enableApis ? [ENABLE_APIS] : []), ...(options.vpcConnector ? [USE_CONNECTOR] : [])];
+export function neededRoles(
+  options: DeployOptions,
+): (readonly [string, readonly string[]])[] {
+  return [
+    ...NEEDED,
+    ...(options.enableApis ? [ENABLE_APIS] : []),
+    ...(options.vpcConnector ? [USE_CONNECTOR] : []),
+  ];
 }
 
 /** Resource Manager's testIamPermissions on the project: the subset of `permissions` the caller holds. A stub in tests. */
-export type PermissionsCheck = (project: string, permissions: readonly string[]) => Promise<readonly string[]>;
+export type PermissionsCheck = (
+  project: string,
+  permissions: readonly string[],
+) => Promise<readonly string[]>;
 
 /** One line per role whose permissions the caller lacks, naming the grant that fixes it. */
-export function missingRoles(options: DeployOptions, granted: readonly string[]): string[] {
+export function missingRoles(
+  options: DeployOptions,
+  granted: readonly string[],
+): string[] {
   const held = new Set(granted);
   return neededRoles(options).flatMap(([role, permissions]) => {
-    const missing = permissions.filter((permission) => !held.has(permission));
+    const missing = permissions.filter(permission => !held.has(permission));
     if (missing.length === 0) return [];
     return [
       `you lack ${missing.join(', ')}: have a project owner run \`gcloud projects add-iam-policy-binding ${options.project} --member=user:YOUR_EMAIL --role=${role}\` (roles/owner holds it too)`,
@@ -50,18 +108,36 @@ export function missingRoles(options: DeployOptions, granted: readonly string[])
  * The real check, as the account gcloud runs as (the one that runs the deploy's gcloud lines).
  * `endpoint` is there for a test's local server.
  */
-export function resourceManagerPermissions(gcloud: GcloudRunner, endpoint = 'https://cloudresourcemanager.googleapis.com'): PermissionsCheck {
+export function resourceManagerPermissions(
+  gcloud: GcloudRunner,
+  endpoint = 'https://cloudresourcemanager.googleapis.com',
+): PermissionsCheck {
   return async (project, permissions) => {
     const token = await gcloud(['auth', 'print-access-token']);
-    if (token.code !== 0) throw new Error(`could not get gcloud's access token (run \`gcloud auth login\`): ${token.stderr.trim()}`);
-    const response = await fetch(`${endpoint}/v1/projects/${encodeURIComponent(project)}:testIamPermissions`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${token.stdout.trim()}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ permissions }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const body = (await response.json().catch(() => ({}))) as { permissions?: string[]; error?: { message?: string } };
-    if (!response.ok) throw new Error(`could not test your permissions on project ${project} (HTTP ${response.status}): ${body.error?.message ?? 'no message'}`);
+    if (token.code !== 0)
+      throw new Error(
+        `could not get gcloud's access token (run \`gcloud auth login\`): ${token.stderr.trim()}`,
+      );
+    const response = await fetch(
+      `${endpoint}/v1/projects/${encodeURIComponent(project)}:testIamPermissions`,
+      {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${token.stdout.trim()}`,
+          'Content-Type': 'application/json',
+        },
+        body: JSON.stringify({permissions}),
+        signal: AbortSignal.timeout(30_000),
+      },
+    );
+    const body = (await response.json().catch(() => ({}))) as {
+      permissions?: string[];
+      error?: {message?: string};
+    };
+    if (!response.ok)
+      throw new Error(
+        `could not test your permissions on project ${project} (HTTP ${response.status}): ${body.error?.message ?? 'no message'}`,
+      );
     return body.permissions ?? [];
   };
 }

@@ -1,15 +1,39 @@
-import type { PubSub } from '@google-cloud/pubsub';
-import type { ApplyMode, Change } from '../changes';
-import { ensureSubscription, ensureTopic, pushAuthOf, type PushAuth } from '../pubsub-resources';
-import { DEAD_LETTER_HOLD_SUBSCRIPTION, DEAD_LETTER_TOPIC, RETRY_SUBSCRIPTION, RETRY_TOPIC, topicPath, WORK_TOPIC, WORKER_DELIVERY } from '../topology';
+import type {PubSub} from '@google-cloud/pubsub';
+import type {ApplyMode, Change} from '../changes';
+import {
+  ensureSubscription,
+  ensureTopic,
+  pushAuthOf,
+  type PushAuth,
+} from '../pubsub-resources';
+import {
+  DEAD_LETTER_HOLD_SUBSCRIPTION,
+  DEAD_LETTER_TOPIC,
+  RETRY_SUBSCRIPTION,
+  RETRY_TOPIC,
+  topicPath,
+  WORK_TOPIC,
+  WORKER_DELIVERY,
+} from '../topology';
 
 /** Before the functions: the topics, and a subscription that keeps dead letters. */
-export async function ensureTopics(pubsub: PubSub, mode: ApplyMode): Promise<Change[]> {
+export async function ensureTopics(
+  pubsub: PubSub,
+  mode: ApplyMode,
+): Promise<Change[]> {
   return [
     await ensureTopic(pubsub, WORK_TOPIC, mode),
     await ensureTopic(pubsub, DEAD_LETTER_TOPIC, mode),
     await ensureTopic(pubsub, RETRY_TOPIC, mode),
-    await ensureSubscription(pubsub, { name: DEAD_LETTER_HOLD_SUBSCRIPTION, topic: DEAD_LETTER_TOPIC, ackDeadlineSeconds: 60 }, mode),
+    await ensureSubscription(
+      pubsub,
+      {
+        name: DEAD_LETTER_HOLD_SUBSCRIPTION,
+        topic: DEAD_LETTER_TOPIC,
+        ackDeadlineSeconds: 60,
+      },
+      mode,
+    ),
   ];
 }
 
@@ -21,9 +45,16 @@ export async function ensureTopics(pubsub: PubSub, mode: ApplyMode): Promise<Cha
  * ack deadline stay Eventarc's. Any other subscription on the work topic belongs to someone else and
  * is never read or changed. `undefined`: a dry run before the worker's first deploy.
  */
-export async function applyWorkerDeliveryPolicy(pubsub: PubSub, triggerSubscription: string | undefined, mode: ApplyMode): Promise<Change> {
+export async function applyWorkerDeliveryPolicy(
+  pubsub: PubSub,
+  triggerSubscription: string | undefined,
+  mode: ApplyMode,
+): Promise<Change> {
   if (triggerSubscription === undefined) {
-    if (!mode.dryRun) throw new Error(`the exampleWorker deploy left no Eventarc trigger subscription on ${pubsub.topic(WORK_TOPIC).name}`);
+    if (!mode.dryRun)
+      throw new Error(
+        `the exampleWorker deploy left no Eventarc trigger subscription on ${pubsub.topic(WORK_TOPIC).name}`,
+      );
     const change: Change = {
       action: 'update',
       resource: `the exampleWorker trigger's subscription on ${pubsub.topic(WORK_TOPIC).name}`,
@@ -32,15 +63,21 @@ export async function applyWorkerDeliveryPolicy(pubsub: PubSub, triggerSubscript
     mode.report?.(change);
     return change;
   }
-  const [metadata] = await pubsub.subscription(triggerSubscription).getMetadata();
+  const [metadata] = await pubsub
+    .subscription(triggerSubscription)
+    .getMetadata();
   return ensureSubscription(
     pubsub,
     {
       name: triggerSubscription,
       topic: WORK_TOPIC,
-      ackDeadlineSeconds: Number(metadata.ackDeadlineSeconds ?? WORKER_DELIVERY.ackDeadlineSeconds),
+      ackDeadlineSeconds: Number(
+        metadata.ackDeadlineSeconds ?? WORKER_DELIVERY.ackDeadlineSeconds,
+      ),
       ...policy(),
-      ...(metadata.pushConfig?.pushEndpoint ? { pushEndpoint: metadata.pushConfig.pushEndpoint } : {}),
+      ...(metadata.pushConfig?.pushEndpoint
+        ? {pushEndpoint: metadata.pushConfig.pushEndpoint}
+        : {}),
       // Eventarc pushes with an OIDC identity; replacing the push config without it would break the trigger.
       ...pushAuthOf(metadata.pushConfig),
     },
@@ -55,7 +92,13 @@ export async function applyWorkerDeliveryPolicy(pubsub: PubSub, triggerSubscript
  * the worker's one invoker grant serves both).
  * The path names the retry topic: the Functions Framework reads a plain push's topic from it.
  */
-export async function ensureRetrySubscription(pubsub: PubSub, project: string, workerUrl: string, pushAuth: PushAuth, mode: ApplyMode): Promise<Change> {
+export async function ensureRetrySubscription(
+  pubsub: PubSub,
+  project: string,
+  workerUrl: string,
+  pushAuth: PushAuth,
+  mode: ApplyMode,
+): Promise<Change> {
   return ensureSubscription(
     pubsub,
     {
@@ -72,7 +115,13 @@ export async function ensureRetrySubscription(pubsub: PubSub, project: string, w
 
 function policy() {
   return {
-    retryPolicy: { minimumBackoffSeconds: WORKER_DELIVERY.minimumBackoffSeconds, maximumBackoffSeconds: WORKER_DELIVERY.maximumBackoffSeconds },
-    deadLetter: { topic: DEAD_LETTER_TOPIC, maxDeliveryAttempts: WORKER_DELIVERY.maxDeliveryAttempts },
+    retryPolicy: {
+      minimumBackoffSeconds: WORKER_DELIVERY.minimumBackoffSeconds,
+      maximumBackoffSeconds: WORKER_DELIVERY.maximumBackoffSeconds,
+    },
+    deadLetter: {
+      topic: DEAD_LETTER_TOPIC,
+      maxDeliveryAttempts: WORKER_DELIVERY.maxDeliveryAttempts,
+    },
   };
 }

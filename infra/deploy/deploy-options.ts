@@ -1,4 +1,4 @@
-import { STRONG_STORES, type StrongStore } from '../../shared/config';
+import {STRONG_STORES, type StrongStore} from '../../shared/config';
 
 /** `npm run deploy -- --project P --region R [--dry-run] [...]`, parsed and checked before any call is made. */
 export interface DeployOptions {
@@ -44,7 +44,12 @@ export class UsageError extends Error {
 }
 
 /** The accounts the deploy creates when they are missing: ACCOUNT_ID@PROJECT.iam.gserviceaccount.com. */
-export const DEFAULT_ACCOUNT_IDS = Object.freeze({ runtime: 'locks-runtime', build: 'locks-build', trigger: 'locks-trigger', scheduler: 'locks-scheduler' });
+export const DEFAULT_ACCOUNT_IDS = Object.freeze({
+  runtime: 'locks-runtime',
+  build: 'locks-build',
+  trigger: 'locks-trigger',
+  scheduler: 'locks-scheduler',
+});
 
 export const USAGE =
   'usage: npm run deploy -- --project PROJECT --region REGION [--dry-run] [--enable-apis] ' +
@@ -81,57 +86,112 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
       switches.add(arg);
       continue;
     }
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (!(VALUE_FLAGS as readonly string[]).includes(flag)) throw new UsageError(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
+    if (!(VALUE_FLAGS as readonly string[]).includes(flag))
+      throw new UsageError(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
     const value = inline ?? argv[++i];
-    if (value === undefined || value === '' || value.startsWith('--')) throw new UsageError(`${flag} needs a value\n${USAGE}`);
+    if (value === undefined || value === '' || value.startsWith('--'))
+      throw new UsageError(`${flag} needs a value\n${USAGE}`);
     values.set(flag, value);
   }
   const project = values.get('--project');
   const region = values.get('--region');
-  if (!project || !region) throw new UsageError(`--project and --region are required\n${USAGE}`);
+  if (!project || !region)
+    throw new UsageError(`--project and --region are required\n${USAGE}`);
   // The shapes Google Cloud accepts; checked here so a typo fails before the first call, not half-way.
-  if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) throw new UsageError(`--project ${JSON.stringify(project)} is not a project id`);
-  if (!/^[a-z]+-[a-z]+\d+$/.test(region)) throw new UsageError(`--region ${JSON.stringify(region)} is not a region (like europe-west1)`);
+  if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project))
+    throw new UsageError(
+      `--project ${JSON.stringify(project)} is not a project id`,
+    );
+  if (!/^[a-z]+-[a-z]+\d+$/.test(region))
+    throw new UsageError(
+      `--region ${JSON.stringify(region)} is not a region (like europe-west1)`,
+    );
   const strongStore = values.get('--strong-store') ?? 'datastore';
   if (!(STRONG_STORES as readonly string[]).includes(strongStore)) {
-    throw new UsageError(`--strong-store ${JSON.stringify(strongStore)} must be one of ${STRONG_STORES.join(', ')}`);
+    throw new UsageError(
+      `--strong-store ${JSON.stringify(strongStore)} must be one of ${STRONG_STORES.join(', ')}`,
+    );
   }
   const database = values.get('--database') ?? DEFAULT_DATABASE;
   // Firestore's rule for database ids: 4 to 63 of a-z, 0-9 and -, from a letter to a letter or digit.
-  if (database !== DEFAULT_DATABASE && !/^[a-z][a-z0-9-]{2,61}[a-z0-9]$/.test(database)) {
-    throw new UsageError(`--database ${JSON.stringify(database)} is not a database id (4 to 63 of a-z, 0-9, -; from a letter to a letter or digit)`);
+  if (
+    database !== DEFAULT_DATABASE &&
+    !/^[a-z][a-z0-9-]{2,61}[a-z0-9]$/.test(database)
+  ) {
+    throw new UsageError(
+      `--database ${JSON.stringify(database)} is not a database id (4 to 63 of a-z, 0-9, -; from a letter to a letter or digit)`,
+    );
   }
   const databaseLocation = values.get('--database-location');
   // A region (europe-west1) or a multi-region (eur3, nam5).
-  if (databaseLocation !== undefined && !/^[a-z]+(-[a-z]+)?\d+$/.test(databaseLocation)) {
-    throw new UsageError(`--database-location ${JSON.stringify(databaseLocation)} is not a location (like europe-west1 or eur3)`);
+  if (
+    databaseLocation !== undefined &&
+    !/^[a-z]+(-[a-z]+)?\d+$/.test(databaseLocation)
+  ) {
+    throw new UsageError(
+      `--database-location ${JSON.stringify(databaseLocation)} is not a location (like europe-west1 or eur3)`,
+    );
   }
   const account = (flag: string, id: string): string => {
-    const email = values.get(flag) ?? `${id}@${project}.iam.gserviceaccount.com`;
-    if (!/^[a-z0-9][a-z0-9.-]*@[a-z0-9.-]+\.gserviceaccount\.com$/.test(email)) throw new UsageError(`${flag} ${JSON.stringify(email)} is not a service account email`);
+    const email =
+      values.get(flag) ?? `${id}@${project}.iam.gserviceaccount.com`;
+    if (!/^[a-z0-9][a-z0-9.-]*@[a-z0-9.-]+\.gserviceaccount\.com$/.test(email))
+      throw new UsageError(
+        `${flag} ${JSON.stringify(email)} is not a service account email`,
+      );
     return email;
   };
   const memcacheServers = values.get('--memcache-servers');
   // memjs's MEMCACHE_SERVERS: host:port, comma-separated (a user:password@ prefix would put a secret in the function's settings; use MEMCACHE_USERNAME/PASSWORD).
-  if (memcacheServers !== undefined && !memcacheServers.split(',').every((server) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(server))) {
-    throw new UsageError(`--memcache-servers ${JSON.stringify(memcacheServers)} is not a list of HOST:PORT (like 10.0.0.3:11211,10.0.0.4:11211)`);
+  if (
+    memcacheServers !== undefined &&
+    !memcacheServers
+      .split(',')
+      .every(server => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(server))
+  ) {
+    throw new UsageError(
+      `--memcache-servers ${JSON.stringify(memcacheServers)} is not a list of HOST:PORT (like 10.0.0.3:11211,10.0.0.4:11211)`,
+    );
   }
   const vpcEgress = values.get('--vpc-egress');
-  if (vpcEgress !== undefined && vpcEgress !== 'private-ranges-only' && vpcEgress !== 'all') {
-    throw new UsageError(`--vpc-egress ${JSON.stringify(vpcEgress)} must be private-ranges-only or all`);
+  if (
+    vpcEgress !== undefined &&
+    vpcEgress !== 'private-ranges-only' &&
+    vpcEgress !== 'all'
+  ) {
+    throw new UsageError(
+      `--vpc-egress ${JSON.stringify(vpcEgress)} must be private-ranges-only or all`,
+    );
   }
   const vpcConnector = values.get('--vpc-connector');
-  if (vpcEgress !== undefined && vpcConnector === undefined) throw new UsageError('--vpc-egress needs --vpc-connector: it says what goes through the connector');
+  if (vpcEgress !== undefined && vpcConnector === undefined)
+    throw new UsageError(
+      '--vpc-egress needs --vpc-connector: it says what goes through the connector',
+    );
   return {
     project,
     region,
     dryRun: switches.has('--dry-run'),
     enableApis: switches.has('--enable-apis'),
-    schedulerServiceAccount: account('--scheduler-service-account', DEFAULT_ACCOUNT_IDS.scheduler),
-    runtimeServiceAccount: account('--runtime-service-account', DEFAULT_ACCOUNT_IDS.runtime),
-    buildServiceAccount: account('--build-service-account', DEFAULT_ACCOUNT_IDS.build),
-    triggerServiceAccount: account('--trigger-service-account', DEFAULT_ACCOUNT_IDS.trigger),
+    schedulerServiceAccount: account(
+      '--scheduler-service-account',
+      DEFAULT_ACCOUNT_IDS.scheduler,
+    ),
+    runtimeServiceAccount: account(
+      '--runtime-service-account',
+      DEFAULT_ACCOUNT_IDS.runtime,
+    ),
+    buildServiceAccount: account(
+      '--build-service-account',
+      DEFAULT_ACCOUNT_IDS.build,
+    ),
+    triggerServiceAccount: account(
+      '--trigger-service-account',
+      DEFAULT_ACCOUNT_IDS.trigger,
+    ),
     config: values.get('--config'),
     strongStore: strongStore as StrongStore,
     database,
@@ -139,6 +199,6 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
     memcacheServers,
     vpcConnector,
     vpcEgress,
-    ...(switches.has('--locks-page') ? { locksPage: true as const } : {}),
+    ...(switches.has('--locks-page') ? {locksPage: true as const} : {}),
   };
 }

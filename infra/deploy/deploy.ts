@@ -1,26 +1,49 @@
-import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { PubSub } from '@google-cloud/pubsub';
-import type { ApplyMode, Change } from '../changes';
-import type { FunctionsSource } from '../firebase-config';
-import { RETRY_SUBSCRIPTION } from '../topology';
-import { applyWorkerDeliveryPolicy, ensureRetrySubscription, ensureTopics } from './cloud-pubsub';
-import type { DeployOptions } from './deploy-options';
-import { deadLetterGrantCommands, functionDeployCommand, functionUrl, IGNORE_FILE } from './gcloud-commands';
-import { invokerGrants, projectGrants, topicGrants } from './iam-grants';
-import { deployApiToken, deployedFunctions } from './locks-page-deploy';
-import { preflight, PreflightError, type PreflightFindings, type ProjectReads } from './preflight';
-import { enableApisCommand } from './required-apis';
-import { accountCreateCommand } from './service-accounts';
-import { cleanupJob, ensureSchedulerJob, type SchedulerApi } from './scheduler-job';
-import { readTriggerSubscription, WORKER } from './worker-trigger';
+import {spawn} from 'node:child_process';
+import {writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import type {PubSub} from '@google-cloud/pubsub';
+import type {ApplyMode, Change} from '../changes';
+import type {FunctionsSource} from '../firebase-config';
+import {RETRY_SUBSCRIPTION} from '../topology';
+import {
+  applyWorkerDeliveryPolicy,
+  ensureRetrySubscription,
+  ensureTopics,
+} from './cloud-pubsub';
+import type {DeployOptions} from './deploy-options';
+import {
+  deadLetterGrantCommands,
+  functionDeployCommand,
+  functionUrl,
+  IGNORE_FILE,
+} from './gcloud-commands';
+import {invokerGrants, projectGrants, topicGrants} from './iam-grants';
+import {deployApiToken, deployedFunctions} from './locks-page-deploy';
+import {
+  preflight,
+  PreflightError,
+  type PreflightFindings,
+  type ProjectReads,
+} from './preflight';
+import {enableApisCommand} from './required-apis';
+import {accountCreateCommand} from './service-accounts';
+import {
+  cleanupJob,
+  ensureSchedulerJob,
+  type SchedulerApi,
+} from './scheduler-job';
+import {readTriggerSubscription, WORKER} from './worker-trigger';
 
 export interface DeployTools extends ProjectReads {
   readonly pubsub: PubSub;
   readonly scheduler: SchedulerApi;
   /** Runs a command line that changes something, in a folder; rejects when it fails. Never called by a dry run. */
-  readonly run: (command: string, args: readonly string[], cwd: string, env?: Record<string, string>) => Promise<void>;
+  readonly run: (
+    command: string,
+    args: readonly string[],
+    cwd: string,
+    env?: Record<string, string>,
+  ) => Promise<void>;
   /** Waits between attempts of a grant to a just-created account (IAM takes a while to see a new one). */
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -39,16 +62,33 @@ const NEW_ACCOUNT_RETRY_DELAYS_MS = [5_000, 10_000, 20_000, 30_000];
  * idempotent. With dryRun, every call that would change something is reported and nothing is
  * changed (reads still happen, so the plan is against the real state).
  */
-export async function deploy(options: DeployOptions, source: FunctionsSource, tools: DeployTools, report: (change: Change) => void): Promise<Change[]> {
-  const mode: ApplyMode = { dryRun: options.dryRun, report };
+export async function deploy(
+  options: DeployOptions,
+  source: FunctionsSource,
+  tools: DeployTools,
+  report: (change: Change) => void,
+): Promise<Change[]> {
+  const mode: ApplyMode = {dryRun: options.dryRun, report};
   const changes: Change[] = [];
-  const sleep = tools.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep =
+    tools.sleep ??
+    ((ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms)));
   const noted = (change: Change) => {
     report(change);
     changes.push(change);
   };
-  const command = async (resource: string, commandName: string, args: readonly string[], env?: Record<string, string>, retryDelaysMs: readonly number[] = []) => {
-    const change: Change = { action: 'run', resource, call: [commandName, ...args.map(quoted)].join(' ') };
+  const command = async (
+    resource: string,
+    commandName: string,
+    args: readonly string[],
+    env?: Record<string, string>,
+    retryDelaysMs: readonly number[] = [],
+  ) => {
+    const change: Change = {
+      action: 'run',
+      resource,
+      call: [commandName, ...args.map(quoted)].join(' '),
+    };
     if (!options.dryRun) {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -65,42 +105,122 @@ export async function deploy(options: DeployOptions, source: FunctionsSource, to
   };
 
   const found = await readyProject(options, tools, command);
-  const fresh = new Set(found.accountsToCreate.map((account) => account.email));
-  const grantRetry = (args: readonly string[]) => (args.some((arg) => [...fresh].some((email) => arg.endsWith(`:${email}`))) ? NEW_ACCOUNT_RETRY_DELAYS_MS : []);
+  const fresh = new Set(found.accountsToCreate.map(account => account.email));
+  const grantRetry = (args: readonly string[]) =>
+    args.some(arg => [...fresh].some(email => arg.endsWith(`:${email}`)))
+      ? NEW_ACCOUNT_RETRY_DELAYS_MS
+      : [];
 
-  for (const account of found.accountsToCreate) await command(`service account ${account.email}`, 'gcloud', accountCreateCommand(options, account.id, account.purpose));
+  for (const account of found.accountsToCreate)
+    await command(
+      `service account ${account.email}`,
+      'gcloud',
+      accountCreateCommand(options, account.id, account.purpose),
+    );
   const databaseResource = `firestore database ${options.database} (${options.strongStore === 'firestore' ? 'Firestore native mode' : 'Datastore mode'})`;
-  if (found.createDatabase) await command(databaseResource, 'gcloud', found.createDatabase);
-  else noted({ action: 'unchanged', resource: `${databaseResource} in ${found.database?.locationId}`, call: '' });
-  for (const grant of projectGrants(options)) await command(grant.resource, 'gcloud', grant.args, undefined, grantRetry(grant.args));
+  if (found.createDatabase)
+    await command(databaseResource, 'gcloud', found.createDatabase);
+  else
+    noted({
+      action: 'unchanged',
+      resource: `${databaseResource} in ${found.database?.locationId}`,
+      call: '',
+    });
+  for (const grant of projectGrants(options))
+    await command(
+      grant.resource,
+      'gcloud',
+      grant.args,
+      undefined,
+      grantRetry(grant.args),
+    );
 
   changes.push(...(await ensureTopics(tools.pubsub, mode)));
-  for (const grant of topicGrants(options)) await command(grant.resource, 'gcloud', grant.args, undefined, grantRetry(grant.args));
+  for (const grant of topicGrants(options))
+    await command(
+      grant.resource,
+      'gcloud',
+      grant.args,
+      undefined,
+      grantRetry(grant.args),
+    );
 
-  for (const line of source.predeploy) await command('firebase.json functions.predeploy', 'sh', ['-c', line], { RESOURCE_DIR: source.source });
+  for (const line of source.predeploy)
+    await command('firebase.json functions.predeploy', 'sh', ['-c', line], {
+      RESOURCE_DIR: source.source,
+    });
   const ignore = `${source.ignore.join('\n')}\n`;
-  if (!options.dryRun) await writeFile(join(source.source, IGNORE_FILE), ignore);
-  noted({ action: 'create', resource: `${IGNORE_FILE} (firebase.json functions.ignore)`, call: `write ${join(source.source, IGNORE_FILE)}: ${JSON.stringify(ignore)}` });
-  for (const spec of deployedFunctions(options)) await command(`gcloud functions deploy ${spec.name}`, 'gcloud', functionDeployCommand(spec, options, source.runtime));
-  for (const grant of invokerGrants(options)) await command(grant.resource, 'gcloud', grant.args, undefined, grantRetry(grant.args));
+  if (!options.dryRun)
+    await writeFile(join(source.source, IGNORE_FILE), ignore);
+  noted({
+    action: 'create',
+    resource: `${IGNORE_FILE} (firebase.json functions.ignore)`,
+    call: `write ${join(source.source, IGNORE_FILE)}: ${JSON.stringify(ignore)}`,
+  });
+  for (const spec of deployedFunctions(options))
+    await command(
+      `gcloud functions deploy ${spec.name}`,
+      'gcloud',
+      functionDeployCommand(spec, options, source.runtime),
+    );
+  for (const grant of invokerGrants(options))
+    await command(
+      grant.resource,
+      'gcloud',
+      grant.args,
+      undefined,
+      grantRetry(grant.args),
+    );
 
   // Read again after the deploy: a first deploy has just created the trigger, and a redeploy should have kept it.
-  const triggerSubscription = options.dryRun ? found.triggerSubscription : await readTriggerSubscription(tools.gcloud, options);
-  if (found.triggerSubscription !== undefined && triggerSubscription !== found.triggerSubscription) {
+  const triggerSubscription = options.dryRun
+    ? found.triggerSubscription
+    : await readTriggerSubscription(tools.gcloud, options);
+  if (
+    found.triggerSubscription !== undefined &&
+    triggerSubscription !== found.triggerSubscription
+  ) {
     noted({
       action: 'update',
       resource: `the ${WORKER} trigger's subscription`,
       call: `gcloud replaced the trigger: ${found.triggerSubscription} is no longer the worker's, ${triggerSubscription} is (messages still in the old one are not delivered to the worker)`,
     });
   }
-  changes.push(await applyWorkerDeliveryPolicy(tools.pubsub, triggerSubscription, mode));
+  changes.push(
+    await applyWorkerDeliveryPolicy(tools.pubsub, triggerSubscription, mode),
+  );
   const workerUrl = functionUrl(options, WORKER);
-  changes.push(await ensureRetrySubscription(tools.pubsub, options.project, workerUrl, { serviceAccountEmail: options.triggerServiceAccount, audience: workerUrl }, mode));
-  const deadLettering = [triggerSubscription ?? 'TRIGGER_SUBSCRIPTION', RETRY_SUBSCRIPTION];
-  for (const args of deadLetterGrantCommands(options, found.projectNumber, deadLettering)) {
-    await command(`gcloud ${args.slice(0, 4).join(' ')} ${args[4]}`, 'gcloud', args);
+  changes.push(
+    await ensureRetrySubscription(
+      tools.pubsub,
+      options.project,
+      workerUrl,
+      {serviceAccountEmail: options.triggerServiceAccount, audience: workerUrl},
+      mode,
+    ),
+  );
+  const deadLettering = [
+    triggerSubscription ?? 'TRIGGER_SUBSCRIPTION',
+    RETRY_SUBSCRIPTION,
+  ];
+  for (const args of deadLetterGrantCommands(
+    options,
+    found.projectNumber,
+    deadLettering,
+  )) {
+    await command(
+      `gcloud ${args.slice(0, 4).join(' ')} ${args[4]}`,
+      'gcloud',
+      args,
+    );
   }
-  changes.push(await ensureSchedulerJob(tools.scheduler, cleanupJob(options, deployApiToken(tools.env)), mode));
+  changes.push(
+    await ensureSchedulerJob(
+      tools.scheduler,
+      cleanupJob(options, deployApiToken(tools.env)),
+      mode,
+    ),
+  );
   return changes;
 }
 
@@ -111,29 +231,53 @@ export async function deploy(options: DeployOptions, source: FunctionsSource, to
 async function readyProject(
   options: DeployOptions,
   reads: ProjectReads,
-  command: (resource: string, commandName: string, args: readonly string[]) => Promise<void>,
+  command: (
+    resource: string,
+    commandName: string,
+    args: readonly string[],
+  ) => Promise<void>,
 ): Promise<PreflightFindings> {
   const found = await preflight(options, reads);
   if (found.apisToEnable.length === 0) return found;
-  await command(`APIs ${found.apisToEnable.join(', ')}`, 'gcloud', enableApisCommand(options, found.apisToEnable));
+  await command(
+    `APIs ${found.apisToEnable.join(', ')}`,
+    'gcloud',
+    enableApisCommand(options, found.apisToEnable),
+  );
   if (options.dryRun) {
     throw new PreflightError([
       `the rest of the plan reads the project through ${found.apisToEnable.join(', ')}: a deploy with --enable-apis enables them first; after that, --dry-run shows the rest`,
     ]);
   }
   const again = await preflight(options, reads);
-  if (again.apisToEnable.length > 0) throw new PreflightError([`still not enabled after \`gcloud services enable\`: ${again.apisToEnable.join(', ')}; run the deploy again in a minute`]);
+  if (again.apisToEnable.length > 0)
+    throw new PreflightError([
+      `still not enabled after \`gcloud services enable\`: ${again.apisToEnable.join(', ')}; run the deploy again in a minute`,
+    ]);
   return again;
 }
 
 function quoted(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
 }
 
-export function runCommand(command: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<void> {
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: 'inherit', env: { ...process.env, ...env } });
+    const child = spawn(command, args, {
+      cwd,
+      stdio: 'inherit',
+      env: {...process.env, ...env},
+    });
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}`))));
+    child.once('exit', code =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${command} ${args.join(' ')} exited ${code}`)),
+    );
   });
 }

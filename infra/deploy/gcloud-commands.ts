@@ -1,9 +1,9 @@
-import { FUNCTION_TIMEOUT_MS } from '../../shared/pubsub/function-timeout';
-import { topicPath, DEAD_LETTER_TOPIC, type FunctionSpec } from '../topology';
-import type { StrongStore } from '../../shared/config';
-import { DEFAULT_DATABASE, type DeployOptions } from './deploy-options';
-import { invokerGrants } from './iam-grants';
-import { deployedFunctions, locksPageEnvironment } from './locks-page-deploy';
+import {FUNCTION_TIMEOUT_MS} from '../../shared/pubsub/function-timeout';
+import {topicPath, DEAD_LETTER_TOPIC, type FunctionSpec} from '../topology';
+import type {StrongStore} from '../../shared/config';
+import {DEFAULT_DATABASE, type DeployOptions} from './deploy-options';
+import {invokerGrants} from './iam-grants';
+import {deployedFunctions, locksPageEnvironment} from './locks-page-deploy';
 
 /**
  * The `gcloud` command lines of a deploy (arguments after `gcloud`). `gcloud functions deploy`
@@ -20,15 +20,26 @@ export const FIRESTORE_DATABASE_VARIABLE = 'LOCKS_FIRESTORE_DATABASE';
 export const STRONG_STORE_VARIABLE = 'LOCKS_STRONG_STORE';
 
 /** Each store's database variable. The functions refuse the other store's at cold start, so the deploy removes it. */
-const DATABASE_VARIABLES: Readonly<Record<StrongStore, string>> = { datastore: DATABASE_VARIABLE, firestore: FIRESTORE_DATABASE_VARIABLE };
+const DATABASE_VARIABLES: Readonly<Record<StrongStore, string>> = {
+  datastore: DATABASE_VARIABLE,
+  firestore: FIRESTORE_DATABASE_VARIABLE,
+};
 /** The variables that choose the STRONG store and its database: whichever the deploy does not set, it removes. */
-const STORE_VARIABLES = [STRONG_STORE_VARIABLE, DATABASE_VARIABLE, FIRESTORE_DATABASE_VARIABLE];
+const STORE_VARIABLES = [
+  STRONG_STORE_VARIABLE,
+  DATABASE_VARIABLE,
+  FIRESTORE_DATABASE_VARIABLE,
+];
 
 /** memjs's variable, which WEAK locks' default client reads (default localhost:11211, where nothing listens in the cloud). */
 export const MEMCACHE_VARIABLE = 'MEMCACHE_SERVERS';
 
 /** `runtime` is firebase.json's `functions.runtime` (nodejs24): one place names the deployed Node.js. */
-export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions, runtime: string): string[] {
+export function functionDeployCommand(
+  spec: FunctionSpec,
+  options: DeployOptions,
+  runtime: string,
+): string[] {
   const common = [
     'functions',
     'deploy',
@@ -51,11 +62,14 @@ export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions
     `--build-service-account=projects/${options.project}/serviceAccounts/${options.buildServiceAccount}`,
     ...environmentFlags(functionEnvironment(spec, options)),
     // A memcached on a private network (Memorystore, or one on Compute Engine) is reached through a connector.
-    ...(options.vpcConnector ? [`--vpc-connector=${options.vpcConnector}`] : []),
+    ...(options.vpcConnector
+      ? [`--vpc-connector=${options.vpcConnector}`]
+      : []),
     ...(options.vpcEgress ? [`--egress-settings=${options.vpcEgress}`] : []),
     '--quiet',
   ];
-  if (spec.trigger.kind === 'http') return [...common, '--trigger-http', '--no-allow-unauthenticated'];
+  if (spec.trigger.kind === 'http')
+    return [...common, '--trigger-http', '--no-allow-unauthenticated'];
   return [
     ...common,
     `--trigger-topic=${spec.trigger.topic}`,
@@ -67,14 +81,30 @@ export function functionDeployCommand(spec: FunctionSpec, options: DeployOptions
 }
 
 /** The variables the deploy owns on a function; the others (LOCKS_* tuning set by an operator) are left alone. */
-export function functionEnvironment(spec: FunctionSpec, options: DeployOptions): Record<string, string> {
+export function functionEnvironment(
+  spec: FunctionSpec,
+  options: DeployOptions,
+): Record<string, string> {
   return {
-    ...(spec.trigger.kind === 'topic' ? { EXAMPLE_DEAD_LETTER_TOPIC: topicPath(options.project, DEAD_LETTER_TOPIC) } : {}),
+    ...(spec.trigger.kind === 'topic'
+      ? {
+          EXAMPLE_DEAD_LETTER_TOPIC: topicPath(
+            options.project,
+            DEAD_LETTER_TOPIC,
+          ),
+        }
+      : {}),
     // Unset means datastore, as it did before the variable existed.
-    ...(options.strongStore === 'firestore' ? { [STRONG_STORE_VARIABLE]: options.strongStore } : {}),
-    ...(options.database !== DEFAULT_DATABASE ? { [DATABASE_VARIABLES[options.strongStore]]: options.database } : {}),
+    ...(options.strongStore === 'firestore'
+      ? {[STRONG_STORE_VARIABLE]: options.strongStore}
+      : {}),
+    ...(options.database !== DEFAULT_DATABASE
+      ? {[DATABASE_VARIABLES[options.strongStore]]: options.database}
+      : {}),
     // Without the option the variable is left as it is: a value an operator set survives.
-    ...(options.memcacheServers ? { [MEMCACHE_VARIABLE]: options.memcacheServers } : {}),
+    ...(options.memcacheServers
+      ? {[MEMCACHE_VARIABLE]: options.memcacheServers}
+      : {}),
     ...locksPageEnvironment(spec),
   };
 }
@@ -87,20 +117,42 @@ export function functionEnvironment(spec: FunctionSpec, options: DeployOptions):
  * (gcloud takes one of --set-env-vars or --update-env-vars/--remove-env-vars, never both.)
  */
 function environmentFlags(environment: Record<string, string>): string[] {
-  const pairs = Object.entries(environment).map(([name, value]) => `${name}=${value}`);
+  const pairs = Object.entries(environment).map(
+    ([name, value]) => `${name}=${value}`,
+  );
   // gcloud splits the list on commas; a value with one (several memcached servers) needs another delimiter (`gcloud topic escaping`).
-  const list = pairs.some((pair) => pair.includes(',')) ? `^;^${pairs.join(';')}` : pairs.join(',');
-  const remove = STORE_VARIABLES.filter((name) => !(name in environment));
-  return [...(pairs.length > 0 ? [`--update-env-vars=${list}`] : []), ...(remove.length > 0 ? [`--remove-env-vars=${remove.join(',')}`] : [])];
+  const list = pairs.some(pair => pair.includes(','))
+    ? `^;^${pairs.join(';')}`
+    : pairs.join(',');
+  const remove = STORE_VARIABLES.filter(name => !(name in environment));
+  return [
+    ...(pairs.length > 0 ? [`--update-env-vars=${list}`] : []),
+    ...(remove.length > 0 ? [`--remove-env-vars=${remove.join(',')}`] : []),
+  ];
 }
 
-export function deployCommands(options: DeployOptions, runtime: string): string[][] {
-  return [...deployedFunctions(options).map((spec) => functionDeployCommand(spec, options, runtime)), ...invokerGrants(options).map((grant) => grant.args)];
+export function deployCommands(
+  options: DeployOptions,
+  runtime: string,
+): string[][] {
+  return [
+    ...deployedFunctions(options).map(spec =>
+      functionDeployCommand(spec, options, runtime),
+    ),
+    ...invokerGrants(options).map(grant => grant.args),
+  ];
 }
 
 /** The database's type and location (a read, so a dry run makes it too); gcloud fails with NOT_FOUND when it is missing. */
 export function databaseDescribeCommand(options: DeployOptions): string[] {
-  return ['firestore', 'databases', 'describe', `--database=${options.database}`, `--project=${options.project}`, '--format=value(type,locationId)'];
+  return [
+    'firestore',
+    'databases',
+    'describe',
+    `--database=${options.database}`,
+    `--project=${options.project}`,
+    '--format=value(type,locationId)',
+  ];
 }
 
 /** A database in the mode of the STRONG store: the Datastore API cannot use a native-mode one, nor the Firestore API a Datastore-mode one. */
@@ -127,15 +179,42 @@ export function functionUrl(options: DeployOptions, name: string): string {
  * dead-letter topic and to acknowledge on the subscription it forwards from; without these grants
  * Pub/Sub keeps redelivering and never dead-letters.
  */
-export function deadLetterGrantCommands(options: DeployOptions, projectNumber: string, subscriptions: readonly string[]): string[][] {
+export function deadLetterGrantCommands(
+  options: DeployOptions,
+  projectNumber: string,
+  subscriptions: readonly string[],
+): string[][] {
   const member = `--member=serviceAccount:service-${projectNumber}@gcp-sa-pubsub.iam.gserviceaccount.com`;
   return [
-    ['pubsub', 'topics', 'add-iam-policy-binding', DEAD_LETTER_TOPIC, `--project=${options.project}`, member, '--role=roles/pubsub.publisher', '--quiet'],
-    ...subscriptions.map((subscription) => ['pubsub', 'subscriptions', 'add-iam-policy-binding', subscription, `--project=${options.project}`, member, '--role=roles/pubsub.subscriber', '--quiet']),
+    [
+      'pubsub',
+      'topics',
+      'add-iam-policy-binding',
+      DEAD_LETTER_TOPIC,
+      `--project=${options.project}`,
+      member,
+      '--role=roles/pubsub.publisher',
+      '--quiet',
+    ],
+    ...subscriptions.map(subscription => [
+      'pubsub',
+      'subscriptions',
+      'add-iam-policy-binding',
+      subscription,
+      `--project=${options.project}`,
+      member,
+      '--role=roles/pubsub.subscriber',
+      '--quiet',
+    ]),
   ];
 }
 
 /** Reads the project number, for the Pub/Sub service agent's name (a read, so a dry run makes it too). */
 export function projectNumberCommand(options: DeployOptions): string[] {
-  return ['projects', 'describe', options.project, '--format=value(projectNumber)'];
+  return [
+    'projects',
+    'describe',
+    options.project,
+    '--format=value(projectNumber)',
+  ];
 }

@@ -1,6 +1,6 @@
-import { LOCKS_PAGE_ENABLED_VARIABLE } from '../../functions/locks-page';
-import { FUNCTIONS, LOCKS_PAGE, type FunctionSpec } from '../topology';
-import type { DeployOptions } from './deploy-options';
+import {LOCKS_PAGE_ENABLED_VARIABLE} from '../../functions/locks-page';
+import {FUNCTIONS, LOCKS_PAGE, type FunctionSpec} from '../topology';
+import type {DeployOptions} from './deploy-options';
 
 /**
  * The live locks page in a deployment: `--locks-page` deploys locksPage beside the other functions,
@@ -9,17 +9,25 @@ import type { DeployOptions } from './deploy-options';
  */
 
 /** The functions this deploy deploys, in order: FUNCTIONS, then the page when asked for. */
-export function deployedFunctions(options: DeployOptions): readonly FunctionSpec[] {
+export function deployedFunctions(
+  options: DeployOptions,
+): readonly FunctionSpec[] {
   return options.locksPage ? [...FUNCTIONS, LOCKS_PAGE] : FUNCTIONS;
 }
 
 /** The page's own variables: it answers 404 unless it is turned on. */
-export function locksPageEnvironment(spec: FunctionSpec): Record<string, string> {
-  return spec.name === LOCKS_PAGE.name ? { [LOCKS_PAGE_ENABLED_VARIABLE]: 'true' } : {};
+export function locksPageEnvironment(
+  spec: FunctionSpec,
+): Record<string, string> {
+  return spec.name === LOCKS_PAGE.name
+    ? {[LOCKS_PAGE_ENABLED_VARIABLE]: 'true'}
+    : {};
 }
 
 /** The deploy's own LOCKS_API_TOKEN: the value the functions require (also sent by the Scheduler job). */
-export function deployApiToken(env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
+export function deployApiToken(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
   return env.LOCKS_API_TOKEN || undefined;
 }
 
@@ -29,7 +37,10 @@ export function deployApiToken(env: Readonly<Record<string, string | undefined>>
  * user data (telemetry hashes it for that reason), and the live feed. The API token is the page's
  * second gate, so the page is deployed only by a deploy that has it.
  */
-export function locksPageProblem(options: DeployOptions, apiToken: string | undefined): string | undefined {
+export function locksPageProblem(
+  options: DeployOptions,
+  apiToken: string | undefined,
+): string | undefined {
   if (!options.locksPage || apiToken !== undefined) return undefined;
-  return '--locks-page needs LOCKS_API_TOKEN in the deploy\'s environment (the value the functions require): without it the page\'s lock list and feed are open to anyone who may invoke it';
+  return "--locks-page needs LOCKS_API_TOKEN in the deploy's environment (the value the functions require): without it the page's lock list and feed are open to anyone who may invoke it";
 }

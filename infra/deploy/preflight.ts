@@ -1,12 +1,30 @@
-import { missingRoles, neededRoles, type PermissionsCheck } from './caller-permissions';
-import { databaseCreation, DatabaseMismatchError, databaseStateFrom, type DatabaseState } from './datastore-database';
-import type { DeployOptions } from './deploy-options';
-import { databaseDescribeCommand, projectNumberCommand } from './gcloud-commands';
-import { readFailed, saysNotFound, type GcloudRunner } from './gcloud-runner';
-import { deployApiToken, locksPageProblem } from './locks-page-deploy';
-import { enableApisCommand, enabledApisCommand, REQUIRED_APIS, requiredApis } from './required-apis';
-import { accountDescribeCommand, creatableId, distinctAccounts } from './service-accounts';
-import { readTriggerSubscription } from './worker-trigger';
+import {
+  missingRoles,
+  neededRoles,
+  type PermissionsCheck,
+} from './caller-permissions';
+import {
+  databaseCreation,
+  DatabaseMismatchError,
+  databaseStateFrom,
+  type DatabaseState,
+} from './datastore-database';
+import type {DeployOptions} from './deploy-options';
+import {databaseDescribeCommand, projectNumberCommand} from './gcloud-commands';
+import {readFailed, saysNotFound, type GcloudRunner} from './gcloud-runner';
+import {deployApiToken, locksPageProblem} from './locks-page-deploy';
+import {
+  enableApisCommand,
+  enabledApisCommand,
+  REQUIRED_APIS,
+  requiredApis,
+} from './required-apis';
+import {
+  accountDescribeCommand,
+  creatableId,
+  distinctAccounts,
+} from './service-accounts';
+import {readTriggerSubscription} from './worker-trigger';
 
 /** What the deploy reads before it changes anything; stubs in tests. */
 export interface ProjectReads {
@@ -20,7 +38,11 @@ export interface ProjectReads {
 export interface PreflightFindings {
   /** APIs to enable first (only with --enable-apis; without it a disabled API is a problem). */
   readonly apisToEnable: readonly string[];
-  readonly accountsToCreate: readonly { readonly id: string; readonly email: string; readonly purpose: string }[];
+  readonly accountsToCreate: readonly {
+    readonly id: string;
+    readonly email: string;
+    readonly purpose: string;
+  }[];
   readonly database: DatabaseState | undefined;
   /** gcloud's command line that creates the missing database, if it is. */
   readonly createDatabase: string[] | undefined;
@@ -33,7 +55,9 @@ export interface PreflightFindings {
 export class PreflightError extends Error {
   override readonly name = 'PreflightError';
   constructor(readonly problems: readonly string[]) {
-    super(`the project is not ready; nothing was changed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    super(
+      `the project is not ready; nothing was changed:\n${problems.map(problem => `  - ${problem}`).join('\n')}`,
+    );
   }
 }
 
@@ -44,39 +68,75 @@ export class PreflightError extends Error {
  * With --enable-apis and APIs to enable, returns after the API check: the deploy enables them and
  * calls this again, since nothing behind a disabled API can be read.
  */
-export async function preflight(options: DeployOptions, reads: ProjectReads): Promise<PreflightFindings> {
-  const { gcloud } = reads;
+export async function preflight(
+  options: DeployOptions,
+  reads: ProjectReads,
+): Promise<PreflightFindings> {
+  const {gcloud} = reads;
   // Needs no read, so it comes first.
   const pageProblem = locksPageProblem(options, deployApiToken(reads.env));
   if (pageProblem) throw new PreflightError([pageProblem]);
   const permissions = neededRoles(options).flatMap(([, needed]) => needed);
-  const roleProblems = missingRoles(options, await reads.permissions(options.project, permissions));
+  const roleProblems = missingRoles(
+    options,
+    await reads.permissions(options.project, permissions),
+  );
   if (roleProblems.length > 0) throw new PreflightError(roleProblems);
 
   const listApis = enabledApisCommand(options);
   const listed = await gcloud(listApis);
-  if (listed.code !== 0) throw new PreflightError([readFailed(`the enabled APIs of project ${options.project}`, listApis, listed).message]);
+  if (listed.code !== 0)
+    throw new PreflightError([
+      readFailed(
+        `the enabled APIs of project ${options.project}`,
+        listApis,
+        listed,
+      ).message,
+    ]);
   const enabled = new Set(listed.stdout.split(/\s+/).filter(Boolean));
-  const disabled = requiredApis(options).filter((api) => !enabled.has(api));
+  const disabled = requiredApis(options).filter(api => !enabled.has(api));
   if (disabled.length > 0) {
-    if (options.enableApis) return { apisToEnable: disabled, accountsToCreate: [], database: undefined, createDatabase: undefined, projectNumber: '', triggerSubscription: undefined };
+    if (options.enableApis)
+      return {
+        apisToEnable: disabled,
+        accountsToCreate: [],
+        database: undefined,
+        createDatabase: undefined,
+        projectNumber: '',
+        triggerSubscription: undefined,
+      };
     const fix = `run \`gcloud ${enableApisCommand(options, disabled).slice(0, -1).join(' ')}\`, or deploy with --enable-apis`;
-    throw new PreflightError(disabled.map((api) => `API ${api} is not enabled (${REQUIRED_APIS[api] ?? 'Serverless VPC Access: the --vpc-connector'}): ${fix}`));
+    throw new PreflightError(
+      disabled.map(
+        api =>
+          `API ${api} is not enabled (${REQUIRED_APIS[api] ?? 'Serverless VPC Access: the --vpc-connector'}): ${fix}`,
+      ),
+    );
   }
 
   const problems: string[] = [];
-  const accountsToCreate: { id: string; email: string; purpose: string }[] = [];
+  const accountsToCreate: {id: string; email: string; purpose: string}[] = [];
   for (const account of distinctAccounts(options)) {
     const describe = accountDescribeCommand(options, account.email);
     const found = await gcloud(describe);
     if (found.code === 0) continue;
     if (!saysNotFound(found)) {
-      problems.push(readFailed(`service account ${account.email}`, describe, found).message);
+      problems.push(
+        readFailed(`service account ${account.email}`, describe, found).message,
+      );
       continue;
     }
     const id = creatableId(options, account.email);
-    if (id) accountsToCreate.push({ id, email: account.email, purpose: account.purpose });
-    else problems.push(`service account ${account.email} (${account.use}) does not exist, and the deploy creates accounts only in project ${options.project}: create it, or drop ${account.flag} to use the default`);
+    if (id)
+      accountsToCreate.push({
+        id,
+        email: account.email,
+        purpose: account.purpose,
+      });
+    else
+      problems.push(
+        `service account ${account.email} (${account.use}) does not exist, and the deploy creates accounts only in project ${options.project}: create it, or drop ${account.flag} to use the default`,
+      );
   }
 
   let database: DatabaseState | undefined;
@@ -84,16 +144,31 @@ export async function preflight(options: DeployOptions, reads: ProjectReads): Pr
   const describeDatabase = databaseDescribeCommand(options);
   try {
     const described = await gcloud(describeDatabase);
-    database = databaseStateFrom(described.code, described.stdout, described.stderr);
+    database = databaseStateFrom(
+      described.code,
+      described.stdout,
+      described.stderr,
+    );
     createDatabase = databaseCreation(options, database);
   } catch (error) {
-    problems.push(error instanceof DatabaseMismatchError ? error.message.replace(/ Nothing was changed\.$/, '') : (error as Error).message);
+    problems.push(
+      error instanceof DatabaseMismatchError
+        ? error.message.replace(/ Nothing was changed\.$/, '')
+        : (error as Error).message,
+    );
   }
 
   const describeProject = projectNumberCommand(options);
   const number = await gcloud(describeProject);
   const projectNumber = number.stdout.trim();
-  if (number.code !== 0 || !/^\d+$/.test(projectNumber)) problems.push(readFailed(`the number of project ${options.project}`, describeProject, number).message);
+  if (number.code !== 0 || !/^\d+$/.test(projectNumber))
+    problems.push(
+      readFailed(
+        `the number of project ${options.project}`,
+        describeProject,
+        number,
+      ).message,
+    );
 
   let triggerSubscription: string | undefined;
   try {
@@ -102,5 +177,12 @@ export async function preflight(options: DeployOptions, reads: ProjectReads): Pr
     problems.push((error as Error).message);
   }
   if (problems.length > 0) throw new PreflightError(problems);
-  return { apisToEnable: [], accountsToCreate, database, createDatabase, projectNumber, triggerSubscription };
+  return {
+    apisToEnable: [],
+    accountsToCreate,
+    database,
+    createDatabase,
+    projectNumber,
+    triggerSubscription,
+  };
 }

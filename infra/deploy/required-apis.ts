@@ -1,4 +1,4 @@
-import type { DeployOptions } from './deploy-options';
+import type {DeployOptions} from './deploy-options';
 
 /**
  * The services a deploy calls, each for a reason; with `--quiet` gcloud turns a disabled one into a
@@ -6,14 +6,17 @@ import type { DeployOptions } from './deploy-options';
  */
 export const REQUIRED_APIS: Readonly<Record<string, string>> = Object.freeze({
   'cloudfunctions.googleapis.com': 'Cloud Functions: the functions',
-  'run.googleapis.com': 'Cloud Run: gen 2 functions run as Cloud Run services (invoker grants)',
+  'run.googleapis.com':
+    'Cloud Run: gen 2 functions run as Cloud Run services (invoker grants)',
   'cloudbuild.googleapis.com': 'Cloud Build: builds each function',
-  'artifactregistry.googleapis.com': 'Artifact Registry: holds the built images',
+  'artifactregistry.googleapis.com':
+    'Artifact Registry: holds the built images',
   'eventarc.googleapis.com': "Eventarc: the worker's Pub/Sub trigger",
   'pubsub.googleapis.com': 'Pub/Sub: the work, retry and dead-letter topics',
   'cloudscheduler.googleapis.com': 'Cloud Scheduler: the cleanup job',
   'datastore.googleapis.com': 'Datastore: what STRONG locks call at run time',
-  'firestore.googleapis.com': 'Firestore: creates and describes the database; with --strong-store firestore, what STRONG locks call at run time',
+  'firestore.googleapis.com':
+    'Firestore: creates and describes the database; with --strong-store firestore, what STRONG locks call at run time',
   'iam.googleapis.com': 'IAM: creates and describes the service accounts',
 });
 
@@ -24,14 +27,31 @@ export const VPC_ACCESS_API = 'vpcaccess.googleapis.com';
 export const DATASTORE_API = 'datastore.googleapis.com';
 
 export function requiredApis(options: DeployOptions): string[] {
-  const apis = Object.keys(REQUIRED_APIS).filter((api) => api !== DATASTORE_API || options.strongStore === 'datastore');
+  const apis = Object.keys(REQUIRED_APIS).filter(
+    api => api !== DATASTORE_API || options.strongStore === 'datastore',
+  );
   return [...apis, ...(options.vpcConnector ? [VPC_ACCESS_API] : [])];
 }
 
 export function enabledApisCommand(options: DeployOptions): string[] {
-  return ['services', 'list', '--enabled', `--project=${options.project}`, '--format=value(config.name)'];
+  return [
+    'services',
+    'list',
+    '--enabled',
+    `--project=${options.project}`,
+    '--format=value(config.name)',
+  ];
 }
 
-export function enableApisCommand(options: DeployOptions, apis: readonly string[]): string[] {
-  return ['services', 'enable', ...apis, `--project=${options.project}`, '--quiet'];
+export function enableApisCommand(
+  options: DeployOptions,
+  apis: readonly string[],
+): string[] {
+  return [
+    'services',
+    'enable',
+    ...apis,
+    `--project=${options.project}`,
+    '--quiet',
+  ];
 }

@@ -1,8 +1,14 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { answerFrameworkErrorsWithJson } from '../../functions/http/framework-errors';
-import { LOCKS_PAGE_ENABLED_VARIABLE } from '../../functions/locks-page';
-import { FUNCTIONS, LOCKS_PAGE } from '../topology';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import {getTestServer} from '@google-cloud/functions-framework/testing';
+import {answerFrameworkErrorsWithJson} from '../../functions/http/framework-errors';
+import {LOCKS_PAGE_ENABLED_VARIABLE} from '../../functions/locks-page';
+import {FUNCTIONS, LOCKS_PAGE} from '../topology';
 
 /**
  * One HTTP server hosting every function, each at `/<name>` (`/acquireLock`, ...,
@@ -23,9 +29,14 @@ export function functionsHost(): Server {
   // The framework's Express is loaded now (by its testing helper): make its errors JSON before the apps exist.
   answerFrameworkErrorsWithJson();
   const apps = new Map<string, RequestListener>();
-  for (const { name } of [...FUNCTIONS, LOCKS_PAGE]) {
-    const [listener] = getTestServer(name).listeners('request') as RequestListener[];
-    if (!listener) throw new Error(`the Functions Framework gave no request handler for ${name}`);
+  for (const {name} of [...FUNCTIONS, LOCKS_PAGE]) {
+    const [listener] = getTestServer(name).listeners(
+      'request',
+    ) as RequestListener[];
+    if (!listener)
+      throw new Error(
+        `the Functions Framework gave no request handler for ${name}`,
+      );
     apps.set(name, listener);
   }
   return createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -36,8 +47,13 @@ export function functionsHost(): Server {
     const match = /^\/([^/?]+)(.*)$/.exec(req.url ?? '/');
     const app = match ? apps.get(match[1] as string) : undefined;
     if (!match || !app) {
-      res.writeHead(404, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ error: 'not_found', functions: [...apps.keys()].map((name) => `/${name}`) }));
+      res.writeHead(404, {'Content-Type': 'application/json'});
+      res.end(
+        JSON.stringify({
+          error: 'not_found',
+          functions: [...apps.keys()].map(name => `/${name}`),
+        }),
+      );
       return;
     }
     const rest = match[2] ?? '';

@@ -1,35 +1,89 @@
-import type { PubSub } from '@google-cloud/pubsub';
-import type { Change } from '../changes';
-import { ensureSubscription, ensureTopic } from '../pubsub-resources';
-import { DEAD_LETTER_HOLD_SUBSCRIPTION, DEAD_LETTER_TOPIC, LOCAL_WORKER_SUBSCRIPTION, RETRY_SUBSCRIPTION, RETRY_TOPIC, WORK_TOPIC, WORKER_DELIVERY } from '../topology';
+import type {PubSub} from '@google-cloud/pubsub';
+import type {Change} from '../changes';
+import {ensureSubscription, ensureTopic} from '../pubsub-resources';
+import {
+  DEAD_LETTER_HOLD_SUBSCRIPTION,
+  DEAD_LETTER_TOPIC,
+  LOCAL_WORKER_SUBSCRIPTION,
+  RETRY_SUBSCRIPTION,
+  RETRY_TOPIC,
+  WORK_TOPIC,
+  WORKER_DELIVERY,
+} from '../topology';
 
 /**
  * The deployed topics and subscriptions, on the emulator. Where Eventarc pushes to the deployed
  * worker, a push subscription with the same delivery policy pushes to the local one; the retry
  * topic's push subscription is the deployed one, pointed at the local worker.
  */
-export async function createLocalTopology(pubsub: PubSub, functionsBaseUrl: string, project: string): Promise<Change[]> {
-  const mode = { dryRun: false };
+export async function createLocalTopology(
+  pubsub: PubSub,
+  functionsBaseUrl: string,
+  project: string,
+): Promise<Change[]> {
+  const mode = {dryRun: false};
   const changes: Change[] = [];
   const delivery = {
     ackDeadlineSeconds: WORKER_DELIVERY.ackDeadlineSeconds,
-    retryPolicy: { minimumBackoffSeconds: WORKER_DELIVERY.minimumBackoffSeconds, maximumBackoffSeconds: WORKER_DELIVERY.maximumBackoffSeconds },
-    deadLetter: { topic: DEAD_LETTER_TOPIC, maxDeliveryAttempts: WORKER_DELIVERY.maxDeliveryAttempts },
+    retryPolicy: {
+      minimumBackoffSeconds: WORKER_DELIVERY.minimumBackoffSeconds,
+      maximumBackoffSeconds: WORKER_DELIVERY.maximumBackoffSeconds,
+    },
+    deadLetter: {
+      topic: DEAD_LETTER_TOPIC,
+      maxDeliveryAttempts: WORKER_DELIVERY.maxDeliveryAttempts,
+    },
   };
   changes.push(await ensureTopic(pubsub, WORK_TOPIC, mode));
   changes.push(await ensureTopic(pubsub, DEAD_LETTER_TOPIC, mode));
   changes.push(await ensureTopic(pubsub, RETRY_TOPIC, mode));
-  changes.push(await ensureSubscription(pubsub, { name: DEAD_LETTER_HOLD_SUBSCRIPTION, topic: DEAD_LETTER_TOPIC, ackDeadlineSeconds: 60 }, mode));
   changes.push(
-    await ensureSubscription(pubsub, { name: LOCAL_WORKER_SUBSCRIPTION, topic: WORK_TOPIC, ...delivery, pushEndpoint: workerPushEndpoint(functionsBaseUrl, project) }, mode),
+    await ensureSubscription(
+      pubsub,
+      {
+        name: DEAD_LETTER_HOLD_SUBSCRIPTION,
+        topic: DEAD_LETTER_TOPIC,
+        ackDeadlineSeconds: 60,
+      },
+      mode,
+    ),
   );
   changes.push(
-    await ensureSubscription(pubsub, { name: RETRY_SUBSCRIPTION, topic: RETRY_TOPIC, ...delivery, pushEndpoint: workerPushEndpoint(functionsBaseUrl, project, RETRY_TOPIC) }, mode),
+    await ensureSubscription(
+      pubsub,
+      {
+        name: LOCAL_WORKER_SUBSCRIPTION,
+        topic: WORK_TOPIC,
+        ...delivery,
+        pushEndpoint: workerPushEndpoint(functionsBaseUrl, project),
+      },
+      mode,
+    ),
+  );
+  changes.push(
+    await ensureSubscription(
+      pubsub,
+      {
+        name: RETRY_SUBSCRIPTION,
+        topic: RETRY_TOPIC,
+        ...delivery,
+        pushEndpoint: workerPushEndpoint(
+          functionsBaseUrl,
+          project,
+          RETRY_TOPIC,
+        ),
+      },
+      mode,
+    ),
   );
   return changes;
 }
 
 /** The Functions Framework takes a push's topic from the request path. */
-export function workerPushEndpoint(functionsBaseUrl: string, project: string, topic = WORK_TOPIC): string {
+export function workerPushEndpoint(
+  functionsBaseUrl: string,
+  project: string,
+  topic = WORK_TOPIC,
+): string {
   return `${functionsBaseUrl}/exampleWorker/projects/${project}/topics/${topic}`;
 }

@@ -1,5 +1,5 @@
-import type { StrongStore } from '../../shared/config';
-import { FUNCTIONS } from '../topology';
+import type {StrongStore} from '../../shared/config';
+import {FUNCTIONS} from '../topology';
 
 export const READY_PREFIX = '[npm start] ready:';
 
@@ -16,12 +16,13 @@ export interface ReadyFacts {
 
 /** One line a script can wait for (it starts with READY_PREFIX), then a copy-paste example. */
 export function readyMessage(facts: ReadyFacts): string {
-  const urls = FUNCTIONS.map(({ name }) => `${facts.baseUrl}/${name}`).join(' ');
+  const urls = FUNCTIONS.map(({name}) => `${facts.baseUrl}/${name}`).join(' ');
   const page = `${facts.baseUrl}/`;
   const env = Object.entries(facts.env)
     .map(([name, value]) => `${name}=${value}`)
     .join(' ');
-  const post = (name: string, body: string) => `curl -s -X POST ${facts.baseUrl}/${name} -H 'Content-Type: application/json' -d '${body}'`;
+  const post = (name: string, body: string) =>
+    `curl -s -X POST ${facts.baseUrl}/${name} -H 'Content-Type: application/json' -d '${body}'`;
   const strong =
     facts.strongStore === 'firestore'
       ? 'STRONG locks on firestore (the Firestore native-mode emulator, FIRESTORE_EMULATOR_HOST)'

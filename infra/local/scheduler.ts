@@ -1,5 +1,5 @@
-import { API_TOKEN_HEADER } from '../../functions/http/auth';
-import { log } from '../../shared/log';
+import {API_TOKEN_HEADER} from '../../functions/http/auth';
+import {log} from '../../shared/log';
 
 /**
  * Cloud Scheduler, locally: calls cleanupLocks at the times the deployed job's cron
@@ -17,7 +17,10 @@ export function scheduleCleanup(
   aligned: boolean,
   apiToken: string | undefined = process.env.LOCKS_API_TOKEN || undefined,
 ): LocalScheduler {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...(apiToken ? { [API_TOKEN_HEADER]: apiToken } : {}) };
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    ...(apiToken ? {[API_TOKEN_HEADER]: apiToken} : {}),
+  };
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const next = () => {
@@ -27,10 +30,21 @@ export function scheduleCleanup(
   };
   const call = async () => {
     try {
-      const response = await fetch(url, { method: 'POST', headers, body: '{}', signal: AbortSignal.timeout(60_000) });
-      log(response.ok ? 'INFO' : 'ERROR', 'local scheduler: cleanupLocks called', { status: response.status, answer: await response.text() });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: '{}',
+        signal: AbortSignal.timeout(60_000),
+      });
+      log(
+        response.ok ? 'INFO' : 'ERROR',
+        'local scheduler: cleanupLocks called',
+        {status: response.status, answer: await response.text()},
+      );
     } catch (error) {
-      log('ERROR', 'local scheduler: cleanupLocks call failed', { detail: (error as Error).message });
+      log('ERROR', 'local scheduler: cleanupLocks call failed', {
+        detail: (error as Error).message,
+      });
     }
   };
   next();

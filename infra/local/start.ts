@@ -7,20 +7,28 @@
  * Environment: LOCAL_CLEANUP_EVERY_SECONDS runs cleanupLocks that often instead of on the deployed
  * schedule (for demos); LOCKS_* settings are passed to the functions as in the cloud.
  */
-import type { Server } from 'node:http';
-import { memcachedInstalled, MEMCACHED_BINARY, startMemcached } from '../memcached';
-import { startEmulator } from '../emulators';
-import { readLocalStackConfig, DEFAULT_FIREBASE_JSON } from '../firebase-config';
-import { readSettings } from '../../functions/settings';
-import { assertPortFree } from '../ports';
-import type { RunningService } from '../processes';
-import { CLEANUP_SCHEDULE, DEAD_LETTER_TOPIC, topicPath, WORK_TOPIC } from '../topology';
-import { createLocalTopology } from './local-pubsub';
-import { LOCAL_PROJECT } from './project';
-import { readyMessage } from './ready-message';
-import { scheduleCleanup, type LocalScheduler } from './scheduler';
-import { localStrongStore } from './strong-store';
-
+import type {Server} from 'node:http';
+import {
+  memcachedInstalled,
+  MEMCACHED_BINARY,
+  startMemcached,
+} from '../memcached';
+import {startEmulator} from '../emulators';
+import {readLocalStackConfig, DEFAULT_FIREBASE_JSON} from '../firebase-config';
+import {readSettings} from '../../functions/settings';
+import {assertPortFree} from '../ports';
+import type {RunningService} from '../processes';
+import {
+  CLEANUP_SCHEDULE,
+  DEAD_LETTER_TOPIC,
+  topicPath,
+  WORK_TOPIC,
+} from '../topology';
+import {createLocalTopology} from './local-pubsub';
+import {LOCAL_PROJECT} from './project';
+import {readyMessage} from './ready-message';
+import {scheduleCleanup, type LocalScheduler} from './scheduler';
+import {localStrongStore} from './strong-store';
 
 const services: RunningService[] = [];
 let server: Server | undefined;
@@ -36,44 +44,68 @@ async function main(): Promise<void> {
   readSettings();
   const withMemcached = memcachedInstalled();
   if (!withMemcached) {
-    say(`WEAK locks are unavailable: memcached is not installed (${MEMCACHED_BINARY}). Install it (Debian/Ubuntu: sudo apt-get install -y memcached; macOS: brew install memcached) and run npm start again. STRONG locks work.`);
+    say(
+      `WEAK locks are unavailable: memcached is not installed (${MEMCACHED_BINARY}). Install it (Debian/Ubuntu: sudo apt-get install -y memcached; macOS: brew install memcached) and run npm start again. STRONG locks work.`,
+    );
   }
   // Every port is checked before anything starts: a taken one is a clear error, not a half-started stack.
-  await assertPortFree(config.datastore.port, 'the Datastore emulator (firebase.json emulators.datastore.port)');
-  await assertPortFree(config.firestore.port, 'the Firestore emulator (firebase.json emulators.firestore.port)');
-  await assertPortFree(config.pubsub.port, 'the Pub/Sub emulator (firebase.json emulators.pubsub.port)');
-  await assertPortFree(config.functions.port, 'the functions (firebase.json emulators.functions.port)');
-  if (withMemcached) await assertPortFree(config.memcached.port, 'memcached (firebase.json emulators.memcached.port)');
+  await assertPortFree(
+    config.datastore.port,
+    'the Datastore emulator (firebase.json emulators.datastore.port)',
+  );
+  await assertPortFree(
+    config.firestore.port,
+    'the Firestore emulator (firebase.json emulators.firestore.port)',
+  );
+  await assertPortFree(
+    config.pubsub.port,
+    'the Pub/Sub emulator (firebase.json emulators.pubsub.port)',
+  );
+  await assertPortFree(
+    config.functions.port,
+    'the functions (firebase.json emulators.functions.port)',
+  );
+  if (withMemcached)
+    await assertPortFree(
+      config.memcached.port,
+      'memcached (firebase.json emulators.memcached.port)',
+    );
 
   const startedAt = Date.now();
-  say(`starting the Firestore emulators (Datastore mode and native mode), the Pub/Sub emulator${withMemcached ? ' and memcached' : ''}...`);
+  say(
+    `starting the Firestore emulators (Datastore mode and native mode), the Pub/Sub emulator${withMemcached ? ' and memcached' : ''}...`,
+  );
   // In parallel: the stack is ready when the slowest JVM is.
   const starting = [
-    startEmulator('datastore-firestore', { port: config.datastore.port }),
-    startEmulator('firestore-native', { port: config.firestore.port }),
-    startEmulator('pubsub', { port: config.pubsub.port }),
-    ...(withMemcached ? [startMemcached({ port: config.memcached.port })] : []),
-  ].map((promise) => promise.then((service) => (services.push(service), service)));
-  const [datastore, firestore, pubsubEmulator, memcached] = await Promise.all(starting);
+    startEmulator('datastore-firestore', {port: config.datastore.port}),
+    startEmulator('firestore-native', {port: config.firestore.port}),
+    startEmulator('pubsub', {port: config.pubsub.port}),
+    ...(withMemcached ? [startMemcached({port: config.memcached.port})] : []),
+  ].map(promise => promise.then(service => (services.push(service), service)));
+  const [datastore, firestore, pubsubEmulator, memcached] =
+    await Promise.all(starting);
 
   const env: Record<string, string> = {
     GOOGLE_CLOUD_PROJECT: LOCAL_PROJECT,
     DATASTORE_EMULATOR_HOST: (datastore as RunningService).host,
     FIRESTORE_EMULATOR_HOST: (firestore as RunningService).host,
     PUBSUB_EMULATOR_HOST: (pubsubEmulator as RunningService).host,
-    ...(memcached ? { MEMCACHE_SERVERS: memcached.host } : {}),
+    ...(memcached ? {MEMCACHE_SERVERS: memcached.host} : {}),
   };
   // The functions and the Google clients read these; set before the functions are loaded.
   Object.assign(process.env, env, {
     METADATA_SERVER_DETECTION: 'none',
     // The live locks page's feed names locks; an operator on their own machine may see identifiers.
-    LOCKS_TELEMETRY_RECORD_IDENTIFIERS: process.env.LOCKS_TELEMETRY_RECORD_IDENTIFIERS ?? 'true',
-    EXAMPLE_DEAD_LETTER_TOPIC: process.env.EXAMPLE_DEAD_LETTER_TOPIC ?? topicPath(LOCAL_PROJECT, DEAD_LETTER_TOPIC),
+    LOCKS_TELEMETRY_RECORD_IDENTIFIERS:
+      process.env.LOCKS_TELEMETRY_RECORD_IDENTIFIERS ?? 'true',
+    EXAMPLE_DEAD_LETTER_TOPIC:
+      process.env.EXAMPLE_DEAD_LETTER_TOPIC ??
+      topicPath(LOCAL_PROJECT, DEAD_LETTER_TOPIC),
   });
   if (!memcached) delete process.env.MEMCACHE_SERVERS;
 
   await import('../../functions/index');
-  const { functionsHost } = await import('./functions-host');
+  const {functionsHost} = await import('./functions-host');
   server = functionsHost();
   await new Promise<void>((resolve, reject) => {
     server?.once('error', reject);
@@ -81,8 +113,8 @@ async function main(): Promise<void> {
   });
   const baseUrl = `http://127.0.0.1:${config.functions.port}`;
 
-  const { PubSub } = await import('@google-cloud/pubsub');
-  const pubsub = new PubSub({ projectId: LOCAL_PROJECT });
+  const {PubSub} = await import('@google-cloud/pubsub');
+  const pubsub = new PubSub({projectId: LOCAL_PROJECT});
   await createLocalTopology(pubsub, baseUrl, LOCAL_PROJECT);
   await pubsub.close();
 
@@ -90,7 +122,11 @@ async function main(): Promise<void> {
   scheduler =
     demoSeconds > 0
       ? scheduleCleanup(`${baseUrl}/cleanupLocks`, demoSeconds * 1000, false)
-      : scheduleCleanup(`${baseUrl}/cleanupLocks`, CLEANUP_SCHEDULE.everyMinutes * 60_000, true);
+      : scheduleCleanup(
+          `${baseUrl}/cleanupLocks`,
+          CLEANUP_SCHEDULE.everyMinutes * 60_000,
+          true,
+        );
 
   process.stdout.write(
     readyMessage({
@@ -98,7 +134,10 @@ async function main(): Promise<void> {
       env,
       strongStore,
       workTopic: topicPath(LOCAL_PROJECT, WORK_TOPIC),
-      cleanup: demoSeconds > 0 ? `every ${demoSeconds} s (LOCAL_CLEANUP_EVERY_SECONDS)` : `${CLEANUP_SCHEDULE.cron} UTC, as deployed`,
+      cleanup:
+        demoSeconds > 0
+          ? `every ${demoSeconds} s (LOCAL_CLEANUP_EVERY_SECONDS)`
+          : `${CLEANUP_SCHEDULE.cron} UTC, as deployed`,
       startedInMs: Date.now() - startedAt,
     }),
   );
@@ -110,7 +149,7 @@ async function stop(code: number): Promise<never> {
     scheduler?.stop();
     server?.closeAllConnections();
     server?.close();
-    await Promise.allSettled(services.map((service) => service.stop()));
+    await Promise.allSettled(services.map(service => service.stop()));
   }
   // processes.ts kills, on exit, any service still starting when we were stopped.
   process.exit(code);
@@ -118,7 +157,7 @@ async function stop(code: number): Promise<never> {
 
 function argument(name: string): string | undefined {
   const args = process.argv.slice(2);
-  const inline = args.find((arg) => arg.startsWith(`${name}=`));
+  const inline = args.find(arg => arg.startsWith(`${name}=`));
   if (inline) return inline.slice(name.length + 1);
   const index = args.indexOf(name);
   return index >= 0 ? args[index + 1] : undefined;
@@ -148,6 +187,8 @@ setInterval(() => {
 }, 1000).unref();
 
 main().catch((error: unknown) => {
-  process.stderr.write(`[npm start] failed: ${(error as Error)?.message ?? String(error)}\n`);
+  process.stderr.write(
+    `[npm start] failed: ${(error as Error)?.message ?? String(error)}\n`,
+  );
   void stop(1);
 });

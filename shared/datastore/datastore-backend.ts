@@ -1,13 +1,39 @@
-import type { AcquireOutcome, AcquireRequest, CleanupCriteria, ListQuery, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
-import { BackendCallError } from '../errors';
-import { LockKind } from '../kinds';
-import { classifyDatastoreError, grpcCode, GrpcStatus } from './datastore-errors';
-import type { DatastoreRpc, FoundEntity, KeyProto, MutationOutcome, MutationProto, TransactionId } from './datastore-rpc';
-import { isGoogleEndpoint, PreconditionSupport, probeVersionPreconditions } from './precondition-probe';
-import { listDatastoreLocks } from './list-locks';
-import { decodeLock, encodeLock, lockKey, type LockFields } from './lock-entity';
-import { grantRecord, renewedRecord } from '../grant-records';
-import { abandoned, lastSignOf, takeoverKindOf, takeoverOf } from '../taking-rules';
+import type {
+  AcquireOutcome,
+  AcquireRequest,
+  CleanupCriteria,
+  ListQuery,
+  LockBackend,
+  LockRecord,
+  ReleaseOutcome,
+  RenewOutcome,
+  RenewRequest,
+} from '../backend';
+import {BackendCallError} from '../errors';
+import {LockKind} from '../kinds';
+import {classifyDatastoreError, grpcCode, GrpcStatus} from './datastore-errors';
+import type {
+  DatastoreRpc,
+  FoundEntity,
+  KeyProto,
+  MutationOutcome,
+  MutationProto,
+  TransactionId,
+} from './datastore-rpc';
+import {
+  isGoogleEndpoint,
+  PreconditionSupport,
+  probeVersionPreconditions,
+} from './precondition-probe';
+import {listDatastoreLocks} from './list-locks';
+import {decodeLock, encodeLock, lockKey, type LockFields} from './lock-entity';
+import {grantRecord, renewedRecord} from '../grant-records';
+import {
+  abandoned,
+  lastSignOf,
+  takeoverKindOf,
+  takeoverOf,
+} from '../taking-rules';
 
 export interface DatastoreBackendSettings {
   readonly entityKind: string;
@@ -30,7 +56,7 @@ export interface DatastoreBackendSettings {
  */
 export class DatastoreLockBackend implements LockBackend {
   readonly kind = LockKind.STRONG;
-  readonly capabilities = { fence: true } as const;
+  readonly capabilities = {fence: true} as const;
   private cleanupTransactionSize = CLEANUP_PAGE;
   /** Whether this store honours version preconditions; decides how a release checks ownership. */
   readonly preconditions: PreconditionSupport;
@@ -40,7 +66,12 @@ export class DatastoreLockBackend implements LockBackend {
     private readonly settings: DatastoreBackendSettings,
   ) {
     this.preconditions = new PreconditionSupport(
-      async () => probeVersionPreconditions(this.rpc, await this.partition(), this.settings.entityKind),
+      async () =>
+        probeVersionPreconditions(
+          this.rpc,
+          await this.partition(),
+          this.settings.entityKind,
+        ),
       isGoogleEndpoint(rpc.endpoint()) ? true : undefined,
     );
   }
@@ -51,66 +82,105 @@ export class DatastoreLockBackend implements LockBackend {
     try {
       const fence = await this.rpc.insert(encodeLock(key, fields));
       this.preconditions.probeSoon();
-      return { acquired: true, record: recordOf(fields, fence, fence) };
+      return {acquired: true, record: recordOf(fields, fence, fence)};
     } catch (error) {
-      if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS) throw classifyDatastoreError(error, { write: true, what: 'insert' });
+      if (grpcCode(error) !== GrpcStatus.ALREADY_EXISTS)
+        throw classifyDatastoreError(error, {write: true, what: 'insert'});
     }
     const found = await this.lookup(key);
     const holder = found ? decodeLock(found) : null;
-    if (!found || !holder || holder.token === request.token || !takeoverOf(holder, sinceLastSignMs(found, holder), request.stealAfterMs)) {
-      return { acquired: false, holder };
+    if (
+      !found ||
+      !holder ||
+      holder.token === request.token ||
+      !takeoverOf(holder, sinceLastSignMs(found, holder), request.stealAfterMs)
+    ) {
+      return {acquired: false, holder};
     }
     const outcome = await this.takeOver(key, holder, request);
-    return outcome.acquired ? { ...outcome, takeover: takeoverKindOf(holder) } : outcome;
+    return outcome.acquired
+      ? {...outcome, takeover: takeoverKindOf(holder)}
+      : outcome;
   }
 
-  async renew(request: RenewRequest, grant?: LockRecord): Promise<RenewOutcome> {
+  async renew(
+    request: RenewRequest,
+    grant?: LockRecord,
+  ): Promise<RenewOutcome> {
     const key = await this.keyOf(request.identifier);
-    if (grant?.revision !== undefined && grant.token === request.token && (await this.preconditions.honoured())) {
+    if (
+      grant?.revision !== undefined &&
+      grant.token === request.token &&
+      (await this.preconditions.honoured())
+    ) {
       // One commit: the update applies only while the entity is still at the version the holder
       // last wrote; any other write since (a takeover, a cleanup and re-acquire) gave it a higher one.
       const fields = renewedRecord(grant, request.leaseMs);
       try {
-        const [result] = await this.rpc.commit(undefined, [{ update: encodeLock(key, fields), baseVersion: grant.revision }]);
-        if (result && !result.conflict) return { renewed: true, record: recordOf(fields, grant.fence as bigint, result.version) };
+        const [result] = await this.rpc.commit(undefined, [
+          {update: encodeLock(key, fields), baseVersion: grant.revision},
+        ]);
+        if (result && !result.conflict)
+          return {
+            renewed: true,
+            record: recordOf(fields, grant.fence as bigint, result.version),
+          };
       } catch (error) {
-        if (grpcCode(error) === GrpcStatus.NOT_FOUND) return { renewed: false };
-        if (grpcCode(error) !== GrpcStatus.INVALID_ARGUMENT) throw classifyDatastoreError(error, { write: true, what: 'renew (update)' });
+        if (grpcCode(error) === GrpcStatus.NOT_FOUND) return {renewed: false};
+        if (grpcCode(error) !== GrpcStatus.INVALID_ARGUMENT)
+          throw classifyDatastoreError(error, {
+            write: true,
+            what: 'renew (update)',
+          });
       }
       // The lock changed since the holder's last write (perhaps its own renewal whose answer was lost).
     }
-    return this.inTransaction<RenewOutcome>('renew', async (transaction) => {
+    return this.inTransaction<RenewOutcome>('renew', async transaction => {
       const current = await this.read(key, transaction);
-      if (!current || current.token !== request.token) return { outcome: { renewed: false } };
+      if (!current || current.token !== request.token)
+        return {outcome: {renewed: false}};
       const fields = renewedRecord(current, request.leaseMs);
       return {
-        mutations: [{ update: encodeLock(key, fields) }],
-        onCommit: ([version]) => ({ renewed: true, record: recordOf(fields, current.fence as bigint, version as bigint) }),
+        mutations: [{update: encodeLock(key, fields)}],
+        onCommit: ([version]) => ({
+          renewed: true,
+          record: recordOf(fields, current.fence as bigint, version as bigint),
+        }),
       };
     });
   }
 
-  async release(identifier: string, token: string, revision?: string): Promise<ReleaseOutcome> {
+  async release(
+    identifier: string,
+    token: string,
+    revision?: string,
+  ): Promise<ReleaseOutcome> {
     const key = await this.keyOf(identifier);
     if (revision !== undefined && (await this.preconditions.honoured())) {
       // One commit: the delete applies only while the entity is still at our grant's version, and
       // any later write to the lock (a steal, a cleanup and re-acquire) gave it a higher one.
       let result: MutationOutcome | undefined;
       try {
-        [result] = await this.rpc.commit(undefined, [{ delete: key, baseVersion: revision }]);
+        [result] = await this.rpc.commit(undefined, [
+          {delete: key, baseVersion: revision},
+        ]);
       } catch (error) {
         // A version above any the store has (it lost its data: an emulator restarted) is refused
         // as INVALID_ARGUMENT; the transaction below tells what the lock's state really is.
-        if (grpcCode(error) !== GrpcStatus.INVALID_ARGUMENT) throw classifyDatastoreError(error, { write: true, what: 'release (delete)' });
+        if (grpcCode(error) !== GrpcStatus.INVALID_ARGUMENT)
+          throw classifyDatastoreError(error, {
+            write: true,
+            what: 'release (delete)',
+          });
       }
       if (result && !result.conflict) return 'released';
       // The lock changed since our grant: find out whose it is now, the careful way.
     }
-    return this.inTransaction<ReleaseOutcome>('release', async (transaction) => {
+    return this.inTransaction<ReleaseOutcome>('release', async transaction => {
       const current = await this.read(key, transaction);
-      if (!current) return { outcome: 'absent' };
-      if (current.token !== token) return { outcome: 'not_holder' };
-      return { mutations: [{ delete: key }], onCommit: () => 'released' };
+      if (!current) return {outcome: 'absent'};
+      if (current.token !== token) return {outcome: 'not_holder'};
+      return {mutations: [{delete: key}], onCommit: () => 'released'};
     });
   }
 
@@ -119,7 +189,12 @@ export class DatastoreLockBackend implements LockBackend {
   }
 
   list(query: ListQuery): Promise<LockRecord[]> {
-    return listDatastoreLocks(this.rpc, this.partition(), this.settings.entityKind, query);
+    return listDatastoreLocks(
+      this.rpc,
+      this.partition(),
+      this.settings.entityKind,
+      query,
+    );
   }
 
   /**
@@ -137,7 +212,16 @@ export class DatastoreLockBackend implements LockBackend {
     ] as const) {
       let cursor: Uint8Array | string | undefined;
       for (;;) {
-        const page = await this.query(() => this.rpc.keysBefore(partition, this.settings.entityKind, property, before, CLEANUP_PAGE, cursor));
+        const page = await this.query(() =>
+          this.rpc.keysBefore(
+            partition,
+            this.settings.entityKind,
+            property,
+            before,
+            CLEANUP_PAGE,
+            cursor,
+          ),
+        );
         deleted += await this.deleteAbandoned(page.keys, criteria);
         // The legacy emulator reports MORE_RESULTS_AFTER_LIMIT even on an empty last page.
         if (!page.more || !page.endCursor || page.keys.length === 0) break;
@@ -147,24 +231,50 @@ export class DatastoreLockBackend implements LockBackend {
     return deleted;
   }
 
-  private async deleteAbandoned(keys: KeyProto[], criteria: CleanupCriteria): Promise<number> {
+  private async deleteAbandoned(
+    keys: KeyProto[],
+    criteria: CleanupCriteria,
+  ): Promise<number> {
     let deleted = 0;
-    for (let start = 0; start < keys.length; start += this.cleanupTransactionSize) {
+    for (
+      let start = 0;
+      start < keys.length;
+      start += this.cleanupTransactionSize
+    ) {
       const chunk = keys.slice(start, start + this.cleanupTransactionSize);
       try {
-        deleted += await this.inTransaction<number>('cleanup', async (transaction) => {
-          const stillAbandoned = (await this.lookupAll(chunk, transaction)).filter((found) => {
-            const lock = decodeLock(found);
-            return abandoned(lock, sinceLastSignMs(found, lock, criteria.now), criteria);
-          });
-          if (stillAbandoned.length === 0) return { outcome: 0 };
-          return { mutations: stillAbandoned.map((found) => ({ delete: found.entity.key })), onCommit: () => stillAbandoned.length };
-        });
+        deleted += await this.inTransaction<number>(
+          'cleanup',
+          async transaction => {
+            const stillAbandoned = (
+              await this.lookupAll(chunk, transaction)
+            ).filter(found => {
+              const lock = decodeLock(found);
+              return abandoned(
+                lock,
+                sinceLastSignMs(found, lock, criteria.now),
+                criteria,
+              );
+            });
+            if (stillAbandoned.length === 0) return {outcome: 0};
+            return {
+              mutations: stillAbandoned.map(found => ({
+                delete: found.entity.key,
+              })),
+              onCommit: () => stillAbandoned.length,
+            };
+          },
+        );
       } catch (error) {
         // Legacy Datastore allows 25 entity groups (here, locks) per transaction; Firestore mode 500.
-        if (chunk.length > LEGACY_TRANSACTION_GROUPS && isTooManyEntityGroups(error)) {
+        if (
+          chunk.length > LEGACY_TRANSACTION_GROUPS &&
+          isTooManyEntityGroups(error)
+        ) {
           this.cleanupTransactionSize = LEGACY_TRANSACTION_GROUPS;
-          return deleted + (await this.deleteAbandoned(keys.slice(start), criteria));
+          return (
+            deleted + (await this.deleteAbandoned(keys.slice(start), criteria))
+          );
         }
         // Contention means another cleanup, or a holder, is working on these locks right now:
         // leave them to it (or to the next run) rather than fail the whole cleanup.
@@ -180,19 +290,38 @@ export class DatastoreLockBackend implements LockBackend {
    * transaction re-reads it so that only one taker wins, and only from the holder it judged, still
    * takeable (it may have renewed since); a lock released meanwhile is simply taken.
    */
-  private async takeOver(key: KeyProto, judged: LockRecord, request: AcquireRequest): Promise<AcquireOutcome> {
-    return this.inTransaction<AcquireOutcome>('take over', async (transaction) => {
-      const found = await this.lookup(key, transaction);
-      const current = found ? decodeLock(found) : null;
-      if (found && current && (current.token !== judged.token || !takeoverOf(current, sinceLastSignMs(found, current), request.stealAfterMs))) {
-        return { outcome: { acquired: false, holder: current } };
-      }
-      const fields = grantRecord(request);
-      return {
-        mutations: [{ upsert: encodeLock(key, fields) }],
-        onCommit: ([fence]) => ({ acquired: true, record: recordOf(fields, fence as bigint, fence as bigint) }),
-      };
-    });
+  private async takeOver(
+    key: KeyProto,
+    judged: LockRecord,
+    request: AcquireRequest,
+  ): Promise<AcquireOutcome> {
+    return this.inTransaction<AcquireOutcome>(
+      'take over',
+      async transaction => {
+        const found = await this.lookup(key, transaction);
+        const current = found ? decodeLock(found) : null;
+        if (
+          found &&
+          current &&
+          (current.token !== judged.token ||
+            !takeoverOf(
+              current,
+              sinceLastSignMs(found, current),
+              request.stealAfterMs,
+            ))
+        ) {
+          return {outcome: {acquired: false, holder: current}};
+        }
+        const fields = grantRecord(request);
+        return {
+          mutations: [{upsert: encodeLock(key, fields)}],
+          onCommit: ([fence]) => ({
+            acquired: true,
+            record: recordOf(fields, fence as bigint, fence as bigint),
+          }),
+        };
+      },
+    );
   }
 
   /**
@@ -200,12 +329,18 @@ export class DatastoreLockBackend implements LockBackend {
    * and always ends the transaction: Firestore in Datastore mode holds read locks until commit or
    * rollback, so an abandoned transaction would stall every other writer of the lock.
    */
-  private async inTransaction<T>(what: string, body: (transaction: TransactionId) => Promise<TransactionStep<T>>): Promise<T> {
+  private async inTransaction<T>(
+    what: string,
+    body: (transaction: TransactionId) => Promise<TransactionStep<T>>,
+  ): Promise<T> {
     let transaction: TransactionId;
     try {
       transaction = await this.rpc.beginTransaction();
     } catch (error) {
-      throw classifyDatastoreError(error, { write: false, what: `${what} (begin transaction)` });
+      throw classifyDatastoreError(error, {
+        write: false,
+        what: `${what} (begin transaction)`,
+      });
     }
     let committing = false;
     try {
@@ -213,20 +348,31 @@ export class DatastoreLockBackend implements LockBackend {
       if ('outcome' in step) return step.outcome;
       committing = true;
       try {
-        return step.onCommit((await this.rpc.commit(transaction, step.mutations)).map((result) => result.version));
+        return step.onCommit(
+          (await this.rpc.commit(transaction, step.mutations)).map(
+            result => result.version,
+          ),
+        );
       } catch (error) {
-        throw classifyDatastoreError(error, { write: true, what: `${what} (commit)` });
+        throw classifyDatastoreError(error, {
+          write: true,
+          what: `${what} (commit)`,
+        });
       }
     } finally {
-      if (!committing) await this.rpc.rollback(transaction).catch(() => undefined);
+      if (!committing)
+        await this.rpc.rollback(transaction).catch(() => undefined);
     }
   }
 
-  private async lookupAll(keys: KeyProto[], transaction?: TransactionId): Promise<FoundEntity[]> {
+  private async lookupAll(
+    keys: KeyProto[],
+    transaction?: TransactionId,
+  ): Promise<FoundEntity[]> {
     try {
       return await this.rpc.lookupAll(keys, transaction);
     } catch (error) {
-      throw classifyDatastoreError(error, { write: false, what: 'lookup' });
+      throw classifyDatastoreError(error, {write: false, what: 'lookup'});
     }
   }
 
@@ -234,47 +380,66 @@ export class DatastoreLockBackend implements LockBackend {
     try {
       return await run();
     } catch (error) {
-      throw classifyDatastoreError(error, { write: false, what: 'query' });
+      throw classifyDatastoreError(error, {write: false, what: 'query'});
     }
   }
 
-  private async read(key: KeyProto, transaction?: TransactionId): Promise<LockRecord | null> {
+  private async read(
+    key: KeyProto,
+    transaction?: TransactionId,
+  ): Promise<LockRecord | null> {
     const found = await this.lookup(key, transaction);
     return found ? decodeLock(found) : null;
   }
 
-  private async lookup(key: KeyProto, transaction?: TransactionId): Promise<FoundEntity | null> {
+  private async lookup(
+    key: KeyProto,
+    transaction?: TransactionId,
+  ): Promise<FoundEntity | null> {
     try {
       return await this.rpc.lookup(key, transaction);
     } catch (error) {
-      throw classifyDatastoreError(error, { write: false, what: 'lookup' });
+      throw classifyDatastoreError(error, {write: false, what: 'lookup'});
     }
   }
 
   private async keyOf(identifier: string): Promise<KeyProto> {
-    return lockKey(await this.partition(), this.settings.entityKind, identifier);
+    return lockKey(
+      await this.partition(),
+      this.settings.entityKind,
+      identifier,
+    );
   }
 
   private async partition(): Promise<NonNullable<KeyProto['partitionId']>> {
     try {
       return await this.rpc.partition(this.settings.namespace);
     } catch (error) {
-      throw classifyDatastoreError(error, { write: false, what: 'project lookup' });
+      throw classifyDatastoreError(error, {
+        write: false,
+        what: 'project lookup',
+      });
     }
   }
 }
 
 /** What a transaction body decides: an outcome without writing, or mutations to commit. */
 type TransactionStep<T> =
-  | { readonly outcome: T }
-  | { readonly mutations: MutationProto[]; readonly onCommit: (versions: bigint[]) => T };
+  | {readonly outcome: T}
+  | {
+      readonly mutations: MutationProto[];
+      readonly onCommit: (versions: bigint[]) => T;
+    };
 
 const CLEANUP_PAGE = 500;
 const LEGACY_TRANSACTION_GROUPS = 25;
 
 function isTooManyEntityGroups(error: unknown): boolean {
-  const cause = (error as { cause?: unknown })?.cause;
-  return grpcCode(cause) === GrpcStatus.INVALID_ARGUMENT && /too many entity groups/i.test(String((cause as Error)?.message));
+  const cause = (error as {cause?: unknown})?.cause;
+  return (
+    grpcCode(cause) === GrpcStatus.INVALID_ARGUMENT &&
+    /too many entity groups/i.test(String((cause as Error)?.message))
+  );
 }
 
 /**
@@ -285,11 +450,20 @@ function isTooManyEntityGroups(error: unknown): boolean {
  * make a fresh grant look stale at once. Stores that report neither time (the legacy Datastore
  * emulator) fall back to this host's clock (`now`) against the holder's.
  */
-function sinceLastSignMs(found: FoundEntity, holder: LockRecord, now: Date = new Date()): number {
-  if (found.updatedAt && found.readAt) return found.readAt.getTime() - found.updatedAt.getTime();
+function sinceLastSignMs(
+  found: FoundEntity,
+  holder: LockRecord,
+  now: Date = new Date(),
+): number {
+  if (found.updatedAt && found.readAt)
+    return found.readAt.getTime() - found.updatedAt.getTime();
   return now.getTime() - lastSignOf(holder).getTime();
 }
 
-function recordOf(fields: LockFields, fence: bigint, version: bigint): LockRecord {
-  return { ...fields, fence, revision: version.toString() };
+function recordOf(
+  fields: LockFields,
+  fence: bigint,
+  version: bigint,
+): LockRecord {
+  return {...fields, fence, revision: version.toString()};
 }

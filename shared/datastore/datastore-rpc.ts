@@ -1,7 +1,7 @@
-import type { Datastore, DatastoreClient } from '@google-cloud/datastore';
-import type { google } from '@google-cloud/datastore/build/protos/protos';
-import { callTimeoutMs, withCleanupGrace } from '../budget';
-import { dateOfTimestamp, timestampOfDate } from './timestamps';
+import type {Datastore, DatastoreClient} from '@google-cloud/datastore';
+import type {google} from '@google-cloud/datastore/build/protos/protos';
+import {callTimeoutMs, withCleanupGrace} from '../budget';
+import {dateOfTimestamp, timestampOfDate} from './timestamps';
 
 export type EntityProto = google.datastore.v1.IEntity;
 export type KeyProto = google.datastore.v1.IKey;
@@ -48,36 +48,60 @@ export class DatastoreRpc {
 
   /** The host the client talks to: Google's service, or an emulator (DATASTORE_EMULATOR_HOST, apiEndpoint). */
   endpoint(): string | undefined {
-    const options = this.datastore.options as { apiEndpoint?: string; servicePath?: string };
-    return (options.apiEndpoint ?? options.servicePath)?.replace(/^https?:\/\//, '').replace(/:\d+$/, '');
+    const options = this.datastore.options as {
+      apiEndpoint?: string;
+      servicePath?: string;
+    };
+    return (options.apiEndpoint ?? options.servicePath)
+      ?.replace(/^https?:\/\//, '')
+      .replace(/:\d+$/, '');
   }
 
   /** The partition (project, database, namespace) keys are made in. */
-  async partition(namespace: string | undefined): Promise<google.datastore.v1.IPartitionId> {
-    const { projectId } = await this.connect();
-    return { projectId, databaseId: this.datastore.options.databaseId ?? '', namespaceId: namespace ?? '' };
+  async partition(
+    namespace: string | undefined,
+  ): Promise<google.datastore.v1.IPartitionId> {
+    const {projectId} = await this.connect();
+    return {
+      projectId,
+      databaseId: this.datastore.options.databaseId ?? '',
+      namespaceId: namespace ?? '',
+    };
   }
 
   /** A non-transactional insert: fails with ALREADY_EXISTS (6) when the key exists. Resolves the new version. */
   async insert(entity: EntityProto): Promise<bigint> {
-    const [result] = await this.commit(undefined, [{ insert: entity }]);
+    const [result] = await this.commit(undefined, [{insert: entity}]);
     return (result as MutationOutcome).version;
   }
 
-  async lookup(key: KeyProto, transaction?: TransactionId): Promise<FoundEntity | null> {
+  async lookup(
+    key: KeyProto,
+    transaction?: TransactionId,
+  ): Promise<FoundEntity | null> {
     return (await this.lookupAll([key], transaction))[0] ?? null;
   }
 
   /** The entities found among `keys`, in no particular order; missing (and deferred) keys are left out. */
-  async lookupAll(keys: KeyProto[], transaction?: TransactionId): Promise<FoundEntity[]> {
+  async lookupAll(
+    keys: KeyProto[],
+    transaction?: TransactionId,
+  ): Promise<FoundEntity[]> {
     const response = await this.call('lookup', {
       keys,
-      ...(transaction === undefined ? {} : { readOptions: { transaction } }),
+      ...(transaction === undefined ? {} : {readOptions: {transaction}}),
     });
     const readAt = dateOfTimestamp(response.readTime);
-    return (response.found ?? []).flatMap((found) =>
+    return (response.found ?? []).flatMap(found =>
       found.entity
-        ? [{ entity: found.entity, version: BigInt(String(found.version ?? 0)), updatedAt: dateOfTimestamp(found.updateTime), readAt }]
+        ? [
+            {
+              entity: found.entity,
+              version: BigInt(String(found.version ?? 0)),
+              updatedAt: dateOfTimestamp(found.updateTime),
+              readAt,
+            },
+          ]
         : [],
     );
   }
@@ -90,21 +114,37 @@ export class DatastoreRpc {
     before: Date,
     limit: number,
     startCursor?: Uint8Array | string,
-  ): Promise<{ keys: KeyProto[]; endCursor: Uint8Array | string | undefined; more: boolean }> {
+  ): Promise<{
+    keys: KeyProto[];
+    endCursor: Uint8Array | string | undefined;
+    more: boolean;
+  }> {
     const response = await this.call('runQuery', {
       partitionId,
       query: {
-        kind: [{ name: kind }],
-        projection: [{ property: { name: '__key__' } }],
-        filter: { propertyFilter: { property: { name: property }, op: 'LESS_THAN', value: { timestampValue: timestampOfDate(before) } } },
-        limit: { value: limit },
-        ...(startCursor ? { startCursor } : {}),
+        kind: [{name: kind}],
+        projection: [{property: {name: '__key__'}}],
+        filter: {
+          propertyFilter: {
+            property: {name: property},
+            op: 'LESS_THAN',
+            value: {timestampValue: timestampOfDate(before)},
+          },
+        },
+        limit: {value: limit},
+        ...(startCursor ? {startCursor} : {}),
       },
     });
-    const keys = (response.batch?.entityResults ?? []).flatMap((result) => (result.entity?.key ? [result.entity.key] : []));
+    const keys = (response.batch?.entityResults ?? []).flatMap(result =>
+      result.entity?.key ? [result.entity.key] : [],
+    );
     // A batch can stop short of the limit (the emulators return 300) with more to come.
     const state = String(response.batch?.moreResults ?? 'NO_MORE_RESULTS');
-    return { keys, endCursor: response.batch?.endCursor ?? undefined, more: state === 'NOT_FINISHED' || state === 'MORE_RESULTS_AFTER_LIMIT' };
+    return {
+      keys,
+      endCursor: response.batch?.endCursor ?? undefined,
+      more: state === 'NOT_FINISHED' || state === 'MORE_RESULTS_AFTER_LIMIT',
+    };
   }
 
   /** One page of `kind` entities in ascending order of `property` (a full read: for listing, not for locking). */
@@ -114,32 +154,62 @@ export class DatastoreRpc {
     property: string,
     limit: number,
     startCursor?: Uint8Array | string,
-  ): Promise<{ found: FoundEntity[]; endCursor: Uint8Array | string | undefined; more: boolean }> {
+  ): Promise<{
+    found: FoundEntity[];
+    endCursor: Uint8Array | string | undefined;
+    more: boolean;
+  }> {
     const response = await this.call('runQuery', {
       partitionId,
-      query: { kind: [{ name: kind }], order: [{ property: { name: property }, direction: 'ASCENDING' }], limit: { value: limit }, ...(startCursor ? { startCursor } : {}) },
+      query: {
+        kind: [{name: kind}],
+        order: [{property: {name: property}, direction: 'ASCENDING'}],
+        limit: {value: limit},
+        ...(startCursor ? {startCursor} : {}),
+      },
     });
     const readAt = dateOfTimestamp(response.batch?.readTime);
-    const found = (response.batch?.entityResults ?? []).flatMap((result) =>
-      result.entity ? [{ entity: result.entity, version: BigInt(String(result.version ?? 0)), updatedAt: dateOfTimestamp(result.updateTime), readAt }] : [],
+    const found = (response.batch?.entityResults ?? []).flatMap(result =>
+      result.entity
+        ? [
+            {
+              entity: result.entity,
+              version: BigInt(String(result.version ?? 0)),
+              updatedAt: dateOfTimestamp(result.updateTime),
+              readAt,
+            },
+          ]
+        : [],
     );
     const state = String(response.batch?.moreResults ?? 'NO_MORE_RESULTS');
-    return { found, endCursor: response.batch?.endCursor ?? undefined, more: state === 'NOT_FINISHED' || state === 'MORE_RESULTS_AFTER_LIMIT' };
+    return {
+      found,
+      endCursor: response.batch?.endCursor ?? undefined,
+      more: state === 'NOT_FINISHED' || state === 'MORE_RESULTS_AFTER_LIMIT',
+    };
   }
 
   async beginTransaction(): Promise<TransactionId> {
-    const response = await this.call('beginTransaction', { transactionOptions: { readWrite: {} } });
-    if (!response.transaction) throw new Error('beginTransaction returned no transaction');
+    const response = await this.call('beginTransaction', {
+      transactionOptions: {readWrite: {}},
+    });
+    if (!response.transaction)
+      throw new Error('beginTransaction returned no transaction');
     return response.transaction;
   }
 
   /** Commits `mutations`, in `transaction` when given; resolves each mutation's outcome. */
-  async commit(transaction: TransactionId | undefined, mutations: MutationProto[]): Promise<MutationOutcome[]> {
+  async commit(
+    transaction: TransactionId | undefined,
+    mutations: MutationProto[],
+  ): Promise<MutationOutcome[]> {
     const response = await this.call('commit', {
       mutations,
-      ...(transaction === undefined ? { mode: 'NON_TRANSACTIONAL' } : { mode: 'TRANSACTIONAL', transaction }),
+      ...(transaction === undefined
+        ? {mode: 'NON_TRANSACTIONAL'}
+        : {mode: 'TRANSACTIONAL', transaction}),
     });
-    return (response.mutationResults ?? []).map((result) => ({
+    return (response.mutationResults ?? []).map(result => ({
       version: BigInt(String(result.version ?? 0)),
       conflict: result.conflictDetected === true,
     }));
@@ -147,21 +217,28 @@ export class DatastoreRpc {
 
   /** With a grace past the caller's budget: a transaction left open stalls every writer of its entities. */
   async rollback(transaction: TransactionId): Promise<void> {
-    await withCleanupGrace(() => this.call('rollback', { transaction }));
+    await withCleanupGrace(() => this.call('rollback', {transaction}));
   }
 
   private async call<M extends keyof Rpcs>(
     method: M,
     request: Omit<RequestOf<M>, 'projectId'>,
   ): Promise<ResponseOf<M>> {
-    const { client, projectId, callOptions } = await this.connect();
+    const {client, projectId, callOptions} = await this.connect();
     const databaseId = this.datastore.options.databaseId;
-    const fullRequest = { ...request, projectId, ...(databaseId ? { databaseId } : {}) };
+    const fullRequest = {
+      ...request,
+      projectId,
+      ...(databaseId ? {databaseId} : {}),
+    };
     const invoke = client[method].bind(client) as unknown as (
       request: RequestOf<M>,
       options: CallOptions,
     ) => Promise<[ResponseOf<M>, ...unknown[]]>;
-    const [response] = await invoke(fullRequest as RequestOf<M>, { ...callOptions, timeout: callTimeoutMs(callOptions.timeout) });
+    const [response] = await invoke(fullRequest as RequestOf<M>, {
+      ...callOptions,
+      timeout: callTimeoutMs(callOptions.timeout),
+    });
     return response;
   }
 
@@ -179,16 +256,18 @@ export class DatastoreRpc {
     let client = clients.get('DatastoreClient') as DatastoreClient | undefined;
     if (!client) {
       const generated = await import('@google-cloud/datastore');
-      client = new generated.DatastoreClient({ ...this.datastore.options });
+      client = new generated.DatastoreClient({...this.datastore.options});
       clients.set('DatastoreClient', client);
     }
     const callOptions: CallOptions = {
       timeout: this.timeoutMs,
       // No retry codes: gax makes exactly one try with the deadline above.
-      retry: { retryCodes: [] },
-      otherArgs: { headers: { 'google-cloud-resource-prefix': `projects/${projectId}` } },
+      retry: {retryCodes: []},
+      otherArgs: {
+        headers: {'google-cloud-resource-prefix': `projects/${projectId}`},
+      },
     };
-    return { client, projectId, callOptions };
+    return {client, projectId, callOptions};
   }
 }
 
@@ -200,11 +279,26 @@ interface Target {
 
 /** Each RPC used here, with its request and response types. */
 interface Rpcs {
-  lookup: [google.datastore.v1.ILookupRequest, google.datastore.v1.ILookupResponse];
-  runQuery: [google.datastore.v1.IRunQueryRequest, google.datastore.v1.IRunQueryResponse];
-  beginTransaction: [google.datastore.v1.IBeginTransactionRequest, google.datastore.v1.IBeginTransactionResponse];
-  commit: [google.datastore.v1.ICommitRequest, google.datastore.v1.ICommitResponse];
-  rollback: [google.datastore.v1.IRollbackRequest, google.datastore.v1.IRollbackResponse];
+  lookup: [
+    google.datastore.v1.ILookupRequest,
+    google.datastore.v1.ILookupResponse,
+  ];
+  runQuery: [
+    google.datastore.v1.IRunQueryRequest,
+    google.datastore.v1.IRunQueryResponse,
+  ];
+  beginTransaction: [
+    google.datastore.v1.IBeginTransactionRequest,
+    google.datastore.v1.IBeginTransactionResponse,
+  ];
+  commit: [
+    google.datastore.v1.ICommitRequest,
+    google.datastore.v1.ICommitResponse,
+  ];
+  rollback: [
+    google.datastore.v1.IRollbackRequest,
+    google.datastore.v1.IRollbackResponse,
+  ];
 }
 type RequestOf<M extends keyof Rpcs> = Rpcs[M][0];
 type ResponseOf<M extends keyof Rpcs> = Rpcs[M][1];
@@ -213,5 +307,5 @@ type ResponseOf<M extends keyof Rpcs> = Rpcs[M][1];
 interface CallOptions {
   timeout: number;
   retry: unknown;
-  otherArgs: { headers: Record<string, string> };
+  otherArgs: {headers: Record<string, string>};
 }

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import type { LockRecord } from '../backend';
-import type { EntityProto, FoundEntity, KeyProto } from './datastore-rpc';
-import { dateOfTimestamp, timestampOfDate } from './timestamps';
+import {createHash} from 'node:crypto';
+import type {LockRecord} from '../backend';
+import type {EntityProto, FoundEntity, KeyProto} from './datastore-rpc';
+import {dateOfTimestamp, timestampOfDate} from './timestamps';
 
 /**
  * How a lock is stored. The key name is the SHA-256 of the identifier, so any identifier up to
@@ -18,26 +18,51 @@ export function lockKeyName(identifier: string): string {
   return createHash('sha256').update(identifier, 'utf8').digest('hex');
 }
 
-export function lockKey(partitionId: KeyProto['partitionId'], entityKind: string, identifier: string): KeyProto {
-  return { partitionId, path: [{ kind: entityKind, name: lockKeyName(identifier) }] };
+export function lockKey(
+  partitionId: KeyProto['partitionId'],
+  entityKind: string,
+  identifier: string,
+): KeyProto {
+  return {
+    partitionId,
+    path: [{kind: entityKind, name: lockKeyName(identifier)}],
+  };
 }
 
 export type LockFields = Omit<LockRecord, 'revision'>;
 
 export function encodeLock(key: KeyProto, fields: LockFields): EntityProto {
-  const unindexedInteger = (value: number | bigint) => ({ integerValue: String(value), excludeFromIndexes: true });
+  const unindexedInteger = (value: number | bigint) => ({
+    integerValue: String(value),
+    excludeFromIndexes: true,
+  });
   return {
     key,
     properties: {
-      identifier: { stringValue: fields.identifier, excludeFromIndexes: true },
-      token: { stringValue: fields.token, excludeFromIndexes: true },
-      acquiredAt: { timestampValue: timestampOfDate(fields.acquiredAt) },
+      identifier: {stringValue: fields.identifier, excludeFromIndexes: true},
+      token: {stringValue: fields.token, excludeFromIndexes: true},
+      acquiredAt: {timestampValue: timestampOfDate(fields.acquiredAt)},
       // Absent, not null, when the lock cannot be taken by time: a `<` filter matches nulls (they sort first).
-      ...(fields.expiresAt ? { expiresAt: { timestampValue: timestampOfDate(fields.expiresAt) } } : {}),
-      ...(fields.renewedAt ? { renewedAt: { timestampValue: timestampOfDate(fields.renewedAt), excludeFromIndexes: true } } : {}),
-      ...(fields.leaseMs === undefined ? {} : { leaseMs: unindexedInteger(fields.leaseMs) }),
-      ...(fields.stealAfterMs === undefined ? {} : { stealAfterMs: unindexedInteger(fields.stealAfterMs) }),
-      ...(fields.fence === undefined ? {} : { fence: unindexedInteger(fields.fence) }),
+      ...(fields.expiresAt
+        ? {expiresAt: {timestampValue: timestampOfDate(fields.expiresAt)}}
+        : {}),
+      ...(fields.renewedAt
+        ? {
+            renewedAt: {
+              timestampValue: timestampOfDate(fields.renewedAt),
+              excludeFromIndexes: true,
+            },
+          }
+        : {}),
+      ...(fields.leaseMs === undefined
+        ? {}
+        : {leaseMs: unindexedInteger(fields.leaseMs)}),
+      ...(fields.stealAfterMs === undefined
+        ? {}
+        : {stealAfterMs: unindexedInteger(fields.stealAfterMs)}),
+      ...(fields.fence === undefined
+        ? {}
+        : {fence: unindexedInteger(fields.fence)}),
     },
   };
 }
@@ -56,12 +81,16 @@ export function decodeLock(found: FoundEntity): LockRecord {
   return {
     identifier: String(properties.identifier?.stringValue ?? ''),
     token: String(properties.token?.stringValue ?? ''),
-    acquiredAt: dateOfTimestamp(properties.acquiredAt?.timestampValue) ?? new Date(0),
-    ...(renewedAt ? { renewedAt } : {}),
-    ...(leaseMs === undefined ? {} : { leaseMs }),
-    ...(stealAfterMs === undefined ? {} : { stealAfterMs }),
-    ...(expiresAt ? { expiresAt } : {}),
-    fence: storedFence === undefined || storedFence === null ? found.version : BigInt(String(storedFence)),
+    acquiredAt:
+      dateOfTimestamp(properties.acquiredAt?.timestampValue) ?? new Date(0),
+    ...(renewedAt ? {renewedAt} : {}),
+    ...(leaseMs === undefined ? {} : {leaseMs}),
+    ...(stealAfterMs === undefined ? {} : {stealAfterMs}),
+    ...(expiresAt ? {expiresAt} : {}),
+    fence:
+      storedFence === undefined || storedFence === null
+        ? found.version
+        : BigInt(String(storedFence)),
     revision: found.version.toString(),
   };
 }

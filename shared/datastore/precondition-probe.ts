@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import type { DatastoreRpc, KeyProto } from './datastore-rpc';
-import { encodeLock } from './lock-entity';
+import {randomUUID} from 'node:crypto';
+import type {DatastoreRpc, KeyProto} from './datastore-rpc';
+import {encodeLock} from './lock-entity';
 
 /**
  * Whether the store honours version preconditions (`baseVersion`) on delete. With them, a release
@@ -55,16 +55,31 @@ export function isGoogleEndpoint(host: string | undefined): boolean {
  * an `acquiredAt`), so one left behind by a failed final delete is found and removed by cleanup
  * like any abandoned lock; its key name cannot collide with a lock's (those are SHA-256 hex).
  */
-export async function probeVersionPreconditions(rpc: DatastoreRpc, partitionId: KeyProto['partitionId'], kind: string): Promise<boolean> {
-  const key: KeyProto = { partitionId, path: [{ kind, name: `precondition-probe-${randomUUID()}` }] };
-  const probeLock = (write: string) => encodeLock(key, { identifier: 'precondition-probe', token: write, acquiredAt: new Date(), expiresAt: undefined });
+export async function probeVersionPreconditions(
+  rpc: DatastoreRpc,
+  partitionId: KeyProto['partitionId'],
+  kind: string,
+): Promise<boolean> {
+  const key: KeyProto = {
+    partitionId,
+    path: [{kind, name: `precondition-probe-${randomUUID()}`}],
+  };
+  const probeLock = (write: string) =>
+    encodeLock(key, {
+      identifier: 'precondition-probe',
+      token: write,
+      acquiredAt: new Date(),
+      expiresAt: undefined,
+    });
   const firstVersion = await rpc.insert(probeLock('first-write'));
   try {
     // A write that changes nothing keeps the version, so the second write must differ.
-    await rpc.commit(undefined, [{ upsert: probeLock('second-write') }]);
-    const [staleDelete] = await rpc.commit(undefined, [{ delete: key, baseVersion: firstVersion.toString() }]);
+    await rpc.commit(undefined, [{upsert: probeLock('second-write')}]);
+    const [staleDelete] = await rpc.commit(undefined, [
+      {delete: key, baseVersion: firstVersion.toString()},
+    ]);
     return staleDelete?.conflict === true;
   } finally {
-    await rpc.commit(undefined, [{ delete: key }]).catch(() => undefined);
+    await rpc.commit(undefined, [{delete: key}]).catch(() => undefined);
   }
 }

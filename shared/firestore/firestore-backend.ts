@@ -1,15 +1,47 @@
-import type { DocumentReference, DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
-import type { AcquireOutcome, AcquireRequest, CleanupCriteria, ListQuery, LockBackend, LockRecord, LockWatch, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
-import { lockKeyName } from '../datastore/lock-entity';
-import { BackendCallError } from '../errors';
-import { grantRecord, renewedRecord } from '../grant-records';
-import { LockKind } from '../kinds';
-import { abandoned, lastSignOf, takeoverKindOf, takeoverOf } from '../taking-rules';
-import type { FirestoreCalls } from './firestore-calls';
-import { classifyFirestoreError, isAlreadyExists, isFailedPrecondition } from './firestore-errors';
-import { listFirestoreLocks } from './list-locks';
-import { LockWatchers } from './lock-watchers';
-import { decodeLock, encodeLock, encodeLockReplacing, microsOf, revisionOf, timeOfRevision, type LockFields } from './lock-document';
+import type {
+  DocumentReference,
+  DocumentSnapshot,
+  Timestamp,
+} from '@google-cloud/firestore';
+import type {
+  AcquireOutcome,
+  AcquireRequest,
+  CleanupCriteria,
+  ListQuery,
+  LockBackend,
+  LockRecord,
+  LockWatch,
+  ReleaseOutcome,
+  RenewOutcome,
+  RenewRequest,
+} from '../backend';
+import {lockKeyName} from '../datastore/lock-entity';
+import {BackendCallError} from '../errors';
+import {grantRecord, renewedRecord} from '../grant-records';
+import {LockKind} from '../kinds';
+import {
+  abandoned,
+  lastSignOf,
+  takeoverKindOf,
+  takeoverOf,
+} from '../taking-rules';
+import type {FirestoreCalls} from './firestore-calls';
+import {
+  classifyFirestoreError,
+  isAlreadyExists,
+  isFailedPrecondition,
+} from './firestore-errors';
+import {listFirestoreLocks} from './list-locks';
+import {LockWatchers} from './lock-watchers';
+import {
+  decodeLock,
+  encodeLock,
+  encodeLockReplacing,
+  microsOf,
+  revisionOf,
+  timeOfRevision,
+  type LockFields,
+} from './lock-document';
 
 export interface FirestoreBackendSettings {
   readonly collection: string;
@@ -39,8 +71,8 @@ export interface FirestoreBackendSettings {
  */
 export class FirestoreLockBackend implements LockBackend {
   readonly kind = LockKind.STRONG;
-  readonly capabilities = { fence: true } as const;
-  readonly watchers = new LockWatchers((identifier) => this.refOf(identifier));
+  readonly capabilities = {fence: true} as const;
+  readonly watchers = new LockWatchers(identifier => this.refOf(identifier));
 
   constructor(
     readonly calls: FirestoreCalls,
@@ -53,49 +85,80 @@ export class FirestoreLockBackend implements LockBackend {
     if (created) return created;
     const found = await this.get(ref);
     const holder = decodeLock(found);
-    if (!holder) return (await this.create(ref, request)) ?? { acquired: false };
-    if (holder.token === request.token || !takeoverOf(holder, sinceLastSignMs(found, holder), request.stealAfterMs)) {
-      return { acquired: false, holder };
+    if (!holder) return (await this.create(ref, request)) ?? {acquired: false};
+    if (
+      holder.token === request.token ||
+      !takeoverOf(holder, sinceLastSignMs(found, holder), request.stealAfterMs)
+    ) {
+      return {acquired: false, holder};
     }
     // Only from the holder judged, still as it was: any write since (a renewal, another taker) moved its update time.
     const fields = grantRecord(request);
     try {
-      const result = await this.calls.update(ref, this.replacing(fields), { lastUpdateTime: found.updateTime as Timestamp });
-      return { acquired: true, record: recordOf(fields, result.writeTime), takeover: takeoverKindOf(holder) };
+      const result = await this.calls.update(ref, this.replacing(fields), {
+        lastUpdateTime: found.updateTime as Timestamp,
+      });
+      return {
+        acquired: true,
+        record: recordOf(fields, result.writeTime),
+        takeover: takeoverKindOf(holder),
+      };
     } catch (error) {
-      if (!isFailedPrecondition(error)) throw classifyFirestoreError(error, { write: true, what: 'take over (update)' });
+      if (!isFailedPrecondition(error))
+        throw classifyFirestoreError(error, {
+          write: true,
+          what: 'take over (update)',
+        });
     }
     // Someone else got there first, or the holder released it meanwhile (then it is free to create).
-    return (await this.create(ref, request)) ?? { acquired: false };
+    return (await this.create(ref, request)) ?? {acquired: false};
   }
 
-  async renew(request: RenewRequest, grant?: LockRecord): Promise<RenewOutcome> {
+  async renew(
+    request: RenewRequest,
+    grant?: LockRecord,
+  ): Promise<RenewOutcome> {
     const ref = this.refOf(request.identifier);
     let known = grant?.token === request.token ? grant : undefined;
     // Twice at most: once on what the holder knows, once on what the store says now (when the
     // holder's own last renewal landed although its answer was lost).
     for (let attempt = 0; attempt < 2; attempt++) {
-      const lastUpdateTime = known?.revision === undefined ? undefined : this.timeOf(known.revision);
+      const lastUpdateTime =
+        known?.revision === undefined ? undefined : this.timeOf(known.revision);
       if (!known || !lastUpdateTime) {
         known = decodeLock(await this.get(ref)) ?? undefined;
-        if (!known || known.token !== request.token) return { renewed: false };
+        if (!known || known.token !== request.token) return {renewed: false};
         continue;
       }
       const fields = renewedRecord(known, request.leaseMs);
       try {
-        const result = await this.calls.update(ref, this.replacing(fields), { lastUpdateTime });
-        return { renewed: true, record: { ...fields, revision: revisionOf(result.writeTime) } };
+        const result = await this.calls.update(ref, this.replacing(fields), {
+          lastUpdateTime,
+        });
+        return {
+          renewed: true,
+          record: {...fields, revision: revisionOf(result.writeTime)},
+        };
       } catch (error) {
-        if (!isFailedPrecondition(error)) throw classifyFirestoreError(error, { write: true, what: 'renew (update)' });
+        if (!isFailedPrecondition(error))
+          throw classifyFirestoreError(error, {
+            write: true,
+            what: 'renew (update)',
+          });
       }
       known = undefined;
     }
-    return { renewed: false };
+    return {renewed: false};
   }
 
-  async release(identifier: string, token: string, revision?: string): Promise<ReleaseOutcome> {
+  async release(
+    identifier: string,
+    token: string,
+    revision?: string,
+  ): Promise<ReleaseOutcome> {
     const ref = this.refOf(identifier);
-    let lastUpdateTime = revision === undefined ? undefined : this.timeOf(revision);
+    let lastUpdateTime =
+      revision === undefined ? undefined : this.timeOf(revision);
     for (let attempt = 0; attempt < 2; attempt++) {
       if (!lastUpdateTime) {
         const current = decodeLock(await this.get(ref));
@@ -104,10 +167,14 @@ export class FirestoreLockBackend implements LockBackend {
         lastUpdateTime = this.timeOf(current.revision as string);
       }
       try {
-        await this.calls.delete(ref, { lastUpdateTime });
+        await this.calls.delete(ref, {lastUpdateTime});
         return 'released';
       } catch (error) {
-        if (!isFailedPrecondition(error)) throw classifyFirestoreError(error, { write: true, what: 'release (delete)' });
+        if (!isFailedPrecondition(error))
+          throw classifyFirestoreError(error, {
+            write: true,
+            what: 'release (delete)',
+          });
       }
       // The lock changed since that update time (or is gone): find out whose it is now.
       lastUpdateTime = undefined;
@@ -117,11 +184,19 @@ export class FirestoreLockBackend implements LockBackend {
     const current = decodeLock(await this.get(ref));
     if (!current) return 'absent';
     if (current.token !== token) return 'not_holder';
-    throw new BackendCallError('Firestore release kept racing a renewal of the same lock', { retryable: true, mayHaveApplied: false, contention: true }, { kind: LockKind.STRONG });
+    throw new BackendCallError(
+      'Firestore release kept racing a renewal of the same lock',
+      {retryable: true, mayHaveApplied: false, contention: true},
+      {kind: LockKind.STRONG},
+    );
   }
 
   /** Waiters in this process share one listener on the lock's document (see lock-watchers.ts). */
-  watch(identifier: string, onChange: () => void, stealAfterMs?: number): LockWatch {
+  watch(
+    identifier: string,
+    onChange: () => void,
+    stealAfterMs?: number,
+  ): LockWatch {
     return this.watchers.watch(identifier, onChange, stealAfterMs);
   }
 
@@ -149,18 +224,32 @@ export class FirestoreLockBackend implements LockBackend {
       let after: DocumentSnapshot | undefined;
       for (;;) {
         // Pages follow a cursor, so candidates behind a full page of live locks are still seen.
-        const query = collection.where(field, '<', before).orderBy(field).limit(CLEANUP_PAGE);
+        const query = collection
+          .where(field, '<', before)
+          .orderBy(field)
+          .limit(CLEANUP_PAGE);
         let page;
         try {
-          page = await this.calls.query(after ? query.startAfter(after) : query);
+          page = await this.calls.query(
+            after ? query.startAfter(after) : query,
+          );
         } catch (error) {
-          throw classifyFirestoreError(error, { write: false, what: 'query' });
+          throw classifyFirestoreError(error, {write: false, what: 'query'});
         }
-        const judged = page.docs.filter((found) => {
+        const judged = page.docs.filter(found => {
           const lock = decodeLock(found);
-          return lock !== null && abandoned(lock, sinceLastSignMs(found, lock, criteria.now), criteria);
+          return (
+            lock !== null &&
+            abandoned(
+              lock,
+              sinceLastSignMs(found, lock, criteria.now),
+              criteria,
+            )
+          );
         });
-        const removed = await Promise.all(judged.map((found) => this.deleteUnchanged(found)));
+        const removed = await Promise.all(
+          judged.map(found => this.deleteUnchanged(found)),
+        );
         deleted += removed.filter(Boolean).length;
         if (page.size < CLEANUP_PAGE) break;
         after = page.docs[page.docs.length - 1];
@@ -171,23 +260,31 @@ export class FirestoreLockBackend implements LockBackend {
 
   private async deleteUnchanged(found: DocumentSnapshot): Promise<boolean> {
     try {
-      await this.calls.delete(found.ref, { lastUpdateTime: found.updateTime as Timestamp });
+      await this.calls.delete(found.ref, {
+        lastUpdateTime: found.updateTime as Timestamp,
+      });
       return true;
     } catch (error) {
       if (isFailedPrecondition(error)) return false;
-      throw classifyFirestoreError(error, { write: true, what: 'cleanup (delete)' });
+      throw classifyFirestoreError(error, {
+        write: true,
+        what: 'cleanup (delete)',
+      });
     }
   }
 
   /** One create; `undefined` when the lock exists. */
-  private async create(ref: DocumentReference, request: AcquireRequest): Promise<AcquireOutcome | undefined> {
+  private async create(
+    ref: DocumentReference,
+    request: AcquireRequest,
+  ): Promise<AcquireOutcome | undefined> {
     const fields = grantRecord(request);
     try {
       const result = await this.calls.create(ref, encodeLock(fields));
-      return { acquired: true, record: recordOf(fields, result.writeTime) };
+      return {acquired: true, record: recordOf(fields, result.writeTime)};
     } catch (error) {
       if (isAlreadyExists(error)) return undefined;
-      throw classifyFirestoreError(error, { write: true, what: 'create' });
+      throw classifyFirestoreError(error, {write: true, what: 'create'});
     }
   }
 
@@ -195,7 +292,7 @@ export class FirestoreLockBackend implements LockBackend {
     try {
       return await this.calls.get(ref);
     } catch (error) {
-      throw classifyFirestoreError(error, { write: false, what: 'get' });
+      throw classifyFirestoreError(error, {write: false, what: 'get'});
     }
   }
 
@@ -209,11 +306,13 @@ export class FirestoreLockBackend implements LockBackend {
   }
 
   refOf(identifier: string): DocumentReference {
-    return this.calls.firestore.collection(this.collectionPath()).doc(lockKeyName(identifier));
+    return this.calls.firestore
+      .collection(this.collectionPath())
+      .doc(lockKeyName(identifier));
   }
 
   private collectionPath(): string {
-    const { namespace, collection } = this.settings;
+    const {namespace, collection} = this.settings;
     return namespace ? `namespaces/${namespace}/${collection}` : collection;
   }
 }
@@ -225,12 +324,21 @@ const CLEANUP_PAGE = 500;
  * against the read's time. That removes client clock skew and counts from when the write took
  * effect. `now` is the fallback for a snapshot without times (none is expected).
  */
-function sinceLastSignMs(found: DocumentSnapshot, holder: LockRecord, now: Date = new Date()): number {
-  if (found.updateTime && found.readTime) return found.readTime.toMillis() - found.updateTime.toMillis();
+function sinceLastSignMs(
+  found: DocumentSnapshot,
+  holder: LockRecord,
+  now: Date = new Date(),
+): number {
+  if (found.updateTime && found.readTime)
+    return found.readTime.toMillis() - found.updateTime.toMillis();
   return now.getTime() - lastSignOf(holder).getTime();
 }
 
 /** A grant: its fence and revision both come from its commit's time. */
 function recordOf(fields: LockFields, writeTime: Timestamp): LockRecord {
-  return { ...fields, fence: microsOf(writeTime), revision: revisionOf(writeTime) };
+  return {
+    ...fields,
+    fence: microsOf(writeTime),
+    revision: revisionOf(writeTime),
+  };
 }

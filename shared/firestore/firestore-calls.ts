@@ -1,7 +1,16 @@
-import { Timestamp } from '@google-cloud/firestore';
-import type { DocumentData, DocumentReference, DocumentSnapshot, Firestore, Precondition, Query, QuerySnapshot, WriteBatch } from '@google-cloud/firestore';
-import { callTimeoutMs } from '../budget';
-import { GrpcStatus } from '../grpc-errors';
+import {Timestamp} from '@google-cloud/firestore';
+import type {
+  DocumentData,
+  DocumentReference,
+  DocumentSnapshot,
+  Firestore,
+  Precondition,
+  Query,
+  QuerySnapshot,
+  WriteBatch,
+} from '@google-cloud/firestore';
+import {callTimeoutMs} from '../budget';
+import {GrpcStatus} from '../grpc-errors';
 
 /** What a write tells the backend: the time it took effect (a document's update time, or a delete's commit time). */
 export interface Written {
@@ -10,7 +19,8 @@ export interface Written {
 
 /** The commit answer as the client's GAPIC layer gives it (int64 seconds may come as a string). */
 interface CommitResponse {
-  readonly writeResults?: readonly { readonly updateTime?: ProtoTime | null }[] | null;
+  readonly writeResults?:
+    readonly {readonly updateTime?: ProtoTime | null}[] | null;
   readonly commitTime?: ProtoTime | null;
 }
 interface ProtoTime {
@@ -19,7 +29,7 @@ interface ProtoTime {
 }
 /** WriteBatch's internal commit, which takes the codes to re-send on (none: one try). */
 interface CommitOnce {
-  _commit(options: { retryCodes: number[] }): Promise<CommitResponse>;
+  _commit(options: {retryCodes: number[]}): Promise<CommitResponse>;
 }
 
 /**
@@ -35,15 +45,30 @@ export class FirestoreCalls {
   ) {}
 
   create(ref: DocumentReference, data: DocumentData): Promise<Written> {
-    return this.bounded('create', () => this.commitOnce((batch) => batch.create(ref, data)));
+    return this.bounded('create', () =>
+      this.commitOnce(batch => batch.create(ref, data)),
+    );
   }
 
-  update(ref: DocumentReference, data: DocumentData, precondition: Precondition): Promise<Written> {
-    return this.bounded('update', () => this.commitOnce((batch) => batch.update(ref, data, precondition)));
+  update(
+    ref: DocumentReference,
+    data: DocumentData,
+    precondition: Precondition,
+  ): Promise<Written> {
+    return this.bounded('update', () =>
+      this.commitOnce(batch => batch.update(ref, data, precondition)),
+    );
   }
 
-  delete(ref: DocumentReference, precondition?: Precondition): Promise<Written> {
-    return this.bounded('delete', () => this.commitOnce((batch) => (precondition ? batch.delete(ref, precondition) : batch.delete(ref))));
+  delete(
+    ref: DocumentReference,
+    precondition?: Precondition,
+  ): Promise<Written> {
+    return this.bounded('delete', () =>
+      this.commitOnce(batch =>
+        precondition ? batch.delete(ref, precondition) : batch.delete(ref),
+      ),
+    );
   }
 
   get(ref: DocumentReference): Promise<DocumentSnapshot> {
@@ -63,30 +88,43 @@ export class FirestoreCalls {
    * (@google-cloud/firestore 8.7, refused connection: UNAVAILABLE at once, and nothing lands
    * once the store is back; see test/functions/client-disconnect.test.ts.)
    */
-  private async commitOnce(write: (batch: WriteBatch) => unknown): Promise<Written> {
+  private async commitOnce(
+    write: (batch: WriteBatch) => unknown,
+  ): Promise<Written> {
     const batch = this.firestore.batch();
     write(batch);
     const once = (batch as unknown as Partial<CommitOnce>)._commit;
     if (typeof once !== 'function') {
       // A client without it: its public commit, re-sends and all, rather than no write at all.
       const [result] = await batch.commit();
-      return { writeTime: (result as Written).writeTime };
+      return {writeTime: (result as Written).writeTime};
     }
-    const response = await once.call(batch, { retryCodes: [] });
+    const response = await once.call(batch, {retryCodes: []});
     const time = response.writeResults?.[0]?.updateTime ?? response.commitTime;
-    if (!time) throw new Error('Firestore answered a commit without a commit time');
-    return { writeTime: new Timestamp(Number(time.seconds ?? 0), Number(time.nanos ?? 0)) };
+    if (!time)
+      throw new Error('Firestore answered a commit without a commit time');
+    return {
+      writeTime: new Timestamp(
+        Number(time.seconds ?? 0),
+        Number(time.nanos ?? 0),
+      ),
+    };
   }
 
   private bounded<T>(what: string, call: () => Promise<T>): Promise<T> {
     const ms = callTimeoutMs(this.timeoutMs);
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(Object.assign(new Error(`${what} passed its ${ms} ms deadline`), { code: GrpcStatus.DEADLINE_EXCEEDED })),
+        () =>
+          reject(
+            Object.assign(new Error(`${what} passed its ${ms} ms deadline`), {
+              code: GrpcStatus.DEADLINE_EXCEEDED,
+            }),
+          ),
         ms,
       );
       call().then(
-        (value) => {
+        value => {
           clearTimeout(timer);
           resolve(value);
         },

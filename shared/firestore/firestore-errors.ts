@@ -1,5 +1,5 @@
-import { BackendCallError } from '../errors';
-import { classifyStrongStoreError, grpcCode, GrpcStatus } from '../grpc-errors';
+import {BackendCallError} from '../errors';
+import {classifyStrongStoreError, grpcCode, GrpcStatus} from '../grpc-errors';
 
 /** Firestore answers a write whose precondition (exists, lastUpdateTime) does not hold with FAILED_PRECONDITION. */
 export function isFailedPrecondition(error: unknown): boolean {
@@ -14,7 +14,10 @@ export function isAlreadyExists(error: unknown): boolean {
  * Maps a failed Firestore call to what the retry layer needs to know (see classifyStrongStoreError);
  * our own deadlines (firestore-calls.ts) count as DEADLINE_EXCEEDED: a write's outcome unknown.
  */
-export function classifyFirestoreError(error: unknown, call: { write: boolean; what: string }): BackendCallError {
+export function classifyFirestoreError(
+  error: unknown,
+  call: {write: boolean; what: string},
+): BackendCallError {
   if (error instanceof BackendCallError) return error;
   return classifyStrongStoreError('Firestore', error, call);
 }

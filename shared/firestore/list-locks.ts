@@ -1,16 +1,26 @@
-import type { CollectionReference, DocumentSnapshot } from '@google-cloud/firestore';
-import type { ListQuery, LockRecord } from '../backend';
-import { collectListing, LISTING_PAGE } from '../listing';
-import type { FirestoreCalls } from './firestore-calls';
-import { classifyFirestoreError } from './firestore-errors';
-import { decodeLock } from './lock-document';
+import type {
+  CollectionReference,
+  DocumentSnapshot,
+} from '@google-cloud/firestore';
+import type {ListQuery, LockRecord} from '../backend';
+import {collectListing, LISTING_PAGE} from '../listing';
+import type {FirestoreCalls} from './firestore-calls';
+import {classifyFirestoreError} from './firestore-errors';
+import {decodeLock} from './lock-document';
 
 /** The STRONG locks held now in one collection, oldest grant first (see listing.ts). */
-export function listFirestoreLocks(calls: FirestoreCalls, collection: CollectionReference, query: ListQuery): Promise<LockRecord[]> {
+export function listFirestoreLocks(
+  calls: FirestoreCalls,
+  collection: CollectionReference,
+  query: ListQuery,
+): Promise<LockRecord[]> {
   return collectListing(pages(calls, collection), query);
 }
 
-async function* pages(calls: FirestoreCalls, collection: CollectionReference): AsyncIterable<LockRecord[]> {
+async function* pages(
+  calls: FirestoreCalls,
+  collection: CollectionReference,
+): AsyncIterable<LockRecord[]> {
   let after: DocumentSnapshot | undefined;
   for (;;) {
     const query = collection.orderBy('acquiredAt').limit(LISTING_PAGE);
@@ -18,9 +28,9 @@ async function* pages(calls: FirestoreCalls, collection: CollectionReference): A
     try {
       page = await calls.query(after ? query.startAfter(after) : query);
     } catch (error) {
-      throw classifyFirestoreError(error, { write: false, what: 'list (query)' });
+      throw classifyFirestoreError(error, {write: false, what: 'list (query)'});
     }
-    yield page.docs.flatMap((found) => decodeLock(found) ?? []);
+    yield page.docs.flatMap(found => decodeLock(found) ?? []);
     if (page.size < LISTING_PAGE) return;
     after = page.docs[page.docs.length - 1];
   }

@@ -1,5 +1,9 @@
-import type { DocumentData, DocumentSnapshot, Timestamp } from '@google-cloud/firestore';
-import type { LockRecord } from '../backend';
+import type {
+  DocumentData,
+  DocumentSnapshot,
+  Timestamp,
+} from '@google-cloud/firestore';
+import type {LockRecord} from '../backend';
 
 /**
  * How a lock is stored in Firestore native mode: one document per lock, its id the SHA-256 of the
@@ -14,32 +18,47 @@ import type { LockRecord } from '../backend';
 export type LockFields = Omit<LockRecord, 'revision'>;
 
 /** Every field a lock may have, so a conditional update (which only sets the fields it names) can remove the others. */
-const OPTIONAL_FIELDS = ['renewedAt', 'leaseMs', 'stealAfterMs', 'expiresAt', 'fence'] as const;
+const OPTIONAL_FIELDS = [
+  'renewedAt',
+  'leaseMs',
+  'stealAfterMs',
+  'expiresAt',
+  'fence',
+] as const;
 
 export function encodeLock(fields: LockFields): DocumentData {
   return {
     identifier: fields.identifier,
     token: fields.token,
     acquiredAt: fields.acquiredAt,
-    ...(fields.renewedAt ? { renewedAt: fields.renewedAt } : {}),
-    ...(fields.leaseMs === undefined ? {} : { leaseMs: fields.leaseMs }),
-    ...(fields.stealAfterMs === undefined ? {} : { stealAfterMs: fields.stealAfterMs }),
+    ...(fields.renewedAt ? {renewedAt: fields.renewedAt} : {}),
+    ...(fields.leaseMs === undefined ? {} : {leaseMs: fields.leaseMs}),
+    ...(fields.stealAfterMs === undefined
+      ? {}
+      : {stealAfterMs: fields.stealAfterMs}),
     // Absent when the lock cannot be taken by time, so the expiry query never matches it.
-    ...(fields.expiresAt ? { expiresAt: fields.expiresAt } : {}),
-    ...(fields.fence === undefined ? {} : { fence: fields.fence.toString() }),
+    ...(fields.expiresAt ? {expiresAt: fields.expiresAt} : {}),
+    ...(fields.fence === undefined ? {} : {fence: fields.fence.toString()}),
   };
 }
 
 /** The whole document as an update's fields: what `fields` lacks is deleted (`deleteField`). */
-export function encodeLockReplacing(fields: LockFields, deleteField: unknown): DocumentData {
+export function encodeLockReplacing(
+  fields: LockFields,
+  deleteField: unknown,
+): DocumentData {
   const data = encodeLock(fields);
-  for (const name of OPTIONAL_FIELDS) if (!(name in data)) data[name] = deleteField;
+  for (const name of OPTIONAL_FIELDS)
+    if (!(name in data)) data[name] = deleteField;
   return data;
 }
 
 /** Microseconds since the epoch: Firestore's own precision for update times. */
 export function microsOf(time: Timestamp): bigint {
-  return BigInt(time.seconds) * 1_000_000n + BigInt(Math.floor(time.nanoseconds / 1000));
+  return (
+    BigInt(time.seconds) * 1_000_000n +
+    BigInt(Math.floor(time.nanoseconds / 1000))
+  );
 }
 
 /** The revision of a lock is its update time, exactly, so a conditional write can name it again. */
@@ -47,16 +66,24 @@ export function revisionOf(time: Timestamp): string {
   return `${time.seconds}.${String(time.nanoseconds).padStart(9, '0')}`;
 }
 
-export function timeOfRevision(revision: string): { seconds: number; nanoseconds: number } | undefined {
+export function timeOfRevision(
+  revision: string,
+): {seconds: number; nanoseconds: number} | undefined {
   const match = /^(\d+)\.(\d{9})$/.exec(revision);
-  return match ? { seconds: Number(match[1]), nanoseconds: Number(match[2]) } : undefined;
+  return match
+    ? {seconds: Number(match[1]), nanoseconds: Number(match[2])}
+    : undefined;
 }
 
 export function decodeLock(snapshot: DocumentSnapshot): LockRecord | null {
   const data = snapshot.data();
   if (!data || !snapshot.updateTime) return null;
-  const date = (value: unknown) => (value && typeof (value as Timestamp).toDate === 'function' ? (value as Timestamp).toDate() : undefined);
-  const number = (value: unknown) => (typeof value === 'number' ? value : undefined);
+  const date = (value: unknown) =>
+    value && typeof (value as Timestamp).toDate === 'function'
+      ? (value as Timestamp).toDate()
+      : undefined;
+  const number = (value: unknown) =>
+    typeof value === 'number' ? value : undefined;
   const renewedAt = date(data.renewedAt);
   const expiresAt = date(data.expiresAt);
   const leaseMs = number(data.leaseMs);
@@ -65,11 +92,14 @@ export function decodeLock(snapshot: DocumentSnapshot): LockRecord | null {
     identifier: String(data.identifier ?? ''),
     token: String(data.token ?? ''),
     acquiredAt: date(data.acquiredAt) ?? new Date(0),
-    ...(renewedAt ? { renewedAt } : {}),
-    ...(leaseMs === undefined ? {} : { leaseMs }),
-    ...(stealAfterMs === undefined ? {} : { stealAfterMs }),
-    ...(expiresAt ? { expiresAt } : {}),
-    fence: typeof data.fence === 'string' && /^\d+$/.test(data.fence) ? BigInt(data.fence) : microsOf(snapshot.updateTime),
+    ...(renewedAt ? {renewedAt} : {}),
+    ...(leaseMs === undefined ? {} : {leaseMs}),
+    ...(stealAfterMs === undefined ? {} : {stealAfterMs}),
+    ...(expiresAt ? {expiresAt} : {}),
+    fence:
+      typeof data.fence === 'string' && /^\d+$/.test(data.fence)
+        ? BigInt(data.fence)
+        : microsOf(snapshot.updateTime),
     revision: revisionOf(snapshot.updateTime),
   };
 }

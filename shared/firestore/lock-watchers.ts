@@ -1,6 +1,9 @@
-import type { DocumentReference, DocumentSnapshot } from '@google-cloud/firestore';
-import type { LockWatch } from '../backend';
-import { decodeLock } from './lock-document';
+import type {
+  DocumentReference,
+  DocumentSnapshot,
+} from '@google-cloud/firestore';
+import type {LockWatch} from '../backend';
+import {decodeLock} from './lock-document';
 
 /**
  * Real-time listeners on lock documents, for waiters: one listener per lock per process, however
@@ -23,9 +26,15 @@ import { decodeLock } from './lock-document';
 export class LockWatchers {
   private readonly listeners = new Map<string, Listener>();
 
-  constructor(private readonly refOf: (identifier: string) => DocumentReference) {}
+  constructor(
+    private readonly refOf: (identifier: string) => DocumentReference,
+  ) {}
 
-  watch(identifier: string, onChange: () => void, stealAfterMs?: number): LockWatch {
+  watch(
+    identifier: string,
+    onChange: () => void,
+    stealAfterMs?: number,
+  ): LockWatch {
     let listener = this.listeners.get(identifier);
     if (listener?.closing) {
       clearTimeout(listener.closing);
@@ -36,7 +45,7 @@ export class LockWatchers {
       this.listeners.set(identifier, listener);
     }
     const own = listener;
-    const watcher: Watcher = { onChange, stealAfterMs, stealTimer: undefined };
+    const watcher: Watcher = {onChange, stealAfterMs, stealTimer: undefined};
     own.watchers.add(watcher);
     scheduleSteal(own, watcher);
     return {
@@ -47,7 +56,12 @@ export class LockWatchers {
         clearTimeout(watcher.stealTimer);
         if (!own.watchers.delete(watcher)) return;
         // A broken listener is already closed and dropped.
-        if (own.watchers.size > 0 || own.closing || this.listeners.get(identifier) !== own) return;
+        if (
+          own.watchers.size > 0 ||
+          own.closing ||
+          this.listeners.get(identifier) !== own
+        )
+          return;
         // Kept a moment (never keeping the process alive): a poller that got the lock leaves before
         // the next waiter in line, which watches only once it finds the lock held, a round trip
         // later; closing at once would reopen the stream (and pay its initial read) on every hand-off.
@@ -71,22 +85,33 @@ export class LockWatchers {
   }
 
   private listen(identifier: string): Listener {
-    const listener: Listener = { watchers: new Set(), stop: () => undefined, healthy: false, held: undefined, expiry: undefined, closing: undefined };
+    const listener: Listener = {
+      watchers: new Set(),
+      stop: () => undefined,
+      healthy: false,
+      held: undefined,
+      expiry: undefined,
+      closing: undefined,
+    };
     const tell = () => {
       for (const watcher of [...listener.watchers]) watcher.onChange();
     };
     listener.stop = this.refOf(identifier).onSnapshot(
-      (snapshot) => {
+      snapshot => {
         listener.healthy = true;
         clearTimeout(listener.expiry);
         listener.expiry = undefined;
         listener.held = heldSince(snapshot);
-        for (const watcher of listener.watchers) scheduleSteal(listener, watcher);
+        for (const watcher of listener.watchers)
+          scheduleSteal(listener, watcher);
         if (!snapshot.exists) return tell();
         const leftMs = leaseLeftMs(snapshot);
         if (leftMs !== undefined) {
           // A margin past the end: a poll made just before it would still find the lease live.
-          listener.expiry = setTimeout(tell, Math.max(0, leftMs) + EXPIRY_MARGIN_MS);
+          listener.expiry = setTimeout(
+            tell,
+            Math.max(0, leftMs) + EXPIRY_MARGIN_MS,
+          );
           listener.expiry.unref();
         }
       },
@@ -104,7 +129,8 @@ export class LockWatchers {
     clearTimeout(listener.closing);
     for (const watcher of listener.watchers) clearTimeout(watcher.stealTimer);
     listener.stop();
-    if (this.listeners.get(identifier) === listener) this.listeners.delete(identifier);
+    if (this.listeners.get(identifier) === listener)
+      this.listeners.delete(identifier);
   }
 }
 
@@ -142,19 +168,43 @@ function scheduleSteal(listener: Listener, watcher: Watcher): void {
   const held = listener.held;
   if (watcher.stealAfterMs === undefined || !held) return;
   // Strictly longer than stealAfterMs (taking-rules.ts), hence the margin.
-  const dueInMs = held.arrivedAt + watcher.stealAfterMs - held.sinceLastSignMs - Date.now() + EXPIRY_MARGIN_MS;
-  watcher.stealTimer = setTimeout(() => watcher.onChange(), Math.max(0, dueInMs));
+  const dueInMs =
+    held.arrivedAt +
+    watcher.stealAfterMs -
+    held.sinceLastSignMs -
+    Date.now() +
+    EXPIRY_MARGIN_MS;
+  watcher.stealTimer = setTimeout(
+    () => watcher.onChange(),
+    Math.max(0, dueInMs),
+  );
   watcher.stealTimer.unref();
 }
 
 function heldSince(snapshot: DocumentSnapshot): HeldSince | undefined {
   const lock = decodeLock(snapshot);
-  if (!lock || lock.leaseMs !== undefined || !snapshot.updateTime || !snapshot.readTime) return undefined;
-  return { sinceLastSignMs: Math.max(0, snapshot.readTime.toMillis() - snapshot.updateTime.toMillis()), arrivedAt: Date.now() };
+  if (
+    !lock ||
+    lock.leaseMs !== undefined ||
+    !snapshot.updateTime ||
+    !snapshot.readTime
+  )
+    return undefined;
+  return {
+    sinceLastSignMs: Math.max(
+      0,
+      snapshot.readTime.toMillis() - snapshot.updateTime.toMillis(),
+    ),
+    arrivedAt: Date.now(),
+  };
 }
 
 function leaseLeftMs(snapshot: DocumentSnapshot): number | undefined {
   const lock = decodeLock(snapshot);
-  if (lock?.leaseMs === undefined || !snapshot.updateTime || !snapshot.readTime) return undefined;
-  return lock.leaseMs - (snapshot.readTime.toMillis() - snapshot.updateTime.toMillis());
+  if (lock?.leaseMs === undefined || !snapshot.updateTime || !snapshot.readTime)
+    return undefined;
+  return (
+    lock.leaseMs -
+    (snapshot.readTime.toMillis() - snapshot.updateTime.toMillis())
+  );
 }

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { LockRecord } from '../backend';
+import {createHash} from 'node:crypto';
+import type {LockRecord} from '../backend';
 
 /**
  * How a WEAK lock is stored in memcached. The key is a prefix and the SHA-256 of the identifier
@@ -18,10 +18,12 @@ export function encodeLockValue(record: LockRecord): Buffer {
       identifier: record.identifier,
       token: record.token,
       acquiredAt: record.acquiredAt.getTime(),
-      ...(record.renewedAt ? { renewedAt: record.renewedAt.getTime() } : {}),
-      ...(record.leaseMs === undefined ? {} : { leaseMs: record.leaseMs }),
-      ...(record.stealAfterMs === undefined ? {} : { stealAfterMs: record.stealAfterMs }),
-      ...(record.expiresAt ? { expiresAt: record.expiresAt.getTime() } : {}),
+      ...(record.renewedAt ? {renewedAt: record.renewedAt.getTime()} : {}),
+      ...(record.leaseMs === undefined ? {} : {leaseMs: record.leaseMs}),
+      ...(record.stealAfterMs === undefined
+        ? {}
+        : {stealAfterMs: record.stealAfterMs}),
+      ...(record.expiresAt ? {expiresAt: record.expiresAt.getTime()} : {}),
     }),
   );
 }
@@ -29,16 +31,29 @@ export function encodeLockValue(record: LockRecord): Buffer {
 /** `null` for a value that is not a lock of ours (written by something else under our key). */
 export function decodeLockValue(value: Buffer): LockRecord | null {
   try {
-    const parsed = JSON.parse(value.toString('utf8')) as Record<string, unknown>;
-    if (typeof parsed.token !== 'string' || typeof parsed.acquiredAt !== 'number') return null;
+    const parsed = JSON.parse(value.toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    if (
+      typeof parsed.token !== 'string' ||
+      typeof parsed.acquiredAt !== 'number'
+    )
+      return null;
     return {
       identifier: String(parsed.identifier ?? ''),
       token: parsed.token,
       acquiredAt: new Date(parsed.acquiredAt),
-      ...(typeof parsed.renewedAt === 'number' ? { renewedAt: new Date(parsed.renewedAt) } : {}),
-      ...(typeof parsed.leaseMs === 'number' ? { leaseMs: parsed.leaseMs } : {}),
-      ...(typeof parsed.stealAfterMs === 'number' ? { stealAfterMs: parsed.stealAfterMs } : {}),
-      ...(typeof parsed.expiresAt === 'number' ? { expiresAt: new Date(parsed.expiresAt) } : {}),
+      ...(typeof parsed.renewedAt === 'number'
+        ? {renewedAt: new Date(parsed.renewedAt)}
+        : {}),
+      ...(typeof parsed.leaseMs === 'number' ? {leaseMs: parsed.leaseMs} : {}),
+      ...(typeof parsed.stealAfterMs === 'number'
+        ? {stealAfterMs: parsed.stealAfterMs}
+        : {}),
+      ...(typeof parsed.expiresAt === 'number'
+        ? {expiresAt: new Date(parsed.expiresAt)}
+        : {}),
     };
   } catch {
     return null;
@@ -55,7 +70,10 @@ const RELATIVE_EXPIRY_LIMIT_S = 30 * 24 * 3600;
  * outlives stealAfterMs, a sub-second steal time never becomes 0, and the millisecond steal rule
  * is applied from the stored acquire time instead.
  */
-export function expirySeconds(stealAfterMs: number | undefined, nowMs: number = Date.now()): number {
+export function expirySeconds(
+  stealAfterMs: number | undefined,
+  nowMs: number = Date.now(),
+): number {
   if (stealAfterMs === undefined) return 0;
   const seconds = Math.ceil(stealAfterMs / 1000) + 1;
   if (seconds <= RELATIVE_EXPIRY_LIMIT_S) return seconds;

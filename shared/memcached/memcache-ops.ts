@@ -1,5 +1,5 @@
-import { callTimeoutMs } from '../budget';
-import type { MemcacheClient as Client } from '../memcache-client';
+import {callTimeoutMs} from '../budget';
+import type {MemcacheClient as Client} from '../memcache-client';
 
 /**
  * The four memcached operations WEAK locks need, in the binary protocol, over a memjs client's
@@ -10,7 +10,7 @@ import type { MemcacheClient as Client } from '../memcache-client';
  * an `add` retried that way would find our own lock and report it held). Retries live in
  * shared/attempts.ts, which knows a write's outcome may be unknown.
  */
-const Opcode = { GET: 0x00, SET: 0x01, ADD: 0x02, DELETE: 0x04 } as const;
+const Opcode = {GET: 0x00, SET: 0x01, ADD: 0x02, DELETE: 0x04} as const;
 
 /** Binary-protocol response statuses (memcached protocol_binary.h). */
 export const MemcacheStatus = {
@@ -37,7 +37,9 @@ export class MemcacheStatusError extends Error {
     readonly operation: string,
     readonly status: number,
   ) {
-    super(`memcached ${operation} answered status 0x${status.toString(16).padStart(2, '0')}`);
+    super(
+      `memcached ${operation} answered status 0x${status.toString(16).padStart(2, '0')}`,
+    );
     this.name = 'MemcacheStatusError';
   }
 }
@@ -45,13 +47,16 @@ export class MemcacheStatusError extends Error {
 /** The transport failed or did not answer within the deadline: a write's outcome is unknown. */
 export class MemcacheTransportError extends Error {
   constructor(operation: string, cause: unknown) {
-    super(`memcached ${operation} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super(
+      `memcached ${operation} failed: ${(cause as Error)?.message ?? String(cause)}`,
+      {cause},
+    );
     this.name = 'MemcacheTransportError';
   }
 }
 
 interface Response {
-  readonly header: { readonly status: number; readonly cas: Buffer };
+  readonly header: {readonly status: number; readonly cas: Buffer};
   readonly val: Buffer;
 }
 
@@ -62,22 +67,56 @@ export class MemcacheOps {
   ) {}
 
   /** Stores `value` only when `key` is absent: its CAS, or `null` when the key exists. */
-  async add(key: string, value: Buffer, expirySeconds: number): Promise<Buffer | null> {
-    const { header } = await this.send('add', key, Opcode.ADD, storageExtras(expirySeconds), value);
-    const stored = statusOf('add', header.status, { [MemcacheStatus.OK]: true, [MemcacheStatus.KEY_EXISTS]: false });
+  async add(
+    key: string,
+    value: Buffer,
+    expirySeconds: number,
+  ): Promise<Buffer | null> {
+    const {header} = await this.send(
+      'add',
+      key,
+      Opcode.ADD,
+      storageExtras(expirySeconds),
+      value,
+    );
+    const stored = statusOf('add', header.status, {
+      [MemcacheStatus.OK]: true,
+      [MemcacheStatus.KEY_EXISTS]: false,
+    });
     return stored ? Buffer.from(header.cas) : null;
   }
 
   async gets(key: string): Promise<CasValue | null> {
-    const response = await this.send('get', key, Opcode.GET, Buffer.alloc(0), Buffer.alloc(0));
+    const response = await this.send(
+      'get',
+      key,
+      Opcode.GET,
+      Buffer.alloc(0),
+      Buffer.alloc(0),
+    );
     if (response.header.status === MemcacheStatus.KEY_NOT_FOUND) return null;
-    statusOf('get', response.header.status, { [MemcacheStatus.OK]: true });
-    return { value: Buffer.from(response.val), cas: Buffer.from(response.header.cas) };
+    statusOf('get', response.header.status, {[MemcacheStatus.OK]: true});
+    return {
+      value: Buffer.from(response.val),
+      cas: Buffer.from(response.header.cas),
+    };
   }
 
   /** Replaces `key` only while its CAS is still `cas`: the new CAS, or why not. */
-  async casSet(key: string, value: Buffer, expirySeconds: number, cas: Buffer): Promise<Buffer | 'changed' | 'missing'> {
-    const { header } = await this.send('cas', key, Opcode.SET, storageExtras(expirySeconds), value, cas);
+  async casSet(
+    key: string,
+    value: Buffer,
+    expirySeconds: number,
+    cas: Buffer,
+  ): Promise<Buffer | 'changed' | 'missing'> {
+    const {header} = await this.send(
+      'cas',
+      key,
+      Opcode.SET,
+      storageExtras(expirySeconds),
+      value,
+      cas,
+    );
     const outcome = statusOf('cas', header.status, {
       [MemcacheStatus.OK]: 'stored',
       [MemcacheStatus.KEY_EXISTS]: 'changed',
@@ -87,8 +126,18 @@ export class MemcacheOps {
   }
 
   /** Deletes `key` only while its CAS is still `cas`. */
-  async casDelete(key: string, cas: Buffer): Promise<'deleted' | 'changed' | 'missing'> {
-    const { header } = await this.send('delete', key, Opcode.DELETE, Buffer.alloc(0), Buffer.alloc(0), cas);
+  async casDelete(
+    key: string,
+    cas: Buffer,
+  ): Promise<'deleted' | 'changed' | 'missing'> {
+    const {header} = await this.send(
+      'delete',
+      key,
+      Opcode.DELETE,
+      Buffer.alloc(0),
+      Buffer.alloc(0),
+      cas,
+    );
     return statusOf('delete', header.status, {
       [MemcacheStatus.OK]: 'deleted',
       [MemcacheStatus.KEY_EXISTS]: 'changed',
@@ -96,21 +145,43 @@ export class MemcacheOps {
     });
   }
 
-  private send(operation: string, key: string, opcode: number, extras: Buffer, value: Buffer, cas?: Buffer): Promise<Response> {
+  private send(
+    operation: string,
+    key: string,
+    opcode: number,
+    extras: Buffer,
+    value: Buffer,
+    cas?: Buffer,
+  ): Promise<Response> {
     this.client.incrSeq();
     const seq = this.client.seq;
     const request = requestBuffer(opcode, key, extras, value, seq, cas);
     return new Promise<Response>((resolve, reject) => {
       // memjs bounds each try by its socket timeouts; this deadline also covers a callback that never comes.
       const timeoutMs = callTimeoutMs(this.timeoutMs);
-      const deadline = setTimeout(() => reject(new MemcacheTransportError(operation, new Error(`no answer in ${timeoutMs} ms`))), timeoutMs);
+      const deadline = setTimeout(
+        () =>
+          reject(
+            new MemcacheTransportError(
+              operation,
+              new Error(`no answer in ${timeoutMs} ms`),
+            ),
+          ),
+        timeoutMs,
+      );
       this.client.perform(
         key,
         request,
         seq,
         (error: Error | null, response?: Response) => {
           clearTimeout(deadline);
-          if (error || !response) reject(new MemcacheTransportError(operation, error ?? new Error('no response')));
+          if (error || !response)
+            reject(
+              new MemcacheTransportError(
+                operation,
+                error ?? new Error('no response'),
+              ),
+            );
           else resolve(response);
         },
         1,
@@ -120,9 +191,18 @@ export class MemcacheOps {
 }
 
 /** A binary-protocol request: the 24-byte header, then extras, key and value. */
-function requestBuffer(opcode: number, key: string, extras: Buffer, value: Buffer, opaque: number, cas?: Buffer): Buffer {
+function requestBuffer(
+  opcode: number,
+  key: string,
+  extras: Buffer,
+  value: Buffer,
+  opaque: number,
+  cas?: Buffer,
+): Buffer {
   const keyBytes = Buffer.from(key, 'utf8');
-  const buffer = Buffer.alloc(24 + extras.length + keyBytes.length + value.length);
+  const buffer = Buffer.alloc(
+    24 + extras.length + keyBytes.length + value.length,
+  );
   buffer.writeUInt8(0x80, 0);
   buffer.writeUInt8(opcode, 1);
   buffer.writeUInt16BE(keyBytes.length, 2);
@@ -143,7 +223,11 @@ function storageExtras(expirySeconds: number): Buffer {
   return extras;
 }
 
-function statusOf<T>(operation: string, status: number, meanings: Record<number, T>): T {
+function statusOf<T>(
+  operation: string,
+  status: number,
+  meanings: Record<number, T>,
+): T {
   if (status in meanings) return meanings[status] as T;
   throw new MemcacheStatusError(operation, status);
 }

@@ -1,10 +1,27 @@
-import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../backend';
-import { grantRecord, renewedRecord } from '../grant-records';
-import { lastSignOf, takeoverKindOf, takeoverOf } from '../taking-rules';
-import { LockKind } from '../kinds';
-import type { CasValue, MemcacheOps } from './memcache-ops';
-import { casDisabledError, classifyMemcacheError, isCasDisabled } from './memcached-errors';
-import { decodeLockValue, encodeLockValue, expirySeconds, lockCacheKey } from './lock-value';
+import type {
+  AcquireOutcome,
+  AcquireRequest,
+  LockBackend,
+  LockRecord,
+  ReleaseOutcome,
+  RenewOutcome,
+  RenewRequest,
+} from '../backend';
+import {grantRecord, renewedRecord} from '../grant-records';
+import {lastSignOf, takeoverKindOf, takeoverOf} from '../taking-rules';
+import {LockKind} from '../kinds';
+import type {CasValue, MemcacheOps} from './memcache-ops';
+import {
+  casDisabledError,
+  classifyMemcacheError,
+  isCasDisabled,
+} from './memcached-errors';
+import {
+  decodeLockValue,
+  encodeLockValue,
+  expirySeconds,
+  lockCacheKey,
+} from './lock-value';
 
 /**
  * WEAK locks on memcached: best effort. memcached may evict or lose a lock (restart, memory
@@ -21,7 +38,7 @@ import { decodeLockValue, encodeLockValue, expirySeconds, lockCacheKey } from '.
  */
 export class MemcachedLockBackend implements LockBackend {
   readonly kind = LockKind.WEAK;
-  readonly capabilities = { fence: false } as const;
+  readonly capabilities = {fence: false} as const;
 
   constructor(
     readonly ops: MemcacheOps,
@@ -31,23 +48,43 @@ export class MemcachedLockBackend implements LockBackend {
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
     const key = lockCacheKey(this.keyPrefix, request.identifier);
     const record = grantRecord(request);
-    const cas = await this.call(true, () => this.ops.add(key, encodeLockValue(record), backstopSeconds(record)));
+    const cas = await this.call(true, () =>
+      this.ops.add(key, encodeLockValue(record), backstopSeconds(record)),
+    );
     if (cas && isCasDisabled(cas)) {
       // Reading it back removes the lock this add wrote; the read always refuses on such a server.
       await this.read(key, request.token).catch(() => undefined);
       throw casDisabledError();
     }
-    if (cas) return { acquired: true, record };
+    if (cas) return {acquired: true, record};
 
     const current = await this.read(key, request.token);
     const holder = current?.record ?? null;
     // This host's clock against the holder's: memcached keeps no write time of its own.
-    if (!current || !holder || holder.token === request.token || !takeoverOf(holder, Date.now() - lastSignOf(holder).getTime(), request.stealAfterMs)) {
-      return { acquired: false, holder };
+    if (
+      !current ||
+      !holder ||
+      holder.token === request.token ||
+      !takeoverOf(
+        holder,
+        Date.now() - lastSignOf(holder).getTime(),
+        request.stealAfterMs,
+      )
+    ) {
+      return {acquired: false, holder};
     }
     const taker = grantRecord(request);
-    const swapped = await this.call(true, () => this.ops.casSet(key, encodeLockValue(taker), backstopSeconds(taker), current.cas));
-    return Buffer.isBuffer(swapped) ? { acquired: true, record: taker, takeover: takeoverKindOf(holder) } : { acquired: false };
+    const swapped = await this.call(true, () =>
+      this.ops.casSet(
+        key,
+        encodeLockValue(taker),
+        backstopSeconds(taker),
+        current.cas,
+      ),
+    );
+    return Buffer.isBuffer(swapped)
+      ? {acquired: true, record: taker, takeover: takeoverKindOf(holder)}
+      : {acquired: false};
   }
 
   /**
@@ -59,13 +96,21 @@ export class MemcachedLockBackend implements LockBackend {
     const key = lockCacheKey(this.keyPrefix, request.identifier);
     for (let tries = 0; tries < RENEW_TRIES; tries++) {
       const current = await this.read(key);
-      if (!current?.record || current.record.token !== request.token) return { renewed: false };
+      if (!current?.record || current.record.token !== request.token)
+        return {renewed: false};
       const renewed = renewedRecord(current.record, request.leaseMs);
-      const swapped = await this.call(true, () => this.ops.casSet(key, encodeLockValue(renewed), backstopSeconds(renewed), current.cas));
-      if (Buffer.isBuffer(swapped)) return { renewed: true, record: renewed };
-      if (swapped === 'missing') return { renewed: false };
+      const swapped = await this.call(true, () =>
+        this.ops.casSet(
+          key,
+          encodeLockValue(renewed),
+          backstopSeconds(renewed),
+          current.cas,
+        ),
+      );
+      if (Buffer.isBuffer(swapped)) return {renewed: true, record: renewed};
+      if (swapped === 'missing') return {renewed: false};
     }
-    return { renewed: false };
+    return {renewed: false};
   }
 
   /**
@@ -78,7 +123,9 @@ export class MemcachedLockBackend implements LockBackend {
       const current = await this.read(key, token);
       if (!current) return 'absent';
       if (current.record?.token !== token) return 'not_holder';
-      const deleted = await this.call(true, () => this.ops.casDelete(key, current.cas));
+      const deleted = await this.call(true, () =>
+        this.ops.casDelete(key, current.cas),
+      );
       if (deleted === 'deleted') return 'released';
       // Missing: it expired meanwhile. Changed: read whose it is now.
       if (deleted === 'missing') return 'absent';
@@ -87,7 +134,10 @@ export class MemcachedLockBackend implements LockBackend {
   }
 
   async peek(identifier: string): Promise<LockRecord | null> {
-    return (await this.read(lockCacheKey(this.keyPrefix, identifier)))?.record ?? null;
+    return (
+      (await this.read(lockCacheKey(this.keyPrefix, identifier)))?.record ??
+      null
+    );
   }
 
   /**
@@ -97,23 +147,30 @@ export class MemcachedLockBackend implements LockBackend {
    * A lock there carrying `ownToken` was never granted (its `add` landed, then the caller was
    * refused) and is removed, so no lock is left that nobody holds.
    */
-  private async read(key: string, ownToken?: string): Promise<(CasValue & { record: LockRecord | null }) | null> {
+  private async read(
+    key: string,
+    ownToken?: string,
+  ): Promise<(CasValue & {record: LockRecord | null}) | null> {
     const found = await this.call(false, () => this.ops.gets(key));
     if (!found) return null;
     const record = decodeLockValue(found.value);
     if (isCasDisabled(found.cas)) {
       // Unconditional without CAS; no client of this library writes over a lock on such a server.
-      if (ownToken !== undefined && record?.token === ownToken) await this.ops.casDelete(key, found.cas).catch(() => undefined);
+      if (ownToken !== undefined && record?.token === ownToken)
+        await this.ops.casDelete(key, found.cas).catch(() => undefined);
       throw casDisabledError();
     }
-    return { ...found, record };
+    return {...found, record};
   }
 
-  private async call<T>(write: boolean, operation: () => Promise<T>): Promise<T> {
+  private async call<T>(
+    write: boolean,
+    operation: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await operation();
     } catch (error) {
-      throw classifyMemcacheError(error, { write });
+      throw classifyMemcacheError(error, {write});
     }
   }
 }
@@ -129,7 +186,9 @@ const RENEW_TRIES = 3;
  * after its own steal time (djangae's behaviour), or never.
  */
 function backstopSeconds(record: LockRecord): number {
-  return record.leaseMs !== undefined ? expirySeconds(record.leaseMs + LEASE_KEY_GRACE_MS) : expirySeconds(record.stealAfterMs);
+  return record.leaseMs !== undefined
+    ? expirySeconds(record.leaseMs + LEASE_KEY_GRACE_MS)
+    : expirySeconds(record.stealAfterMs);
 }
 
 const LEASE_KEY_GRACE_MS = 1000;

@@ -1,9 +1,9 @@
-import type { PubSub } from '@google-cloud/pubsub';
-import type { BackoffPolicy } from '../backoff';
-import { LockError } from '../errors';
-import type { LockKind } from '../kinds';
-import { durationOption, resolveLockOptions } from '../options';
-import { FUNCTION_TIMEOUT_MS } from './function-timeout';
+import type {PubSub} from '@google-cloud/pubsub';
+import type {BackoffPolicy} from '../backoff';
+import {LockError} from '../errors';
+import type {LockKind} from '../kinds';
+import {durationOption, resolveLockOptions} from '../options';
+import {FUNCTION_TIMEOUT_MS} from './function-timeout';
 
 export interface LockedHandlerOptions<E> {
   /** The lock a message needs. */
@@ -54,7 +54,11 @@ export interface LockedHandlerOptions<E> {
   pubsub?: PubSub;
 }
 
-export const DEFAULT_REQUEUE_BACKOFF: BackoffPolicy = Object.freeze({ initialMs: 1000, maxMs: 60_000, multiplier: 2 });
+export const DEFAULT_REQUEUE_BACKOFF: BackoffPolicy = Object.freeze({
+  initialMs: 1000,
+  maxMs: 60_000,
+  multiplier: 2,
+});
 
 /** Long enough that renewals every ~20 s ride out a slow store; short enough that a crashed instance holds its lock a minute, not until a cleanup. */
 export const DEFAULT_HANDLER_LEASE_MS = 60_000;
@@ -74,26 +78,54 @@ export interface ResolvedLockedHandlerOptions {
 }
 
 /** Options that only mean something when messages are re-queued through a retry topic. */
-const RETRY_TOPIC_OPTIONS = ['backoff', 'maxAttempts', 'deadLetterTopic'] as const;
+const RETRY_TOPIC_OPTIONS = [
+  'backoff',
+  'maxAttempts',
+  'deadLetterTopic',
+] as const;
 
 /** Validated once, when the function is defined: a misconfigured worker fails at deploy, not per message. */
-export function resolveLockedHandlerOptions<E>(options: LockedHandlerOptions<E>): ResolvedLockedHandlerOptions {
-  if (typeof options?.identifier !== 'function') throw new LockError('INVALID_ARGUMENT', 'lockedHandler needs an identifier(event) function');
-  if (options.topic !== undefined && options.retryTopic !== undefined && options.topic !== options.retryTopic) {
-    throw new LockError('INVALID_ARGUMENT', '`topic` is the older name of `retryTopic`: give one of them');
+export function resolveLockedHandlerOptions<E>(
+  options: LockedHandlerOptions<E>,
+): ResolvedLockedHandlerOptions {
+  if (typeof options?.identifier !== 'function')
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      'lockedHandler needs an identifier(event) function',
+    );
+  if (
+    options.topic !== undefined &&
+    options.retryTopic !== undefined &&
+    options.topic !== options.retryTopic
+  ) {
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      '`topic` is the older name of `retryTopic`: give one of them',
+    );
   }
   const retryTopic = options.retryTopic ?? options.topic;
   const lockOptions = resolveLockOptions({
-    ...(options.wait === undefined ? {} : { wait: options.wait }),
-    ...(options.kind === undefined ? {} : { kind: options.kind }),
-    ...(options.stealAfterMs === undefined ? {} : { stealAfterMs: options.stealAfterMs }),
+    ...(options.wait === undefined ? {} : {wait: options.wait}),
+    ...(options.kind === undefined ? {} : {kind: options.kind}),
+    ...(options.stealAfterMs === undefined
+      ? {}
+      : {stealAfterMs: options.stealAfterMs}),
     leaseMs: options.leaseMs ?? DEFAULT_HANDLER_LEASE_MS,
   });
-  for (const [name, value] of [['retryTopic', retryTopic], ['deadLetterTopic', options.deadLetterTopic]] as const) {
-    if (value !== undefined && (typeof value !== 'string' || value.length === 0)) throw new LockError('INVALID_ARGUMENT', `${name} must be a topic name`);
+  for (const [name, value] of [
+    ['retryTopic', retryTopic],
+    ['deadLetterTopic', options.deadLetterTopic],
+  ] as const) {
+    if (
+      value !== undefined &&
+      (typeof value !== 'string' || value.length === 0)
+    )
+      throw new LockError('INVALID_ARGUMENT', `${name} must be a topic name`);
   }
   if (retryTopic === undefined) {
-    const orphans = RETRY_TOPIC_OPTIONS.filter((name) => options[name] !== undefined);
+    const orphans = RETRY_TOPIC_OPTIONS.filter(
+      name => options[name] !== undefined,
+    );
     if (orphans.length > 0) {
       throw new LockError(
         'INVALID_ARGUMENT',
@@ -101,22 +133,34 @@ export function resolveLockedHandlerOptions<E>(options: LockedHandlerOptions<E>)
       );
     }
   }
-  const backoff = { ...DEFAULT_REQUEUE_BACKOFF, ...options.backoff };
-  for (const [name, value] of Object.entries(backoff)) durationOption(`backoff.${name}`, value);
-  if (backoff.multiplier < 1 || backoff.initialMs <= 0) throw new LockError('INVALID_ARGUMENT', 'backoff needs initialMs > 0 and multiplier >= 1');
+  const backoff = {...DEFAULT_REQUEUE_BACKOFF, ...options.backoff};
+  for (const [name, value] of Object.entries(backoff))
+    durationOption(`backoff.${name}`, value);
+  if (backoff.multiplier < 1 || backoff.initialMs <= 0)
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      'backoff needs initialMs > 0 and multiplier >= 1',
+    );
   const maxAttempts = options.maxAttempts ?? 10;
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 0) throw new LockError('INVALID_ARGUMENT', 'maxAttempts must be a whole number >= 0');
+  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 0)
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      'maxAttempts must be a whole number >= 0',
+    );
   return {
     wait: lockOptions.wait,
     kind: lockOptions.kind,
     stealAfterMs: lockOptions.stealAfterMs,
     leaseMs: lockOptions.leaseMs as number,
-    deadlineMs: durationOption('deadlineMs', options.deadlineMs) ?? FUNCTION_TIMEOUT_MS,
+    deadlineMs:
+      durationOption('deadlineMs', options.deadlineMs) ?? FUNCTION_TIMEOUT_MS,
     retryTopic,
     deadLetterTopic: options.deadLetterTopic,
     backoff,
     maxAttempts,
     waitBudgetMs: durationOption('waitBudgetMs', options.waitBudgetMs) ?? 500,
-    earlyArrivalBudgetMs: durationOption('earlyArrivalBudgetMs', options.earlyArrivalBudgetMs) ?? 2000,
+    earlyArrivalBudgetMs:
+      durationOption('earlyArrivalBudgetMs', options.earlyArrivalBudgetMs) ??
+      2000,
   };
 }

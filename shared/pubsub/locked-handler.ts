@@ -1,16 +1,28 @@
-import { equalJitterDelayMs, sleep } from '../backoff';
-import type { LockError } from '../errors';
-import { Lock } from '../lock';
-import { log } from '../log';
-import { EarlyDeliveryError, LockStillHeldError } from './delivery-errors';
-import { resolveLockedHandlerOptions, type LockedHandlerOptions } from './locked-handler-options';
-import { observeHandlerRun, observeRequeue } from '../telemetry/lock-telemetry';
-import { Publisher } from './publisher';
-import { DEAD_LETTER_REASON_ATTRIBUTE, orderingKeyOf, requeueAttributes, requeueStateOf } from './requeue-attributes';
+import {equalJitterDelayMs, sleep} from '../backoff';
+import type {LockError} from '../errors';
+import {Lock} from '../lock';
+import {log} from '../log';
+import {EarlyDeliveryError, LockStillHeldError} from './delivery-errors';
+import {
+  resolveLockedHandlerOptions,
+  type LockedHandlerOptions,
+} from './locked-handler-options';
+import {observeHandlerRun, observeRequeue} from '../telemetry/lock-telemetry';
+import {Publisher} from './publisher';
+import {
+  DEAD_LETTER_REASON_ATTRIBUTE,
+  orderingKeyOf,
+  requeueAttributes,
+  requeueStateOf,
+} from './requeue-attributes';
 
-export { EarlyDeliveryError, LockStillHeldError } from './delivery-errors';
-export { DEFAULT_HANDLER_LEASE_MS, DEFAULT_REQUEUE_BACKOFF, type LockedHandlerOptions } from './locked-handler-options';
-export { FUNCTION_TIMEOUT_MS } from './function-timeout';
+export {EarlyDeliveryError, LockStillHeldError} from './delivery-errors';
+export {
+  DEFAULT_HANDLER_LEASE_MS,
+  DEFAULT_REQUEUE_BACKOFF,
+  type LockedHandlerOptions,
+} from './locked-handler-options';
+export {FUNCTION_TIMEOUT_MS} from './function-timeout';
 
 /** The parts of a Pub/Sub CloudEvent (`google.cloud.pubsub.topic.v1.messagePublished`) used here. */
 export interface PubSubCloudEvent {
@@ -61,12 +73,22 @@ export function lockedHandler<E extends PubSubCloudEvent>(
     const message = event.data?.message ?? {};
     const state = requeueStateOf(message.attributes);
     const identifier = options.identifier(event);
-    const context = { identifier, messageId: message.messageId ?? event.id, attempt: state.attempt };
+    const context = {
+      identifier,
+      messageId: message.messageId ?? event.id,
+      attempt: state.attempt,
+    };
 
     const early = state.notBefore - Date.now();
     if (early > settings.earlyArrivalBudgetMs) {
-      log('INFO', 'lockedHandler: early delivery, left to the subscription retry', { ...context, outcome: 'early', earlyMs: Math.round(early) });
-      throw new EarlyDeliveryError(`message ${context.messageId} is due in ${Math.round(early)} ms`);
+      log(
+        'INFO',
+        'lockedHandler: early delivery, left to the subscription retry',
+        {...context, outcome: 'early', earlyMs: Math.round(early)},
+      );
+      throw new EarlyDeliveryError(
+        `message ${context.messageId} is due in ${Math.round(early)} ms`,
+      );
     }
     if (early > 0) await sleep(early);
 
@@ -74,48 +96,92 @@ export function lockedHandler<E extends PubSubCloudEvent>(
       kind: settings.kind,
       wait: settings.wait && settings.waitBudgetMs > 0,
       waitForMs: settings.waitBudgetMs,
-      ...(settings.stealAfterMs === undefined ? {} : { stealAfterMs: settings.stealAfterMs }),
+      ...(settings.stealAfterMs === undefined
+        ? {}
+        : {stealAfterMs: settings.stealAfterMs}),
       leaseMs: settings.leaseMs,
       autoRenew: true,
     });
     if (held) {
-      log('INFO', 'lockedHandler: running', { ...context, outcome: 'ran' });
-      return observeHandlerRun(held, held.holderId, () => runHolding(held, () => handler(event, held), deadline, context));
+      log('INFO', 'lockedHandler: running', {...context, outcome: 'ran'});
+      return observeHandlerRun(held, held.holderId, () =>
+        runHolding(held, () => handler(event, held), deadline, context),
+      );
     }
     if (!settings.wait) {
-      log('INFO', 'lockedHandler: lock held, message dropped (wait: false)', { ...context, outcome: 'dropped' });
+      log('INFO', 'lockedHandler: lock held, message dropped (wait: false)', {
+        ...context,
+        outcome: 'dropped',
+      });
       return;
     }
     if (!settings.retryTopic) {
-      log('INFO', 'lockedHandler: lock held, delivery failed so the subscription redelivers it (no retryTopic)', { ...context, outcome: 'redelivery' });
-      throw new LockStillHeldError(`message ${context.messageId}: lock ${JSON.stringify(identifier)} is held; left to the subscription's retry policy`);
+      log(
+        'INFO',
+        'lockedHandler: lock held, delivery failed so the subscription redelivers it (no retryTopic)',
+        {...context, outcome: 'redelivery'},
+      );
+      throw new LockStillHeldError(
+        `message ${context.messageId}: lock ${JSON.stringify(identifier)} is held; left to the subscription's retry policy`,
+      );
     }
 
     const data = Buffer.from(message.data ?? '', 'base64');
     const orderingKey = orderingKeyOf(message);
     if (state.attempt >= settings.maxAttempts) {
       if (!settings.deadLetterTopic) {
-        log('ERROR', "lockedHandler: lock still held after maxAttempts and no deadLetterTopic; delivery failed, so the subscription's retry and dead-letter policy keep the message", {
-          ...context,
-          outcome: 'max_attempts_redelivery',
-          maxAttempts: settings.maxAttempts,
-        });
-        throw new LockStillHeldError(`message ${context.messageId}: lock ${JSON.stringify(identifier)} still held after ${settings.maxAttempts} re-queues`);
+        log(
+          'ERROR',
+          "lockedHandler: lock still held after maxAttempts and no deadLetterTopic; delivery failed, so the subscription's retry and dead-letter policy keep the message",
+          {
+            ...context,
+            outcome: 'max_attempts_redelivery',
+            maxAttempts: settings.maxAttempts,
+          },
+        );
+        throw new LockStillHeldError(
+          `message ${context.messageId}: lock ${JSON.stringify(identifier)} still held after ${settings.maxAttempts} re-queues`,
+        );
       }
-      const attributes = { ...requeueAttributes(message.attributes, state, orderingKey), [DEAD_LETTER_REASON_ATTRIBUTE]: 'lock_held' };
+      const attributes = {
+        ...requeueAttributes(message.attributes, state, orderingKey),
+        [DEAD_LETTER_REASON_ATTRIBUTE]: 'lock_held',
+      };
       const deadLetterTopic = settings.deadLetterTopic;
-      await observeRequeue({ kind: settings.kind, identifier }, 'dead_letter', () => publisher.publish(deadLetterTopic, data, attributes, orderingKey));
-      log('WARNING', 'lockedHandler: lock still held after maxAttempts; message dead-lettered', { ...context, outcome: 'dead_lettered' });
+      await observeRequeue(
+        {kind: settings.kind, identifier},
+        'dead_letter',
+        () => publisher.publish(deadLetterTopic, data, attributes, orderingKey),
+      );
+      log(
+        'WARNING',
+        'lockedHandler: lock still held after maxAttempts; message dead-lettered',
+        {...context, outcome: 'dead_lettered'},
+      );
       return;
     }
 
     const attempt = state.attempt + 1;
     const delayMs = equalJitterDelayMs(settings.backoff, attempt - 1);
     const retryTopic = settings.retryTopic;
-    await observeRequeue({ kind: settings.kind, identifier }, 'requeue', () =>
-      publisher.publish(retryTopic, data, requeueAttributes(message.attributes, { attempt, notBefore: Date.now() + delayMs }, orderingKey), orderingKey),
+    await observeRequeue({kind: settings.kind, identifier}, 'requeue', () =>
+      publisher.publish(
+        retryTopic,
+        data,
+        requeueAttributes(
+          message.attributes,
+          {attempt, notBefore: Date.now() + delayMs},
+          orderingKey,
+        ),
+        orderingKey,
+      ),
     );
-    log('INFO', 'lockedHandler: lock held, message re-queued', { ...context, outcome: 'requeued', nextAttempt: attempt, delayMs: Math.round(delayMs) });
+    log('INFO', 'lockedHandler: lock held, message re-queued', {
+      ...context,
+      outcome: 'requeued',
+      nextAttempt: attempt,
+      delayMs: Math.round(delayMs),
+    });
   };
 }
 
@@ -125,8 +191,16 @@ export function lockedHandler<E extends PubSubCloudEvent>(
  * while `fn` ran fails the invocation, so the message comes back. A failed release is logged, not
  * thrown: the work is done, and redelivery would repeat it.
  */
-async function runHolding(held: Lock, fn: () => unknown, deadline: number, context: Record<string, unknown>): Promise<void> {
-  const renewalDeadline = setTimeout(() => held.stopRenewing(), Math.max(0, deadline - Date.now()));
+async function runHolding(
+  held: Lock,
+  fn: () => unknown,
+  deadline: number,
+  context: Record<string, unknown>,
+): Promise<void> {
+  const renewalDeadline = setTimeout(
+    () => held.stopRenewing(),
+    Math.max(0, deadline - Date.now()),
+  );
   renewalDeadline.unref();
   let failed = true;
   try {
@@ -135,12 +209,20 @@ async function runHolding(held: Lock, fn: () => unknown, deadline: number, conte
   } finally {
     clearTimeout(renewalDeadline);
     await held.release().catch((error: unknown) => {
-      log('ERROR', 'lockedHandler: release failed; the lock stays until its lease runs out', { ...context, detail: (error as Error)?.message });
+      log(
+        'ERROR',
+        'lockedHandler: release failed; the lock stays until its lease runs out',
+        {...context, detail: (error as Error)?.message},
+      );
     });
   }
   // release() answering false aborts the signal too. When fn threw, its own error is the one to see.
   if (!failed && held.signal.aborted) {
-    log('ERROR', 'lockedHandler: the lock was lost while the handler ran; delivery failed, so Pub/Sub redelivers the message', { ...context, outcome: 'lock_lost' });
+    log(
+      'ERROR',
+      'lockedHandler: the lock was lost while the handler ran; delivery failed, so Pub/Sub redelivers the message',
+      {...context, outcome: 'lock_lost'},
+    );
     throw held.signal.reason as LockError;
   }
 }

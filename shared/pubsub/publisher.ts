@@ -1,4 +1,4 @@
-import type { PubSub, Topic } from '@google-cloud/pubsub';
+import type {PubSub, Topic} from '@google-cloud/pubsub';
 
 /**
  * Publishes re-queued and dead-lettered messages. The Pub/Sub client is loaded on the first
@@ -13,10 +13,19 @@ export class Publisher {
 
   constructor(private readonly given?: PubSub) {}
 
-  async publish(topic: string, data: Buffer, attributes: Record<string, string>, orderingKey = ''): Promise<string> {
+  async publish(
+    topic: string,
+    data: Buffer,
+    attributes: Record<string, string>,
+    orderingKey = '',
+  ): Promise<string> {
     const target = await this.topic(topic);
     try {
-      return await target.publishMessage({ data, attributes, ...(orderingKey ? { orderingKey } : {}) });
+      return await target.publishMessage({
+        data,
+        attributes,
+        ...(orderingKey ? {orderingKey} : {}),
+      });
     } catch (error) {
       // The client pauses a key after a failed publish; the caller's error makes Pub/Sub redeliver
       // the original, whose re-queue must then be able to publish on that key again.
@@ -29,7 +38,10 @@ export class Publisher {
     let topic = this.topics.get(name);
     if (!topic) {
       const client = await (this.client ??= this.createClient());
-      topic = client.topic(name, { batching: { maxMessages: 1 }, messageOrdering: true });
+      topic = client.topic(name, {
+        batching: {maxMessages: 1},
+        messageOrdering: true,
+      });
       this.topics.set(name, topic);
     }
     return topic;
@@ -37,7 +49,7 @@ export class Publisher {
 
   private async createClient(): Promise<PubSub> {
     if (this.given) return this.given;
-    const { PubSub } = await import('@google-cloud/pubsub');
+    const {PubSub} = await import('@google-cloud/pubsub');
     return new PubSub();
   }
 }

@@ -21,7 +21,9 @@ export interface RequeueState {
 }
 
 /** Missing or garbled attributes read as a first delivery, so a foreign message is never stuck. */
-export function requeueStateOf(attributes: Record<string, string> | undefined): RequeueState {
+export function requeueStateOf(
+  attributes: Record<string, string> | undefined,
+): RequeueState {
   const attempt = Number(attributes?.[ATTEMPT_ATTRIBUTE] ?? 0);
   const notBefore = Number(attributes?.[NOT_BEFORE_ATTRIBUTE] ?? 0);
   return {
@@ -31,15 +33,24 @@ export function requeueStateOf(attributes: Record<string, string> | undefined): 
 }
 
 /** The message's ordering key: its own (Eventarc delivers it) or the one a re-queue carried over; '' for none. */
-export function orderingKeyOf(message: { readonly orderingKey?: string; readonly attributes?: Record<string, string> }): string {
-  return message.orderingKey || message.attributes?.[ORDERING_KEY_ATTRIBUTE] || '';
+export function orderingKeyOf(message: {
+  readonly orderingKey?: string;
+  readonly attributes?: Record<string, string>;
+}): string {
+  return (
+    message.orderingKey || message.attributes?.[ORDERING_KEY_ATTRIBUTE] || ''
+  );
 }
 
-export function requeueAttributes(attributes: Record<string, string> | undefined, state: RequeueState, orderingKey = ''): Record<string, string> {
+export function requeueAttributes(
+  attributes: Record<string, string> | undefined,
+  state: RequeueState,
+  orderingKey = '',
+): Record<string, string> {
   return {
     ...attributes,
     [ATTEMPT_ATTRIBUTE]: String(state.attempt),
     [NOT_BEFORE_ATTRIBUTE]: String(Math.ceil(state.notBefore)),
-    ...(orderingKey ? { [ORDERING_KEY_ATTRIBUTE]: orderingKey } : {}),
+    ...(orderingKey ? {[ORDERING_KEY_ATTRIBUTE]: orderingKey} : {}),
   };
 }

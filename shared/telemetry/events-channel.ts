@@ -1,10 +1,17 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { LockKind } from '../kinds';
+import type {LockKind} from '../kinds';
 
 /** The `node:diagnostics_channel` channel every lock event is published on, for in-process observers. */
 export const EVENTS_CHANNEL = 'cloud-functions-locking:events';
 
-export type LockEventType = 'acquire' | 'release' | 'renew' | 'lost' | 'cleanup' | 'requeue' | 'dead_letter';
+export type LockEventType =
+  | 'acquire'
+  | 'release'
+  | 'renew'
+  | 'lost'
+  | 'cleanup'
+  | 'requeue'
+  | 'dead_letter';
 
 /** One event, as published. Never a token; the identifier only when the app opted in. */
 export interface LockEvent {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import {createHash} from 'node:crypto';
 
 /** SHA-256 of the identifier, hex: also the lock's Datastore key name and Firestore document id. */
 export function identifierHashOf(identifier: string): string {

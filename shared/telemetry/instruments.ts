@@ -1,6 +1,6 @@
-import type { Counter, Histogram, MeterProvider } from '@opentelemetry/api';
-import { INSTRUMENTATION_SCOPE, METRICS } from './names';
-import type { Otel } from './otel-api';
+import type {Counter, Histogram, MeterProvider} from '@opentelemetry/api';
+import {INSTRUMENTATION_SCOPE, METRICS} from './names';
+import type {Otel} from './otel-api';
 
 export interface Instruments {
   readonly acquireWait: Histogram;
@@ -13,7 +13,9 @@ export interface Instruments {
   readonly deadLetters: Counter;
 }
 
-let cached: { readonly provider: MeterProvider; readonly instruments: Instruments } | undefined;
+let cached:
+  | {readonly provider: MeterProvider; readonly instruments: Instruments}
+  | undefined;
 
 /**
  * The instruments of the meter provider registered now. The metrics API has no proxy (unlike
@@ -22,20 +24,45 @@ let cached: { readonly provider: MeterProvider; readonly instruments: Instrument
  */
 export function instrumentsOf(api: Otel): Instruments {
   const provider = api.metrics.getMeterProvider();
-  if (cached?.provider !== provider) cached = { provider, instruments: create(provider) };
+  if (cached?.provider !== provider)
+    cached = {provider, instruments: create(provider)};
   return cached.instruments;
 }
 
 function create(provider: MeterProvider): Instruments {
   const meter = provider.getMeter(INSTRUMENTATION_SCOPE);
   return {
-    acquireWait: meter.createHistogram(METRICS.acquireWait, { unit: 'ms', description: 'Time each acquire took, its waiting included' }),
-    acquisitions: meter.createCounter(METRICS.acquisitions, { unit: '{acquisition}', description: 'Acquires by outcome' }),
-    releases: meter.createCounter(METRICS.releases, { unit: '{release}', description: 'Releases by outcome' }),
-    renewals: meter.createCounter(METRICS.renewals, { unit: '{renewal}', description: 'Renewals by outcome' }),
-    lost: meter.createCounter(METRICS.lost, { unit: '{lock}', description: 'Holders that learnt their lock was lost' }),
-    cleanupDeleted: meter.createCounter(METRICS.cleanupDeleted, { unit: '{lock}', description: 'Locks removed by cleanup' }),
-    requeues: meter.createCounter(METRICS.requeues, { unit: '{message}', description: 'lockedHandler re-queues of a message whose lock was held' }),
-    deadLetters: meter.createCounter(METRICS.deadLetters, { unit: '{message}', description: 'lockedHandler messages dead-lettered after maxAttempts' }),
+    acquireWait: meter.createHistogram(METRICS.acquireWait, {
+      unit: 'ms',
+      description: 'Time each acquire took, its waiting included',
+    }),
+    acquisitions: meter.createCounter(METRICS.acquisitions, {
+      unit: '{acquisition}',
+      description: 'Acquires by outcome',
+    }),
+    releases: meter.createCounter(METRICS.releases, {
+      unit: '{release}',
+      description: 'Releases by outcome',
+    }),
+    renewals: meter.createCounter(METRICS.renewals, {
+      unit: '{renewal}',
+      description: 'Renewals by outcome',
+    }),
+    lost: meter.createCounter(METRICS.lost, {
+      unit: '{lock}',
+      description: 'Holders that learnt their lock was lost',
+    }),
+    cleanupDeleted: meter.createCounter(METRICS.cleanupDeleted, {
+      unit: '{lock}',
+      description: 'Locks removed by cleanup',
+    }),
+    requeues: meter.createCounter(METRICS.requeues, {
+      unit: '{message}',
+      description: 'lockedHandler re-queues of a message whose lock was held',
+    }),
+    deadLetters: meter.createCounter(METRICS.deadLetters, {
+      unit: '{message}',
+      description: 'lockedHandler messages dead-lettered after maxAttempts',
+    }),
   };
 }

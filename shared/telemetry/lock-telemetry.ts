@@ -1,13 +1,18 @@
-import type { AcquireRequest, LockRecord } from '../backend';
-import { currentRuntime } from '../config';
-import { holderIdOf } from '../holder-id';
-import type { LockKind } from '../kinds';
-import { eventsObserved, publishEvent, type LockEvent, type LockEventType } from './events-channel';
-import { identifierHashOf } from './identifier-hash';
-import { instrumentsOf, type Instruments } from './instruments';
-import { ATTRIBUTES, INSTRUMENTATION_SCOPE, SPANS } from './names';
-import { otelApi } from './otel-api';
-import { takeoverOfRequest } from './takeovers';
+import type {AcquireRequest, LockRecord} from '../backend';
+import {currentRuntime} from '../config';
+import {holderIdOf} from '../holder-id';
+import type {LockKind} from '../kinds';
+import {
+  eventsObserved,
+  publishEvent,
+  type LockEvent,
+  type LockEventType,
+} from './events-channel';
+import {identifierHashOf} from './identifier-hash';
+import {instrumentsOf, type Instruments} from './instruments';
+import {ATTRIBUTES, INSTRUMENTATION_SCOPE, SPANS} from './names';
+import {otelApi} from './otel-api';
+import {takeoverOfRequest} from './takeovers';
 
 /**
  * The library's only door to OpenTelemetry and to the events channel: spans, metrics and events
@@ -36,44 +41,88 @@ interface Observation<T> {
   readonly span: string;
   readonly event: LockEventType | null;
   readonly settle: (result: T) => Settled;
-  readonly count: (instruments: Instruments, settled: Settled, attributes: Attributes, elapsedMs: number) => void;
+  readonly count: (
+    instruments: Instruments,
+    settled: Settled,
+    attributes: Attributes,
+    elapsedMs: number,
+  ) => void;
   /** Whether the elapsed time is waiting worth reporting (acquire). */
   readonly reportsWait?: boolean;
 }
 
-async function observe<T>(subject: Subject, run: () => Promise<T>, observation: Observation<T>): Promise<T> {
+async function observe<T>(
+  subject: Subject,
+  run: () => Promise<T>,
+  observation: Observation<T>,
+): Promise<T> {
   const api = otelApi();
   const publishing = observation.event !== null && eventsObserved();
   if (!api && !publishing) return run();
   const startedAt = performance.now();
-  const span = api?.trace.getTracer(INSTRUMENTATION_SCOPE).startSpan(observation.span, { attributes: { [ATTRIBUTES.kind]: subject.kind } });
-  let settled: Settled = { outcome: 'error' };
+  const span = api?.trace
+    .getTracer(INSTRUMENTATION_SCOPE)
+    .startSpan(observation.span, {
+      attributes: {[ATTRIBUTES.kind]: subject.kind},
+    });
+  let settled: Settled = {outcome: 'error'};
   try {
-    const result = await (api && span ? api.context.with(api.trace.setSpan(api.context.active(), span), run) : run());
+    const result = await (api && span
+      ? api.context.with(api.trace.setSpan(api.context.active(), span), run)
+      : run());
     settled = observation.settle(result);
     return result;
   } catch (error) {
     // The code, not the message: messages can quote an identifier.
-    span?.setStatus({ code: 2 /* SpanStatusCode.ERROR */, message: errorCodeOf(error) });
+    span?.setStatus({
+      code: 2 /* SpanStatusCode.ERROR */,
+      message: errorCodeOf(error),
+    });
     throw error;
   } finally {
     const elapsedMs = performance.now() - startedAt;
-    const waitedMs = observation.reportsWait ? Math.round(elapsedMs) : undefined;
+    const waitedMs = observation.reportsWait
+      ? Math.round(elapsedMs)
+      : undefined;
     if (api && span) {
-      if (span.isRecording()) span.setAttributes({ ...identifierAttributes(subject), ...detailAttributes(settled, waitedMs) });
+      if (span.isRecording())
+        span.setAttributes({
+          ...identifierAttributes(subject),
+          ...detailAttributes(settled, waitedMs),
+        });
       span.end();
-      observation.count(instrumentsOf(api), settled, { [ATTRIBUTES.kind]: subject.kind, [ATTRIBUTES.outcome]: settled.outcome }, elapsedMs);
+      observation.count(
+        instrumentsOf(api),
+        settled,
+        {
+          [ATTRIBUTES.kind]: subject.kind,
+          [ATTRIBUTES.outcome]: settled.outcome,
+        },
+        elapsedMs,
+      );
     }
-    if (publishing && observation.event) publishEvent(eventOf(observation.event, subject, settled, waitedMs));
+    if (publishing && observation.event)
+      publishEvent(eventOf(observation.event, subject, settled, waitedMs));
   }
 }
 
-export function observeAcquire(subject: Subject & { identifier: string }, request: AcquireRequest, run: () => Promise<LockRecord | null>): Promise<LockRecord | null> {
+export function observeAcquire(
+  subject: Subject & {identifier: string},
+  request: AcquireRequest,
+  run: () => Promise<LockRecord | null>,
+): Promise<LockRecord | null> {
   return observe(subject, run, {
     span: SPANS.acquire,
     event: 'acquire',
     reportsWait: true,
-    settle: (record) => (record ? { outcome: takeoverOfRequest(request) ?? 'acquired', fence: record.fence, holderId: holderIdOf(record.token) } : { outcome: 'held' }),
+    settle: record =>
+      record
+        ? {
+            outcome: takeoverOfRequest(request) ?? 'acquired',
+            fence: record.fence,
+            holderId: holderIdOf(record.token),
+          }
+        : {outcome: 'held'},
     count: (instruments, _settled, attributes, elapsedMs) => {
       instruments.acquisitions.add(1, attributes);
       instruments.acquireWait.record(elapsedMs, attributes);
@@ -81,54 +130,90 @@ export function observeAcquire(subject: Subject & { identifier: string }, reques
   });
 }
 
-export function observeRelease(subject: Subject, holderId: string, run: () => Promise<boolean>): Promise<boolean> {
+export function observeRelease(
+  subject: Subject,
+  holderId: string,
+  run: () => Promise<boolean>,
+): Promise<boolean> {
   return observe(subject, run, {
     span: SPANS.release,
     event: 'release',
-    settle: (released) => ({ outcome: released ? 'released' : 'not_holder', holderId }),
-    count: (instruments, _settled, attributes) => instruments.releases.add(1, attributes),
+    settle: released => ({
+      outcome: released ? 'released' : 'not_holder',
+      holderId,
+    }),
+    count: (instruments, _settled, attributes) =>
+      instruments.releases.add(1, attributes),
   });
 }
 
-export function observeRenew<T>(subject: Subject, holderId: string, fence: bigint | undefined, run: () => Promise<T>, renewed: (result: T) => boolean = Boolean): Promise<T> {
+export function observeRenew<T>(
+  subject: Subject,
+  holderId: string,
+  fence: bigint | undefined,
+  run: () => Promise<T>,
+  renewed: (result: T) => boolean = Boolean,
+): Promise<T> {
   return observe(subject, run, {
     span: SPANS.renew,
     event: 'renew',
-    settle: (result) => ({ outcome: renewed(result) ? 'renewed' : 'not_holder', holderId, fence }),
-    count: (instruments, _settled, attributes) => instruments.renewals.add(1, attributes),
+    settle: result => ({
+      outcome: renewed(result) ? 'renewed' : 'not_holder',
+      holderId,
+      fence,
+    }),
+    count: (instruments, _settled, attributes) =>
+      instruments.renewals.add(1, attributes),
   });
 }
 
-export function observeCleanup(subject: Subject, run: () => Promise<number>): Promise<number> {
+export function observeCleanup(
+  subject: Subject,
+  run: () => Promise<number>,
+): Promise<number> {
   return observe(subject, run, {
     span: SPANS.cleanup,
     event: 'cleanup',
-    settle: (deleted) => ({ outcome: 'done', deleted }),
+    settle: deleted => ({outcome: 'done', deleted}),
     count: (instruments, settled) => {
-      if (settled.deleted) instruments.cleanupDeleted.add(settled.deleted, { [ATTRIBUTES.kind]: subject.kind });
+      if (settled.deleted)
+        instruments.cleanupDeleted.add(settled.deleted, {
+          [ATTRIBUTES.kind]: subject.kind,
+        });
     },
   });
 }
 
 /** lockedHandler running its handler under the lock (the acquire is a span of its own, before). */
-export function observeHandlerRun(subject: Subject, holderId: string, run: () => Promise<void>): Promise<void> {
+export function observeHandlerRun(
+  subject: Subject,
+  holderId: string,
+  run: () => Promise<void>,
+): Promise<void> {
   return observe(subject, run, {
     span: SPANS.handlerRun,
     event: null,
-    settle: () => ({ outcome: 'ran', holderId }),
+    settle: () => ({outcome: 'ran', holderId}),
     count: () => undefined,
   });
 }
 
 /** lockedHandler publishing a held message to its retry topic, or to its dead-letter topic. */
-export function observeRequeue<T>(subject: Subject, to: 'requeue' | 'dead_letter', run: () => Promise<T>): Promise<T> {
+export function observeRequeue<T>(
+  subject: Subject,
+  to: 'requeue' | 'dead_letter',
+  run: () => Promise<T>,
+): Promise<T> {
   return observe(subject, run, {
     span: SPANS.handlerRequeue,
     event: to,
-    settle: () => ({ outcome: to === 'requeue' ? 'requeued' : 'dead_lettered' }),
+    settle: () => ({outcome: to === 'requeue' ? 'requeued' : 'dead_lettered'}),
     count: (instruments, settled, attributes) => {
       if (settled.outcome === 'error') return;
-      (to === 'requeue' ? instruments.requeues : instruments.deadLetters).add(1, attributes);
+      (to === 'requeue' ? instruments.requeues : instruments.deadLetters).add(
+        1,
+        attributes,
+      );
     },
   });
 }
@@ -136,37 +221,62 @@ export function observeRequeue<T>(subject: Subject, to: 'requeue' | 'dead_letter
 /** A holder learnt its lock is no longer its own. */
 export function noteLost(subject: Subject, holderId: string): void {
   const api = otelApi();
-  if (api) instrumentsOf(api).lost.add(1, { [ATTRIBUTES.kind]: subject.kind });
-  if (eventsObserved()) publishEvent(eventOf('lost', subject, { outcome: 'lost', holderId }, undefined));
+  if (api) instrumentsOf(api).lost.add(1, {[ATTRIBUTES.kind]: subject.kind});
+  if (eventsObserved())
+    publishEvent(
+      eventOf('lost', subject, {outcome: 'lost', holderId}, undefined),
+    );
 }
 
 function identifierAttributes(subject: Subject): Attributes {
   if (subject.identifier === undefined) return {};
-  if (recordsIdentifiers()) return { [ATTRIBUTES.identifier]: subject.identifier, [ATTRIBUTES.identifierHash]: identifierHashOf(subject.identifier) };
-  return { [ATTRIBUTES.identifierHash]: identifierHashOf(subject.identifier) };
+  if (recordsIdentifiers())
+    return {
+      [ATTRIBUTES.identifier]: subject.identifier,
+      [ATTRIBUTES.identifierHash]: identifierHashOf(subject.identifier),
+    };
+  return {[ATTRIBUTES.identifierHash]: identifierHashOf(subject.identifier)};
 }
 
-function detailAttributes(settled: Settled, waitedMs: number | undefined): Attributes {
+function detailAttributes(
+  settled: Settled,
+  waitedMs: number | undefined,
+): Attributes {
   return {
     [ATTRIBUTES.outcome]: settled.outcome,
-    ...(settled.fence === undefined ? {} : { [ATTRIBUTES.fence]: settled.fence.toString() }),
-    ...(settled.holderId === undefined ? {} : { [ATTRIBUTES.holderId]: settled.holderId }),
-    ...(waitedMs === undefined ? {} : { [ATTRIBUTES.waitedMs]: waitedMs }),
-    ...(settled.deleted === undefined ? {} : { [ATTRIBUTES.deleted]: settled.deleted }),
+    ...(settled.fence === undefined
+      ? {}
+      : {[ATTRIBUTES.fence]: settled.fence.toString()}),
+    ...(settled.holderId === undefined
+      ? {}
+      : {[ATTRIBUTES.holderId]: settled.holderId}),
+    ...(waitedMs === undefined ? {} : {[ATTRIBUTES.waitedMs]: waitedMs}),
+    ...(settled.deleted === undefined
+      ? {}
+      : {[ATTRIBUTES.deleted]: settled.deleted}),
   };
 }
 
-function eventOf(type: LockEventType, subject: Subject, settled: Settled, waitedMs: number | undefined): LockEvent {
+function eventOf(
+  type: LockEventType,
+  subject: Subject,
+  settled: Settled,
+  waitedMs: number | undefined,
+): LockEvent {
   return {
     type,
     kind: subject.kind,
-    ...(subject.identifier === undefined ? {} : { identifierHash: identifierHashOf(subject.identifier) }),
-    ...(subject.identifier !== undefined && recordsIdentifiers() ? { identifier: subject.identifier } : {}),
+    ...(subject.identifier === undefined
+      ? {}
+      : {identifierHash: identifierHashOf(subject.identifier)}),
+    ...(subject.identifier !== undefined && recordsIdentifiers()
+      ? {identifier: subject.identifier}
+      : {}),
     outcome: settled.outcome,
-    ...(settled.fence === undefined ? {} : { fence: settled.fence.toString() }),
-    ...(settled.holderId === undefined ? {} : { holderId: settled.holderId }),
-    ...(waitedMs === undefined ? {} : { waitedMs }),
-    ...(settled.deleted === undefined ? {} : { deleted: settled.deleted }),
+    ...(settled.fence === undefined ? {} : {fence: settled.fence.toString()}),
+    ...(settled.holderId === undefined ? {} : {holderId: settled.holderId}),
+    ...(waitedMs === undefined ? {} : {waitedMs}),
+    ...(settled.deleted === undefined ? {} : {deleted: settled.deleted}),
     at: new Date().toISOString(),
   };
 }
@@ -176,6 +286,6 @@ function recordsIdentifiers(): boolean {
 }
 
 function errorCodeOf(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
+  const code = (error as {code?: unknown})?.code;
   return typeof code === 'string' ? code : ((error as Error)?.name ?? 'Error');
 }

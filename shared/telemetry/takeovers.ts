@@ -1,5 +1,5 @@
-import type { AcquireOutcome, AcquireRequest } from '../backend';
-import type { Takeover } from '../taking-rules';
+import type {AcquireOutcome, AcquireRequest} from '../backend';
+import type {Takeover} from '../taking-rules';
 
 /**
  * Which acquires won by taking a lock over, noted by the one attempt that did it. The waiting loop
@@ -8,11 +8,17 @@ import type { Takeover } from '../taking-rules';
  */
 const takeovers = new WeakMap<AcquireRequest, Takeover>();
 
-export function noteTakeover<O extends AcquireOutcome>(request: AcquireRequest, outcome: O): O {
-  if (outcome.acquired && outcome.takeover) takeovers.set(request, outcome.takeover);
+export function noteTakeover<O extends AcquireOutcome>(
+  request: AcquireRequest,
+  outcome: O,
+): O {
+  if (outcome.acquired && outcome.takeover)
+    takeovers.set(request, outcome.takeover);
   return outcome;
 }
 
-export function takeoverOfRequest(request: AcquireRequest): Takeover | undefined {
+export function takeoverOfRequest(
+  request: AcquireRequest,
+): Takeover | undefined {
   return takeovers.get(request);
 }

@@ -3,25 +3,33 @@
  * (@google-automations/datastore-lock) and with the floor of the store, in one run on one machine,
  * so the ratios hold however noisy the machine is. Writes BENCHMARKS.md and benchmarks.json.
  */
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { Datastore } from '@google-cloud/datastore';
-import { Firestore } from '@google-cloud/firestore';
-import { PubSub } from '@google-cloud/pubsub';
-import { Client as MemjsClient } from 'memjs';
-import { startEmulator } from '../../infra/emulators';
-import { startMemcached } from '../../infra/memcached';
-import type { RunningService } from '../../infra/processes';
-import { configureLocking, Lock, lockedHandler } from '../../shared';
-import { firestoreFloor, floor, ourStrong, ourStrongFirestore, ourWeak, peer, type Contender } from './contenders';
-import { contended } from './contended';
-import { countFirestoreCosts } from './firestore-cost';
-import { renewal } from './renewal';
-import { countCosts, type Cost } from './rpc-cost';
-import { telemetryOverhead } from './telemetry-overhead';
-import { median, percentile, round, timed } from './stats';
+import {spawn} from 'node:child_process';
+import {writeFileSync} from 'node:fs';
+import {cpus, totalmem} from 'node:os';
+import {join} from 'node:path';
+import {Datastore} from '@google-cloud/datastore';
+import {Firestore} from '@google-cloud/firestore';
+import {PubSub} from '@google-cloud/pubsub';
+import {Client as MemjsClient} from 'memjs';
+import {startEmulator} from '../../infra/emulators';
+import {startMemcached} from '../../infra/memcached';
+import type {RunningService} from '../../infra/processes';
+import {configureLocking, Lock, lockedHandler} from '../../shared';
+import {
+  firestoreFloor,
+  floor,
+  ourStrong,
+  ourStrongFirestore,
+  ourWeak,
+  peer,
+  type Contender,
+} from './contenders';
+import {contended} from './contended';
+import {countFirestoreCosts} from './firestore-cost';
+import {renewal} from './renewal';
+import {countCosts, type Cost} from './rpc-cost';
+import {telemetryOverhead} from './telemetry-overhead';
+import {median, percentile, round, timed} from './stats';
 
 const PROJECT = 'bench-project';
 const results: Record<string, unknown> = {};
@@ -40,39 +48,82 @@ async function main(): Promise<void> {
       startMemcached(),
       startEmulator('pubsub'),
     ]);
-    for (const outcome of starting) if (outcome.status === 'fulfilled') services.push(outcome.value);
-    const failed = starting.find((outcome) => outcome.status === 'rejected');
+    for (const outcome of starting)
+      if (outcome.status === 'fulfilled') services.push(outcome.value);
+    const failed = starting.find(outcome => outcome.status === 'rejected');
     if (failed) throw failed.reason;
-    const [firestore, legacy, native, memcached, pubsubEmulator] = services as [RunningService, RunningService, RunningService, RunningService, RunningService];
-    process.once('SIGINT', () => void Promise.all(services.map((service) => service.stop())).finally(() => process.exit(130)));
+    const [firestore, legacy, native, memcached, pubsubEmulator] = services as [
+      RunningService,
+      RunningService,
+      RunningService,
+      RunningService,
+      RunningService,
+    ];
+    process.once(
+      'SIGINT',
+      () =>
+        void Promise.all(services.map(service => service.stop())).finally(() =>
+          process.exit(130),
+        ),
+    );
     Object.assign(process.env, {
       DATASTORE_EMULATOR_HOST: firestore.host,
       GOOGLE_CLOUD_PROJECT: PROJECT,
       PUBSUB_EMULATOR_HOST: pubsubEmulator.host,
       METADATA_SERVER_DETECTION: 'none',
     });
-    const onFirestore = new Datastore({ projectId: PROJECT, apiEndpoint: firestore.host });
-    const onLegacy = new Datastore({ projectId: PROJECT, apiEndpoint: legacy.host });
+    const onFirestore = new Datastore({
+      projectId: PROJECT,
+      apiEndpoint: firestore.host,
+    });
+    const onLegacy = new Datastore({
+      projectId: PROJECT,
+      apiEndpoint: legacy.host,
+    });
     const onNative = nativeClient(native.host);
-    const memcache = MemjsClient.create(memcached.host, { logger: { log: () => undefined } });
+    const memcache = MemjsClient.create(memcached.host, {
+      logger: {log: () => undefined},
+    });
 
     // Each row is judged against the floor of its own store.
     const rows: UncontendedRow[] = [
-      { label: 'strong', contender: ourStrong(onFirestore), floor: 'floor' },
-      { label: 'weak', contender: ourWeak(memcache, onFirestore), floor: 'floor' },
-      { label: 'peer', contender: peer(), floor: 'floor' },
-      { label: 'floor', contender: floor(onFirestore), floor: 'floor' },
-      { label: 'strongLegacy', contender: ourStrong(onLegacy, 'this project, STRONG, legacy emulator'), floor: 'floorLegacy' },
-      { label: 'floorLegacy', contender: floor(onLegacy), floor: 'floorLegacy' },
-      { label: 'strongNative', contender: ourStrongFirestore(onNative), floor: 'floorNative' },
-      { label: 'floorNative', contender: firestoreFloor(onNative), floor: 'floorNative' },
+      {label: 'strong', contender: ourStrong(onFirestore), floor: 'floor'},
+      {
+        label: 'weak',
+        contender: ourWeak(memcache, onFirestore),
+        floor: 'floor',
+      },
+      {label: 'peer', contender: peer(), floor: 'floor'},
+      {label: 'floor', contender: floor(onFirestore), floor: 'floor'},
+      {
+        label: 'strongLegacy',
+        contender: ourStrong(onLegacy, 'this project, STRONG, legacy emulator'),
+        floor: 'floorLegacy',
+      },
+      {label: 'floorLegacy', contender: floor(onLegacy), floor: 'floorLegacy'},
+      {
+        label: 'strongNative',
+        contender: ourStrongFirestore(onNative),
+        floor: 'floorNative',
+      },
+      {
+        label: 'floorNative',
+        contender: firestoreFloor(onNative),
+        floor: 'floorNative',
+      },
     ];
     await uncontended(rows);
     await cost(rows);
     const leases = await renewal(PROJECT, onLegacy, onFirestore, memcache);
     results.renewal = leases.result;
     lines.push(...leases.lines);
-    const handoffs = await contended({ datastoreHost: firestore.host, legacyHost: legacy.host, nativeHost: native.host, native: onNative, id });
+    const handoffs = await contended({
+      datastoreHost: firestore.host,
+      legacyHost: legacy.host,
+      nativeHost: native.host,
+      native: onNative,
+      id,
+    });
     results.contended = handoffs.result;
     lines.push(...handoffs.lines);
     await coldStart(firestore.host);
@@ -80,7 +131,7 @@ async function main(): Promise<void> {
     await telemetryOverhead(onLegacy, memcache, results, lines);
     write();
   } finally {
-    await Promise.all(services.map((service) => service.stop()));
+    await Promise.all(services.map(service => service.stop()));
   }
 }
 
@@ -92,26 +143,31 @@ interface UncontendedRow {
 }
 
 async function uncontended(rows: UncontendedRow[]): Promise<void> {
-  const contenders = rows.map((row) => row.contender);
+  const contenders = rows.map(row => row.contender);
   const samples = contenders.map(() => [] as number[]);
-  for (const contender of contenders) for (let i = 0; i < 20; i++) await cycle(contender, id('warm'));
+  for (const contender of contenders)
+    for (let i = 0; i < 20; i++) await cycle(contender, id('warm'));
   // Rounds interleave the contenders, so drift on the machine touches each alike.
   for (let round = 0; round < 5; round++) {
     for (const [index, contender] of contenders.entries()) {
-      for (let i = 0; i < 40; i++) samples[index]?.push(await timed(() => cycle(contender, id('seq'))));
+      for (let i = 0; i < 40; i++)
+        samples[index]?.push(await timed(() => cycle(contender, id('seq'))));
     }
   }
   const throughput: number[] = [];
   for (const contender of contenders) {
     const perWorker = 25;
     const elapsed = await timed(() =>
-      Promise.all(Array.from({ length: 16 }, async () => {
-        for (let i = 0; i < perWorker; i++) await cycle(contender, id('par'));
-      })),
+      Promise.all(
+        Array.from({length: 16}, async () => {
+          for (let i = 0; i < perWorker; i++) await cycle(contender, id('par'));
+        }),
+      ),
     );
     throughput.push((16 * perWorker) / (elapsed / 1000));
   }
-  const medianOf = (label: string) => median(samples[rows.findIndex((row) => row.label === label)] as number[]);
+  const medianOf = (label: string) =>
+    median(samples[rows.findIndex(row => row.label === label)] as number[]);
   const peerMedian = medianOf('peer');
   const table = rows.map((row, index) => {
     const sample = samples[index] as number[];
@@ -124,8 +180,14 @@ async function uncontended(rows: UncontendedRow[]): Promise<void> {
       peerVsThis: round(peerMedian / median(sample)),
     };
   });
-  results.uncontended = Object.fromEntries(table.map((row, index) => [rows[index]?.label, row]));
-  const native = table[rows.findIndex((row) => row.label === 'strongNative')] as { vsFloor: number; medianMs: number; p95Ms: number };
+  results.uncontended = Object.fromEntries(
+    table.map((row, index) => [rows[index]?.label, row]),
+  );
+  const native = table[rows.findIndex(row => row.label === 'strongNative')] as {
+    vsFloor: number;
+    medianMs: number;
+    p95Ms: number;
+  };
   lines.push(
     '## Uncontended acquire + release cycles',
     '',
@@ -133,7 +195,10 @@ async function uncontended(rows: UncontendedRow[]): Promise<void> {
     '',
     '| contender | median ms | p95 ms | cycles/s (16 concurrent) | × its floor | peer ÷ this |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...table.map((row) => `| ${row.name} | ${row.medianMs} | ${row.p95Ms} | ${row.cyclesPerSecond16} | ${row.vsFloor} | ${row.peerVsThis} |`),
+    ...table.map(
+      row =>
+        `| ${row.name} | ${row.medianMs} | ${row.p95Ms} | ${row.cyclesPerSecond16} | ${row.vsFloor} | ${row.peerVsThis} |`,
+    ),
     '',
     `On Firestore native mode a cycle is ${native.vsFloor}× its floor (one raw create and one raw delete through the same \`@google-cloud/firestore\` client): goal at most 1.3×, ${native.vsFloor <= 1.3 ? 'met' : '**not met**'}. It sends the same two RPCs as the floor (a create with an exists-false precondition, a delete conditioned on the grant's update time; see the cost table), so what is left is the library's own work in the process.`,
     '',
@@ -146,17 +211,26 @@ async function cycle(contender: Contender, identifier: string): Promise<void> {
 }
 
 async function cost(rows: UncontendedRow[]): Promise<void> {
-  const table: (Cost & { name: string })[] = [];
+  const table: (Cost & {name: string})[] = [];
   const costs: Record<string, Cost> = {};
-  for (const { label, contender } of rows) {
+  for (const {label, contender} of rows) {
     if (!contender.datastore && !contender.firestore) continue;
     await cycle(contender, id('cost-warm'));
-    const counter = contender.firestore ? countFirestoreCosts(contender.firestore) : countCosts(contender.datastore as Datastore);
+    const counter = contender.firestore
+      ? countFirestoreCosts(contender.firestore)
+      : countCosts(contender.datastore as Datastore);
     await cycle(contender, id('cost'));
     counter.restore();
-    const { rpcs, reads, writes, deletes, refusedWrites } = counter.cost;
-    table.push({ name: contender.name, rpcs, reads, writes, deletes, refusedWrites });
-    costs[label] = { rpcs, reads, writes, deletes, refusedWrites };
+    const {rpcs, reads, writes, deletes, refusedWrites} = counter.cost;
+    table.push({
+      name: contender.name,
+      rpcs,
+      reads,
+      writes,
+      deletes,
+      refusedWrites,
+    });
+    costs[label] = {rpcs, reads, writes, deletes, refusedWrites};
   }
   results.costPerCycle = costs;
   lines.push(
@@ -164,34 +238,59 @@ async function cost(rows: UncontendedRow[]): Promise<void> {
     '',
     '| contender | RPCs | entity or document reads | writes | deletes | billed operations |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...table.map((row) => `| ${row.name} | ${row.rpcs} | ${row.reads} | ${row.writes} | ${row.deletes} | ${row.reads + row.writes + row.deletes} |`),
+    ...table.map(
+      row =>
+        `| ${row.name} | ${row.rpcs} | ${row.reads} | ${row.writes} | ${row.deletes} | ${row.reads + row.writes + row.deletes} |`,
+    ),
     '',
-    'The STRONG release is one conditional delete where the store honours version preconditions (the legacy emulator does; Datastore documents them) and a transaction (begin, lookup, commit) where it does not: the Firestore-in-Datastore-mode emulator 1.19.9 ignores them, so on it this project pays 4 RPCs per cycle. On Firestore native mode a cycle is a create (exists-false precondition) and a delete conditioned on the grant\'s update time, the same 2 RPCs and 2 billed operations as the floor; an uncontended acquire opens no listener.',
+    "The STRONG release is one conditional delete where the store honours version preconditions (the legacy emulator does; Datastore documents them) and a transaction (begin, lookup, commit) where it does not: the Firestore-in-Datastore-mode emulator 1.19.9 ignores them, so on it this project pays 4 RPCs per cycle. On Firestore native mode a cycle is a create (exists-false precondition) and a delete conditioned on the grant's update time, the same 2 RPCs and 2 billed operations as the floor; an uncontended acquire opens no listener.",
     '',
   );
 }
 
 async function coldStart(datastoreHost: string): Promise<void> {
   const measure = async (mode: string) => {
-    const runs: { ms: number; maxRssKb: number }[] = [];
+    const runs: {ms: number; maxRssKb: number}[] = [];
     for (let i = 0; i < 7; i++) {
       runs.push(
         await new Promise((resolve, reject) => {
-          const child = spawn(process.execPath, [join(__dirname, 'cold-start-child.js')], {
-            env: { ...process.env, DATASTORE_EMULATOR_HOST: datastoreHost, MODE: mode },
-            stdio: ['ignore', 'pipe', 'inherit'],
-          });
+          const child = spawn(
+            process.execPath,
+            [join(__dirname, 'cold-start-child.js')],
+            {
+              env: {
+                ...process.env,
+                DATASTORE_EMULATOR_HOST: datastoreHost,
+                MODE: mode,
+              },
+              stdio: ['ignore', 'pipe', 'inherit'],
+            },
+          );
           let stdout = '';
-          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-          child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string)) : reject(new Error(`cold start child exited ${code}`))));
+          child.stdout.on(
+            'data',
+            (chunk: Buffer) => (stdout += chunk.toString()),
+          );
+          child.once('exit', code =>
+            code === 0
+              ? resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string))
+              : reject(new Error(`cold start child exited ${code}`)),
+          );
         }),
       );
     }
-    return { ms: round(median(runs.map((run) => run.ms)), 0), maxRssMb: round(median(runs.map((run) => run.maxRssKb)) / 1024, 1) };
+    return {
+      ms: round(median(runs.map(run => run.ms)), 0),
+      maxRssMb: round(median(runs.map(run => run.maxRssKb)) / 1024, 1),
+    };
   };
   const functions = await measure('functions');
   const raw = await measure('raw');
-  results.coldStart = { functionsEntryToFirstAcquire: functions, rawClientToFirstInsert: raw, ratio: round(functions.ms / raw.ms) };
+  results.coldStart = {
+    functionsEntryToFirstAcquire: functions,
+    rawClientToFirstInsert: raw,
+    ratio: round(functions.ms / raw.ms),
+  };
   lines.push(
     '## Cold start: a fresh Node process to its first completed operation (median of 7)',
     '',
@@ -206,11 +305,25 @@ async function coldStart(datastoreHost: string): Promise<void> {
 }
 
 async function lockedHandlerOverhead(datastore: Datastore): Promise<void> {
-  configureLocking({ datastore });
-  const pubsub = new PubSub({ projectId: PROJECT });
+  configureLocking({datastore});
+  const pubsub = new PubSub({projectId: PROJECT});
   const [topic] = await pubsub.createTopic(`bench-${process.pid}`);
-  const handler = lockedHandler({ identifier: (event: { id?: string }) => `bench-handler-${event.id}`, pubsub, waitBudgetMs: 0, retryTopic: topic.name }, () => undefined);
-  const event = (key: string) => ({ id: key, source: `//pubsub.googleapis.com/${topic.name}`, data: { message: { data: Buffer.from('{}').toString('base64'), attributes: {} } } });
+  const handler = lockedHandler(
+    {
+      identifier: (event: {id?: string}) => `bench-handler-${event.id}`,
+      pubsub,
+      waitBudgetMs: 0,
+      retryTopic: topic.name,
+    },
+    () => undefined,
+  );
+  const event = (key: string) => ({
+    id: key,
+    source: `//pubsub.googleapis.com/${topic.name}`,
+    data: {
+      message: {data: Buffer.from('{}').toString('base64'), attributes: {}},
+    },
+  });
   for (let i = 0; i < 10; i++) await handler(event(id('warm-free')));
   const free: number[] = [];
   const held: number[] = [];
@@ -222,7 +335,11 @@ async function lockedHandlerOverhead(datastore: Datastore): Promise<void> {
     await holder?.release();
   }
   await pubsub.close();
-  results.lockedHandler = { uncontendedMedianMs: round(median(free)), contendedRequeueMedianMs: round(median(held)), ratio: round(median(held) / median(free)) };
+  results.lockedHandler = {
+    uncontendedMedianMs: round(median(free)),
+    contendedRequeueMedianMs: round(median(held)),
+    ratio: round(median(held) / median(free)),
+  };
   lines.push(
     '## lockedHandler: one message',
     '',
@@ -236,12 +353,18 @@ async function lockedHandlerOverhead(datastore: Datastore): Promise<void> {
 
 /** A client of the native-mode emulator, as the tests make one (no FIRESTORE_EMULATOR_HOST, which the Datastore rows would not want). */
 function nativeClient(host: string): Firestore {
-  return new Firestore({ projectId: PROJECT, host, ssl: false, customHeaders: { Authorization: 'Bearer owner' } });
+  return new Firestore({
+    projectId: PROJECT,
+    host,
+    ssl: false,
+    customHeaders: {Authorization: 'Bearer owner'},
+  });
 }
 
 function write(): void {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${round(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`;
-  const versions = (name: string) => (require(`${name}/package.json`) as { version: string }).version;
+  const versions = (name: string) =>
+    (require(`${name}/package.json`) as {version: string}).version;
   const header = [
     '# Benchmarks',
     '',
@@ -254,8 +377,14 @@ function write(): void {
     '',
   ];
   results.machine = machine;
-  writeFileSync(join(process.cwd(), 'BENCHMARKS.md'), [...header, ...lines].join('\n'));
-  writeFileSync(join(process.cwd(), 'benchmarks.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(
+    join(process.cwd(), 'BENCHMARKS.md'),
+    [...header, ...lines].join('\n'),
+  );
+  writeFileSync(
+    join(process.cwd(), 'benchmarks.json'),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
   console.log([...header, ...lines].join('\n'));
 }
 

@@ -5,12 +5,18 @@
  * precision), then one line with the failures and, for this project's locks, what the store calls
  * cost (counted at the client: see rpc-cost.ts and firestore-cost.ts; listener reads included).
  */
-import { Datastore } from '@google-cloud/datastore';
-import { Firestore } from '@google-cloud/firestore';
-import { floor, ourStrong, ourStrongFirestore, peer, type Contender } from './contenders';
-import { countFirestoreCosts } from './firestore-cost';
-import { countCosts } from './rpc-cost';
-import { nowMs } from './stats';
+import {Datastore} from '@google-cloud/datastore';
+import {Firestore} from '@google-cloud/firestore';
+import {
+  floor,
+  ourStrong,
+  ourStrongFirestore,
+  peer,
+  type Contender,
+} from './contenders';
+import {countFirestoreCosts} from './firestore-cost';
+import {countCosts} from './rpc-cost';
+import {nowMs} from './stats';
 
 const contenderName = process.env.CONTENDER as string;
 const identifier = process.env.IDENTIFIER as string;
@@ -19,42 +25,55 @@ const iterations = Number(process.env.ITERATIONS);
 const criticalMs = Number(process.env.CRITICAL_MS);
 
 /** The contender, and a counter of its store calls where this project's lock is measured. */
-async function contender(): Promise<{ lock: Contender; cost: () => object | undefined }> {
+async function contender(): Promise<{
+  lock: Contender;
+  cost: () => object | undefined;
+}> {
   if (contenderName === 'ours') {
     const datastore = new Datastore();
     // The generated client exists only after a first call, and only then can its calls be counted.
     await datastore.get(datastore.key(['BenchWarm', 'warm']));
     const counter = countCosts(datastore);
-    return { lock: ourStrong(datastore), cost: () => counter.cost };
+    return {lock: ourStrong(datastore), cost: () => counter.cost};
   }
   if (contenderName === 'ours-firestore') {
-    const firestore = new Firestore({ projectId: process.env.GOOGLE_CLOUD_PROJECT as string, host: process.env.FIRESTORE_NATIVE_HOST as string, ssl: false, customHeaders: { Authorization: 'Bearer owner' } });
+    const firestore = new Firestore({
+      projectId: process.env.GOOGLE_CLOUD_PROJECT as string,
+      host: process.env.FIRESTORE_NATIVE_HOST as string,
+      ssl: false,
+      customHeaders: {Authorization: 'Bearer owner'},
+    });
     await firestore.collection('BenchWarm').doc('warm').get();
     const counter = countFirestoreCosts(firestore);
-    return { lock: ourStrongFirestore(firestore), cost: () => counter.cost };
+    return {lock: ourStrongFirestore(firestore), cost: () => counter.cost};
   }
-  if (contenderName === 'peer') return { lock: peer(), cost: () => undefined };
-  if (contenderName === 'floor') return { lock: floor(new Datastore()), cost: () => undefined };
+  if (contenderName === 'peer') return {lock: peer(), cost: () => undefined};
+  if (contenderName === 'floor')
+    return {lock: floor(new Datastore()), cost: () => undefined};
   throw new Error(`unknown contender ${contenderName}`);
 }
 
 async function main(): Promise<void> {
-  const { lock, cost } = await contender();
+  const {lock, cost} = await contender();
   await Promise.all(
-    Array.from({ length: waiters }, async () => {
+    Array.from({length: waiters}, async () => {
       for (let i = 0; i < iterations; i++) {
         const release = await lock.acquire(identifier);
         const grantedAt = nowMs();
-        await new Promise((resolve) => setTimeout(resolve, criticalMs));
+        await new Promise(resolve => setTimeout(resolve, criticalMs));
         const releasedAt = nowMs();
         await release();
         const releaseAnsweredAt = nowMs();
-        process.stdout.write(`${JSON.stringify({ grantedAt, releasedAt, releaseAnsweredAt, pid: process.pid })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({grantedAt, releasedAt, releaseAnsweredAt, pid: process.pid})}\n`,
+        );
       }
     }),
   );
   const cpu = process.cpuUsage();
-  process.stdout.write(`${JSON.stringify({ failures: lock.failures, cost: cost(), cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({failures: lock.failures, cost: cost(), cpuMs: (cpu.user + cpu.system) / 1000})}\n`,
+  );
 }
 
 main().then(

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import type { Firestore } from '@google-cloud/firestore';
-import { emptyFirestoreCost, type FirestoreCost } from './firestore-cost';
-import { median, percentile, round, timed } from './stats';
+import {spawn} from 'node:child_process';
+import {randomUUID} from 'node:crypto';
+import {join} from 'node:path';
+import type {Firestore} from '@google-cloud/firestore';
+import {emptyFirestoreCost, type FirestoreCost} from './firestore-cost';
+import {median, percentile, round, timed} from './stats';
 
 /**
  * Contended hand-off: 8 waiters on one identifier over 4 processes, each taking the lock 10 times
@@ -55,14 +55,37 @@ interface Row {
   readonly env: Record<string, string>;
 }
 
-export async function contended(targets: ContendedTargets): Promise<{ lines: string[]; result: Record<string, unknown> }> {
+export async function contended(
+  targets: ContendedTargets,
+): Promise<{lines: string[]; result: Record<string, unknown>}> {
   const write = await writeLatency(targets.native);
-  let writeDuring = { medianMs: Number.NaN, p95Ms: Number.NaN, samples: 0 };
+  let writeDuring = {medianMs: Number.NaN, p95Ms: Number.NaN, samples: 0};
   const rows: Row[] = [
-    { key: 'firestoreNative', label: 'this project, STRONG, Firestore native (listeners)', contender: 'ours-firestore', env: { FIRESTORE_NATIVE_HOST: targets.nativeHost } },
-    { key: 'ours', label: 'this project, STRONG, Firestore in Datastore mode (polling)', contender: 'ours', env: { DATASTORE_EMULATOR_HOST: targets.datastoreHost } },
-    { key: 'oursLegacy', label: 'this project, STRONG, legacy Datastore (polling)', contender: 'ours', env: { DATASTORE_EMULATOR_HOST: targets.legacyHost } },
-    { key: 'peer', label: '@google-automations/datastore-lock 7.1.3, Firestore in Datastore mode', contender: 'peer', env: { DATASTORE_EMULATOR_HOST: targets.datastoreHost } },
+    {
+      key: 'firestoreNative',
+      label: 'this project, STRONG, Firestore native (listeners)',
+      contender: 'ours-firestore',
+      env: {FIRESTORE_NATIVE_HOST: targets.nativeHost},
+    },
+    {
+      key: 'ours',
+      label: 'this project, STRONG, Firestore in Datastore mode (polling)',
+      contender: 'ours',
+      env: {DATASTORE_EMULATOR_HOST: targets.datastoreHost},
+    },
+    {
+      key: 'oursLegacy',
+      label: 'this project, STRONG, legacy Datastore (polling)',
+      contender: 'ours',
+      env: {DATASTORE_EMULATOR_HOST: targets.legacyHost},
+    },
+    {
+      key: 'peer',
+      label:
+        '@google-automations/datastore-lock 7.1.3, Firestore in Datastore mode',
+      contender: 'peer',
+      env: {DATASTORE_EMULATOR_HOST: targets.datastoreHost},
+    },
   ];
   const summary: Record<string, Record<string, unknown>> = {};
   const table: string[] = [];
@@ -70,24 +93,49 @@ export async function contended(targets: ContendedTargets): Promise<{ lines: str
   for (const row of rows) {
     const identifier = targets.id(`contended-${row.key}`);
     const started = performance.now();
-    const workers = Promise.all(Array.from({ length: 4 }, () => runWorker(row, identifier)));
-    if (row.key === 'firestoreNative') writeDuring = await writesWhile(targets.native, workers);
+    const workers = Promise.all(
+      Array.from({length: 4}, () => runWorker(row, identifier)),
+    );
+    if (row.key === 'firestoreNative')
+      writeDuring = await writesWhile(targets.native, workers);
     const outputs = await workers;
     const totalMs = performance.now() - started;
-    const grants = outputs.flatMap((output) => output.grants).sort((a, b) => a.grantedAt - b.grantedAt);
+    const grants = outputs
+      .flatMap(output => output.grants)
+      .sort((a, b) => a.grantedAt - b.grantedAt);
     const failures = outputs.reduce((sum, output) => sum + output.failures, 0);
-    const stopped = outputs.some((output) => output.timedOut);
-    const pairs = grants.slice(1).map((grant, index) => [grants[index] as Grant, grant] as const);
-    const handoffs = pairs.map(([before, after]) => after.grantedAt - before.releasedAt);
-    const fromAnswer = pairs.map(([before, after]) => after.grantedAt - before.releaseAnsweredAt);
-    const sameProcess = pairs.filter(([before, after]) => before.pid === after.pid).length / pairs.length;
-    const held = grants.reduce((sum, grant) => sum + (grant.releasedAt - grant.grantedAt), 0);
-    const heldMedian = median(grants.map((grant) => grant.releasedAt - grant.grantedAt));
-    const span = grants.length > 0 ? Math.max(...grants.map((grant) => grant.releasedAt)) - (grants[0] as Grant).grantedAt : Number.NaN;
+    const stopped = outputs.some(output => output.timedOut);
+    const pairs = grants
+      .slice(1)
+      .map((grant, index) => [grants[index] as Grant, grant] as const);
+    const handoffs = pairs.map(
+      ([before, after]) => after.grantedAt - before.releasedAt,
+    );
+    const fromAnswer = pairs.map(
+      ([before, after]) => after.grantedAt - before.releaseAnsweredAt,
+    );
+    const sameProcess =
+      pairs.filter(([before, after]) => before.pid === after.pid).length /
+      pairs.length;
+    const held = grants.reduce(
+      (sum, grant) => sum + (grant.releasedAt - grant.grantedAt),
+      0,
+    );
+    const heldMedian = median(
+      grants.map(grant => grant.releasedAt - grant.grantedAt),
+    );
+    const span =
+      grants.length > 0
+        ? Math.max(...grants.map(grant => grant.releasedAt)) -
+          (grants[0] as Grant).grantedAt
+        : Number.NaN;
     const utilisation = held / span;
-    const cost = sumCosts(outputs.map((output) => output.cost));
-    const releases = grants.map((grant) => grant.releaseAnsweredAt - grant.releasedAt);
-    const per = (count: number) => (grants.length > 0 ? round(count / grants.length, 1) : Number.NaN);
+    const cost = sumCosts(outputs.map(output => output.cost));
+    const releases = grants.map(
+      grant => grant.releaseAnsweredAt - grant.releasedAt,
+    );
+    const per = (count: number) =>
+      grants.length > 0 ? round(count / grants.length, 1) : Number.NaN;
     summary[row.key] = {
       label: row.label,
       grants: grants.length,
@@ -101,12 +149,28 @@ export async function contended(targets: ContendedTargets): Promise<{ lines: str
       handoffFromReleaseAnswerP95Ms: round(percentile(fromAnswer, 95)),
       utilisation: round(utilisation, 3),
       spanMs: round(span, 0),
-      workerCpuMs: round(outputs.reduce((sum, output) => sum + output.cpuMs, 0), 0),
+      workerCpuMs: round(
+        outputs.reduce((sum, output) => sum + output.cpuMs, 0),
+        0,
+      ),
       heldMedianMs: round(heldMedian),
       handoffsWithinOneProcess: round(sameProcess, 2),
       releaseMedianMs: round(median(releases)),
       releaseP95Ms: round(percentile(releases, 95)),
-      ...(cost ? { costTotal: cost, perGrant: { rpcs: per(cost.rpcs), reads: per(cost.reads), listenerReads: per(cost.listenerReads), writes: per(cost.writes), deletes: per(cost.deletes), refusedWrites: per(cost.refusedWrites), billed: per(cost.reads + cost.writes + cost.deletes) } } : {}),
+      ...(cost
+        ? {
+            costTotal: cost,
+            perGrant: {
+              rpcs: per(cost.rpcs),
+              reads: per(cost.reads),
+              listenerReads: per(cost.listenerReads),
+              writes: per(cost.writes),
+              deletes: per(cost.deletes),
+              refusedWrites: per(cost.refusedWrites),
+              billed: per(cost.reads + cost.writes + cost.deletes),
+            },
+          }
+        : {}),
     };
     table.push(
       `| ${row.label} | ${grants.length}${stopped ? ` (stopped at ${CONTENDED_DEADLINE_MS / 1000} s)` : ''} | ${stopped ? 'not counted' : failures} | ${round(totalMs / 1000, 2)} | ${round(median(handoffs))} | ${round(percentile(handoffs, 95))} | ${round(median(fromAnswer))} | ${round(percentile(fromAnswer, 95))} | ${round(heldMedian)} | ${grants.length > 1 ? `${round(utilisation * 100, 1)} %` : 'n/a'} | ${grants.length > 1 ? `${round(sameProcess * 100, 0)} %` : 'n/a'} |`,
@@ -118,18 +182,49 @@ export async function contended(targets: ContendedTargets): Promise<{ lines: str
     }
   }
 
-  type Summary = { handoffMedianMs: number; handoffP95Ms: number; handoffFromReleaseAnswerMedianMs: number; handoffFromReleaseAnswerP95Ms: number; utilisation: number; releaseMedianMs: number; heldMedianMs: number; handoffsWithinOneProcess: number; perGrant?: { billed: number; reads: number; listenerReads: number; rpcs: number; refusedWrites: number } };
+  type Summary = {
+    handoffMedianMs: number;
+    handoffP95Ms: number;
+    handoffFromReleaseAnswerMedianMs: number;
+    handoffFromReleaseAnswerP95Ms: number;
+    utilisation: number;
+    releaseMedianMs: number;
+    heldMedianMs: number;
+    handoffsWithinOneProcess: number;
+    perGrant?: {
+      billed: number;
+      reads: number;
+      listenerReads: number;
+      rpcs: number;
+      refusedWrites: number;
+    };
+  };
   const native = summary.firestoreNative as unknown as Summary;
   const polling = summary.ours as unknown as Summary;
-  const peerRow = (summary.peer ?? { handoffMedianMs: Number.NaN, grants: 0 }) as { handoffMedianMs: number; grants: number };
+  const peerRow = (summary.peer ?? {
+    handoffMedianMs: Number.NaN,
+    grants: 0,
+  }) as {handoffMedianMs: number; grants: number};
   const ratio = (a: number, b: number) => round(a / b, 1);
   const goals = {
     handoffP95VsWriteMedian: ratio(native.handoffP95Ms, write.medianMs),
     handoffP95VsWriteP95: ratio(native.handoffP95Ms, write.p95Ms),
-    handoffP95VsWriteP95DuringWorkload: ratio(native.handoffP95Ms, writeDuring.p95Ms),
-    handoffFromReleaseAnswerP95VsWriteP95: ratio(native.handoffFromReleaseAnswerP95Ms, write.p95Ms),
-    handoffFromReleaseAnswerP95VsWriteP95DuringWorkload: ratio(native.handoffFromReleaseAnswerP95Ms, writeDuring.p95Ms),
-    utilisationVsDatastorePolling: ratio(native.utilisation, polling.utilisation),
+    handoffP95VsWriteP95DuringWorkload: ratio(
+      native.handoffP95Ms,
+      writeDuring.p95Ms,
+    ),
+    handoffFromReleaseAnswerP95VsWriteP95: ratio(
+      native.handoffFromReleaseAnswerP95Ms,
+      write.p95Ms,
+    ),
+    handoffFromReleaseAnswerP95VsWriteP95DuringWorkload: ratio(
+      native.handoffFromReleaseAnswerP95Ms,
+      writeDuring.p95Ms,
+    ),
+    utilisationVsDatastorePolling: ratio(
+      native.utilisation,
+      polling.utilisation,
+    ),
   };
   const verdict = (met: boolean) => (met ? 'met' : '**not met**');
   const peerSentence =
@@ -139,9 +234,9 @@ export async function contended(targets: ContendedTargets): Promise<{ lines: str
   const lines = [
     '## Contended: 8 waiters on one identifier, over 4 processes',
     '',
-    'Each waiter takes the lock 10 times and holds it for 5 ms. Hand-off: from one holder calling release to the next grant (the release\'s own write included), and from the release\'s answer to the next grant. Held: from a grant to its holder calling release (5 ms asked; a busy machine\'s timers run late). Utilisation: the share of the wall time, from the first grant to the last release, during which the lock was held. Hand-offs within one process: the next holder was in the releasing holder\'s process. On Firestore native the waiters of each process share one listener on the lock\'s document and poll when it reports a delete (or a lease\'s end); on Datastore they poll with backoff (20 ms doubling to 250 ms, full jitter). In every process, a release wakes that process\'s own next waiter at once.',
+    "Each waiter takes the lock 10 times and holds it for 5 ms. Hand-off: from one holder calling release to the next grant (the release's own write included), and from the release's answer to the next grant. Held: from a grant to its holder calling release (5 ms asked; a busy machine's timers run late). Utilisation: the share of the wall time, from the first grant to the last release, during which the lock was held. Hand-offs within one process: the next holder was in the releasing holder's process. On Firestore native the waiters of each process share one listener on the lock's document and poll when it reports a delete (or a lease's end); on Datastore they poll with backoff (20 ms doubling to 250 ms, full jitter). In every process, a release wakes that process's own next waiter at once.",
     '',
-    '| contender | grants | acquires that threw (retried) | total s | hand-off median ms | hand-off p95 ms | from the release\'s answer: median ms | p95 ms | held median ms | utilisation | hand-offs within one process |',
+    "| contender | grants | acquires that threw (retried) | total s | hand-off median ms | hand-off p95 ms | from the release's answer: median ms | p95 ms | held median ms | utilisation | hand-offs within one process |",
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...table,
     '',
@@ -161,7 +256,7 @@ export async function contended(targets: ContendedTargets): Promise<{ lines: str
     '',
     '### Cost per grant under contention, counted at the client',
     '',
-    'Every call of all 4 processes during the workload, divided by the grants (each grant is one hand-off). Reads: Datastore entities a lookup found; Firestore documents a get asked for, and the snapshots listeners delivered that carry the document (each listener\'s first snapshot included; Google bills a listener a read per document added or changed, none for a deletion). Refused writes (a create that found the lock, an insert that collided) are RPCs that changed nothing and are not counted as billed writes.',
+    "Every call of all 4 processes during the workload, divided by the grants (each grant is one hand-off). Reads: Datastore entities a lookup found; Firestore documents a get asked for, and the snapshots listeners delivered that carry the document (each listener's first snapshot included; Google bills a listener a read per document added or changed, none for a deletion). Refused writes (a create that found the lock, an insert that collided) are RPCs that changed nothing and are not counted as billed writes.",
     '',
     '| contender | RPCs | billed reads | billed writes | billed deletes | refused writes | billed operations |',
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -170,53 +265,88 @@ export async function contended(targets: ContendedTargets): Promise<{ lines: str
     `With listeners a grant cost ${native.perGrant?.billed ?? 'n/a'} billed operations (${native.perGrant?.listenerReads ?? 'n/a'} of them listener reads: each process's listener is billed for the new holder's document) against ${polling.perGrant?.billed ?? 'n/a'} with polling on the Firestore-in-Datastore-mode emulator, and ${native.perGrant?.rpcs ?? 'n/a'} RPCs against ${polling.perGrant?.rpcs ?? 'n/a'}. With 8 waiters and a hand-off every few tens of milliseconds polling wastes little, so the listeners' reads are not paid back here. The saving is on long waits: a waiter on a healthy listener polls only at the 5 s safety interval (\`test/contract/firestore-listeners.test.ts\`: at most 3 reads in 6 s of waiting, against ${BACKOFF_READS_IN_6_S} on the backoff alone, measured with the listener's polling rule reverted).`,
     '',
   ];
-  return { lines, result: { ...summary, oneWriteFirestoreNative: { alone: write, duringWorkload: writeDuring }, goals } };
+  return {
+    lines,
+    result: {
+      ...summary,
+      oneWriteFirestoreNative: {alone: write, duringWorkload: writeDuring},
+      goals,
+    },
+  };
 }
 
 /** One raw update of one document through the client, repeated: what one write costs in time here. */
-async function writeLatency(firestore: Firestore): Promise<{ medianMs: number; p95Ms: number }> {
+async function writeLatency(
+  firestore: Firestore,
+): Promise<{medianMs: number; p95Ms: number}> {
   const ref = firestore.collection('BenchWrite').doc(randomUUID());
-  await ref.create({ n: 0 });
-  for (let i = 0; i < 20; i++) await ref.update({ n: i });
+  await ref.create({n: 0});
+  for (let i = 0; i < 20; i++) await ref.update({n: i});
   const sample: number[] = [];
-  for (let i = 0; i < WRITE_SAMPLES; i++) sample.push(await timed(() => ref.update({ n: i })));
+  for (let i = 0; i < WRITE_SAMPLES; i++)
+    sample.push(await timed(() => ref.update({n: i})));
   await ref.delete();
-  return { medianMs: round(median(sample)), p95Ms: round(percentile(sample, 95)) };
+  return {
+    medianMs: round(median(sample)),
+    p95Ms: round(percentile(sample, 95)),
+  };
 }
 
 /** Raw updates of one document, one every 20 ms, until `work` settles: one write's latency under the workload's load. */
-async function writesWhile(firestore: Firestore, work: Promise<unknown>): Promise<{ medianMs: number; p95Ms: number; samples: number }> {
+async function writesWhile(
+  firestore: Firestore,
+  work: Promise<unknown>,
+): Promise<{medianMs: number; p95Ms: number; samples: number}> {
   let running = true;
   work.then(
     () => (running = false),
     () => (running = false),
   );
   const ref = firestore.collection('BenchWrite').doc(randomUUID());
-  await ref.create({ n: 0 });
+  await ref.create({n: 0});
   const sample: number[] = [];
   for (let i = 0; running; i++) {
-    sample.push(await timed(() => ref.update({ n: i })));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    sample.push(await timed(() => ref.update({n: i})));
+    await new Promise(resolve => setTimeout(resolve, 20));
   }
   await ref.delete();
-  return { medianMs: round(median(sample)), p95Ms: round(percentile(sample, 95)), samples: sample.length };
+  return {
+    medianMs: round(median(sample)),
+    p95Ms: round(percentile(sample, 95)),
+    samples: sample.length,
+  };
 }
 
-function sumCosts(costs: (FirestoreCost | undefined)[]): FirestoreCost | undefined {
-  if (costs.some((cost) => cost === undefined)) return undefined;
+function sumCosts(
+  costs: (FirestoreCost | undefined)[],
+): FirestoreCost | undefined {
+  if (costs.some(cost => cost === undefined)) return undefined;
   const total = emptyFirestoreCost();
   for (const cost of costs as FirestoreCost[]) {
-    for (const key of Object.keys(total) as (keyof FirestoreCost)[]) total[key] += cost[key] ?? 0;
+    for (const key of Object.keys(total) as (keyof FirestoreCost)[])
+      total[key] += cost[key] ?? 0;
   }
   return total;
 }
 
 function runWorker(row: Row, identifier: string): Promise<WorkerOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, 'contended-worker.js')], {
-      env: { ...process.env, ...row.env, CONTENDER: row.contender, IDENTIFIER: identifier, WAITERS: '2', ITERATIONS: '10', CRITICAL_MS: '5' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(__dirname, 'contended-worker.js')],
+      {
+        env: {
+          ...process.env,
+          ...row.env,
+          CONTENDER: row.contender,
+          IDENTIFIER: identifier,
+          WAITERS: '2',
+          ITERATIONS: '10',
+          CRITICAL_MS: '5',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.once('error', reject);
@@ -225,16 +355,30 @@ function runWorker(row: Row, identifier: string): Promise<WorkerOutput> {
       timedOut = true;
       child.kill('SIGKILL');
     }, CONTENDED_DEADLINE_MS);
-    child.once('exit', (code) => {
+    child.once('exit', code => {
       clearTimeout(timer);
-      if (code !== 0 && !timedOut) return reject(new Error(`worker exited ${code}`));
+      if (code !== 0 && !timedOut)
+        return reject(new Error(`worker exited ${code}`));
       const lines = stdout.trim().split('\n').filter(Boolean);
-      const summary = lines.filter((line) => line.includes('"failures"')).map((line) => JSON.parse(line) as { failures: number; cost?: Partial<FirestoreCost>; cpuMs?: number })[0];
+      const summary = lines
+        .filter(line => line.includes('"failures"'))
+        .map(
+          line =>
+            JSON.parse(line) as {
+              failures: number;
+              cost?: Partial<FirestoreCost>;
+              cpuMs?: number;
+            },
+        )[0];
       resolve({
-        grants: lines.filter((line) => line.includes('"grantedAt"')).map((line) => JSON.parse(line) as Grant),
+        grants: lines
+          .filter(line => line.includes('"grantedAt"'))
+          .map(line => JSON.parse(line) as Grant),
         failures: summary?.failures ?? 0,
         cpuMs: summary?.cpuMs ?? Number.NaN,
-        cost: summary?.cost ? { ...emptyFirestoreCost(), ...summary.cost } : undefined,
+        cost: summary?.cost
+          ? {...emptyFirestoreCost(), ...summary.cost}
+          : undefined,
         timedOut,
       });
     });

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { Datastore } from '@google-cloud/datastore';
-import type { Firestore } from '@google-cloud/firestore';
-import type { Client as MemjsClient } from 'memjs';
-import { configureLocking, Lock, LockKind } from '../../shared';
+import {randomUUID} from 'node:crypto';
+import {Datastore} from '@google-cloud/datastore';
+import type {Firestore} from '@google-cloud/firestore';
+import type {Client as MemjsClient} from 'memjs';
+import {configureLocking, Lock, LockKind} from '../../shared';
 
 /**
  * Everything the benchmark races, behind one shape: take a lock (waiting), then let it go. The
@@ -20,13 +20,16 @@ export interface Contender {
   acquire(identifier: string): Promise<() => Promise<unknown>>;
 }
 
-export function ourStrong(datastore: Datastore, label = 'this project, STRONG'): Contender {
+export function ourStrong(
+  datastore: Datastore,
+  label = 'this project, STRONG',
+): Contender {
   return {
     name: label,
     datastore,
     failures: 0,
     async acquire(identifier) {
-      configureOnce({ datastore });
+      configureOnce({datastore});
       const held = await Lock.acquire(identifier);
       if (!held) throw new Error('not acquired');
       return () => held.release();
@@ -34,13 +37,16 @@ export function ourStrong(datastore: Datastore, label = 'this project, STRONG'):
   };
 }
 
-export function ourWeak(memcache: MemjsClient, datastore: Datastore): Contender {
+export function ourWeak(
+  memcache: MemjsClient,
+  datastore: Datastore,
+): Contender {
   return {
     name: 'this project, WEAK',
     failures: 0,
     async acquire(identifier) {
-      configureOnce({ datastore, memcache });
-      const held = await Lock.acquire(identifier, { kind: LockKind.WEAK });
+      configureOnce({datastore, memcache});
+      const held = await Lock.acquire(identifier, {kind: LockKind.WEAK});
       if (!held) throw new Error('not acquired');
       return () => held.release();
     },
@@ -50,8 +56,13 @@ export function ourWeak(memcache: MemjsClient, datastore: Datastore): Contender 
 /** @google-automations/datastore-lock 7.1.3: a transaction to acquire, a transaction to release. */
 export function peer(): Contender {
   // It builds its own client from the environment (DATASTORE_EMULATOR_HOST), cached per module.
-  const { DatastoreLock } = require('@google-automations/datastore-lock') as {
-    DatastoreLock: new (lockId: string, target: string, expiry?: number, timeout?: number) => {
+  const {DatastoreLock} = require('@google-automations/datastore-lock') as {
+    DatastoreLock: new (
+      lockId: string,
+      target: string,
+      expiry?: number,
+      timeout?: number,
+    ) => {
       datastore: Datastore;
       acquire(): Promise<boolean>;
       release(): Promise<boolean>;
@@ -86,20 +97,23 @@ export function floor(datastore: Datastore): Contender {
     failures: 0,
     async acquire(identifier) {
       const key = datastore.key(['BenchFloor', identifier]);
-      await datastore.insert({ key, data: { token: randomUUID() } });
+      await datastore.insert({key, data: {token: randomUUID()}});
       return () => datastore.delete(key);
     },
   };
 }
 
 /** STRONG locks on Firestore native mode (waiters listen to the lock's document). */
-export function ourStrongFirestore(firestore: Firestore, label = 'this project, STRONG, Firestore native'): Contender {
+export function ourStrongFirestore(
+  firestore: Firestore,
+  label = 'this project, STRONG, Firestore native',
+): Contender {
   return {
     name: label,
     firestore,
     failures: 0,
     async acquire(identifier) {
-      configureOnce({ firestore });
+      configureOnce({firestore});
       const held = await Lock.acquire(identifier);
       if (!held) throw new Error('not acquired');
       return () => held.release();
@@ -114,8 +128,10 @@ export function firestoreFloor(firestore: Firestore): Contender {
     firestore,
     failures: 0,
     async acquire(identifier) {
-      const ref = firestore.collection('BenchFloor').doc(identifier.replace(/\//g, '_'));
-      await ref.create({ token: randomUUID() });
+      const ref = firestore
+        .collection('BenchFloor')
+        .doc(identifier.replace(/\//g, '_'));
+      await ref.create({token: randomUUID()});
       return () => ref.delete();
     },
   };
@@ -130,11 +146,23 @@ interface Clients {
 let configured: Clients = {};
 /** Reconfigures only when the clients change; a WEAK client, once given, is kept. */
 function configureOnce(clients: Clients): void {
-  const wanted = { ...clients, memcache: clients.memcache ?? configured.memcache };
-  if (wanted.datastore === configured.datastore && wanted.firestore === configured.firestore && wanted.memcache === configured.memcache) return;
+  const wanted = {
+    ...clients,
+    memcache: clients.memcache ?? configured.memcache,
+  };
+  if (
+    wanted.datastore === configured.datastore &&
+    wanted.firestore === configured.firestore &&
+    wanted.memcache === configured.memcache
+  )
+    return;
   configured = wanted;
   configureLocking({
-    ...(wanted.firestore ? { firestore: wanted.firestore } : wanted.datastore ? { datastore: wanted.datastore } : {}),
-    ...(wanted.memcache ? { memcache: wanted.memcache } : {}),
+    ...(wanted.firestore
+      ? {firestore: wanted.firestore}
+      : wanted.datastore
+        ? {datastore: wanted.datastore}
+        : {}),
+    ...(wanted.memcache ? {memcache: wanted.memcache} : {}),
   });
 }

@@ -1,4 +1,8 @@
-import { DocumentReference, type DocumentSnapshot, type Firestore } from '@google-cloud/firestore';
+import {
+  DocumentReference,
+  type DocumentSnapshot,
+  type Firestore,
+} from '@google-cloud/firestore';
 
 /**
  * Counts, at the client, what Firestore in native mode bills, by wrapping the client's two doors to
@@ -23,19 +27,32 @@ export interface FirestoreCost {
 type Door = (method: string, ...rest: unknown[]) => Promise<unknown>;
 
 export function emptyFirestoreCost(): FirestoreCost {
-  return { rpcs: 0, reads: 0, writes: 0, deletes: 0, refusedWrites: 0, listenerReads: 0 };
+  return {
+    rpcs: 0,
+    reads: 0,
+    writes: 0,
+    deletes: 0,
+    refusedWrites: 0,
+    listenerReads: 0,
+  };
 }
 
-export function countFirestoreCosts(firestore: Firestore): { cost: FirestoreCost; restore(): void } {
+export function countFirestoreCosts(firestore: Firestore): {
+  cost: FirestoreCost;
+  restore(): void;
+} {
   const cost = emptyFirestoreCost();
-  const client = firestore as unknown as { request: Door; requestStream: Door };
+  const client = firestore as unknown as {request: Door; requestStream: Door};
   const request = client.request;
   const requestStream = client.requestStream;
   client.request = function (this: unknown, method, ...rest) {
     cost.rpcs++;
-    const writes = method === 'commit' ? (((rest[0] as { writes?: { delete?: unknown }[] }).writes ?? [])) : [];
+    const writes =
+      method === 'commit'
+        ? ((rest[0] as {writes?: {delete?: unknown}[]}).writes ?? [])
+        : [];
     return request.call(this, method, ...rest).then(
-      (response) => {
+      response => {
         for (const write of writes) {
           if (write.delete) cost.deletes++;
           else cost.writes++;
@@ -51,15 +68,20 @@ export function countFirestoreCosts(firestore: Firestore): { cost: FirestoreCost
   client.requestStream = function (this: unknown, method, ...rest) {
     cost.rpcs++;
     if (method === 'batchGetDocuments') {
-      const documents = (rest[1] as { documents?: unknown[] } | undefined)?.documents ?? [];
+      const documents =
+        (rest[1] as {documents?: unknown[]} | undefined)?.documents ?? [];
       cost.reads += documents.length;
     }
     return requestStream.call(this, method, ...rest);
   } as Door;
 
   const onSnapshot = DocumentReference.prototype.onSnapshot;
-  DocumentReference.prototype.onSnapshot = function (this: DocumentReference, ...args: unknown[]) {
-    if (this.firestore !== firestore) return (onSnapshot as (...a: unknown[]) => () => void).apply(this, args);
+  DocumentReference.prototype.onSnapshot = function (
+    this: DocumentReference,
+    ...args: unknown[]
+  ) {
+    if (this.firestore !== firestore)
+      return (onSnapshot as (...a: unknown[]) => () => void).apply(this, args);
     const onNext = args[0] as (snapshot: DocumentSnapshot) => void;
     let first = true;
     args[0] = (snapshot: DocumentSnapshot) => {

@@ -1,13 +1,18 @@
-import { randomUUID } from 'node:crypto';
-import type { Datastore } from '@google-cloud/datastore';
-import type { Client as MemjsClient } from 'memjs';
-import { configureLocking, Lock, LockKind } from '../../shared';
-import { intervalOf } from '../../shared/lease-keeper';
-import { DEFAULT_ENTITY_KIND, encodeLock, lockKey, type LockFields } from '../../shared/datastore/lock-entity';
-import { MemcacheOps } from '../../shared/memcached/memcache-ops';
-import { encodeLockValue } from '../../shared/memcached/lock-value';
-import { countCosts, type Cost } from './rpc-cost';
-import { median, percentile, round, timed } from './stats';
+import {randomUUID} from 'node:crypto';
+import type {Datastore} from '@google-cloud/datastore';
+import type {Client as MemjsClient} from 'memjs';
+import {configureLocking, Lock, LockKind} from '../../shared';
+import {intervalOf} from '../../shared/lease-keeper';
+import {
+  DEFAULT_ENTITY_KIND,
+  encodeLock,
+  lockKey,
+  type LockFields,
+} from '../../shared/datastore/lock-entity';
+import {MemcacheOps} from '../../shared/memcached/memcache-ops';
+import {encodeLockValue} from '../../shared/memcached/lock-value';
+import {countCosts, type Cost} from './rpc-cost';
+import {median, percentile, round, timed} from './stats';
 
 /**
  * What keeping a lease alive costs: one renewal (Lock#renew) on each store, timed and counted,
@@ -37,13 +42,34 @@ export interface RenewalSection {
   readonly result: Record<string, unknown>;
 }
 
-export async function renewal(project: string, onLegacy: Datastore, onFirestore: Datastore, memcache: MemjsClient): Promise<RenewalSection> {
+export async function renewal(
+  project: string,
+  onLegacy: Datastore,
+  onFirestore: Datastore,
+  memcache: MemjsClient,
+): Promise<RenewalSection> {
   // Each Lock keeps the configuration it was acquired under, so the three can be renewed in turn.
-  configureLocking({ datastore: onLegacy });
-  const legacy = await lockRenewer('this project: Lock#renew(), STRONG', 'legacy', LockKind.STRONG, onLegacy);
-  configureLocking({ datastore: onFirestore, memcache });
-  const firestore = await lockRenewer('this project: Lock#renew(), STRONG', 'firestore', LockKind.STRONG, onFirestore);
-  const weak = await lockRenewer('this project: Lock#renew(), WEAK', 'memcached', LockKind.WEAK, undefined, memcache);
+  configureLocking({datastore: onLegacy});
+  const legacy = await lockRenewer(
+    'this project: Lock#renew(), STRONG',
+    'legacy',
+    LockKind.STRONG,
+    onLegacy,
+  );
+  configureLocking({datastore: onFirestore, memcache});
+  const firestore = await lockRenewer(
+    'this project: Lock#renew(), STRONG',
+    'firestore',
+    LockKind.STRONG,
+    onFirestore,
+  );
+  const weak = await lockRenewer(
+    'this project: Lock#renew(), WEAK',
+    'memcached',
+    LockKind.WEAK,
+    undefined,
+    memcache,
+  );
   configureLocking();
   const pairs: [Renewer, Renewer][] = [
     [legacy, await datastoreFloor('legacy', onLegacy, project)],
@@ -53,12 +79,13 @@ export async function renewal(project: string, onLegacy: Datastore, onFirestore:
   const all = pairs.flat();
 
   for (const renewer of all) for (let i = 0; i < 20; i++) await renewer.step();
-  const samples = new Map<Renewer, number[]>(all.map((renewer) => [renewer, []]));
+  const samples = new Map<Renewer, number[]>(all.map(renewer => [renewer, []]));
   // One step of each in turn, so a busy machine's drift touches a renewal and its floor alike, in
   // a new random order each time: the first call on a channel after a pause is slower, and a fixed
   // order would always charge that to the same row.
   for (let i = 0; i < SAMPLES; i++) {
-    for (const renewer of shuffled(all)) samples.get(renewer)?.push(await timed(() => renewer.step()));
+    for (const renewer of shuffled(all))
+      samples.get(renewer)?.push(await timed(() => renewer.step()));
   }
   const costs = new Map<Renewer, Cost>();
   for (const renewer of all) costs.set(renewer, await renewer.count());
@@ -75,14 +102,34 @@ export async function renewal(project: string, onLegacy: Datastore, onFirestore:
     const vsFloor = round(median(ourSample) / median(floorSample));
     const billed = cost.reads + cost.writes + cost.deletes;
     stores[ours.store] = {
-      renewal: { name: ours.name, medianMs: round(median(ourSample)), p95Ms: round(percentile(ourSample, 95)), ...cost },
-      floor: { name: floor.name, medianMs: round(median(floorSample)), p95Ms: round(percentile(floorSample, 95)), ...floorCost },
+      renewal: {
+        name: ours.name,
+        medianMs: round(median(ourSample)),
+        p95Ms: round(percentile(ourSample, 95)),
+        ...cost,
+      },
+      floor: {
+        name: floor.name,
+        medianMs: round(median(floorSample)),
+        p95Ms: round(percentile(floorSample, 95)),
+        ...floorCost,
+      },
       vsFloor,
-      perHour: { renewals: renewalsPerHour, calls: renewalsPerHour * cost.rpcs, billedEntityOperations: renewalsPerHour * billed },
+      perHour: {
+        renewals: renewalsPerHour,
+        calls: renewalsPerHour * cost.rpcs,
+        billedEntityOperations: renewalsPerHour * billed,
+      },
     };
     const storeName = STORE_NAMES[ours.store];
-    const ops = (c: Cost) => (ours.store === 'memcached' ? `${c.rpcs} (${describeMemcacheOps(c)})` : `${c.rpcs}`);
-    const billedOf = (c: Cost) => (ours.store === 'memcached' ? 'none (not billed per operation)' : `${c.reads + c.writes + c.deletes} (${c.reads} read, ${c.writes} write)`);
+    const ops = (c: Cost) =>
+      ours.store === 'memcached'
+        ? `${c.rpcs} (${describeMemcacheOps(c)})`
+        : `${c.rpcs}`;
+    const billedOf = (c: Cost) =>
+      ours.store === 'memcached'
+        ? 'none (not billed per operation)'
+        : `${c.reads + c.writes + c.deletes} (${c.reads} read, ${c.writes} write)`;
     latencyRows.push(
       `| ${storeName} | ${ours.name} | ${round(median(ourSample))} | ${round(percentile(ourSample, 95))} | ${vsFloor} | ${ops(cost)} | ${billedOf(cost)} |`,
       `| ${storeName} | ${floor.name} | ${round(median(floorSample))} | ${round(percentile(floorSample, 95))} | 1 | ${ops(floorCost)} | ${billedOf(floorCost)} |`,
@@ -91,7 +138,7 @@ export async function renewal(project: string, onLegacy: Datastore, onFirestore:
       `| ${storeName} | ${renewalsPerHour} | ${ops(cost)} | ${renewalsPerHour * cost.rpcs} | ${ours.store === 'memcached' ? 'none' : `${renewalsPerHour * billed} (${renewalsPerHour * cost.reads} reads, ${renewalsPerHour * cost.writes} writes)`} |`,
     );
   }
-  const legacyVsFloor = (stores.legacy as { vsFloor: number }).vsFloor;
+  const legacyVsFloor = (stores.legacy as {vsFloor: number}).vsFloor;
   const lines = [
     '## Lease renewal: one renewal beside the raw conditional write it is built on',
     '',
@@ -103,7 +150,7 @@ export async function renewal(project: string, onLegacy: Datastore, onFirestore:
     '',
     `Where the store honours version preconditions (the legacy emulator; Google's service documents them) a renewal is that one conditional update: ${legacyVsFloor}× its floor on the legacy emulator (goal: at most ${GOAL_VS_FLOOR}×, ${legacyVsFloor <= GOAL_VS_FLOOR ? 'met' : '**not met**'}). The Firestore-in-Datastore-mode emulator ignores the precondition, so there a renewal checks ownership in a transaction (begin, lookup, commit); the floor row beside it is the single write it cannot safely use. On memcached a renewal reads the lock and swaps it with the CAS it read (a CAS kept from the previous write proves nothing after a memcached restart), so it is two operations where the floor is one.`,
     '',
-    `## Keeping one lock alive for an hour`,
+    '## Keeping one lock alive for an hour',
     '',
     `At \`leaseMs\` ${HOURLY_LEASE_MS / 1000} s, with the default renewal every third of the lease (${intervalOf(HOURLY_LEASE_MS) / 1000} s): ${renewalsPerHour} renewals per hour. Calls and billed operations per hour are the counts above × ${renewalsPerHour}; they scale with 1/\`leaseMs\` (a 15 s lease costs 4× as much). Acquire and release come on top (see the cycle cost above).`,
     '',
@@ -112,8 +159,18 @@ export async function renewal(project: string, onLegacy: Datastore, onFirestore:
     ...hourRows,
     '',
   ];
-  for (const renewer of [legacy, firestore, weak]) await (renewer as LockRenewer).held.release();
-  return { lines, result: { leaseMsAssumedPerHour: HOURLY_LEASE_MS, renewalIntervalMs: intervalOf(HOURLY_LEASE_MS), renewalsPerHour, goalVsFloor: GOAL_VS_FLOOR, stores } };
+  for (const renewer of [legacy, firestore, weak])
+    await (renewer as LockRenewer).held.release();
+  return {
+    lines,
+    result: {
+      leaseMsAssumedPerHour: HOURLY_LEASE_MS,
+      renewalIntervalMs: intervalOf(HOURLY_LEASE_MS),
+      renewalsPerHour,
+      goalVsFloor: GOAL_VS_FLOOR,
+      stores,
+    },
+  };
 }
 
 function shuffled<T>(items: readonly T[]): T[] {
@@ -132,16 +189,29 @@ const STORE_NAMES: Record<string, string> = {
 };
 
 function describeMemcacheOps(cost: Cost): string {
-  return cost.reads > 0 ? `${cost.reads} get, ${cost.writes} CAS set` : `${cost.writes} CAS set`;
+  return cost.reads > 0
+    ? `${cost.reads} get, ${cost.writes} CAS set`
+    : `${cost.writes} CAS set`;
 }
 
-type LockRenewer = Renewer & { readonly held: Lock };
+type LockRenewer = Renewer & {readonly held: Lock};
 
-async function lockRenewer(name: string, store: string, kind: LockKind, datastore?: Datastore, memcache?: MemjsClient): Promise<LockRenewer> {
-  const held = await Lock.acquire(`bench-renew-${store}-${randomUUID()}`, { kind, leaseMs: BENCH_LEASE_MS, wait: false });
+async function lockRenewer(
+  name: string,
+  store: string,
+  kind: LockKind,
+  datastore?: Datastore,
+  memcache?: MemjsClient,
+): Promise<LockRenewer> {
+  const held = await Lock.acquire(`bench-renew-${store}-${randomUUID()}`, {
+    kind,
+    leaseMs: BENCH_LEASE_MS,
+    wait: false,
+  });
   if (!held) throw new Error(`could not acquire a lock to renew on ${store}`);
   const step = async () => {
-    if (!(await held.renew())) throw new Error(`a renewal on ${store} found the lock gone`);
+    if (!(await held.renew()))
+      throw new Error(`a renewal on ${store} found the lock gone`);
   };
   return {
     name,
@@ -156,13 +226,30 @@ async function lockRenewer(name: string, store: string, kind: LockKind, datastor
 }
 
 /** One raw conditional update of a lock-shaped entity: the single commit a renewal is at best. */
-async function datastoreFloor(store: string, datastore: Datastore, projectId: string): Promise<Renewer> {
+async function datastoreFloor(
+  store: string,
+  datastore: Datastore,
+  projectId: string,
+): Promise<Renewer> {
   const client = datastore.clients_.get('DatastoreClient') as unknown as {
-    commit(request: Record<string, unknown>): Promise<[{ mutationResults?: { version?: unknown; conflictDetected?: boolean | null }[] }]>;
+    commit(request: Record<string, unknown>): Promise<
+      [
+        {
+          mutationResults?: {
+            version?: unknown;
+            conflictDetected?: boolean | null;
+          }[];
+        },
+      ]
+    >;
   };
   if (!client) throw new Error('no DatastoreClient yet: acquire a lock first');
   // A lock's own kind and key shape: the floor differs from a renewal only in what the library does.
-  const key = lockKey({ projectId, namespaceId: '' }, DEFAULT_ENTITY_KIND, `bench-renew-floor-${randomUUID()}`);
+  const key = lockKey(
+    {projectId, namespaceId: ''},
+    DEFAULT_ENTITY_KIND,
+    `bench-renew-floor-${randomUUID()}`,
+  );
   const acquiredAt = new Date();
   const fields = (renewedAt: Date): LockFields => ({
     identifier: `bench-renew-${store}-${randomUUID()}`,
@@ -174,16 +261,29 @@ async function datastoreFloor(store: string, datastore: Datastore, projectId: st
     fence: 1n,
   });
   const commit = async (mutation: Record<string, unknown>) => {
-    const [response] = await client.commit({ projectId, mode: 'NON_TRANSACTIONAL', mutations: [mutation] });
+    const [response] = await client.commit({
+      projectId,
+      mode: 'NON_TRANSACTIONAL',
+      mutations: [mutation],
+    });
     const result = response.mutationResults?.[0];
-    if (!result || result.conflictDetected) throw new Error(`the floor's conditional write on ${store} conflicted`);
+    if (!result || result.conflictDetected)
+      throw new Error(`the floor's conditional write on ${store} conflicted`);
     return String(result.version);
   };
-  let version = await commit({ insert: encodeLock(key, fields(acquiredAt)) });
+  let version = await commit({insert: encodeLock(key, fields(acquiredAt))});
   const step = async () => {
-    version = await commit({ update: encodeLock(key, fields(new Date())), baseVersion: version });
+    version = await commit({
+      update: encodeLock(key, fields(new Date())),
+      baseVersion: version,
+    });
   };
-  return { name: 'floor: one raw conditional update (commit with baseVersion)', store, step, count: () => countStep(step, datastore) };
+  return {
+    name: 'floor: one raw conditional update (commit with baseVersion)',
+    store,
+    step,
+    count: () => countStep(step, datastore),
+  };
 }
 
 /** One raw compare-and-swap `set` with the CAS the previous write returned. */
@@ -191,22 +291,40 @@ async function memcachedFloor(memcache: MemjsClient): Promise<Renewer> {
   const ops = new MemcacheOps(memcache, 1000);
   const key = `bench-renew-floor:${randomUUID()}`;
   const acquiredAt = new Date();
-  const value = () => encodeLockValue({ identifier: 'bench-floor', token: randomUUID(), acquiredAt, renewedAt: new Date(), leaseMs: BENCH_LEASE_MS, expiresAt: new Date(Date.now() + BENCH_LEASE_MS) });
+  const value = () =>
+    encodeLockValue({
+      identifier: 'bench-floor',
+      token: randomUUID(),
+      acquiredAt,
+      renewedAt: new Date(),
+      leaseMs: BENCH_LEASE_MS,
+      expiresAt: new Date(Date.now() + BENCH_LEASE_MS),
+    });
   let cas = await ops.add(key, value(), 600);
   if (!cas) throw new Error('the floor key already existed');
   const step = async () => {
     const swapped = await ops.casSet(key, value(), 600, cas as Buffer);
-    if (!Buffer.isBuffer(swapped)) throw new Error(`the floor's CAS set found the key ${swapped}`);
+    if (!Buffer.isBuffer(swapped))
+      throw new Error(`the floor's CAS set found the key ${swapped}`);
     cas = swapped;
   };
-  return { name: 'floor: one raw CAS set (the CAS of the previous write)', store: 'memcached', step, count: () => countStep(step, undefined, memcache) };
+  return {
+    name: 'floor: one raw CAS set (the CAS of the previous write)',
+    store: 'memcached',
+    step,
+    count: () => countStep(step, undefined, memcache),
+  };
 }
 
 /**
  * Runs `step` once and counts its calls: Datastore RPCs and entity operations through the
  * generated client, or memcached requests (a get counted as a read, a CAS set as a write).
  */
-async function countStep(step: () => Promise<void>, datastore?: Datastore, memcache?: MemjsClient): Promise<Cost> {
+async function countStep(
+  step: () => Promise<void>,
+  datastore?: Datastore,
+  memcache?: MemjsClient,
+): Promise<Cost> {
   if (datastore) {
     const counter = countCosts(datastore);
     try {
@@ -214,11 +332,19 @@ async function countStep(step: () => Promise<void>, datastore?: Datastore, memca
     } finally {
       counter.restore();
     }
-    return { ...counter.cost };
+    return {...counter.cost};
   }
-  const client = memcache as unknown as { perform: (key: string, request: Buffer, ...rest: unknown[]) => unknown };
+  const client = memcache as unknown as {
+    perform: (key: string, request: Buffer, ...rest: unknown[]) => unknown;
+  };
   const original = client.perform;
-  const cost: Cost = { rpcs: 0, reads: 0, writes: 0, deletes: 0, refusedWrites: 0 };
+  const cost: Cost = {
+    rpcs: 0,
+    reads: 0,
+    writes: 0,
+    deletes: 0,
+    refusedWrites: 0,
+  };
   client.perform = function (this: unknown, key, request, ...rest) {
     cost.rpcs++;
     // The binary protocol's opcode is the request's second byte: 0x00 get, 0x01 set, 0x04 delete.

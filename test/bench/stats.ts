@@ -2,7 +2,10 @@
 export function percentile(sample: number[], p: number): number {
   if (sample.length === 0) return Number.NaN;
   const sorted = [...sample].sort((a, b) => a - b);
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  const index = Math.min(
+    sorted.length - 1,
+    Math.max(0, Math.ceil((p / 100) * sorted.length) - 1),
+  );
   return sorted[index] as number;
 }
 

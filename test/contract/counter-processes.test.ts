@@ -1,8 +1,8 @@
-import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { uniqueId } from '../support/ids';
+import {strict as assert} from 'node:assert';
+import {spawn} from 'node:child_process';
+import {join} from 'node:path';
+import {DATASTORE_TARGETS} from '../support/datastore-targets';
+import {uniqueId} from '../support/ids';
 
 const WORKERS = 4;
 const ITERATIONS = 50;
@@ -23,14 +23,30 @@ for (const target of DATASTORE_TARGETS) {
 
     it(`${WORKERS} processes x ${ITERATIONS} locked increments leave the counter at exactly ${WORKERS * ITERATIONS}`, async () => {
       const counterId = uniqueId('counter');
-      const outputs = await Promise.all(Array.from({ length: WORKERS }, () => runWorker(target.host(), counterId)));
+      const outputs = await Promise.all(
+        Array.from({length: WORKERS}, () =>
+          runWorker(target.host(), counterId),
+        ),
+      );
 
-      const [entity] = await target.client().get(target.client().key(['Counter', counterId]));
-      assert.equal(Number(entity?.value), WORKERS * ITERATIONS, 'no increment was lost');
+      const [entity] = await target
+        .client()
+        .get(target.client().key(['Counter', counterId]));
+      assert.equal(
+        Number(entity?.value),
+        WORKERS * ITERATIONS,
+        'no increment was lost',
+      );
 
-      const sections = outputs.flat().sort((a, b) => (BigInt(a.fence) < BigInt(b.fence) ? -1 : 1));
+      const sections = outputs
+        .flat()
+        .sort((a, b) => (BigInt(a.fence) < BigInt(b.fence) ? -1 : 1));
       assert.equal(sections.length, WORKERS * ITERATIONS);
-      assert.equal(new Set(sections.map((s) => s.fence)).size, sections.length, 'every grant has its own fence');
+      assert.equal(
+        new Set(sections.map(s => s.fence)).size,
+        sections.length,
+        'every grant has its own fence',
+      );
       for (let i = 1; i < sections.length; i++) {
         const previous = sections[i - 1] as CriticalSection;
         const current = sections[i] as CriticalSection;
@@ -43,20 +59,38 @@ for (const target of DATASTORE_TARGETS) {
   });
 }
 
-function runWorker(host: string, counterId: string): Promise<CriticalSection[]> {
+function runWorker(
+  host: string,
+  counterId: string,
+): Promise<CriticalSection[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, '../support/counter-worker.js')], {
-      env: { ...process.env, DATASTORE_EMULATOR_HOST: host, COUNTER_ID: counterId, ITERATIONS: String(ITERATIONS) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(__dirname, '../support/counter-worker.js')],
+      {
+        env: {
+          ...process.env,
+          DATASTORE_EMULATOR_HOST: host,
+          COUNTER_ID: counterId,
+          ITERATIONS: String(ITERATIONS),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`counter worker exited ${code}:\n${stderr}`));
-      resolve(stdout.trim().split('\n').map((line) => JSON.parse(line) as CriticalSection));
+    child.once('exit', code => {
+      if (code !== 0)
+        return reject(new Error(`counter worker exited ${code}:\n${stderr}`));
+      resolve(
+        stdout
+          .trim()
+          .split('\n')
+          .map(line => JSON.parse(line) as CriticalSection),
+      );
     });
   });
 }

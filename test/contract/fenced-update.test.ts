@@ -1,24 +1,45 @@
-import { strict as assert } from 'node:assert';
-import { join } from 'node:path';
-import type { Datastore } from '@google-cloud/datastore';
-import { configureLocking, fencedUpdate, FENCE_PROPERTY, Lock, LockError, type EntityData } from '../../shared';
-import { startNodeChild } from '../reliability/child-process';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { uniqueId } from '../support/ids';
+import {strict as assert} from 'node:assert';
+import {join} from 'node:path';
+import type {Datastore} from '@google-cloud/datastore';
+import {
+  configureLocking,
+  fencedUpdate,
+  FENCE_PROPERTY,
+  Lock,
+  LockError,
+  type EntityData,
+} from '../../shared';
+import {startNodeChild} from '../reliability/child-process';
+import {DATASTORE_TARGETS} from '../support/datastore-targets';
+import {uniqueId} from '../support/ids';
 
 /** See lease-pause.test.ts: long enough to pause the holder before its first renewal. */
 const LEASE_MS = 1200;
 
-const isCode = (code: string) => (error: unknown) => error instanceof LockError && error.code === code;
+const isCode = (code: string) => (error: unknown) =>
+  error instanceof LockError && error.code === code;
 
 /** The stored entity as plain data (integers wrapped so a big fence stays exact), its fence apart. */
-async function stored(datastore: Datastore, name: string): Promise<Record<string, unknown> | undefined> {
-  const [entity] = await datastore.get(datastore.key(['FencedRegister', name]), { wrapNumbers: true });
+async function stored(
+  datastore: Datastore,
+  name: string,
+): Promise<Record<string, unknown> | undefined> {
+  const [entity] = await datastore.get(
+    datastore.key(['FencedRegister', name]),
+    {wrapNumbers: true},
+  );
   if (!entity) return undefined;
   const plain: Record<string, unknown> = {};
-  for (const [property, value] of Object.entries(entity as Record<string, unknown>)) {
-    const wrapped = value as { value?: string } | null;
-    const integer = wrapped !== null && typeof wrapped === 'object' && typeof wrapped.value === 'string' ? wrapped.value : undefined;
+  for (const [property, value] of Object.entries(
+    entity as Record<string, unknown>,
+  )) {
+    const wrapped = value as {value?: string} | null;
+    const integer =
+      wrapped !== null &&
+      typeof wrapped === 'object' &&
+      typeof wrapped.value === 'string'
+        ? wrapped.value
+        : undefined;
     if (property === FENCE_PROPERTY) plain.fence = integer;
     else plain[property] = integer === undefined ? value : Number(integer);
   }
@@ -32,7 +53,7 @@ for (const target of DATASTORE_TARGETS) {
 
     beforeEach(() => {
       datastore = target.client();
-      configureLocking({ datastore });
+      configureLocking({datastore});
     });
     afterEach(() => configureLocking());
 
@@ -42,21 +63,27 @@ for (const target of DATASTORE_TARGETS) {
       const seen: (EntityData | undefined)[] = [];
       const add = (amount: number) => (current: EntityData | undefined) => {
         seen.push(current);
-        return { value: Number(current?.value ?? 0) + amount };
+        return {value: Number(current?.value ?? 0) + amount};
       };
 
-      assert.deepEqual(await fencedUpdate(datastore, key, 7n, add(1)), { value: 1 });
-      assert.deepEqual(await stored(datastore, name), { value: 1, fence: '7' });
+      assert.deepEqual(await fencedUpdate(datastore, key, 7n, add(1)), {
+        value: 1,
+      });
+      assert.deepEqual(await stored(datastore, name), {value: 1, fence: '7'});
       await fencedUpdate(datastore, key, 7n, add(10));
       await fencedUpdate(datastore, key, 9n, add(100));
-      assert.deepEqual(await stored(datastore, name), { value: 111, fence: '9' });
-      assert.deepEqual(seen, [undefined, { value: 1 }, { value: 11 }], 'update sees the data, never the fence property');
+      assert.deepEqual(await stored(datastore, name), {value: 111, fence: '9'});
+      assert.deepEqual(
+        seen,
+        [undefined, {value: 1}, {value: 11}],
+        'update sees the data, never the fence property',
+      );
 
       let called = false;
       await assert.rejects(
         fencedUpdate(datastore, key, 8n, () => {
           called = true;
-          return { value: -1 };
+          return {value: -1};
         }),
         (error: unknown) => {
           assert.ok(isCode('STALE_FENCE')(error), String(error));
@@ -64,40 +91,90 @@ for (const target of DATASTORE_TARGETS) {
           return true;
         },
       );
-      assert.equal(called, false, 'a stale writer is refused before its update runs');
-      assert.deepEqual(await stored(datastore, name), { value: 111, fence: '9' });
+      assert.equal(
+        called,
+        false,
+        'a stale writer is refused before its update runs',
+      );
+      assert.deepEqual(await stored(datastore, name), {value: 111, fence: '9'});
     });
 
     it('keeps a fence above Number.MAX_SAFE_INTEGER exactly (Lock#fence is an int64)', async () => {
       const key = datastore.key(['FencedRegister', uniqueId('register')]);
       const big = 2n ** 62n + 1n;
-      await fencedUpdate(datastore, key, big, () => ({ value: 1 }));
-      await assert.rejects(fencedUpdate(datastore, key, big - 1n, () => ({ value: 2 })), isCode('STALE_FENCE'));
-      await fencedUpdate(datastore, key, big, () => ({ value: 3 }));
+      await fencedUpdate(datastore, key, big, () => ({value: 1}));
+      await assert.rejects(
+        fencedUpdate(datastore, key, big - 1n, () => ({value: 2})),
+        isCode('STALE_FENCE'),
+      );
+      await fencedUpdate(datastore, key, big, () => ({value: 3}));
     });
 
     it('refuses bad input with INVALID_ARGUMENT', async () => {
       const key = datastore.key(['FencedRegister', uniqueId('register')]);
       const bad = isCode('INVALID_ARGUMENT');
-      await assert.rejects(fencedUpdate(datastore, key, 1 as unknown as bigint, () => ({})), bad);
-      await assert.rejects(fencedUpdate(datastore, key, -1n, () => ({})), bad);
-      await assert.rejects(fencedUpdate(datastore, key, undefined, () => ({})), bad, "a WEAK lock's fence (undefined)");
-      await assert.rejects(fencedUpdate(datastore, datastore.key('FencedRegister'), 1n, () => ({})), bad);
-      await assert.rejects(fencedUpdate(datastore, key, 1n, () => ({ [FENCE_PROPERTY]: 5 })), bad);
-      await assert.rejects(fencedUpdate(datastore, key, 1n, () => null as unknown as EntityData), bad);
-      assert.equal(await stored(datastore, key.name as string), undefined, 'nothing was written');
+      await assert.rejects(
+        fencedUpdate(datastore, key, 1 as unknown as bigint, () => ({})),
+        bad,
+      );
+      await assert.rejects(
+        fencedUpdate(datastore, key, -1n, () => ({})),
+        bad,
+      );
+      await assert.rejects(
+        fencedUpdate(datastore, key, undefined, () => ({})),
+        bad,
+        "a WEAK lock's fence (undefined)",
+      );
+      await assert.rejects(
+        fencedUpdate(
+          datastore,
+          datastore.key('FencedRegister'),
+          1n,
+          () => ({}),
+        ),
+        bad,
+      );
+      await assert.rejects(
+        fencedUpdate(datastore, key, 1n, () => ({[FENCE_PROPERTY]: 5})),
+        bad,
+      );
+      await assert.rejects(
+        fencedUpdate(datastore, key, 1n, () => null as unknown as EntityData),
+        bad,
+      );
+      assert.equal(
+        await stored(datastore, key.name as string),
+        undefined,
+        'nothing was written',
+      );
     });
 
     it('concurrent writers with one fence all apply (contention is retried, each update sees the last)', async () => {
       const key = datastore.key(['FencedRegister', uniqueId('register')]);
       const results = await Promise.allSettled(
-        Array.from({ length: 4 }, () => fencedUpdate(datastore, key, 1n, (current) => ({ value: Number(current?.value ?? 0) + 1 }))),
+        Array.from({length: 4}, () =>
+          fencedUpdate(datastore, key, 1n, current => ({
+            value: Number(current?.value ?? 0) + 1,
+          })),
+        ),
       );
-      const applied = results.filter((result) => result.status === 'fulfilled').length;
+      const applied = results.filter(
+        result => result.status === 'fulfilled',
+      ).length;
       for (const result of results) {
-        if (result.status === 'rejected') assert.equal((result.reason as LockError).code, 'BACKEND_UNAVAILABLE', String(result.reason));
+        if (result.status === 'rejected')
+          assert.equal(
+            (result.reason as LockError).code,
+            'BACKEND_UNAVAILABLE',
+            String(result.reason),
+          );
       }
-      assert.equal((await stored(datastore, key.name as string))?.value, applied, 'every write that resolved is counted once');
+      assert.equal(
+        (await stored(datastore, key.name as string))?.value,
+        applied,
+        'every write that resolved is counted once',
+      );
       assert.ok(applied >= 1);
     });
 
@@ -105,31 +182,63 @@ for (const target of DATASTORE_TARGETS) {
       const identifier = uniqueId('fenced-pause');
       const name = uniqueId('register');
       const key = datastore.key(['FencedRegister', name]);
-      const holder = startNodeChild(join(__dirname, '../support/fenced-writer.js'), [], {
-        ...process.env,
-        DATASTORE_EMULATOR_HOST: target.host(),
-        IDENTIFIER: identifier,
-        LEASE_MS: String(LEASE_MS),
-        REGISTER_NAME: name,
-      });
+      const holder = startNodeChild(
+        join(__dirname, '../support/fenced-writer.js'),
+        [],
+        {
+          ...process.env,
+          DATASTORE_EMULATOR_HOST: target.host(),
+          IDENTIFIER: identifier,
+          LEASE_MS: String(LEASE_MS),
+          REGISTER_NAME: name,
+        },
+      );
       try {
-        const acquired = await holder.lineWhere((line): line is { event: string; fence: string } => (line as { event?: string }).event === 'acquired', 30_000);
+        const acquired = await holder.lineWhere(
+          (line): line is {event: string; fence: string} =>
+            (line as {event?: string}).event === 'acquired',
+          30_000,
+        );
         holder.kill('SIGSTOP');
 
-        const successor = await Lock.acquire(identifier, { waitForMs: LEASE_MS * 10 });
-        assert.ok(successor, "the lock is taken once the paused holder's lease runs out");
-        assert.ok(successor.fence > BigInt(acquired.fence), `the successor's fence ${successor.fence} is above ${acquired.fence}`);
-        await fencedUpdate(datastore, key, successor.fence, () => ({ writer: 'successor' }));
+        const successor = await Lock.acquire(identifier, {
+          waitForMs: LEASE_MS * 10,
+        });
+        assert.ok(
+          successor,
+          "the lock is taken once the paused holder's lease runs out",
+        );
+        assert.ok(
+          successor.fence > BigInt(acquired.fence),
+          `the successor's fence ${successor.fence} is above ${acquired.fence}`,
+        );
+        await fencedUpdate(datastore, key, successor.fence, () => ({
+          writer: 'successor',
+        }));
 
         holder.kill('SIGCONT');
         const outcome = await holder.lineWhere(
-          (line): line is { event: string; code?: string; message?: string } => ['wrote', 'refused'].includes((line as { event?: string }).event ?? ''),
+          (line): line is {event: string; code?: string; message?: string} =>
+            ['wrote', 'refused'].includes(
+              (line as {event?: string}).event ?? '',
+            ),
           30_000,
         );
-        assert.deepEqual({ event: outcome.event, code: outcome.code }, { event: 'refused', code: 'STALE_FENCE' }, holder.stderr());
-        assert.ok(outcome.message?.includes(`fence ${acquired.fence}`) && outcome.message.includes(`fence ${successor.fence}`), outcome.message);
+        assert.deepEqual(
+          {event: outcome.event, code: outcome.code},
+          {event: 'refused', code: 'STALE_FENCE'},
+          holder.stderr(),
+        );
+        assert.ok(
+          outcome.message?.includes(`fence ${acquired.fence}`) &&
+            outcome.message.includes(`fence ${successor.fence}`),
+          outcome.message,
+        );
         assert.equal(await holder.exited, 0, holder.stderr());
-        assert.deepEqual(await stored(datastore, name), { writer: 'successor', fence: String(successor.fence) });
+        assert.deepEqual(await stored(datastore, name), {
+          writer: 'successor',
+          fence: String(successor.fence),
+        });
         await successor.release();
       } finally {
         holder.kill('SIGKILL');

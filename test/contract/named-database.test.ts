@@ -1,14 +1,14 @@
-import { strict as assert } from 'node:assert';
-import type { ChildProcess } from 'node:child_process';
-import { Datastore } from '@google-cloud/datastore';
-import { freePort } from '../../infra/ports';
-import { configureLocking, Lock, LockError, peek } from '../../shared';
-import { resolveLockingConfig } from '../../shared/config';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { startFunctionServer } from '../support/function-server';
-import { TEST_PROJECT } from '../support/global-setup';
-import { uniqueId } from '../support/ids';
-import { waitForHttp } from '../support/worker-server';
+import {strict as assert} from 'node:assert';
+import type {ChildProcess} from 'node:child_process';
+import {Datastore} from '@google-cloud/datastore';
+import {freePort} from '../../infra/ports';
+import {configureLocking, Lock, LockError, peek} from '../../shared';
+import {resolveLockingConfig} from '../../shared/config';
+import {DATASTORE_TARGETS} from '../support/datastore-targets';
+import {startFunctionServer} from '../support/function-server';
+import {TEST_PROJECT} from '../support/global-setup';
+import {uniqueId} from '../support/ids';
+import {waitForHttp} from '../support/worker-server';
 
 const DATABASE = 'locks';
 
@@ -26,7 +26,10 @@ describe('named databases', function () {
       let port: number;
       before(async () => {
         port = await freePort();
-        server = startFunctionServer('acquireLock', port, { DATASTORE_EMULATOR_HOST: target.host(), LOCKS_DATASTORE_DATABASE: DATABASE });
+        server = startFunctionServer('acquireLock', port, {
+          DATASTORE_EMULATOR_HOST: target.host(),
+          LOCKS_DATASTORE_DATABASE: DATABASE,
+        });
         await waitForHttp(port);
       });
       after(() => {
@@ -38,17 +41,32 @@ describe('named databases', function () {
         const identifier = uniqueId('named-db');
         const response = await fetch(`http://127.0.0.1:${port}/`, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ identifier, wait: false }),
+          headers: {'Content-Type': 'application/json'},
+          body: JSON.stringify({identifier, wait: false}),
         });
-        const body = (await response.json()) as { token?: string; fence?: string };
+        const body = (await response.json()) as {
+          token?: string;
+          fence?: string;
+        };
         assert.equal(response.status, 200, JSON.stringify(body));
         const client = (databaseId?: string) =>
-          new Datastore({ projectId: TEST_PROJECT, apiEndpoint: target.host(), ...(databaseId ? { databaseId } : {}) });
-        configureLocking({ datastore: client(DATABASE) });
-        assert.equal((await peek(identifier))?.fence?.toString(), body.fence, 'the lock is in the named database');
-        configureLocking({ datastore: client() });
-        assert.equal(await peek(identifier), null, 'the default database has no such lock');
+          new Datastore({
+            projectId: TEST_PROJECT,
+            apiEndpoint: target.host(),
+            ...(databaseId ? {databaseId} : {}),
+          });
+        configureLocking({datastore: client(DATABASE)});
+        assert.equal(
+          (await peek(identifier))?.fence?.toString(),
+          body.fence,
+          'the lock is in the named database',
+        );
+        configureLocking({datastore: client()});
+        assert.equal(
+          await peek(identifier),
+          null,
+          'the default database has no such lock',
+        );
       });
     });
   }
@@ -60,12 +78,31 @@ describe('named databases', function () {
       process.env.DATASTORE_EMULATOR_HOST = host;
       const identifier = uniqueId('built-client');
       try {
-        configureLocking({ databaseId: DATABASE });
-        assert.ok(await Lock.acquire(identifier, { wait: false }));
-        configureLocking({ datastore: new Datastore({ projectId: TEST_PROJECT, apiEndpoint: host, databaseId: DATABASE }) });
-        assert.notEqual(await peek(identifier), null, 'the lock is in the named database');
-        configureLocking({ datastore: new Datastore({ projectId: TEST_PROJECT, apiEndpoint: host }) });
-        assert.equal(await peek(identifier), null, 'the default database has no such lock');
+        configureLocking({databaseId: DATABASE});
+        assert.ok(await Lock.acquire(identifier, {wait: false}));
+        configureLocking({
+          datastore: new Datastore({
+            projectId: TEST_PROJECT,
+            apiEndpoint: host,
+            databaseId: DATABASE,
+          }),
+        });
+        assert.notEqual(
+          await peek(identifier),
+          null,
+          'the lock is in the named database',
+        );
+        configureLocking({
+          datastore: new Datastore({
+            projectId: TEST_PROJECT,
+            apiEndpoint: host,
+          }),
+        });
+        assert.equal(
+          await peek(identifier),
+          null,
+          'the default database has no such lock',
+        );
       } finally {
         if (saved === undefined) delete process.env.DATASTORE_EMULATOR_HOST;
         else process.env.DATASTORE_EMULATOR_HOST = saved;
@@ -74,15 +111,24 @@ describe('named databases', function () {
     });
 
     for (const [what, config] of [
-      ['an id with capitals', { databaseId: 'Locks' }],
-      ['a number', { databaseId: 7 }],
-      ['an id too short', { databaseId: 'abc' }],
-      ['an id and a client of your own', { databaseId: DATABASE, datastore: new Datastore({ projectId: TEST_PROJECT }) }],
+      ['an id with capitals', {databaseId: 'Locks'}],
+      ['a number', {databaseId: 7}],
+      ['an id too short', {databaseId: 'abc'}],
+      [
+        'an id and a client of your own',
+        {
+          databaseId: DATABASE,
+          datastore: new Datastore({projectId: TEST_PROJECT}),
+        },
+      ],
     ] as const) {
       it(`refuses ${what} with INVALID_ARGUMENT`, () => {
         assert.throws(
           () => resolveLockingConfig(config as never),
-          (error: unknown) => error instanceof LockError && error.code === 'INVALID_ARGUMENT' && /databaseId/.test(error.message),
+          (error: unknown) =>
+            error instanceof LockError &&
+            error.code === 'INVALID_ARGUMENT' &&
+            /databaseId/.test(error.message),
         );
       });
     }

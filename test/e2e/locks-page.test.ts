@@ -1,20 +1,23 @@
-import { strict as assert } from 'node:assert';
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import type { Browser, Page } from 'puppeteer-core';
-import { LOCAL_PROJECT } from '../../infra/local/project';
-import { WORK_TOPIC } from '../../infra/topology';
-import { launchChromium } from '../support/chromium';
-import { startLocalStack, type LocalStack } from '../support/stack-process';
+import {strict as assert} from 'node:assert';
+import {randomUUID} from 'node:crypto';
+import {mkdirSync, mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {dirname, join} from 'node:path';
+import type {Browser, Page} from 'puppeteer-core';
+import {LOCAL_PROJECT} from '../../infra/local/project';
+import {WORK_TOPIC} from '../../infra/topology';
+import {launchChromium} from '../support/chromium';
+import {startLocalStack, type LocalStack} from '../support/stack-process';
 
 const REPO = join(__dirname, '../../..');
 /**
  * Where the run saves its screenshot: under .tmp/ (ignored by git), so a test run leaves the work
  * tree clean; `LOCKS_PAGE_SCREENSHOT=docs/locks-page.png` refreshes the README's copy.
  */
-const SCREENSHOT = join(REPO, process.env.LOCKS_PAGE_SCREENSHOT || join('.tmp', 'locks-page.png'));
+const SCREENSHOT = join(
+  REPO,
+  process.env.LOCKS_PAGE_SCREENSHOT || join('.tmp', 'locks-page.png'),
+);
 
 /**
  * The live locks page of `npm start`, in a real headless browser (Debian's chromium through
@@ -32,48 +35,76 @@ describe('end to end: the live locks page in chromium', function () {
     stack = await startLocalStack(dir);
     browser = await launchChromium();
     page = await browser.newPage();
-    await page.setViewport({ width: 1280, height: 760 });
+    await page.setViewport({width: 1280, height: 760});
   });
   after(async () => {
     await browser?.close();
     await stack?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, {recursive: true, force: true});
   });
 
   const post = async (name: string, body: unknown) => {
-    const response = await fetch(`${stack.baseUrl}/${name}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+    const response = await fetch(`${stack.baseUrl}/${name}`, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
     return (await response.json()) as Record<string, string>;
   };
   // Browser-side expressions as source text: this project compiles without the DOM's types.
-  const rowsNamed = (identifier: string) => `[...document.querySelectorAll('#locks-body tr')].filter((row) => row.dataset.identifier === ${JSON.stringify(identifier)})`;
+  const rowsNamed = (identifier: string) =>
+    `[...document.querySelectorAll('#locks-body tr')].filter((row) => row.dataset.identifier === ${JSON.stringify(identifier)})`;
   const feedEntries = (type: string, outcome: string, identifier: string) =>
     `[...document.querySelectorAll('#feed-list li')].filter((item) => item.dataset.type === ${JSON.stringify(type)} && item.dataset.outcome === ${JSON.stringify(outcome)} && item.dataset.identifier === ${JSON.stringify(identifier)})`;
-  const rowShown = async (identifier: string) => (await page.evaluate(`${rowsNamed(identifier)}.length`)) === 1;
-  const waitForRow = (identifier: string, shown: boolean) => page.waitForFunction(`${rowsNamed(identifier)}.length === ${shown ? 1 : 0}`, { timeout: 20_000 });
-  const waitForFeed = (type: string, outcome: string, identifier: string, count = 1) =>
-    page.waitForFunction(`${feedEntries(type, outcome, identifier)}.length >= ${count}`, { timeout: 30_000 });
+  const rowShown = async (identifier: string) =>
+    (await page.evaluate(`${rowsNamed(identifier)}.length`)) === 1;
+  const waitForRow = (identifier: string, shown: boolean) =>
+    page.waitForFunction(
+      `${rowsNamed(identifier)}.length === ${shown ? 1 : 0}`,
+      {timeout: 20_000},
+    );
+  const waitForFeed = (
+    type: string,
+    outcome: string,
+    identifier: string,
+    count = 1,
+  ) =>
+    page.waitForFunction(
+      `${feedEntries(type, outcome, identifier)}.length >= ${count}`,
+      {timeout: 30_000},
+    );
 
   it('the ready line prints the page URL; the page loads and its feed connects', async () => {
     assert.match(stack.readyLine, new RegExp(`locks page ${stack.baseUrl}/ `));
     const response = await page.goto(`${stack.baseUrl}/`);
     assert.equal(response?.status(), 200);
     assert.equal(await page.title(), 'Locks · cloud-functions-locking');
-    await page.waitForSelector('#live[data-state="live"]', { timeout: 20_000 });
+    await page.waitForSelector('#live[data-state="live"]', {timeout: 20_000});
   });
 
   it('an acquire over HTTP makes its row appear, with holder and fence; the release makes it go; both are in the feed', async () => {
     const identifier = `invoice/${randomUUID().slice(0, 8)}`;
-    const acquired = await post('acquireLock', { identifier, wait: false, leaseMs: 60_000 });
+    const acquired = await post('acquireLock', {
+      identifier,
+      wait: false,
+      leaseMs: 60_000,
+    });
     assert.ok(acquired.token);
     await waitForRow(identifier, true);
-    const cells = (await page.evaluate(`[...${rowsNamed(identifier)}[0].querySelectorAll('td')].map((cell) => cell.textContent)`)) as string[];
+    const cells = (await page.evaluate(
+      `[...${rowsNamed(identifier)}[0].querySelectorAll('td')].map((cell) => cell.textContent)`,
+    )) as string[];
     assert.equal(cells[0], identifier);
     assert.equal(cells[1], acquired.holderId);
     assert.match(cells[3] ?? '', /s left/);
     assert.equal(cells[4], acquired.fence);
     await waitForFeed('acquire', 'acquired', identifier);
 
-    assert.deepEqual(await post('releaseLock', { identifier, token: acquired.token }), { released: true });
+    assert.deepEqual(
+      await post('releaseLock', {identifier, token: acquired.token}),
+      {released: true},
+    );
     await waitForRow(identifier, false);
     await waitForFeed('release', 'released', identifier);
     assert.equal(await rowShown(identifier), false);
@@ -86,30 +117,57 @@ describe('end to end: the live locks page in chromium', function () {
     const identifier = `account:${account}`;
     // A few locks in different states, so the screenshot shows what the page is for.
     const scenery = [
-      await post('acquireLock', { identifier: 'orders/1042', wait: false, leaseMs: 45_000 }),
-      await post('acquireLock', { identifier: 'reports/daily-rollup', wait: false }),
+      await post('acquireLock', {
+        identifier: 'orders/1042',
+        wait: false,
+        leaseMs: 45_000,
+      }),
+      await post('acquireLock', {
+        identifier: 'reports/daily-rollup',
+        wait: false,
+      }),
     ];
-    const holder = await post('acquireLock', { identifier, wait: false, leaseMs: 60_000 });
+    const holder = await post('acquireLock', {
+      identifier,
+      wait: false,
+      leaseMs: 60_000,
+    });
     assert.ok(holder.token);
     await waitForRow(identifier, true);
 
-    const published = await fetch(`http://127.0.0.1:${stack.ports.pubsub}/v1/projects/${LOCAL_PROJECT}/topics/${WORK_TOPIC}:publish`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ messages: [{ data: Buffer.from(JSON.stringify({ account, amount: 5, eventId: `${account}-e1` })).toString('base64') }] }),
-    });
+    const published = await fetch(
+      `http://127.0.0.1:${stack.ports.pubsub}/v1/projects/${LOCAL_PROJECT}/topics/${WORK_TOPIC}:publish`,
+      {
+        method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({
+          messages: [
+            {
+              data: Buffer.from(
+                JSON.stringify({account, amount: 5, eventId: `${account}-e1`}),
+              ).toString('base64'),
+            },
+          ],
+        }),
+      },
+    );
     assert.equal(published.status, 200);
     await waitForFeed('acquire', 'held', identifier);
     await waitForFeed('requeue', 'requeued', identifier);
 
     // Released, the re-queued message runs: the worker's own grant and release follow in the feed.
-    await post('releaseLock', { identifier, token: holder.token });
+    await post('releaseLock', {identifier, token: holder.token});
     await waitForFeed('acquire', 'acquired', identifier, 2);
     await waitForFeed('release', 'released', identifier, 2);
     await waitForRow(identifier, false);
 
-    mkdirSync(dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT as `${string}.png` });
-    for (const lock of scenery) if (lock.token) await post('releaseLock', { identifier: lock.identifier, token: lock.token });
+    mkdirSync(dirname(SCREENSHOT), {recursive: true});
+    await page.screenshot({path: SCREENSHOT as `${string}.png`});
+    for (const lock of scenery)
+      if (lock.token)
+        await post('releaseLock', {
+          identifier: lock.identifier,
+          token: lock.token,
+        });
   });
 });

@@ -1,14 +1,18 @@
-import { strict as assert } from 'node:assert';
-import type { ChildProcess } from 'node:child_process';
-import { PropertyFilter } from '@google-cloud/datastore';
-import type { PubSub, Subscription } from '@google-cloud/pubsub';
-import { freePort } from '../../infra/ports';
-import { ACCOUNT_KIND, APPLIED_EVENT_KIND, DUPLICATE_KIND } from '../../functions/example-worker';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { TEST_PROJECT } from '../support/global-setup';
-import { delay, uniqueId } from '../support/ids';
-import { pubsubClient, pull, topicPushingTo } from '../support/pubsub-fixtures';
-import { startExampleWorkerServer, waitForHttp } from '../support/worker-server';
+import {strict as assert} from 'node:assert';
+import type {ChildProcess} from 'node:child_process';
+import {PropertyFilter} from '@google-cloud/datastore';
+import type {PubSub, Subscription} from '@google-cloud/pubsub';
+import {freePort} from '../../infra/ports';
+import {
+  ACCOUNT_KIND,
+  APPLIED_EVENT_KIND,
+  DUPLICATE_KIND,
+} from '../../functions/example-worker';
+import {DATASTORE_TARGETS} from '../support/datastore-targets';
+import {TEST_PROJECT} from '../support/global-setup';
+import {delay, uniqueId} from '../support/ids';
+import {pubsubClient, pull, topicPushingTo} from '../support/pubsub-fixtures';
+import {startExampleWorkerServer, waitForHttp} from '../support/worker-server';
 
 const MESSAGES = 100;
 const ACCOUNTS = 5;
@@ -34,47 +38,82 @@ describe('end to end: Pub/Sub push to the example worker', function () {
     pubsub = pubsubClient();
   });
   after(async () => {
-    for (const server of servers) if (server.pid) process.kill(-server.pid, 'SIGKILL');
+    for (const server of servers)
+      if (server.pid) process.kill(-server.pid, 'SIGKILL');
     await pubsub.close();
   });
 
   it(`a burst of ${MESSAGES} messages over ${ACCOUNTS} accounts, pushed to ${SERVERS} instances: each applied exactly once, none lost, none concurrent per account`, async () => {
     const run = uniqueId('e2e').replace(/[^a-zA-Z0-9-]/g, '-');
     const audits: Subscription[] = [];
-    const delivery = { ackDeadlineSeconds: 30, retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } } };
+    const delivery = {
+      ackDeadlineSeconds: 30,
+      retryPolicy: {
+        minimumBackoff: {seconds: 1},
+        maximumBackoff: {seconds: 10},
+      },
+    };
     const topics = await Promise.all(
-      Array.from({ length: SERVERS }, async (_, instance) => {
+      Array.from({length: SERVERS}, async (_, instance) => {
         const port = await freePort();
         ports.push(port);
         const baseUrl = `http://127.0.0.1:${port}`;
-        const retry = await topicPushingTo(pubsub, `retry-${run}-${instance}`, baseUrl, delivery);
+        const retry = await topicPushingTo(
+          pubsub,
+          `retry-${run}-${instance}`,
+          baseUrl,
+          delivery,
+        );
         servers.push(
           startExampleWorkerServer(
             port,
-            { DATASTORE_EMULATOR_HOST: firestore?.host(), GOOGLE_CLOUD_PROJECT: TEST_PROJECT, EXAMPLE_WORKER_WORK_MS: '300', EXAMPLE_RETRY_TOPIC: retry.topic },
+            {
+              DATASTORE_EMULATOR_HOST: firestore?.host(),
+              GOOGLE_CLOUD_PROJECT: TEST_PROJECT,
+              EXAMPLE_WORKER_WORK_MS: '300',
+              EXAMPLE_RETRY_TOPIC: retry.topic,
+            },
             output,
           ),
         );
         await waitForHttp(port);
-        const work = await topicPushingTo(pubsub, `work-${run}-${instance}`, baseUrl, delivery);
-        const [audit] = await pubsub.topic(work.topic).createSubscription(`audit-${run}-${instance}`, { ackDeadlineSeconds: 30 });
+        const work = await topicPushingTo(
+          pubsub,
+          `work-${run}-${instance}`,
+          baseUrl,
+          delivery,
+        );
+        const [audit] = await pubsub
+          .topic(work.topic)
+          .createSubscription(`audit-${run}-${instance}`, {
+            ackDeadlineSeconds: 30,
+          });
         audits.push(audit);
         return work.publisher;
       }),
     );
 
     // The framework's own body errors come back as JSON here too: the patch reached its app.
-    const malformed = await fetch(`http://127.0.0.1:${ports[0]}/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"oops' });
+    const malformed = await fetch(`http://127.0.0.1:${ports[0]}/`, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json'},
+      body: '{"oops',
+    });
     assert.equal(malformed.status, 400);
-    assert.deepEqual(((await malformed.json()) as { error: string }).error, 'invalid_request');
+    assert.deepEqual(
+      ((await malformed.json()) as {error: string}).error,
+      'invalid_request',
+    );
 
     const expected = new Map<string, number>();
     await Promise.all(
-      Array.from({ length: MESSAGES }, (_, i) => {
+      Array.from({length: MESSAGES}, (_, i) => {
         const account = `${run}-account-${i % ACCOUNTS}`;
         expected.set(account, (expected.get(account) ?? 0) + i + 1);
         // Each account's messages are spread over every instance, so they contend across processes.
-        return (topics[i % SERVERS] as (typeof topics)[number]).publishMessage({ json: { account, amount: i + 1, eventId: `${run}-event-${i}` } });
+        return (topics[i % SERVERS] as (typeof topics)[number]).publishMessage({
+          json: {account, amount: i + 1, eventId: `${run}-event-${i}`},
+        });
       }),
     );
 
@@ -83,43 +122,82 @@ describe('end to end: Pub/Sub push to the example worker', function () {
     const appliedCount = async () => {
       let count = 0;
       for (const account of expected.keys()) {
-        const [keys] = await db.runQuery(db.createQuery(APPLIED_EVENT_KIND).filter(new PropertyFilter('account', '=', account)).select('__key__'));
+        const [keys] = await db.runQuery(
+          db
+            .createQuery(APPLIED_EVENT_KIND)
+            .filter(new PropertyFilter('account', '=', account))
+            .select('__key__'),
+        );
         count += keys.length;
       }
       return count;
     };
     const publishedAt = Date.now();
     const deadline = Date.now() + 150_000;
-    while ((await appliedCount()) < MESSAGES && Date.now() < deadline) await delay(500);
-    console.log(`      e2e: all applied ${Date.now() - publishedAt} ms after publishing`);
+    while ((await appliedCount()) < MESSAGES && Date.now() < deadline)
+      await delay(500);
+    console.log(
+      `      e2e: all applied ${Date.now() - publishedAt} ms after publishing`,
+    );
     await delay(1000); // anything delivered twice would land now
 
-    assert.equal(await appliedCount(), MESSAGES, 'every message was applied: none lost');
+    assert.equal(
+      await appliedCount(),
+      MESSAGES,
+      'every message was applied: none lost',
+    );
     for (const [account, sum] of expected) {
       const [entity] = await db.get(db.key([ACCOUNT_KIND, account]));
-      assert.equal(entity?.balance, sum, `${account}: no update lost, so no two messages ran at once for it`);
+      assert.equal(
+        entity?.balance,
+        sum,
+        `${account}: no update lost, so no two messages ran at once for it`,
+      );
     }
-    const audited = (await Promise.all(audits.map((audit) => pull(audit, MESSAGES + 1, 3000)))).flat();
-    const auditedEvents = audited.map((message) => (JSON.parse(message.data.toString()) as { eventId: string }).eventId);
-    assert.equal(new Set(auditedEvents).size, MESSAGES, 'the audit subscriptions saw every event');
-    assert.equal(auditedEvents.length, MESSAGES, 'and each exactly once: re-queued copies went only to the retry topics');
-    const [duplicates] = await db.runQuery(
-      db.createQuery(DUPLICATE_KIND).filter(new PropertyFilter('eventId', '>=', run)).filter(new PropertyFilter('eventId', '<', `${run}~`)),
+    const audited = (
+      await Promise.all(audits.map(audit => pull(audit, MESSAGES + 1, 3000)))
+    ).flat();
+    const auditedEvents = audited.map(
+      message =>
+        (JSON.parse(message.data.toString()) as {eventId: string}).eventId,
     );
-    assert.equal(duplicates.length, 0, 'no message was delivered to the handler twice');
+    assert.equal(
+      new Set(auditedEvents).size,
+      MESSAGES,
+      'the audit subscriptions saw every event',
+    );
+    assert.equal(
+      auditedEvents.length,
+      MESSAGES,
+      'and each exactly once: re-queued copies went only to the retry topics',
+    );
+    const [duplicates] = await db.runQuery(
+      db
+        .createQuery(DUPLICATE_KIND)
+        .filter(new PropertyFilter('eventId', '>=', run))
+        .filter(new PropertyFilter('eventId', '<', `${run}~`)),
+    );
+    assert.equal(
+      duplicates.length,
+      0,
+      'no message was delivered to the handler twice',
+    );
 
-    const entries = output.flatMap((line) => {
+    const entries = output.flatMap(line => {
       try {
-        return [JSON.parse(line) as { outcome?: string; attempt?: number }];
+        return [JSON.parse(line) as {outcome?: string; attempt?: number}];
       } catch {
         return [];
       }
     });
-    const count = (outcome: string, where: (entry: { attempt?: number }) => boolean = () => true) =>
-      entries.filter((entry) => entry.outcome === outcome && where(entry)).length;
+    const count = (
+      outcome: string,
+      where: (entry: {attempt?: number}) => boolean = () => true,
+    ) =>
+      entries.filter(entry => entry.outcome === outcome && where(entry)).length;
     assert.equal(count('ran'), MESSAGES, 'the handler ran once per message');
     // A contended message is one that was re-queued at least once: its first re-queue has attempt 0.
-    const contended = count('requeued', (entry) => entry.attempt === 0);
+    const contended = count('requeued', entry => entry.attempt === 0);
     const publishes = count('requeued');
     const extraInvocations = publishes + count('early');
     // The work inside the lock (300 ms) outlasts the worker's wait budget (250 ms), so instances
@@ -128,7 +206,9 @@ describe('end to end: Pub/Sub push to the example worker', function () {
     console.log(
       `      e2e: ${MESSAGES} messages, ${MESSAGES + extraInvocations} invocations, ${publishes} re-publishes, ${count('early')} early nacks, ` +
         `${contended} contended messages` +
-        (contended ? `; per contended message: ${(publishes / contended).toFixed(2)} publishes, ${(1 + extraInvocations / contended).toFixed(2)} invocations` : ''),
+        (contended
+          ? `; per contended message: ${(publishes / contended).toFixed(2)} publishes, ${(1 + extraInvocations / contended).toFixed(2)} invocations`
+          : ''),
     );
   });
 });

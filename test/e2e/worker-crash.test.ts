@@ -1,14 +1,14 @@
-import { strict as assert } from 'node:assert';
-import type { ChildProcess } from 'node:child_process';
-import type { PubSub } from '@google-cloud/pubsub';
-import { ACCOUNT_KIND, APPLIED_EVENT_KIND } from '../../functions/example-worker';
-import { freePort } from '../../infra/ports';
-import { configureLocking, peek } from '../../shared';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { TEST_PROJECT } from '../support/global-setup';
-import { delay, uniqueId } from '../support/ids';
-import { pubsubClient, topicPushingTo } from '../support/pubsub-fixtures';
-import { startExampleWorkerServer, waitForHttp } from '../support/worker-server';
+import {strict as assert} from 'node:assert';
+import type {ChildProcess} from 'node:child_process';
+import type {PubSub} from '@google-cloud/pubsub';
+import {ACCOUNT_KIND, APPLIED_EVENT_KIND} from '../../functions/example-worker';
+import {freePort} from '../../infra/ports';
+import {configureLocking, peek} from '../../shared';
+import {DATASTORE_TARGETS} from '../support/datastore-targets';
+import {TEST_PROJECT} from '../support/global-setup';
+import {delay, uniqueId} from '../support/ids';
+import {pubsubClient, topicPushingTo} from '../support/pubsub-fixtures';
+import {startExampleWorkerServer, waitForHttp} from '../support/worker-server';
 
 const LEASE_MS = 3000;
 const firestore = DATASTORE_TARGETS[1];
@@ -25,7 +25,7 @@ describe('end to end: a worker instance killed while it holds a lock', function 
 
   before(() => {
     pubsub = pubsubClient();
-    configureLocking({ datastore: firestore?.client() });
+    configureLocking({datastore: firestore?.client()});
   });
   after(async () => {
     for (const server of servers) {
@@ -40,11 +40,23 @@ describe('end to end: a worker instance killed while it holds a lock', function 
   });
 
   /** One instance: a Functions Framework server fed by its own work topic, re-queueing to its own retry topic. */
-  async function instance(run: string, name: string, env: Record<string, string>) {
+  async function instance(
+    run: string,
+    name: string,
+    env: Record<string, string>,
+  ) {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
-    const delivery = { ackDeadlineSeconds: 30, retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 2 } } };
-    const retry = await topicPushingTo(pubsub, `retry-${run}-${name}`, baseUrl, delivery);
+    const delivery = {
+      ackDeadlineSeconds: 30,
+      retryPolicy: {minimumBackoff: {seconds: 1}, maximumBackoff: {seconds: 2}},
+    };
+    const retry = await topicPushingTo(
+      pubsub,
+      `retry-${run}-${name}`,
+      baseUrl,
+      delivery,
+    );
     const server = startExampleWorkerServer(port, {
       DATASTORE_EMULATOR_HOST: firestore?.host(),
       GOOGLE_CLOUD_PROJECT: TEST_PROJECT,
@@ -54,8 +66,13 @@ describe('end to end: a worker instance killed while it holds a lock', function 
     });
     servers.push(server);
     await waitForHttp(port);
-    const work = await topicPushingTo(pubsub, `work-${run}-${name}`, baseUrl, delivery);
-    return { server, work: work.publisher };
+    const work = await topicPushingTo(
+      pubsub,
+      `work-${run}-${name}`,
+      baseUrl,
+      delivery,
+    );
+    return {server, work: work.publisher};
   }
 
   it(`the account's next event is applied by another instance within about the lease (${LEASE_MS} ms)`, async () => {
@@ -65,10 +82,18 @@ describe('end to end: a worker instance killed while it holds a lock', function 
     assert.ok(db);
 
     // The first instance takes the account's lock, then "works" for a minute: it will not finish.
-    const doomed = await instance(run, 'doomed', { EXAMPLE_WORKER_WORK_MS: '60000' });
-    await doomed.work.publishMessage({ json: { account, amount: 1, eventId: `${run}-first` } });
+    const doomed = await instance(run, 'doomed', {
+      EXAMPLE_WORKER_WORK_MS: '60000',
+    });
+    await doomed.work.publishMessage({
+      json: {account, amount: 1, eventId: `${run}-first`},
+    });
     let holder = null;
-    for (const deadline = Date.now() + 30_000; !holder && Date.now() < deadline; ) holder = (await peek(`account:${account}`)) ?? (await delay(100), null);
+    for (
+      const deadline = Date.now() + 30_000;
+      !holder && Date.now() < deadline;
+    )
+      holder = (await peek(`account:${account}`)) ?? (await delay(100), null);
     assert.ok(holder, 'the first instance holds the account lock');
     assert.equal(holder.leaseMs, LEASE_MS, 'with a lease');
 
@@ -76,14 +101,24 @@ describe('end to end: a worker instance killed while it holds a lock', function 
     process.kill(-(doomed.server.pid as number), 'SIGKILL');
 
     const survivor = await instance(run, 'survivor', {});
-    await survivor.work.publishMessage({ json: { account, amount: 5, eventId: `${run}-second` } });
+    await survivor.work.publishMessage({
+      json: {account, amount: 5, eventId: `${run}-second`},
+    });
     let applied = false;
-    for (const deadline = Date.now() + 60_000; !applied && Date.now() < deadline; await delay(100)) {
-      const [entity] = await db.get(db.key([APPLIED_EVENT_KIND, `${run}-second`]));
+    for (
+      const deadline = Date.now() + 60_000;
+      !applied && Date.now() < deadline;
+      await delay(100)
+    ) {
+      const [entity] = await db.get(
+        db.key([APPLIED_EVENT_KIND, `${run}-second`]),
+      );
       applied = entity !== undefined;
     }
     const recoveredMs = Date.now() - killedAt;
-    console.log(`      worker crash: the account's next event applied ${recoveredMs} ms after the holder was killed (lease ${LEASE_MS} ms)`);
+    console.log(
+      `      worker crash: the account's next event applied ${recoveredMs} ms after the holder was killed (lease ${LEASE_MS} ms)`,
+    );
     assert.ok(applied, 'the next event was applied by the surviving instance');
     const [balance] = await db.get(db.key([ACCOUNT_KIND, account]));
     assert.equal(balance?.balance, 5, 'the killed instance never wrote');

@@ -1,30 +1,40 @@
-import { strict as assert } from 'node:assert';
-import { Datastore } from '@google-cloud/datastore';
+import {strict as assert} from 'node:assert';
+import {Datastore} from '@google-cloud/datastore';
 import sinon from 'sinon';
-import { configureLocking, Lock, LockError, LockKind, peek, releaseByToken } from '../../shared';
-import { currentRuntime } from '../../shared/config';
-import type { DatastoreLockBackend } from '../../shared/datastore/datastore-backend';
-import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { freePort } from '../../infra/ports';
-import { TEST_PROJECT } from '../support/global-setup';
-import { delay, uniqueId } from '../support/ids';
-import { spyOnRpcs } from '../support/rpc-counter';
+import {
+  configureLocking,
+  Lock,
+  LockError,
+  LockKind,
+  peek,
+  releaseByToken,
+} from '../../shared';
+import {currentRuntime} from '../../shared/config';
+import type {DatastoreLockBackend} from '../../shared/datastore/datastore-backend';
+import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
+import {DATASTORE_TARGETS} from '../support/datastore-targets';
+import {freePort} from '../../infra/ports';
+import {TEST_PROJECT} from '../support/global-setup';
+import {delay, uniqueId} from '../support/ids';
+import {spyOnRpcs} from '../support/rpc-counter';
 
 /**
  * Round trips and injected faults on the real emulators: the store answers for real, and sinon
  * adds only what no emulator produces (a dropped answer, an outage, a refused call).
  */
-const grpcError = (code: number, text: string) => Object.assign(new Error(`${code} ${text}: injected`), { code });
+const grpcError = (code: number, text: string) =>
+  Object.assign(new Error(`${code} ${text}: injected`), {code});
 const UNAVAILABLE = grpcError(14, 'UNAVAILABLE');
 const DEADLINE_EXCEEDED = grpcError(4, 'DEADLINE_EXCEEDED');
 const PERMISSION_DENIED = grpcError(7, 'PERMISSION_DENIED');
-const fastRetry = { initialMs: 5, maxMs: 20, maxAttempts: 3 };
+const fastRetry = {initialMs: 5, maxMs: 20, maxAttempts: 3};
 
 /** Takes and releases one lock, then waits for the precondition probe the first acquire started. */
 async function settledPreconditionProbe(): Promise<boolean> {
   await (await Lock.acquire(uniqueId('warm-up')))?.release();
-  const backend = (await currentRuntime().backend(LockKind.STRONG)) as DatastoreLockBackend;
+  const backend = (await currentRuntime().backend(
+    LockKind.STRONG,
+  )) as DatastoreLockBackend;
   return backend.preconditions.honoured();
 }
 
@@ -47,7 +57,7 @@ for (const target of DATASTORE_TARGETS) {
     let preconditions = false;
     beforeEach(async () => {
       datastore = target.client();
-      configureLocking({ datastore, retry: fastRetry });
+      configureLocking({datastore, retry: fastRetry});
       // Warm up: the generated client is created on the first call, and the first acquire starts
       // the one-time precondition probe, which must be done before anything is counted or stubbed.
       preconditions = await settledPreconditionProbe();
@@ -67,32 +77,51 @@ for (const target of DATASTORE_TARGETS) {
         assert.deepEqual(rpcs.calls(), ['commit']);
         rpcs.reset();
         assert.equal(await held.release(), true);
-        assert.deepEqual(rpcs.calls(), preconditions ? ['commit'] : ['beginTransaction', 'lookup', 'commit']);
+        assert.deepEqual(
+          rpcs.calls(),
+          preconditions ? ['commit'] : ['beginTransaction', 'lookup', 'commit'],
+        );
       });
 
       it(`a renewal is ${target.honoursPreconditions ? 'one conditional update' : 'begin, lookup, commit'}, keeps the fence, and a later release still takes one round trip`, async () => {
-        const held = await Lock.acquire(uniqueId('rpc-renew'), { leaseMs: 60_000 });
+        const held = await Lock.acquire(uniqueId('rpc-renew'), {
+          leaseMs: 60_000,
+        });
         assert.ok(held);
         const rpcs = spyOnRpcs(datastore, sandbox);
         assert.equal(await held.renew(), true);
-        assert.deepEqual(rpcs.calls(), preconditions ? ['commit'] : ['beginTransaction', 'lookup', 'commit']);
-        assert.equal((await peek(held.identifier))?.fence, held.fence, 'renewal keeps the grant fence');
+        assert.deepEqual(
+          rpcs.calls(),
+          preconditions ? ['commit'] : ['beginTransaction', 'lookup', 'commit'],
+        );
+        assert.equal(
+          (await peek(held.identifier))?.fence,
+          held.fence,
+          'renewal keeps the grant fence',
+        );
         rpcs.reset();
         assert.equal(await held.release(), true);
-        assert.deepEqual(rpcs.calls(), preconditions ? ['commit'] : ['beginTransaction', 'lookup', 'commit']);
+        assert.deepEqual(
+          rpcs.calls(),
+          preconditions ? ['commit'] : ['beginTransaction', 'lookup', 'commit'],
+        );
       });
 
       it('a renewal by a holder whose expired lease was taken over changes nothing and answers false', async () => {
         const id = uniqueId('renew-after-takeover');
-        const old = await Lock.acquire(id, { leaseMs: 150 });
+        const old = await Lock.acquire(id, {leaseMs: 150});
         assert.ok(old);
         await delay(400);
-        const next = await Lock.acquire(id, { wait: false });
+        const next = await Lock.acquire(id, {wait: false});
         assert.ok(next, 'an expired lease is free to a plain acquire');
         assert.ok((next.fence as bigint) > (old.fence as bigint));
         assert.equal(await old.renew(), false);
         assert.equal(old.signal.aborted, true);
-        assert.equal((await peek(id))?.holderId, next.holderId, "the new holder's lock is untouched");
+        assert.equal(
+          (await peek(id))?.holderId,
+          next.holderId,
+          "the new holder's lock is untouched",
+        );
         assert.equal(await old.release(), false);
         assert.equal(await next.release(), true);
       });
@@ -102,7 +131,11 @@ for (const target of DATASTORE_TARGETS) {
         assert.ok(held);
         const rpcs = spyOnRpcs(datastore, sandbox);
         assert.equal(await releaseByToken(held.identifier, held.token), true);
-        assert.deepEqual(rpcs.calls(), ['beginTransaction', 'lookup', 'commit']);
+        assert.deepEqual(rpcs.calls(), [
+          'beginTransaction',
+          'lookup',
+          'commit',
+        ]);
       });
 
       it('a held lock costs one commit to find held and one lookup to judge it (an expired lease is free to anyone)', async () => {
@@ -110,13 +143,19 @@ for (const target of DATASTORE_TARGETS) {
         const held = await Lock.acquire(id);
         assert.ok(held);
         const rpcs = spyOnRpcs(datastore, sandbox);
-        assert.equal(await Lock.acquire(id, { wait: false }), null);
+        assert.equal(await Lock.acquire(id, {wait: false}), null);
         assert.deepEqual(rpcs.calls(), ['commit', 'lookup']);
         rpcs.reset();
-        assert.equal(await Lock.acquire(id, { wait: false, stealAfterMs: 60_000 }), null);
+        assert.equal(
+          await Lock.acquire(id, {wait: false, stealAfterMs: 60_000}),
+          null,
+        );
         assert.deepEqual(rpcs.calls(), ['commit', 'lookup']);
         rpcs.reset();
-        assert.equal(await Lock.acquire(uniqueId('other')).then((other) => other?.release()), true);
+        assert.equal(
+          await Lock.acquire(uniqueId('other')).then(other => other?.release()),
+          true,
+        );
         await held.release();
       });
 
@@ -124,12 +163,17 @@ for (const target of DATASTORE_TARGETS) {
         const id = uniqueId('rpc-stale');
         const victim = await Lock.acquire(id);
         await delay(30);
-        const thief = await Lock.acquire(id, { wait: false, stealAfterMs: 10 });
+        const thief = await Lock.acquire(id, {wait: false, stealAfterMs: 10});
         assert.ok(victim && thief);
         const rpcs = spyOnRpcs(datastore, sandbox);
         assert.equal(await victim.release(), false);
         // With preconditions, the conditional delete conflicts first, then the transaction finds the thief.
-        assert.deepEqual(rpcs.calls(), [...(preconditions ? ['commit'] : []), 'beginTransaction', 'lookup', 'rollback']);
+        assert.deepEqual(rpcs.calls(), [
+          ...(preconditions ? ['commit'] : []),
+          'beginTransaction',
+          'lookup',
+          'rollback',
+        ]);
         await thief.release();
       });
     });
@@ -140,7 +184,7 @@ for (const target of DATASTORE_TARGETS) {
         commit.onFirstCall().rejects(UNAVAILABLE);
         commit.callThrough();
         const id = uniqueId('transient');
-        const held = await Lock.acquire(id, { wait: false });
+        const held = await Lock.acquire(id, {wait: false});
         assert.ok(held, 'acquired on the retry');
         assert.equal(commit.callCount, 2);
         sandbox.restore();
@@ -151,19 +195,28 @@ for (const target of DATASTORE_TARGETS) {
       it('an ambiguous insert (written, but the answer lost) leaves the caller holding its own lock', async () => {
         firstCommitLandsThenFails(sandbox, DEADLINE_EXCEEDED);
         const id = uniqueId('ambiguous');
-        const held = await Lock.acquire(id, { wait: false });
-        assert.ok(held, 'the retry recognised the lock as its own instead of finding it held');
+        const held = await Lock.acquire(id, {wait: false});
+        assert.ok(
+          held,
+          'the retry recognised the lock as its own instead of finding it held',
+        );
         sandbox.restore();
         const stored = await peek(id);
         assert.equal(stored?.holderId, held.holderId);
-        assert.equal(stored?.fence, held.fence, 'the fence is the one the store gave the landed write');
+        assert.equal(
+          stored?.fence,
+          held.fence,
+          'the fence is the one the store gave the landed write',
+        );
         assert.equal(await held.release(), true);
         assert.equal(await peek(id), null);
       });
 
       it('an ambiguous insert while waiting does not make the caller wait on itself', async () => {
         firstCommitLandsThenFails(sandbox, UNAVAILABLE);
-        const held = await Lock.acquire(uniqueId('ambiguous-wait'), { waitForMs: 2_000 });
+        const held = await Lock.acquire(uniqueId('ambiguous-wait'), {
+          waitForMs: 2_000,
+        });
         assert.ok(held);
         sandbox.restore();
         assert.equal(await held.release(), true);
@@ -174,7 +227,11 @@ for (const target of DATASTORE_TARGETS) {
         const held = await Lock.acquire(id);
         assert.ok(held);
         firstCommitLandsThenFails(sandbox, UNAVAILABLE);
-        assert.equal(await held.release(), true, 'the retry found the lock gone: the lost answer was a success');
+        assert.equal(
+          await held.release(),
+          true,
+          'the retry found the lock gone: the lost answer was a success',
+        );
         sandbox.restore();
         assert.equal(await peek(id), null);
       });
@@ -185,7 +242,16 @@ for (const target of DATASTORE_TARGETS) {
           const held = await Lock.acquire(id);
           assert.ok(held);
           const commit = sandbox.stub(DatastoreRpc.prototype, 'commit');
-          commit.onFirstCall().rejects(Object.assign(new Error('3 INVALID_ARGUMENT: injected version above the stored one'), { code: 3 }));
+          commit
+            .onFirstCall()
+            .rejects(
+              Object.assign(
+                new Error(
+                  '3 INVALID_ARGUMENT: injected version above the stored one',
+                ),
+                {code: 3},
+              ),
+            );
           commit.callThrough();
           assert.equal(await held.release(), true);
           sandbox.restore();
@@ -194,19 +260,39 @@ for (const target of DATASTORE_TARGETS) {
       }
 
       it('a store that stays unavailable fails with BACKEND_UNAVAILABLE after the bounded retries', async () => {
-        const commit = sandbox.stub(DatastoreRpc.prototype, 'commit').rejects(UNAVAILABLE);
-        const lookup = sandbox.stub(DatastoreRpc.prototype, 'lookup').rejects(UNAVAILABLE);
+        const commit = sandbox
+          .stub(DatastoreRpc.prototype, 'commit')
+          .rejects(UNAVAILABLE);
+        const lookup = sandbox
+          .stub(DatastoreRpc.prototype, 'lookup')
+          .rejects(UNAVAILABLE);
         const id = uniqueId('outage');
-        await assert.rejects(Lock.acquire(id), (error: unknown) => error instanceof LockError && error.code === 'BACKEND_UNAVAILABLE');
-        assert.ok(commit.callCount >= fastRetry.maxAttempts, 'each retry tried the insert');
-        assert.ok(lookup.callCount > 0, 'after writes that may have landed, it tried to clean up its own lock');
+        await assert.rejects(
+          Lock.acquire(id),
+          (error: unknown) =>
+            error instanceof LockError && error.code === 'BACKEND_UNAVAILABLE',
+        );
+        assert.ok(
+          commit.callCount >= fastRetry.maxAttempts,
+          'each retry tried the insert',
+        );
+        assert.ok(
+          lookup.callCount > 0,
+          'after writes that may have landed, it tried to clean up its own lock',
+        );
         sandbox.restore();
         assert.equal(await peek(id), null, 'no lock was left behind');
       });
 
       it('a refused call (PERMISSION_DENIED) fails at once with BACKEND_FAILURE', async () => {
-        const commit = sandbox.stub(DatastoreRpc.prototype, 'commit').rejects(PERMISSION_DENIED);
-        await assert.rejects(Lock.acquire(uniqueId('denied')), (error: unknown) => error instanceof LockError && error.code === 'BACKEND_FAILURE');
+        const commit = sandbox
+          .stub(DatastoreRpc.prototype, 'commit')
+          .rejects(PERMISSION_DENIED);
+        await assert.rejects(
+          Lock.acquire(uniqueId('denied')),
+          (error: unknown) =>
+            error instanceof LockError && error.code === 'BACKEND_FAILURE',
+        );
         assert.equal(commit.callCount, 1);
       });
 
@@ -214,12 +300,26 @@ for (const target of DATASTORE_TARGETS) {
         const id = uniqueId('release-outage');
         const held = await Lock.acquire(id);
         assert.ok(held);
-        sandbox.stub(DatastoreRpc.prototype, 'beginTransaction').rejects(UNAVAILABLE);
+        sandbox
+          .stub(DatastoreRpc.prototype, 'beginTransaction')
+          .rejects(UNAVAILABLE);
         sandbox.stub(DatastoreRpc.prototype, 'commit').rejects(UNAVAILABLE);
-        await assert.rejects(held.release(), (error: unknown) => error instanceof LockError && error.code === 'BACKEND_UNAVAILABLE');
+        await assert.rejects(
+          held.release(),
+          (error: unknown) =>
+            error instanceof LockError && error.code === 'BACKEND_UNAVAILABLE',
+        );
         sandbox.restore();
-        assert.equal((await peek(id))?.holderId, held.holderId, 'the lock is still there');
-        assert.equal(await held.release(), true, 'and its owner can release it once the store is back');
+        assert.equal(
+          (await peek(id))?.holderId,
+          held.holderId,
+          'the lock is still there',
+        );
+        assert.equal(
+          await held.release(),
+          true,
+          'and its owner can release it once the store is back',
+        );
         assert.equal(await peek(id), null);
       });
 
@@ -231,12 +331,22 @@ for (const target of DATASTORE_TARGETS) {
           const victim = await Lock.acquire(id);
           assert.ok(victim);
           await delay(600);
-          const thieves = await Promise.all([1, 2, 3].map(() => Lock.acquire(id, { wait: false, stealAfterMs: 500 })));
-          const winners = thieves.filter((thief) => thief !== null);
-          assert.ok(winners.length <= 1, `round ${round}: ${winners.length} thieves won`);
+          const thieves = await Promise.all(
+            [1, 2, 3].map(() =>
+              Lock.acquire(id, {wait: false, stealAfterMs: 500}),
+            ),
+          );
+          const winners = thieves.filter(thief => thief !== null);
+          assert.ok(
+            winners.length <= 1,
+            `round ${round}: ${winners.length} thieves won`,
+          );
           const holder = await peek(id);
-          assert.equal(holder?.holderId, winners[0]?.holderId ?? victim.holderId);
-          await Promise.all(winners.map((winner) => winner?.release()));
+          assert.equal(
+            holder?.holderId,
+            winners[0]?.holderId ?? victim.holderId,
+          );
+          await Promise.all(winners.map(winner => winner?.release()));
           await victim.release();
         }
       });
@@ -251,11 +361,18 @@ describe('STRONG with an unreachable store', () => {
     this.timeout(15_000);
     const closedPort = await freePort();
     configureLocking({
-      datastore: new Datastore({ projectId: TEST_PROJECT, apiEndpoint: `127.0.0.1:${closedPort}` }),
+      datastore: new Datastore({
+        projectId: TEST_PROJECT,
+        apiEndpoint: `127.0.0.1:${closedPort}`,
+      }),
       rpcTimeoutMs: 500,
       retry: fastRetry,
     });
-    await assert.rejects(Lock.acquire(uniqueId('unreachable')), (error: unknown) => error instanceof LockError && error.code === 'BACKEND_UNAVAILABLE');
+    await assert.rejects(
+      Lock.acquire(uniqueId('unreachable')),
+      (error: unknown) =>
+        error instanceof LockError && error.code === 'BACKEND_UNAVAILABLE',
+    );
   });
 });
 
@@ -265,19 +382,35 @@ describe('STRONG configuration: namespace and entity kind', () => {
   for (const target of DATASTORE_TARGETS) {
     it(`stores locks under the configured namespace and kind, apart from the defaults: ${target.name}`, async () => {
       const id = uniqueId('configured');
-      configureLocking({ datastore: target.client(), namespace: 'locks-ns', entityKind: 'CustomLock' });
-      const configured = await Lock.acquire(id, { wait: false });
+      configureLocking({
+        datastore: target.client(),
+        namespace: 'locks-ns',
+        entityKind: 'CustomLock',
+      });
+      const configured = await Lock.acquire(id, {wait: false});
       assert.ok(configured);
-      const [entities] = await target.client('locks-ns').runQuery(target.client('locks-ns').createQuery('CustomLock'));
+      const [entities] = await target
+        .client('locks-ns')
+        .runQuery(target.client('locks-ns').createQuery('CustomLock'));
       assert.ok(
-        entities.some((entity) => entity.token === configured.token && entity.identifier === id),
+        entities.some(
+          entity =>
+            entity.token === configured.token && entity.identifier === id,
+        ),
         'the lock entity is in namespace locks-ns, kind CustomLock',
       );
-      configureLocking({ datastore: target.client() });
-      const elsewhere = await Lock.acquire(id, { wait: false });
-      assert.ok(elsewhere, 'the default namespace and kind hold a different lock');
+      configureLocking({datastore: target.client()});
+      const elsewhere = await Lock.acquire(id, {wait: false});
+      assert.ok(
+        elsewhere,
+        'the default namespace and kind hold a different lock',
+      );
       assert.equal(await elsewhere.release(), true);
-      assert.equal(await configured.release(), true, 'a lock releases where it was acquired, whatever is configured since');
+      assert.equal(
+        await configured.release(),
+        true,
+        'a lock releases where it was acquired, whatever is configured since',
+      );
     });
   }
 });

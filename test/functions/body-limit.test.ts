@@ -1,14 +1,14 @@
-import { strict as assert } from 'node:assert';
-import type { ChildProcess } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
+import {strict as assert} from 'node:assert';
+import type {ChildProcess} from 'node:child_process';
+import {request as httpRequest} from 'node:http';
+import {getTestServer} from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import '../../functions';
-import { freePort } from '../../infra/ports';
-import { startFunctionServer, residentBytes } from '../support/function-server';
-import { FIRESTORE_HOST_VARIABLE } from '../support/global-setup';
-import { uniqueId } from '../support/ids';
-import { waitForHttp } from '../support/worker-server';
+import {freePort} from '../../infra/ports';
+import {startFunctionServer, residentBytes} from '../support/function-server';
+import {FIRESTORE_HOST_VARIABLE} from '../support/global-setup';
+import {uniqueId} from '../support/ids';
+import {waitForHttp} from '../support/worker-server';
 
 const MB = 1024 * 1024;
 
@@ -27,7 +27,12 @@ interface Answer {
  * the server closes the connection under its next write.) With `declareLength` the size is sent
  * as Content-Length; without it the body is chunked.
  */
-function sendLargeBody(port: number, size: number, declareLength: boolean, firstPart: number): Promise<Answer> {
+function sendLargeBody(
+  port: number,
+  size: number,
+  declareLength: boolean,
+  firstPart: number,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let sent = 0;
     let answered = false;
@@ -37,26 +42,35 @@ function sendLargeBody(port: number, size: number, declareLength: boolean, first
       port,
       method: 'POST',
       path: '/',
-      headers: { 'Content-Type': 'application/json', ...(declareLength ? { 'Content-Length': String(size) } : {}) },
+      headers: {
+        'Content-Type': 'application/json',
+        ...(declareLength ? {'Content-Length': String(size)} : {}),
+      },
     });
-    req.on('response', (res) => {
+    req.on('response', res => {
       answered = true;
       clearTimeout(pause);
       const sentBeforeAnswer = sent;
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), sentBeforeAnswer });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          sentBeforeAnswer,
+        });
         req.destroy();
       });
     });
     // An early answer closes the connection: writes still under way then fail, as expected.
-    req.on('error', (error) => (answered ? undefined : reject(error)));
+    req.on('error', error => (answered ? undefined : reject(error)));
     const send = (until: number, then: () => void) => {
       while (!answered && sent < until) {
         const piece = pieceOfBody(size, sent, until - sent);
         sent += piece.length;
-        if (!req.write(piece)) return void req.once('drain', () => send(until, then));
+        if (!req.write(piece))
+          return void req.once('drain', () => send(until, then));
       }
       if (!answered) then();
     };
@@ -73,7 +87,8 @@ function pieceOfBody(size: number, offset: number, most: number): Buffer {
   const tail = Buffer.from('"}');
   if (offset < head.length) return head.subarray(offset, offset + most);
   const tailStart = size - tail.length;
-  if (offset >= tailStart) return tail.subarray(offset - tailStart, offset - tailStart + most);
+  if (offset >= tailStart)
+    return tail.subarray(offset - tailStart, offset - tailStart + most);
   return FILLER.subarray(0, Math.min(FILLER.length, most, tailStart - offset));
 }
 
@@ -93,7 +108,10 @@ describe('HTTP functions: oversized bodies refused before they are read', functi
     server = startFunctionServer(
       'acquireLock',
       port,
-      { DATASTORE_EMULATOR_HOST: process.env[FIRESTORE_HOST_VARIABLE], LOCKS_MAX_BODY_BYTES: String(LIMIT) },
+      {
+        DATASTORE_EMULATOR_HOST: process.env[FIRESTORE_HOST_VARIABLE],
+        LOCKS_MAX_BODY_BYTES: String(LIMIT),
+      },
       output,
     );
     await waitForHttp(port);
@@ -117,26 +135,55 @@ describe('HTTP functions: oversized bodies refused before they are read', functi
     const chunked = await sendLargeBody(port, 50 * MB, false, 8 * LIMIT);
     const growth = residentBytes(pid) - before;
     // Answered without the rest of the body; reading either would have buffered 50 MB.
-    assert.equal(declared.sentBeforeAnswer, 0, 'the declared body was answered only after it was sent');
-    assert.equal(chunked.sentBeforeAnswer, 8 * LIMIT, 'the chunked body was answered only after more of it was sent');
-    assert.ok(growth < 20 * MB, `the server grew by ${(growth / MB).toFixed(1)} MB; output: ${output.join('\n')}`);
+    assert.equal(
+      declared.sentBeforeAnswer,
+      0,
+      'the declared body was answered only after it was sent',
+    );
+    assert.equal(
+      chunked.sentBeforeAnswer,
+      8 * LIMIT,
+      'the chunked body was answered only after more of it was sent',
+    );
+    assert.ok(
+      growth < 20 * MB,
+      `the server grew by ${(growth / MB).toFixed(1)} MB; output: ${output.join('\n')}`,
+    );
     assertRefused(declared);
     assertRefused(chunked);
   });
 
   it('a chunked body under the limit still reaches the function whole', async () => {
     const identifier = uniqueId('chunked');
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'Content-Type': 'application/json' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      });
-      req.on('error', reject);
-      // Two writes and no Content-Length: Node sends them chunked.
-      req.write(`{"identifier": ${JSON.stringify(identifier)}, "wait": false, "padding": "`);
-      req.end(`${'x'.repeat(LIMIT / 4)}"}`);
-    });
+    const answer = await new Promise<{status: number; body: string}>(
+      (resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/',
+            headers: {'Content-Type': 'application/json'},
+          },
+          res => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                body: Buffer.concat(chunks).toString('utf8'),
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        // Two writes and no Content-Length: Node sends them chunked.
+        req.write(
+          `{"identifier": ${JSON.stringify(identifier)}, "wait": false, "padding": "`,
+        );
+        req.end(`${'x'.repeat(LIMIT / 4)}"}`);
+      },
+    );
     assert.equal(answer.status, 200, answer.body);
     assert.equal(JSON.parse(answer.body).identifier, identifier);
   });
@@ -146,7 +193,10 @@ describe('HTTP functions: oversized bodies refused before they are read', functi
     const data = Buffer.from('x'.repeat(100 * 1024)).toString('base64');
     const response = await request(getTestServer('exampleWorker'))
       .post('/projects/p/topics/t')
-      .send({ message: { data, messageId: '1', publishTime: new Date().toISOString() }, subscription: 'projects/p/subscriptions/s' });
+      .send({
+        message: {data, messageId: '1', publishTime: new Date().toISOString()},
+        subscription: 'projects/p/subscriptions/s',
+      });
     assert.notEqual(response.status, 413, response.text);
   });
 });

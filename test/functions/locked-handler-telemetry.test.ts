@@ -1,21 +1,33 @@
-import { strict as assert } from 'node:assert';
-import type { PubSub } from '@google-cloud/pubsub';
-import { ATTEMPT_ATTRIBUTE, configureLocking, Lock, lockedHandler, type PubSubCloudEvent } from '../../shared';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { uniqueId } from '../support/ids';
-import { OtelMemory } from '../support/otel-memory';
-import { pubsubClient, pubsubEvent, pull, topicWithSubscription } from '../support/pubsub-fixtures';
+import {strict as assert} from 'node:assert';
+import type {PubSub} from '@google-cloud/pubsub';
+import {
+  ATTEMPT_ATTRIBUTE,
+  configureLocking,
+  Lock,
+  lockedHandler,
+  type PubSubCloudEvent,
+} from '../../shared';
+import {DATASTORE_TARGETS} from '../support/datastore-targets';
+import {uniqueId} from '../support/ids';
+import {OtelMemory} from '../support/otel-memory';
+import {
+  pubsubClient,
+  pubsubEvent,
+  pull,
+  topicWithSubscription,
+} from '../support/pubsub-fixtures';
 
 /** lockedHandler's spans and counters, on the Pub/Sub and Datastore emulators. */
 describe('lockedHandler telemetry', () => {
   let pubsub: PubSub;
   let otel: OtelMemory;
-  const keyOf = (event: PubSubCloudEvent) => `job:${JSON.parse(Buffer.from(event.data?.message?.data ?? '', 'base64').toString()).key}`;
+  const keyOf = (event: PubSubCloudEvent) =>
+    `job:${JSON.parse(Buffer.from(event.data?.message?.data ?? '', 'base64').toString()).key}`;
 
   beforeEach(() => {
     otel = OtelMemory.register();
     pubsub = pubsubClient();
-    configureLocking({ datastore: DATASTORE_TARGETS[0]?.client() });
+    configureLocking({datastore: DATASTORE_TARGETS[0]?.client()});
   });
   afterEach(async () => {
     await otel.unregister();
@@ -24,12 +36,20 @@ describe('lockedHandler telemetry', () => {
   after(() => configureLocking());
 
   it('a run is a locking.handler.run span after its acquire span', async () => {
-    const handler = lockedHandler({ identifier: keyOf, pubsub }, () => undefined);
-    await handler(pubsubEvent('projects/p/topics/unused', { key: uniqueId('otel-run') }));
+    const handler = lockedHandler({identifier: keyOf, pubsub}, () => undefined);
+    await handler(
+      pubsubEvent('projects/p/topics/unused', {key: uniqueId('otel-run')}),
+    );
     const [run] = otel.spans('locking.handler.run');
     assert.equal(run?.attributes['locking.outcome'], 'ran');
-    assert.equal(otel.spans('locking.acquire')[0]?.attributes['locking.outcome'], 'acquired');
-    assert.equal(otel.spans('locking.release')[0]?.attributes['locking.outcome'], 'released');
+    assert.equal(
+      otel.spans('locking.acquire')[0]?.attributes['locking.outcome'],
+      'acquired',
+    );
+    assert.equal(
+      otel.spans('locking.release')[0]?.attributes['locking.outcome'],
+      'released',
+    );
   });
 
   it('a held lock: the re-queue is a span and counts in locking.handler.requeues; past maxAttempts, locking.handler.dead_letters', async () => {
@@ -39,20 +59,38 @@ describe('lockedHandler telemetry', () => {
     const held = await Lock.acquire(`job:${key}`);
     assert.ok(held);
     const handler = lockedHandler(
-      { identifier: keyOf, pubsub, retryTopic: retry.topic, waitBudgetMs: 0, maxAttempts: 1, deadLetterTopic: dead.topic, earlyArrivalBudgetMs: 60_000 },
+      {
+        identifier: keyOf,
+        pubsub,
+        retryTopic: retry.topic,
+        waitBudgetMs: 0,
+        maxAttempts: 1,
+        deadLetterTopic: dead.topic,
+        earlyArrivalBudgetMs: 60_000,
+      },
       () => assert.fail('must not run while the lock is held'),
     );
-    await handler(pubsubEvent('projects/p/topics/work', { key }));
+    await handler(pubsubEvent('projects/p/topics/work', {key}));
     const [requeued] = await pull(retry.subscription, 1);
     assert.equal(requeued?.attributes[ATTEMPT_ATTRIBUTE], '1');
-    await handler(pubsubEvent('projects/p/topics/work', { key }, { ...requeued?.attributes }));
+    await handler(
+      pubsubEvent('projects/p/topics/work', {key}, {...requeued?.attributes}),
+    );
     assert.ok((await pull(dead.subscription, 1))[0], 'dead-lettered');
     await held.release();
 
-    const outcomes = otel.spans('locking.handler.requeue').map((span) => span.attributes['locking.outcome']);
+    const outcomes = otel
+      .spans('locking.handler.requeue')
+      .map(span => span.attributes['locking.outcome']);
     assert.deepEqual(outcomes, ['requeued', 'dead_lettered']);
-    assert.equal(await otel.count('locking.handler.requeues', { 'locking.kind': 'STRONG' }), 1);
+    assert.equal(
+      await otel.count('locking.handler.requeues', {'locking.kind': 'STRONG'}),
+      1,
+    );
     assert.equal(await otel.count('locking.handler.dead_letters'), 1);
-    assert.equal(await otel.count('locking.acquisitions', { 'locking.outcome': 'held' }), 2);
+    assert.equal(
+      await otel.count('locking.acquisitions', {'locking.outcome': 'held'}),
+      2,
+    );
   });
 });

@@ -1,22 +1,24 @@
-import { strict as assert } from 'node:assert';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
+import {strict as assert} from 'node:assert';
+import {getTestServer} from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import '../../functions';
-import { LOCKS_PAGE_ENABLED_VARIABLE } from '../../functions/locks-page';
-import { configureLocking, Lock } from '../../shared';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { uniqueId } from '../support/ids';
+import {LOCKS_PAGE_ENABLED_VARIABLE} from '../../functions/locks-page';
+import {configureLocking, Lock} from '../../shared';
+import {DATASTORE_TARGETS} from '../support/datastore-targets';
+import {uniqueId} from '../support/ids';
 
 /** The locksPage function as deployed: off unless enabled, its data behind the functions' API token. */
 describe('locksPage function', () => {
   let saved: NodeJS.ProcessEnv;
   const page = () => request(getTestServer('locksPage'));
   before(() => {
-    saved = { ...process.env };
+    saved = {...process.env};
   });
-  beforeEach(() => configureLocking({ datastore: DATASTORE_TARGETS[0]?.client() }));
+  beforeEach(() =>
+    configureLocking({datastore: DATASTORE_TARGETS[0]?.client()}),
+  );
   afterEach(() => {
-    process.env = { ...saved };
+    process.env = {...saved};
   });
   after(() => configureLocking());
 
@@ -46,18 +48,26 @@ describe('locksPage function', () => {
   it('enabled: the page is static HTML whose only script is the inline one its CSP names; locks as JSON; GET only', async () => {
     process.env[LOCKS_PAGE_ENABLED_VARIABLE] = 'true';
     const id = uniqueId('page-fn');
-    const held = await Lock.acquire(id, { leaseMs: 30_000 });
+    const held = await Lock.acquire(id, {leaseMs: 30_000});
     assert.ok(held);
     try {
       const html = await page().get('/');
       assert.equal(html.status, 200);
       assert.match(String(html.headers['content-type']), /text\/html/);
-      assert.match(String(html.headers['content-security-policy']), /script-src 'sha256-[A-Za-z0-9+/=]+'/);
+      assert.match(
+        String(html.headers['content-security-policy']),
+        /script-src 'sha256-[A-Za-z0-9+/=]+'/,
+      );
       assert.ok(!html.text.includes(id), 'the page itself holds no data');
       const listed = await page().get('/locksPage/locks');
       assert.equal(listed.status, 200);
-      const row = (listed.body.locks as Record<string, unknown>[]).find((lock) => lock.identifier === id);
-      assert.deepEqual([row?.holderId, row?.fence, row?.leaseMs], [held.holderId, String(held.fence), 30_000]);
+      const row = (listed.body.locks as Record<string, unknown>[]).find(
+        lock => lock.identifier === id,
+      );
+      assert.deepEqual(
+        [row?.holderId, row?.fence, row?.leaseMs],
+        [held.holderId, String(held.fence), 30_000],
+      );
       assert.ok(!listed.text.includes(held.token), 'never a token');
       assert.equal((await page().post('/locks').send({})).status, 405);
       assert.equal((await page().get('/nothing-here')).status, 404);
@@ -74,6 +84,10 @@ describe('locksPage function', () => {
     assert.equal(refused.status, 401);
     assert.equal(refused.body.error, 'unauthenticated');
     assert.equal((await page().get('/events')).status, 401);
-    assert.equal((await page().get('/locks').set('X-Locks-Api-Token', 'page-secret')).status, 200);
+    assert.equal(
+      (await page().get('/locks').set('X-Locks-Api-Token', 'page-secret'))
+        .status,
+      200,
+    );
   });
 });

@@ -1,45 +1,95 @@
-import { strict as assert } from 'node:assert';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { missingRoles, neededRoles, resourceManagerPermissions } from '../../infra/deploy/caller-permissions';
-import { parseDeployArgs } from '../../infra/deploy/deploy-options';
+import {strict as assert} from 'node:assert';
+import {createServer, type IncomingMessage} from 'node:http';
+import type {AddressInfo} from 'node:net';
+import {
+  missingRoles,
+  neededRoles,
+  resourceManagerPermissions,
+} from '../../infra/deploy/caller-permissions';
+import {parseDeployArgs} from '../../infra/deploy/deploy-options';
 
 /** The caller's permissions: asked of Resource Manager's testIamPermissions (a local server here), with gcloud's token. */
 describe("infra: deploy preflight, the caller's permissions", () => {
-  const options = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1']);
+  const options = parseDeployArgs([
+    '--project',
+    'my-project',
+    '--region',
+    'europe-west1',
+  ]);
 
-  it('asks testIamPermissions on the project with gcloud\'s token, and returns what it grants', async () => {
-    let seen: { url?: string; authorization?: string; body?: unknown } = {};
+  it("asks testIamPermissions on the project with gcloud's token, and returns what it grants", async () => {
+    let seen: {url?: string; authorization?: string; body?: unknown} = {};
     const server = createServer(async (request: IncomingMessage, response) => {
       let body = '';
       for await (const chunk of request) body += String(chunk);
-      seen = { url: request.url, authorization: request.headers.authorization, body: JSON.parse(body) };
+      seen = {
+        url: request.url,
+        authorization: request.headers.authorization,
+        body: JSON.parse(body),
+      };
       response.setHeader('Content-Type', 'application/json');
-      response.end(JSON.stringify({ permissions: ['pubsub.topics.get'] }));
+      response.end(JSON.stringify({permissions: ['pubsub.topics.get']}));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
     try {
-      const gcloud = async (args: readonly string[]) => ({ code: 0, stdout: args.join(' ') === 'auth print-access-token' ? 'ya29.token\n' : '', stderr: '' });
-      const check = resourceManagerPermissions(gcloud, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-      assert.deepEqual(await check('my-project', ['pubsub.topics.get', 'pubsub.topics.create']), ['pubsub.topics.get']);
-      assert.deepEqual(seen, { url: '/v1/projects/my-project:testIamPermissions', authorization: 'Bearer ya29.token', body: { permissions: ['pubsub.topics.get', 'pubsub.topics.create'] } });
+      const gcloud = async (args: readonly string[]) => ({
+        code: 0,
+        stdout:
+          args.join(' ') === 'auth print-access-token' ? 'ya29.token\n' : '',
+        stderr: '',
+      });
+      const check = resourceManagerPermissions(
+        gcloud,
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      );
+      assert.deepEqual(
+        await check('my-project', [
+          'pubsub.topics.get',
+          'pubsub.topics.create',
+        ]),
+        ['pubsub.topics.get'],
+      );
+      assert.deepEqual(seen, {
+        url: '/v1/projects/my-project:testIamPermissions',
+        authorization: 'Bearer ya29.token',
+        body: {permissions: ['pubsub.topics.get', 'pubsub.topics.create']},
+      });
     } finally {
       server.close();
     }
   });
 
   it('no gcloud login: a clear error, not "no permissions"', async () => {
-    const check = resourceManagerPermissions(async () => ({ code: 1, stdout: '', stderr: 'ERROR: (gcloud.auth.print-access-token) You do not currently have an active account selected.' }));
-    await assert.rejects(check('my-project', ['x']), /could not get gcloud's access token \(run `gcloud auth login`\)/);
+    const check = resourceManagerPermissions(async () => ({
+      code: 1,
+      stdout: '',
+      stderr:
+        'ERROR: (gcloud.auth.print-access-token) You do not currently have an active account selected.',
+    }));
+    await assert.rejects(
+      check('my-project', ['x']),
+      /could not get gcloud's access token \(run `gcloud auth login`\)/,
+    );
   });
 
   it('all granted: no problem; roles/owner-like grants cover --enable-apis and a connector only when asked', () => {
     const all = neededRoles(options).flatMap(([, permissions]) => permissions);
     assert.deepEqual(missingRoles(options, all), []);
-    assert.ok(!all.includes('serviceusage.services.enable') && !all.includes('vpcaccess.connectors.use'));
-    const more = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--enable-apis', '--vpc-connector', 'c']);
+    assert.ok(
+      !all.includes('serviceusage.services.enable') &&
+        !all.includes('vpcaccess.connectors.use'),
+    );
+    const more = parseDeployArgs([
+      '--project',
+      'my-project',
+      '--region',
+      'europe-west1',
+      '--enable-apis',
+      '--vpc-connector',
+      'c',
+    ]);
     assert.deepEqual(
-      missingRoles(more, all).map((line) => /--role=(\S+)`/.exec(line)?.[1]),
+      missingRoles(more, all).map(line => /--role=(\S+)`/.exec(line)?.[1]),
       ['roles/serviceusage.serviceUsageAdmin', 'roles/vpcaccess.user'],
     );
   });

@@ -1,16 +1,25 @@
-import { strict as assert } from 'node:assert';
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { PubSub } from '@google-cloud/pubsub';
-import { CloudSchedulerClient } from '@google-cloud/scheduler';
+import {strict as assert} from 'node:assert';
+import {randomUUID} from 'node:crypto';
+import {join} from 'node:path';
+import {PubSub} from '@google-cloud/pubsub';
+import {CloudSchedulerClient} from '@google-cloud/scheduler';
 import sinon from 'sinon';
-import type { Change } from '../../infra/changes';
-import { deploy } from '../../infra/deploy/deploy';
-import { parseDeployArgs, type DeployOptions } from '../../infra/deploy/deploy-options';
-import type { GcloudRunner } from '../../infra/deploy/gcloud-runner';
-import { PreflightError } from '../../infra/deploy/preflight';
-import { readFunctionsSource } from '../../infra/firebase-config';
-import { fakeGcloud, fakePermissions, freshProject, readyProject, type FakeProject } from './fake-project';
+import type {Change} from '../../infra/changes';
+import {deploy} from '../../infra/deploy/deploy';
+import {
+  parseDeployArgs,
+  type DeployOptions,
+} from '../../infra/deploy/deploy-options';
+import type {GcloudRunner} from '../../infra/deploy/gcloud-runner';
+import {PreflightError} from '../../infra/deploy/preflight';
+import {readFunctionsSource} from '../../infra/firebase-config';
+import {
+  fakeGcloud,
+  fakePermissions,
+  freshProject,
+  readyProject,
+  type FakeProject,
+} from './fake-project';
 
 const REPO = join(__dirname, '../../..');
 
@@ -26,25 +35,53 @@ describe('infra: deploy preflight, before any change', () => {
   let run: sinon.SinonStub;
   beforeEach(() => {
     project = `pre-${randomUUID().slice(0, 8)}`;
-    pubsub = new PubSub({ projectId: project });
+    pubsub = new PubSub({projectId: project});
     scheduler = sinon.createStubInstance(CloudSchedulerClient);
-    scheduler.getJob.rejects(Object.assign(new Error('not found'), { code: 5 }));
-    run = sinon.stub().rejects(new Error('the preflight must stop before any command runs'));
+    scheduler.getJob.rejects(Object.assign(new Error('not found'), {code: 5}));
+    run = sinon
+      .stub()
+      .rejects(new Error('the preflight must stop before any command runs'));
   });
   afterEach(() => pubsub.close());
 
   function optionsFor(argv: string[] = []): DeployOptions {
-    return parseDeployArgs(['--project', project, '--region', 'europe-west1', ...argv]);
+    return parseDeployArgs([
+      '--project',
+      project,
+      '--region',
+      'europe-west1',
+      ...argv,
+    ]);
   }
 
-  function deployTo(options: DeployOptions, state: FakeProject, gcloud: GcloudRunner = fakeGcloud(state), reported: Change[] = [], env: Record<string, string> = {}): Promise<Change[]> {
-    return deploy(options, readFunctionsSource(join(REPO, 'firebase.json')), { pubsub, scheduler, run, gcloud, permissions: fakePermissions(state), sleep: async () => {}, env }, (change) =>
-      reported.push(change),
+  function deployTo(
+    options: DeployOptions,
+    state: FakeProject,
+    gcloud: GcloudRunner = fakeGcloud(state),
+    reported: Change[] = [],
+    env: Record<string, string> = {},
+  ): Promise<Change[]> {
+    return deploy(
+      options,
+      readFunctionsSource(join(REPO, 'firebase.json')),
+      {
+        pubsub,
+        scheduler,
+        run,
+        gcloud,
+        permissions: fakePermissions(state),
+        sleep: async () => {},
+        env,
+      },
+      change => reported.push(change),
     );
   }
 
   /** Rejects with a PreflightError whose lines match `lines`, one each, and nothing was changed. */
-  async function stopsWith(deploying: Promise<Change[]>, lines: RegExp[]): Promise<void> {
+  async function stopsWith(
+    deploying: Promise<Change[]>,
+    lines: RegExp[],
+  ): Promise<void> {
     await assert.rejects(deploying, (error: unknown) => {
       assert.ok(error instanceof PreflightError, String(error));
       assert.equal(error.problems.length, lines.length, error.message);
@@ -67,8 +104,25 @@ describe('infra: deploy preflight, before any change', () => {
       /^--locks-page needs LOCKS_API_TOKEN in the deploy's environment \(the value the functions require\): without it the page's lock list and feed are open to anyone who may invoke it$/,
     ]);
     assert.deepEqual(calls, [], 'stopped before any read');
-    const planned = await deployTo(parseDeployArgs(['--project', project, '--region', 'europe-west1', '--locks-page', '--dry-run']), state, fakeGcloud(state), [], { LOCKS_API_TOKEN: 't' });
-    assert.ok(planned.some((change) => change.resource === 'gcloud functions deploy locksPage'));
+    const planned = await deployTo(
+      parseDeployArgs([
+        '--project',
+        project,
+        '--region',
+        'europe-west1',
+        '--locks-page',
+        '--dry-run',
+      ]),
+      state,
+      fakeGcloud(state),
+      [],
+      {LOCKS_API_TOKEN: 't'},
+    );
+    assert.ok(
+      planned.some(
+        change => change.resource === 'gcloud functions deploy locksPage',
+      ),
+    );
   });
 
   it('disabled APIs: one line each, naming the gcloud services enable line (or --enable-apis)', async () => {
@@ -78,28 +132,53 @@ describe('infra: deploy preflight, before any change', () => {
     state.enabledApis.delete('datastore.googleapis.com');
     const fix = `run \`gcloud services enable eventarc.googleapis.com datastore.googleapis.com --project=${project}\`, or deploy with --enable-apis`;
     await stopsWith(deployTo(options, state), [
-      new RegExp(`^API eventarc\\.googleapis\\.com is not enabled \\(Eventarc: the worker's Pub/Sub trigger\\): ${escape(fix)}$`),
-      new RegExp(`^API datastore\\.googleapis\\.com is not enabled \\(Datastore: what STRONG locks call at run time\\): ${escape(fix)}$`),
+      new RegExp(
+        `^API eventarc\\.googleapis\\.com is not enabled \\(Eventarc: the worker's Pub/Sub trigger\\): ${escape(fix)}$`,
+      ),
+      new RegExp(
+        `^API datastore\\.googleapis\\.com is not enabled \\(Datastore: what STRONG locks call at run time\\): ${escape(fix)}$`,
+      ),
     ]);
   });
 
   it('--strong-store firestore: a disabled Firestore API stops the deploy; a disabled Datastore API does not matter', async () => {
     const options = optionsFor(['--strong-store', 'firestore']);
-    const state = readyProject(options, { database: { type: 'FIRESTORE_NATIVE', locationId: 'europe-west1' } });
-    assert.ok(!state.enabledApis.has('datastore.googleapis.com'), 'the project has the Datastore API off');
+    const state = readyProject(options, {
+      database: {type: 'FIRESTORE_NATIVE', locationId: 'europe-west1'},
+    });
+    assert.ok(
+      !state.enabledApis.has('datastore.googleapis.com'),
+      'the project has the Datastore API off',
+    );
     state.enabledApis.delete('firestore.googleapis.com');
-    await stopsWith(deployTo(options, state), [/^API firestore\.googleapis\.com is not enabled \(Firestore: .*what STRONG locks call at run time\): run `gcloud services enable firestore\.googleapis\.com /]);
+    await stopsWith(deployTo(options, state), [
+      /^API firestore\.googleapis\.com is not enabled \(Firestore: .*what STRONG locks call at run time\): run `gcloud services enable firestore\.googleapis\.com /,
+    ]);
     state.enabledApis.add('firestore.googleapis.com');
-    const planned = await deployTo(optionsFor(['--strong-store', 'firestore', '--dry-run']), state);
-    assert.ok(planned.some((change) => change.resource === 'gcloud functions deploy acquireLock'), 'with the Firestore API on, the preflight passes without the Datastore API');
+    const planned = await deployTo(
+      optionsFor(['--strong-store', 'firestore', '--dry-run']),
+      state,
+    );
+    assert.ok(
+      planned.some(
+        change => change.resource === 'gcloud functions deploy acquireLock',
+      ),
+      'with the Firestore API on, the preflight passes without the Datastore API',
+    );
   });
 
   it('a brand-new project without --enable-apis stops at the APIs, before it reads what they serve', async () => {
     const options = optionsFor();
     const calls: string[][] = [];
     const state = freshProject(options);
-    await stopsWith(deployTo(options, state, fakeGcloud(state, calls)), Array(9).fill(/is not enabled .*or deploy with --enable-apis$/));
-    assert.deepEqual(calls.map((args) => args.slice(0, 3).join(' ')), ['services list --enabled']);
+    await stopsWith(
+      deployTo(options, state, fakeGcloud(state, calls)),
+      Array(9).fill(/is not enabled .*or deploy with --enable-apis$/),
+    );
+    assert.deepEqual(
+      calls.map(args => args.slice(0, 3).join(' ')),
+      ['services list --enabled'],
+    );
   });
 
   it('a missing role: the line names the permissions, the role and the grant that fixes it', async () => {
@@ -108,20 +187,33 @@ describe('infra: deploy preflight, before any change', () => {
     state.granted.delete('iam.serviceAccounts.actAs');
     state.granted.delete('pubsub.topics.create');
     await stopsWith(deployTo(options, state), [
-      new RegExp(`^you lack iam\\.serviceAccounts\\.actAs: have a project owner run \`gcloud projects add-iam-policy-binding ${project} --member=user:YOUR_EMAIL --role=roles/iam\\.serviceAccountUser\``),
+      new RegExp(
+        `^you lack iam\\.serviceAccounts\\.actAs: have a project owner run \`gcloud projects add-iam-policy-binding ${project} --member=user:YOUR_EMAIL --role=roles/iam\\.serviceAccountUser\``,
+      ),
       /^you lack pubsub\.topics\.create: .* --role=roles\/pubsub\.admin`/,
     ]);
   });
 
   it('a database in Native mode stops the deploy and says how to choose a Datastore-mode one', async () => {
     const options = optionsFor();
-    const state = readyProject(options, { database: { type: 'FIRESTORE_NATIVE', locationId: 'nam5' } });
-    await stopsWith(deployTo(options, state), [/^The default database of project .* is in Firestore Native mode, .*Deploy with --database NAME \(for example --database locks\)/]);
+    const state = readyProject(options, {
+      database: {type: 'FIRESTORE_NATIVE', locationId: 'nam5'},
+    });
+    await stopsWith(deployTo(options, state), [
+      /^The default database of project .* is in Firestore Native mode, .*Deploy with --database NAME \(for example --database locks\)/,
+    ]);
   });
 
   it('a named account that does not exist outside the project stops the deploy; every problem is listed at once', async () => {
-    const options = optionsFor(['--runtime-service-account', 'runner@elsewhere-123.iam.gserviceaccount.com', '--database', 'locks']);
-    const state = readyProject(options, { database: { type: 'FIRESTORE_NATIVE', locationId: 'europe-west1' } });
+    const options = optionsFor([
+      '--runtime-service-account',
+      'runner@elsewhere-123.iam.gserviceaccount.com',
+      '--database',
+      'locks',
+    ]);
+    const state = readyProject(options, {
+      database: {type: 'FIRESTORE_NATIVE', locationId: 'europe-west1'},
+    });
     state.accounts.delete('runner@elsewhere-123.iam.gserviceaccount.com');
     await stopsWith(deployTo(options, state), [
       /^service account runner@elsewhere-123\.iam\.gserviceaccount\.com \(runtime\) does not exist, and the deploy creates accounts only in project .*: create it, or drop --runtime-service-account to use the default$/,
@@ -133,18 +225,32 @@ describe('infra: deploy preflight, before any change', () => {
     const options = optionsFor();
     const state = readyProject(options);
     const real = fakeGcloud(state);
-    const denied: GcloudRunner = async (args) =>
-      args[0] === 'iam' && args[3] === options.buildServiceAccount ? { code: 1, stdout: '', stderr: 'ERROR: (gcloud.iam.service-accounts.describe) PERMISSION_DENIED: denied\n' } : real(args);
-    await stopsWith(deployTo(options, state, denied), [/^could not read service account locks-build@.*PERMISSION_DENIED/]);
+    const denied: GcloudRunner = async args =>
+      args[0] === 'iam' && args[3] === options.buildServiceAccount
+        ? {
+            code: 1,
+            stdout: '',
+            stderr:
+              'ERROR: (gcloud.iam.service-accounts.describe) PERMISSION_DENIED: denied\n',
+          }
+        : real(args);
+    await stopsWith(deployTo(options, state, denied), [
+      /^could not read service account locks-build@.*PERMISSION_DENIED/,
+    ]);
   });
 
   it('missing accounts of the project are created first, then granted (a fresh project with its APIs on)', async () => {
     const options = optionsFor();
-    const state = readyProject(options, { accounts: new Set(), database: undefined });
+    const state = readyProject(options, {
+      accounts: new Set(),
+      database: undefined,
+    });
     run.resolves();
     const reported: Change[] = [];
     await deployTo(options, state, withWorkerOnDeploy(state), reported);
-    const lines = run.getCalls().map((call) => (call.args[1] as string[]).slice(0, 4).join(' '));
+    const lines = run
+      .getCalls()
+      .map(call => (call.args[1] as string[]).slice(0, 4).join(' '));
     assert.deepEqual(lines.slice(0, 8), [
       'iam service-accounts create locks-runtime',
       'iam service-accounts create locks-build',
@@ -161,36 +267,74 @@ describe('infra: deploy preflight, before any change', () => {
     const options = optionsFor(['--enable-apis']);
     const state = freshProject(options);
     run.callsFake(async (_command: string, args: string[]) => {
-      if (args[0] === 'services' && args[1] === 'enable') for (const api of args.slice(2).filter((arg) => !arg.startsWith('--'))) state.enabledApis.add(api);
-      if (args[0] === 'iam' && args[2] === 'create') state.accounts.add(`${args[3]}@${project}.iam.gserviceaccount.com`);
+      if (args[0] === 'services' && args[1] === 'enable')
+        for (const api of args.slice(2).filter(arg => !arg.startsWith('--')))
+          state.enabledApis.add(api);
+      if (args[0] === 'iam' && args[2] === 'create')
+        state.accounts.add(`${args[3]}@${project}.iam.gserviceaccount.com`);
     });
     await deployTo(options, state, withWorkerOnDeploy(state));
     const first = run.firstCall.args[1] as string[];
     assert.deepEqual(first, [
-      'services', 'enable',
-      'cloudfunctions.googleapis.com', 'run.googleapis.com', 'cloudbuild.googleapis.com', 'artifactregistry.googleapis.com', 'eventarc.googleapis.com',
-      'pubsub.googleapis.com', 'cloudscheduler.googleapis.com', 'firestore.googleapis.com', 'iam.googleapis.com',
-      `--project=${project}`, '--quiet',
+      'services',
+      'enable',
+      'cloudfunctions.googleapis.com',
+      'run.googleapis.com',
+      'cloudbuild.googleapis.com',
+      'artifactregistry.googleapis.com',
+      'eventarc.googleapis.com',
+      'pubsub.googleapis.com',
+      'cloudscheduler.googleapis.com',
+      'firestore.googleapis.com',
+      'iam.googleapis.com',
+      `--project=${project}`,
+      '--quiet',
     ]);
-    assert.deepEqual((run.secondCall.args[1] as string[]).slice(0, 4), ['iam', 'service-accounts', 'create', 'locks-runtime']);
+    assert.deepEqual((run.secondCall.args[1] as string[]).slice(0, 4), [
+      'iam',
+      'service-accounts',
+      'create',
+      'locks-runtime',
+    ]);
   });
 
   it('--enable-apis --dry-run on a brand-new project: shows the enable line, and says the rest needs them', async () => {
     const options = optionsFor(['--enable-apis', '--dry-run']);
     const reported: Change[] = [];
-    await stopsWith(deployTo(options, freshProject(options), undefined, reported), [/^the rest of the plan reads the project through cloudfunctions\.googleapis\.com, .*: a deploy with --enable-apis enables them first/]);
+    await stopsWith(
+      deployTo(options, freshProject(options), undefined, reported),
+      [
+        /^the rest of the plan reads the project through cloudfunctions\.googleapis\.com, .*: a deploy with --enable-apis enables them first/,
+      ],
+    );
     assert.equal(reported.length, 1);
-    assert.match(reported[0]?.call ?? '', /^gcloud services enable cloudfunctions\.googleapis\.com .* --quiet$/);
+    assert.match(
+      reported[0]?.call ?? '',
+      /^gcloud services enable cloudfunctions\.googleapis\.com .* --quiet$/,
+    );
   });
 
   /** A gcloud whose project gets the worker's trigger once `gcloud functions deploy exampleWorker` ran, as Eventarc does; its subscription is made on the emulator. */
   function withWorkerOnDeploy(state: FakeProject): GcloudRunner {
     const reads = fakeGcloud(state);
-    return async (args) => {
-      const deployed = run.getCalls().some((call) => (call.args[1] as string[])[1] === 'deploy' && (call.args[1] as string[])[2] === 'exampleWorker');
+    return async args => {
+      const deployed = run
+        .getCalls()
+        .some(
+          call =>
+            (call.args[1] as string[])[1] === 'deploy' &&
+            (call.args[1] as string[])[2] === 'exampleWorker',
+        );
       if (deployed && !state.worker) {
-        state.worker = { trigger: `projects/${project}/locations/europe-west1/triggers/exampleworker-1`, subscription: 'eventarc-europe-west1-exampleworker-1-sub-2' };
-        await pubsub.topic('example-work').createSubscription(state.worker.subscription, { pushConfig: { pushEndpoint: 'https://worker.example/' } });
+        state.worker = {
+          trigger: `projects/${project}/locations/europe-west1/triggers/exampleworker-1`,
+          subscription: 'eventarc-europe-west1-exampleworker-1-sub-2',
+        };
+        await pubsub
+          .topic('example-work')
+          .createSubscription(state.worker.subscription, {
+            pushConfig: {pushEndpoint: 'https://worker.example/'},
+          });
       }
       return reads(args);
     };

@@ -1,6 +1,6 @@
-import { strict as assert } from 'node:assert';
-import { join } from 'node:path';
-import { parseDeployArgs } from '../../infra/deploy/deploy-options';
+import {strict as assert} from 'node:assert';
+import {join} from 'node:path';
+import {parseDeployArgs} from '../../infra/deploy/deploy-options';
 import {
   databaseCreateCommand,
   databaseDescribeCommand,
@@ -9,15 +9,31 @@ import {
   functionDeployCommand,
   projectNumberCommand,
 } from '../../infra/deploy/gcloud-commands';
-import { invokerGrants, projectGrants, topicGrants } from '../../infra/deploy/iam-grants';
-import { enableApisCommand, enabledApisCommand, requiredApis } from '../../infra/deploy/required-apis';
-import { accountCreateCommand, accountDescribeCommand } from '../../infra/deploy/service-accounts';
-import { triggerSubscriptionCommand, workerTriggerCommand } from '../../infra/deploy/worker-trigger';
-import { readFunctionsSource } from '../../infra/firebase-config';
-import { FUNCTIONS } from '../../infra/topology';
-import { gcloudOffline } from '../support/gcloud-offline';
+import {
+  invokerGrants,
+  projectGrants,
+  topicGrants,
+} from '../../infra/deploy/iam-grants';
+import {
+  enableApisCommand,
+  enabledApisCommand,
+  requiredApis,
+} from '../../infra/deploy/required-apis';
+import {
+  accountCreateCommand,
+  accountDescribeCommand,
+} from '../../infra/deploy/service-accounts';
+import {
+  triggerSubscriptionCommand,
+  workerTriggerCommand,
+} from '../../infra/deploy/worker-trigger';
+import {readFunctionsSource} from '../../infra/firebase-config';
+import {FUNCTIONS} from '../../infra/topology';
+import {gcloudOffline} from '../support/gcloud-offline';
 
-const RUNTIME = readFunctionsSource(join(__dirname, '../../../firebase.json')).runtime;
+const RUNTIME = readFunctionsSource(
+  join(__dirname, '../../../firebase.json'),
+).runtime;
 
 /**
  * gcloud checks a command line before it needs an account: with an empty configuration folder, bad
@@ -26,146 +42,403 @@ const RUNTIME = readFunctionsSource(join(__dirname, '../../../firebase.json')).r
  */
 describe('infra: the gcloud command lines, validated by gcloud', function () {
   this.timeout(60_000);
-  const options = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--runtime-service-account', 'run@my-project.iam.gserviceaccount.com']);
+  const options = parseDeployArgs([
+    '--project',
+    'my-project',
+    '--region',
+    'europe-west1',
+    '--runtime-service-account',
+    'run@my-project.iam.gserviceaccount.com',
+  ]);
   // A named database: the functions' environment flags take their other form.
-  const named = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--database', 'locks', '--database-location', 'eur3']);
+  const named = parseDeployArgs([
+    '--project',
+    'my-project',
+    '--region',
+    'europe-west1',
+    '--database',
+    'locks',
+    '--database-location',
+    'eur3',
+  ]);
   // WEAK locks in the cloud: two memcached servers (a comma inside a variable) behind a VPC connector.
   const weak = parseDeployArgs([
-    '--project', 'my-project', '--region', 'europe-west1', '--memcache-servers', '10.0.0.3:11211,10.0.0.4:11211', '--vpc-connector', 'locks-connector', '--vpc-egress', 'private-ranges-only',
+    '--project',
+    'my-project',
+    '--region',
+    'europe-west1',
+    '--memcache-servers',
+    '10.0.0.3:11211,10.0.0.4:11211',
+    '--vpc-connector',
+    'locks-connector',
+    '--vpc-egress',
+    'private-ranges-only',
   ]);
 
   // STRONG locks on Firestore native mode, in a named database.
-  const native = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--strong-store', 'firestore', '--database', 'locks']);
-  const nativeDefault = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--strong-store', 'firestore']);
-  const page = parseDeployArgs(['--project', 'my-project', '--region', 'europe-west1', '--locks-page']);
+  const native = parseDeployArgs([
+    '--project',
+    'my-project',
+    '--region',
+    'europe-west1',
+    '--strong-store',
+    'firestore',
+    '--database',
+    'locks',
+  ]);
+  const nativeDefault = parseDeployArgs([
+    '--project',
+    'my-project',
+    '--region',
+    'europe-west1',
+    '--strong-store',
+    'firestore',
+  ]);
+  const page = parseDeployArgs([
+    '--project',
+    'my-project',
+    '--region',
+    'europe-west1',
+    '--locks-page',
+  ]);
 
   const all: [string, string[]][] = [
     ...[
       ...deployCommands(options, RUNTIME),
-      ...deadLetterGrantCommands(options, '123456789', ['eventarc-europe-west1-exampleworker-123-sub-456']),
+      ...deadLetterGrantCommands(options, '123456789', [
+        'eventarc-europe-west1-exampleworker-123-sub-456',
+      ]),
       projectNumberCommand(options),
       databaseDescribeCommand(options),
       databaseCreateCommand(options),
       enabledApisCommand(options),
       enableApisCommand(options, requiredApis(weak)),
       accountDescribeCommand(options, options.runtimeServiceAccount),
-      accountCreateCommand(options, 'locks-runtime', 'locks functions: runtime'),
-      ...[...projectGrants(options), ...topicGrants(options), ...invokerGrants(options)].map((grant) => grant.args),
+      accountCreateCommand(
+        options,
+        'locks-runtime',
+        'locks functions: runtime',
+      ),
+      ...[
+        ...projectGrants(options),
+        ...topicGrants(options),
+        ...invokerGrants(options),
+      ].map(grant => grant.args),
       workerTriggerCommand(options),
-      triggerSubscriptionCommand(options, 'projects/my-project/locations/europe-west1/triggers/exampleworker-123456'),
+      triggerSubscriptionCommand(
+        options,
+        'projects/my-project/locations/europe-west1/triggers/exampleworker-123456',
+      ),
       ['auth', 'print-access-token'],
     ].map((args): [string, string[]] => ['', args]),
-    ...deployCommands(weak, RUNTIME).slice(0, FUNCTIONS.length).map((args): [string, string[]] => [' (memcached behind a VPC connector)', args]),
-    ...[...deployCommands(named, RUNTIME).slice(0, FUNCTIONS.length), databaseDescribeCommand(named), databaseCreateCommand(named)].map(
-      (args): [string, string[]] => [' (database locks)', args],
-    ),
-    ...[...deployCommands(native, RUNTIME).slice(0, FUNCTIONS.length), databaseCreateCommand(native), enableApisCommand(native, requiredApis(native))].map(
-      (args): [string, string[]] => [' (Firestore native mode, database locks)', args],
-    ),
-    ...deployCommands(nativeDefault, RUNTIME).slice(0, 1).map((args): [string, string[]] => [' (Firestore native mode, default database)', args]),
+    ...deployCommands(weak, RUNTIME)
+      .slice(0, FUNCTIONS.length)
+      .map((args): [string, string[]] => [
+        ' (memcached behind a VPC connector)',
+        args,
+      ]),
+    ...[
+      ...deployCommands(named, RUNTIME).slice(0, FUNCTIONS.length),
+      databaseDescribeCommand(named),
+      databaseCreateCommand(named),
+    ].map((args): [string, string[]] => [' (database locks)', args]),
+    ...[
+      ...deployCommands(native, RUNTIME).slice(0, FUNCTIONS.length),
+      databaseCreateCommand(native),
+      enableApisCommand(native, requiredApis(native)),
+    ].map((args): [string, string[]] => [
+      ' (Firestore native mode, database locks)',
+      args,
+    ]),
+    ...deployCommands(nativeDefault, RUNTIME)
+      .slice(0, 1)
+      .map((args): [string, string[]] => [
+        ' (Firestore native mode, default database)',
+        args,
+      ]),
     // The live locks page, turned on, with the flags of the other HTTP functions.
-    ...deployCommands(page, RUNTIME).slice(FUNCTIONS.length, FUNCTIONS.length + 1).map((args): [string, string[]] => [' (--locks-page)', args]),
+    ...deployCommands(page, RUNTIME)
+      .slice(FUNCTIONS.length, FUNCTIONS.length + 1)
+      .map((args): [string, string[]] => [' (--locks-page)', args]),
   ];
   for (const [variant, args] of all) {
-    it(`gcloud ${args.filter((arg) => !arg.startsWith('--')).join(' ')}${variant}: well formed`, async () => {
+    it(`gcloud ${args.filter(arg => !arg.startsWith('--')).join(' ')}${variant}: well formed`, async () => {
       const result = await gcloudOffline(args);
-      assert.equal(result.code, 1, `gcloud ${args.join(' ')}\n${result.output}`);
+      assert.equal(
+        result.code,
+        1,
+        `gcloud ${args.join(' ')}\n${result.output}`,
+      );
       assert.match(result.output, /active account/);
     });
   }
 
   it('a flag gcloud does not know is caught (the check can fail)', async () => {
-    const args = [...functionDeployCommand(FUNCTIONS[0] as (typeof FUNCTIONS)[number], options, RUNTIME), '--no-such-flag'];
+    const args = [
+      ...functionDeployCommand(
+        FUNCTIONS[0] as (typeof FUNCTIONS)[number],
+        options,
+        RUNTIME,
+      ),
+      '--no-such-flag',
+    ];
     const result = await gcloudOffline(args);
     assert.equal(result.code, 2, result.output);
   });
 
   it('two env-var forms gcloud refuses together are caught (the check can fail)', async () => {
-    const args = [...functionDeployCommand(FUNCTIONS[0] as (typeof FUNCTIONS)[number], named, RUNTIME), '--set-env-vars=A=b'];
+    const args = [
+      ...functionDeployCommand(
+        FUNCTIONS[0] as (typeof FUNCTIONS)[number],
+        named,
+        RUNTIME,
+      ),
+      '--set-env-vars=A=b',
+    ];
     const result = await gcloudOffline(args);
     assert.equal(result.code, 2, result.output);
   });
 
   it('HTTP functions are private, the worker retries and knows its dead-letter topic', () => {
-    const byName = new Map(deployCommands(options, RUNTIME).map((args) => [`${args[1]} ${args[2]}`, args]));
+    const byName = new Map(
+      deployCommands(options, RUNTIME).map(args => [
+        `${args[1]} ${args[2]}`,
+        args,
+      ]),
+    );
     for (const name of ['acquireLock', 'releaseLock', 'cleanupLocks']) {
       const args = byName.get(`deploy ${name}`);
-      assert.ok(args?.includes('--trigger-http') && args.includes('--no-allow-unauthenticated') && !args.includes('--retry'), name);
-      assert.ok(args?.includes('--gen2') && args.includes(`--runtime=${RUNTIME}`), name);
+      assert.ok(
+        args?.includes('--trigger-http') &&
+          args.includes('--no-allow-unauthenticated') &&
+          !args.includes('--retry'),
+        name,
+      );
+      assert.ok(
+        args?.includes('--gen2') && args.includes(`--runtime=${RUNTIME}`),
+        name,
+      );
     }
     const worker = byName.get('deploy exampleWorker');
-    assert.ok(worker?.includes('--trigger-topic=example-work') && worker.includes('--retry'));
-    assert.ok(worker?.includes('--trigger-service-account=locks-trigger@my-project.iam.gserviceaccount.com'), 'the trigger pushes as its own account');
-    assert.ok(worker?.includes('--update-env-vars=EXAMPLE_DEAD_LETTER_TOPIC=projects/my-project/topics/example-work-dead-letter'));
-    assert.ok(byName.get('add-invoker-policy-binding cleanupLocks')?.includes('--member=serviceAccount:locks-scheduler@my-project.iam.gserviceaccount.com'));
+    assert.ok(
+      worker?.includes('--trigger-topic=example-work') &&
+        worker.includes('--retry'),
+    );
+    assert.ok(
+      worker?.includes(
+        '--trigger-service-account=locks-trigger@my-project.iam.gserviceaccount.com',
+      ),
+      'the trigger pushes as its own account',
+    );
+    assert.ok(
+      worker?.includes(
+        '--update-env-vars=EXAMPLE_DEAD_LETTER_TOPIC=projects/my-project/topics/example-work-dead-letter',
+      ),
+    );
+    assert.ok(
+      byName
+        .get('add-invoker-policy-binding cleanupLocks')
+        ?.includes(
+          '--member=serviceAccount:locks-scheduler@my-project.iam.gserviceaccount.com',
+        ),
+    );
   });
 
   it('every function runs and builds as its own account; only the worker has a trigger account', () => {
-    for (const args of deployCommands(options, RUNTIME).slice(0, FUNCTIONS.length)) {
-      assert.ok(args.includes('--service-account=run@my-project.iam.gserviceaccount.com'), args.join(' '));
-      assert.ok(args.includes('--build-service-account=projects/my-project/serviceAccounts/locks-build@my-project.iam.gserviceaccount.com'), args.join(' '));
-      assert.equal(args.some((arg) => arg.startsWith('--trigger-service-account')), args[2] === 'exampleWorker', args.join(' '));
+    for (const args of deployCommands(options, RUNTIME).slice(
+      0,
+      FUNCTIONS.length,
+    )) {
+      assert.ok(
+        args.includes(
+          '--service-account=run@my-project.iam.gserviceaccount.com',
+        ),
+        args.join(' '),
+      );
+      assert.ok(
+        args.includes(
+          '--build-service-account=projects/my-project/serviceAccounts/locks-build@my-project.iam.gserviceaccount.com',
+        ),
+        args.join(' '),
+      );
+      assert.equal(
+        args.some(arg => arg.startsWith('--trigger-service-account')),
+        args[2] === 'exampleWorker',
+        args.join(' '),
+      );
     }
   });
 
-  it('WEAK locks: MEMCACHE_SERVERS on every function (several servers through gcloud\'s other delimiter), the connector and its egress; without the options, neither is touched', () => {
-    for (const args of deployCommands(weak, RUNTIME).slice(0, FUNCTIONS.length)) {
-      const update = args.find((arg) => arg.startsWith('--update-env-vars='));
-      assert.ok(update?.startsWith('--update-env-vars=^;^') && update.slice('--update-env-vars=^;^'.length).split(';').includes('MEMCACHE_SERVERS=10.0.0.3:11211,10.0.0.4:11211'), args.join(' '));
-      assert.ok(args.includes('--vpc-connector=locks-connector') && args.includes('--egress-settings=private-ranges-only'), args.join(' '));
+  it("WEAK locks: MEMCACHE_SERVERS on every function (several servers through gcloud's other delimiter), the connector and its egress; without the options, neither is touched", () => {
+    for (const args of deployCommands(weak, RUNTIME).slice(
+      0,
+      FUNCTIONS.length,
+    )) {
+      const update = args.find(arg => arg.startsWith('--update-env-vars='));
+      assert.ok(
+        update?.startsWith('--update-env-vars=^;^') &&
+          update
+            .slice('--update-env-vars=^;^'.length)
+            .split(';')
+            .includes('MEMCACHE_SERVERS=10.0.0.3:11211,10.0.0.4:11211'),
+        args.join(' '),
+      );
+      assert.ok(
+        args.includes('--vpc-connector=locks-connector') &&
+          args.includes('--egress-settings=private-ranges-only'),
+        args.join(' '),
+      );
     }
-    for (const args of deployCommands(options, RUNTIME).slice(0, FUNCTIONS.length)) {
-      assert.ok(!args.some((arg) => arg.includes('MEMCACHE_SERVERS') || arg.startsWith('--vpc-connector') || arg.startsWith('--clear-vpc-connector')), args.join(' '));
+    for (const args of deployCommands(options, RUNTIME).slice(
+      0,
+      FUNCTIONS.length,
+    )) {
+      assert.ok(
+        !args.some(
+          arg =>
+            arg.includes('MEMCACHE_SERVERS') ||
+            arg.startsWith('--vpc-connector') ||
+            arg.startsWith('--clear-vpc-connector'),
+        ),
+        args.join(' '),
+      );
     }
   });
 
   it('a comma inside a variable without the other delimiter is caught by gcloud (the check can fail)', async () => {
-    const args = deployCommands(weak, RUNTIME)[0]?.map((arg) => (arg.startsWith('--update-env-vars=^;^') ? `--update-env-vars=${arg.slice('--update-env-vars=^;^'.length).replace(/;/g, ',')}` : arg)) ?? [];
+    const args =
+      deployCommands(weak, RUNTIME)[0]?.map(arg =>
+        arg.startsWith('--update-env-vars=^;^')
+          ? `--update-env-vars=${arg.slice('--update-env-vars=^;^'.length).replace(/;/g, ',')}`
+          : arg,
+      ) ?? [];
     const result = await gcloudOffline(args);
     assert.equal(result.code, 2, result.output);
   });
 
   it('every function reads the named database; with the default one, the variable is removed, not left behind', () => {
-    const deployLines = (deployOptions: typeof options) => deployCommands(deployOptions, RUNTIME).slice(0, FUNCTIONS.length);
+    const deployLines = (deployOptions: typeof options) =>
+      deployCommands(deployOptions, RUNTIME).slice(0, FUNCTIONS.length);
     for (const args of deployLines(named)) {
-      const update = args.filter((arg) => arg.startsWith('--update-env-vars='));
+      const update = args.filter(arg => arg.startsWith('--update-env-vars='));
       assert.equal(update.length, 1, args.join(' '));
-      assert.ok(update[0]?.split('=').slice(1).join('=').split(',').includes('LOCKS_DATASTORE_DATABASE=locks'), args.join(' '));
+      assert.ok(
+        update[0]
+          ?.split('=')
+          .slice(1)
+          .join('=')
+          .split(',')
+          .includes('LOCKS_DATASTORE_DATABASE=locks'),
+        args.join(' '),
+      );
       // The other store's variable goes: the functions refuse it beside LOCKS_STRONG_STORE=datastore.
-      assert.ok(args.includes('--remove-env-vars=LOCKS_STRONG_STORE,LOCKS_FIRESTORE_DATABASE'), args.join(' '));
-      assert.ok(!args.some((arg) => arg.startsWith('--set-env-vars')), args.join(' '));
+      assert.ok(
+        args.includes(
+          '--remove-env-vars=LOCKS_STRONG_STORE,LOCKS_FIRESTORE_DATABASE',
+        ),
+        args.join(' '),
+      );
+      assert.ok(
+        !args.some(arg => arg.startsWith('--set-env-vars')),
+        args.join(' '),
+      );
     }
     for (const args of deployLines(options)) {
-      assert.ok(args.includes('--remove-env-vars=LOCKS_STRONG_STORE,LOCKS_DATASTORE_DATABASE,LOCKS_FIRESTORE_DATABASE'), args.join(' '));
-      assert.ok(!args.some((arg) => arg.includes('LOCKS_DATASTORE_DATABASE=') || arg.startsWith('--set-env-vars')), args.join(' '));
+      assert.ok(
+        args.includes(
+          '--remove-env-vars=LOCKS_STRONG_STORE,LOCKS_DATASTORE_DATABASE,LOCKS_FIRESTORE_DATABASE',
+        ),
+        args.join(' '),
+      );
+      assert.ok(
+        !args.some(
+          arg =>
+            arg.includes('LOCKS_DATASTORE_DATABASE=') ||
+            arg.startsWith('--set-env-vars'),
+        ),
+        args.join(' '),
+      );
     }
     assert.deepEqual(databaseCreateCommand(named), [
-      'firestore', 'databases', 'create', '--database=locks', '--location=eur3', '--type=datastore-mode', '--project=my-project', '--quiet',
+      'firestore',
+      'databases',
+      'create',
+      '--database=locks',
+      '--location=eur3',
+      '--type=datastore-mode',
+      '--project=my-project',
+      '--quiet',
     ]);
-    assert.ok(databaseCreateCommand(options).includes('--location=europe-west1'), 'the location defaults to the region');
+    assert.ok(
+      databaseCreateCommand(options).includes('--location=europe-west1'),
+      'the location defaults to the region',
+    );
   });
 
   it('--strong-store firestore: every function gets LOCKS_STRONG_STORE=firestore and the native-mode database, loses LOCKS_DATASTORE_DATABASE; the database is created in native mode', () => {
-    const updates = (args: string[]) => args.find((arg) => arg.startsWith('--update-env-vars='))?.slice('--update-env-vars='.length).split(',') ?? [];
-    for (const args of deployCommands(native, RUNTIME).slice(0, FUNCTIONS.length)) {
-      assert.ok(updates(args).includes('LOCKS_STRONG_STORE=firestore') && updates(args).includes('LOCKS_FIRESTORE_DATABASE=locks'), args.join(' '));
-      assert.ok(args.includes('--remove-env-vars=LOCKS_DATASTORE_DATABASE'), args.join(' '));
+    const updates = (args: string[]) =>
+      args
+        .find(arg => arg.startsWith('--update-env-vars='))
+        ?.slice('--update-env-vars='.length)
+        .split(',') ?? [];
+    for (const args of deployCommands(native, RUNTIME).slice(
+      0,
+      FUNCTIONS.length,
+    )) {
+      assert.ok(
+        updates(args).includes('LOCKS_STRONG_STORE=firestore') &&
+          updates(args).includes('LOCKS_FIRESTORE_DATABASE=locks'),
+        args.join(' '),
+      );
+      assert.ok(
+        args.includes('--remove-env-vars=LOCKS_DATASTORE_DATABASE'),
+        args.join(' '),
+      );
     }
-    for (const args of deployCommands(nativeDefault, RUNTIME).slice(0, FUNCTIONS.length)) {
-      assert.ok(updates(args).includes('LOCKS_STRONG_STORE=firestore'), args.join(' '));
-      assert.ok(args.includes('--remove-env-vars=LOCKS_DATASTORE_DATABASE,LOCKS_FIRESTORE_DATABASE'), args.join(' '));
+    for (const args of deployCommands(nativeDefault, RUNTIME).slice(
+      0,
+      FUNCTIONS.length,
+    )) {
+      assert.ok(
+        updates(args).includes('LOCKS_STRONG_STORE=firestore'),
+        args.join(' '),
+      );
+      assert.ok(
+        args.includes(
+          '--remove-env-vars=LOCKS_DATASTORE_DATABASE,LOCKS_FIRESTORE_DATABASE',
+        ),
+        args.join(' '),
+      );
     }
-    for (const args of deployCommands(options, RUNTIME).slice(0, FUNCTIONS.length)) {
-      assert.ok(args.includes('--remove-env-vars=LOCKS_STRONG_STORE,LOCKS_DATASTORE_DATABASE,LOCKS_FIRESTORE_DATABASE'), `switching back to Datastore unsets the store: ${args.join(' ')}`);
+    for (const args of deployCommands(options, RUNTIME).slice(
+      0,
+      FUNCTIONS.length,
+    )) {
+      assert.ok(
+        args.includes(
+          '--remove-env-vars=LOCKS_STRONG_STORE,LOCKS_DATASTORE_DATABASE,LOCKS_FIRESTORE_DATABASE',
+        ),
+        `switching back to Datastore unsets the store: ${args.join(' ')}`,
+      );
     }
     assert.deepEqual(databaseCreateCommand(native), [
-      'firestore', 'databases', 'create', '--database=locks', '--location=europe-west1', '--type=firestore-native', '--project=my-project', '--quiet',
+      'firestore',
+      'databases',
+      'create',
+      '--database=locks',
+      '--location=europe-west1',
+      '--type=firestore-native',
+      '--project=my-project',
+      '--quiet',
     ]);
   });
 
   it('--strong-store firestore needs the Firestore API, not the Datastore API', () => {
     assert.ok(requiredApis(native).includes('firestore.googleapis.com'));
     assert.ok(!requiredApis(native).includes('datastore.googleapis.com'));
-    assert.ok(requiredApis(options).includes('datastore.googleapis.com') && requiredApis(options).includes('firestore.googleapis.com'));
+    assert.ok(
+      requiredApis(options).includes('datastore.googleapis.com') &&
+        requiredApis(options).includes('firestore.googleapis.com'),
+    );
   });
 });

@@ -1,12 +1,12 @@
-import { strict as assert } from 'node:assert';
-import type { ChildProcess } from 'node:child_process';
-import { freePort } from '../../infra/ports';
-import { scheduleCleanup } from '../../infra/local/scheduler';
-import { configureLocking, Lock, peek } from '../../shared';
-import { DATASTORE_TARGETS } from '../support/datastore-targets';
-import { startFunctionServer } from '../support/function-server';
-import { delay, uniqueId } from '../support/ids';
-import { waitForHttp } from '../support/worker-server';
+import {strict as assert} from 'node:assert';
+import type {ChildProcess} from 'node:child_process';
+import {freePort} from '../../infra/ports';
+import {scheduleCleanup} from '../../infra/local/scheduler';
+import {configureLocking, Lock, peek} from '../../shared';
+import {DATASTORE_TARGETS} from '../support/datastore-targets';
+import {startFunctionServer} from '../support/function-server';
+import {delay, uniqueId} from '../support/ids';
+import {waitForHttp} from '../support/worker-server';
 
 const firestore = DATASTORE_TARGETS[1];
 
@@ -26,15 +26,19 @@ describe('infra: the local scheduler with LOCKS_API_TOKEN set', function () {
     });
     await waitForHttp(port);
     url = `http://127.0.0.1:${port}/`;
-    configureLocking({ datastore: firestore?.client() });
+    configureLocking({datastore: firestore?.client()});
   });
   after(() => {
     configureLocking();
     if (server.pid) process.kill(-server.pid, 'SIGKILL');
   });
 
-  it('the function refuses a call without the token (so the scheduler\'s header is what lets it in)', async () => {
-    const response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  it("the function refuses a call without the token (so the scheduler's header is what lets it in)", async () => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json'},
+      body: '{}',
+    });
     assert.equal(response.status, 401);
   });
 
@@ -49,10 +53,15 @@ describe('infra: the local scheduler with LOCKS_API_TOKEN set', function () {
     else process.env.LOCKS_API_TOKEN = saved;
     try {
       const deadline = Date.now() + 30_000;
-      while ((await peek(stale.identifier)) !== null && Date.now() < deadline) await delay(100);
+      while ((await peek(stale.identifier)) !== null && Date.now() < deadline)
+        await delay(100);
     } finally {
       scheduler.stop();
     }
-    assert.equal(await peek(stale.identifier), null, 'the scheduled cleanup did not delete the stale lock within 30 s');
+    assert.equal(
+      await peek(stale.identifier),
+      null,
+      'the scheduled cleanup did not delete the stale lock within 30 s',
+    );
   });
 });

@@ -2,7 +2,8 @@
  * The run's history: every worker event and every fault, stamped by one observer (the run's own
  * monotonic clock, ms from the start of the run), whatever the workers' faked clocks say.
  */
-export type OpEventType = 'invoke' | 'granted' | 'claimed' | 'ok' | 'fail' | 'unknown';
+export type OpEventType =
+  'invoke' | 'granted' | 'claimed' | 'ok' | 'fail' | 'unknown';
 
 export interface OpEvent {
   readonly at: number;

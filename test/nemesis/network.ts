@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { run, tryRun } from './shell';
+import {execFileSync} from 'node:child_process';
+import {randomBytes} from 'node:crypto';
+import {run, tryRun} from './shell';
 
 /**
  * The run's network: a bridge in the root namespace holding the store's address, and one network
@@ -28,7 +28,10 @@ export class NemesisNetwork {
   /** Whether this kernel has tc netem (some VM kernels lack it); without it, see degrade(). */
   netem = false;
   private readonly partitions = new Map<number, number>();
-  private readonly degradations = new Map<number, { count: number; rules: string[][] }>();
+  private readonly degradations = new Map<
+    number,
+    {count: number; rules: string[][]}
+  >();
   private removed = false;
   private readonly lastResort = () => this.removeSync();
 
@@ -44,10 +47,16 @@ export class NemesisNetwork {
   }
 
   static async create(workerCount: number): Promise<NemesisNetwork> {
-    if (process.getuid?.() !== 0) throw new Error('the nemesis needs root: it creates network namespaces, veth pairs and iptables rules');
-    for (const tool of ['ip', 'tc', 'iptables']) await run('sh', ['-c', `command -v ${tool}`]).catch(() => {
-      throw new Error(`the nemesis needs ${tool} (Debian: iproute2, iptables; .ci/run installs them)`);
-    });
+    if (process.getuid?.() !== 0)
+      throw new Error(
+        'the nemesis needs root: it creates network namespaces, veth pairs and iptables rules',
+      );
+    for (const tool of ['ip', 'tc', 'iptables'])
+      await run('sh', ['-c', `command -v ${tool}`]).catch(() => {
+        throw new Error(
+          `the nemesis needs ${tool} (Debian: iproute2, iptables; .ci/run installs them)`,
+        );
+      });
     const tag = randomBytes(2).toString('hex');
     const network = new NemesisNetwork(tag, `nm${tag}br`, await freeSubnet());
     process.once('exit', network.lastResort);
@@ -62,7 +71,13 @@ export class NemesisNetwork {
 
   private async build(workerCount: number): Promise<void> {
     await run('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
-    await run('ip', ['addr', 'add', `${this.storeAddress}/24`, 'dev', this.bridge]);
+    await run('ip', [
+      'addr',
+      'add',
+      `${this.storeAddress}/24`,
+      'dev',
+      this.bridge,
+    ]);
     await run('ip', ['link', 'set', this.bridge, 'up']);
     for (let index = 0; index < workerCount; index++) {
       const link: WorkerLink = {
@@ -73,18 +88,45 @@ export class NemesisNetwork {
       };
       this.workers.push(link);
       await run('ip', ['netns', 'add', link.namespace]);
-      await run('ip', ['link', 'add', link.outside, 'type', 'veth', 'peer', 'name', link.inside]);
+      await run('ip', [
+        'link',
+        'add',
+        link.outside,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        link.inside,
+      ]);
       await run('ip', ['link', 'set', link.inside, 'netns', link.namespace]);
       await run('ip', ['link', 'set', link.outside, 'master', this.bridge]);
       await run('ip', ['link', 'set', link.outside, 'up']);
-      await this.inNamespace(index, ['ip', 'addr', 'add', `${link.address}/24`, 'dev', link.inside]);
+      await this.inNamespace(index, [
+        'ip',
+        'addr',
+        'add',
+        `${link.address}/24`,
+        'dev',
+        link.inside,
+      ]);
       await this.inNamespace(index, ['ip', 'link', 'set', link.inside, 'up']);
       await this.inNamespace(index, ['ip', 'link', 'set', 'lo', 'up']);
     }
     const first = this.workers[0];
     if (first) {
-      this.netem = (await tryRun('tc', ['qdisc', 'replace', 'dev', first.outside, 'root', 'netem', 'delay', '1ms'])) === undefined;
-      if (this.netem) await run('tc', ['qdisc', 'del', 'dev', first.outside, 'root']);
+      this.netem =
+        (await tryRun('tc', [
+          'qdisc',
+          'replace',
+          'dev',
+          first.outside,
+          'root',
+          'netem',
+          'delay',
+          '1ms',
+        ])) === undefined;
+      if (this.netem)
+        await run('tc', ['qdisc', 'del', 'dev', first.outside, 'root']);
     }
   }
 
@@ -97,14 +139,18 @@ export class NemesisNetwork {
   async partition(index: number): Promise<void> {
     const count = this.partitions.get(index) ?? 0;
     this.partitions.set(index, count + 1);
-    if (count === 0) for (const rule of this.partitionRules()) await this.inNamespace(index, ['iptables', '-I', ...rule]);
+    if (count === 0)
+      for (const rule of this.partitionRules())
+        await this.inNamespace(index, ['iptables', '-I', ...rule]);
   }
 
   async heal(index: number): Promise<void> {
     const count = this.partitions.get(index) ?? 0;
     if (count === 0) return;
     this.partitions.set(index, count - 1);
-    if (count === 1) for (const rule of this.partitionRules()) await this.inNamespace(index, ['iptables', '-D', ...rule]);
+    if (count === 1)
+      for (const rule of this.partitionRules())
+        await this.inNamespace(index, ['iptables', '-D', ...rule]);
   }
 
   /**
@@ -121,19 +167,89 @@ export class NemesisNetwork {
     const link = this.link(index);
     const rules: string[][] = [];
     if (this.netem) {
-      const netem = ['netem', 'delay', `${degradation.delayMs}ms`, `${degradation.jitterMs}ms`, 'loss', `${degradation.lossPercent}%`];
-      await run('tc', ['qdisc', 'replace', 'dev', link.outside, 'root', ...netem]);
-      await this.inNamespace(index, ['tc', 'qdisc', 'replace', 'dev', link.inside, 'root', ...netem]);
+      const netem = [
+        'netem',
+        'delay',
+        `${degradation.delayMs}ms`,
+        `${degradation.jitterMs}ms`,
+        'loss',
+        `${degradation.lossPercent}%`,
+      ];
+      await run('tc', [
+        'qdisc',
+        'replace',
+        'dev',
+        link.outside,
+        'root',
+        ...netem,
+      ]);
+      await this.inNamespace(index, [
+        'tc',
+        'qdisc',
+        'replace',
+        'dev',
+        link.inside,
+        'root',
+        ...netem,
+      ]);
     } else {
-      const tbf = ['tbf', 'rate', '256kbit', 'burst', '4kb', 'latency', `${Math.max(50, degradation.delayMs * 4)}ms`];
-      await run('tc', ['qdisc', 'replace', 'dev', link.outside, 'root', ...tbf]);
-      await this.inNamespace(index, ['tc', 'qdisc', 'replace', 'dev', link.inside, 'root', ...tbf]);
+      const tbf = [
+        'tbf',
+        'rate',
+        '256kbit',
+        'burst',
+        '4kb',
+        'latency',
+        `${Math.max(50, degradation.delayMs * 4)}ms`,
+      ];
+      await run('tc', [
+        'qdisc',
+        'replace',
+        'dev',
+        link.outside,
+        'root',
+        ...tbf,
+      ]);
+      await this.inNamespace(index, [
+        'tc',
+        'qdisc',
+        'replace',
+        'dev',
+        link.inside,
+        'root',
+        ...tbf,
+      ]);
       const probability = (degradation.lossPercent / 100).toFixed(3);
-      rules.push(['INPUT', '-s', this.storeAddress, '-m', 'statistic', '--mode', 'random', '--probability', probability, '-j', 'DROP']);
-      rules.push(['OUTPUT', '-d', this.storeAddress, '-m', 'statistic', '--mode', 'random', '--probability', probability, '-j', 'DROP']);
-      for (const rule of rules) await this.inNamespace(index, ['iptables', '-I', ...rule]);
+      rules.push([
+        'INPUT',
+        '-s',
+        this.storeAddress,
+        '-m',
+        'statistic',
+        '--mode',
+        'random',
+        '--probability',
+        probability,
+        '-j',
+        'DROP',
+      ]);
+      rules.push([
+        'OUTPUT',
+        '-d',
+        this.storeAddress,
+        '-m',
+        'statistic',
+        '--mode',
+        'random',
+        '--probability',
+        probability,
+        '-j',
+        'DROP',
+      ]);
+      for (const rule of rules)
+        await this.inNamespace(index, ['iptables', '-I', ...rule]);
     }
-    this.degradations.set(index, { count: 1, rules });
+    this.degradations.set(index, {count: 1, rules});
   }
 
   async restore(index: number): Promise<void> {
@@ -143,8 +259,19 @@ export class NemesisNetwork {
     this.degradations.delete(index);
     const link = this.link(index);
     await tryRun('tc', ['qdisc', 'del', 'dev', link.outside, 'root']);
-    await tryRun('ip', ['netns', 'exec', link.namespace, 'tc', 'qdisc', 'del', 'dev', link.inside, 'root']);
-    for (const rule of current.rules) await this.inNamespace(index, ['iptables', '-D', ...rule]);
+    await tryRun('ip', [
+      'netns',
+      'exec',
+      link.namespace,
+      'tc',
+      'qdisc',
+      'del',
+      'dev',
+      link.inside,
+      'root',
+    ]);
+    for (const rule of current.rules)
+      await this.inNamespace(index, ['iptables', '-D', ...rule]);
   }
 
   async remove(): Promise<void> {
@@ -162,8 +289,12 @@ export class NemesisNetwork {
 
   /** What is left of this run's network, as `ip` lists it (for the tests: nothing, once removed). */
   static async leftovers(tag: string): Promise<string[]> {
-    const namespaces = (await run('ip', ['netns', 'list'])).split('\n').filter((line) => line.includes(`nemesis-${tag}-`));
-    const links = (await run('ip', ['-o', 'link', 'show'])).split('\n').filter((line) => line.includes(`nm${tag}`));
+    const namespaces = (await run('ip', ['netns', 'list']))
+      .split('\n')
+      .filter(line => line.includes(`nemesis-${tag}-`));
+    const links = (await run('ip', ['-o', 'link', 'show']))
+      .split('\n')
+      .filter(line => line.includes(`nm${tag}`));
     return [...namespaces, ...links];
   }
 
@@ -171,16 +302,19 @@ export class NemesisNetwork {
     if (this.removed) return;
     this.removed = true;
     for (const link of this.workers) {
-      for (const args of [['link', 'del', link.outside], ['netns', 'del', link.namespace]]) {
+      for (const args of [
+        ['link', 'del', link.outside],
+        ['netns', 'del', link.namespace],
+      ]) {
         try {
-          execFileSync('ip', args, { stdio: 'ignore' });
+          execFileSync('ip', args, {stdio: 'ignore'});
         } catch {
           // Already gone.
         }
       }
     }
     try {
-      execFileSync('ip', ['link', 'del', this.bridge], { stdio: 'ignore' });
+      execFileSync('ip', ['link', 'del', this.bridge], {stdio: 'ignore'});
     } catch {
       // Already gone.
     }
@@ -200,7 +334,10 @@ export class NemesisNetwork {
   }
 
   private async inNamespace(index: number, command: string[]): Promise<void> {
-    const [program, ...args] = [...this.execIn(index), ...command] as [string, ...string[]];
+    const [program, ...args] = [...this.execIn(index), ...command] as [
+      string,
+      ...string[],
+    ];
     await run(program, args);
   }
 }

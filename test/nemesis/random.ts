@@ -19,8 +19,13 @@ export function seededRandom(seed: number): Random {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
-  return { next, int, pick: (items) => items[int(0, items.length - 1)] as (typeof items)[number] };
+  const int = (min: number, max: number) =>
+    min + Math.floor(next() * (max - min + 1));
+  return {
+    next,
+    int,
+    pick: items => items[int(0, items.length - 1)] as (typeof items)[number],
+  };
 }
 
 /** A fresh seed, printed by the run so it can be given back with --seed. */

@@ -1,7 +1,10 @@
-import type { Datastore, Key } from '@google-cloud/datastore';
-import { fencedUpdate, FENCE_PROPERTY, type EntityData } from '../../shared';
-import { classifyDatastoreError } from '../../shared/datastore/datastore-errors';
-import { DatastoreRpc, type EntityProto } from '../../shared/datastore/datastore-rpc';
+import type {Datastore, Key} from '@google-cloud/datastore';
+import {fencedUpdate, FENCE_PROPERTY, type EntityData} from '../../shared';
+import {classifyDatastoreError} from '../../shared/datastore/datastore-errors';
+import {
+  DatastoreRpc,
+  type EntityProto,
+} from '../../shared/datastore/datastore-rpc';
 
 /**
  * The register the workers increment: one entity whose `log` lists every increment applied, in
@@ -39,17 +42,28 @@ export class Register {
   async claim(fence: bigint): Promise<LogEntry[]> {
     if (this.fenced) {
       let log: LogEntry[] = [];
-      await fencedUpdate(this.datastore, this.key, fence, (current) => {
-        log = logOf(current);
-        return current ?? { [LOG]: '[]' };
-      }, { excludeFromIndexes: [LOG] });
+      await fencedUpdate(
+        this.datastore,
+        this.key,
+        fence,
+        current => {
+          log = logOf(current);
+          return current ?? {[LOG]: '[]'};
+        },
+        {excludeFromIndexes: [LOG]},
+      );
       return log;
     }
     try {
       const found = await this.rpc.lookup(await this.keyProto());
-      return logOf({ [LOG]: found?.entity.properties?.[LOG]?.stringValue ?? '[]' });
+      return logOf({
+        [LOG]: found?.entity.properties?.[LOG]?.stringValue ?? '[]',
+      });
     } catch (error) {
-      throw classifyDatastoreError(error, { write: false, what: 'register lookup' });
+      throw classifyDatastoreError(error, {
+        write: false,
+        what: 'register lookup',
+      });
     }
   }
 
@@ -57,28 +71,43 @@ export class Register {
   async append(fence: bigint, read: LogEntry[], op: string): Promise<void> {
     const log = JSON.stringify([...read, [op, fence.toString()]]);
     if (this.fenced) {
-      await fencedUpdate(this.datastore, this.key, fence, () => ({ [LOG]: log }), { excludeFromIndexes: [LOG] });
+      await fencedUpdate(
+        this.datastore,
+        this.key,
+        fence,
+        () => ({[LOG]: log}),
+        {excludeFromIndexes: [LOG]},
+      );
       return;
     }
-    const entity: EntityProto = { key: await this.keyProto(), properties: { [LOG]: { stringValue: log, excludeFromIndexes: true } } };
+    const entity: EntityProto = {
+      key: await this.keyProto(),
+      properties: {[LOG]: {stringValue: log, excludeFromIndexes: true}},
+    };
     try {
-      await this.rpc.commit(undefined, [{ upsert: entity }]);
+      await this.rpc.commit(undefined, [{upsert: entity}]);
     } catch (error) {
-      throw classifyDatastoreError(error, { write: true, what: 'register upsert' });
+      throw classifyDatastoreError(error, {
+        write: true,
+        what: 'register upsert',
+      });
     }
   }
 
   /** The final state, for the checker. */
-  async read(): Promise<{ log: LogEntry[]; fence: string | undefined }> {
-    const [entity] = await this.datastore.get(this.key, { wrapNumbers: true });
+  async read(): Promise<{log: LogEntry[]; fence: string | undefined}> {
+    const [entity] = await this.datastore.get(this.key, {wrapNumbers: true});
     const data = (entity ?? {}) as Record<string, unknown>;
-    const fence = data[FENCE_PROPERTY] as { value?: string } | undefined;
-    return { log: logOf(data), fence: fence?.value };
+    const fence = data[FENCE_PROPERTY] as {value?: string} | undefined;
+    return {log: logOf(data), fence: fence?.value};
   }
 
   private async keyProto() {
     const partitionId = await this.rpc.partition(undefined);
-    return { partitionId, path: [{ kind: REGISTER_KIND, name: this.key.name as string }] };
+    return {
+      partitionId,
+      path: [{kind: REGISTER_KIND, name: this.key.name as string}],
+    };
   }
 }
 

@@ -1,13 +1,13 @@
-import { Datastore } from '@google-cloud/datastore';
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { cloudSdkRoot } from '../../infra/emulators';
-import { freePort } from '../../infra/ports';
-import { startService, type RunningService } from '../../infra/processes';
-import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
-import { run } from './shell';
+import {Datastore} from '@google-cloud/datastore';
+import {rmSync} from 'node:fs';
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {cloudSdkRoot} from '../../infra/emulators';
+import {freePort} from '../../infra/ports';
+import {startService, type RunningService} from '../../infra/processes';
+import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
+import {run} from './shell';
 
 export const NEMESIS_PROJECT = 'nemesis-project';
 
@@ -41,7 +41,8 @@ export class NemesisStore {
     process.once('exit', this.removeDataSync);
   }
 
-  private readonly removeDataSync = () => rmSync(this.dataDir, { recursive: true, force: true });
+  private readonly removeDataSync = () =>
+    rmSync(this.dataDir, {recursive: true, force: true});
 
   get host(): string {
     return `${this.address}:${this.port}`;
@@ -70,8 +71,23 @@ export class NemesisStore {
       // The JVM itself, not the wrapper script: stopping then waits for the JVM's own exit, which
       // is when it writes its data (the wrapper exits first, and the group kill after it would cut that short).
       command: 'java',
-      args: ['-cp', emulatorJar(), 'com.google.cloud.datastore.emulator.CloudDatastore', 'start', `--host=${this.address}`, `--port=${this.port}`, '--store_on_disk=True', '--consistency=1.0', this.dataDir],
-      probe: async () => (await fetch(`http://${this.host}/`, { signal: AbortSignal.timeout(1000) })).ok,
+      args: [
+        '-cp',
+        emulatorJar(),
+        'com.google.cloud.datastore.emulator.CloudDatastore',
+        'start',
+        `--host=${this.address}`,
+        `--port=${this.port}`,
+        '--store_on_disk=True',
+        '--consistency=1.0',
+        this.dataDir,
+      ],
+      probe: async () =>
+        (
+          await fetch(`http://${this.host}/`, {
+            signal: AbortSignal.timeout(1000),
+          })
+        ).ok,
       readyTimeoutMs: 60_000,
     });
   }
@@ -88,12 +104,19 @@ export class NemesisStore {
     const burn = (count: number) =>
       rpc.commit(
         undefined,
-        Array.from({ length: count }, (_, index) => ({ delete: { partitionId, path: [{ kind: 'NemesisVersionBurn', name: `burn-${index}` }] } })),
+        Array.from({length: count}, (_, index) => ({
+          delete: {
+            partitionId,
+            path: [{kind: 'NemesisVersionBurn', name: `burn-${index}`}],
+          },
+        })),
       );
     const first = (await burn(1))[0]?.version ?? 0n;
     let last = first;
     for (let round = 0; last <= fence && round < 1000; round++) {
-      const results = await burn(Number(fence - last + 1n > 20_000n ? 20_000n : fence - last + 1n));
+      const results = await burn(
+        Number(fence - last + 1n > 20_000n ? 20_000n : fence - last + 1n),
+      );
       last = results[results.length - 1]?.version ?? last;
     }
     if (last > fence) return last - first;
@@ -103,7 +126,7 @@ export class NemesisStore {
   async stop(): Promise<void> {
     await this.down();
     process.removeListener('exit', this.removeDataSync);
-    await rm(this.dataDir, { recursive: true, force: true });
+    await rm(this.dataDir, {recursive: true, force: true});
   }
 }
 
@@ -116,7 +139,7 @@ function emulatorClient(host: string): Datastore {
   const before = process.env.DATASTORE_EMULATOR_HOST;
   process.env.DATASTORE_EMULATOR_HOST = host;
   try {
-    return new Datastore({ projectId: NEMESIS_PROJECT, apiEndpoint: host });
+    return new Datastore({projectId: NEMESIS_PROJECT, apiEndpoint: host});
   } finally {
     if (before === undefined) delete process.env.DATASTORE_EMULATOR_HOST;
     else process.env.DATASTORE_EMULATOR_HOST = before;
@@ -124,9 +147,15 @@ function emulatorClient(host: string): Datastore {
 }
 
 function emulatorJar(): string {
-  return join(cloudSdkRoot(), 'platform/cloud-datastore-emulator/CloudDatastore.jar');
+  return join(
+    cloudSdkRoot(),
+    'platform/cloud-datastore-emulator/CloudDatastore.jar',
+  );
 }
 
 function emulatorScript(): string {
-  return join(cloudSdkRoot(), 'platform/cloud-datastore-emulator/cloud_datastore_emulator');
+  return join(
+    cloudSdkRoot(),
+    'platform/cloud-datastore-emulator/cloud_datastore_emulator',
+  );
 }

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { History, OpEvent } from './history';
-import type { NemesisNetwork } from './network';
+import {spawn, type ChildProcess} from 'node:child_process';
+import {existsSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import type {History, OpEvent} from './history';
+import type {NemesisNetwork} from './network';
 
 /**
  * The worker processes: each runs as `ip netns exec <its namespace> node worker.js`, with
@@ -38,12 +38,14 @@ export class WorkerPool {
     private readonly history: History,
     private readonly now: () => number,
   ) {
-    for (let worker = 0; worker < settings.clockOffsetsMs.length; worker++) this.setClock(worker, 0);
+    for (let worker = 0; worker < settings.clockOffsetsMs.length; worker++)
+      this.setClock(worker, 0);
     process.once('exit', this.lastResort);
   }
 
   startAll(): void {
-    for (let worker = 0; worker < this.settings.clockOffsetsMs.length; worker++) this.start(worker);
+    for (let worker = 0; worker < this.settings.clockOffsetsMs.length; worker++)
+      this.start(worker);
   }
 
   isRunning(worker: number): boolean {
@@ -54,22 +56,34 @@ export class WorkerPool {
     if (this.running.has(worker)) return;
     const incarnation = (this.incarnations.get(worker) ?? -1) + 1;
     this.incarnations.set(worker, incarnation);
-    const [command, ...prefix] = this.network.execIn(worker) as [string, ...string[]];
-    const child = spawn(command, [...prefix, process.execPath, join(__dirname, 'worker.js')], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...this.settings.env,
-        WORKER: String(worker),
-        INCARNATION: String(incarnation),
-        LD_PRELOAD: this.libfaketime,
-        FAKETIME_TIMESTAMP_FILE: this.clockFile(worker),
-        FAKETIME_CACHE_DURATION: '1',
-        // Only the wall clock moves: timers (monotonic) keep working, as after an NTP step.
-        FAKETIME_DONT_FAKE_MONOTONIC: '1',
+    const [command, ...prefix] = this.network.execIn(worker) as [
+      string,
+      ...string[],
+    ];
+    const child = spawn(
+      command,
+      [...prefix, process.execPath, join(__dirname, 'worker.js')],
+      {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...this.settings.env,
+          WORKER: String(worker),
+          INCARNATION: String(incarnation),
+          LD_PRELOAD: this.libfaketime,
+          FAKETIME_TIMESTAMP_FILE: this.clockFile(worker),
+          FAKETIME_CACHE_DURATION: '1',
+          // Only the wall clock moves: timers (monotonic) keep working, as after an NTP step.
+          FAKETIME_DONT_FAKE_MONOTONIC: '1',
+        },
       },
-    });
-    const life = { worker, incarnation, start: this.now(), killed: false } as History['incarnations'][number];
+    );
+    const life = {
+      worker,
+      incarnation,
+      start: this.now(),
+      killed: false,
+    } as History['incarnations'][number];
     this.history.incarnations.push(life);
     let pending = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -79,22 +93,31 @@ export class WorkerPool {
       pending = lines.pop() ?? '';
       for (const line of lines) {
         try {
-          const parsed = JSON.parse(line) as Omit<OpEvent, 'at' | 'worker' | 'incarnation'>;
-          this.history.ops.push({ ...parsed, at, worker, incarnation });
+          const parsed = JSON.parse(line) as Omit<
+            OpEvent,
+            'at' | 'worker' | 'incarnation'
+          >;
+          this.history.ops.push({...parsed, at, worker, incarnation});
         } catch {
           // A stray line from a library.
         }
       }
     });
-    child.stderr?.on('data', (chunk: Buffer) => this.stderr.set(worker, ((this.stderr.get(worker) ?? '') + chunk.toString()).slice(-4000)));
-    const exited = new Promise<void>((resolve) =>
+    child.stderr?.on('data', (chunk: Buffer) =>
+      this.stderr.set(
+        worker,
+        ((this.stderr.get(worker) ?? '') + chunk.toString()).slice(-4000),
+      ),
+    );
+    const exited = new Promise<void>(resolve =>
       child.once('close', () => {
         life.end = this.now();
-        if (this.running.get(worker)?.child === child) this.running.delete(worker);
+        if (this.running.get(worker)?.child === child)
+          this.running.delete(worker);
         resolve();
       }),
     );
-    this.running.set(worker, { child, incarnation, exited });
+    this.running.set(worker, {child, incarnation, exited});
   }
 
   signal(worker: number, signal: NodeJS.Signals): boolean {
@@ -112,7 +135,11 @@ export class WorkerPool {
   async kill(worker: number): Promise<boolean> {
     const running = this.running.get(worker);
     if (!running) return false;
-    const life = this.history.incarnations.find((candidate) => candidate.worker === worker && candidate.incarnation === running.incarnation);
+    const life = this.history.incarnations.find(
+      candidate =>
+        candidate.worker === worker &&
+        candidate.incarnation === running.incarnation,
+    );
     if (life) life.killed = true;
     this.signal(worker, 'SIGKILL');
     await running.exited;
@@ -121,8 +148,12 @@ export class WorkerPool {
 
   /** The worker's clock: its own offset plus `jumpMs`. */
   setClock(worker: number, jumpMs: number): void {
-    const seconds = ((this.settings.clockOffsetsMs[worker] ?? 0) + jumpMs) / 1000;
-    writeFileSync(this.clockFile(worker), `${seconds >= 0 ? '+' : ''}${seconds.toFixed(3)}\n`);
+    const seconds =
+      ((this.settings.clockOffsetsMs[worker] ?? 0) + jumpMs) / 1000;
+    writeFileSync(
+      this.clockFile(worker),
+      `${seconds >= 0 ? '+' : ''}${seconds.toFixed(3)}\n`,
+    );
   }
 
   /** Asks every worker to finish its operation and exit; kills what is left after `graceMs`. */
@@ -150,8 +181,13 @@ export class WorkerPool {
 }
 
 function findLibfaketime(): string {
-  const candidates = ['x86_64-linux-gnu', 'aarch64-linux-gnu', ''].map((arch) => join('/usr/lib', arch, 'faketime/libfaketime.so.1'));
-  const found = candidates.find((path) => existsSync(path));
-  if (!found) throw new Error(`libfaketime is missing (looked for ${candidates.join(', ')}): install the Debian package faketime (.ci/run does)`);
+  const candidates = ['x86_64-linux-gnu', 'aarch64-linux-gnu', ''].map(arch =>
+    join('/usr/lib', arch, 'faketime/libfaketime.so.1'),
+  );
+  const found = candidates.find(path => existsSync(path));
+  if (!found)
+    throw new Error(
+      `libfaketime is missing (looked for ${candidates.join(', ')}): install the Debian package faketime (.ci/run does)`,
+    );
   return found;
 }

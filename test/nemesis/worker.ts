@@ -13,17 +13,17 @@
  *   {t: "invoke", op}  {t: "granted", op, fence}  {t: "claimed", op, fence} (read the register, now working)
  *   {t: "ok" | "fail" | "unknown", op, fence?, reason?}
  */
-import { Datastore } from '@google-cloud/datastore';
-import { performance } from 'node:perf_hooks';
-import { configureLocking, Lock, LockError } from '../../shared';
-import { requiredEnv, runAsProcess } from '../support/worker-process';
-import { Register } from './register';
+import {Datastore} from '@google-cloud/datastore';
+import {performance} from 'node:perf_hooks';
+import {configureLocking, Lock, LockError} from '../../shared';
+import {requiredEnv, runAsProcess} from '../support/worker-process';
+import {Register} from './register';
 
 function say(line: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ ...line, clock: Date.now() })}\n`);
+  process.stdout.write(`${JSON.stringify({...line, clock: Date.now()})}\n`);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
 async function main(): Promise<void> {
   const worker = requiredEnv('WORKER');
@@ -35,43 +35,54 @@ async function main(): Promise<void> {
   const maxOps = Number(requiredEnv('MAX_OPS'));
   const endAt = performance.now() + Number(requiredEnv('RUN_FOR_MS'));
   const datastore = new Datastore();
-  configureLocking({ datastore, rpcTimeoutMs });
-  const register = new Register(datastore, requiredEnv('REGISTER'), requiredEnv('FENCED') === '1', rpcTimeoutMs);
+  configureLocking({datastore, rpcTimeoutMs});
+  const register = new Register(
+    datastore,
+    requiredEnv('REGISTER'),
+    requiredEnv('FENCED') === '1',
+    rpcTimeoutMs,
+  );
 
   let stopping = false;
   process.once('SIGTERM', () => (stopping = true));
   const alive = setInterval(() => undefined, 1000);
   for (let n = 0; n < maxOps && !stopping && performance.now() < endAt; n++) {
     const op = `w${worker}.${incarnation}.${n}`;
-    say({ t: 'invoke', op });
+    say({t: 'invoke', op});
     let held: Lock | null = null;
     try {
-      held = await Lock.acquire(lockId, { leaseMs, waitForMs, autoRenew: true });
+      held = await Lock.acquire(lockId, {leaseMs, waitForMs, autoRenew: true});
       if (!held) {
-        say({ t: 'fail', op, reason: 'not acquired' });
+        say({t: 'fail', op, reason: 'not acquired'});
         continue;
       }
       const fence = held.fence as bigint;
-      say({ t: 'granted', op, fence: String(fence) });
+      say({t: 'granted', op, fence: String(fence)});
       let read;
       try {
         read = await register.claim(fence);
       } catch (error) {
         // Nothing of this increment was written: a claim leaves the data as it was.
-        say({ t: 'fail', op, fence: String(fence), reason: reasonOf(error) });
+        say({t: 'fail', op, fence: String(fence), reason: reasonOf(error)});
         continue;
       }
-      say({ t: 'claimed', op, fence: String(fence) });
+      say({t: 'claimed', op, fence: String(fence)});
       await sleep(100 + Math.random() * 200);
       try {
         await register.append(fence, read, op);
-        say({ t: 'ok', op, fence: String(fence) });
+        say({t: 'ok', op, fence: String(fence)});
       } catch (error) {
-        const maybe = (error as { mayHaveApplied?: boolean }).mayHaveApplied === true;
-        say({ t: maybe ? 'unknown' : 'fail', op, fence: String(fence), reason: reasonOf(error) });
+        const maybe =
+          (error as {mayHaveApplied?: boolean}).mayHaveApplied === true;
+        say({
+          t: maybe ? 'unknown' : 'fail',
+          op,
+          fence: String(fence),
+          reason: reasonOf(error),
+        });
       }
     } catch (error) {
-      say({ t: 'fail', op, reason: reasonOf(error) });
+      say({t: 'fail', op, reason: reasonOf(error)});
     } finally {
       await held?.release().catch(() => undefined);
     }
@@ -81,7 +92,8 @@ async function main(): Promise<void> {
 }
 
 function reasonOf(error: unknown): string {
-  if (error instanceof LockError) return `${error.code}: ${error.message.slice(0, 160)}`;
+  if (error instanceof LockError)
+    return `${error.code}: ${error.message.slice(0, 160)}`;
   return String((error as Error)?.message ?? error).slice(0, 160);
 }
 

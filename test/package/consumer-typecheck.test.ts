@@ -1,8 +1,8 @@
-import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import {strict as assert} from 'node:assert';
+import {execFile} from 'node:child_process';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 
 const REPO = join(__dirname, '../../..');
 
@@ -18,8 +18,17 @@ describe('package: a consumer compiles against the packed tarball', function () 
 
   before(async () => {
     project = mkdtempSync(join(tmpdir(), 'locking-consumer-'));
-    const [packed] = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', project], REPO)) as [{ filename: string }];
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'locking-consumer', version: '1.0.0', private: true }));
+    const [packed] = JSON.parse(
+      await run('npm', ['pack', '--json', '--pack-destination', project], REPO),
+    ) as [{filename: string}];
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({
+        name: 'locking-consumer',
+        version: '1.0.0',
+        private: true,
+      }),
+    );
     await run(
       'npm',
       [
@@ -37,7 +46,7 @@ describe('package: a consumer compiles against the packed tarball', function () 
     writeFileSync(join(project, 'index.ts'), USER_FUNCTION);
   });
   after(() => {
-    if (project) rmSync(project, { recursive: true, force: true });
+    if (project) rmSync(project, {recursive: true, force: true});
   });
 
   // Both ways a project resolves packages: through `exports` (node16/nodenext) and through `types` (node10).
@@ -50,14 +59,37 @@ describe('package: a consumer compiles against the packed tarball', function () 
       writeFileSync(
         join(project, `tsconfig.${resolution}.json`),
         JSON.stringify({
-          compilerOptions: { strict: true, skipLibCheck: false, target: 'ES2022', module, moduleResolution: resolution, outDir, types: ['node'] },
+          compilerOptions: {
+            strict: true,
+            skipLibCheck: false,
+            target: 'ES2022',
+            module,
+            moduleResolution: resolution,
+            outDir,
+            types: ['node'],
+          },
           files: ['index.ts'],
         }),
       );
-      const output = await run(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', `tsconfig.${resolution}.json`], project).catch((error: Error) => error.message);
+      const output = await run(
+        process.execPath,
+        [
+          join(project, 'node_modules/typescript/bin/tsc'),
+          '-p',
+          `tsconfig.${resolution}.json`,
+        ],
+        project,
+      ).catch((error: Error) => error.message);
       assert.equal(output.trim(), '', `tsc reported errors:\n${output}`);
       // Loading the compiled function loads the package's entry and nothing else: no client, no connection.
-      const exported = await run(process.execPath, ['-e', `console.log(Object.keys(require('./${outDir}/index.js')).sort().join(','))`], project);
+      const exported = await run(
+        process.execPath,
+        [
+          '-e',
+          `console.log(Object.keys(require('./${outDir}/index.js')).sort().join(','))`,
+        ],
+        project,
+      );
       assert.equal(exported.trim(), 'applyEvent,exportOnce,rebuildIndex');
     });
   }
@@ -98,14 +130,36 @@ cloudEvent('applyEvent', applyEvent);
 `;
 
 function installedVersion(name: string): string {
-  return (JSON.parse(readFileSync(join(REPO, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  return (
+    JSON.parse(
+      readFileSync(join(REPO, 'node_modules', name, 'package.json'), 'utf8'),
+    ) as {version: string}
+  ).version;
 }
 
 /** Resolves with stdout; rejects with stdout and stderr when the command fails. */
-function run(command: string, args: readonly string[], cwd: string): Promise<string> {
+function run(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(command, args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${command} ${args.join(' ')} failed:\n${stdout}${stderr}`)) : resolve(stdout),
+    execFile(
+      command,
+      args,
+      {
+        cwd,
+        maxBuffer: 64 * 1024 * 1024,
+        env: {...process.env, npm_config_update_notifier: 'false'},
+      },
+      (error, stdout, stderr) =>
+        error
+          ? reject(
+              new Error(
+                `${command} ${args.join(' ')} failed:\n${stdout}${stderr}`,
+              ),
+            )
+          : resolve(stdout),
     ),
   );
 }

@@ -11,7 +11,12 @@ export interface BadRequest {
   readonly mustBe4xx: boolean;
 }
 
-const FUNCTIONS = ['/acquireLock', '/releaseLock', '/renewLock', '/cleanupLocks'] as const;
+const FUNCTIONS = [
+  '/acquireLock',
+  '/releaseLock',
+  '/renewLock',
+  '/cleanupLocks',
+] as const;
 type FunctionPath = (typeof FUNCTIONS)[number];
 
 const CONTENT_TYPES = [
@@ -45,97 +50,264 @@ function random(seed: number): () => number {
 }
 
 const SAMPLE_BODIES: Record<FunctionPath, Record<string, unknown>> = {
-  '/acquireLock': { identifier: 'bad-input', wait: false },
-  '/releaseLock': { identifier: 'bad-input', token: '00000000-0000-0000-0000-000000000000' },
-  '/renewLock': { identifier: 'bad-input', token: '00000000-0000-0000-0000-000000000000', leaseMs: 1000 },
-  '/cleanupLocks': { maxAgeMs: 600000 },
+  '/acquireLock': {identifier: 'bad-input', wait: false},
+  '/releaseLock': {
+    identifier: 'bad-input',
+    token: '00000000-0000-0000-0000-000000000000',
+  },
+  '/renewLock': {
+    identifier: 'bad-input',
+    token: '00000000-0000-0000-0000-000000000000',
+    leaseMs: 1000,
+  },
+  '/cleanupLocks': {maxAgeMs: 600000},
 };
 
 function wrongTypeBodies(path: FunctionPath): unknown[] {
   const field = path === '/cleanupLocks' ? 'maxAgeMs' : 'identifier';
-  const values = [null, true, 0, -1, 1.5, [], [1], {}, { nested: 'x' }, '', 'x'.repeat(2000), 1e308];
-  const bodies: unknown[] = values.map((value) => ({ ...SAMPLE_BODIES[path], [field]: value }));
+  const values = [
+    null,
+    true,
+    0,
+    -1,
+    1.5,
+    [],
+    [1],
+    {},
+    {nested: 'x'},
+    '',
+    'x'.repeat(2000),
+    1e308,
+  ];
+  const bodies: unknown[] = values.map(value => ({
+    ...SAMPLE_BODIES[path],
+    [field]: value,
+  }));
   if (path === '/acquireLock') {
-    for (const value of ['yes', 1, null, {}, []]) bodies.push({ identifier: 'bad-input', wait: value });
-    for (const value of ['STRONGER', 'weak', 1, null, []]) bodies.push({ identifier: 'bad-input', wait: false, kind: value });
+    for (const value of ['yes', 1, null, {}, []])
+      bodies.push({identifier: 'bad-input', wait: value});
+    for (const value of ['STRONGER', 'weak', 1, null, []])
+      bodies.push({identifier: 'bad-input', wait: false, kind: value});
   }
-  if (path === '/releaseLock' || path === '/renewLock') for (const value of [1, null, [], {}, '', 'x'.repeat(5000)]) bodies.push({ identifier: 'bad-input', token: value });
+  if (path === '/releaseLock' || path === '/renewLock')
+    for (const value of [1, null, [], {}, '', 'x'.repeat(5000)])
+      bodies.push({identifier: 'bad-input', token: value});
   return bodies;
 }
 
 /** Times a caller must not be allowed to use: negative, not finite (written as JSON can), absurdly large, not numbers. */
-const BAD_TIMES = ['-1', '-0.5', '1e309', '-1e309', '1e300', '9007199254740993', '"NaN"', '"Infinity"', '"100"', 'null', 'true', '[100]', '{"ms":100}', '1.5e-400'];
+const BAD_TIMES = [
+  '-1',
+  '-0.5',
+  '1e309',
+  '-1e309',
+  '1e300',
+  '9007199254740993',
+  '"NaN"',
+  '"Infinity"',
+  '"100"',
+  'null',
+  'true',
+  '[100]',
+  '{"ms":100}',
+  '1.5e-400',
+];
 
 /**
  * Odd times the API accepts by design: null is documented as absent, 1.5e-400 parses to 0, and a
  * huge finite number is a valid (if pointless) duration. Only "never a 5xx" holds for them.
  */
-const ACCEPTED_TIMES = new Set(['null', '1.5e-400', '1e300', '9007199254740993']);
+const ACCEPTED_TIMES = new Set([
+  'null',
+  '1.5e-400',
+  '1e300',
+  '9007199254740993',
+]);
 
-function timeBodies(path: FunctionPath): { text: string; mustBe4xx: boolean }[] {
-  const fields = path === '/acquireLock' ? ['stealAfterMs', 'waitForMs', 'leaseMs'] : path === '/renewLock' ? ['leaseMs'] : path === '/cleanupLocks' ? ['maxAgeMs'] : [];
-  const prefix = path === '/acquireLock' ? '"identifier":"bad-input-times","wait":false,' : path === '/renewLock' ? '"identifier":"bad-input-times","token":"t",' : '';
-  return fields.flatMap((field) => BAD_TIMES.map((time) => ({ text: `{${prefix}"${field}":${time}}`, mustBe4xx: !ACCEPTED_TIMES.has(time) })));
+function timeBodies(path: FunctionPath): {text: string; mustBe4xx: boolean}[] {
+  const fields =
+    path === '/acquireLock'
+      ? ['stealAfterMs', 'waitForMs', 'leaseMs']
+      : path === '/renewLock'
+        ? ['leaseMs']
+        : path === '/cleanupLocks'
+          ? ['maxAgeMs']
+          : [];
+  const prefix =
+    path === '/acquireLock'
+      ? '"identifier":"bad-input-times","wait":false,'
+      : path === '/renewLock'
+        ? '"identifier":"bad-input-times","token":"t",'
+        : '';
+  return fields.flatMap(field =>
+    BAD_TIMES.map(time => ({
+      text: `{${prefix}"${field}":${time}}`,
+      mustBe4xx: !ACCEPTED_TIMES.has(time),
+    })),
+  );
 }
 
 /** Identifiers with control characters, lone surrogates (escaped and raw), and invalid UTF-8 bytes. */
-function identifierBodies(next: () => number): { body: Buffer; mustBe4xx: boolean }[] {
-  const controls = Array.from({ length: 32 }, (_, code) => `\\u${code.toString(16).padStart(4, '0')}`);
-  const cases: { body: Buffer; mustBe4xx: boolean }[] = [];
+function identifierBodies(
+  next: () => number,
+): {body: Buffer; mustBe4xx: boolean}[] {
+  const controls = Array.from(
+    {length: 32},
+    (_, code) => `\\u${code.toString(16).padStart(4, '0')}`,
+  );
+  const cases: {body: Buffer; mustBe4xx: boolean}[] = [];
   for (const control of controls) {
     // Control characters make a well-formed string: the library accepts any; the answer just must not be a 5xx.
-    cases.push({ body: Buffer.from(`{"identifier":"bad-input${control}${Math.floor(next() * 1e9)}","wait":false,"token":"t"}`), mustBe4xx: false });
+    cases.push({
+      body: Buffer.from(
+        `{"identifier":"bad-input${control}${Math.floor(next() * 1e9)}","wait":false,"token":"t"}`,
+      ),
+      mustBe4xx: false,
+    });
   }
-  for (const surrogate of ['\\ud800', '\\udfff', '\\udc00x', 'x\\ud83d', '\\ud83d\\ud83d']) {
-    cases.push({ body: Buffer.from(`{"identifier":"bad${surrogate}","wait":false,"token":"t"}`), mustBe4xx: true });
+  for (const surrogate of [
+    '\\ud800',
+    '\\udfff',
+    '\\udc00x',
+    'x\\ud83d',
+    '\\ud83d\\ud83d',
+  ]) {
+    cases.push({
+      body: Buffer.from(
+        `{"identifier":"bad${surrogate}","wait":false,"token":"t"}`,
+      ),
+      mustBe4xx: true,
+    });
   }
-  for (const bytes of [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xc0, 0xaf]]) {
+  for (const bytes of [
+    [0xff],
+    [0xc3],
+    [0xed, 0xa0, 0x80],
+    [0xf8, 0x88, 0x80, 0x80, 0x80],
+    [0xc0, 0xaf],
+  ]) {
     // Invalid UTF-8 decodes to U+FFFD, a valid character: again only "never a 5xx".
-    cases.push({ body: Buffer.concat([Buffer.from('{"identifier":"bad'), Buffer.from(bytes), Buffer.from('","wait":false,"token":"t"}')]), mustBe4xx: false });
+    cases.push({
+      body: Buffer.concat([
+        Buffer.from('{"identifier":"bad'),
+        Buffer.from(bytes),
+        Buffer.from('","wait":false,"token":"t"}'),
+      ]),
+      mustBe4xx: false,
+    });
   }
   return cases;
 }
 
-function deeplyNested(depth: number, open: string, close: string, inner: string): string {
+function deeplyNested(
+  depth: number,
+  open: string,
+  close: string,
+  inner: string,
+): string {
   return `{"identifier":${open.repeat(depth)}${inner}${close.repeat(depth)}}`;
 }
 
 export function generateBadRequests(minimum: number, seed = 7): BadRequest[] {
   const next = random(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+  const pick = <T>(items: readonly T[]): T =>
+    items[Math.floor(next() * items.length)] as T;
   const requests: BadRequest[] = [];
-  const add = (category: string, path: string, body: Buffer | string, mustBe4xx: boolean, contentType: string | undefined = 'application/json', method = 'POST') =>
-    requests.push({ category, path, method, contentType, body: typeof body === 'string' ? Buffer.from(body) : body, mustBe4xx });
+  const add = (
+    category: string,
+    path: string,
+    body: Buffer | string,
+    mustBe4xx: boolean,
+    contentType: string | undefined = 'application/json',
+    method = 'POST',
+  ) =>
+    requests.push({
+      category,
+      path,
+      method,
+      contentType,
+      body: typeof body === 'string' ? Buffer.from(body) : body,
+      mustBe4xx,
+    });
 
   for (const path of FUNCTIONS) {
     for (const body of wrongTypeBodies(path)) {
-      const value = (body as Record<string, unknown>)[path === '/cleanupLocks' ? 'maxAgeMs' : 'identifier'];
-      const { wait: waitValue, kind: kindValue } = body as Record<string, unknown>;
+      const value = (body as Record<string, unknown>)[
+        path === '/cleanupLocks' ? 'maxAgeMs' : 'identifier'
+      ];
+      const {wait: waitValue, kind: kindValue} = body as Record<
+        string,
+        unknown
+      >;
       // null is documented as absent, and 0, 1.5 and 1e308 are durations a cleanup may be given: only "never a 5xx" for those.
-      const accepted = waitValue === null || kindValue === null || (path === '/cleanupLocks' && (value === null || (typeof value === 'number' && value >= 0)));
+      const accepted =
+        waitValue === null ||
+        kindValue === null ||
+        (path === '/cleanupLocks' &&
+          (value === null || (typeof value === 'number' && value >= 0)));
       add('wrong types', path, JSON.stringify(body), !accepted);
     }
-    for (const { text, mustBe4xx } of timeBodies(path)) add('negative/NaN/huge times', path, text, mustBe4xx);
-    for (const { body, mustBe4xx } of identifierBodies(next)) {
+    for (const {text, mustBe4xx} of timeBodies(path))
+      add('negative/NaN/huge times', path, text, mustBe4xx);
+    for (const {body, mustBe4xx} of identifierBodies(next)) {
       // cleanupLocks ignores identifiers and tokens: an odd one is a valid cleanup request there.
-      add('control characters, lone surrogates, invalid UTF-8', path, body, mustBe4xx && path !== '/cleanupLocks');
+      add(
+        'control characters, lone surrogates, invalid UTF-8',
+        path,
+        body,
+        mustBe4xx && path !== '/cleanupLocks',
+      );
     }
     for (const depth of [100, 1000, 10_000, 100_000]) {
-      add('deeply nested', path, deeplyNested(depth, '[', ']', '1'), path !== '/cleanupLocks');
-      add('deeply nested', path, deeplyNested(depth, '{"a":', '}', '1'), path !== '/cleanupLocks');
+      add(
+        'deeply nested',
+        path,
+        deeplyNested(depth, '[', ']', '1'),
+        path !== '/cleanupLocks',
+      );
+      add(
+        'deeply nested',
+        path,
+        deeplyNested(depth, '{"a":', '}', '1'),
+        path !== '/cleanupLocks',
+      );
     }
     for (const megabytes of [1.01, 2, 8]) {
       const size = Math.floor(megabytes * 1024 * 1024);
-      add('bodies over 1 MB', path, `{"identifier":"${'x'.repeat(size)}"}`, true);
+      add(
+        'bodies over 1 MB',
+        path,
+        `{"identifier":"${'x'.repeat(size)}"}`,
+        true,
+      );
       add('bodies over 1 MB', path, `[${'1,'.repeat(size / 2)}1]`, true);
     }
-    add('huge body within the limit', path, `{"identifier":"huge","padding":"${'y'.repeat(60_000)}","token":"t","wait":false}`, false);
-    for (const method of ['GET', 'PUT', 'DELETE', 'PATCH']) add('wrong method', path, '{}', true, 'application/json', method);
+    add(
+      'huge body within the limit',
+      path,
+      `{"identifier":"huge","padding":"${'y'.repeat(60_000)}","token":"t","wait":false}`,
+      false,
+    );
+    for (const method of ['GET', 'PUT', 'DELETE', 'PATCH'])
+      add('wrong method', path, '{}', true, 'application/json', method);
     // Refused before the body is read, with a body still arriving: the answer must reach the client whole.
     const unread = `{"padding":"${'z'.repeat(2 * 1024 * 1024)}"}`;
-    add('early refusals of 2 MB bodies', path, unread, true, undefined, 'DELETE');
+    add(
+      'early refusals of 2 MB bodies',
+      path,
+      unread,
+      true,
+      undefined,
+      'DELETE',
+    );
     add('early refusals of 2 MB bodies', path, unread, true, undefined);
-    add('early refusals of 2 MB bodies', path, unread, true, 'application/json; charset=latin1');
+    add(
+      'early refusals of 2 MB bodies',
+      path,
+      unread,
+      true,
+      'application/json; charset=latin1',
+    );
   }
   // The rest: truncated and corrupted JSON, and valid or invalid bodies under every content type.
   while (requests.length < minimum) {
@@ -144,19 +316,56 @@ export function generateBadRequests(minimum: number, seed = 7): BadRequest[] {
     const roll = next();
     if (roll < 0.35) {
       const cut = 1 + Math.floor(next() * (sample.length - 1));
-      add('truncated JSON', path, sample.slice(0, cut), true, pick(['application/json', 'text/plain', undefined]));
+      add(
+        'truncated JSON',
+        path,
+        sample.slice(0, cut),
+        true,
+        pick(['application/json', 'text/plain', undefined]),
+      );
     } else if (roll < 0.6) {
       const bytes = Buffer.from(sample);
       const at = Math.floor(next() * bytes.length);
       bytes[at] = pick([0x00, 0x7b, 0x7d, 0x22, 0x5c, 0xff, 0x0a, 0x2c]);
       // A corrupted byte may still leave valid JSON (a changed letter inside a string): only "never a 5xx" then.
-      add('malformed JSON', path, bytes, !isJsonObject(bytes), 'application/json');
+      add(
+        'malformed JSON',
+        path,
+        bytes,
+        !isJsonObject(bytes),
+        'application/json',
+      );
     } else if (roll < 0.7) {
-      add('malformed JSON', path, pick(['{', '}', '[]', 'null', '"text"', '1', 'nul', '{"a":}', '{a:1}', "{'a':1}", '\u0000', '{"identifier":"x",}']), true, 'application/json');
+      add(
+        'malformed JSON',
+        path,
+        pick([
+          '{',
+          '}',
+          '[]',
+          'null',
+          '"text"',
+          '1',
+          'nul',
+          '{"a":}',
+          '{a:1}',
+          "{'a':1}",
+          '\u0000',
+          '{"identifier":"x",}',
+        ]),
+        true,
+        'application/json',
+      );
     } else {
       const contentType = pick(CONTENT_TYPES);
       // Whether an odd content type is refused or read as JSON, the answer must be a 4xx or a valid reply, never a 5xx.
-      add('content types', path, pick([sample, 'identifier=x&token=y', '<xml/>', '\u0000\u0001']), false, contentType);
+      add(
+        'content types',
+        path,
+        pick([sample, 'identifier=x&token=y', '<xml/>', '\u0000\u0001']),
+        false,
+        contentType,
+      );
     }
   }
   return requests;

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import {spawn, type ChildProcess} from 'node:child_process';
 
 /**
  * A Node child in its own process group, whose stdout JSON lines are collected. Killed as a group,
@@ -11,7 +11,10 @@ export interface NodeChild {
   /** Resolves with the exit code (or null for a signal), once everything it printed has been read. */
   readonly exited: Promise<number | null>;
   /** Resolves with the first line `matches` accepts. */
-  lineWhere<T>(matches: (line: unknown) => line is T, timeoutMs: number): Promise<T>;
+  lineWhere<T>(
+    matches: (line: unknown) => line is T,
+    timeoutMs: number,
+  ): Promise<T>;
   stderr(): string;
   kill(signal?: NodeJS.Signals): void;
 }
@@ -21,8 +24,16 @@ process.once('exit', () => {
   for (const child of living) child.kill('SIGKILL');
 });
 
-export function startNodeChild(script: string, args: string[], env: NodeJS.ProcessEnv): NodeChild {
-  const child = spawn(process.execPath, [script, ...args], { detached: true, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startNodeChild(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): NodeChild {
+  const child = spawn(process.execPath, [script, ...args], {
+    detached: true,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: unknown[] = [];
   const waiters: (() => void)[] = [];
   let pending = '';
@@ -45,8 +56,8 @@ export function startNodeChild(script: string, args: string[], env: NodeJS.Proce
   });
   // 'close', not 'exit': only then has all of its output been read, so no line is missed.
   let closed = false;
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('close', (code) => {
+  const exited = new Promise<number | null>(resolve =>
+    child.once('close', code => {
       closed = true;
       for (const wake of waiters.splice(0)) wake();
       resolve(code);
@@ -58,21 +69,35 @@ export function startNodeChild(script: string, args: string[], env: NodeJS.Proce
     exited,
     stderr: () => errors,
     kill: (signal = 'SIGKILL') => {
-      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      if (
+        child.pid === undefined ||
+        child.exitCode !== null ||
+        child.signalCode !== null
+      )
+        return;
       try {
         process.kill(-child.pid, signal);
       } catch {
         // Already gone.
       }
     },
-    lineWhere: async <T>(matches: (line: unknown) => line is T, timeoutMs: number) => {
+    lineWhere: async <T>(
+      matches: (line: unknown) => line is T,
+      timeoutMs: number,
+    ) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const found = lines.find(matches);
         if (found !== undefined) return found;
-        if (Date.now() > deadline) throw new Error(`no expected line from ${script} after ${timeoutMs} ms:\n${errors}`);
-        if (closed) throw new Error(`${script} exited ${child.exitCode ?? child.signalCode}:\n${errors}`);
-        await new Promise<void>((resolve) => {
+        if (Date.now() > deadline)
+          throw new Error(
+            `no expected line from ${script} after ${timeoutMs} ms:\n${errors}`,
+          );
+        if (closed)
+          throw new Error(
+            `${script} exited ${child.exitCode ?? child.signalCode}:\n${errors}`,
+          );
+        await new Promise<void>(resolve => {
           waiters.push(resolve);
           setTimeout(resolve, 200);
         });
@@ -85,5 +110,5 @@ export function startNodeChild(script: string, args: string[], env: NodeJS.Proce
 }
 
 export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise(resolve => setTimeout(resolve, ms));
 }

@@ -1,9 +1,10 @@
-import type { CitedTest } from './report';
+import type {CitedTest} from './report';
 
 /** Issue 7's scenarios the normal suite already covers deterministically, by test name. */
 export const CITED_TESTS: readonly CitedTest[] = [
   {
-    scenario: 'Ambiguous commit (the write lands, the client sees an error), on both Datastore emulators',
+    scenario:
+      'Ambiguous commit (the write lands, the client sees an error), on both Datastore emulators',
     tests: [
       'test/faults/datastore-faults.test.ts: "an ambiguous insert (written, but the answer lost) leaves the caller holding its own lock"',
       'test/faults/datastore-faults.test.ts: "an ambiguous insert while waiting does not make the caller wait on itself"',
@@ -13,7 +14,9 @@ export const CITED_TESTS: readonly CitedTest[] = [
   },
   {
     scenario: 'memcached killed',
-    tests: ['test/contract/weak-locks.test.ts: "memcached stopped mid-run: WEAK calls fail fast with BACKEND_UNAVAILABLE, STRONG is unaffected"'],
+    tests: [
+      'test/contract/weak-locks.test.ts: "memcached stopped mid-run: WEAK calls fail fast with BACKEND_UNAVAILABLE, STRONG is unaffected"',
+    ],
   },
   {
     scenario: 'Paused holder (stalls past its steal time)',
@@ -24,17 +27,21 @@ export const CITED_TESTS: readonly CitedTest[] = [
     ],
   },
   {
-    scenario: 'Holder process paused (SIGSTOP) past its lease, then resumed, on both Datastore emulators and memcached',
+    scenario:
+      'Holder process paused (SIGSTOP) past its lease, then resumed, on both Datastore emulators and memcached',
     tests: [
       'test/faults/lease-pause.test.ts: "taken over after the lease; once resumed its signal aborts within about a renewal interval, its release() is false, and the new holder keeps the lock"',
     ],
   },
   {
     scenario: 'Pub/Sub publish failure during a re-queue',
-    tests: ['test/functions/locked-handler.test.ts: "a failed re-publish makes the invocation throw, so Pub/Sub redelivers the original"'],
+    tests: [
+      'test/functions/locked-handler.test.ts: "a failed re-publish makes the invocation throw, so Pub/Sub redelivers the original"',
+    ],
   },
   {
-    scenario: 'Security: wrong, empty and other holders\' tokens; LOCKS_API_TOKEN; no token in any answer or log line',
+    scenario:
+      "Security: wrong, empty and other holders' tokens; LOCKS_API_TOKEN; no token in any answer or log line",
     tests: [
       'test/functions/http-functions.test.ts: "409 not_holder for another token, and the lock stays untouched"',
       'test/functions/http-functions.test.ts: "400 invalid_request for an empty token"',

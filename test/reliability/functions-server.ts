@@ -4,8 +4,10 @@
  * Prints {port} once listening.
  */
 import '../../functions';
-import { functionsHost } from '../../infra/local/functions-host';
+import {functionsHost} from '../../infra/local/functions-host';
 
 const port = Number(process.env.PORT);
 const server = functionsHost();
-server.listen(port, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port })}\n`));
+server.listen(port, '127.0.0.1', () =>
+  process.stdout.write(`${JSON.stringify({port})}\n`),
+);

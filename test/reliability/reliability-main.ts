@@ -4,13 +4,13 @@
  * exits non-zero when a scenario lost something or let someone in. Bounded: each scenario has a size
  * and a time budget sized for a 2-core machine (the whole run in about 10 minutes at most).
  */
-import { join } from 'node:path';
-import { startEmulator } from '../../infra/emulators';
-import { startMemcached } from '../../infra/memcached';
-import type { RunningService } from '../../infra/processes';
-import { CITED_TESTS } from './cited-tests';
-import { runScenario, writeReport, type ScenarioResult } from './report';
-import { SCENARIOS, type Services } from './scenarios';
+import {join} from 'node:path';
+import {startEmulator} from '../../infra/emulators';
+import {startMemcached} from '../../infra/memcached';
+import type {RunningService} from '../../infra/processes';
+import {CITED_TESTS} from './cited-tests';
+import {runScenario, writeReport, type ScenarioResult} from './report';
+import {SCENARIOS, type Services} from './scenarios';
 
 const PROJECT = 'reliability-project';
 
@@ -27,23 +27,49 @@ async function main(): Promise<number> {
       startEmulator('pubsub'),
     ]);
     running.push(legacy, firestore, memcached, pubsub);
-    Object.assign(process.env, { METADATA_SERVER_DETECTION: 'none', GOOGLE_CLOUD_PROJECT: PROJECT, PUBSUB_EMULATOR_HOST: pubsub.host });
-    const services: Services = { project: PROJECT, legacy, firestore, memcached, pubsub };
+    Object.assign(process.env, {
+      METADATA_SERVER_DETECTION: 'none',
+      GOOGLE_CLOUD_PROJECT: PROJECT,
+      PUBSUB_EMULATOR_HOST: pubsub.host,
+    });
+    const services: Services = {
+      project: PROJECT,
+      legacy,
+      firestore,
+      memcached,
+      pubsub,
+    };
     for (const scenario of SCENARIOS) {
-      if (only.length > 0 && !only.some((name) => scenario.name.toLowerCase().includes(name.toLowerCase()))) continue;
-      results.push(await runScenario(scenario.name, () => scenario.run(services)));
+      if (
+        only.length > 0 &&
+        !only.some(name =>
+          scenario.name.toLowerCase().includes(name.toLowerCase()),
+        )
+      )
+        continue;
+      results.push(
+        await runScenario(scenario.name, () => scenario.run(services)),
+      );
     }
   } finally {
-    await Promise.all(running.map((service) => service.stop()));
+    await Promise.all(running.map(service => service.stop()));
   }
   // A partial run (names given on the command line) is for development: it does not overwrite the report.
-  if (only.length === 0) writeReport(join(process.cwd(), 'RELIABILITY.md'), results, CITED_TESTS, Date.now() - started);
-  console.log(`[reliability] done in ${((Date.now() - started) / 1000).toFixed(1)} s${only.length === 0 ? '; wrote RELIABILITY.md' : ''}`);
-  return results.every((result) => result.passed) ? 0 : 1;
+  if (only.length === 0)
+    writeReport(
+      join(process.cwd(), 'RELIABILITY.md'),
+      results,
+      CITED_TESTS,
+      Date.now() - started,
+    );
+  console.log(
+    `[reliability] done in ${((Date.now() - started) / 1000).toFixed(1)} s${only.length === 0 ? '; wrote RELIABILITY.md' : ''}`,
+  );
+  return results.every(result => result.passed) ? 0 : 1;
 }
 
 main().then(
-  (code) => process.exit(code),
+  code => process.exit(code),
   (error: unknown) => {
     console.error(error);
     process.exit(1);

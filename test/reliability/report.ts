@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import {writeFileSync} from 'node:fs';
+import {cpus, totalmem} from 'node:os';
 
 /** One scenario's outcome, as RELIABILITY.md shows it. Every figure comes from the run. */
 export interface ScenarioResult {
@@ -15,13 +15,16 @@ export interface ScenarioResult {
 }
 
 /** Runs one scenario and turns a thrown error into a failed result, so one failure does not hide the others. */
-export async function runScenario(scenario: string, run: () => Promise<Omit<ScenarioResult, 'scenario' | 'durationMs'>>): Promise<ScenarioResult> {
+export async function runScenario(
+  scenario: string,
+  run: () => Promise<Omit<ScenarioResult, 'scenario' | 'durationMs'>>,
+): Promise<ScenarioResult> {
   const started = Date.now();
   console.log(`[reliability] ${scenario}: running`);
   let result: ScenarioResult;
   try {
-    result = { scenario, durationMs: Date.now() - started, ...(await run()) };
-    result = { ...result, durationMs: Date.now() - started };
+    result = {scenario, durationMs: Date.now() - started, ...(await run())};
+    result = {...result, durationMs: Date.now() - started};
   } catch (error) {
     result = {
       scenario,
@@ -29,10 +32,14 @@ export async function runScenario(scenario: string, run: () => Promise<Omit<Scen
       durationMs: Date.now() - started,
       lost: 'unknown: the scenario failed',
       passed: false,
-      details: [`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`],
+      details: [
+        `error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      ],
     };
   }
-  console.log(`[reliability] ${scenario}: ${result.passed ? 'passed' : 'FAILED'} in ${result.durationMs} ms; lost: ${result.lost}`);
+  console.log(
+    `[reliability] ${scenario}: ${result.passed ? 'passed' : 'FAILED'} in ${result.durationMs} ms; lost: ${result.lost}`,
+  );
   for (const line of result.details) console.log(`    ${line}`);
   return result;
 }
@@ -43,8 +50,14 @@ export interface CitedTest {
   readonly tests: readonly string[];
 }
 
-export function writeReport(path: string, results: readonly ScenarioResult[], cited: readonly CitedTest[], totalMs: number): void {
-  const escape = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+export function writeReport(
+  path: string,
+  results: readonly ScenarioResult[],
+  cited: readonly CitedTest[],
+  totalMs: number,
+): void {
+  const escape = (text: string) =>
+    text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const lines = [
     '# Reliability',
     '',
@@ -53,21 +66,32 @@ export function writeReport(path: string, results: readonly ScenarioResult[], ci
     'run that wrote this file. The target for "lost" is nothing.',
     '',
     `Run: ${new Date().toISOString()}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
-      `total ${(totalMs / 1000).toFixed(1)} s. Overall: ${results.every((r) => r.passed) ? 'every scenario passed' : 'SOME SCENARIOS FAILED'}.`,
+      `total ${(totalMs / 1000).toFixed(1)} s. Overall: ${results.every(r => r.passed) ? 'every scenario passed' : 'SOME SCENARIOS FAILED'}.`,
     '',
     '| scenario | size | duration | lost | result |',
     '| --- | --- | --- | --- | --- |',
-    ...results.map((r) => `| ${escape(r.scenario)} | ${escape(r.size)} | ${(r.durationMs / 1000).toFixed(1)} s | ${escape(r.lost)} | ${r.passed ? 'passed' : '**FAILED**'} |`),
+    ...results.map(
+      r =>
+        `| ${escape(r.scenario)} | ${escape(r.size)} | ${(r.durationMs / 1000).toFixed(1)} s | ${escape(r.lost)} | ${r.passed ? 'passed' : '**FAILED**'} |`,
+    ),
     '',
     '## Details',
     '',
-    ...results.flatMap((r) => [`### ${r.scenario}`, '', ...r.details.map((line) => `- ${line}`), '']),
+    ...results.flatMap(r => [
+      `### ${r.scenario}`,
+      '',
+      ...r.details.map(line => `- ${line}`),
+      '',
+    ]),
     '## Covered deterministically by `npm test`',
     '',
     'These faults are injected with sinon or by stopping a service inside the normal suite, which runs',
     'them on every build; they are not repeated here.',
     '',
-    ...cited.flatMap((c) => [`- ${c.scenario}:`, ...c.tests.map((test) => `  - ${test}`)]),
+    ...cited.flatMap(c => [
+      `- ${c.scenario}:`,
+      ...c.tests.map(test => `  - ${test}`),
+    ]),
     '',
   ];
   writeFileSync(path, lines.join('\n'));

@@ -1,12 +1,16 @@
-import type { SinonSandbox } from 'sinon';
-import type { LockingConfig } from '../../shared';
-import { LockKind } from '../../shared';
-import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
-import { MemcacheOps, MemcacheStatus, MemcacheStatusError } from '../../shared/memcached/memcache-ops';
-import { FirestoreCalls } from '../../shared/firestore/firestore-calls';
-import { DATASTORE_TARGETS } from './datastore-targets';
-import { firestoreNativeClient } from './firestore-native-target';
-import { memcacheClient } from './memcache-target';
+import type {SinonSandbox} from 'sinon';
+import type {LockingConfig} from '../../shared';
+import {LockKind} from '../../shared';
+import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
+import {
+  MemcacheOps,
+  MemcacheStatus,
+  MemcacheStatusError,
+} from '../../shared/memcached/memcache-ops';
+import {FirestoreCalls} from '../../shared/firestore/firestore-calls';
+import {DATASTORE_TARGETS} from './datastore-targets';
+import {firestoreNativeClient} from './firestore-native-target';
+import {memcacheClient} from './memcache-target';
 
 /**
  * Every backend the contract suite runs against, unchanged. A fixture says how to point the
@@ -22,13 +26,18 @@ export interface BackendFixture {
   injectContention(sandbox: SinonSandbox): void;
 }
 
-const ABORTED = Object.assign(new Error('10 ABORTED: injected contention'), { code: 10 });
+const ABORTED = Object.assign(new Error('10 ABORTED: injected contention'), {
+  code: 10,
+});
 
-const STRONG_FIXTURES: BackendFixture[] = DATASTORE_TARGETS.map((target) => ({
+const STRONG_FIXTURES: BackendFixture[] = DATASTORE_TARGETS.map(target => ({
   name: `STRONG on the ${target.name}`,
   kind: LockKind.STRONG,
   fence: true,
-  config: () => ({ datastore: target.client(), retry: { initialMs: 5, maxMs: 20 } }),
+  config: () => ({
+    datastore: target.client(),
+    retry: {initialMs: 5, maxMs: 20},
+  }),
   injectContention: (sandbox: SinonSandbox) => {
     sandbox.stub(DatastoreRpc.prototype, 'commit').rejects(ABORTED);
   },
@@ -38,9 +47,13 @@ const FIRESTORE_NATIVE_FIXTURE: BackendFixture = {
   name: 'STRONG on the Firestore native mode emulator',
   kind: LockKind.STRONG,
   fence: true,
-  config: () => ({ firestore: firestoreNativeClient(), retry: { initialMs: 5, maxMs: 20 } }),
+  config: () => ({
+    firestore: firestoreNativeClient(),
+    retry: {initialMs: 5, maxMs: 20},
+  }),
   injectContention: (sandbox: SinonSandbox) => {
-    for (const write of ['create', 'update', 'delete'] as const) sandbox.stub(FirestoreCalls.prototype, write).rejects(ABORTED);
+    for (const write of ['create', 'update', 'delete'] as const)
+      sandbox.stub(FirestoreCalls.prototype, write).rejects(ABORTED);
   },
 };
 
@@ -48,11 +61,20 @@ const WEAK_FIXTURE: BackendFixture = {
   name: 'WEAK on memcached',
   kind: LockKind.WEAK,
   fence: false,
-  config: () => ({ memcache: memcacheClient(), retry: { initialMs: 5, maxMs: 20 } }),
+  config: () => ({
+    memcache: memcacheClient(),
+    retry: {initialMs: 5, maxMs: 20},
+  }),
   // memcached's "try again": BUSY on the add.
   injectContention: (sandbox: SinonSandbox) => {
-    sandbox.stub(MemcacheOps.prototype, 'add').rejects(new MemcacheStatusError('add', MemcacheStatus.BUSY));
+    sandbox
+      .stub(MemcacheOps.prototype, 'add')
+      .rejects(new MemcacheStatusError('add', MemcacheStatus.BUSY));
   },
 };
 
-export const BACKEND_FIXTURES: readonly BackendFixture[] = [...STRONG_FIXTURES, FIRESTORE_NATIVE_FIXTURE, WEAK_FIXTURE];
+export const BACKEND_FIXTURES: readonly BackendFixture[] = [
+  ...STRONG_FIXTURES,
+  FIRESTORE_NATIVE_FIXTURE,
+  WEAK_FIXTURE,
+];

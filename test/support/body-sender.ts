@@ -1,5 +1,5 @@
-import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import {request as httpRequest} from 'node:http';
+import {connect} from 'node:net';
 
 export interface BodyToSend {
   readonly method?: string;
@@ -38,38 +38,56 @@ const FILLER = Buffer.alloc(1024 * 1024, 'x');
  */
 export function sendBody(port: number, spec: BodyToSend): Promise<Outcome> {
   const pieceBytes = spec.pieceBytes ?? FILLER.length;
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     let sent = 0;
     let answeredAt: number | undefined;
     let sentBeforeAnswer: number | undefined;
-    let answer: { status: number; headers: Outcome['headers']; body: string } | undefined;
+    let answer:
+      {status: number; headers: Outcome['headers']; body: string} | undefined;
     let error: string | undefined;
     let errorAt: number | undefined;
     let bodyDone = false;
     let closed = false;
     let settled = false;
-    const since = (at: number | undefined) => (at === undefined || answeredAt === undefined ? undefined : at - answeredAt);
+    const since = (at: number | undefined) =>
+      at === undefined || answeredAt === undefined
+        ? undefined
+        : at - answeredAt;
     const settle = (closedAt?: number) => {
       if (settled) return;
       settled = true;
       clearTimeout(pause);
       req.destroy();
-      resolve({ ...answer, error, errorAfterAnswerMs: since(errorAt), sent, sentBeforeAnswer, closedAfterAnswerMs: since(closedAt) });
+      resolve({
+        ...answer,
+        error,
+        errorAfterAnswerMs: since(errorAt),
+        sent,
+        sentBeforeAnswer,
+        closedAfterAnswerMs: since(closedAt),
+      });
     };
     const req = httpRequest({
       host: '127.0.0.1',
       port,
       method: spec.method ?? 'POST',
       path: spec.path ?? '/',
-      headers: { ...(spec.headers ?? {}), ...(spec.declareLength ? { 'Content-Length': String(spec.size) } : {}) },
+      headers: {
+        ...(spec.headers ?? {}),
+        ...(spec.declareLength ? {'Content-Length': String(spec.size)} : {}),
+      },
     });
-    req.on('response', (res) => {
+    req.on('response', res => {
       answeredAt = Date.now();
       sentBeforeAnswer = sent;
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
-        answer = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') };
+        answer = {
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        };
         if (bodyDone) settle();
       });
       res.on('error', () => undefined);
@@ -87,7 +105,10 @@ export function sendBody(port: number, spec: BodyToSend): Promise<Outcome> {
     let pause: NodeJS.Timeout | undefined;
     const send = () => {
       while (!closed && sent < spec.size) {
-        const piece = FILLER.subarray(0, Math.min(pieceBytes, spec.size - sent));
+        const piece = FILLER.subarray(
+          0,
+          Math.min(pieceBytes, spec.size - sent),
+        );
         sent += piece.length;
         const more = req.write(piece);
         if (spec.pauseMs) {
@@ -108,11 +129,15 @@ export function sendBody(port: number, spec: BodyToSend): Promise<Outcome> {
 }
 
 /** Runs `count` sends, `concurrency` at a time. */
-export async function sendMany(count: number, concurrency: number, one: () => Promise<Outcome>): Promise<Outcome[]> {
+export async function sendMany(
+  count: number,
+  concurrency: number,
+  one: () => Promise<Outcome>,
+): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   let started = 0;
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({length: concurrency}, async () => {
       while (started < count) {
         started++;
         outcomes.push(await one());
@@ -138,9 +163,18 @@ export interface RawOutcome {
  * socket, because Node's `http` client itself stops sending once it has read a `Connection: close`
  * answer. Settles when the server closes the connection, or after the body and the answer.
  */
-export function sendRaw(port: number, spec: { head: string; size: number; chunked: boolean; pieceBytes?: number; pauseMs?: number }): Promise<RawOutcome> {
+export function sendRaw(
+  port: number,
+  spec: {
+    head: string;
+    size: number;
+    chunked: boolean;
+    pieceBytes?: number;
+    pauseMs?: number;
+  },
+): Promise<RawOutcome> {
   const pieceBytes = spec.pieceBytes ?? FILLER.length;
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const chunks: Buffer[] = [];
     let sent = 0;
     let answeredAt: number | undefined;
@@ -155,19 +189,39 @@ export function sendRaw(port: number, spec: { head: string; size: number; chunke
       const received = Buffer.concat(chunks).toString('utf8');
       const status = /^HTTP\/1\.1 (\d{3})/.exec(received)?.[1];
       socket.destroy();
-      resolve({ received, ...(status ? { status: Number(status) } : {}), error, sent, closedAfterAnswerMs: answeredAt === undefined ? undefined : Date.now() - answeredAt });
+      resolve({
+        received,
+        ...(status ? {status: Number(status)} : {}),
+        error,
+        sent,
+        closedAfterAnswerMs:
+          answeredAt === undefined ? undefined : Date.now() - answeredAt,
+      });
     };
     socket.on('data', (chunk: Buffer) => {
       answeredAt ??= Date.now();
       chunks.push(chunk);
     });
-    socket.on('error', (e: NodeJS.ErrnoException) => (error ??= e.code ?? e.message));
+    socket.on(
+      'error',
+      (e: NodeJS.ErrnoException) => (error ??= e.code ?? e.message),
+    );
     socket.on('close', settle);
     socket.on('end', settle);
-    const frame = (piece: Buffer) => (spec.chunked ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece);
+    const frame = (piece: Buffer) =>
+      spec.chunked
+        ? Buffer.concat([
+            Buffer.from(`${piece.length.toString(16)}\r\n`),
+            piece,
+            Buffer.from('\r\n'),
+          ])
+        : piece;
     const send = () => {
       while (!done && !socket.destroyed && sent < spec.size) {
-        const piece = FILLER.subarray(0, Math.min(pieceBytes, spec.size - sent));
+        const piece = FILLER.subarray(
+          0,
+          Math.min(pieceBytes, spec.size - sent),
+        );
         sent += piece.length;
         const more = socket.write(frame(piece));
         if (spec.pauseMs) {
@@ -178,7 +232,9 @@ export function sendRaw(port: number, spec: { head: string; size: number; chunke
       }
       if (!done && !socket.destroyed && spec.chunked) socket.write('0\r\n\r\n');
     };
-    socket.write(spec.head.replace(/\r?\n/g, '\r\n').replace(/(\r\n)*$/, '\r\n\r\n'));
+    socket.write(
+      spec.head.replace(/\r?\n/g, '\r\n').replace(/(\r\n)*$/, '\r\n\r\n'),
+    );
     send();
   });
 }

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import {execFileSync} from 'node:child_process';
+import puppeteer, {type Browser} from 'puppeteer-core';
 
 /**
  * Debian's chromium (`.ci/run` installs it when missing), driven by puppeteer-core: no browser is
@@ -7,9 +7,13 @@ import puppeteer, { type Browser } from 'puppeteer-core';
  */
 export function chromiumPath(): string {
   try {
-    return execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+    return execFileSync('sh', ['-c', 'command -v chromium'], {
+      encoding: 'utf8',
+    }).trim();
   } catch {
-    throw new Error('chromium is not installed: apt-get install -y chromium (.ci/run does it)');
+    throw new Error(
+      'chromium is not installed: apt-get install -y chromium (.ci/run does it)',
+    );
   }
 }
 

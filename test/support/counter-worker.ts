@@ -6,10 +6,14 @@
  *
  * Prints one JSON line per critical section: {fence, enteredAt, leftAt} (ms, sub-ms precision).
  */
-import { Datastore } from '@google-cloud/datastore';
-import { performance } from 'node:perf_hooks';
-import { lock, peek } from '../../shared';
-import { incrementWithoutTransaction, requiredEnv, runAsProcess } from './worker-process';
+import {Datastore} from '@google-cloud/datastore';
+import {performance} from 'node:perf_hooks';
+import {lock, peek} from '../../shared';
+import {
+  incrementWithoutTransaction,
+  requiredEnv,
+  runAsProcess,
+} from './worker-process';
 
 const counterName = requiredEnv('COUNTER_ID');
 const iterations = Number(requiredEnv('ITERATIONS'));
@@ -21,8 +25,14 @@ async function incrementOnce(): Promise<void> {
   await lock(`counter:${counterName}`).run(async () => {
     const enteredAt = now();
     const holder = await peek(`counter:${counterName}`);
-    await incrementWithoutTransaction(datastore, counterKey, 2 + Math.random() * 3);
-    process.stdout.write(`${JSON.stringify({ fence: String(holder?.fence), enteredAt, leftAt: now() })}\n`);
+    await incrementWithoutTransaction(
+      datastore,
+      counterKey,
+      2 + Math.random() * 3,
+    );
+    process.stdout.write(
+      `${JSON.stringify({fence: String(holder?.fence), enteredAt, leftAt: now()})}\n`,
+    );
   });
 }
 

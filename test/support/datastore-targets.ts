@@ -1,5 +1,9 @@
-import { Datastore } from '@google-cloud/datastore';
-import { FIRESTORE_HOST_VARIABLE, LEGACY_HOST_VARIABLE, TEST_PROJECT } from './global-setup';
+import {Datastore} from '@google-cloud/datastore';
+import {
+  FIRESTORE_HOST_VARIABLE,
+  LEGACY_HOST_VARIABLE,
+  TEST_PROJECT,
+} from './global-setup';
 
 /** The two Datastore emulators every STRONG test runs against, unchanged. */
 export interface DatastoreTarget {
@@ -11,21 +15,37 @@ export interface DatastoreTarget {
   readonly honoursPreconditions: boolean;
 }
 
-function target(name: string, variable: string, honoursPreconditions: boolean): DatastoreTarget {
+function target(
+  name: string,
+  variable: string,
+  honoursPreconditions: boolean,
+): DatastoreTarget {
   const host = () => {
     const value = process.env[variable];
-    if (!value) throw new Error(`${variable} is not set: the global test fixture did not start the ${name}`);
+    if (!value)
+      throw new Error(
+        `${variable} is not set: the global test fixture did not start the ${name}`,
+      );
     return value;
   };
   return {
     name,
     honoursPreconditions,
     host,
-    client: (namespace) => new Datastore({ projectId: TEST_PROJECT, apiEndpoint: host(), ...(namespace ? { namespace } : {}) }),
+    client: namespace =>
+      new Datastore({
+        projectId: TEST_PROJECT,
+        apiEndpoint: host(),
+        ...(namespace ? {namespace} : {}),
+      }),
   };
 }
 
 export const DATASTORE_TARGETS: readonly DatastoreTarget[] = [
   target('legacy Datastore emulator', LEGACY_HOST_VARIABLE, true),
-  target('Firestore in Datastore mode emulator', FIRESTORE_HOST_VARIABLE, false),
+  target(
+    'Firestore in Datastore mode emulator',
+    FIRESTORE_HOST_VARIABLE,
+    false,
+  ),
 ];

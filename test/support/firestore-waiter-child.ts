@@ -1,6 +1,6 @@
-import { Firestore } from '@google-cloud/firestore';
-import { configureLocking, Lock, LockKind } from '../../shared';
-import { requiredEnv } from './worker-process';
+import {Firestore} from '@google-cloud/firestore';
+import {configureLocking, Lock, LockKind} from '../../shared';
+import {requiredEnv} from './worker-process';
 
 /**
  * A process that waits for a lock another holds, gives up after WAIT_FOR_MS, prints what it got,
@@ -8,9 +8,17 @@ import { requiredEnv } from './worker-process';
  * the process alive after its waiters are gone.
  */
 async function main(): Promise<void> {
-  const firestore = new Firestore({ projectId: requiredEnv('PROJECT'), host: requiredEnv('FIRESTORE_HOST'), ssl: false, customHeaders: { Authorization: 'Bearer owner' } });
-  configureLocking({ firestore, namespace: requiredEnv('NAMESPACE') });
-  const got = await Lock.acquire(requiredEnv('IDENTIFIER'), { kind: LockKind.STRONG, waitForMs: Number(requiredEnv('WAIT_FOR_MS')) });
+  const firestore = new Firestore({
+    projectId: requiredEnv('PROJECT'),
+    host: requiredEnv('FIRESTORE_HOST'),
+    ssl: false,
+    customHeaders: {Authorization: 'Bearer owner'},
+  });
+  configureLocking({firestore, namespace: requiredEnv('NAMESPACE')});
+  const got = await Lock.acquire(requiredEnv('IDENTIFIER'), {
+    kind: LockKind.STRONG,
+    waitForMs: Number(requiredEnv('WAIT_FOR_MS')),
+  });
   process.stdout.write(got ? 'acquired\n' : 'gave up\n');
   await got?.release();
 }

@@ -1,6 +1,6 @@
-import { startEmulator } from '../../infra/emulators';
-import { startMemcached } from '../../infra/memcached';
-import type { RunningService } from '../../infra/processes';
+import {startEmulator} from '../../infra/emulators';
+import {startMemcached} from '../../infra/memcached';
+import type {RunningService} from '../../infra/processes';
 
 /**
  * Mocha global fixture: the real emulators and memcached every test tier talks to, started on free ports for
@@ -19,13 +19,21 @@ export async function mochaGlobalSetup(): Promise<void> {
     startEmulator('pubsub'),
     startEmulator('firestore-native'),
   ]);
-  services = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-  const failure = started.find((result) => result.status === 'rejected');
+  services = started.flatMap(result =>
+    result.status === 'fulfilled' ? [result.value] : [],
+  );
+  const failure = started.find(result => result.status === 'rejected');
   if (failure) {
     await mochaGlobalTeardown();
     throw failure.reason;
   }
-  const [legacy, firestore, memcached, pubsub, firestoreNative] = services as [RunningService, RunningService, RunningService, RunningService, RunningService];
+  const [legacy, firestore, memcached, pubsub, firestoreNative] = services as [
+    RunningService,
+    RunningService,
+    RunningService,
+    RunningService,
+    RunningService,
+  ];
   process.env[LEGACY_HOST_VARIABLE] = legacy.host;
   process.env[FIRESTORE_HOST_VARIABLE] = firestore.host;
   process.env[MEMCACHE_HOST_VARIABLE] = memcached.host;
@@ -35,7 +43,7 @@ export async function mochaGlobalSetup(): Promise<void> {
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
-  await Promise.all(services.map((service) => service.stop()));
+  await Promise.all(services.map(service => service.stop()));
   services = [];
 }
 

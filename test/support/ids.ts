@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import {randomUUID} from 'node:crypto';
 
 /** A lock identifier no other test uses, so tests never see each other's locks. */
 export function uniqueId(label: string): string {
@@ -6,5 +6,5 @@ export function uniqueId(label: string): string {
 }
 
 export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise(resolve => setTimeout(resolve, ms));
 }

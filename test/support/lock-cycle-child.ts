@@ -1,5 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { EVENTS_CHANNEL, Lock, LockKind, type LockEvent } from '../../shared';
+import {EVENTS_CHANNEL, Lock, LockKind, type LockEvent} from '../../shared';
 
 /**
  * A child process that takes and releases a WEAK lock (memcached at MEMCACHE_SERVERS) and prints
@@ -7,8 +7,12 @@ import { EVENTS_CHANNEL, Lock, LockKind, type LockEvent } from '../../shared';
  */
 async function main(): Promise<void> {
   const events: LockEvent[] = [];
-  diagnosticsChannel.subscribe(EVENTS_CHANNEL, (message) => events.push(message as LockEvent));
-  const held = await Lock.acquire(`absent-otel:${process.pid}:${Date.now()}`, { kind: LockKind.WEAK });
+  diagnosticsChannel.subscribe(EVENTS_CHANNEL, message =>
+    events.push(message as LockEvent),
+  );
+  const held = await Lock.acquire(`absent-otel:${process.pid}:${Date.now()}`, {
+    kind: LockKind.WEAK,
+  });
   const released = await held?.release();
   let otelLoadable = true;
   try {
@@ -16,7 +20,9 @@ async function main(): Promise<void> {
   } catch {
     otelLoadable = false;
   }
-  process.stdout.write(`${JSON.stringify({ acquired: Boolean(held), released, otelLoadable, events: events.map((event) => `${event.type}:${event.outcome}`) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({acquired: Boolean(held), released, otelLoadable, events: events.map(event => `${event.type}:${event.outcome}`)})}\n`,
+  );
   process.exit(0);
 }
 

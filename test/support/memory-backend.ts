@@ -1,6 +1,14 @@
-import type { AcquireOutcome, AcquireRequest, LockBackend, LockRecord, ReleaseOutcome, RenewOutcome, RenewRequest } from '../../shared/backend';
-import { LockKind } from '../../shared';
-import { lastSignOf, takeoverOf } from '../../shared/taking-rules';
+import type {
+  AcquireOutcome,
+  AcquireRequest,
+  LockBackend,
+  LockRecord,
+  ReleaseOutcome,
+  RenewOutcome,
+  RenewRequest,
+} from '../../shared/backend';
+import {LockKind} from '../../shared';
+import {lastSignOf, takeoverOf} from '../../shared/taking-rules';
 
 /**
  * An in-memory backend for unit tests of the layers above the stores (waiting, retries, the local
@@ -8,12 +16,12 @@ import { lastSignOf, takeoverOf } from '../../shared/taking-rules';
  * it is never used to test a store.
  */
 export class MemoryBackend implements LockBackend {
-  readonly capabilities = { fence: true } as const;
+  readonly capabilities = {fence: true} as const;
   readonly locks = new Map<string, LockRecord>();
   /** Each tryAcquire: when (Date.now()) and for which token. */
-  readonly attempts: { at: number; token: string }[] = [];
+  readonly attempts: {at: number; token: string}[] = [];
   /** Each renew: when, and for which token. */
-  readonly renewals: { at: number; token: string }[] = [];
+  readonly renewals: {at: number; token: string}[] = [];
   /** Errors thrown by the next calls of any method, first in first out. */
   readonly failures: Error[] = [];
   private fence = 0n;
@@ -21,29 +29,41 @@ export class MemoryBackend implements LockBackend {
   constructor(readonly kind: LockKind = LockKind.STRONG) {}
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
-    this.attempts.push({ at: Date.now(), token: request.token });
+    this.attempts.push({at: Date.now(), token: request.token});
     this.failIfAsked();
     const holder = this.locks.get(request.identifier);
-    if (holder && !takeoverOf(holder, Date.now() - lastSignOf(holder).getTime(), request.stealAfterMs)) return { acquired: false };
+    if (
+      holder &&
+      !takeoverOf(
+        holder,
+        Date.now() - lastSignOf(holder).getTime(),
+        request.stealAfterMs,
+      )
+    )
+      return {acquired: false};
     const record = {
       identifier: request.identifier,
       token: request.token,
       acquiredAt: new Date(),
       fence: ++this.fence,
-      ...(request.leaseMs === undefined ? {} : { leaseMs: request.leaseMs }),
+      ...(request.leaseMs === undefined ? {} : {leaseMs: request.leaseMs}),
     };
     this.locks.set(request.identifier, record);
-    return { acquired: true, record };
+    return {acquired: true, record};
   }
 
   async renew(request: RenewRequest): Promise<RenewOutcome> {
-    this.renewals.push({ at: Date.now(), token: request.token });
+    this.renewals.push({at: Date.now(), token: request.token});
     this.failIfAsked();
     const holder = this.locks.get(request.identifier);
-    if (holder?.token !== request.token) return { renewed: false };
-    const record = { ...holder, renewedAt: new Date(), ...(request.leaseMs === undefined ? {} : { leaseMs: request.leaseMs }) };
+    if (holder?.token !== request.token) return {renewed: false};
+    const record = {
+      ...holder,
+      renewedAt: new Date(),
+      ...(request.leaseMs === undefined ? {} : {leaseMs: request.leaseMs}),
+    };
     this.locks.set(request.identifier, record);
-    return { renewed: true, record };
+    return {renewed: true, record};
   }
 
   async release(identifier: string, token: string): Promise<ReleaseOutcome> {
@@ -62,7 +82,12 @@ export class MemoryBackend implements LockBackend {
 
   /** Holds `identifier` as someone else would. */
   hold(identifier: string, token = 'someone-else'): LockRecord {
-    const record = { identifier, token, acquiredAt: new Date(), fence: ++this.fence };
+    const record = {
+      identifier,
+      token,
+      acquiredAt: new Date(),
+      fence: ++this.fence,
+    };
     this.locks.set(identifier, record);
     return record;
   }

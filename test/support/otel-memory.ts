@@ -1,6 +1,16 @@
-import { metrics, trace } from '@opentelemetry/api';
-import { MeterProvider, MetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {metrics, trace} from '@opentelemetry/api';
+import {
+  MeterProvider,
+  MetricReader,
+  type DataPoint,
+  type Histogram,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
 
 /** A metric reader the test collects from when it wants, rather than on a timer. */
 class OnDemandReader extends MetricReader {
@@ -21,8 +31,10 @@ export interface CollectedMetric {
 export class OtelMemory {
   readonly exporter = new InMemorySpanExporter();
   private readonly reader = new OnDemandReader();
-  private readonly tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(this.exporter)] });
-  private readonly meterProvider = new MeterProvider({ readers: [this.reader] });
+  private readonly tracerProvider = new BasicTracerProvider({
+    spanProcessors: [new SimpleSpanProcessor(this.exporter)],
+  });
+  private readonly meterProvider = new MeterProvider({readers: [this.reader]});
 
   static register(): OtelMemory {
     const memory = new OtelMemory();
@@ -34,27 +46,50 @@ export class OtelMemory {
   }
 
   spans(name?: string): ReadableSpan[] {
-    return this.exporter.getFinishedSpans().filter((span) => name === undefined || span.name === name);
+    return this.exporter
+      .getFinishedSpans()
+      .filter(span => name === undefined || span.name === name);
   }
 
   async metrics(): Promise<CollectedMetric[]> {
-    const { resourceMetrics } = await this.reader.collect();
-    return resourceMetrics.scopeMetrics.flatMap((scope) =>
-      scope.metrics.map((metric) => ({ name: metric.descriptor.name, unit: metric.descriptor.unit, points: metric.dataPoints as DataPoint<number | Histogram>[] })),
+    const {resourceMetrics} = await this.reader.collect();
+    return resourceMetrics.scopeMetrics.flatMap(scope =>
+      scope.metrics.map(metric => ({
+        name: metric.descriptor.name,
+        unit: metric.descriptor.unit,
+        points: metric.dataPoints as DataPoint<number | Histogram>[],
+      })),
     );
   }
 
   /** The counter's value for points whose attributes include `attributes`. */
-  async count(name: string, attributes: Record<string, string> = {}): Promise<number> {
-    const metric = (await this.metrics()).find((candidate) => candidate.name === name);
+  async count(
+    name: string,
+    attributes: Record<string, string> = {},
+  ): Promise<number> {
+    const metric = (await this.metrics()).find(
+      candidate => candidate.name === name,
+    );
     return (metric?.points ?? [])
-      .filter((point) => Object.entries(attributes).every(([key, value]) => point.attributes[key] === value))
-      .reduce((sum, point) => sum + (typeof point.value === 'number' ? point.value : point.value.count), 0);
+      .filter(point =>
+        Object.entries(attributes).every(
+          ([key, value]) => point.attributes[key] === value,
+        ),
+      )
+      .reduce(
+        (sum, point) =>
+          sum +
+          (typeof point.value === 'number' ? point.value : point.value.count),
+        0,
+      );
   }
 
   async unregister(): Promise<void> {
     trace.disable();
     metrics.disable();
-    await Promise.all([this.tracerProvider.shutdown(), this.meterProvider.shutdown()]);
+    await Promise.all([
+      this.tracerProvider.shutdown(),
+      this.meterProvider.shutdown(),
+    ]);
   }
 }

@@ -1,7 +1,13 @@
-import type { Datastore } from '@google-cloud/datastore';
-import type { SinonSandbox } from 'sinon';
+import type {Datastore} from '@google-cloud/datastore';
+import type {SinonSandbox} from 'sinon';
 
-export const RPC_METHODS = ['lookup', 'beginTransaction', 'commit', 'rollback', 'runQuery'] as const;
+export const RPC_METHODS = [
+  'lookup',
+  'beginTransaction',
+  'commit',
+  'rollback',
+  'runQuery',
+] as const;
 export type RpcMethod = (typeof RPC_METHODS)[number];
 
 /**
@@ -9,15 +15,23 @@ export type RpcMethod = (typeof RPC_METHODS)[number];
  * as they leave the process. The client exists once the library made its first call.
  */
 export function spyOnRpcs(datastore: Datastore, sandbox: SinonSandbox): RpcLog {
-  const client = datastore.clients_.get('DatastoreClient') as Record<RpcMethod, (...args: unknown[]) => unknown> | undefined;
-  if (!client) throw new Error('no DatastoreClient yet: make one lock call before counting');
+  const client = datastore.clients_.get('DatastoreClient') as
+    Record<RpcMethod, (...args: unknown[]) => unknown> | undefined;
+  if (!client)
+    throw new Error(
+      'no DatastoreClient yet: make one lock call before counting',
+    );
   let log: RpcMethod[] = [];
   for (const method of RPC_METHODS) {
     const original = client[method];
-    sandbox.replace(client, method, function (this: unknown, ...args: unknown[]) {
-      log.push(method);
-      return original.apply(this, args);
-    });
+    sandbox.replace(
+      client,
+      method,
+      function (this: unknown, ...args: unknown[]) {
+        log.push(method);
+        return original.apply(this, args);
+      },
+    );
   }
   return {
     calls: () => [...log],

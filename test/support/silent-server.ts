@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import {createServer, type Server, type Socket} from 'node:net';
 
 /**
  * A TCP server that accepts connections and never answers: a store that hangs (a network partition
@@ -11,17 +11,17 @@ export interface SilentServer {
 
 export async function startSilentServer(): Promise<SilentServer> {
   const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  const server: Server = createServer(socket => {
     sockets.add(socket);
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const {port} = server.address() as {port: number};
   return {
     host: `127.0.0.1:${port}`,
     close: () =>
-      new Promise<void>((resolve) => {
+      new Promise<void>(resolve => {
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),

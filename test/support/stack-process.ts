@@ -1,14 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { freePort } from '../../infra/ports';
-import { READY_PREFIX } from '../../infra/local/ready-message';
+import {spawn, type ChildProcess} from 'node:child_process';
+import {randomUUID} from 'node:crypto';
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {freePort} from '../../infra/ports';
+import {READY_PREFIX} from '../../infra/local/ready-message';
 
 const REPO = join(__dirname, '../../..');
 
 export interface LocalStack {
-  readonly ports: Record<'datastore' | 'pubsub' | 'functions' | 'memcached', number>;
+  readonly ports: Record<
+    'datastore' | 'pubsub' | 'functions' | 'memcached',
+    number
+  >;
   readonly baseUrl: string;
   readonly readyLine: string;
   output(): string;
@@ -21,25 +24,46 @@ export interface LocalStack {
  * copy of firebase.json, resolved once its ready line is printed. Every process it starts inherits
  * a marker in its environment, so stop() can make sure none is left.
  */
-export async function startLocalStack(dir: string, timeoutMs = 90_000): Promise<LocalStack> {
-  const ports = { datastore: await freePort(), pubsub: await freePort(), functions: await freePort(), memcached: await freePort() };
-  const config = JSON.parse(readFileSync(join(REPO, 'firebase.json'), 'utf8')) as { emulators: Record<string, unknown> };
-  for (const [name, port] of Object.entries(ports)) config.emulators[name] = { host: '127.0.0.1', port };
+export async function startLocalStack(
+  dir: string,
+  timeoutMs = 90_000,
+): Promise<LocalStack> {
+  const ports = {
+    datastore: await freePort(),
+    pubsub: await freePort(),
+    functions: await freePort(),
+    memcached: await freePort(),
+  };
+  const config = JSON.parse(
+    readFileSync(join(REPO, 'firebase.json'), 'utf8'),
+  ) as {emulators: Record<string, unknown>};
+  for (const [name, port] of Object.entries(ports))
+    config.emulators[name] = {host: '127.0.0.1', port};
   const configPath = join(dir, `firebase-${randomUUID()}.json`);
   writeFileSync(configPath, JSON.stringify(config));
   const marker = `LOCKS_PAGE_TEST_RUN=${randomUUID()}`;
   const [markerName, markerValue] = marker.split('=') as [string, string];
-  const child: ChildProcess = spawn(process.execPath, [join(REPO, 'dist/infra/local/start.js'), `--config=${configPath}`], {
-    cwd: REPO,
-    detached: true,
-    env: { ...process.env, [markerName]: markerValue },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(REPO, 'dist/infra/local/start.js'), `--config=${configPath}`],
+    {
+      cwd: REPO,
+      detached: true,
+      env: {...process.env, [markerName]: markerValue},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>(resolve =>
+    child.once('exit', () => resolve()),
+  );
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    if (child.exitCode === null && child.signalCode === null)
+      child.kill('SIGTERM');
+    await Promise.race([
+      exited,
+      new Promise(resolve => setTimeout(resolve, 15_000)),
+    ]);
     for (const pid of processesWithMarker(marker)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -49,10 +73,20 @@ export async function startLocalStack(dir: string, timeoutMs = 90_000): Promise<
     }
   };
   const readyLine = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start was not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `npm start was not ready after ${timeoutMs} ms:\n${output}`,
+          ),
+        ),
+      timeoutMs,
+    );
     const collect = (chunk: Buffer) => {
       output += chunk.toString();
-      const line = output.split('\n').find((candidate) => candidate.startsWith(READY_PREFIX));
+      const line = output
+        .split('\n')
+        .find(candidate => candidate.startsWith(READY_PREFIX));
       if (line) {
         clearTimeout(timer);
         resolve(line);
@@ -68,7 +102,13 @@ export async function startLocalStack(dir: string, timeoutMs = 90_000): Promise<
     await stop();
     throw error;
   });
-  return { ports, baseUrl: `http://127.0.0.1:${ports.functions}`, readyLine, output: () => output, stop };
+  return {
+    ports,
+    baseUrl: `http://127.0.0.1:${ports.functions}`,
+    readyLine,
+    output: () => output,
+    stop,
+  };
 }
 
 /** Processes whose environment carries the marker (children inherit it, through npm, sh and the JVM scripts). */
@@ -77,7 +117,13 @@ export function processesWithMarker(marker: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${entry}/environ`).toString().split('\0').includes(marker)) pids.push(Number(entry));
+      if (
+        readFileSync(`/proc/${entry}/environ`)
+          .toString()
+          .split('\0')
+          .includes(marker)
+      )
+        pids.push(Number(entry));
     } catch {
       // Gone, or not ours to read.
     }

@@ -1,6 +1,11 @@
-import type { Client } from 'memjs';
-import { MemcacheOps } from '../../shared/memcached/memcache-ops';
-import { DEFAULT_MEMCACHE_KEY_PREFIX, decodeLockValue, encodeLockValue, lockCacheKey } from '../../shared/memcached/lock-value';
+import type {Client} from 'memjs';
+import {MemcacheOps} from '../../shared/memcached/memcache-ops';
+import {
+  DEFAULT_MEMCACHE_KEY_PREFIX,
+  decodeLockValue,
+  encodeLockValue,
+  lockCacheKey,
+} from '../../shared/memcached/lock-value';
 
 /**
  * What memcached itself holds for a WEAK lock, read and written beside the library (not through
@@ -12,13 +17,36 @@ export interface StoredWeakLock {
   readonly cas: string;
 }
 
-export async function storedWeakLock(client: Client, identifier: string): Promise<StoredWeakLock | null> {
-  const found = await new MemcacheOps(client, 2000).gets(lockCacheKey(DEFAULT_MEMCACHE_KEY_PREFIX, identifier));
-  return found ? { token: decodeLockValue(found.value)?.token, cas: found.cas.toString('hex') } : null;
+export async function storedWeakLock(
+  client: Client,
+  identifier: string,
+): Promise<StoredWeakLock | null> {
+  const found = await new MemcacheOps(client, 2000).gets(
+    lockCacheKey(DEFAULT_MEMCACHE_KEY_PREFIX, identifier),
+  );
+  return found
+    ? {
+        token: decodeLockValue(found.value)?.token,
+        cas: found.cas.toString('hex'),
+      }
+    : null;
 }
 
 /** Plants a lock as another process would have written it, `ageMs` old. */
-export async function plantWeakLock(client: Client, identifier: string, token: string, ageMs: number): Promise<void> {
-  const value = encodeLockValue({ identifier, token, acquiredAt: new Date(Date.now() - ageMs) });
-  await client.set(lockCacheKey(DEFAULT_MEMCACHE_KEY_PREFIX, identifier), value, { expires: 0 });
+export async function plantWeakLock(
+  client: Client,
+  identifier: string,
+  token: string,
+  ageMs: number,
+): Promise<void> {
+  const value = encodeLockValue({
+    identifier,
+    token,
+    acquiredAt: new Date(Date.now() - ageMs),
+  });
+  await client.set(
+    lockCacheKey(DEFAULT_MEMCACHE_KEY_PREFIX, identifier),
+    value,
+    {expires: 0},
+  );
 }

@@ -1,13 +1,16 @@
-import { Datastore } from '@google-cloud/datastore';
-import { Firestore } from '@google-cloud/firestore';
-import type { SinonSandbox } from 'sinon';
-import type { LockingConfig } from '../../shared';
-import type { StrongStore } from '../../shared/config';
-import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
-import { FirestoreCalls } from '../../shared/firestore/firestore-calls';
-import { DATASTORE_TARGETS, type DatastoreTarget } from './datastore-targets';
-import { firestoreNativeClient, firestoreNativeHost } from './firestore-native-target';
-import { TEST_PROJECT } from './global-setup';
+import {Datastore} from '@google-cloud/datastore';
+import {Firestore} from '@google-cloud/firestore';
+import type {SinonSandbox} from 'sinon';
+import type {LockingConfig} from '../../shared';
+import type {StrongStore} from '../../shared/config';
+import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
+import {FirestoreCalls} from '../../shared/firestore/firestore-calls';
+import {DATASTORE_TARGETS, type DatastoreTarget} from './datastore-targets';
+import {
+  firestoreNativeClient,
+  firestoreNativeHost,
+} from './firestore-native-target';
+import {TEST_PROJECT} from './global-setup';
 
 /**
  * Every store STRONG locks run on, for the suites that must hold on each (cleanup, the HTTP
@@ -27,9 +30,15 @@ export interface StrongTarget {
   /** The configuration for a server at `host` that speaks this store's protocol (a silent one, in fault tests). */
   configAt(host: string): LockingConfig;
   /** Wraps every write that may grant a lock (Datastore's commit, Firestore's create) with `around`. */
-  wrapGrantWrites(sandbox: SinonSandbox, around: (write: () => Promise<unknown>) => Promise<unknown>): void;
+  wrapGrantWrites(
+    sandbox: SinonSandbox,
+    around: (write: () => Promise<unknown>) => Promise<unknown>,
+  ): void;
   /** Runs `hook` after each page cleanup's query returns, before cleanup judges and deletes what it found. */
-  afterCleanupQuery(sandbox: SinonSandbox, hook: (found: number) => Promise<void>): void;
+  afterCleanupQuery(
+    sandbox: SinonSandbox,
+    hook: (found: number) => Promise<void>,
+  ): void;
 }
 
 function datastoreTarget(target: DatastoreTarget): StrongTarget {
@@ -38,19 +47,27 @@ function datastoreTarget(target: DatastoreTarget): StrongTarget {
     store: 'datastore',
     datastore: target,
     host: () => target.host(),
-    config: () => ({ datastore: target.client() }),
-    configAt: (host) => ({ datastore: new Datastore({ projectId: TEST_PROJECT, apiEndpoint: host }) }),
+    config: () => ({datastore: target.client()}),
+    configAt: host => ({
+      datastore: new Datastore({projectId: TEST_PROJECT, apiEndpoint: host}),
+    }),
     wrapGrantWrites: (sandbox, around) => {
-      const commit = sandbox.stub(DatastoreRpc.prototype, 'commit').callsFake(function (this: DatastoreRpc, ...args) {
-        return around(() => commit.wrappedMethod.apply(this, args)) as ReturnType<DatastoreRpc['commit']>;
-      });
+      const commit = sandbox
+        .stub(DatastoreRpc.prototype, 'commit')
+        .callsFake(function (this: DatastoreRpc, ...args) {
+          return around(() =>
+            commit.wrappedMethod.apply(this, args),
+          ) as ReturnType<DatastoreRpc['commit']>;
+        });
     },
     afterCleanupQuery: (sandbox, hook) => {
-      const query = sandbox.stub(DatastoreRpc.prototype, 'keysBefore').callsFake(async function (this: DatastoreRpc, ...args) {
-        const page = await query.wrappedMethod.apply(this, args);
-        await hook(page.keys.length);
-        return page;
-      });
+      const query = sandbox
+        .stub(DatastoreRpc.prototype, 'keysBefore')
+        .callsFake(async function (this: DatastoreRpc, ...args) {
+          const page = await query.wrappedMethod.apply(this, args);
+          await hook(page.keys.length);
+          return page;
+        });
     },
   };
 }
@@ -59,26 +76,46 @@ const FIRESTORE_NATIVE_TARGET: StrongTarget = {
   name: 'Firestore native mode emulator',
   store: 'firestore',
   host: firestoreNativeHost,
-  config: () => ({ firestore: firestoreNativeClient() }),
-  configAt: (host) => ({ firestore: new Firestore({ projectId: TEST_PROJECT, host, ssl: false, customHeaders: { Authorization: 'Bearer owner' } }) }),
+  config: () => ({firestore: firestoreNativeClient()}),
+  configAt: host => ({
+    firestore: new Firestore({
+      projectId: TEST_PROJECT,
+      host,
+      ssl: false,
+      customHeaders: {Authorization: 'Bearer owner'},
+    }),
+  }),
   wrapGrantWrites: (sandbox, around) => {
-    const create = sandbox.stub(FirestoreCalls.prototype, 'create').callsFake(function (this: FirestoreCalls, ...args) {
-      return around(() => create.wrappedMethod.apply(this, args)) as ReturnType<FirestoreCalls['create']>;
-    });
+    const create = sandbox
+      .stub(FirestoreCalls.prototype, 'create')
+      .callsFake(function (this: FirestoreCalls, ...args) {
+        return around(() =>
+          create.wrappedMethod.apply(this, args),
+        ) as ReturnType<FirestoreCalls['create']>;
+      });
   },
   afterCleanupQuery: (sandbox, hook) => {
-    const query = sandbox.stub(FirestoreCalls.prototype, 'query').callsFake(async function (this: FirestoreCalls, ...args) {
-      const page = await query.wrappedMethod.apply(this, args);
-      await hook(page.size);
-      return page;
-    });
+    const query = sandbox
+      .stub(FirestoreCalls.prototype, 'query')
+      .callsFake(async function (this: FirestoreCalls, ...args) {
+        const page = await query.wrappedMethod.apply(this, args);
+        await hook(page.size);
+        return page;
+      });
   },
 };
 
-export const STRONG_TARGETS: readonly StrongTarget[] = [...DATASTORE_TARGETS.map(datastoreTarget), FIRESTORE_NATIVE_TARGET];
+export const STRONG_TARGETS: readonly StrongTarget[] = [
+  ...DATASTORE_TARGETS.map(datastoreTarget),
+  FIRESTORE_NATIVE_TARGET,
+];
 
 /** The Firestore-in-Datastore-mode emulator: where the suites ran store-independent tests before, and still do. */
 export const DEFAULT_STRONG_TARGET = STRONG_TARGETS[1] as StrongTarget;
 
 /** One target per client library, for tests whose "store" is not an emulator at all (a silent server). */
-export const ONE_TARGET_PER_CLIENT: readonly StrongTarget[] = STRONG_TARGETS.filter((target, index) => STRONG_TARGETS.findIndex((other) => other.store === target.store) === index);
+export const ONE_TARGET_PER_CLIENT: readonly StrongTarget[] =
+  STRONG_TARGETS.filter(
+    (target, index) =>
+      STRONG_TARGETS.findIndex(other => other.store === target.store) === index,
+  );

@@ -1,10 +1,13 @@
-import { connect, createServer, type Socket } from 'node:net';
+import {connect, createServer, type Socket} from 'node:net';
 
 /**
  * Forwards connections on `port` of 127.0.0.1 to `host` ("address:port"): a store that comes back
  * on the address a client was already using while it was down.
  */
-export async function startForwarder(port: number, host: string): Promise<{ close(): Promise<void> }> {
+export async function startForwarder(
+  port: number,
+  host: string,
+): Promise<{close(): Promise<void>}> {
   const [address, target] = host.split(':') as [string, string];
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
@@ -12,7 +15,7 @@ export async function startForwarder(port: number, host: string): Promise<{ clos
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
   };
-  const server = createServer((client) => {
+  const server = createServer(client => {
     const upstream = connect(Number(target), address);
     track(client);
     track(upstream);
@@ -27,7 +30,7 @@ export async function startForwarder(port: number, host: string): Promise<{ clos
   });
   return {
     close: () =>
-      new Promise<void>((resolve) => {
+      new Promise<void>(resolve => {
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),

@@ -1,4 +1,4 @@
-import type { Datastore, Key } from '@google-cloud/datastore';
+import type {Datastore, Key} from '@google-cloud/datastore';
 
 /**
  * What the child-process workers of the tests and the reliability run share: reading their
@@ -23,8 +23,12 @@ export function runAsProcess(main: () => Promise<void>): void {
 }
 
 /** Reads a counter, pauses `pauseMs`, writes it back plus one: no transaction, on purpose. */
-export async function incrementWithoutTransaction(datastore: Datastore, key: Key, pauseMs: number): Promise<void> {
+export async function incrementWithoutTransaction(
+  datastore: Datastore,
+  key: Key,
+  pauseMs: number,
+): Promise<void> {
   const [entity] = await datastore.get(key);
-  await new Promise((resolve) => setTimeout(resolve, pauseMs));
-  await datastore.save({ key, data: { value: Number(entity?.value ?? 0) + 1 } });
+  await new Promise(resolve => setTimeout(resolve, pauseMs));
+  await datastore.save({key, data: {value: Number(entity?.value ?? 0) + 1}});
 }

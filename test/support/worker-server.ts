@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import {spawn, type ChildProcess} from 'node:child_process';
+import {join} from 'node:path';
 
 /** The repository root, seen from dist/test/support. */
 export const REPO = join(__dirname, '../../..');
@@ -9,14 +9,32 @@ export const REPO = join(__dirname, '../../..');
  * one Cloud Functions instance: its own process group, configured by `env` on top of ours.
  * `output` collects its log lines when given; otherwise they are dropped.
  */
-export function startExampleWorkerServer(port: number, env: Record<string, string | undefined>, output?: string[]): ChildProcess {
+export function startExampleWorkerServer(
+  port: number,
+  env: Record<string, string | undefined>,
+  output?: string[],
+): ChildProcess {
   const server = spawn(
     process.execPath,
-    [join(REPO, 'node_modules/@google-cloud/functions-framework/build/src/main.js'), '--target=exampleWorker', `--source=${REPO}`, `--port=${port}`],
-    { cwd: REPO, detached: true, env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', output ? 'pipe' : 'ignore', output ? 'pipe' : 'ignore'] },
+    [
+      join(
+        REPO,
+        'node_modules/@google-cloud/functions-framework/build/src/main.js',
+      ),
+      '--target=exampleWorker',
+      `--source=${REPO}`,
+      `--port=${port}`,
+    ],
+    {
+      cwd: REPO,
+      detached: true,
+      env: {...process.env, NODE_ENV: 'production', ...env},
+      stdio: ['ignore', output ? 'pipe' : 'ignore', output ? 'pipe' : 'ignore'],
+    },
   );
   if (output) {
-    const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
+    const collect = (chunk: Buffer) =>
+      output.push(...chunk.toString().split('\n').filter(Boolean));
     server.stdout?.on('data', collect);
     server.stderr?.on('data', collect);
   }
@@ -28,11 +46,15 @@ export async function waitForHttp(port: number): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      await fetch(`http://127.0.0.1:${port}/`, { method: 'GET', signal: AbortSignal.timeout(1000) });
+      await fetch(`http://127.0.0.1:${port}/`, {
+        method: 'GET',
+        signal: AbortSignal.timeout(1000),
+      });
       return;
     } catch {
-      if (Date.now() > deadline) throw new Error(`nothing answered HTTP on port ${port} within 30 s`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (Date.now() > deadline)
+        throw new Error(`nothing answered HTTP on port ${port} within 30 s`);
+      await new Promise(resolve => setTimeout(resolve, 100));
     }
   }
 }

@@ -1,5 +1,5 @@
-import { strict as assert } from 'node:assert';
-import { apiTokenPresented, bearerTokenMatches } from '../../functions/http/auth';
+import {strict as assert} from 'node:assert';
+import {apiTokenPresented, bearerTokenMatches} from '../../functions/http/auth';
 
 describe('bearer token check', () => {
   const expected = 's3cret';
@@ -15,7 +15,8 @@ describe('bearer token check', () => {
     [expected, false],
   ];
   for (const [header, accepted] of cases) {
-    it(`${accepted ? 'accepts' : 'refuses'} ${JSON.stringify(header)}`, () => assert.equal(bearerTokenMatches(header, expected), accepted));
+    it(`${accepted ? 'accepts' : 'refuses'} ${JSON.stringify(header)}`, () =>
+      assert.equal(bearerTokenMatches(header, expected), accepted));
   }
 });
 
@@ -23,19 +24,19 @@ describe('API token check: X-Locks-Api-Token or Authorization: Bearer', () => {
   const expected = 's3cret';
   const oidc = 'Bearer eyJhbGciOiJSUzI1NiJ9.an-oidc-identity-token';
   const cases: [Record<string, string>, boolean][] = [
-    [{ 'x-locks-api-token': expected }, true],
-    [{ 'x-locks-api-token': expected, authorization: oidc }, true],
-    [{ authorization: `Bearer ${expected}` }, true],
-    [{ authorization: oidc }, false],
-    [{ 'x-locks-api-token': 'wrong', authorization: oidc }, false],
-    [{ 'x-locks-api-token': `Bearer ${expected}` }, false],
-    [{ 'x-locks-api-token': '' }, false],
+    [{'x-locks-api-token': expected}, true],
+    [{'x-locks-api-token': expected, authorization: oidc}, true],
+    [{authorization: `Bearer ${expected}`}, true],
+    [{authorization: oidc}, false],
+    [{'x-locks-api-token': 'wrong', authorization: oidc}, false],
+    [{'x-locks-api-token': `Bearer ${expected}`}, false],
+    [{'x-locks-api-token': ''}, false],
     [{}, false],
   ];
   for (const [headers, accepted] of cases) {
     it(`${accepted ? 'accepts' : 'refuses'} ${JSON.stringify(headers)}`, () => {
       const get = (name: string) => headers[name.toLowerCase()];
-      assert.equal(apiTokenPresented({ get }, expected), accepted);
+      assert.equal(apiTokenPresented({get}, expected), accepted);
     });
   }
 });

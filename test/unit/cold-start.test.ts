@@ -1,6 +1,6 @@
-import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import {strict as assert} from 'node:assert';
+import {execFileSync} from 'node:child_process';
+import {join} from 'node:path';
 
 describe('cold start', () => {
   it('loading the library loads no Google Cloud client', () => {
@@ -9,6 +9,10 @@ describe('cold start', () => {
       '-e',
       `require(${JSON.stringify(entry)}); console.log(JSON.stringify(Object.keys(require.cache).filter((path) => path.includes('node_modules'))))`,
     ]).toString();
-    assert.deepEqual(JSON.parse(loaded), [], 'no package is loaded until the first lock call');
+    assert.deepEqual(
+      JSON.parse(loaded),
+      [],
+      'no package is loaded until the first lock call',
+    );
   });
 });

@@ -1,14 +1,21 @@
-import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import {strict as assert} from 'node:assert';
+import {spawnSync} from 'node:child_process';
+import {join} from 'node:path';
 import sinon from 'sinon';
-import { intervalOf, LeaseKeeper, type LeaseKeeperTarget } from '../../shared/lease-keeper';
+import {
+  intervalOf,
+  LeaseKeeper,
+  type LeaseKeeperTarget,
+} from '../../shared/lease-keeper';
 
 /** The background renewal schedule, under fake timers. */
 describe('LeaseKeeper (fake timers)', () => {
   let clock: sinon.SinonFakeTimers;
   beforeEach(() => {
-    clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    clock = sinon.useFakeTimers({
+      now: 1_000_000,
+      toFake: ['setTimeout', 'clearTimeout', 'Date'],
+    });
   });
   afterEach(() => sinon.restore());
 
@@ -26,17 +33,20 @@ describe('LeaseKeeper (fake timers)', () => {
         return renewed;
       },
       lastConfirmedAt: () => confirmedAt,
-      lost: (reason) => lost.push(reason),
+      lost: reason => lost.push(reason),
     };
-    return { t, renewals, lost };
+    return {t, renewals, lost};
   }
 
   it('renews every third of the lease while renewals succeed', async () => {
-    const { t, renewals, lost } = target(300, []);
+    const {t, renewals, lost} = target(300, []);
     const keeper = new LeaseKeeper(t);
     await clock.tickAsync(1_000);
     keeper.stop();
-    assert.deepEqual(renewals, [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]);
+    assert.deepEqual(
+      renewals,
+      [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000],
+    );
     assert.deepEqual(lost, []);
   });
 
@@ -44,13 +54,25 @@ describe('LeaseKeeper (fake timers)', () => {
     const fail = async () => {
       throw new Error('store unavailable');
     };
-    const { t, renewals, lost } = target(300, Array.from({ length: 20 }, () => fail));
+    const {t, renewals, lost} = target(
+      300,
+      Array.from({length: 20}, () => fail),
+    );
     new LeaseKeeper(t);
     await clock.tickAsync(2_000);
     assert.equal(lost.length, 1);
-    assert.match(lost[0] as string, /renewals kept failing until the 300 ms lease ran out/);
-    assert.ok((renewals.at(-1) as number) >= 300, 'it kept trying up to the end of the lease');
-    assert.ok((renewals.at(-1) as number) <= 300 + intervalOf(300), 'and not long after');
+    assert.match(
+      lost[0] as string,
+      /renewals kept failing until the 300 ms lease ran out/,
+    );
+    assert.ok(
+      (renewals.at(-1) as number) >= 300,
+      'it kept trying up to the end of the lease',
+    );
+    assert.ok(
+      (renewals.at(-1) as number) <= 300 + intervalOf(300),
+      'and not long after',
+    );
     const count = renewals.length;
     await clock.tickAsync(2_000);
     assert.equal(renewals.length, count, 'no renewal after the loss');
@@ -60,7 +82,7 @@ describe('LeaseKeeper (fake timers)', () => {
     const fail = async () => {
       throw new Error('blip');
     };
-    const { t, lost } = target(300, [async () => true, fail, async () => true]);
+    const {t, lost} = target(300, [async () => true, fail, async () => true]);
     const keeper = new LeaseKeeper(t);
     await clock.tickAsync(2_000);
     keeper.stop();
@@ -68,7 +90,7 @@ describe('LeaseKeeper (fake timers)', () => {
   });
 
   it('a renewal answered false stops the keeper (the lock reported its own loss)', async () => {
-    const { t, renewals, lost } = target(300, [async () => false]);
+    const {t, renewals, lost} = target(300, [async () => false]);
     new LeaseKeeper(t);
     await clock.tickAsync(2_000);
     assert.deepEqual(renewals, [100]);
@@ -82,8 +104,13 @@ describe('LeaseKeeper timers', () => {
     const script = `const { LeaseKeeper } = require(${JSON.stringify(keeper)});
 new LeaseKeeper({ leaseMs: 60000, renew: async () => true, lastConfirmedAt: () => Date.now(), lost: () => {} });`;
     const started = Date.now();
-    const result = spawnSync(process.execPath, ['-e', script], { timeout: 10_000 });
+    const result = spawnSync(process.execPath, ['-e', script], {
+      timeout: 10_000,
+    });
     assert.equal(result.status, 0, String(result.stderr));
-    assert.ok(Date.now() - started < 10_000, 'the process exited without waiting for the 20 s renewal');
+    assert.ok(
+      Date.now() - started < 10_000,
+      'the process exited without waiting for the 20 s renewal',
+    );
   });
 });

@@ -1,19 +1,25 @@
-import { strict as assert } from 'node:assert';
-import { Datastore } from '@google-cloud/datastore';
+import {strict as assert} from 'node:assert';
+import {Datastore} from '@google-cloud/datastore';
 import sinon from 'sinon';
-import { DatastoreLockBackend } from '../../shared/datastore/datastore-backend';
-import { DatastoreRpc } from '../../shared/datastore/datastore-rpc';
-import { isGoogleEndpoint } from '../../shared/datastore/precondition-probe';
+import {DatastoreLockBackend} from '../../shared/datastore/datastore-backend';
+import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
+import {isGoogleEndpoint} from '../../shared/datastore/precondition-probe';
 
 describe('the precondition probe runs only where the answer is unknown', () => {
   before(() => (process.env.METADATA_SERVER_DETECTION = 'none'));
   afterEach(() => sinon.restore());
 
   const backendFor = (options: ConstructorParameters<typeof Datastore>[0]) =>
-    new DatastoreLockBackend(new DatastoreRpc(new Datastore({ projectId: 'probe-test', ...options }), 1000), {
-      entityKind: 'DatastoreLock',
-      namespace: undefined,
-    });
+    new DatastoreLockBackend(
+      new DatastoreRpc(
+        new Datastore({projectId: 'probe-test', ...options}),
+        1000,
+      ),
+      {
+        entityKind: 'DatastoreLock',
+        namespace: undefined,
+      },
+    );
 
   for (const [host, google] of [
     ['datastore.googleapis.com', true],
@@ -24,7 +30,8 @@ describe('the precondition probe runs only where the answer is unknown', () => {
     ['notgoogleapis.com', false],
     ['googleapis.com.example.org', false],
   ] as const) {
-    it(`${host} is ${google ? '' : 'not '}Google's service`, () => assert.equal(isGoogleEndpoint(host), google));
+    it(`${host} is ${google ? '' : 'not '}Google's service`, () =>
+      assert.equal(isGoogleEndpoint(host), google));
   }
 
   it("Google's service (the default endpoint): honoured, with no write to find out", async () => {
@@ -37,8 +44,10 @@ describe('the precondition probe runs only where the answer is unknown', () => {
   });
 
   it('an emulator endpoint is probed (here unreachable: no verdict, so releases stay careful)', async () => {
-    const commit = sinon.stub(DatastoreRpc.prototype, 'commit').rejects(Object.assign(new Error('14 UNAVAILABLE'), { code: 14 }));
-    const backend = backendFor({ apiEndpoint: '127.0.0.1:9' });
+    const commit = sinon
+      .stub(DatastoreRpc.prototype, 'commit')
+      .rejects(Object.assign(new Error('14 UNAVAILABLE'), {code: 14}));
+    const backend = backendFor({apiEndpoint: '127.0.0.1:9'});
     assert.equal(backend.rpc.endpoint(), '127.0.0.1');
     assert.equal(await backend.preconditions.honoured(), false);
     assert.ok(commit.callCount >= 1, 'the probe tried to write');

@@ -1,7 +1,7 @@
-import type { CliArguments } from '../arguments';
-import { EXIT, type ExitCode } from '../exit-codes';
-import { lockTable } from '../table';
-import { listedViews } from './list';
+import type {CliArguments} from '../arguments';
+import {EXIT, type ExitCode} from '../exit-codes';
+import {lockTable} from '../table';
+import {listedViews} from './list';
 
 const CLEAR_SCREEN = '\x1b[2J\x1b[H';
 
@@ -9,7 +9,11 @@ const CLEAR_SCREEN = '\x1b[2J\x1b[H';
  * `list` again every interval until Ctrl-C (then exits 0). On a terminal the screen is redrawn;
  * otherwise, and with --json, each refresh is appended (one JSON array a line).
  */
-export async function watch(args: CliArguments, write: (text: string) => void, isTerminal: boolean): Promise<ExitCode> {
+export async function watch(
+  args: CliArguments,
+  write: (text: string) => void,
+  isTerminal: boolean,
+): Promise<ExitCode> {
   let stopped = false;
   let wake: () => void = () => undefined;
   const stop = () => {
@@ -21,8 +25,11 @@ export async function watch(args: CliArguments, write: (text: string) => void, i
   while (!stopped) {
     const views = await listedViews(args);
     if (args.json) write(JSON.stringify(views));
-    else write(`${isTerminal ? CLEAR_SCREEN : ''}${new Date().toISOString()}  every ${args.intervalMs} ms, Ctrl-C stops\n\n${lockTable(views)}\n`);
-    await new Promise<void>((resolve) => {
+    else
+      write(
+        `${isTerminal ? CLEAR_SCREEN : ''}${new Date().toISOString()}  every ${args.intervalMs} ms, Ctrl-C stops\n\n${lockTable(views)}\n`,
+      );
+    await new Promise<void>(resolve => {
       wake = resolve;
       setTimeout(resolve, args.intervalMs);
     });
