@@ -121,16 +121,16 @@ export interface LockRecord {
   readonly token: string;
   readonly acquiredAt: Date;
   /** The holder's last renewal (its host's time); absent until it renews. */
-  readonly renewedAt?: Date;
+  readonly renewedAt?: Date | undefined;
   /** The holder's lease, when it has one. */
-  readonly leaseMs?: number;
+  readonly leaseMs?: number | undefined;
   /** The steal setting the holder acquired with (cleanup removes the lock once past it). */
-  readonly stealAfterMs?: number;
+  readonly stealAfterMs?: number | undefined;
   /**
    * When the lock becomes takeable, on its holder's clock: the end of its lease, or of its own
    * steal time. The store's clock decides where it reports one; this is for people and queries.
    */
-  readonly expiresAt?: Date;
+  readonly expiresAt?: Date | undefined;
   /** STRONG only: the store's version of the lock entity. */
   readonly fence?: bigint;
   /**

@@ -19,40 +19,40 @@ import {DEFAULT_MEMCACHE_KEY_PREFIX} from './memcached/lock-value';
 /** Everything is optional: with nothing configured, clients are built from the environment. */
 export interface LockingConfig {
   /** STRONG locks' client. Default: `new Datastore()`, which reads GOOGLE_CLOUD_PROJECT, DATASTORE_EMULATOR_HOST, ... */
-  datastore?: Datastore;
+  datastore?: Datastore | undefined;
   /**
    * STRONG locks' store: `datastore` (Cloud Datastore / Firestore in Datastore mode) or `firestore`
    * (Firestore in native mode). Default: `firestore` when a `firestore` client is given, else `datastore`.
    */
-  strongStore?: StrongStore;
+  strongStore?: StrongStore | undefined;
   /**
    * STRONG locks' client on Firestore in native mode, such as `new Firestore()` (which reads
    * GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST, ...). Giving one selects that store.
    */
-  firestore?: Firestore;
+  firestore?: Firestore | undefined;
   /**
    * The Datastore-mode database of the client the library builds (not used with `datastore`: give
    * your own client its database). Default: the project's default database. A Firebase project's
    * default database is usually Firestore in native mode, which the Datastore API cannot use.
    * With `strongStore: 'firestore'`, the native-mode database of the Firestore client the library builds.
    */
-  databaseId?: string;
+  databaseId?: string | undefined;
   /** Datastore namespace for lock entities (on Firestore: locks go under `namespaces/{namespace}/`). Default: the client's namespace, else the default one. */
-  namespace?: string;
+  namespace?: string | undefined;
   /** Entity kind of lock entities (on Firestore: the locks' collection). Default: `DatastoreLock` (djangae's name). */
-  entityKind?: string;
+  entityKind?: string | undefined;
   /** WEAK locks' client, such as a memjs `Client`. Default: `memjs.Client.create()`, which reads MEMCACHE_SERVERS (default localhost:11211). */
-  memcache?: MemcacheClient;
+  memcache?: MemcacheClient | undefined;
   /** Prefix of WEAK locks' memcached keys. Default: `lock:`. */
-  memcacheKeyPrefix?: string;
+  memcacheKeyPrefix?: string | undefined;
   /** Deadline of each store call. Default: 5,000 ms. */
-  rpcTimeoutMs?: number;
+  rpcTimeoutMs?: number | undefined;
   /** How waiters poll a held lock. Default: DEFAULT_WAIT_BACKOFF. */
-  waitBackoff?: Partial<BackoffPolicy>;
+  waitBackoff?: Partial<BackoffPolicy> | undefined;
   /** How failed store calls are retried. Default: DEFAULT_RETRY_POLICY. */
-  retry?: Partial<RetryPolicy>;
+  retry?: Partial<RetryPolicy> | undefined;
   /** OpenTelemetry spans and lock events (see README "Operating it"). */
-  telemetry?: TelemetryConfig;
+  telemetry?: TelemetryConfig | undefined;
 }
 
 export interface TelemetryConfig {

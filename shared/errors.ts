@@ -31,7 +31,7 @@ export class LockError extends Error {
   constructor(
     code: LockErrorCode,
     message: string,
-    options: {kind?: LockKind; cause?: unknown} = {},
+    options: {kind?: LockKind | undefined; cause?: unknown} = {},
   ) {
     super(
       message,

@@ -183,7 +183,7 @@ function storedFenceOf(entity: EntityProto | undefined): bigint | undefined {
 async function partitionOf(
   rpc: DatastoreRpc,
   namespace: string | undefined,
-): Promise<KeyProto['partitionId']> {
+): Promise<NonNullable<KeyProto['partitionId']>> {
   try {
     return await rpc.partition(namespace);
   } catch (error) {

@@ -4,17 +4,14 @@ import {expiryOf} from './taking-rules';
 /** What a grant writes, the same for every store: its last sign of life is now. */
 export function grantRecord(request: AcquireRequest): LockRecord {
   const acquiredAt = new Date();
-  const holder = {leaseMs: request.leaseMs, stealAfterMs: request.stealAfterMs};
-  const expiresAt = expiryOf(acquiredAt, holder);
+  const expiresAt = expiryOf(acquiredAt, request);
   return {
     identifier: request.identifier,
     token: request.token,
     acquiredAt,
-    ...(request.leaseMs === undefined ? {} : {leaseMs: request.leaseMs}),
-    ...(request.stealAfterMs === undefined
-      ? {}
-      : {stealAfterMs: request.stealAfterMs}),
-    ...(expiresAt ? {expiresAt} : {}),
+    leaseMs: request.leaseMs,
+    stealAfterMs: request.stealAfterMs,
+    expiresAt,
   };
 }
 

@@ -259,7 +259,8 @@ export class DatastoreLockBackend implements LockBackend {
             if (stillAbandoned.length === 0) return {outcome: 0};
             return {
               mutations: stillAbandoned.map(found => ({
-                delete: found.entity.key,
+                // A found entity always carries its key.
+                delete: found.entity.key!,
               })),
               onCommit: () => stillAbandoned.length,
             };

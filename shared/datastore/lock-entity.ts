@@ -19,7 +19,7 @@ export function lockKeyName(identifier: string): string {
 }
 
 export function lockKey(
-  partitionId: KeyProto['partitionId'],
+  partitionId: NonNullable<KeyProto['partitionId']>,
   entityKind: string,
   identifier: string,
 ): KeyProto {

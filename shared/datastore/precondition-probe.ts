@@ -57,7 +57,7 @@ export function isGoogleEndpoint(host: string | undefined): boolean {
  */
 export async function probeVersionPreconditions(
   rpc: DatastoreRpc,
-  partitionId: KeyProto['partitionId'],
+  partitionId: NonNullable<KeyProto['partitionId']>,
   kind: string,
 ): Promise<boolean> {
   const key: KeyProto = {

@@ -167,7 +167,10 @@ export class FirestoreLockBackend implements LockBackend {
         lastUpdateTime = this.timeOf(current.revision as string);
       }
       try {
-        await this.calls.delete(ref, {lastUpdateTime});
+        await this.calls.delete(
+          ref,
+          lastUpdateTime ? {lastUpdateTime} : undefined,
+        );
         return 'released';
       } catch (error) {
         if (!isFailedPrecondition(error))

@@ -138,9 +138,9 @@ export function firestoreFloor(firestore: Firestore): Contender {
 }
 
 interface Clients {
-  readonly datastore?: Datastore;
-  readonly firestore?: Firestore;
-  readonly memcache?: MemjsClient;
+  readonly datastore?: Datastore | undefined;
+  readonly firestore?: Firestore | undefined;
+  readonly memcache?: MemjsClient | undefined;
 }
 
 let configured: Clients = {};

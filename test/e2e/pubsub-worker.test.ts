@@ -147,7 +147,9 @@ describe('end to end: Pub/Sub push to the example worker', function () {
       'every message was applied: none lost',
     );
     for (const [account, sum] of expected) {
-      const [entity] = await db.get(db.key([ACCOUNT_KIND, account]));
+      const [entity]: [{balance?: number} | undefined] = await db.get(
+        db.key([ACCOUNT_KIND, account]),
+      );
       assert.equal(
         entity?.balance,
         sum,

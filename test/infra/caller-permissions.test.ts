@@ -18,7 +18,11 @@ describe("infra: deploy preflight, the caller's permissions", () => {
   ]);
 
   it("asks testIamPermissions on the project with gcloud's token, and returns what it grants", async () => {
-    let seen: {url?: string; authorization?: string; body?: unknown} = {};
+    let seen: {
+      url?: string | undefined;
+      authorization?: string | undefined;
+      body?: unknown;
+    } = {};
     const server = createServer(async (request: IncomingMessage, response) => {
       let body = '';
       for await (const chunk of request) body += String(chunk);

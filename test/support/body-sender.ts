@@ -15,17 +15,17 @@ export interface BodyToSend {
 }
 
 export interface Outcome {
-  readonly status?: number;
-  readonly headers?: Record<string, string | string[] | undefined>;
-  readonly body?: string;
+  readonly status?: number | undefined;
+  readonly headers?: Record<string, string | string[] | undefined> | undefined;
+  readonly body?: string | undefined;
   /** The client's error (a reset, EPIPE, a bare close), if any, and how long after the answer it came. */
-  readonly error?: string;
-  readonly errorAfterAnswerMs?: number;
+  readonly error?: string | undefined;
+  readonly errorAfterAnswerMs?: number | undefined;
   /** Bytes handed to the socket in all, and when the answer arrived. */
   readonly sent: number;
-  readonly sentBeforeAnswer?: number;
+  readonly sentBeforeAnswer?: number | undefined;
   /** When the connection closed, in ms after the answer. */
-  readonly closedAfterAnswerMs?: number;
+  readonly closedAfterAnswerMs?: number | undefined;
 }
 
 const FILLER = Buffer.alloc(1024 * 1024, 'x');
@@ -150,11 +150,11 @@ export async function sendMany(
 export interface RawOutcome {
   /** The server's bytes, as received. */
   readonly received: string;
-  readonly status?: number;
-  readonly error?: string;
+  readonly status?: number | undefined;
+  readonly error?: string | undefined;
   readonly sent: number;
   /** When the connection closed (or reset), in ms after the first byte of the answer. */
-  readonly closedAfterAnswerMs?: number;
+  readonly closedAfterAnswerMs?: number | undefined;
 }
 
 /**
