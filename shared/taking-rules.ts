@@ -64,3 +64,24 @@ export function lastSignOf(
 ): Date {
   return holder.renewedAt ?? holder.acquiredAt;
 }
+
+/**
+ * How long since the holder's last sign of life (grant or renewal). The store's own clock is
+ * preferred: the lock's last write time against the read's time. Besides removing client clock
+ * skew, it counts from when the write took effect: the stored times are taken before the commit,
+ * and on Firestore in Datastore mode a commit can wait seconds for a contended lock, which would
+ * make a fresh grant look stale at once. Stores that report neither time (the legacy Datastore
+ * emulator) fall back to this host's clock (`now`) against the holder's.
+ */
+export function sinceLastSignMs(
+  storeTimes: {
+    readonly updatedAt?: Date | undefined;
+    readonly readAt?: Date | undefined;
+  },
+  holder: Pick<LockRecord, 'acquiredAt' | 'renewedAt'>,
+  now: Date = new Date(),
+): number {
+  if (storeTimes.updatedAt && storeTimes.readAt)
+    return storeTimes.readAt.getTime() - storeTimes.updatedAt.getTime();
+  return now.getTime() - lastSignOf(holder).getTime();
+}

@@ -30,7 +30,7 @@ import {decodeLock, encodeLock, lockKey, type LockFields} from './lock-entity';
 import {grantRecord, renewedRecord} from '../grant-records';
 import {
   abandoned,
-  lastSignOf,
+  sinceLastSignMs,
   takeoverKindOf,
   takeoverOf,
 } from '../taking-rules';
@@ -441,24 +441,6 @@ function isTooManyEntityGroups(error: unknown): boolean {
     grpcCode(cause) === GrpcStatus.INVALID_ARGUMENT &&
     /too many entity groups/i.test(String((cause as Error)?.message))
   );
-}
-
-/**
- * How long since the holder's last sign of life (grant or renewal). The store's own clock is
- * preferred: the entity's last write time against the read time. Besides removing client clock
- * skew, it counts from when the write took effect: the stored times are taken before the commit,
- * and on Firestore in Datastore mode a commit can wait seconds for a contended lock, which would
- * make a fresh grant look stale at once. Stores that report neither time (the legacy Datastore
- * emulator) fall back to this host's clock (`now`) against the holder's.
- */
-function sinceLastSignMs(
-  found: FoundEntity,
-  holder: LockRecord,
-  now: Date = new Date(),
-): number {
-  if (found.updatedAt && found.readAt)
-    return found.readAt.getTime() - found.updatedAt.getTime();
-  return now.getTime() - lastSignOf(holder).getTime();
 }
 
 function recordOf(

@@ -21,7 +21,7 @@ import {grantRecord, renewedRecord} from '../grant-records';
 import {LockKind} from '../kinds';
 import {
   abandoned,
-  lastSignOf,
+  sinceLastSignMs,
   takeoverKindOf,
   takeoverOf,
 } from '../taking-rules';
@@ -88,7 +88,11 @@ export class FirestoreLockBackend implements LockBackend {
     if (!holder) return (await this.create(ref, request)) ?? {acquired: false};
     if (
       holder.token === request.token ||
-      !takeoverOf(holder, sinceLastSignMs(found, holder), request.stealAfterMs)
+      !takeoverOf(
+        holder,
+        sinceLastSignMs(storeTimesOf(found), holder),
+        request.stealAfterMs,
+      )
     ) {
       return {acquired: false, holder};
     }
@@ -245,7 +249,7 @@ export class FirestoreLockBackend implements LockBackend {
             lock !== null &&
             abandoned(
               lock,
-              sinceLastSignMs(found, lock, criteria.now),
+              sinceLastSignMs(storeTimesOf(found), lock, criteria.now),
               criteria,
             )
           );
@@ -322,19 +326,12 @@ export class FirestoreLockBackend implements LockBackend {
 
 const CLEANUP_PAGE = 500;
 
-/**
- * How long since the holder's last sign of life, on the store's clock: the document's update time
- * against the read's time. That removes client clock skew and counts from when the write took
- * effect. `now` is the fallback for a snapshot without times (none is expected).
- */
-function sinceLastSignMs(
-  found: DocumentSnapshot,
-  holder: LockRecord,
-  now: Date = new Date(),
-): number {
-  if (found.updateTime && found.readTime)
-    return found.readTime.toMillis() - found.updateTime.toMillis();
-  return now.getTime() - lastSignOf(holder).getTime();
+/** The store's times of a lock document, for sinceLastSignMs. */
+function storeTimesOf(found: DocumentSnapshot) {
+  return {
+    updatedAt: found.updateTime?.toDate(),
+    readAt: found.readTime?.toDate(),
+  };
 }
 
 /** A grant: its fence and revision both come from its commit's time. */
