@@ -1,5 +1,10 @@
 import {DEFAULT_CLEANUP_MAX_AGE_MS} from '../shared';
-import {DATABASE_ID, STRONG_STORES, type StrongStore} from '../shared/config';
+import {
+  DATABASE_ID,
+  isStrongStore,
+  STRONG_STORES,
+  type StrongStore,
+} from '../shared/config';
 
 /** What the functions read from their environment, in one place. */
 export interface FunctionSettings {
@@ -81,7 +86,7 @@ export function readSettings(
 function strongStore(env: NodeJS.ProcessEnv): StrongStore {
   const raw = env.LOCKS_STRONG_STORE;
   const store = raw === undefined || raw === '' ? 'datastore' : raw;
-  if (!(STRONG_STORES as readonly string[]).includes(store)) {
+  if (!isStrongStore(store)) {
     throw new SettingsError(
       `LOCKS_STRONG_STORE must be one of ${STRONG_STORES.join(', ')}, got ${JSON.stringify(raw)}`,
     );
@@ -91,10 +96,10 @@ function strongStore(env: NodeJS.ProcessEnv): StrongStore {
   if (stray !== undefined && stray !== '') {
     throw new SettingsError(
       `${DATABASE_VARIABLES[other]} must be unset when STRONG locks use the ${store} store (${raw ? `LOCKS_STRONG_STORE=${raw}` : 'LOCKS_STRONG_STORE is unset'}), ` +
-        `got ${JSON.stringify(stray)}: it names a database of the ${other} store. Set ${DATABASE_VARIABLES[store as StrongStore]} instead, or LOCKS_STRONG_STORE=${other}`,
+        `got ${JSON.stringify(stray)}: it names a database of the ${other} store. Set ${DATABASE_VARIABLES[store]} instead, or LOCKS_STRONG_STORE=${other}`,
     );
   }
-  return store as StrongStore;
+  return store;
 }
 
 let cached:

@@ -68,6 +68,10 @@ export interface TelemetryConfig {
 export type StrongStore = 'datastore' | 'firestore';
 export const STRONG_STORES: readonly StrongStore[] = ['datastore', 'firestore'];
 
+export function isStrongStore(value: unknown): value is StrongStore {
+  return (STRONG_STORES as readonly unknown[]).includes(value);
+}
+
 export interface ResolvedLockingConfig {
   readonly strongStore: StrongStore;
   readonly datastore: Datastore | undefined;
@@ -318,7 +322,7 @@ function strongStoreOf(config: LockingConfig): StrongStore {
   const store =
     config.strongStore ??
     (config.firestore !== undefined ? 'firestore' : 'datastore');
-  if (!STRONG_STORES.includes(store)) {
+  if (!isStrongStore(store)) {
     throw new LockError(
       'INVALID_ARGUMENT',
       `strongStore must be one of ${STRONG_STORES.join(', ')}, got ${JSON.stringify(store)}`,

@@ -1,6 +1,5 @@
 import type {Datastore, Key} from '@google-cloud/datastore';
-import {fullJitterDelayMs, sleep} from './backoff';
-import {budgetLeftMs} from './budget';
+import {retrying} from './attempts';
 import {currentRuntime} from './config';
 import {classifyDatastoreError} from './datastore/datastore-errors';
 import type {
@@ -71,22 +70,15 @@ export async function fencedUpdate(
         excludeFromIndexes: [...(options.excludeFromIndexes ?? [])],
       }) as EntityProto,
   };
-  const policy = config.retry;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await updateOnce(rpc, keyProto, fence, update, codec);
-    } catch (error) {
-      // Only what certainly did not apply is tried again.
-      const again =
-        error instanceof BackendCallError &&
-        error.retryable &&
-        !error.mayHaveApplied;
-      if (!again || attempt >= policy.maxAttempts) throw error;
-      const delayMs = fullJitterDelayMs(policy, attempt - 1);
-      if (delayMs >= budgetLeftMs()) throw error;
-      await sleep(delayMs);
-    }
-  }
+  // Only what certainly did not apply is tried again.
+  return retrying(
+    config.retry,
+    () => updateOnce(rpc, keyProto, fence, update, codec),
+    error =>
+      error instanceof BackendCallError &&
+      error.retryable &&
+      !error.mayHaveApplied,
+  );
 }
 
 interface EntityCodec {

@@ -1,4 +1,9 @@
-import {STRONG_STORES, type StrongStore} from '../../shared/config';
+import {
+  DATABASE_ID,
+  isStrongStore,
+  STRONG_STORES,
+  type StrongStore,
+} from '../../shared/config';
 
 /** `npm run deploy -- --project P --region R [--dry-run] [...]`, parsed and checked before any call is made. */
 export interface DeployOptions {
@@ -110,17 +115,14 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
       `--region ${JSON.stringify(region)} is not a region (like europe-west1)`,
     );
   const strongStore = values.get('--strong-store') ?? 'datastore';
-  if (!(STRONG_STORES as readonly string[]).includes(strongStore)) {
+  if (!isStrongStore(strongStore)) {
     throw new UsageError(
       `--strong-store ${JSON.stringify(strongStore)} must be one of ${STRONG_STORES.join(', ')}`,
     );
   }
   const database = values.get('--database') ?? DEFAULT_DATABASE;
   // Firestore's rule for database ids: 4 to 63 of a-z, 0-9 and -, from a letter to a letter or digit.
-  if (
-    database !== DEFAULT_DATABASE &&
-    !/^[a-z][a-z0-9-]{2,61}[a-z0-9]$/.test(database)
-  ) {
+  if (database !== DEFAULT_DATABASE && !DATABASE_ID.test(database)) {
     throw new UsageError(
       `--database ${JSON.stringify(database)} is not a database id (4 to 63 of a-z, 0-9, -; from a letter to a letter or digit)`,
     );
@@ -193,7 +195,7 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
       DEFAULT_ACCOUNT_IDS.trigger,
     ),
     config: values.get('--config'),
-    strongStore: strongStore as StrongStore,
+    strongStore,
     database,
     databaseLocation,
     memcacheServers,

@@ -1,4 +1,8 @@
-import {STRONG_STORES, type StrongStore} from '../../shared/config';
+import {
+  isStrongStore,
+  STRONG_STORES,
+  type StrongStore,
+} from '../../shared/config';
 
 /**
  * The STRONG store of the local stack: `npm start -- --strong-store firestore`, or LOCKS_STRONG_STORE
@@ -10,10 +14,7 @@ export function localStrongStore(
   env: NodeJS.ProcessEnv = process.env,
 ): StrongStore {
   const fromEnv = env.LOCKS_STRONG_STORE || undefined;
-  if (
-    flag !== undefined &&
-    !(STRONG_STORES as readonly string[]).includes(flag)
-  ) {
+  if (flag !== undefined && !isStrongStore(flag)) {
     throw new Error(
       `--strong-store must be one of ${STRONG_STORES.join(', ')}, got ${JSON.stringify(flag)}`,
     );

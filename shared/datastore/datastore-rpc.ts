@@ -91,19 +91,7 @@ export class DatastoreRpc {
       keys,
       ...(transaction === undefined ? {} : {readOptions: {transaction}}),
     });
-    const readAt = dateOfTimestamp(response.readTime);
-    return (response.found ?? []).flatMap(found =>
-      found.entity
-        ? [
-            {
-              entity: found.entity,
-              version: BigInt(String(found.version ?? 0)),
-              updatedAt: dateOfTimestamp(found.updateTime),
-              readAt,
-            },
-          ]
-        : [],
-    );
+    return foundEntities(response.found, dateOfTimestamp(response.readTime));
   }
 
   /** One page of the keys of `kind` entities whose `property` is before `before`. */
@@ -138,12 +126,10 @@ export class DatastoreRpc {
     const keys = (response.batch?.entityResults ?? []).flatMap(result =>
       result.entity?.key ? [result.entity.key] : [],
     );
-    // A batch can stop short of the limit (the emulators return 300) with more to come.
-    const state = String(response.batch?.moreResults ?? 'NO_MORE_RESULTS');
     return {
       keys,
       endCursor: response.batch?.endCursor ?? undefined,
-      more: state === 'NOT_FINISHED' || state === 'MORE_RESULTS_AFTER_LIMIT',
+      more: hasMoreResults(response.batch),
     };
   }
 
@@ -168,24 +154,13 @@ export class DatastoreRpc {
         ...(startCursor ? {startCursor} : {}),
       },
     });
-    const readAt = dateOfTimestamp(response.batch?.readTime);
-    const found = (response.batch?.entityResults ?? []).flatMap(result =>
-      result.entity
-        ? [
-            {
-              entity: result.entity,
-              version: BigInt(String(result.version ?? 0)),
-              updatedAt: dateOfTimestamp(result.updateTime),
-              readAt,
-            },
-          ]
-        : [],
-    );
-    const state = String(response.batch?.moreResults ?? 'NO_MORE_RESULTS');
     return {
-      found,
+      found: foundEntities(
+        response.batch?.entityResults,
+        dateOfTimestamp(response.batch?.readTime),
+      ),
       endCursor: response.batch?.endCursor ?? undefined,
-      more: state === 'NOT_FINISHED' || state === 'MORE_RESULTS_AFTER_LIMIT',
+      more: hasMoreResults(response.batch),
     };
   }
 
@@ -308,4 +283,31 @@ interface CallOptions {
   timeout: number;
   retry: unknown;
   otherArgs: {headers: Record<string, string>};
+}
+
+/** Entity results as FoundEntity, all read at `readAt`; results without an entity are left out. */
+function foundEntities(
+  results: google.datastore.v1.IEntityResult[] | null | undefined,
+  readAt: Date | undefined,
+): FoundEntity[] {
+  return (results ?? []).flatMap(result =>
+    result.entity
+      ? [
+          {
+            entity: result.entity,
+            version: BigInt(String(result.version ?? 0)),
+            updatedAt: dateOfTimestamp(result.updateTime),
+            readAt,
+          },
+        ]
+      : [],
+  );
+}
+
+/** A batch can stop short of the limit (the emulators return 300) with more to come. */
+function hasMoreResults(
+  batch: google.datastore.v1.IQueryResultBatch | null | undefined,
+): boolean {
+  const state = String(batch?.moreResults ?? 'NO_MORE_RESULTS');
+  return state === 'NOT_FINISHED' || state === 'MORE_RESULTS_AFTER_LIMIT';
 }
