@@ -43,7 +43,8 @@ const keyOf = (event: PubSubCloudEvent) =>
 
 /**
  * Polls like a thief until `stop` resolves or it took the lock: an acquire with stealAfterMs: 50
- * (and, where the store has a cleanup, a cleanup with maxAgeMs: 0) every 100 ms. Resolves what it took.
+ * (and, where the store has a cleanup, a cleanup with maxAgeMs: 0) every 200 ms. Resolves what it
+ * took once its last call has settled, so a caller that awaits it knows no attempt is still in flight.
  */
 async function thief(
   identifier: string,
@@ -97,11 +98,21 @@ describe('lockedHandler leases', () => {
           | undefined;
         let running!: () => void;
         const holding = new Promise<void>(resolve => (running = resolve));
+        let stopThief!: () => void;
+        const thiefStopped = new Promise<void>(
+          resolve => (stopThief = resolve),
+        );
+        const thieving: {done?: ReturnType<typeof thief>} = {};
         const handler = lockedHandler(
           {identifier: keyOf, kind, leaseMs},
           async (_event, held) => {
             running();
             await delay(leaseMs * 3.5);
+            // The thief stops, and its last attempt settles, before this handler returns and
+            // lockedHandler releases: an acquire still in flight at the release would otherwise
+            // rightly get the freed lock, which is no theft.
+            stopThief();
+            await thieving.done;
             seen = {
               held,
               aborted: held.signal.aborted,
@@ -112,8 +123,9 @@ describe('lockedHandler leases', () => {
         const started = Date.now();
         const run = handler(pubsubEvent('projects/p/topics/unused', {key}));
         await holding;
-        const stolen = await thief(identifier, kind, run);
+        thieving.done = thief(identifier, kind, thiefStopped);
         await run;
+        const stolen = await thieving.done;
         assert.ok(
           Date.now() - started >= leaseMs * 3,
           'the handler ran for three leases',
