@@ -1,10 +1,11 @@
 import {DEFAULT_CLEANUP_MAX_AGE_MS} from '../shared';
+import {STRONG_STORES, type StrongStore} from '../shared/config';
 import {
-  DATABASE_ID,
-  isStrongStore,
-  STRONG_STORES,
-  type StrongStore,
-} from '../shared/config';
+  envChoice,
+  envDatabaseId,
+  envWholeNumber,
+  isInvalidArgument,
+} from '../shared/validation';
 
 /** What the functions read from their environment, in one place. */
 export interface FunctionSettings {
@@ -59,38 +60,44 @@ export class SettingsError extends Error {
 export function readSettings(
   env: NodeJS.ProcessEnv = process.env,
 ): FunctionSettings {
-  const store = strongStore(env);
-  return {
-    apiToken: env.LOCKS_API_TOKEN || undefined,
-    httpMaxWaitMs: milliseconds(
-      env,
-      'LOCKS_HTTP_MAX_WAIT_MS',
-      DEFAULT_HTTP_MAX_WAIT_MS,
-    ),
-    cleanupMaxAgeMs: milliseconds(
-      env,
-      'LOCKS_CLEANUP_MAX_AGE_MS',
-      DEFAULT_CLEANUP_MAX_AGE_MS,
-    ),
-    maxBodyBytes: milliseconds(
-      env,
-      'LOCKS_MAX_BODY_BYTES',
-      DEFAULT_MAX_BODY_BYTES,
-    ),
-    strongStore: store,
-    datastoreDatabase: databaseId(env, 'LOCKS_DATASTORE_DATABASE'),
-    firestoreDatabase: databaseId(env, 'LOCKS_FIRESTORE_DATABASE'),
-  };
+  try {
+    const store = strongStore(env);
+    return {
+      apiToken: env.LOCKS_API_TOKEN || undefined,
+      httpMaxWaitMs: envWholeNumber(
+        env,
+        'LOCKS_HTTP_MAX_WAIT_MS',
+        DEFAULT_HTTP_MAX_WAIT_MS,
+      ),
+      cleanupMaxAgeMs: envWholeNumber(
+        env,
+        'LOCKS_CLEANUP_MAX_AGE_MS',
+        DEFAULT_CLEANUP_MAX_AGE_MS,
+      ),
+      maxBodyBytes: envWholeNumber(
+        env,
+        'LOCKS_MAX_BODY_BYTES',
+        DEFAULT_MAX_BODY_BYTES,
+      ),
+      strongStore: store,
+      datastoreDatabase: envDatabaseId(env, 'LOCKS_DATASTORE_DATABASE'),
+      firestoreDatabase: envDatabaseId(env, 'LOCKS_FIRESTORE_DATABASE'),
+    };
+  } catch (error) {
+    // The rules are the library's; a bad setting is the deployment's fault, told as such.
+    if (isInvalidArgument(error)) throw new SettingsError(error.message);
+    throw error;
+  }
 }
 
 function strongStore(env: NodeJS.ProcessEnv): StrongStore {
   const raw = env.LOCKS_STRONG_STORE;
-  const store = raw === undefined || raw === '' ? 'datastore' : raw;
-  if (!isStrongStore(store)) {
-    throw new SettingsError(
-      `LOCKS_STRONG_STORE must be one of ${STRONG_STORES.join(', ')}, got ${JSON.stringify(raw)}`,
-    );
-  }
+  const store = envChoice(
+    env,
+    'LOCKS_STRONG_STORE',
+    STRONG_STORES,
+    'datastore',
+  );
   const other = STRONG_STORES.find(name => name !== store) as StrongStore;
   const stray = env[DATABASE_VARIABLES[other]];
   if (stray !== undefined && stray !== '') {
@@ -117,33 +124,6 @@ export function functionSettings(
   const raw = JSON.stringify(SETTING_VARIABLES.map(name => env[name] ?? null));
   if (cached?.raw !== raw) cached = {raw, settings: readSettings(env)};
   return cached.settings;
-}
-
-function milliseconds(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number,
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new SettingsError(
-      `${name} must be a whole number >= 0, got ${JSON.stringify(raw)}`,
-    );
-  return value;
-}
-
-/** Google's rule for database ids; the default database's own name, `(default)`, means unset. */
-function databaseId(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '' || raw === '(default)') return undefined;
-  if (!DATABASE_ID.test(raw)) {
-    throw new SettingsError(
-      `${name} must be a database id (4-63 of a-z, 0-9 and "-", starting with a letter), got ${JSON.stringify(raw)}`,
-    );
-  }
-  return raw;
 }
 
 /** The library configuration these settings choose: the STRONG store and its database (no client is built). */

@@ -1,5 +1,6 @@
 import {readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
+import {isPortNumber} from '../shared/validation';
 
 /**
  * The local stack's ports and emulator settings, read from one place: the `emulators` section of
@@ -59,12 +60,7 @@ function endpoint(
 ): Endpoint {
   const entry = emulators[name] as {host?: unknown; port?: unknown} | undefined;
   const port = entry?.port;
-  if (
-    typeof port !== 'number' ||
-    !Number.isInteger(port) ||
-    port < 1 ||
-    port > 65535
-  ) {
+  if (!isPortNumber(port)) {
     throw new Error(
       `${path}: emulators.${name}.port must be a port number, got ${JSON.stringify(port)}`,
     );

@@ -1,41 +1,5 @@
-import {LockError} from './errors';
-
-/** Datastore's limit for an indexed string, and the limit the HTTP API enforces too. */
-export const MAX_IDENTIFIER_BYTES = 1500;
-
 /**
- * Rejects identifiers that cannot name a lock unambiguously. Lone surrogates are refused because
- * UTF-8 encoding replaces them with U+FFFD, which would make distinct identifiers share one lock.
+ * The identifier rule lives in validation/identifier.ts; these names stay importable from here for
+ * the modules that import them from this file.
  */
-export function validateIdentifier(
-  identifier: unknown,
-): asserts identifier is string {
-  if (typeof identifier !== 'string') {
-    throw new LockError(
-      'INVALID_ARGUMENT',
-      `identifier must be a string, got ${typeOf(identifier)}`,
-    );
-  }
-  if (identifier.length === 0) {
-    throw new LockError('INVALID_ARGUMENT', 'identifier must not be empty');
-  }
-  if (!identifier.isWellFormed()) {
-    throw new LockError(
-      'INVALID_ARGUMENT',
-      'identifier must be well-formed UTF-16 (it has a lone surrogate)',
-    );
-  }
-  const bytes = Buffer.byteLength(identifier, 'utf8');
-  if (bytes > MAX_IDENTIFIER_BYTES) {
-    throw new LockError(
-      'INVALID_ARGUMENT',
-      `identifier is ${bytes} bytes of UTF-8; the limit is ${MAX_IDENTIFIER_BYTES}`,
-    );
-  }
-}
-
-export function typeOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
-}
+export {MAX_IDENTIFIER_BYTES, typeOf, validateIdentifier} from './validation';

@@ -1,6 +1,12 @@
-import {LockError} from './errors';
-import {typeOf} from './identifier';
 import {isLockKind, LockKind} from './kinds';
+import {
+  booleanOption,
+  durationOption,
+  invalidArgument,
+  leaseOption,
+  objectOption,
+  typeOf,
+} from './validation';
 
 export interface LockOptions {
   /** Keep trying until acquired (default). `false`: one attempt, then bail. */
@@ -58,23 +64,11 @@ export const DEFAULT_LOCK_OPTIONS: Readonly<{
 export function resolveLockOptions(
   options: LockOptions = {},
 ): ResolvedLockOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new LockError(
-      'INVALID_ARGUMENT',
-      `options must be an object, got ${typeOf(options)}`,
-    );
-  }
-  const wait = options.wait ?? DEFAULT_LOCK_OPTIONS.wait;
-  if (typeof wait !== 'boolean') {
-    throw new LockError(
-      'INVALID_ARGUMENT',
-      `wait must be a boolean, got ${typeOf(wait)}`,
-    );
-  }
+  objectOption('options', options);
+  const wait = booleanOption('wait', options.wait, DEFAULT_LOCK_OPTIONS.wait);
   const kind = options.kind ?? DEFAULT_LOCK_OPTIONS.kind;
   if (!isLockKind(kind)) {
-    throw new LockError(
-      'INVALID_ARGUMENT',
+    throw invalidArgument(
       `kind must be "STRONG" or "WEAK", got ${JSON.stringify(kind)}`,
     );
   }
@@ -82,23 +76,14 @@ export function resolveLockOptions(
     options.signal !== undefined &&
     !(options.signal instanceof AbortSignal)
   ) {
-    throw new LockError(
-      'INVALID_ARGUMENT',
+    throw invalidArgument(
       `signal must be an AbortSignal, got ${typeOf(options.signal)}`,
     );
   }
   const leaseMs = leaseOption(options.leaseMs);
-  const autoRenew = options.autoRenew ?? false;
-  if (typeof autoRenew !== 'boolean')
-    throw new LockError(
-      'INVALID_ARGUMENT',
-      `autoRenew must be a boolean, got ${typeOf(autoRenew)}`,
-    );
+  const autoRenew = booleanOption('autoRenew', options.autoRenew, false);
   if (autoRenew && leaseMs === undefined)
-    throw new LockError(
-      'INVALID_ARGUMENT',
-      'autoRenew needs leaseMs: it renews the lease',
-    );
+    throw invalidArgument('autoRenew needs leaseMs: it renews the lease');
   return {
     wait,
     kind,
@@ -110,55 +95,10 @@ export function resolveLockOptions(
   };
 }
 
-/**
- * The longest duration accepted, about 31 years: anything longer means "never" (leave the option
- * out), and would push a stored expiry past what a Date or a Datastore timestamp can hold.
- */
-export const MAX_DURATION_MS = 1e12;
-
-/** A duration in milliseconds: a finite number from 0 to MAX_DURATION_MS, or absent. */
-export function durationOption(
-  name: string,
-  value: unknown,
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    value > MAX_DURATION_MS
-  ) {
-    throw new LockError(
-      'INVALID_ARGUMENT',
-      `${name} must be a number of milliseconds from 0 to ${MAX_DURATION_MS}, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-/** The shortest lease: renewals every ~33 ms would cost more than the lock is worth. */
-export const MIN_LEASE_MS = 100;
-
-/** A lease in milliseconds: from MIN_LEASE_MS to MAX_DURATION_MS, or absent. */
-export function leaseOption(
-  value: unknown,
-  name = 'leaseMs',
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < MIN_LEASE_MS ||
-    value > MAX_DURATION_MS
-  ) {
-    throw new LockError(
-      'INVALID_ARGUMENT',
-      `${name} must be a number of milliseconds from ${MIN_LEASE_MS} to ${MAX_DURATION_MS}, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'number' ? String(value) : typeOf(value);
-}
+// The duration rules live in validation/durations.ts; re-exported for the modules that import them from here.
+export {
+  durationOption,
+  leaseOption,
+  MAX_DURATION_MS,
+  MIN_LEASE_MS,
+} from './validation';

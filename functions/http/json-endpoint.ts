@@ -1,6 +1,7 @@
 import type {Request, Response} from '@google-cloud/functions-framework';
 import {LockError} from '../../shared';
 import {log} from '../../shared/log';
+import {typeOf} from '../../shared/validation';
 import {
   functionSettings,
   SettingsError,
@@ -143,8 +144,10 @@ function bodyObject(req: Request): Record<string, unknown> {
     }
   }
   if (body === undefined) return {};
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new InvalidRequest('the body must be a JSON object');
+  if (typeOf(body) !== 'object')
+    throw new InvalidRequest(
+      `the body must be a JSON object, got ${typeOf(body)}`,
+    );
   return body as Record<string, unknown>;
 }
 

@@ -1,6 +1,7 @@
-import {parseArgs} from 'node:util';
-import {LockKind} from '../../shared/kinds';
-import {parseDuration} from './durations';
+import {isLockKind, LockKind} from '../../shared/kinds';
+import {DURATION_TEXT_RULE, parseDurationText} from '../../shared/validation';
+import {CommandLineError, readCommandLine} from './command-line';
+import {readCliEnvironment, type CliEnvironment} from './environment';
 import {CliError, EXIT} from './exit-codes';
 
 export const COMMANDS = [
@@ -45,30 +46,56 @@ FIRESTORE_EMULATOR_HOST, MEMCACHE_SERVERS; and LOCKS_STRONG_STORE, LOCKS_DATASTO
 LOCKS_CLEANUP_MAX_AGE_MS as the functions read them.
 Exit codes: 0 done, 1 no such lock, 2 bad arguments, 3 configuration, 4 store unreachable, 5 store refused.`;
 
-/** Parses and checks the command line; a CliError (exit 2) names what is wrong. */
-export function parseArguments(argv: readonly string[]): CliArguments {
-  let parsed;
+const OPTIONS = {
+  json: {type: 'boolean'},
+  kind: {type: 'string'},
+  prefix: {type: 'string'},
+  'older-than': {type: 'string'},
+  'max-age': {type: 'string'},
+  force: {type: 'boolean'},
+  interval: {type: 'string'},
+  limit: {type: 'string'},
+  help: {type: 'boolean', short: 'h'},
+} as const;
+
+/** `watch` lists at most this often, whatever --interval says. */
+const MIN_INTERVAL_MS = 200;
+
+/** The command line and the environment the CLI runs with, parsed and checked. */
+export interface CliOptions {
+  readonly args: CliArguments;
+  readonly environment: CliEnvironment;
+}
+
+/**
+ * The CLI's whole input, from its two sources, given as parameters: the command line first (a
+ * CliError, exit 2, names a bad argument; `--help` is a CliError with exit 0 and the usage), then
+ * the environment (exit 3 names a bad setting).
+ */
+export function parseCliOptions(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): CliOptions {
+  return {args: parseArguments(argv), environment: readCliEnvironment(env)};
+}
+
+function parseArguments(argv: readonly string[]): CliArguments {
+  let line;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: {type: 'boolean', default: false},
-        kind: {type: 'string', default: LockKind.STRONG},
-        prefix: {type: 'string'},
-        'older-than': {type: 'string'},
-        'max-age': {type: 'string'},
-        force: {type: 'boolean', default: false},
-        interval: {type: 'string', default: '2s'},
-        limit: {type: 'string'},
-        help: {type: 'boolean', short: 'h', default: false},
-      },
-    });
+    line = readCommandLine(argv, OPTIONS);
   } catch (error) {
-    throw new CliError(EXIT.usage, `${(error as Error).message}; see --help`);
+    if (!(error instanceof CommandLineError)) throw error;
+    const {problem} = error;
+    throw new CliError(
+      EXIT.usage,
+      problem.kind === 'unknown-option'
+        ? `Unknown option '${problem.arg}'; see --help`
+        : `${problem.option} needs a value; see --help`,
+    );
   }
-  const {values, positionals} = parsed;
+  const {values, positionals} = line;
+  const text = (name: keyof typeof OPTIONS): string | undefined =>
+    values[name] as string | undefined;
   const [command, identifier, ...extra] = positionals;
   if (values.help) throw new CliError(EXIT.ok, USAGE);
   if (command === undefined)
@@ -94,11 +121,12 @@ export function parseArguments(argv: readonly string[]): CliArguments {
       `unexpected argument ${JSON.stringify(takesIdentifier ? extra[0] : identifier)} after ${name}`,
     );
   }
-  const kind = String(values.kind).toUpperCase();
-  if (kind !== LockKind.STRONG && kind !== LockKind.WEAK)
+  const givenKind = text('kind') ?? LockKind.STRONG;
+  const kind = givenKind.toUpperCase();
+  if (!isLockKind(kind))
     throw new CliError(
       EXIT.usage,
-      `--kind is STRONG or WEAK, got ${JSON.stringify(values.kind)}`,
+      `--kind is STRONG or WEAK, got ${JSON.stringify(givenKind)}`,
     );
   if (
     kind === LockKind.WEAK &&
@@ -109,35 +137,40 @@ export function parseArguments(argv: readonly string[]): CliArguments {
       `WEAK locks cannot be ${name === 'cleanup' ? 'cleaned up (memcached expires them itself)' : 'listed: memcached cannot enumerate its keys'}; look one up with: show ID --kind WEAK`,
     );
   }
+  const olderThan = text('older-than');
+  const maxAge = text('max-age');
+  const limit = text('limit');
   return {
     command: name,
     identifier,
     json: values.json === true,
-    kind: kind as LockKind,
-    prefix: values.prefix,
+    kind,
+    prefix: text('prefix'),
     olderThanMs:
-      values['older-than'] === undefined
-        ? undefined
-        : parseDuration('--older-than', values['older-than']),
-    maxAgeMs:
-      values['max-age'] === undefined
-        ? undefined
-        : parseDuration('--max-age', values['max-age']),
+      olderThan === undefined ? undefined : duration('--older-than', olderThan),
+    maxAgeMs: maxAge === undefined ? undefined : duration('--max-age', maxAge),
     force: values.force === true,
     intervalMs: Math.max(
-      200,
-      parseDuration('--interval', String(values.interval)),
+      MIN_INTERVAL_MS,
+      duration('--interval', text('interval') ?? '2s'),
     ),
-    limit:
-      values.limit === undefined
-        ? undefined
-        : positiveInteger('--limit', values.limit),
+    limit: limit === undefined ? undefined : positiveInteger('--limit', limit),
   };
+}
+
+function duration(option: string, text: string): number {
+  const ms = parseDurationText(text);
+  if (ms === undefined)
+    throw new CliError(
+      EXIT.usage,
+      `${option} takes ${DURATION_TEXT_RULE}, got ${JSON.stringify(text)}`,
+    );
+  return ms;
 }
 
 function positiveInteger(option: string, text: string): number {
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1)
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1)
     throw new CliError(
       EXIT.usage,
       `${option} takes a whole number >= 1, got ${JSON.stringify(text)}`,

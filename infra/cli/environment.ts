@@ -12,23 +12,17 @@ export interface CliEnvironment {
   readonly strongTarget: string;
   readonly memcacheServers: string;
   readonly cleanupMaxAgeMs: number;
+  /** The library configuration the LOCKS_* settings choose (the store and its database). */
+  readonly locking: ReturnType<typeof strongStoreConfig>;
 }
 
 /**
- * Configures the library from the environment, read as the client libraries read it (they read
- * GOOGLE_CLOUD_PROJECT, DATASTORE_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST and MEMCACHE_SERVERS
- * themselves) and the LOCKS_* settings as the deployed functions read them, so the CLI sees the
- * locks the functions take.
+ * The environment, read as the client libraries read it (they read GOOGLE_CLOUD_PROJECT,
+ * DATASTORE_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST and MEMCACHE_SERVERS themselves) and the
+ * LOCKS_* settings as the deployed functions read them, so the CLI sees the locks the functions
+ * take. A bad setting is a CliError with exit 3.
  */
-export function configureFromEnvironment(
-  env: NodeJS.ProcessEnv = process.env,
-): CliEnvironment {
-  // An emulator needs no credentials: skip the client's metadata-server probe, and the warning it prints.
-  if (
-    (env.DATASTORE_EMULATOR_HOST || env.FIRESTORE_EMULATOR_HOST) &&
-    env.METADATA_SERVER_DETECTION === undefined
-  )
-    env.METADATA_SERVER_DETECTION = 'none';
+export function readCliEnvironment(env: NodeJS.ProcessEnv): CliEnvironment {
   let settings;
   try {
     settings = readSettings(env);
@@ -38,7 +32,6 @@ export function configureFromEnvironment(
     throw error;
   }
   const {strongStore} = settings;
-  configureLocking(strongStoreConfig(settings));
   const emulator =
     strongStore === 'firestore'
       ? env.FIRESTORE_EMULATOR_HOST
@@ -54,5 +47,20 @@ export function configureFromEnvironment(
       : `Google's ${strongStore === 'firestore' ? 'Firestore' : 'Datastore'} service`,
     memcacheServers: env.MEMCACHE_SERVERS || 'localhost:11211',
     cleanupMaxAgeMs: settings.cleanupMaxAgeMs,
+    locking: strongStoreConfig(settings),
   };
+}
+
+/** Points the library at the stores the environment names. */
+export function configureFromEnvironment(
+  environment: CliEnvironment,
+  env: NodeJS.ProcessEnv,
+): void {
+  // An emulator needs no credentials: skip the client's metadata-server probe, and the warning it prints.
+  if (
+    (env.DATASTORE_EMULATOR_HOST || env.FIRESTORE_EMULATOR_HOST) &&
+    env.METADATA_SERVER_DETECTION === undefined
+  )
+    env.METADATA_SERVER_DETECTION = 'none';
+  configureLocking(environment.locking);
 }

@@ -1,5 +1,5 @@
 import {LockError} from '../../shared/errors';
-import {parseArguments} from './arguments';
+import {parseCliOptions} from './arguments';
 import {cleanup} from './commands/cleanup';
 import {list} from './commands/list';
 import {release} from './commands/release';
@@ -22,8 +22,10 @@ export async function runCli(
 ): Promise<ExitCode> {
   let environment: CliEnvironment | undefined;
   try {
-    const args = parseArguments(argv);
-    environment = configureFromEnvironment(io.env);
+    const options = parseCliOptions(argv, io.env);
+    const {args} = options;
+    environment = options.environment;
+    configureFromEnvironment(environment, io.env);
     switch (args.command) {
       case 'list':
         return await list(args, io.out);

@@ -1,4 +1,4 @@
-import {formatDuration} from './durations';
+import {formatDuration} from './format-duration';
 import type {LockView} from '../../functions/http/lock-view';
 
 const MAX_IDENTIFIER_WIDTH = 60;

@@ -1,9 +1,19 @@
 import {
-  DATABASE_ID,
   isStrongStore,
   STRONG_STORES,
   type StrongStore,
 } from '../../shared/config';
+import {
+  DATABASE_ID_RULE,
+  DEFAULT_DATABASE,
+  GOOGLE_CLOUD_NAMES,
+  isDatabaseId,
+  isGoogleCloudName,
+  isMemcacheServerList,
+  MEMCACHE_SERVERS_RULE,
+  type GoogleCloudName,
+} from '../../shared/validation';
+import {CommandLineError, readCommandLine} from '../cli/command-line';
 
 /** `npm run deploy -- --project P --region R [--dry-run] [...]`, parsed and checked before any call is made. */
 export interface DeployOptions {
@@ -42,7 +52,7 @@ export interface DeployOptions {
 }
 
 /** The project's default database, as gcloud and the Firestore API name it. */
-export const DEFAULT_DATABASE = '(default)';
+export {DEFAULT_DATABASE};
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -65,100 +75,98 @@ export const USAGE =
   '[--database NAME (in that store\'s mode; default: the project\'s "(default)" database)] [--database-location LOCATION (default: the region)] ' +
   '[--memcache-servers HOST:PORT[,HOST:PORT]] [--vpc-connector CONNECTOR] [--vpc-egress private-ranges-only|all] [--locks-page (needs LOCKS_API_TOKEN)]';
 
-const VALUE_FLAGS = [
-  '--project',
-  '--region',
-  '--scheduler-service-account',
-  '--runtime-service-account',
-  '--build-service-account',
-  '--trigger-service-account',
-  '--config',
-  '--strong-store',
-  '--database',
-  '--database-location',
-  '--memcache-servers',
-  '--vpc-connector',
-  '--vpc-egress',
-] as const;
-const SWITCHES = ['--dry-run', '--enable-apis', '--locks-page'] as const;
+/** Every flag; a string one takes a value, a boolean one is a switch. */
+const OPTIONS = {
+  project: {type: 'string'},
+  region: {type: 'string'},
+  'scheduler-service-account': {type: 'string'},
+  'runtime-service-account': {type: 'string'},
+  'build-service-account': {type: 'string'},
+  'trigger-service-account': {type: 'string'},
+  config: {type: 'string'},
+  'strong-store': {type: 'string'},
+  database: {type: 'string'},
+  'database-location': {type: 'string'},
+  'memcache-servers': {type: 'string'},
+  'vpc-connector': {type: 'string'},
+  'vpc-egress': {type: 'string'},
+  'dry-run': {type: 'boolean'},
+  'enable-apis': {type: 'boolean'},
+  'locks-page': {type: 'boolean'},
+} as const;
 
+type ValueFlag = {
+  [F in keyof typeof OPTIONS]: (typeof OPTIONS)[F]['type'] extends 'string'
+    ? F
+    : never;
+}[keyof typeof OPTIONS];
+
+/**
+ * The command line, parsed and checked: a UsageError (exit 2) names what is wrong, before any call
+ * is made. The deploy's options come from its command line only; the steps that read the
+ * environment (LOCKS_API_TOKEN, GCLOUD_BINARY) take it as a parameter of their own.
+ */
 export function parseDeployArgs(argv: readonly string[]): DeployOptions {
-  const values = new Map<string, string>();
-  const switches = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if ((SWITCHES as readonly string[]).includes(arg)) {
-      switches.add(arg);
-      continue;
-    }
-    const [flag, inline] = arg.includes('=')
-      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-      : [arg, undefined];
-    if (!(VALUE_FLAGS as readonly string[]).includes(flag))
-      throw new UsageError(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined || value === '' || value.startsWith('--'))
-      throw new UsageError(`${flag} needs a value\n${USAGE}`);
-    values.set(flag, value);
+  let line;
+  try {
+    line = readCommandLine(argv, OPTIONS);
+  } catch (error) {
+    if (!(error instanceof CommandLineError)) throw error;
+    const {problem} = error;
+    throw new UsageError(
+      problem.kind === 'unknown-option'
+        ? `unknown argument ${JSON.stringify(problem.arg)}\n${USAGE}`
+        : `${problem.option} needs a value\n${USAGE}`,
+    );
   }
-  const project = values.get('--project');
-  const region = values.get('--region');
+  const [positional] = line.positionals;
+  if (positional !== undefined)
+    throw new UsageError(
+      `unknown argument ${JSON.stringify(positional)}\n${USAGE}`,
+    );
+  const values = new Map<ValueFlag, string>();
+  for (const [name, value] of Object.entries(line.values)) {
+    if (value === true) continue;
+    // An empty value is a forgotten one: `--database ""` must not quietly mean the default.
+    if (value === '') throw new UsageError(`--${name} needs a value\n${USAGE}`);
+    values.set(name as ValueFlag, value);
+  }
+  const switchGiven = (name: keyof typeof OPTIONS): boolean =>
+    line.values[name] === true;
+  const project = values.get('project');
+  const region = values.get('region');
   if (!project || !region)
     throw new UsageError(`--project and --region are required\n${USAGE}`);
-  // The shapes Google Cloud accepts; checked here so a typo fails before the first call, not half-way.
-  if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project))
-    throw new UsageError(
-      `--project ${JSON.stringify(project)} is not a project id`,
-    );
-  if (!/^[a-z]+-[a-z]+\d+$/.test(region))
-    throw new UsageError(
-      `--region ${JSON.stringify(region)} is not a region (like europe-west1)`,
-    );
-  const strongStore = values.get('--strong-store') ?? 'datastore';
+  cloudName('--project', 'project', project);
+  cloudName('--region', 'region', region);
+  const strongStore = values.get('strong-store') ?? 'datastore';
   if (!isStrongStore(strongStore)) {
     throw new UsageError(
       `--strong-store ${JSON.stringify(strongStore)} must be one of ${STRONG_STORES.join(', ')}`,
     );
   }
-  const database = values.get('--database') ?? DEFAULT_DATABASE;
-  // Firestore's rule for database ids: 4 to 63 of a-z, 0-9 and -, from a letter to a letter or digit.
-  if (database !== DEFAULT_DATABASE && !DATABASE_ID.test(database)) {
+  const database = values.get('database') ?? DEFAULT_DATABASE;
+  if (database !== DEFAULT_DATABASE && !isDatabaseId(database)) {
     throw new UsageError(
-      `--database ${JSON.stringify(database)} is not a database id (4 to 63 of a-z, 0-9, -; from a letter to a letter or digit)`,
+      `--database ${JSON.stringify(database)} is not a database id (${DATABASE_ID_RULE})`,
     );
   }
-  const databaseLocation = values.get('--database-location');
-  // A region (europe-west1) or a multi-region (eur3, nam5).
-  if (
-    databaseLocation !== undefined &&
-    !/^[a-z]+(-[a-z]+)?\d+$/.test(databaseLocation)
-  ) {
-    throw new UsageError(
-      `--database-location ${JSON.stringify(databaseLocation)} is not a location (like europe-west1 or eur3)`,
-    );
-  }
-  const account = (flag: string, id: string): string => {
+  const databaseLocation = values.get('database-location');
+  if (databaseLocation !== undefined)
+    cloudName('--database-location', 'location', databaseLocation);
+  const account = (flag: ValueFlag, id: string): string => {
     const email =
       values.get(flag) ?? `${id}@${project}.iam.gserviceaccount.com`;
-    if (!/^[a-z0-9][a-z0-9.-]*@[a-z0-9.-]+\.gserviceaccount\.com$/.test(email))
-      throw new UsageError(
-        `${flag} ${JSON.stringify(email)} is not a service account email`,
-      );
+    cloudName(`--${flag}`, 'serviceAccount', email);
     return email;
   };
-  const memcacheServers = values.get('--memcache-servers');
-  // memjs's MEMCACHE_SERVERS: host:port, comma-separated (a user:password@ prefix would put a secret in the function's settings; use MEMCACHE_USERNAME/PASSWORD).
-  if (
-    memcacheServers !== undefined &&
-    !memcacheServers
-      .split(',')
-      .every(server => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(server))
-  ) {
+  const memcacheServers = values.get('memcache-servers');
+  if (memcacheServers !== undefined && !isMemcacheServerList(memcacheServers)) {
     throw new UsageError(
-      `--memcache-servers ${JSON.stringify(memcacheServers)} is not a list of HOST:PORT (like 10.0.0.3:11211,10.0.0.4:11211)`,
+      `--memcache-servers ${JSON.stringify(memcacheServers)} is not ${MEMCACHE_SERVERS_RULE}`,
     );
   }
-  const vpcEgress = values.get('--vpc-egress');
+  const vpcEgress = values.get('vpc-egress');
   if (
     vpcEgress !== undefined &&
     vpcEgress !== 'private-ranges-only' &&
@@ -168,7 +176,7 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
       `--vpc-egress ${JSON.stringify(vpcEgress)} must be private-ranges-only or all`,
     );
   }
-  const vpcConnector = values.get('--vpc-connector');
+  const vpcConnector = values.get('vpc-connector');
   if (vpcEgress !== undefined && vpcConnector === undefined)
     throw new UsageError(
       '--vpc-egress needs --vpc-connector: it says what goes through the connector',
@@ -176,31 +184,39 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
   return {
     project,
     region,
-    dryRun: switches.has('--dry-run'),
-    enableApis: switches.has('--enable-apis'),
+    dryRun: switchGiven('dry-run'),
+    enableApis: switchGiven('enable-apis'),
     schedulerServiceAccount: account(
-      '--scheduler-service-account',
+      'scheduler-service-account',
       DEFAULT_ACCOUNT_IDS.scheduler,
     ),
     runtimeServiceAccount: account(
-      '--runtime-service-account',
+      'runtime-service-account',
       DEFAULT_ACCOUNT_IDS.runtime,
     ),
     buildServiceAccount: account(
-      '--build-service-account',
+      'build-service-account',
       DEFAULT_ACCOUNT_IDS.build,
     ),
     triggerServiceAccount: account(
-      '--trigger-service-account',
+      'trigger-service-account',
       DEFAULT_ACCOUNT_IDS.trigger,
     ),
-    config: values.get('--config'),
+    config: values.get('config'),
     strongStore,
     database,
     databaseLocation,
     memcacheServers,
     vpcConnector,
     vpcEgress,
-    ...(switches.has('--locks-page') ? {locksPage: true as const} : {}),
+    ...(switchGiven('locks-page') ? {locksPage: true as const} : {}),
   };
+}
+
+/** A name Google Cloud would refuse, refused here first, before the deploy's first call. */
+function cloudName(flag: string, kind: GoogleCloudName, value: string): void {
+  if (!isGoogleCloudName(kind, value))
+    throw new UsageError(
+      `${flag} ${JSON.stringify(value)} is not ${GOOGLE_CLOUD_NAMES[kind].noun}`,
+    );
 }

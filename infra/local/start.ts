@@ -14,7 +14,7 @@ import {
   startMemcached,
 } from '../memcached';
 import {startEmulator} from '../emulators';
-import {readLocalStackConfig, DEFAULT_FIREBASE_JSON} from '../firebase-config';
+import {readLocalStackConfig} from '../firebase-config';
 import {readSettings} from '../../functions/settings';
 import {assertPortFree} from '../ports';
 import type {RunningService} from '../processes';
@@ -28,7 +28,7 @@ import {createLocalTopology} from './local-pubsub';
 import {LOCAL_PROJECT} from './project';
 import {readyMessage} from './ready-message';
 import {scheduleCleanup, type LocalScheduler} from './scheduler';
-import {localStrongStore} from './strong-store';
+import {parseStartOptions} from './start-options';
 
 const services: RunningService[] = [];
 let server: Server | undefined;
@@ -36,9 +36,9 @@ let scheduler: LocalScheduler | undefined;
 let stopping = false;
 
 async function main(): Promise<void> {
-  const configPath = argument('--config') ?? DEFAULT_FIREBASE_JSON;
-  const config = readLocalStackConfig(configPath);
-  const strongStore = localStrongStore(argument('--strong-store'));
+  const options = parseStartOptions(process.argv.slice(2), process.env);
+  const config = readLocalStackConfig(options.configPath);
+  const {strongStore} = options;
   // The functions read it as deployed ones do; a bad LOCKS_* value stops the stack now, before anything starts.
   process.env.LOCKS_STRONG_STORE = strongStore;
   readSettings();
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   await createLocalTopology(pubsub, baseUrl, LOCAL_PROJECT);
   await pubsub.close();
 
-  const demoSeconds = Number(process.env.LOCAL_CLEANUP_EVERY_SECONDS ?? 0);
+  const demoSeconds = options.cleanupEverySeconds ?? 0;
   scheduler =
     demoSeconds > 0
       ? scheduleCleanup(`${baseUrl}/cleanupLocks`, demoSeconds * 1000, false)
@@ -153,14 +153,6 @@ async function stop(code: number): Promise<never> {
   }
   // processes.ts kills, on exit, any service still starting when we were stopped.
   process.exit(code);
-}
-
-function argument(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  const inline = args.find(arg => arg.startsWith(`${name}=`));
-  if (inline) return inline.slice(name.length + 1);
-  const index = args.indexOf(name);
-  return index >= 0 ? args[index + 1] : undefined;
 }
 
 function say(line: string): void {

@@ -1,8 +1,13 @@
 import type {PubSub} from '@google-cloud/pubsub';
 import type {BackoffPolicy} from '../backoff';
-import {LockError} from '../errors';
 import type {LockKind} from '../kinds';
-import {durationOption, resolveLockOptions} from '../options';
+import {resolveLockOptions} from '../options';
+import {
+  backoffPolicyOption,
+  durationOption,
+  invalidArgument,
+  wholeNumberOption,
+} from '../validation';
 import {FUNCTION_TIMEOUT_MS} from './function-timeout';
 
 export interface LockedHandlerOptions<E> {
@@ -89,17 +94,13 @@ export function resolveLockedHandlerOptions<E>(
   options: LockedHandlerOptions<E>,
 ): ResolvedLockedHandlerOptions {
   if (typeof options?.identifier !== 'function')
-    throw new LockError(
-      'INVALID_ARGUMENT',
-      'lockedHandler needs an identifier(event) function',
-    );
+    throw invalidArgument('lockedHandler needs an identifier(event) function');
   if (
     options.topic !== undefined &&
     options.retryTopic !== undefined &&
     options.topic !== options.retryTopic
   ) {
-    throw new LockError(
-      'INVALID_ARGUMENT',
+    throw invalidArgument(
       '`topic` is the older name of `retryTopic`: give one of them',
     );
   }
@@ -112,41 +113,29 @@ export function resolveLockedHandlerOptions<E>(
       : {stealAfterMs: options.stealAfterMs}),
     leaseMs: options.leaseMs ?? DEFAULT_HANDLER_LEASE_MS,
   });
-  for (const [name, value] of [
-    ['retryTopic', retryTopic],
-    ['deadLetterTopic', options.deadLetterTopic],
-  ] as const) {
-    if (
-      value !== undefined &&
-      (typeof value !== 'string' || value.length === 0)
-    )
-      throw new LockError('INVALID_ARGUMENT', `${name} must be a topic name`);
-  }
+  topicOption('retryTopic', retryTopic);
+  topicOption('deadLetterTopic', options.deadLetterTopic);
   if (retryTopic === undefined) {
     const orphans = RETRY_TOPIC_OPTIONS.filter(
       name => options[name] !== undefined,
     );
     if (orphans.length > 0) {
-      throw new LockError(
-        'INVALID_ARGUMENT',
+      throw invalidArgument(
         `${orphans.join(', ')} need retryTopic: without it a held lock fails the delivery, and the subscription's retry and dead-letter policy apply instead`,
       );
     }
   }
-  const backoff = {...DEFAULT_REQUEUE_BACKOFF, ...options.backoff};
-  for (const [name, value] of Object.entries(backoff))
-    durationOption(`backoff.${name}`, value);
-  if (backoff.multiplier < 1 || backoff.initialMs <= 0)
-    throw new LockError(
-      'INVALID_ARGUMENT',
-      'backoff needs initialMs > 0 and multiplier >= 1',
-    );
-  const maxAttempts = options.maxAttempts ?? 10;
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 0)
-    throw new LockError(
-      'INVALID_ARGUMENT',
-      'maxAttempts must be a whole number >= 0',
-    );
+  const backoff = backoffPolicyOption(
+    'backoff',
+    options.backoff,
+    DEFAULT_REQUEUE_BACKOFF,
+  );
+  const maxAttempts = wholeNumberOption(
+    'maxAttempts',
+    options.maxAttempts,
+    0,
+    10,
+  );
   return {
     wait: lockOptions.wait,
     kind: lockOptions.kind,
@@ -163,4 +152,10 @@ export function resolveLockedHandlerOptions<E>(
       durationOption('earlyArrivalBudgetMs', options.earlyArrivalBudgetMs) ??
       2000,
   };
+}
+
+/** A Pub/Sub topic: a name or `projects/P/topics/T`, or absent. */
+function topicOption(name: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length === 0))
+    throw invalidArgument(`${name} must be a topic name`);
 }

@@ -1,6 +1,6 @@
 import {cleanupStaleLocks} from '../../../shared/cleanup';
 import type {CliArguments} from '../arguments';
-import {formatDuration} from '../durations';
+import {formatDuration} from '../format-duration';
 import type {CliEnvironment} from '../environment';
 import {EXIT, type ExitCode} from '../exit-codes';
 
