@@ -16,7 +16,30 @@ export type {ListLocksOptions} from './list-locks';
 export {LockError, LockAcquisitionError} from './errors';
 export type {LockErrorCode} from './errors';
 export {configureLocking} from './config';
-export type {LockingConfig, StrongStore, TelemetryConfig} from './config';
+export type {LockingConfig, TelemetryConfig} from './locking-config';
+export type {StrongStore} from './strong-store';
+export {createLocking} from './locking';
+export type {Locking} from './locking';
+export type {
+  LockBackend,
+  AcquireRequest,
+  AcquireOutcome,
+  ReleaseOutcome,
+  RenewRequest,
+  RenewOutcome,
+  LockRecord,
+  LockWatch,
+  ListQuery,
+  CleanupCriteria,
+} from './backend';
+export type {Takeover} from './taking-rules';
+export type {LockLogger, LogFields} from './logger';
+export {createDatastoreBackend} from './datastore/create-datastore-backend';
+export type {DatastoreBackendOptions} from './datastore/create-datastore-backend';
+export {createFirestoreBackend} from './firestore/create-firestore-backend';
+export type {FirestoreBackendOptions} from './firestore/create-firestore-backend';
+export {createMemcachedBackend} from './memcached/create-memcached-backend';
+export type {MemcachedBackendOptions} from './memcached/create-memcached-backend';
 export {EVENTS_CHANNEL} from './telemetry/events-channel';
 export type {LockEvent, LockEventType} from './telemetry/events-channel';
 export type {MemcacheClient} from './memcache-client';

@@ -16,7 +16,6 @@ import {lastSignOf, takeoverOf} from '../../shared/taking-rules';
  * it is never used to test a store.
  */
 export class MemoryBackend implements LockBackend {
-  readonly capabilities = {fence: true} as const;
   readonly locks = new Map<string, LockRecord>();
   /** Each tryAcquire: when (Date.now()) and for which token. */
   readonly attempts: {at: number; token: string}[] = [];
