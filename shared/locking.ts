@@ -3,6 +3,7 @@ import {fencedUpdateIn, type fencedUpdate} from './fenced-update';
 import {forceReleaseIn, type forceRelease} from './force-release';
 import {listLocksIn, type listLocks} from './list-locks';
 import {acquireIn, lockIn, type Lock, type lock} from './lock';
+import {currentRuntime} from './config';
 import type {LockingConfig} from './locking-config';
 import {peekIn, type peek} from './peek';
 import {lockedHandlerIn, type lockedHandler} from './pubsub/locked-handler';
@@ -45,6 +46,9 @@ export function createLocking(config: LockingConfig = {}): Locking {
   const runtime = new LockRuntime(resolveLockingConfig(config));
   return lockingOn(() => runtime);
 }
+
+/** The module-level API as an instance: its calls go to the runtime `configureLocking` set last. */
+export const defaultLocking: Locking = lockingOn(currentRuntime);
 
 function lockingOn(runtimeOf: RuntimeSource): Locking {
   const acquire: typeof Lock.acquire = (identifier, options) =>
