@@ -47,8 +47,8 @@ export {DEFAULT_WAIT_BACKOFF, DEFAULT_RETRY_POLICY} from './backoff';
 export type {BackoffPolicy, RetryPolicy} from './backoff';
 export {MAX_IDENTIFIER_BYTES} from './identifier';
 export {releaseByToken, renewByToken, MAX_TOKEN_LENGTH} from './token-release';
-export {fencedUpdate, FENCE_PROPERTY} from './fenced-update';
-export type {EntityData, FencedUpdateOptions} from './fenced-update';
+export {fencedUpdate, FENCE_PROPERTY} from './datastore/fenced-update';
+export type {EntityData, FencedUpdateOptions} from './datastore/fenced-update';
 export {cleanupStaleLocks, DEFAULT_CLEANUP_MAX_AGE_MS} from './cleanup';
 export {
   lockedHandler,

@@ -1,5 +1,5 @@
 import {cleanupStaleLocksIn, type cleanupStaleLocks} from './cleanup';
-import {fencedUpdateIn, type fencedUpdate} from './fenced-update';
+import {fencedUpdateIn, type fencedUpdate} from './datastore/fenced-update';
 import {forceReleaseIn, type forceRelease} from './force-release';
 import {listLocksIn, type listLocks} from './list-locks';
 import {acquireIn, lockIn, type Lock, type lock} from './lock';

@@ -16,7 +16,7 @@ export interface LockLogger {
 }
 
 /** The default: a library prints nothing unless its caller asks. */
-export const SILENT_LOGGER: LockLogger = {
+const SILENT_LOGGER: LockLogger = {
   debug: () => undefined,
   info: () => undefined,
   warn: () => undefined,

@@ -1,15 +1,15 @@
 import type {Datastore, Key} from '@google-cloud/datastore';
-import {retrying} from './attempts';
-import {currentRuntime} from './config';
-import type {RuntimeSource} from './runtime';
-import {classifyDatastoreError} from './datastore/datastore-errors';
+import {retrying} from '../attempts';
+import {currentRuntime} from '../config';
+import type {RuntimeSource} from '../runtime';
+import {classifyDatastoreError} from './datastore-errors';
 import type {
   DatastoreRpc,
   EntityProto,
   KeyProto,
   TransactionId,
-} from './datastore/datastore-rpc';
-import {BackendCallError, LockError} from './errors';
+} from './datastore-rpc';
+import {BackendCallError, LockError} from '../errors';
 
 /**
  * The property in which fencedUpdate keeps the highest fence that ever wrote an entity: an
@@ -64,7 +64,7 @@ export async function fencedUpdateIn(
   validate(datastore, key, update);
   const {config} = runtimeOf();
   const [{DatastoreRpc}, {entity}] = await Promise.all([
-    import('./datastore/datastore-rpc'),
+    import('./datastore-rpc'),
     import('@google-cloud/datastore/build/src/entity'),
   ]);
   const rpc = new DatastoreRpc(datastore, config.rpcTimeoutMs);
