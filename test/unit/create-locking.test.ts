@@ -2,7 +2,10 @@ import {strict as assert} from 'node:assert';
 import sinon from 'sinon';
 import {
   configureLocking,
+  createDatastoreBackend,
+  createFirestoreBackend,
   createLocking,
+  createMemcachedBackend,
   forceRelease,
   Lock,
   LockError,
@@ -92,6 +95,21 @@ describe('createLocking', () => {
     });
     await assert.rejects(
       promised.acquire(uniqueId('promised'), {kind: LockKind.WEAK}),
+      isInvalid,
+    );
+  });
+
+  it('the backend factories refuse bad options with INVALID_ARGUMENT before loading anything', async () => {
+    await assert.rejects(
+      createDatastoreBackend(undefined, {entityKind: '__reserved'}),
+      isInvalid,
+    );
+    await assert.rejects(
+      createFirestoreBackend(undefined, {databaseId: 'Not A Database'}),
+      isInvalid,
+    );
+    await assert.rejects(
+      createMemcachedBackend(undefined, {keyPrefix: 'has space'}),
       isInvalid,
     );
   });
