@@ -1,4 +1,5 @@
-import {Lock, type LockOptions} from '../shared';
+import type {LockOptions} from '../shared';
+import {defaultLocking, type Locking} from '../shared/locking';
 import {resolveLockOptions} from '../shared/options';
 import {jsonEndpoint} from './http/json-endpoint';
 
@@ -13,16 +14,15 @@ import {jsonEndpoint} from './http/json-endpoint';
  * is the caller's for that long unless renewed (renewLock); `expiresAt` is the lease's end on the
  * function's clock. Nothing renews it here: a function cannot outlive its request.
  */
-export const acquireLock = jsonEndpoint(
-  'acquireLock',
-  async (body, settings, clientGone) => {
+export function acquireLockHandler(locking: Locking) {
+  return jsonEndpoint('acquireLock', async (body, settings, clientGone) => {
     // Validated before the cap is applied, so the cap never turns a bad value into a good one.
     const options = resolveLockOptions(lockOptionsOf(body));
     const waitForMs = Math.min(
       options.waitForMs ?? settings.httpMaxWaitMs,
       settings.httpMaxWaitMs,
     );
-    const held = await Lock.acquire(body.identifier as string, {
+    const held = await locking.Lock.acquire(body.identifier as string, {
       wait: options.wait,
       kind: options.kind,
       ...(options.stealAfterMs === undefined
@@ -51,8 +51,10 @@ export const acquireLock = jsonEndpoint(
           : {expiresAt: held.expiresAt.toISOString()}),
       },
     };
-  },
-);
+  });
+}
+
+export const acquireLock = acquireLockHandler(defaultLocking);
 
 /** Only the fields the API names (null taken as absent); the library validates their values and types. */
 function lockOptionsOf(body: Record<string, unknown>): LockOptions {

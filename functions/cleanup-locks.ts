@@ -1,4 +1,4 @@
-import {cleanupStaleLocks} from '../shared';
+import {defaultLocking, type Locking} from '../shared/locking';
 import {jsonEndpoint} from './http/json-endpoint';
 
 /**
@@ -6,11 +6,14 @@ import {jsonEndpoint} from './http/json-endpoint';
  * (10 minutes, as djangae). Deletes STRONG locks older than that or past their steal time.
  * 200 {deleted: n} | 400 | 401 | 405 | 503
  */
-export const cleanupLocks = jsonEndpoint(
-  'cleanupLocks',
-  async (body, settings) => {
+export function cleanupLocksHandler(locking: Locking) {
+  return jsonEndpoint('cleanupLocks', async (body, settings) => {
     const maxAgeMs = body.maxAgeMs ?? settings.cleanupMaxAgeMs;
-    const {deleted} = await cleanupStaleLocks({maxAgeMs: maxAgeMs as number});
+    const {deleted} = await locking.cleanupStaleLocks({
+      maxAgeMs: maxAgeMs as number,
+    });
     return {status: 200, body: {deleted}};
-  },
-);
+  });
+}
+
+export const cleanupLocks = cleanupLocksHandler(defaultLocking);

@@ -6,6 +6,7 @@ import {cloudEvent, http} from '@google-cloud/functions-framework';
 import {configureLocking} from '../shared';
 import {acquireLock} from './acquire-lock';
 import {cleanupLocks} from './cleanup-locks';
+import {cloudLoggingLogger} from './cloud-logging';
 import {exampleWorker} from './example-worker';
 import {answerFrameworkErrorsWithJson} from './http/framework-errors';
 import {releaseLock} from './release-lock';
@@ -17,7 +18,11 @@ import {functionSettings, strongStoreConfig} from './settings';
 // a message naming it, instead of failing every request.
 const settings = functionSettings();
 // Only the store and its database are chosen here; the client is still built on the first STRONG call.
-configureLocking(strongStoreConfig(settings));
+// The library's own log lines (lockedHandler, forceRelease) go to Cloud Logging.
+configureLocking({
+  ...strongStoreConfig(settings),
+  logger: cloudLoggingLogger,
+});
 
 answerFrameworkErrorsWithJson();
 

@@ -1,4 +1,5 @@
-import {LockKind, renewByToken} from '../shared';
+import {LockKind} from '../shared';
+import {defaultLocking, type Locking} from '../shared/locking';
 import {jsonEndpoint} from './http/json-endpoint';
 
 /**
@@ -10,26 +11,30 @@ import {jsonEndpoint} from './http/json-endpoint';
  * unless renewed again, on the function's clock; a lease-less grant without a steal time has none.
  * An expired lease that nobody has taken yet is renewed.
  */
-export const renewLock = jsonEndpoint('renewLock', async body => {
-  // The library validates every field and answers INVALID_ARGUMENT (400) naming a bad one.
-  const kind = (body.kind ?? LockKind.STRONG) as LockKind;
-  const leaseMs = body.leaseMs ?? undefined;
-  const renewed = await renewByToken(
-    body.identifier as string,
-    body.token as string,
-    {
-      kind,
-      ...(leaseMs === undefined ? {} : {leaseMs: leaseMs as number}),
-    },
-  );
-  if (!renewed) return {status: 409, body: {error: 'not_holder'}};
-  return {
-    status: 200,
-    body: {
-      identifier: body.identifier,
-      ...(renewed.expiresAt === undefined
-        ? {}
-        : {expiresAt: renewed.expiresAt.toISOString()}),
-    },
-  };
-});
+export function renewLockHandler(locking: Locking) {
+  return jsonEndpoint('renewLock', async body => {
+    // The library validates every field and answers INVALID_ARGUMENT (400) naming a bad one.
+    const kind = (body.kind ?? LockKind.STRONG) as LockKind;
+    const leaseMs = body.leaseMs ?? undefined;
+    const renewed = await locking.renewByToken(
+      body.identifier as string,
+      body.token as string,
+      {
+        kind,
+        ...(leaseMs === undefined ? {} : {leaseMs: leaseMs as number}),
+      },
+    );
+    if (!renewed) return {status: 409, body: {error: 'not_holder'}};
+    return {
+      status: 200,
+      body: {
+        identifier: body.identifier,
+        ...(renewed.expiresAt === undefined
+          ? {}
+          : {expiresAt: renewed.expiresAt.toISOString()}),
+      },
+    };
+  });
+}
+
+export const renewLock = renewLockHandler(defaultLocking);

@@ -8,8 +8,13 @@ import type {Takeover} from './taking-rules';
  * result, never an exception.
  */
 export interface LockBackend {
+  /**
+   * What the backend promises, and so which locks it may serve: a STRONG backend never lets two
+   * holders in and gives every grant a `fence` (LockRecord.fence) that strictly increases per
+   * identifier; a WEAK one may lose a lock (eviction, restart) and gives no fence. `Lock#fence`'s
+   * type follows the kind (see FenceOf).
+   */
   readonly kind: LockKind;
-  readonly capabilities: BackendCapabilities;
   tryAcquire(request: AcquireRequest): Promise<AcquireOutcome>;
   /**
    * Removes the lock only when `token` still holds it. `revision`, when the caller has the one its
@@ -84,11 +89,6 @@ export interface RenewRequest {
 export type RenewOutcome =
   | {readonly renewed: true; readonly record: LockRecord}
   | {readonly renewed: false};
-
-export interface BackendCapabilities {
-  /** Grants carry a fence from the store that strictly increases per identifier. */
-  readonly fence: boolean;
-}
 
 export interface AcquireRequest {
   readonly identifier: string;

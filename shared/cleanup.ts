@@ -1,5 +1,6 @@
 import {attemptCleanup} from './attempts';
 import {currentRuntime} from './config';
+import type {RuntimeSource} from './runtime';
 import {LockError} from './errors';
 import {LockKind} from './kinds';
 import {durationOption} from './options';
@@ -16,13 +17,20 @@ export const DEFAULT_CLEANUP_MAX_AGE_MS = 10 * 60 * 1000;
  * default) only picks the candidates there. Resolves the number deleted. WEAK locks need no
  * cleanup: memcached expires leased and stealable ones and evicts the rest.
  */
-export async function cleanupStaleLocks(
+export function cleanupStaleLocks(
+  options: {maxAgeMs?: number; now?: Date} = {},
+): Promise<{deleted: number}> {
+  return cleanupStaleLocksIn(currentRuntime, options);
+}
+
+export async function cleanupStaleLocksIn(
+  runtimeOf: RuntimeSource,
   options: {maxAgeMs?: number; now?: Date} = {},
 ): Promise<{deleted: number}> {
   const maxAgeMs =
     durationOption('maxAgeMs', options.maxAgeMs) ?? DEFAULT_CLEANUP_MAX_AGE_MS;
   const now = options.now ?? new Date();
-  const runtime = currentRuntime();
+  const runtime = runtimeOf();
   const backend = await runtime.backend(LockKind.STRONG);
   const cleanup = backend.cleanup?.bind(backend);
   if (!cleanup)
@@ -33,8 +41,12 @@ export async function cleanupStaleLocks(
     );
   const criteria = {now, maxAgeMs};
   return {
-    deleted: await observeCleanup({kind: LockKind.STRONG}, () =>
-      attemptCleanup(() => cleanup(criteria), runtime.config.retry),
+    deleted: await observeCleanup(
+      {
+        kind: LockKind.STRONG,
+        recordIdentifiers: runtime.config.telemetry.recordIdentifiers,
+      },
+      () => attemptCleanup(() => cleanup(criteria), runtime.config.retry),
     ),
   };
 }

@@ -1,9 +1,9 @@
 import {attemptPeek, attemptRelease} from './attempts';
 import {currentRuntime} from './config';
+import type {RuntimeSource} from './runtime';
 import {LockError} from './errors';
 import {validateIdentifier} from './identifier';
 import {LockKind} from './kinds';
-import {log} from './log';
 import {resolveLockOptions} from './options';
 import {describeHolder, type PeekedLock} from './peek';
 
@@ -12,19 +12,28 @@ const MAX_TRIES = 5;
 
 /**
  * An operator's forced release: removes whatever lock `identifier` has now, whoever holds it, and
- * logs what it removed (never the token). Resolves the holder it removed, or `null` when the lock
+ * logs what it removed (never the token) to the configured logger. Resolves the holder it removed, or `null` when the lock
  * was free. The holder learns of it only when its own release (or renewal) answers `false`.
  *
  * The removal is still conditional on the holder it read, so a lock that changed hands between the
  * read and the delete is read again rather than removed blindly.
  */
-export async function forceRelease(
+export function forceRelease(
+  identifier: string,
+  options: {kind?: LockKind} = {},
+): Promise<PeekedLock | null> {
+  return forceReleaseIn(currentRuntime, identifier, options);
+}
+
+export async function forceReleaseIn(
+  runtimeOf: RuntimeSource,
   identifier: string,
   options: {kind?: LockKind} = {},
 ): Promise<PeekedLock | null> {
   validateIdentifier(identifier);
   const {kind} = resolveLockOptions({kind: options?.kind ?? LockKind.STRONG});
-  const runtime = currentRuntime();
+  const runtime = runtimeOf();
+  const {logger} = runtime.config;
   const backend = await runtime.backend(kind);
   try {
     for (let tries = 0; tries < MAX_TRIES; tries++) {
@@ -34,7 +43,7 @@ export async function forceRelease(
         runtime.config.retry,
       );
       if (!current) {
-        log('NOTICE', 'forceRelease: the lock was free, nothing removed', {
+        logger.info('forceRelease: the lock was free, nothing removed', {
           identifier,
           kind,
         });
@@ -50,7 +59,7 @@ export async function forceRelease(
         )
       ) {
         const removed = describeHolder(current);
-        log('WARNING', 'forceRelease: removed a lock', {kind, ...removed});
+        logger.warn('forceRelease: removed a lock', {kind, ...removed});
         return removed;
       }
     }

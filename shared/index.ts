@@ -16,7 +16,30 @@ export type {ListLocksOptions} from './list-locks';
 export {LockError, LockAcquisitionError} from './errors';
 export type {LockErrorCode} from './errors';
 export {configureLocking} from './config';
-export type {LockingConfig, StrongStore, TelemetryConfig} from './config';
+export type {LockingConfig, TelemetryConfig} from './locking-config';
+export type {StrongStore} from './strong-store';
+export {createLocking} from './locking';
+export type {Locking} from './locking';
+export type {
+  LockBackend,
+  AcquireRequest,
+  AcquireOutcome,
+  ReleaseOutcome,
+  RenewRequest,
+  RenewOutcome,
+  LockRecord,
+  LockWatch,
+  ListQuery,
+  CleanupCriteria,
+} from './backend';
+export type {Takeover} from './taking-rules';
+export type {LockLogger, LogFields} from './logger';
+export {createDatastoreBackend} from './datastore/create-datastore-backend';
+export type {DatastoreBackendOptions} from './datastore/create-datastore-backend';
+export {createFirestoreBackend} from './firestore/create-firestore-backend';
+export type {FirestoreBackendOptions} from './firestore/create-firestore-backend';
+export {createMemcachedBackend} from './memcached/create-memcached-backend';
+export type {MemcachedBackendOptions} from './memcached/create-memcached-backend';
 export {EVENTS_CHANNEL} from './telemetry/events-channel';
 export type {LockEvent, LockEventType} from './telemetry/events-channel';
 export type {MemcacheClient} from './memcache-client';
@@ -24,8 +47,8 @@ export {DEFAULT_WAIT_BACKOFF, DEFAULT_RETRY_POLICY} from './backoff';
 export type {BackoffPolicy, RetryPolicy} from './backoff';
 export {MAX_IDENTIFIER_BYTES} from './identifier';
 export {releaseByToken, renewByToken, MAX_TOKEN_LENGTH} from './token-release';
-export {fencedUpdate, FENCE_PROPERTY} from './fenced-update';
-export type {EntityData, FencedUpdateOptions} from './fenced-update';
+export {fencedUpdate, FENCE_PROPERTY} from './datastore/fenced-update';
+export type {EntityData, FencedUpdateOptions} from './datastore/fenced-update';
 export {cleanupStaleLocks, DEFAULT_CLEANUP_MAX_AGE_MS} from './cleanup';
 export {
   lockedHandler,

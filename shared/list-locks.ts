@@ -1,4 +1,5 @@
 import {currentRuntime} from './config';
+import type {RuntimeSource} from './runtime';
 import {LockError} from './errors';
 import {typeOf} from './identifier';
 import {LockKind} from './kinds';
@@ -22,7 +23,14 @@ export const DEFAULT_LIST_LIMIT = 1000;
  * still listed: its `expiresAt` says so. WEAK locks cannot be listed: memcached has no way to
  * enumerate its keys (look one up with `peek(identifier, { kind: WEAK })`).
  */
-export async function listLocks(
+export function listLocks(
+  options: ListLocksOptions = {},
+): Promise<PeekedLock[]> {
+  return listLocksIn(currentRuntime, options);
+}
+
+export async function listLocksIn(
+  runtimeOf: RuntimeSource,
   options: ListLocksOptions = {},
 ): Promise<PeekedLock[]> {
   if (options === null || typeof options !== 'object')
@@ -43,7 +51,7 @@ export async function listLocks(
       'INVALID_ARGUMENT',
       `limit must be a whole number >= 1, got ${String(limit)}`,
     );
-  const runtime = currentRuntime();
+  const runtime = runtimeOf();
   const backend = await runtime.backend(LockKind.STRONG);
   if (!backend.list)
     throw new LockError(

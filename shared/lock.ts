@@ -1,7 +1,8 @@
 import {randomUUID} from 'node:crypto';
 import {attemptRelease, attemptRenew} from './attempts';
 import type {LockRecord} from './backend';
-import {currentRuntime, type LockRuntime} from './config';
+import {currentRuntime} from './config';
+import type {LockRuntime, RuntimeSource} from './runtime';
 import {withinBudget} from './budget';
 import {LockAcquisitionError, LockError} from './errors';
 import {validateIdentifier} from './identifier';
@@ -18,6 +19,7 @@ import {
   observeAcquire,
   observeRelease,
   observeRenew,
+  type Subject,
 } from './telemetry/lock-telemetry';
 import {acquireWithWaiting} from './waiting';
 
@@ -57,6 +59,7 @@ export class Lock<K extends LockKind = LockKind> {
   /** The renewal in flight, which a release waits for: the two would otherwise race on the lock. */
   #renewing: Promise<boolean> | undefined;
   private releasing: Promise<boolean> | undefined;
+  readonly #subject: Subject & {identifier: string};
 
   private constructor(
     private readonly runtime: LockRuntime,
@@ -73,6 +76,11 @@ export class Lock<K extends LockKind = LockKind> {
     this.leaseMs = record.leaseMs;
     this.#record = record;
     this.#confirmedAt = sentAt;
+    this.#subject = {
+      kind,
+      identifier: record.identifier,
+      recordIdentifiers: runtime.config.telemetry.recordIdentifiers,
+    };
   }
 
   /**
@@ -83,11 +91,7 @@ export class Lock<K extends LockKind = LockKind> {
     identifier: string,
     options?: LockOptionsOf<K>,
   ): Promise<Lock<K> | null> {
-    validateIdentifier(identifier);
-    return acquireResolved(
-      identifier,
-      resolveLockOptions(options),
-    ) as Promise<Lock<K> | null>;
+    return acquireIn(currentRuntime, identifier, options);
   }
 
   /**
@@ -115,7 +119,7 @@ export class Lock<K extends LockKind = LockKind> {
   renew(): Promise<boolean> {
     if (this.releasing || this.#lost.signal.aborted)
       return Promise.resolve(false);
-    const renewal = observeRenew(this, this.holderId, this.fence, () =>
+    const renewal = observeRenew(this.#subject, this.holderId, this.fence, () =>
       this.renewOnce(),
     );
     this.#renewing = renewal;
@@ -177,7 +181,7 @@ export class Lock<K extends LockKind = LockKind> {
     try {
       await this.#renewing?.catch(() => undefined);
       const backend = await this.runtime.backend(this.kind);
-      const released = await observeRelease(this, this.holderId, () =>
+      const released = await observeRelease(this.#subject, this.holderId, () =>
         attemptRelease(
           backend,
           this.identifier,
@@ -222,7 +226,7 @@ export class Lock<K extends LockKind = LockKind> {
   private markLost(reason: string): void {
     if (this.#lost.signal.aborted) return;
     this.#keeper?.stop();
-    noteLost(this, this.holderId);
+    noteLost(this.#subject, this.holderId);
     this.#lost.abort(
       new LockError(
         'LOCK_LOST',
@@ -246,12 +250,27 @@ export class Lock<K extends LockKind = LockKind> {
   }
 }
 
+/** `Lock.acquire` on the runtime `runtimeOf` gives. */
+export function acquireIn<K extends LockKind = LockKind.STRONG>(
+  runtimeOf: RuntimeSource,
+  identifier: string,
+  options?: LockOptionsOf<K>,
+): Promise<Lock<K> | null> {
+  validateIdentifier(identifier);
+  return acquireResolved(
+    runtimeOf,
+    identifier,
+    resolveLockOptions(options),
+  ) as Promise<Lock<K> | null>;
+}
+
 async function acquireResolved(
+  runtimeOf: RuntimeSource,
   identifier: string,
   options: ResolvedLockOptions,
   autoRenew = options.autoRenew,
 ): Promise<Lock | null> {
-  const runtime = currentRuntime();
+  const runtime = runtimeOf();
   const backend = await runtime.backend(options.kind);
   const request = {
     identifier,
@@ -262,7 +281,11 @@ async function acquireResolved(
     ...(options.leaseMs === undefined ? {} : {leaseMs: options.leaseMs}),
   };
   const record = await observeAcquire(
-    {kind: options.kind, identifier},
+    {
+      kind: options.kind,
+      identifier,
+      recordIdentifiers: runtime.config.telemetry.recordIdentifiers,
+    },
     request,
     () =>
       acquireWithWaiting(
@@ -310,6 +333,15 @@ export interface LockGuard {
 
 /** djangae's `lock(identifier, ...)`, as a guard. Bad input throws here, at definition time. */
 export function lock(identifier: string, options?: LockOptions): LockGuard {
+  return lockIn(currentRuntime, identifier, options);
+}
+
+/** `lock` on the runtime `runtimeOf` gives when the guard runs. */
+export function lockIn(
+  runtimeOf: RuntimeSource,
+  identifier: string,
+  options?: LockOptions,
+): LockGuard {
   validateIdentifier(identifier);
   const resolved = resolveLockOptions(options);
 
@@ -318,6 +350,7 @@ export function lock(identifier: string, options?: LockOptions): LockGuard {
     fn: (held: Lock) => T | Promise<T>,
   ): Promise<T> {
     const held = await acquireResolved(
+      runtimeOf,
       identifier,
       resolved,
       resolved.leaseMs !== undefined,

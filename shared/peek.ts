@@ -1,6 +1,7 @@
 import {attemptPeek} from './attempts';
 import type {LockRecord} from './backend';
 import {currentRuntime} from './config';
+import type {RuntimeSource} from './runtime';
 import {holderIdOf} from './holder-id';
 import {validateIdentifier} from './identifier';
 import {LockKind} from './kinds';
@@ -22,13 +23,21 @@ export interface PeekedLock {
 }
 
 /** The current holder of `identifier`, or `null` when the lock is free. */
-export async function peek(
+export function peek(
+  identifier: string,
+  options: {kind?: LockKind} = {},
+): Promise<PeekedLock | null> {
+  return peekIn(currentRuntime, identifier, options);
+}
+
+export async function peekIn(
+  runtimeOf: RuntimeSource,
   identifier: string,
   options: {kind?: LockKind} = {},
 ): Promise<PeekedLock | null> {
   validateIdentifier(identifier);
   const {kind} = resolveLockOptions({kind: options?.kind ?? LockKind.STRONG});
-  const runtime = currentRuntime();
+  const runtime = runtimeOf();
   const record = await attemptPeek(
     await runtime.backend(kind),
     identifier,

@@ -1,5 +1,6 @@
 import {attemptRelease, attemptRenew} from './attempts';
 import {currentRuntime} from './config';
+import type {RuntimeSource} from './runtime';
 import {LockError} from './errors';
 import {typeOf, validateIdentifier} from './identifier';
 import {holderIdOf} from './holder-id';
@@ -15,7 +16,16 @@ export const MAX_TOKEN_LENGTH = 256;
  * token (the HTTP API, another process). `true` when that token held it and it was removed; `false`
  * when the lock is free or another token holds it, which is then left untouched.
  */
-export async function releaseByToken(
+export function releaseByToken(
+  identifier: string,
+  token: string,
+  options: {kind?: LockKind} = {},
+): Promise<boolean> {
+  return releaseByTokenIn(currentRuntime, identifier, token, options);
+}
+
+export async function releaseByTokenIn(
+  runtimeOf: RuntimeSource,
   identifier: string,
   token: string,
   options: {kind?: LockKind} = {},
@@ -23,11 +33,14 @@ export async function releaseByToken(
   validateIdentifier(identifier);
   validateToken(token);
   const {kind} = resolveLockOptions({kind: options?.kind ?? LockKind.STRONG});
-  const runtime = currentRuntime();
+  const runtime = runtimeOf();
+  const {recordIdentifiers} = runtime.config.telemetry;
   try {
     const backend = await runtime.backend(kind);
-    return await observeRelease({kind, identifier}, holderIdOf(token), () =>
-      attemptRelease(backend, identifier, token, runtime.config.retry),
+    return await observeRelease(
+      {kind, identifier, recordIdentifiers},
+      holderIdOf(token),
+      () => attemptRelease(backend, identifier, token, runtime.config.retry),
     );
   } finally {
     runtime.queue.wake(kind, identifier);
@@ -41,7 +54,16 @@ export async function releaseByToken(
  * now becomes takeable, on this host's clock (absent for a lease-less lock without a steal time).
  * Without the grant's revision the store reads the lock first (a transaction, or a get).
  */
-export async function renewByToken(
+export function renewByToken(
+  identifier: string,
+  token: string,
+  options: {kind?: LockKind; leaseMs?: number} = {},
+): Promise<{expiresAt: Date | undefined} | null> {
+  return renewByTokenIn(currentRuntime, identifier, token, options);
+}
+
+export async function renewByTokenIn(
+  runtimeOf: RuntimeSource,
   identifier: string,
   token: string,
   options: {kind?: LockKind; leaseMs?: number} = {},
@@ -50,7 +72,7 @@ export async function renewByToken(
   validateToken(token);
   const {kind} = resolveLockOptions({kind: options?.kind ?? LockKind.STRONG});
   const leaseMs = leaseOption(options?.leaseMs);
-  const runtime = currentRuntime();
+  const runtime = runtimeOf();
   const backend = await runtime.backend(kind);
   const request = {
     identifier,
@@ -58,7 +80,11 @@ export async function renewByToken(
     ...(leaseMs === undefined ? {} : {leaseMs}),
   };
   const outcome = await observeRenew(
-    {kind, identifier},
+    {
+      kind,
+      identifier,
+      recordIdentifiers: runtime.config.telemetry.recordIdentifiers,
+    },
     holderIdOf(token),
     undefined,
     () => attemptRenew(backend, request, runtime.config.retry),

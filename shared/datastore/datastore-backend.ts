@@ -56,7 +56,6 @@ export interface DatastoreBackendSettings {
  */
 export class DatastoreLockBackend implements LockBackend {
   readonly kind = LockKind.STRONG;
-  readonly capabilities = {fence: true} as const;
   private cleanupTransactionSize = CLEANUP_PAGE;
   /** Whether this store honours version preconditions; decides how a release checks ownership. */
   readonly preconditions: PreconditionSupport;

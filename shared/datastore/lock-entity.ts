@@ -12,7 +12,7 @@ import {dateOfTimestamp, timestampOfDate} from './timestamps';
  * entity again (which gives it a new version), so it also records the grant's fence as `fence`:
  * the version says nothing about the grant any more, the property does.
  */
-export const DEFAULT_ENTITY_KIND = 'DatastoreLock';
+export {DEFAULT_ENTITY_KIND} from '../store-defaults';
 
 export function lockKeyName(identifier: string): string {
   return createHash('sha256').update(identifier, 'utf8').digest('hex');

@@ -71,7 +71,6 @@ export interface FirestoreBackendSettings {
  */
 export class FirestoreLockBackend implements LockBackend {
   readonly kind = LockKind.STRONG;
-  readonly capabilities = {fence: true} as const;
   readonly watchers = new LockWatchers(identifier => this.refOf(identifier));
 
   constructor(

@@ -6,7 +6,7 @@ import type {LockRecord} from '../backend';
  * (memcached keys are at most 250 bytes, without spaces or control characters); the value is JSON
  * with the identifier, the owner's token and the times in milliseconds.
  */
-export const DEFAULT_MEMCACHE_KEY_PREFIX = 'lock:';
+export {DEFAULT_MEMCACHE_KEY_PREFIX} from '../store-defaults';
 
 export function lockCacheKey(prefix: string, identifier: string): string {
   return `${prefix}${createHash('sha256').update(identifier, 'utf8').digest('hex')}`;

@@ -38,7 +38,6 @@ import {
  */
 export class MemcachedLockBackend implements LockBackend {
   readonly kind = LockKind.WEAK;
-  readonly capabilities = {fence: false} as const;
 
   constructor(
     readonly ops: MemcacheOps,

@@ -1,7 +1,9 @@
 import {equalJitterDelayMs, sleep} from '../backoff';
 import type {LockError} from '../errors';
-import {Lock} from '../lock';
-import {log} from '../log';
+import {currentRuntime} from '../config';
+import {acquireIn, type Lock} from '../lock';
+import type {LockLogger} from '../logger';
+import type {RuntimeSource} from '../runtime';
 import {EarlyDeliveryError, LockStillHeldError} from './delivery-errors';
 import {
   resolveLockedHandlerOptions,
@@ -65,11 +67,21 @@ export function lockedHandler<E extends PubSubCloudEvent>(
   options: LockedHandlerOptions<E>,
   handler: (event: E, held: Lock) => unknown,
 ): (event: E) => Promise<void> {
+  return lockedHandlerIn(currentRuntime, options, handler);
+}
+
+/** `lockedHandler` taking its locks, and logging, through the runtime `runtimeOf` gives. */
+export function lockedHandlerIn<E extends PubSubCloudEvent>(
+  runtimeOf: RuntimeSource,
+  options: LockedHandlerOptions<E>,
+  handler: (event: E, held: Lock) => unknown,
+): (event: E) => Promise<void> {
   const settings = resolveLockedHandlerOptions(options);
   const publisher = new Publisher(options.pubsub);
 
   return async (event: E) => {
     const deadline = Date.now() + settings.deadlineMs;
+    const {logger, telemetry} = runtimeOf().config;
     const message = event.data?.message ?? {};
     const state = requeueStateOf(message.attributes);
     const identifier = options.identifier(event);
@@ -81,8 +93,7 @@ export function lockedHandler<E extends PubSubCloudEvent>(
 
     const early = state.notBefore - Date.now();
     if (early > settings.earlyArrivalBudgetMs) {
-      log(
-        'INFO',
+      logger.info(
         'lockedHandler: early delivery, left to the subscription retry',
         {...context, outcome: 'early', earlyMs: Math.round(early)},
       );
@@ -92,7 +103,12 @@ export function lockedHandler<E extends PubSubCloudEvent>(
     }
     if (early > 0) await sleep(early);
 
-    const held = await Lock.acquire(identifier, {
+    const subject = {
+      kind: settings.kind,
+      identifier,
+      recordIdentifiers: telemetry.recordIdentifiers,
+    };
+    const held = await acquireIn(runtimeOf, identifier, {
       kind: settings.kind,
       wait: settings.wait && settings.waitBudgetMs > 0,
       waitForMs: settings.waitBudgetMs,
@@ -103,21 +119,23 @@ export function lockedHandler<E extends PubSubCloudEvent>(
       autoRenew: true,
     });
     if (held) {
-      log('INFO', 'lockedHandler: running', {...context, outcome: 'ran'});
-      return observeHandlerRun(held, held.holderId, () =>
-        runHolding(held, () => handler(event, held), deadline, context),
+      logger.info('lockedHandler: running', {...context, outcome: 'ran'});
+      return observeHandlerRun(subject, held.holderId, () =>
+        runHolding(held, () => handler(event, held), deadline, {
+          logger,
+          context,
+        }),
       );
     }
     if (!settings.wait) {
-      log('INFO', 'lockedHandler: lock held, message dropped (wait: false)', {
+      logger.info('lockedHandler: lock held, message dropped (wait: false)', {
         ...context,
         outcome: 'dropped',
       });
       return;
     }
     if (!settings.retryTopic) {
-      log(
-        'INFO',
+      logger.info(
         'lockedHandler: lock held, delivery failed so the subscription redelivers it (no retryTopic)',
         {...context, outcome: 'redelivery'},
       );
@@ -130,8 +148,7 @@ export function lockedHandler<E extends PubSubCloudEvent>(
     const orderingKey = orderingKeyOf(message);
     if (state.attempt >= settings.maxAttempts) {
       if (!settings.deadLetterTopic) {
-        log(
-          'ERROR',
+        logger.error(
           "lockedHandler: lock still held after maxAttempts and no deadLetterTopic; delivery failed, so the subscription's retry and dead-letter policy keep the message",
           {
             ...context,
@@ -148,13 +165,10 @@ export function lockedHandler<E extends PubSubCloudEvent>(
         [DEAD_LETTER_REASON_ATTRIBUTE]: 'lock_held',
       };
       const deadLetterTopic = settings.deadLetterTopic;
-      await observeRequeue(
-        {kind: settings.kind, identifier},
-        'dead_letter',
-        () => publisher.publish(deadLetterTopic, data, attributes, orderingKey),
+      await observeRequeue(subject, 'dead_letter', () =>
+        publisher.publish(deadLetterTopic, data, attributes, orderingKey),
       );
-      log(
-        'WARNING',
+      logger.warn(
         'lockedHandler: lock still held after maxAttempts; message dead-lettered',
         {...context, outcome: 'dead_lettered'},
       );
@@ -164,7 +178,7 @@ export function lockedHandler<E extends PubSubCloudEvent>(
     const attempt = state.attempt + 1;
     const delayMs = equalJitterDelayMs(settings.backoff, attempt - 1);
     const retryTopic = settings.retryTopic;
-    await observeRequeue({kind: settings.kind, identifier}, 'requeue', () =>
+    await observeRequeue(subject, 'requeue', () =>
       publisher.publish(
         retryTopic,
         data,
@@ -176,7 +190,7 @@ export function lockedHandler<E extends PubSubCloudEvent>(
         orderingKey,
       ),
     );
-    log('INFO', 'lockedHandler: lock held, message re-queued', {
+    logger.info('lockedHandler: lock held, message re-queued', {
       ...context,
       outcome: 'requeued',
       nextAttempt: attempt,
@@ -195,7 +209,7 @@ async function runHolding(
   held: Lock,
   fn: () => unknown,
   deadline: number,
-  context: Record<string, unknown>,
+  {logger, context}: {logger: LockLogger; context: Record<string, unknown>},
 ): Promise<void> {
   const renewalDeadline = setTimeout(
     () => held.stopRenewing(),
@@ -209,8 +223,7 @@ async function runHolding(
   } finally {
     clearTimeout(renewalDeadline);
     await held.release().catch((error: unknown) => {
-      log(
-        'ERROR',
+      logger.error(
         'lockedHandler: release failed; the lock stays until its lease runs out',
         {...context, detail: (error as Error)?.message},
       );
@@ -218,8 +231,7 @@ async function runHolding(
   }
   // release() answering false aborts the signal too. When fn threw, its own error is the one to see.
   if (!failed && held.signal.aborted) {
-    log(
-      'ERROR',
+    logger.error(
       'lockedHandler: the lock was lost while the handler ran; delivery failed, so Pub/Sub redelivers the message',
       {...context, outcome: 'lock_lost'},
     );

@@ -1,5 +1,4 @@
 import type {AcquireRequest, LockRecord} from '../backend';
-import {currentRuntime} from '../config';
 import {holderIdOf} from '../holder-id';
 import type {LockKind} from '../kinds';
 import {
@@ -25,6 +24,8 @@ export interface Subject {
   readonly kind: LockKind;
   /** Absent for cleanup, which concerns many locks. */
   readonly identifier?: string;
+  /** The configuration's `telemetry.recordIdentifiers` (see TelemetryConfig). */
+  readonly recordIdentifiers: boolean;
 }
 
 /** What an operation came to, for its span, its metrics and its event. */
@@ -230,7 +231,7 @@ export function noteLost(subject: Subject, holderId: string): void {
 
 function identifierAttributes(subject: Subject): Attributes {
   if (subject.identifier === undefined) return {};
-  if (recordsIdentifiers())
+  if (subject.recordIdentifiers)
     return {
       [ATTRIBUTES.identifier]: subject.identifier,
       [ATTRIBUTES.identifierHash]: identifierHashOf(subject.identifier),
@@ -269,7 +270,7 @@ function eventOf(
     ...(subject.identifier === undefined
       ? {}
       : {identifierHash: identifierHashOf(subject.identifier)}),
-    ...(subject.identifier !== undefined && recordsIdentifiers()
+    ...(subject.identifier !== undefined && subject.recordIdentifiers
       ? {identifier: subject.identifier}
       : {}),
     outcome: settled.outcome,
@@ -279,10 +280,6 @@ function eventOf(
     ...(settled.deleted === undefined ? {} : {deleted: settled.deleted}),
     at: new Date().toISOString(),
   };
-}
-
-function recordsIdentifiers(): boolean {
-  return currentRuntime().config.telemetry.recordIdentifiers;
 }
 
 function errorCodeOf(error: unknown): string {

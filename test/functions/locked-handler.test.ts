@@ -16,6 +16,7 @@ import {
   peek,
   type PubSubCloudEvent,
 } from '../../shared';
+import {cloudLoggingLogger} from '../../functions/cloud-logging';
 import {delay, uniqueId} from '../support/ids';
 import {
   eventOfMessage,
@@ -39,7 +40,8 @@ for (const target of STRONG_TARGETS) {
 
     beforeEach(async () => {
       pubsub = pubsubClient();
-      configureLocking(target.config());
+      // Logging as the functions do: structured lines on stdout and stderr (some tests read them).
+      configureLocking({...target.config(), logger: cloudLoggingLogger});
       // The handler's wait budget (500 ms by default) also bounds its store calls: the first call
       // on a new channel to a cold emulator can take longer on a busy machine.
       await warmUp(LockKind.STRONG);

@@ -13,14 +13,14 @@ import {firestoreNativeClient} from './firestore-native-target';
 import {memcacheClient} from './memcache-target';
 
 /**
- * Every backend the contract suite runs against, unchanged. A fixture says how to point the
+ * Every store the contract suites run against, unchanged (the in-memory backend's fixtures are in
+ * memory-backend.ts). A fixture says how to point the
  * library at its store and how to make that store report contention, the one fault the contract
  * itself speaks of.
  */
 export interface BackendFixture {
   readonly name: string;
   readonly kind: LockKind;
-  readonly fence: boolean;
   config(): LockingConfig;
   /** Makes every write attempt fail as contention does on this store. */
   injectContention(sandbox: SinonSandbox): void;
@@ -33,7 +33,6 @@ const ABORTED = Object.assign(new Error('10 ABORTED: injected contention'), {
 const STRONG_FIXTURES: BackendFixture[] = DATASTORE_TARGETS.map(target => ({
   name: `STRONG on the ${target.name}`,
   kind: LockKind.STRONG,
-  fence: true,
   config: () => ({
     datastore: target.client(),
     retry: {initialMs: 5, maxMs: 20},
@@ -46,7 +45,6 @@ const STRONG_FIXTURES: BackendFixture[] = DATASTORE_TARGETS.map(target => ({
 const FIRESTORE_NATIVE_FIXTURE: BackendFixture = {
   name: 'STRONG on the Firestore native mode emulator',
   kind: LockKind.STRONG,
-  fence: true,
   config: () => ({
     firestore: firestoreNativeClient(),
     retry: {initialMs: 5, maxMs: 20},
@@ -60,7 +58,6 @@ const FIRESTORE_NATIVE_FIXTURE: BackendFixture = {
 const WEAK_FIXTURE: BackendFixture = {
   name: 'WEAK on memcached',
   kind: LockKind.WEAK,
-  fence: false,
   config: () => ({
     memcache: memcacheClient(),
     retry: {initialMs: 5, maxMs: 20},

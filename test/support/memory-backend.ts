@@ -1,6 +1,7 @@
 import type {
   AcquireOutcome,
   AcquireRequest,
+  CleanupCriteria,
   LockBackend,
   LockRecord,
   ReleaseOutcome,
@@ -8,15 +9,23 @@ import type {
   RenewRequest,
 } from '../../shared/backend';
 import {LockKind} from '../../shared';
-import {lastSignOf, takeoverOf} from '../../shared/taking-rules';
+import {BackendCallError} from '../../shared/errors';
+import type {BackendFixture} from './backend-fixtures';
+import {
+  abandoned,
+  expiryOf,
+  lastSignOf,
+  takeoverOf,
+} from '../../shared/taking-rules';
 
 /**
- * An in-memory backend for unit tests of the layers above the stores (waiting, retries, the local
- * queue, renewal) under fake timers. It keeps the contract's semantics, on this process's clock;
- * it is never used to test a store.
+ * An in-memory backend: the contract's semantics on this process's clock, for the unit tier. It
+ * drives the layers above the stores (waiting, retries, the local queue, renewal) under fake
+ * timers, and runs the public contract suite and the HTTP functions without any store. It is never
+ * used to test a store. As the contract asks of each kind, a STRONG one fences its grants and can
+ * clean up; a WEAK one does neither.
  */
 export class MemoryBackend implements LockBackend {
-  readonly capabilities = {fence: true} as const;
   readonly locks = new Map<string, LockRecord>();
   /** Each tryAcquire: when (Date.now()) and for which token. */
   readonly attempts: {at: number; token: string}[] = [];
@@ -26,7 +35,11 @@ export class MemoryBackend implements LockBackend {
   readonly failures: Error[] = [];
   private fence = 0n;
 
-  constructor(readonly kind: LockKind = LockKind.STRONG) {}
+  constructor(readonly kind: LockKind = LockKind.STRONG) {
+    if (kind === LockKind.STRONG) this.cleanup = this.removeAbandoned;
+  }
+
+  cleanup?: (criteria: CleanupCriteria) => Promise<number>;
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
     this.attempts.push({at: Date.now(), token: request.token});
@@ -34,20 +47,16 @@ export class MemoryBackend implements LockBackend {
     const holder = this.locks.get(request.identifier);
     if (
       holder &&
-      !takeoverOf(
-        holder,
-        Date.now() - lastSignOf(holder).getTime(),
-        request.stealAfterMs,
-      )
+      !takeoverOf(holder, this.sinceLastSign(holder), request.stealAfterMs)
     )
       return {acquired: false};
-    const record = {
+    const record = this.granted({
       identifier: request.identifier,
       token: request.token,
       acquiredAt: new Date(),
-      fence: ++this.fence,
-      ...(request.leaseMs === undefined ? {} : {leaseMs: request.leaseMs}),
-    };
+      leaseMs: request.leaseMs,
+      stealAfterMs: request.stealAfterMs,
+    });
     this.locks.set(request.identifier, record);
     return {acquired: true, record};
   }
@@ -57,10 +66,14 @@ export class MemoryBackend implements LockBackend {
     this.failIfAsked();
     const holder = this.locks.get(request.identifier);
     if (holder?.token !== request.token) return {renewed: false};
-    const record = {
+    const renewed = {
       ...holder,
       renewedAt: new Date(),
       ...(request.leaseMs === undefined ? {} : {leaseMs: request.leaseMs}),
+    };
+    const record = {
+      ...renewed,
+      expiresAt: expiryOf(renewed.renewedAt, renewed),
     };
     this.locks.set(request.identifier, record);
     return {renewed: true, record};
@@ -82,14 +95,39 @@ export class MemoryBackend implements LockBackend {
 
   /** Holds `identifier` as someone else would. */
   hold(identifier: string, token = 'someone-else'): LockRecord {
-    const record = {
-      identifier,
-      token,
-      acquiredAt: new Date(),
-      fence: ++this.fence,
-    };
+    const record = this.granted({identifier, token, acquiredAt: new Date()});
     this.locks.set(identifier, record);
     return record;
+  }
+
+  private async removeAbandoned(criteria: CleanupCriteria): Promise<number> {
+    this.failIfAsked();
+    let deleted = 0;
+    for (const [identifier, holder] of this.locks) {
+      const age = criteria.now.getTime() - lastSignOf(holder).getTime();
+      if (abandoned(holder, age, criteria)) {
+        this.locks.delete(identifier);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  private granted(
+    grant: Pick<
+      LockRecord,
+      'identifier' | 'token' | 'acquiredAt' | 'leaseMs' | 'stealAfterMs'
+    >,
+  ): LockRecord {
+    return {
+      ...grant,
+      expiresAt: expiryOf(grant.acquiredAt, grant),
+      ...(this.kind === LockKind.STRONG ? {fence: ++this.fence} : {}),
+    };
+  }
+
+  private sinceLastSign(holder: LockRecord): number {
+    return Date.now() - lastSignOf(holder).getTime();
   }
 
   private failIfAsked(): void {
@@ -97,3 +135,32 @@ export class MemoryBackend implements LockBackend {
     if (failure) throw failure;
   }
 }
+
+/** The contract suites' fixture for an in-memory backend of `kind` (see backend-fixtures.ts). */
+export function memoryFixture(kind: LockKind): BackendFixture {
+  const backend = new MemoryBackend(kind);
+  return {
+    name: `${kind} on the in-memory backend`,
+    kind,
+    config: () => ({
+      ...(kind === LockKind.STRONG ? {strong: backend} : {weak: backend}),
+      retry: {initialMs: 5, maxMs: 20},
+    }),
+    injectContention: sandbox => {
+      sandbox
+        .stub(backend, 'tryAcquire')
+        .rejects(
+          new BackendCallError(
+            'injected contention',
+            {retryable: true, mayHaveApplied: false, contention: true},
+            {kind},
+          ),
+        );
+    },
+  };
+}
+
+export const MEMORY_FIXTURES: readonly BackendFixture[] = [
+  memoryFixture(LockKind.STRONG),
+  memoryFixture(LockKind.WEAK),
+];

@@ -1,14 +1,15 @@
 import type {Datastore, Key} from '@google-cloud/datastore';
-import {retrying} from './attempts';
-import {currentRuntime} from './config';
-import {classifyDatastoreError} from './datastore/datastore-errors';
+import {retrying} from '../attempts';
+import {currentRuntime} from '../config';
+import type {RuntimeSource} from '../runtime';
+import {classifyDatastoreError} from './datastore-errors';
 import type {
   DatastoreRpc,
   EntityProto,
   KeyProto,
   TransactionId,
-} from './datastore/datastore-rpc';
-import {BackendCallError, LockError} from './errors';
+} from './datastore-rpc';
+import {BackendCallError, LockError} from '../errors';
 
 /**
  * The property in which fencedUpdate keeps the highest fence that ever wrote an entity: an
@@ -35,10 +36,22 @@ export interface FencedUpdateOptions {
  * A commit whose outcome is unknown (deadline, unavailable) is not: it may have applied, and only
  * the caller knows whether `update` can be applied twice. It rejects `BACKEND_UNAVAILABLE`.
  */
-export async function fencedUpdate(
+export function fencedUpdate(
   datastore: Datastore,
   key: Key,
   /** `held.fence` of a STRONG lock. (Typed to accept `Lock['fence']` as `run()` passes it; a WEAK lock's `undefined` is refused.) */
+  fence: bigint | undefined,
+  update: (current: EntityData | undefined) => EntityData | Promise<EntityData>,
+  options: FencedUpdateOptions = {},
+): Promise<EntityData> {
+  return fencedUpdateIn(currentRuntime, datastore, key, fence, update, options);
+}
+
+/** `fencedUpdate` with the store-call deadline and retry policy of the runtime `runtimeOf` gives. */
+export async function fencedUpdateIn(
+  runtimeOf: RuntimeSource,
+  datastore: Datastore,
+  key: Key,
   fence: bigint | undefined,
   update: (current: EntityData | undefined) => EntityData | Promise<EntityData>,
   options: FencedUpdateOptions = {},
@@ -49,9 +62,9 @@ export async function fencedUpdate(
       `fencedUpdate needs a STRONG lock's fence (a non-negative bigint; WEAK locks have none), got ${typeof fence === 'bigint' ? String(fence) : typeof fence}`,
     );
   validate(datastore, key, update);
-  const {config} = currentRuntime();
+  const {config} = runtimeOf();
   const [{DatastoreRpc}, {entity}] = await Promise.all([
-    import('./datastore/datastore-rpc'),
+    import('./datastore-rpc'),
     import('@google-cloud/datastore/build/src/entity'),
   ]);
   const rpc = new DatastoreRpc(datastore, config.rpcTimeoutMs);

@@ -1,0 +1,13 @@
+/**
+ * The names locks are stored under unless configured otherwise. The core owns them, so that it can
+ * default a configuration without importing the adapters that use them.
+ */
+
+/** Entity kind of STRONG lock entities (on Firestore native mode: their collection): djangae's name. */
+export const DEFAULT_ENTITY_KIND = 'DatastoreLock';
+
+/** Prefix of WEAK locks' memcached keys. */
+export const DEFAULT_MEMCACHE_KEY_PREFIX = 'lock:';
+
+/** Deadline of each store call. */
+export const DEFAULT_RPC_TIMEOUT_MS = 5000;
