@@ -1,5 +1,5 @@
 import type {LockLogger} from '../shared';
-import {log} from '../shared/log';
+import {log} from './log';
 
 /**
  * The library's logger in the functions: one structured JSON line per entry on stdout (stderr for

@@ -1,7 +1,7 @@
 import {setTimeout as sleep} from 'node:timers/promises';
 import type {CloudEvent} from '@google-cloud/functions-framework';
 import {lockedHandler, type PubSubCloudEvent} from '../shared';
-import {log} from '../shared/log';
+import {log} from './log';
 // Names only (no imports of its own): the retry topic `npm start` and `npm run deploy` create.
 import {RETRY_TOPIC} from '../infra/topology';
 import {accountLedger} from './example-ledger/ledger';

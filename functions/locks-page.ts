@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto';
 import type {Request, Response} from '@google-cloud/functions-framework';
 import {listLocks} from '../shared';
-import {log} from '../shared/log';
+import {log} from './log';
 import {apiTokenPresented} from './http/auth';
 import {viewOf} from './http/lock-view';
 import {sendJson} from './http/lingering-close';

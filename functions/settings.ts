@@ -1,5 +1,5 @@
 import {DEFAULT_CLEANUP_MAX_AGE_MS} from '../shared';
-import {STRONG_STORES, type StrongStore} from '../shared/config';
+import {STRONG_STORES, type StrongStore} from '../shared/strong-store';
 import {
   envChoice,
   envDatabaseId,

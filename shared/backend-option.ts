@@ -1,6 +1,6 @@
 import type {LockBackend} from './backend';
 import {LockError} from './errors';
-import {typeOf} from './identifier';
+import {typeOf} from './validation';
 import {LockKind} from './kinds';
 
 type BackendSlot = 'strong' | 'weak';

@@ -3,7 +3,7 @@ import {currentRuntime} from './config';
 import type {RuntimeSource} from './runtime';
 import {LockError} from './errors';
 import {LockKind} from './kinds';
-import {durationOption} from './options';
+import {durationOption} from './validation';
 import {observeCleanup} from './telemetry/lock-telemetry';
 
 /** djangae's default: a lock older than 10 minutes is taken to be abandoned. */

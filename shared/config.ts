@@ -17,22 +17,3 @@ export function currentRuntime(): LockRuntime {
   current ??= new LockRuntime(resolveLockingConfig({}));
   return current;
 }
-
-// Where the configuration's parts used to live; kept so importers of this module keep working.
-export type {
-  LockingConfig,
-  ResolvedLockingConfig,
-  TelemetryConfig,
-} from './locking-config';
-export {
-  RECORD_IDENTIFIERS_VARIABLE,
-  resolveLockingConfig,
-} from './resolve-config';
-export {LockRuntime} from './runtime';
-export {DEFAULT_RPC_TIMEOUT_MS} from './store-defaults';
-export {
-  DATABASE_ID,
-  isStrongStore,
-  STRONG_STORES,
-  type StrongStore,
-} from './strong-store';

@@ -2,7 +2,7 @@ import {attemptPeek, attemptRelease} from './attempts';
 import {currentRuntime} from './config';
 import type {RuntimeSource} from './runtime';
 import {LockError} from './errors';
-import {validateIdentifier} from './identifier';
+import {validateIdentifier} from './validation';
 import {LockKind} from './kinds';
 import {resolveLockOptions} from './options';
 import {describeHolder, type PeekedLock} from './peek';

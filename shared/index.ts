@@ -5,7 +5,8 @@
  */
 export {LockKind, LOCK_KINDS} from './kinds';
 export type {LockOptions} from './options';
-export {DEFAULT_LOCK_OPTIONS, MIN_LEASE_MS} from './options';
+export {DEFAULT_LOCK_OPTIONS} from './options';
+export {MIN_LEASE_MS} from './validation';
 export {Lock, lock} from './lock';
 export type {FenceOf, LockGuard, LockOptionsOf} from './lock';
 export {peek} from './peek';
@@ -45,7 +46,7 @@ export type {LockEvent, LockEventType} from './telemetry/events-channel';
 export type {MemcacheClient} from './memcache-client';
 export {DEFAULT_WAIT_BACKOFF, DEFAULT_RETRY_POLICY} from './backoff';
 export type {BackoffPolicy, RetryPolicy} from './backoff';
-export {MAX_IDENTIFIER_BYTES} from './identifier';
+export {MAX_IDENTIFIER_BYTES} from './validation';
 export {releaseByToken, renewByToken, MAX_TOKEN_LENGTH} from './token-release';
 export {fencedUpdate, FENCE_PROPERTY} from './datastore/fenced-update';
 export type {EntityData, FencedUpdateOptions} from './datastore/fenced-update';

@@ -1,9 +1,9 @@
 import {currentRuntime} from './config';
 import type {RuntimeSource} from './runtime';
 import {LockError} from './errors';
-import {typeOf} from './identifier';
+import {typeOf} from './validation';
 import {LockKind} from './kinds';
-import {durationOption} from './options';
+import {durationOption} from './validation';
 import {describeHolder, type PeekedLock} from './peek';
 
 export interface ListLocksOptions {

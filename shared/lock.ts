@@ -5,7 +5,7 @@ import {currentRuntime} from './config';
 import type {LockRuntime, RuntimeSource} from './runtime';
 import {withinBudget} from './budget';
 import {LockAcquisitionError, LockError} from './errors';
-import {validateIdentifier} from './identifier';
+import {validateIdentifier} from './validation';
 import {holderIdOf} from './holder-id';
 import type {LockKind} from './kinds';
 import {intervalOf, LeaseKeeper} from './lease-keeper';

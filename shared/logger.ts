@@ -1,5 +1,5 @@
 import {LockError} from './errors';
-import {typeOf} from './identifier';
+import {typeOf} from './validation';
 
 export type LogFields = Record<string, unknown>;
 

@@ -94,11 +94,3 @@ export function resolveLockOptions(
     autoRenew,
   };
 }
-
-// The duration rules live in validation/durations.ts; re-exported for the modules that import them from here.
-export {
-  durationOption,
-  leaseOption,
-  MAX_DURATION_MS,
-  MIN_LEASE_MS,
-} from './validation';

@@ -3,7 +3,7 @@ import type {LockRecord} from './backend';
 import {currentRuntime} from './config';
 import type {RuntimeSource} from './runtime';
 import {holderIdOf} from './holder-id';
-import {validateIdentifier} from './identifier';
+import {validateIdentifier} from './validation';
 import {LockKind} from './kinds';
 import {resolveLockOptions} from './options';
 

@@ -2,10 +2,11 @@ import {attemptRelease, attemptRenew} from './attempts';
 import {currentRuntime} from './config';
 import type {RuntimeSource} from './runtime';
 import {LockError} from './errors';
-import {typeOf, validateIdentifier} from './identifier';
+import {typeOf, validateIdentifier} from './validation';
 import {holderIdOf} from './holder-id';
 import {LockKind} from './kinds';
-import {leaseOption, resolveLockOptions} from './options';
+import {resolveLockOptions} from './options';
+import {leaseOption} from './validation';
 import {observeRelease, observeRenew} from './telemetry/lock-telemetry';
 
 /** Tokens are UUIDs; anything much longer is not one of ours. */

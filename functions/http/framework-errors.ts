@@ -1,6 +1,6 @@
 import {dirname} from 'node:path';
 import type {IncomingMessage, ServerResponse} from 'node:http';
-import {log} from '../../shared/log';
+import {log} from '../log';
 import {functionSettings} from '../settings';
 import {refuseOversizedBody} from './body-limit';
 import {sendJson} from './lingering-close';

@@ -1,6 +1,6 @@
 import type {Request, Response} from '@google-cloud/functions-framework';
 import {LockError} from '../../shared';
-import {log} from '../../shared/log';
+import {log} from '../log';
 import {typeOf} from '../../shared/validation';
 import {
   functionSettings,

@@ -3,7 +3,9 @@ import {
   SettingsError,
   strongStoreConfig,
 } from '../../functions/settings';
-import {configureLocking, type StrongStore} from '../../shared/config';
+import {cloudLoggingLogger} from '../../functions/cloud-logging';
+import {configureLocking} from '../../shared/config';
+import type {StrongStore} from '../../shared/strong-store';
 import {CliError, EXIT} from './exit-codes';
 
 export interface CliEnvironment {
@@ -62,5 +64,6 @@ export function configureFromEnvironment(
     env.METADATA_SERVER_DETECTION === undefined
   )
     env.METADATA_SERVER_DETECTION = 'none';
-  configureLocking(environment.locking);
+  // The library's own lines (a forced release says what it removed) as the functions write them.
+  configureLocking({...environment.locking, logger: cloudLoggingLogger});
 }

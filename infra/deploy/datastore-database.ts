@@ -1,5 +1,5 @@
 import {execFile} from 'node:child_process';
-import type {StrongStore} from '../../shared/config';
+import type {StrongStore} from '../../shared/strong-store';
 import {DEFAULT_DATABASE, type DeployOptions} from './deploy-options';
 import {
   databaseCreateCommand,

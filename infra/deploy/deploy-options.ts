@@ -2,7 +2,7 @@ import {
   isStrongStore,
   STRONG_STORES,
   type StrongStore,
-} from '../../shared/config';
+} from '../../shared/strong-store';
 import {
   DATABASE_ID_RULE,
   DEFAULT_DATABASE,

@@ -1,4 +1,4 @@
-import type {StrongStore} from '../../shared/config';
+import type {StrongStore} from '../../shared/strong-store';
 import {FUNCTIONS} from '../topology';
 
 export const READY_PREFIX = '[npm start] ready:';

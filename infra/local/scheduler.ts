@@ -1,5 +1,5 @@
 import {API_TOKEN_HEADER} from '../../functions/http/auth';
-import {log} from '../../shared/log';
+import {log} from '../../functions/log';
 
 /**
  * Cloud Scheduler, locally: calls cleanupLocks at the times the deployed job's cron

@@ -1,4 +1,4 @@
-import type {StrongStore} from '../../shared/config';
+import type {StrongStore} from '../../shared/strong-store';
 import {envWholeNumber, isInvalidArgument} from '../../shared/validation';
 import {CommandLineError, readCommandLine} from '../cli/command-line';
 import {DEFAULT_FIREBASE_JSON} from '../firebase-config';

@@ -2,7 +2,7 @@ import {
   isStrongStore,
   STRONG_STORES,
   type StrongStore,
-} from '../../shared/config';
+} from '../../shared/strong-store';
 
 /**
  * The STRONG store of the local stack: `npm start -- --strong-store firestore`, or LOCKS_STRONG_STORE

@@ -3,7 +3,7 @@ import type {ChildProcess} from 'node:child_process';
 import {Datastore} from '@google-cloud/datastore';
 import {freePort} from '../../infra/ports';
 import {configureLocking, Lock, LockError, peek} from '../../shared';
-import {resolveLockingConfig} from '../../shared/config';
+import {resolveLockingConfig} from '../../shared/resolve-config';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {startFunctionServer} from '../support/function-server';
 import {TEST_PROJECT} from '../support/global-setup';

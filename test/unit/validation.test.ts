@@ -9,7 +9,7 @@ import {
   peek,
   type LockOptions,
 } from '../../shared';
-import {resolveLockingConfig} from '../../shared/config';
+import {resolveLockingConfig} from '../../shared/resolve-config';
 import {resolveLockOptions} from '../../shared/options';
 
 const invalid = (error: unknown) =>
