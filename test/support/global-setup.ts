@@ -1,14 +1,17 @@
 import {startEmulator} from '../../infra/emulators';
 import {startMemcached} from '../../infra/memcached';
 import type {RunningService} from '../../infra/processes';
+import {expectNoOpenHandles, recordOpenHandles} from './open-handles';
 
 /**
  * Mocha global fixture: the real emulators and memcached every test tier talks to, started on free ports for
- * this run and stopped after it. A missing or broken emulator fails the run here; nothing skips.
+ * this run and stopped after it. A missing or broken emulator fails the run here; nothing skips. After them,
+ * any handle a test left open fails the run (mocha runs without `--exit`).
  */
 let services: RunningService[] = [];
 
 export async function mochaGlobalSetup(): Promise<void> {
+  recordOpenHandles();
   // No metadata-server probe (and no warning about it) from the Google clients in tests.
   process.env.METADATA_SERVER_DETECTION = 'none';
   process.env.GOOGLE_CLOUD_PROJECT = TEST_PROJECT;
@@ -45,6 +48,7 @@ export async function mochaGlobalSetup(): Promise<void> {
 export async function mochaGlobalTeardown(): Promise<void> {
   await Promise.all(services.map(service => service.stop()));
   services = [];
+  await expectNoOpenHandles();
 }
 
 export const TEST_PROJECT = 'cloud-functions-locking-test';
