@@ -1,10 +1,10 @@
-import {spawn} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {assertPortFree, freePort} from './ports';
 import {startService, type RunningService} from './processes';
+import {answersHttp, runToEnd} from './spawn-and-wait';
 
 /**
  * Starts the Google Cloud emulators as this project runs them locally and in tests: on 127.0.0.1,
@@ -45,7 +45,7 @@ async function launchFor(
         name,
       );
       const dataDir = await mkdtemp(join(tmpdir(), 'datastore-emulator-'));
-      await runToEnd(script, ['create', dataDir]);
+      await runToCompletion(script, ['create', dataDir]);
       return {
         command: script,
         args: [
@@ -123,12 +123,7 @@ export async function startEmulator(
     port,
     ...launch,
     // The emulators answer `GET /` with "Ok" once they serve requests.
-    probe: async () =>
-      (
-        await fetch(`http://127.0.0.1:${port}/`, {
-          signal: AbortSignal.timeout(1000),
-        })
-      ).ok,
+    probe: () => answersHttp(`http://127.0.0.1:${port}/`, {okOnly: true}),
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
   });
   return {...service, name};
@@ -144,14 +139,8 @@ function requireFile(path: string, name: string): string {
   return path;
 }
 
-function runToEnd(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {stdio: 'ignore'});
-    child.once('error', reject);
-    child.once('exit', code =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`${command} ${args.join(' ')} exited ${code}`)),
-    );
-  });
+async function runToCompletion(command: string, args: string[]): Promise<void> {
+  const {code} = await runToEnd(command, args);
+  if (code !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${code}`);
 }
