@@ -59,14 +59,19 @@ describe('spawn and wait', () => {
       'the grandchild',
     );
     const grandchild = Number(parent.output().trim());
-    assert.ok(alive(grandchild));
-    parent.kill('SIGKILL');
-    assert.equal((await parent.closed).signal, 'SIGKILL');
-    await waitUntil(
-      async () => !alive(grandchild),
-      5000,
-      'the grandchild gone',
-    );
+    try {
+      assert.ok(alive(grandchild));
+      parent.kill('SIGKILL');
+      assert.equal((await parent.closed).signal, 'SIGKILL');
+      await waitUntil(
+        async () => !alive(grandchild),
+        5000,
+        'the grandchild gone',
+      );
+    } finally {
+      // Should the group kill miss it, the grandchild must not outlive the test.
+      if (alive(grandchild)) process.kill(grandchild, 'SIGKILL');
+    }
   });
 
   it('waitUntil resolves once the probe answers true, counting a throw as not yet', async () => {
