@@ -59,48 +59,15 @@ async function launchFor(
         cleanup: () => rm(dataDir, {recursive: true, force: true}),
       };
     }
-    case 'datastore-firestore': {
-      const jar = requireFile(
-        join(
-          sdk,
-          'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar',
-        ),
-        name,
-      );
-      return {
-        command: 'java',
-        args: [
-          '-cp',
-          jar,
-          'com.google.cloud.datastore.emulator.firestore.CloudFirestore',
-          'start',
-          `--host=${host}`,
-          `--port=${port}`,
-          '--database-mode=datastore-mode',
-        ],
-      };
-    }
-    case 'firestore-native': {
+    case 'datastore-firestore':
+      return firestoreLaunch(sdk, name, [
+        `--host=${host}`,
+        `--port=${port}`,
+        '--database-mode=datastore-mode',
+      ]);
+    case 'firestore-native':
       // The same jar without --database-mode: Firestore in native mode (FIRESTORE_EMULATOR_HOST).
-      const jar = requireFile(
-        join(
-          sdk,
-          'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar',
-        ),
-        name,
-      );
-      return {
-        command: 'java',
-        args: [
-          '-cp',
-          jar,
-          'com.google.cloud.datastore.emulator.firestore.CloudFirestore',
-          'start',
-          `--host=${host}`,
-          `--port=${port}`,
-        ],
-      };
-    }
+      return firestoreLaunch(sdk, name, [`--host=${host}`, `--port=${port}`]);
     case 'pubsub': {
       const script = requireFile(
         join(sdk, 'platform/pubsub-emulator/bin/cloud-pubsub-emulator'),
@@ -109,6 +76,28 @@ async function launchFor(
       return {command: script, args: [`--host=${host}`, `--port=${port}`]};
     }
   }
+}
+
+/** The Firestore emulator's jar, run by `java` directly (no wrapper script to orphan the JVM). */
+function firestoreLaunch(
+  sdk: string,
+  name: EmulatorName,
+  startArgs: string[],
+): Launch {
+  const jar = requireFile(
+    join(sdk, 'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar'),
+    name,
+  );
+  return {
+    command: 'java',
+    args: [
+      '-cp',
+      jar,
+      'com.google.cloud.datastore.emulator.firestore.CloudFirestore',
+      'start',
+      ...startArgs,
+    ],
+  };
 }
 
 export async function startEmulator(
