@@ -1,18 +1,19 @@
 /**
  * Mocha runs without `--exit`, so a handle a test leaves open (a socket, a server, a child process,
- * a timer that is not unref'd) would keep the run from ever ending. This check, run after the last
- * test, turns that hang into a failure that names what is left: it waits a few seconds for closing
- * handles to finish closing, then lists what is still there and exits 1.
+ * a timer that is not unref'd) would keep the run from ever ending, or be hidden by the services
+ * stopping under it (a client's socket to memcached closes when memcached does). This check turns
+ * that into a failure that names what is left: it waits a few seconds for closing handles to
+ * finish closing, then lists what is still open beyond a snapshot taken earlier, and exits 1.
  */
-let baseline: string[] = [];
+export type HandleSnapshot = readonly string[];
 
-/** What is open before any test runs (mocha's own, stdio): not counted against the tests. */
-export function recordOpenHandles(): void {
-  baseline = process.getActiveResourcesInfo();
+/** The kinds of what keeps the event loop alive now (`TCPSocketWrap`, `Timeout`, `ProcessWrap`, ...). */
+export function openHandles(): HandleSnapshot {
+  return process.getActiveResourcesInfo();
 }
 
-/** The handles open now beyond the baseline, by kind (`TCPSocketWrap`, `Timeout`, `ProcessWrap`, ...). */
-export function handlesLeftOpen(): string[] {
+/** The handles open now beyond `baseline`, by kind. */
+export function handlesBeyond(baseline: HandleSnapshot): string[] {
   const left = [...baseline];
   return process.getActiveResourcesInfo().filter(kind => {
     const index = left.indexOf(kind);
@@ -22,17 +23,19 @@ export function handlesLeftOpen(): string[] {
   });
 }
 
-export async function expectNoOpenHandles(
+export async function expectNoHandlesBeyond(
+  baseline: HandleSnapshot,
+  when: string,
   graceMs = Number(process.env.OPEN_HANDLES_GRACE_MS ?? 5000),
 ): Promise<void> {
   const deadline = Date.now() + graceMs;
   for (;;) {
     // Taken with no timer of ours pending: the one awaited below has fired.
-    const open = handlesLeftOpen();
+    const open = handlesBeyond(baseline);
     if (open.length === 0) return;
     if (Date.now() > deadline) {
       console.error(
-        `the tests left handles open after the last test (${graceMs} ms after it): ${open.join(', ')}\n` +
+        `handles left open ${when} (${graceMs} ms after it): ${open.join(', ')}\n` +
           describeHandles().join('\n'),
       );
       // Otherwise the run would hang here, never reporting anything.
@@ -67,5 +70,11 @@ function describeHandles(): string[] {
   });
 }
 
-export const mochaGlobalSetup = recordOpenHandles;
-export const mochaGlobalTeardown = () => expectNoOpenHandles();
+/** As a mocha fixture of its own (the unit tier): nothing open after the last test that was not before the first. */
+let beforeTests: HandleSnapshot = [];
+export function mochaGlobalSetup(): void {
+  beforeTests = openHandles();
+}
+export function mochaGlobalTeardown(): Promise<void> {
+  return expectNoHandlesBeyond(beforeTests, 'after the last test');
+}

@@ -101,7 +101,10 @@ describe('test tiers', () => {
       const run = mocha({CLOSE_SERVER: ''});
       assert.equal(run.signal, null, 'mocha ended by itself');
       assert.equal(run.status, 1, run.stdout + run.stderr);
-      assert.match(run.stderr, /left handles open.*TCPServerWrap/);
+      assert.match(
+        run.stderr,
+        /handles left open after the last test.*TCPServerWrap/,
+      );
       assert.match(run.stderr, /Server \{"address":"127\.0\.0\.1"/);
     });
 
