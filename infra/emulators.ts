@@ -1,10 +1,10 @@
-import {spawn} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {assertPortFree, freePort} from './ports';
 import {startService, type RunningService} from './processes';
+import {answersHttp, runToEnd} from './spawn-and-wait';
 
 /**
  * Starts the Google Cloud emulators as this project runs them locally and in tests: on 127.0.0.1,
@@ -45,7 +45,7 @@ async function launchFor(
         name,
       );
       const dataDir = await mkdtemp(join(tmpdir(), 'datastore-emulator-'));
-      await runToEnd(script, ['create', dataDir]);
+      await runToCompletion(script, ['create', dataDir]);
       return {
         command: script,
         args: [
@@ -59,48 +59,15 @@ async function launchFor(
         cleanup: () => rm(dataDir, {recursive: true, force: true}),
       };
     }
-    case 'datastore-firestore': {
-      const jar = requireFile(
-        join(
-          sdk,
-          'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar',
-        ),
-        name,
-      );
-      return {
-        command: 'java',
-        args: [
-          '-cp',
-          jar,
-          'com.google.cloud.datastore.emulator.firestore.CloudFirestore',
-          'start',
-          `--host=${host}`,
-          `--port=${port}`,
-          '--database-mode=datastore-mode',
-        ],
-      };
-    }
-    case 'firestore-native': {
+    case 'datastore-firestore':
+      return firestoreLaunch(sdk, name, [
+        `--host=${host}`,
+        `--port=${port}`,
+        '--database-mode=datastore-mode',
+      ]);
+    case 'firestore-native':
       // The same jar without --database-mode: Firestore in native mode (FIRESTORE_EMULATOR_HOST).
-      const jar = requireFile(
-        join(
-          sdk,
-          'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar',
-        ),
-        name,
-      );
-      return {
-        command: 'java',
-        args: [
-          '-cp',
-          jar,
-          'com.google.cloud.datastore.emulator.firestore.CloudFirestore',
-          'start',
-          `--host=${host}`,
-          `--port=${port}`,
-        ],
-      };
-    }
+      return firestoreLaunch(sdk, name, [`--host=${host}`, `--port=${port}`]);
     case 'pubsub': {
       const script = requireFile(
         join(sdk, 'platform/pubsub-emulator/bin/cloud-pubsub-emulator'),
@@ -109,6 +76,28 @@ async function launchFor(
       return {command: script, args: [`--host=${host}`, `--port=${port}`]};
     }
   }
+}
+
+/** The Firestore emulator's jar, run by `java` directly (no wrapper script to orphan the JVM). */
+function firestoreLaunch(
+  sdk: string,
+  name: EmulatorName,
+  startArgs: string[],
+): Launch {
+  const jar = requireFile(
+    join(sdk, 'platform/cloud-firestore-emulator/cloud-firestore-emulator.jar'),
+    name,
+  );
+  return {
+    command: 'java',
+    args: [
+      '-cp',
+      jar,
+      'com.google.cloud.datastore.emulator.firestore.CloudFirestore',
+      'start',
+      ...startArgs,
+    ],
+  };
 }
 
 export async function startEmulator(
@@ -123,12 +112,7 @@ export async function startEmulator(
     port,
     ...launch,
     // The emulators answer `GET /` with "Ok" once they serve requests.
-    probe: async () =>
-      (
-        await fetch(`http://127.0.0.1:${port}/`, {
-          signal: AbortSignal.timeout(1000),
-        })
-      ).ok,
+    probe: () => answersHttp(`http://127.0.0.1:${port}/`, {okOnly: true}),
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
   });
   return {...service, name};
@@ -144,14 +128,8 @@ function requireFile(path: string, name: string): string {
   return path;
 }
 
-function runToEnd(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {stdio: 'ignore'});
-    child.once('error', reject);
-    child.once('exit', code =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`${command} ${args.join(' ')} exited ${code}`)),
-    );
-  });
+async function runToCompletion(command: string, args: string[]): Promise<void> {
+  const {code} = await runToEnd(command, args);
+  if (code !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${code}`);
 }

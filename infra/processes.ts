@@ -1,4 +1,4 @@
-import {spawn, type ChildProcess} from 'node:child_process';
+import {spawnChild, waitUntil, type SpawnedChild} from './spawn-and-wait';
 
 /**
  * A local service (an emulator, memcached) run as a child in its own process group. The `gcloud`
@@ -24,46 +24,32 @@ export interface ServiceLaunch {
   readonly cleanup?: () => Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
+const running = new Set<SpawnedChild>();
 
 /** Every service started by this process dies with it, even on an uncaught error. */
 process.once('exit', () => {
-  for (const child of running) killGroup(child, 'SIGKILL');
+  for (const child of running) child.kill('SIGKILL');
 });
 
 export async function startService(
   launch: ServiceLaunch,
 ): Promise<RunningService> {
-  const child = spawn(launch.command, launch.args, {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawnChild(launch.command, launch.args, {
+    group: true,
+    keepOutputChars: 4000,
   });
   running.add(child);
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>(resolve =>
-    child.once('exit', () => resolve()),
-  );
-  child.once('exit', () => running.delete(child));
-  const spawnFailed = new Promise<never>((_, reject) =>
-    child.once('error', error =>
-      reject(new Error(`${launch.name} could not start: ${error.message}`)),
-    ),
-  );
+  void child.exited.then(() => running.delete(child));
 
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= (async () => {
-      killGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
-      await exited;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await child.exited;
       clearTimeout(timer);
       // A wrapper script may exit before its JVM: make sure nothing of the group is left.
-      killGroup(child, 'SIGKILL');
+      child.kill('SIGKILL');
       await launch.cleanup?.();
     })();
     return stopped;
@@ -76,10 +62,12 @@ export async function startService(
         launch.readyTimeoutMs,
         `${launch.name} on port ${launch.port}`,
       ),
-      spawnFailed,
-      exited.then(() => {
+      child.spawnFailed.catch((error: Error) => {
+        throw new Error(`${launch.name} could not start: ${error.message}`);
+      }),
+      child.exited.then(() => {
         throw new Error(
-          `${launch.name} exited before it was ready:\n${output}`,
+          `${launch.name} exited before it was ready:\n${child.output()}`,
         );
       }),
     ]);
@@ -93,27 +81,4 @@ export async function startService(
     port: launch.port,
     stop,
   };
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-async function waitUntil(
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline)
-      throw new Error(`${what} was not ready after ${timeoutMs} ms`);
-    await new Promise(resolve => setTimeout(resolve, 100));
-  }
 }

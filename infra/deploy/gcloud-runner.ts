@@ -1,4 +1,4 @@
-import {execFile} from 'node:child_process';
+import {runToEnd} from '../spawn-and-wait';
 
 export interface GcloudResult {
   readonly code: number;
@@ -13,24 +13,19 @@ export type GcloudRunner = (args: readonly string[]) => Promise<GcloudResult>;
 export function gcloudRunner(
   binary = process.env.GCLOUD_BINARY ?? 'gcloud',
 ): GcloudRunner {
-  return args =>
-    new Promise((resolve, reject) =>
-      execFile(
-        binary,
-        args,
-        {maxBuffer: 16 * 1024 * 1024},
-        (error, stdout, stderr) => {
-          if (error && typeof error.code !== 'number')
-            reject(
-              new Error(
-                `gcloud could not run (${binary}): ${error.message}. Install the Google Cloud CLI.`,
-              ),
-            );
-          else
-            resolve({code: error ? (error.code as number) : 0, stdout, stderr});
-        },
-      ),
+  return async args => {
+    const couldNotRun = (why: string) =>
+      new Error(
+        `gcloud could not run (${binary}): ${why}. Install the Google Cloud CLI.`,
+      );
+    const {code, signal, stdout, stderr} = await runToEnd(binary, args).catch(
+      (error: Error) => {
+        throw couldNotRun(error.message);
+      },
     );
+    if (code === null) throw couldNotRun(`killed by ${signal}`);
+    return {code, stdout, stderr};
+  };
 }
 
 /** gcloud's way of saying a resource does not exist (as opposed to "could not look"). */

@@ -1,27 +1,24 @@
-import {execFile} from 'node:child_process';
+import {runToEnd} from '../../infra/spawn-and-wait';
 
 /** Runs a command to its end (bounded); rejects with its stderr when it fails. */
-export function run(
+export async function run(
   command: string,
   args: readonly string[],
   timeoutMs = 10_000,
 ): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      command,
-      [...args],
-      {timeout: timeoutMs},
-      (error, stdout, stderr) => {
-        if (error)
-          reject(
-            new Error(
-              `${command} ${args.join(' ')} failed: ${stderr.trim() || error.message}`,
-            ),
-          );
-        else resolve(stdout);
-      },
+  const result = await runToEnd(command, args, {timeoutMs}).catch(
+    (error: Error) => ({
+      code: null,
+      signal: null,
+      stdout: '',
+      stderr: error.message,
+    }),
+  );
+  if (result.code !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} failed: ${result.stderr.trim() || `exit ${result.code ?? result.signal}`}`,
     );
-  });
+  return result.stdout;
 }
 
 /** The same, for clean-up: a failure is returned, not thrown, so one failed step does not stop the rest. */

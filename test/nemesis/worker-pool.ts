@@ -1,6 +1,7 @@
-import {spawn, type ChildProcess} from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
 import {existsSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
+import {spawnChild} from '../../infra/spawn-and-wait';
 import type {History, OpEvent} from './history';
 import type {NemesisNetwork} from './network';
 
@@ -60,12 +61,12 @@ export class WorkerPool {
       string,
       ...string[],
     ];
-    const child = spawn(
+    let pending = '';
+    const spawned = spawnChild(
       command,
       [...prefix, process.execPath, join(__dirname, 'worker.js')],
       {
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        group: true,
         env: {
           ...this.settings.env,
           WORKER: String(worker),
@@ -76,8 +77,33 @@ export class WorkerPool {
           // Only the wall clock moves: timers (monotonic) keep working, as after an NTP step.
           FAKETIME_DONT_FAKE_MONOTONIC: '1',
         },
+        onOutput: (chunk, stream) => {
+          if (stream === 'stderr') {
+            this.stderr.set(
+              worker,
+              ((this.stderr.get(worker) ?? '') + chunk).slice(-4000),
+            );
+            return;
+          }
+          const at = this.now();
+          pending += chunk;
+          const lines = pending.split('\n');
+          pending = lines.pop() ?? '';
+          for (const line of lines) {
+            try {
+              const parsed = JSON.parse(line) as Omit<
+                OpEvent,
+                'at' | 'worker' | 'incarnation'
+              >;
+              this.history.ops.push({...parsed, at, worker, incarnation});
+            } catch {
+              // A stray line from a library.
+            }
+          }
+        },
       },
     );
+    const child = spawned.process;
     const life = {
       worker,
       incarnation,
@@ -85,38 +111,11 @@ export class WorkerPool {
       killed: false,
     } as History['incarnations'][number];
     this.history.incarnations.push(life);
-    let pending = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      const at = this.now();
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        try {
-          const parsed = JSON.parse(line) as Omit<
-            OpEvent,
-            'at' | 'worker' | 'incarnation'
-          >;
-          this.history.ops.push({...parsed, at, worker, incarnation});
-        } catch {
-          // A stray line from a library.
-        }
-      }
+    const exited = spawned.closed.then(() => {
+      life.end = this.now();
+      if (this.running.get(worker)?.child === child)
+        this.running.delete(worker);
     });
-    child.stderr?.on('data', (chunk: Buffer) =>
-      this.stderr.set(
-        worker,
-        ((this.stderr.get(worker) ?? '') + chunk.toString()).slice(-4000),
-      ),
-    );
-    const exited = new Promise<void>(resolve =>
-      child.once('close', () => {
-        life.end = this.now();
-        if (this.running.get(worker)?.child === child)
-          this.running.delete(worker);
-        resolve();
-      }),
-    );
     this.running.set(worker, {child, incarnation, exited});
   }
 

@@ -1,4 +1,5 @@
-import {spawn, type ChildProcess} from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
+import {spawnChild} from '../../infra/spawn-and-wait';
 
 /**
  * A Node child in its own process group, whose stdout JSON lines are collected. Killed as a group,
@@ -29,57 +30,47 @@ export function startNodeChild(
   args: string[],
   env: NodeJS.ProcessEnv,
 ): NodeChild {
-  const child = spawn(process.execPath, [script, ...args], {
-    detached: true,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const lines: unknown[] = [];
   const waiters: (() => void)[] = [];
   let pending = '';
   let errors = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const complete = pending.split('\n');
-    pending = complete.pop() ?? '';
-    for (const line of complete) {
-      try {
-        lines.push(JSON.parse(line));
-      } catch {
-        // Not one of ours (a library's stray output).
+  const node = spawnChild(process.execPath, [script, ...args], {
+    group: true,
+    env,
+    onOutput: (chunk, stream) => {
+      if (stream === 'stderr') {
+        errors = (errors + chunk).slice(-8000);
+        return;
       }
-    }
-    for (const wake of waiters.splice(0)) wake();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    errors = (errors + chunk.toString()).slice(-8000);
-  });
-  // 'close', not 'exit': only then has all of its output been read, so no line is missed.
-  let closed = false;
-  const exited = new Promise<number | null>(resolve =>
-    child.once('close', code => {
-      closed = true;
+      pending += chunk;
+      const complete = pending.split('\n');
+      pending = complete.pop() ?? '';
+      for (const line of complete) {
+        try {
+          lines.push(JSON.parse(line));
+        } catch {
+          // Not one of ours (a library's stray output).
+        }
+      }
       for (const wake of waiters.splice(0)) wake();
-      resolve(code);
-    }),
-  );
+    },
+  });
+  const child = node.process;
+  // closed, not exited: only then has all of its output been read, so no line is missed.
+  let closed = false;
+  const exited = node.closed.then(({code}) => {
+    closed = true;
+    for (const wake of waiters.splice(0)) wake();
+    return code;
+  });
   const handle: NodeChild = {
     process: child,
     lines,
     exited,
     stderr: () => errors,
     kill: (signal = 'SIGKILL') => {
-      if (
-        child.pid === undefined ||
-        child.exitCode !== null ||
-        child.signalCode !== null
-      )
-        return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // Already gone.
-      }
+      if (child.exitCode === null && child.signalCode === null)
+        node.kill(signal);
     },
     lineWhere: async <T>(
       matches: (line: unknown) => line is T,

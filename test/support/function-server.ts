@@ -1,12 +1,15 @@
-import {spawn, type ChildProcess} from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {REPO} from './worker-server';
+import {spawnChild} from '../../infra/spawn-and-wait';
+
+/** The repository root, seen from dist/test/support. */
+export const REPO = join(__dirname, '../../..');
 
 /**
  * One function served by the real `functions-framework` CLI from the built repo, as one Cloud
  * Functions instance: its own process group (stop it with `process.kill(-pid)`), configured by
- * `env` on top of ours. `output` collects its log lines when given.
+ * `env` on top of ours. `output` collects its log lines when given; otherwise they are dropped.
  */
 export function startFunctionServer(
   target: string,
@@ -14,7 +17,7 @@ export function startFunctionServer(
   env: Record<string, string | undefined>,
   output?: string[],
 ): ChildProcess {
-  const server = spawn(
+  return spawnChild(
     process.execPath,
     [
       join(
@@ -27,16 +30,11 @@ export function startFunctionServer(
     ],
     {
       cwd: REPO,
-      detached: true,
+      group: true,
       env: {...process.env, NODE_ENV: 'production', ...env},
-      stdio: ['ignore', 'pipe', 'pipe'],
+      onOutput: chunk => output?.push(...chunk.split('\n').filter(Boolean)),
     },
-  );
-  const collect = (chunk: Buffer) =>
-    output?.push(...chunk.toString().split('\n').filter(Boolean));
-  server.stdout?.on('data', collect);
-  server.stderr?.on('data', collect);
-  return server;
+  ).process;
 }
 
 /** Resident memory of a process, in bytes (Linux). */

@@ -1,14 +1,25 @@
 import {startEmulator} from '../../infra/emulators';
 import {startMemcached} from '../../infra/memcached';
 import type {RunningService} from '../../infra/processes';
+import {closeSharedClients} from './closed-at-end';
+import {
+  expectNoHandlesBeyond,
+  openHandles,
+  type HandleSnapshot,
+} from './open-handles';
 
 /**
  * Mocha global fixture: the real emulators and memcached every test tier talks to, started on free ports for
- * this run and stopped after it. A missing or broken emulator fails the run here; nothing skips.
+ * this run and stopped after it. A missing or broken emulator fails the run here; nothing skips. After the
+ * last test, any handle a test left open fails the run (mocha runs without `--exit`), and so does
+ * anything of a service left after it stopped.
  */
 let services: RunningService[] = [];
+let beforeServices: HandleSnapshot = [];
+let withServices: HandleSnapshot = [];
 
 export async function mochaGlobalSetup(): Promise<void> {
+  beforeServices = openHandles();
   // No metadata-server probe (and no warning about it) from the Google clients in tests.
   process.env.METADATA_SERVER_DETECTION = 'none';
   process.env.GOOGLE_CLOUD_PROJECT = TEST_PROJECT;
@@ -24,7 +35,7 @@ export async function mochaGlobalSetup(): Promise<void> {
   );
   const failure = started.find(result => result.status === 'rejected');
   if (failure) {
-    await mochaGlobalTeardown();
+    await stopServices();
     throw failure.reason;
   }
   const [legacy, firestore, memcached, pubsub, firestoreNative] = services as [
@@ -40,9 +51,18 @@ export async function mochaGlobalSetup(): Promise<void> {
   process.env[FIRESTORE_NATIVE_HOST_VARIABLE] = firestoreNative.host;
   // The Pub/Sub client reads this itself; there is one Pub/Sub emulator for the whole run.
   process.env.PUBSUB_EMULATOR_HOST = pubsub.host;
+  withServices = openHandles();
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
+  // Checked while the services still run: stopping them would close the tests' sockets for them.
+  closeSharedClients();
+  await expectNoHandlesBeyond(withServices, 'by the tests');
+  await stopServices();
+  await expectNoHandlesBeyond(beforeServices, 'by the stopped services');
+}
+
+async function stopServices(): Promise<void> {
   await Promise.all(services.map(service => service.stop()));
   services = [];
 }

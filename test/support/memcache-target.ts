@@ -1,4 +1,5 @@
 import {Client} from 'memjs';
+import {closeAtEnd} from './closed-at-end';
 import {MEMCACHE_HOST_VARIABLE} from './global-setup';
 
 const silent = {log: () => undefined};
@@ -13,6 +14,9 @@ export function memcacheHost(): string {
   return host;
 }
 
+/** A memjs client for the run's memcached, closed after the last test (test/support/closed-at-end.ts). */
 export function memcacheClient(host: string = memcacheHost()): Client {
-  return Client.create(host, {logger: silent, timeout: 0.5, conntimeout: 1});
+  return closeAtEnd(
+    Client.create(host, {logger: silent, timeout: 0.5, conntimeout: 1}),
+  );
 }

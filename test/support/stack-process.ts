@@ -1,9 +1,9 @@
-import {spawn, type ChildProcess} from 'node:child_process';
 import {randomUUID} from 'node:crypto';
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {freePort} from '../../infra/ports';
 import {READY_PREFIX} from '../../infra/local/ready-message';
+import {spawnChild} from '../../infra/spawn-and-wait';
 
 const REPO = join(__dirname, '../../..');
 
@@ -43,27 +43,34 @@ export async function startLocalStack(
   writeFileSync(configPath, JSON.stringify(config));
   const marker = `LOCKS_PAGE_TEST_RUN=${randomUUID()}`;
   const [markerName, markerValue] = marker.split('=') as [string, string];
-  const child: ChildProcess = spawn(
+  let output = '';
+  let sawReady: (line: string) => void = () => {};
+  const stack = spawnChild(
     process.execPath,
     [join(REPO, 'dist/infra/local/start.js'), `--config=${configPath}`],
     {
       cwd: REPO,
-      detached: true,
+      group: true,
       env: {...process.env, [markerName]: markerValue},
-      stdio: ['ignore', 'pipe', 'pipe'],
+      onOutput: chunk => {
+        output += chunk;
+        const line = output
+          .split('\n')
+          .find(candidate => candidate.startsWith(READY_PREFIX));
+        if (line) sawReady(line);
+      },
     },
   );
-  let output = '';
-  const exited = new Promise<void>(resolve =>
-    child.once('exit', () => resolve()),
-  );
+  const child = stack.process;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null)
       child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      exited,
-      new Promise(resolve => setTimeout(resolve, 15_000)),
+      stack.exited,
+      new Promise(resolve => (timer = setTimeout(resolve, 15_000))),
     ]);
+    clearTimeout(timer);
     for (const pid of processesWithMarker(marker)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -82,19 +89,11 @@ export async function startLocalStack(
         ),
       timeoutMs,
     );
-    const collect = (chunk: Buffer) => {
-      output += chunk.toString();
-      const line = output
-        .split('\n')
-        .find(candidate => candidate.startsWith(READY_PREFIX));
-      if (line) {
-        clearTimeout(timer);
-        resolve(line);
-      }
+    sawReady = line => {
+      clearTimeout(timer);
+      resolve(line);
     };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    void exited.then(() => {
+    void stack.exited.then(() => {
       clearTimeout(timer);
       reject(new Error(`npm start exited:\n${output}`));
     });
