@@ -12,6 +12,7 @@ import {
 } from '../../shared';
 import type {BackendFixture} from '../support/backend-fixtures';
 import {delay, uniqueId} from '../support/ids';
+import {whenAborted} from '../support/when-aborted';
 
 /**
  * Leases, the same on every backend (built per fixture, as lock-contract.ts): a lock lives exactly as long as its holder renews
@@ -200,9 +201,7 @@ export function describeLeaseContract(fixture: BackendFixture): void {
       assert.ok(held);
       await forceRelease(id, {kind});
       const removedAt = Date.now();
-      await new Promise<void>(resolve =>
-        held.signal.addEventListener('abort', () => resolve(), {once: true}),
-      );
+      await whenAborted(held.signal);
       const ms = Date.now() - removedAt;
       assert.ok(ms < leaseMs / 3 + 1_000, `aborted ${ms} ms after the removal`);
       assert.ok(isLost(held.signal.reason));

@@ -102,7 +102,10 @@ for (const target of STRONG_TARGETS) {
     it('never deletes a lock re-acquired between the query and the delete', async () => {
       const identifier = uniqueId('reacquired');
       const old = await Lock.acquire(identifier);
-      await delay(100);
+      // The old lock is past maxAgeMs, the re-acquired one far from it: a slow machine between the
+      // re-acquire and the delete's read must not age the new lock past the rule and make the
+      // delete rightful.
+      await delay(1_200);
       let reacquired: Lock | null = null;
       target.afterCleanupQuery(sinon, async found => {
         if (!reacquired && found > 0) {
@@ -110,7 +113,9 @@ for (const target of STRONG_TARGETS) {
           reacquired = await Lock.acquire(identifier);
         }
       });
-      assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 50}), {deleted: 0});
+      assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 1_000}), {
+        deleted: 0,
+      });
       assert.ok(reacquired, 'the query found the old lock');
       assert.equal(
         (await peek(identifier))?.holderId,

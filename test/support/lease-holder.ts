@@ -11,6 +11,7 @@
  */
 import {Lock, LockKind, type LockError} from '../../shared';
 import {requiredEnv, runAsProcess} from './worker-process';
+import {whenAborted} from './when-aborted';
 
 function report(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({...line, at: Date.now()})}\n`);
@@ -41,9 +42,7 @@ async function main(): Promise<void> {
     if (now !== expiresAt)
       report({event: 'renewed', expiresAt: (expiresAt = now)});
   }, 25);
-  await new Promise<void>(resolve =>
-    held.signal.addEventListener('abort', () => resolve(), {once: true}),
-  );
+  await whenAborted(held.signal);
   report({event: 'lost', code: (held.signal.reason as LockError).code});
   report({event: 'released', released: await held.release()});
   clearInterval(watch);
