@@ -1,10 +1,10 @@
-import {execFile} from 'node:child_process';
 import type {StrongStore} from '../../shared/strong-store';
 import {DEFAULT_DATABASE, type DeployOptions} from './deploy-options';
 import {
   databaseCreateCommand,
   databaseDescribeCommand,
 } from './gcloud-commands';
+import {runToEnd} from '../spawn-and-wait';
 
 /** What `gcloud firestore databases describe` says of a database that exists. */
 export interface DatabaseState {
@@ -77,29 +77,12 @@ export function databaseCreation(
 }
 
 /** `describe` of a database; `undefined` when gcloud answers NOT_FOUND, an error for any other failure (never "missing" by guess). */
-export function readDatabaseState(
+export async function readDatabaseState(
   options: DeployOptions,
   gcloud = 'gcloud',
 ): Promise<DatabaseState | undefined> {
-  return new Promise((resolve, reject) =>
-    execFile(
-      gcloud,
-      databaseDescribeCommand(options),
-      (error, stdout, stderr) => {
-        try {
-          resolve(
-            databaseStateFrom(
-              error ? (typeof error.code === 'number' ? error.code : 1) : 0,
-              stdout,
-              stderr,
-            ),
-          );
-        } catch (failure) {
-          reject(failure);
-        }
-      },
-    ),
-  );
+  const result = await runToEnd(gcloud, databaseDescribeCommand(options));
+  return databaseStateFrom(result.code ?? 1, result.stdout, result.stderr);
 }
 
 /** Reads `--format=value(type,locationId)` output: `DATASTORE_MODE<TAB>europe-west1`. */

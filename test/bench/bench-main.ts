@@ -3,7 +3,7 @@
  * (@google-automations/datastore-lock) and with the floor of the store, in one run on one machine,
  * so the ratios hold however noisy the machine is. Writes BENCHMARKS.md and benchmarks.json.
  */
-import {spawn} from 'node:child_process';
+
 import {writeFileSync} from 'node:fs';
 import {cpus, totalmem} from 'node:os';
 import {join} from 'node:path';
@@ -13,6 +13,7 @@ import {PubSub} from '@google-cloud/pubsub';
 import {Client as MemjsClient} from 'memjs';
 import {startEmulator} from '../../infra/emulators';
 import {startMemcached} from '../../infra/memcached';
+import {runToEnd} from '../../infra/spawn-and-wait';
 import type {RunningService} from '../../infra/processes';
 import {configureLocking, Lock, lockedHandler} from '../../shared';
 import {
@@ -253,29 +254,27 @@ async function coldStart(datastoreHost: string): Promise<void> {
     const runs: {ms: number; maxRssKb: number}[] = [];
     for (let i = 0; i < 7; i++) {
       runs.push(
-        await new Promise((resolve, reject) => {
-          const child = spawn(
-            process.execPath,
-            [join(__dirname, 'cold-start-child.js')],
-            {
-              env: {
-                ...process.env,
-                DATASTORE_EMULATOR_HOST: datastoreHost,
-                MODE: mode,
-              },
-              stdio: ['ignore', 'pipe', 'inherit'],
+        await runToEnd(
+          process.execPath,
+          [join(__dirname, 'cold-start-child.js')],
+          {
+            env: {
+              ...process.env,
+              DATASTORE_EMULATOR_HOST: datastoreHost,
+              MODE: mode,
             },
-          );
-          let stdout = '';
-          child.stdout.on(
-            'data',
-            (chunk: Buffer) => (stdout += chunk.toString()),
-          );
-          child.once('exit', code =>
-            code === 0
-              ? resolve(JSON.parse(stdout.trim().split('\n').at(-1) as string))
-              : reject(new Error(`cold start child exited ${code}`)),
-          );
+          },
+        ).then(result => {
+          if (result.code !== 0)
+            throw new Error(
+              `cold start child exited ${result.code}:\n${result.stderr}`,
+            );
+          return JSON.parse(
+            result.stdout.trim().split('\n').at(-1) as string,
+          ) as {
+            ms: number;
+            maxRssKb: number;
+          };
         }),
       );
     }

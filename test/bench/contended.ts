@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process';
+import {runToEnd} from '../../infra/spawn-and-wait';
 import {randomUUID} from 'node:crypto';
 import {join} from 'node:path';
 import type {Firestore} from '@google-cloud/firestore';
@@ -329,58 +329,47 @@ function sumCosts(
   return total;
 }
 
-function runWorker(row: Row, identifier: string): Promise<WorkerOutput> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [join(__dirname, 'contended-worker.js')],
-      {
-        env: {
-          ...process.env,
-          ...row.env,
-          CONTENDER: row.contender,
-          IDENTIFIER: identifier,
-          WAITERS: '2',
-          ITERATIONS: '10',
-          CRITICAL_MS: '5',
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
+async function runWorker(row: Row, identifier: string): Promise<WorkerOutput> {
+  const result = await runToEnd(
+    process.execPath,
+    [join(__dirname, 'contended-worker.js')],
+    {
+      env: {
+        ...process.env,
+        ...row.env,
+        CONTENDER: row.contender,
+        IDENTIFIER: identifier,
+        WAITERS: '2',
+        ITERATIONS: '10',
+        CRITICAL_MS: '5',
       },
-    );
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.once('error', reject);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, CONTENDED_DEADLINE_MS);
-    child.once('exit', code => {
-      clearTimeout(timer);
-      if (code !== 0 && !timedOut)
-        return reject(new Error(`worker exited ${code}`));
-      const lines = stdout.trim().split('\n').filter(Boolean);
-      const summary = lines
-        .filter(line => line.includes('"failures"'))
-        .map(
-          line =>
-            JSON.parse(line) as {
-              failures: number;
-              cost?: Partial<FirestoreCost>;
-              cpuMs?: number;
-            },
-        )[0];
-      resolve({
-        grants: lines
-          .filter(line => line.includes('"grantedAt"'))
-          .map(line => JSON.parse(line) as Grant),
-        failures: summary?.failures ?? 0,
-        cpuMs: summary?.cpuMs ?? Number.NaN,
-        cost: summary?.cost
-          ? {...emptyFirestoreCost(), ...summary.cost}
-          : undefined,
-        timedOut,
-      });
-    });
-  });
+      timeoutMs: CONTENDED_DEADLINE_MS,
+    },
+  );
+  // Stopped at the deadline: what it granted until then still counts, marked as timed out.
+  const timedOut = result.signal !== null;
+  if (result.code !== 0 && !timedOut)
+    throw new Error(`worker exited ${result.code}:\n${result.stderr}`);
+  const lines = result.stdout.trim().split('\n').filter(Boolean);
+  const summary = lines
+    .filter(line => line.includes('"failures"'))
+    .map(
+      line =>
+        JSON.parse(line) as {
+          failures: number;
+          cost?: Partial<FirestoreCost>;
+          cpuMs?: number;
+        },
+    )[0];
+  return {
+    grants: lines
+      .filter(line => line.includes('"grantedAt"'))
+      .map(line => JSON.parse(line) as Grant),
+    failures: summary?.failures ?? 0,
+    cpuMs: summary?.cpuMs ?? Number.NaN,
+    cost: summary?.cost
+      ? {...emptyFirestoreCost(), ...summary.cost}
+      : undefined,
+    timedOut,
+  };
 }

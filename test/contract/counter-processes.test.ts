@@ -1,5 +1,5 @@
 import {strict as assert} from 'node:assert';
-import {spawn} from 'node:child_process';
+import {runToEnd} from '../../infra/spawn-and-wait';
 import {join} from 'node:path';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {uniqueId} from '../support/ids';
@@ -59,38 +59,25 @@ for (const target of DATASTORE_TARGETS) {
   });
 }
 
-function runWorker(
+async function runWorker(
   host: string,
   counterId: string,
 ): Promise<CriticalSection[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [join(__dirname, '../support/counter-worker.js')],
-      {
-        env: {
-          ...process.env,
-          DATASTORE_EMULATOR_HOST: host,
-          COUNTER_ID: counterId,
-          ITERATIONS: String(ITERATIONS),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+  const {code, stdout, stderr} = await runToEnd(
+    process.execPath,
+    [join(__dirname, '../support/counter-worker.js')],
+    {
+      env: {
+        ...process.env,
+        DATASTORE_EMULATOR_HOST: host,
+        COUNTER_ID: counterId,
+        ITERATIONS: String(ITERATIONS),
       },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', code => {
-      if (code !== 0)
-        return reject(new Error(`counter worker exited ${code}:\n${stderr}`));
-      resolve(
-        stdout
-          .trim()
-          .split('\n')
-          .map(line => JSON.parse(line) as CriticalSection),
-      );
-    });
-  });
+    },
+  );
+  if (code !== 0) throw new Error(`counter worker exited ${code}:\n${stderr}`);
+  return stdout
+    .trim()
+    .split('\n')
+    .map(line => JSON.parse(line) as CriticalSection);
 }

@@ -1,5 +1,5 @@
 import {strict as assert} from 'node:assert';
-import {spawn} from 'node:child_process';
+import {runToEnd} from '../../infra/spawn-and-wait';
 import {join} from 'node:path';
 import {DocumentReference} from '@google-cloud/firestore';
 import sinon from 'sinon';
@@ -309,7 +309,7 @@ describe('Firestore native mode: waiters listen to the lock', function () {
     const id = uniqueId('exit');
     const holder = await Lock.acquire(id, {kind});
     assert.ok(holder);
-    const child = spawn(
+    const child = await runToEnd(
       process.execPath,
       [join(__dirname, '../support/firestore-waiter-child.js')],
       {
@@ -321,27 +321,16 @@ describe('Firestore native mode: waiters listen to the lock', function () {
           IDENTIFIER: id,
           WAIT_FOR_MS: '1500',
         },
-        stdio: ['ignore', 'pipe', 'inherit'],
+        timeoutMs: 20_000,
       },
     );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(
-          new Error(
-            `the child was still alive 20 s later (printed ${JSON.stringify(output)})`,
-          ),
-        );
-      }, 20_000);
-      child.once('exit', exitCode => {
-        clearTimeout(timer);
-        resolve(exitCode);
-      });
-    });
-    assert.equal(code, 0);
-    assert.equal(output, 'gave up\n');
+    assert.equal(
+      child.signal,
+      null,
+      `the child was still alive 20 s later (printed ${JSON.stringify(child.output)})`,
+    );
+    assert.equal(child.code, 0, child.stderr);
+    assert.equal(child.stdout, 'gave up\n');
     await holder.release();
   });
 });

@@ -1,14 +1,11 @@
 import {strict as assert} from 'node:assert';
-import {execFile} from 'node:child_process';
-import {promisify} from 'node:util';
+import {runToEnd} from '../../infra/spawn-and-wait';
 import {memcacheHost} from '../support/memcache-target';
-
-const run = promisify(execFile);
 
 /** An app without the optional peer dependency: locks work, and the events channel still reports. */
 describe('without @opentelemetry/api installed', () => {
   it('locks work and telemetry is skipped; the events channel still publishes', async () => {
-    const {stdout} = await run(
+    const {code, stdout, stderr} = await runToEnd(
       process.execPath,
       [
         '-r',
@@ -17,9 +14,10 @@ describe('without @opentelemetry/api installed', () => {
       ],
       {
         env: {...process.env, MEMCACHE_SERVERS: memcacheHost()},
-        timeout: 20_000,
+        timeoutMs: 20_000,
       },
     );
+    assert.equal(code, 0, stderr);
     const result = JSON.parse(
       stdout.trim().split('\n').pop() ?? '{}',
     ) as Record<string, unknown>;

@@ -1,5 +1,5 @@
 import {strict as assert} from 'node:assert';
-import {spawn, type ChildProcess} from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
 import {randomUUID} from 'node:crypto';
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {createServer, type Server} from 'node:net';
@@ -12,6 +12,7 @@ import {ACCOUNT_KIND} from '../../functions/example-worker';
 import {LOCAL_PROJECT} from '../../infra/local/project';
 import {READY_PREFIX} from '../../infra/local/ready-message';
 import {assertPortFree, freePort} from '../../infra/ports';
+import {spawnChild} from '../../infra/spawn-and-wait';
 import {WORK_TOPIC} from '../../infra/topology';
 import {configureLocking, peek} from '../../shared';
 import {delay} from '../support/ids';
@@ -423,34 +424,30 @@ function startStack(
   args: string[] = [],
 ): StackRun {
   const [name, value] = marker.split('=') as [string, string];
+  let output = '';
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const waiter of waiters) waiter();
+  };
   // --ignore-scripts skips `prestart` (the build): this test runs from that very build.
-  const child = spawn(
+  const stack = spawnChild(
     'npm',
     ['start', '--ignore-scripts', '--', `--config=${config}`, ...args],
     {
       cwd: REPO,
-      detached: true,
+      group: true,
       env: {...process.env, ...extraEnv, [name]: value},
-      stdio: ['ignore', 'pipe', 'pipe'],
+      onOutput: chunk => {
+        output += chunk;
+        wake();
+      },
     },
   );
-  let output = '';
-  const waiters = new Set<() => void>();
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString();
-    for (const waiter of waiters) waiter();
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<{
-    code: number | null;
-    signal: NodeJS.Signals | null;
-  }>(resolve =>
-    child.once('exit', (code, signal) => {
-      resolve({code, signal});
-      for (const waiter of waiters) waiter();
-    }),
-  );
+  const child = stack.process;
+  const exited = stack.exited.then(status => {
+    wake();
+    return status;
+  });
   return {
     child,
     exited,

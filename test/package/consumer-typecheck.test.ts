@@ -1,8 +1,8 @@
 import {strict as assert} from 'node:assert';
-import {execFile} from 'node:child_process';
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {runToEnd} from '../../infra/spawn-and-wait';
 
 const REPO = join(__dirname, '../../..');
 
@@ -138,28 +138,16 @@ function installedVersion(name: string): string {
 }
 
 /** Resolves with stdout; rejects with stdout and stderr when the command fails. */
-function run(
+async function run(
   command: string,
   args: readonly string[],
   cwd: string,
 ): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(
-      command,
-      args,
-      {
-        cwd,
-        maxBuffer: 64 * 1024 * 1024,
-        env: {...process.env, npm_config_update_notifier: 'false'},
-      },
-      (error, stdout, stderr) =>
-        error
-          ? reject(
-              new Error(
-                `${command} ${args.join(' ')} failed:\n${stdout}${stderr}`,
-              ),
-            )
-          : resolve(stdout),
-    ),
-  );
+  const result = await runToEnd(command, args, {
+    cwd,
+    env: {...process.env, npm_config_update_notifier: 'false'},
+  });
+  if (result.code !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed:\n${result.output}`);
+  return result.stdout;
 }
