@@ -1,8 +1,8 @@
 import type {PubSub} from '@google-cloud/pubsub';
 import type {Change} from '../changes';
-import {ensureSubscription, ensureTopic} from '../pubsub-resources';
+import {ensureTopics} from '../deploy/cloud-pubsub';
+import {ensureSubscription} from '../pubsub-resources';
 import {
-  DEAD_LETTER_HOLD_SUBSCRIPTION,
   DEAD_LETTER_TOPIC,
   LOCAL_WORKER_SUBSCRIPTION,
   RETRY_SUBSCRIPTION,
@@ -34,20 +34,8 @@ export async function createLocalTopology(
       maxDeliveryAttempts: WORKER_DELIVERY.maxDeliveryAttempts,
     },
   };
-  changes.push(await ensureTopic(pubsub, WORK_TOPIC, mode));
-  changes.push(await ensureTopic(pubsub, DEAD_LETTER_TOPIC, mode));
-  changes.push(await ensureTopic(pubsub, RETRY_TOPIC, mode));
-  changes.push(
-    await ensureSubscription(
-      pubsub,
-      {
-        name: DEAD_LETTER_HOLD_SUBSCRIPTION,
-        topic: DEAD_LETTER_TOPIC,
-        ackDeadlineSeconds: 60,
-      },
-      mode,
-    ),
-  );
+  // The deploy's own topics and dead-letter hold, so the two stacks cannot drift apart.
+  changes.push(...(await ensureTopics(pubsub, mode)));
   changes.push(
     await ensureSubscription(
       pubsub,
