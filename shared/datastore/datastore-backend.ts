@@ -230,6 +230,14 @@ export class DatastoreLockBackend implements LockBackend {
     return deleted;
   }
 
+  /**
+   * Judges each chunk on a plain read and writes only to the locks found past their time. A
+   * transaction over every candidate would read live locks too (a leased lock is a candidate of the
+   * acquiredAt query as soon as it is older than maxAgeMs) and contend with their holders'
+   * renewals: Firestore in Datastore mode makes a renewal wait for the transaction, then aborts it
+   * ("Transaction lock timeout"); the legacy emulator aborts one of two transactions on a key. So
+   * back-to-back cleanups made renewals of short leases fail until the leases ran out.
+   */
   private async deleteAbandoned(
     keys: KeyProto[],
     criteria: CleanupCriteria,
@@ -242,29 +250,11 @@ export class DatastoreLockBackend implements LockBackend {
     ) {
       const chunk = keys.slice(start, start + this.cleanupTransactionSize);
       try {
-        deleted += await this.inTransaction<number>(
-          'cleanup',
-          async transaction => {
-            const stillAbandoned = (
-              await this.lookupAll(chunk, transaction)
-            ).filter(found => {
-              const lock = decodeLock(found);
-              return abandoned(
-                lock,
-                sinceLastSignMs(found, lock, criteria.now),
-                criteria,
-              );
-            });
-            if (stillAbandoned.length === 0) return {outcome: 0};
-            return {
-              mutations: stillAbandoned.map(found => ({
-                // A found entity always carries its key.
-                delete: found.entity.key!,
-              })),
-              onCommit: () => stillAbandoned.length,
-            };
-          },
+        const judged = (await this.lookupAll(chunk)).filter(found =>
+          isAbandoned(found, criteria),
         );
+        if (judged.length > 0)
+          deleted += await this.deleteUnchanged(judged, criteria);
       } catch (error) {
         // Legacy Datastore allows 25 entity groups (here, locks) per transaction; Firestore mode 500.
         if (
@@ -283,6 +273,47 @@ export class DatastoreLockBackend implements LockBackend {
       }
     }
     return deleted;
+  }
+
+  /**
+   * Deletes the locks judged abandoned unless written since. Where the store honours version
+   * preconditions, one commit of deletes each conditioned on the version judged, with no
+   * transaction; elsewhere a transaction that re-reads and judges them again. Either way only
+   * locks already past their time are written to, and their holders no longer renew them.
+   */
+  private async deleteUnchanged(
+    judged: FoundEntity[],
+    criteria: CleanupCriteria,
+  ): Promise<number> {
+    // A found entity always carries its key.
+    const keys = judged.map(found => found.entity.key!);
+    if (await this.preconditions.honoured()) {
+      try {
+        const results = await this.rpc.commit(
+          undefined,
+          judged.map(found => ({
+            delete: found.entity.key!,
+            baseVersion: found.version.toString(),
+          })),
+        );
+        return results.filter(result => !result.conflict).length;
+      } catch (error) {
+        throw classifyDatastoreError(error, {
+          write: true,
+          what: 'cleanup (delete)',
+        });
+      }
+    }
+    return this.inTransaction<number>('cleanup', async transaction => {
+      const still = (await this.lookupAll(keys, transaction)).filter(found =>
+        isAbandoned(found, criteria),
+      );
+      if (still.length === 0) return {outcome: 0};
+      return {
+        mutations: still.map(found => ({delete: found.entity.key!})),
+        onCommit: () => still.length,
+      };
+    });
   }
 
   /**
@@ -432,6 +463,11 @@ type TransactionStep<T> =
     };
 
 const CLEANUP_PAGE = 500;
+
+function isAbandoned(found: FoundEntity, criteria: CleanupCriteria): boolean {
+  const lock = decodeLock(found);
+  return abandoned(lock, sinceLastSignMs(found, lock, criteria.now), criteria);
+}
 const LEGACY_TRANSACTION_GROUPS = 25;
 
 function isTooManyEntityGroups(error: unknown): boolean {
