@@ -7,7 +7,7 @@ import type {
   RenewRequest,
 } from './backend';
 import {fullJitterDelayMs, sleep, type RetryPolicy} from './backoff';
-import {budgetLeftMs, withCleanupGrace} from './budget';
+import {budgetLeftMs, outsideBudget, withCleanupGrace} from './budget';
 import {BackendCallError} from './errors';
 import {noteTakeover} from './telemetry/takeovers';
 
@@ -69,16 +69,61 @@ export async function attemptAcquire(
   }
 }
 
-/** Best effort: removes a lock of this acquire's token that may have landed unseen. */
+/**
+ * Removes a lock of this acquire's token that may have landed unseen. One try within the budget's
+ * grace, and, unless it removed the lock, more in the background (see keepAbandoning): the write
+ * may still be on its way to a store that stalled, which applies it when it resumes, and a
+ * cancelled RPC is no proof either (the store may have begun the write before the cancel).
+ */
 export async function abandonAcquire(
   backend: LockBackend,
   request: AcquireRequest,
   memory: AcquireMemory,
 ): Promise<void> {
-  if (memory.mayHoldIt)
-    await withCleanupGrace(() =>
-      backend.release(request.identifier, request.token),
-    ).catch(() => undefined);
+  if (!memory.mayHoldIt) return;
+  const outcome = await withCleanupGrace(() =>
+    backend.release(request.identifier, request.token),
+  ).catch(() => undefined);
+  if (outcome !== 'released')
+    void outsideBudget(() => keepAbandoning(backend, request));
+}
+
+/**
+ * How long after a failed acquire its clean-up keeps trying: a store that answers again within this
+ * has the failed grant removed within ABANDON_SETTLED_MS and a retry's backoff of answering.
+ */
+export const ABANDON_WINDOW_MS = 60_000;
+/** How long the store must answer without our lock before the write is taken never to land. */
+export const ABANDON_SETTLED_MS = 2_000;
+const ABANDON_BACKOFF = {initialMs: 50, maxMs: 500, multiplier: 2} as const;
+
+/**
+ * Releases `request`'s token until the lock is removed, or until the store has answered for
+ * ABANDON_SETTLED_MS that it has no lock of ours (a write in flight lands, or is dropped, when the
+ * store works through what it received), or ABANDON_WINDOW_MS has passed. Never throws.
+ */
+async function keepAbandoning(
+  backend: LockBackend,
+  request: AcquireRequest,
+): Promise<void> {
+  const until = Date.now() + ABANDON_WINDOW_MS;
+  let answeringSince: number | undefined;
+  for (let attempt = 0; Date.now() < until; attempt++) {
+    await unrefSleep(fullJitterDelayMs(ABANDON_BACKOFF, attempt));
+    try {
+      const outcome = await backend.release(request.identifier, request.token);
+      if (outcome === 'released') return;
+      answeringSince ??= Date.now();
+      if (Date.now() - answeringSince >= ABANDON_SETTLED_MS) return;
+    } catch {
+      answeringSince = undefined;
+    }
+  }
+}
+
+/** A pause that never keeps the process alive: this clean-up is no reason to stay. */
+function unrefSleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms).unref());
 }
 
 /**

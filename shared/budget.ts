@@ -36,6 +36,11 @@ export function withCleanupGrace<T>(fn: () => Promise<T>): Promise<T> {
   return budgets.run(Math.max(deadline, Date.now() + BUDGET_GRACE_MS), fn);
 }
 
+/** Runs `fn` under no caller's budget: work that outlives the call it was made for. */
+export function outsideBudget<T>(fn: () => Promise<T>): Promise<T> {
+  return budgets.exit(fn);
+}
+
 /** Milliseconds left of the current budget; Infinity when there is none. */
 export function budgetLeftMs(now: number = Date.now()): number {
   const deadline = budgets.getStore();

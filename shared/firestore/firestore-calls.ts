@@ -1,3 +1,4 @@
+import {AsyncLocalStorage} from 'node:async_hooks';
 import {Timestamp} from '@google-cloud/firestore';
 import type {
   DocumentData,
@@ -31,6 +32,39 @@ interface ProtoTime {
 interface CommitOnce {
   _commit(options: {retryCodes: number[]}): Promise<CommitResponse>;
 }
+/** Where the client builds each request's gax call options (a per-call `timeout` among them). */
+interface CallOptionsSource {
+  createCallOptions(
+    methodName: string,
+    retryCodes?: number[],
+  ): Record<string, unknown>;
+}
+
+/** The deadline of the commit being sent, for the client's call options (see passDeadlines). */
+const commitTimeouts = new AsyncLocalStorage<number>();
+const deadlinesPassed = new WeakSet<object>();
+
+/**
+ * Makes the client send each of our commits with our deadline rather than its own 60 s one, so
+ * the deadline travels with the RPC: gRPC cancels the call when it passes, as the Datastore
+ * client's does. A commit stuck on the way to a stalled store then reaches it with its
+ * cancellation right behind. (The client takes no per-call options on a batch's commit; its
+ * `createCallOptions` is where every request's options are built.)
+ */
+function passDeadlines(firestore: Firestore): void {
+  if (deadlinesPassed.has(firestore)) return;
+  deadlinesPassed.add(firestore);
+  const source = firestore as unknown as Partial<CallOptionsSource>;
+  const own = source.createCallOptions;
+  if (typeof own !== 'function') return;
+  source.createCallOptions = function (this: unknown, methodName, retryCodes) {
+    const options = own.call(this, methodName, retryCodes);
+    const timeout = commitTimeouts.getStore();
+    return methodName === 'commit' && timeout !== undefined
+      ? {...options, timeout}
+      : options;
+  };
+}
 
 /**
  * The Firestore calls the STRONG backend makes, each bounded by a deadline: the configured one, cut
@@ -42,11 +76,13 @@ export class FirestoreCalls {
   constructor(
     readonly firestore: Firestore,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    passDeadlines(firestore);
+  }
 
   create(ref: DocumentReference, data: DocumentData): Promise<Written> {
-    return this.bounded('create', () =>
-      this.commitOnce(batch => batch.create(ref, data)),
+    return this.bounded('create', ms =>
+      this.commitOnce(ms, batch => batch.create(ref, data)),
     );
   }
 
@@ -55,8 +91,8 @@ export class FirestoreCalls {
     data: DocumentData,
     precondition: Precondition,
   ): Promise<Written> {
-    return this.bounded('update', () =>
-      this.commitOnce(batch => batch.update(ref, data, precondition)),
+    return this.bounded('update', ms =>
+      this.commitOnce(ms, batch => batch.update(ref, data, precondition)),
     );
   }
 
@@ -64,8 +100,8 @@ export class FirestoreCalls {
     ref: DocumentReference,
     precondition?: Precondition,
   ): Promise<Written> {
-    return this.bounded('delete', () =>
-      this.commitOnce(batch =>
+    return this.bounded('delete', ms =>
+      this.commitOnce(ms, batch =>
         precondition ? batch.delete(ref, precondition) : batch.delete(ref),
       ),
     );
@@ -89,6 +125,7 @@ export class FirestoreCalls {
    * once the store is back; see test/functions/client-disconnect.test.ts.)
    */
   private async commitOnce(
+    timeoutMs: number,
     write: (batch: WriteBatch) => unknown,
   ): Promise<Written> {
     const batch = this.firestore.batch();
@@ -99,7 +136,9 @@ export class FirestoreCalls {
       const [result] = await batch.commit();
       return {writeTime: (result as Written).writeTime};
     }
-    const response = await once.call(batch, {retryCodes: []});
+    const response = await commitTimeouts.run(timeoutMs, () =>
+      once.call(batch, {retryCodes: []}),
+    );
     const time = response.writeResults?.[0]?.updateTime ?? response.commitTime;
     if (!time)
       throw new Error('Firestore answered a commit without a commit time');
@@ -111,7 +150,10 @@ export class FirestoreCalls {
     };
   }
 
-  private bounded<T>(what: string, call: () => Promise<T>): Promise<T> {
+  private bounded<T>(
+    what: string,
+    call: (timeoutMs: number) => Promise<T>,
+  ): Promise<T> {
     const ms = callTimeoutMs(this.timeoutMs);
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
@@ -123,7 +165,7 @@ export class FirestoreCalls {
           ),
         ms,
       );
-      call().then(
+      call(ms).then(
         value => {
           clearTimeout(timer);
           resolve(value);
