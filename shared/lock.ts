@@ -9,7 +9,7 @@ import {validateIdentifier} from './validation';
 import {holderIdOf} from './holder-id';
 import type {LockKind} from './kinds';
 import {LeaseEndAlarm} from './lease-end';
-import {LeaseKeeper} from './lease-keeper';
+import {intervalOf, LeaseKeeper} from './lease-keeper';
 import {
   resolveLockOptions,
   type LockOptions,
@@ -221,8 +221,9 @@ export class Lock<K extends LockKind = LockKind> {
 
   /**
    * Renews in the background until release (see LeaseKeeper). Each renewal may take what is left of
-   * the lease (a renewal queued behind another transaction on the lock still counts), and no more:
-   * an answer after the lease's end comes too late, `signal` has aborted by then.
+   * the lease (a renewal queued behind another transaction on the lock still counts), and at least
+   * one renewal interval. An answer after the lease's end cannot un-abort `signal`, but the write
+   * still keeps others out of the store until this holder, told of the loss, releases.
    */
   private keepAlive(): void {
     const leaseMs = this.leaseMs;
@@ -230,7 +231,13 @@ export class Lock<K extends LockKind = LockKind> {
     this.#keeper = new LeaseKeeper({
       leaseMs,
       renew: () =>
-        withinBudget(this.#confirmedAt + leaseMs, () => this.renew()),
+        withinBudget(
+          Math.max(
+            Date.now() + intervalOf(leaseMs),
+            this.#confirmedAt + leaseMs,
+          ),
+          () => this.renew(),
+        ),
       lastConfirmedAt: () => this.#confirmedAt,
       lost: reason => this.markLost(reason),
     });
