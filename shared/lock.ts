@@ -57,6 +57,7 @@ export class Lock<K extends LockKind = LockKind> {
   #confirmedAt: number;
   readonly #lost = new AbortController();
   #keeper: LeaseKeeper | undefined;
+  /** Armed when `signal` is first read: nobody can hear an abort before that, and the judge is the clock. */
   #leaseEnd: LeaseEndAlarm | undefined;
   /** When the current release() began: the work the lock protected ended then, whatever the lease does after. */
   #releaseBegunAt: number | undefined;
@@ -108,6 +109,7 @@ export class Lock<K extends LockKind = LockKind> {
    * lock protects, so that work can stop; fence the writes too, since a check is only advice.
    */
   get signal(): AbortSignal {
+    if (!this.#leaseEnd) this.watchLeaseEnd();
     this.judgeLease();
     return this.#lost.signal;
   }
@@ -177,7 +179,7 @@ export class Lock<K extends LockKind = LockKind> {
       if (this.releasing !== attempt) return;
       this.releasing = undefined;
       this.#releaseBegunAt = undefined;
-      this.watchLeaseEnd();
+      if (this.#leaseEnd) this.watchLeaseEnd();
     });
     return attempt;
   }
@@ -246,7 +248,8 @@ export class Lock<K extends LockKind = LockKind> {
   /** Aborts `signal` at the end of the last confirmed lease, even with nothing renewing it. */
   private watchLeaseEnd(): void {
     const leaseMs = this.leaseMs;
-    if (leaseMs === undefined) return;
+    if (leaseMs === undefined || this.releasing || this.#lost.signal.aborted)
+      return;
     this.#leaseEnd?.stop();
     this.#leaseEnd = new LeaseEndAlarm(
       () => this.#confirmedAt + leaseMs,
@@ -290,7 +293,6 @@ export class Lock<K extends LockKind = LockKind> {
     autoRenew: boolean,
   ): Lock<K> {
     const held = new Lock(runtime, kind, record, sentAt);
-    held.watchLeaseEnd();
     if (autoRenew) held.keepAlive();
     return held;
   }
