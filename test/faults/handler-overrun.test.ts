@@ -1,10 +1,9 @@
 import {strict as assert} from 'node:assert';
 import {join} from 'node:path';
-import {configureLocking, Lock, LockKind, peek} from '../../shared';
+import {configureLocking, Lock, peek} from '../../shared';
 import {startNodeChild} from '../reliability/child-process';
 import {uniqueId} from '../support/ids';
-import {memcacheClient} from '../support/memcache-target';
-import {STRONG_TARGETS} from '../support/strong-targets';
+import {EVERY_STORE} from '../support/every-store';
 
 /**
  * Long against the deadline, so the test can pause the instance after its renewals stopped and
@@ -14,19 +13,6 @@ import {STRONG_TARGETS} from '../support/strong-targets';
  */
 const LEASE_MS = 1500;
 const DEADLINE_MS = 650;
-
-const TARGETS = [
-  ...STRONG_TARGETS.map(target => ({
-    name: target.name,
-    kind: LockKind.STRONG,
-    config: () => target.config(),
-  })),
-  {
-    name: 'memcached',
-    kind: LockKind.WEAK,
-    config: () => ({memcache: memcacheClient()}),
-  },
-];
 
 interface Line {
   readonly event: 'running' | 'check' | 'aborted' | 'done';
@@ -53,7 +39,7 @@ describe('a lockedHandler held past its deadline and paused past its lease (SIGS
   this.timeout(60_000);
   afterEach(() => configureLocking());
 
-  for (const target of TARGETS) {
+  for (const target of EVERY_STORE) {
     it(`${target.name}: every look at the signal after another holder's grant sees it aborted LOCK_LOST, and the invocation rejects LOCK_LOST`, async () => {
       configureLocking(target.config());
       const identifier = uniqueId('overrun');

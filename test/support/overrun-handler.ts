@@ -1,7 +1,7 @@
 /**
  * A function instance whose lockedHandler runs past its deadline, for the test that pauses it
- * (SIGSTOP) past its lease. TARGET names the store (a STRONG target's name, or "memcached"), found
- * as the test run's (the global fixture's variables, inherited). The handler does what the issue's
+ * (SIGSTOP) past its lease. TARGET names the store (a name in EVERY_STORE), found as the test
+ * run's (the global fixture's variables, inherited). The handler does what the issue's
  * worker did: it reads from the store, then checks its signal, over and over, until the signal has
  * aborted. JSON lines on stdout, each with `at` (this host's clock, ms):
  *   {event: "running", expiresAt}                       the handler started
@@ -12,14 +12,12 @@
 import {
   configureLocking,
   lockedHandler,
-  LockKind,
   peek,
   type LockError,
 } from '../../shared';
+import {EVERY_STORE} from './every-store';
 import {delay} from './ids';
-import {memcacheClient} from './memcache-target';
 import {pubsubEvent} from './pubsub-fixtures';
-import {STRONG_TARGETS} from './strong-targets';
 import {warmUp} from './warm-up';
 import {requiredEnv, runAsProcess} from './worker-process';
 
@@ -32,11 +30,10 @@ async function main(): Promise<void> {
   const identifier = requiredEnv('IDENTIFIER');
   const leaseMs = Number(requiredEnv('LEASE_MS'));
   const deadlineMs = Number(requiredEnv('DEADLINE_MS'));
-  const strong = STRONG_TARGETS.find(target => target.name === targetName);
-  if (!strong && targetName !== 'memcached')
-    throw new Error(`unknown TARGET ${targetName}`);
-  const kind = strong ? LockKind.STRONG : LockKind.WEAK;
-  configureLocking(strong ? strong.config() : {memcache: memcacheClient()});
+  const store = EVERY_STORE.find(target => target.name === targetName);
+  if (!store) throw new Error(`unknown TARGET ${targetName}`);
+  const kind = store.kind;
+  configureLocking(store.config());
   // A cold client's first calls would eat the short deadline's wait budget.
   await warmUp(kind);
 
