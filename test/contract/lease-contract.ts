@@ -111,7 +111,6 @@ export function describeLeaseContract(fixture: BackendFixture): void {
         held.fence,
         'the fence survives renewal',
       );
-      assert.equal(held.signal.aborted, false);
       // 1,100 ms after the renewal: expired by 300 ms (on memcached the key outlives a lease by at least 1 s).
       await delay(600);
       assert.equal(held.signal.aborted, true, 'the lease ran out');
