@@ -15,7 +15,8 @@ export type LockErrorCode =
   | 'NOT_ACQUIRED'
   /**
    * The holder learned it no longer holds the lock: a renewal or release answered that the lock is
-   * someone else's or gone, or renewals kept failing until the lease ran out.
+   * someone else's or gone, or its lease ran out with no renewal confirmed (renewal stopped, failed
+   * or hung).
    */
   | 'LOCK_LOST'
   /**

@@ -8,6 +8,7 @@ import {LockAcquisitionError, LockError} from './errors';
 import {validateIdentifier} from './validation';
 import {holderIdOf} from './holder-id';
 import type {LockKind} from './kinds';
+import {LeaseEndAlarm} from './lease-end';
 import {intervalOf, LeaseKeeper} from './lease-keeper';
 import {
   resolveLockOptions,
@@ -56,6 +57,10 @@ export class Lock<K extends LockKind = LockKind> {
   #confirmedAt: number;
   readonly #lost = new AbortController();
   #keeper: LeaseKeeper | undefined;
+  /** Armed when `signal` is first read: nobody can hear an abort before that, and the judge is the clock. */
+  #leaseEnd: LeaseEndAlarm | undefined;
+  /** When the current release() began: the work the lock protected ended then, whatever the lease does after. */
+  #releaseBegunAt: number | undefined;
   /** The renewal in flight, which a release waits for: the two would otherwise race on the lock. */
   #renewing: Promise<boolean> | undefined;
   private releasing: Promise<boolean> | undefined;
@@ -95,11 +100,17 @@ export class Lock<K extends LockKind = LockKind> {
   }
 
   /**
-   * Aborts when this holder learns the lock is no longer its own: a renewal or release answered
-   * so, or renewals kept failing until the lease ran out. `signal.reason` is a LockError with code
-   * `LOCK_LOST`. Pass it to the work the lock protects, so that work can stop.
+   * Aborts when this holder can no longer count on the lock: a renewal or release answered that it
+   * is someone else's or gone, or, for a lease, no later than the end of the last confirmed lease
+   * (counted from when the confirming write was sent), whatever stopped the renewals: stopRenewing(),
+   * lockedHandler's deadline, `autoRenew: false`, renewals failing or hanging. Reading it checks the
+   * clock, so code resumed after a pause (GC, a frozen instance) sees the abort before any overdue
+   * timer has run. `signal.reason` is a LockError with code `LOCK_LOST`. Pass it to the work the
+   * lock protects, so that work can stop; fence the writes too, since a check is only advice.
    */
   get signal(): AbortSignal {
+    if (!this.#leaseEnd) this.watchLeaseEnd();
+    this.judgeLease();
     return this.#lost.signal;
   }
 
@@ -113,12 +124,14 @@ export class Lock<K extends LockKind = LockKind> {
   /**
    * Extends the lease by the grant's own `leaseMs` from now (for a lease-less grant, refreshes its
    * last sign of life, which stealing and cleanup measure from). `false` when the lock is no
-   * longer this holder's, which also aborts `signal`. An expired lease nobody has taken yet is
-   * renewed. Rejects when the store stays unavailable.
+   * longer this holder's, which also aborts `signal`. Once `signal` has aborted, `false` without
+   * writing anything: a lease that ran out is lost even if nobody has taken it yet, because work
+   * done after its end was unprotected, and renewing would hide that. Such a lock is not revived;
+   * release() still removes it, and a fresh acquire takes it. Rejects when the store stays
+   * unavailable.
    */
   renew(): Promise<boolean> {
-    if (this.releasing || this.#lost.signal.aborted)
-      return Promise.resolve(false);
+    if (this.releasing || this.signal.aborted) return Promise.resolve(false);
     const renewal = observeRenew(this.#subject, this.holderId, this.fence, () =>
       this.renewOnce(),
     );
@@ -141,10 +154,11 @@ export class Lock<K extends LockKind = LockKind> {
         this.markLost('a renewal found the lock no longer held by this holder');
       return false;
     }
-    // Kept even when a release is waiting for this renewal: it then deletes this exact write.
+    // Kept even when a release is waiting for this renewal, or the lease ended before the answer
+    // came: the release then deletes this exact write.
     this.#record = outcome.record;
     this.#confirmedAt = Math.max(this.#confirmedAt, sentAt);
-    return true;
+    return !this.#lost.signal.aborted;
   }
 
   /**
@@ -155,19 +169,26 @@ export class Lock<K extends LockKind = LockKind> {
   release(): Promise<boolean> {
     if (this.releasing) return this.releasing.then(() => false);
     this.#keeper?.stop();
+    this.#leaseEnd?.stop();
+    this.#releaseBegunAt = Date.now();
+    this.judgeLease();
     const attempt = this.releaseOnce();
     this.releasing = attempt;
     // A release that failed (store unavailable) may be tried again by calling release() again.
     attempt.catch(() => {
-      if (this.releasing === attempt) this.releasing = undefined;
+      if (this.releasing !== attempt) return;
+      this.releasing = undefined;
+      this.#releaseBegunAt = undefined;
+      if (this.#leaseEnd) this.watchLeaseEnd();
     });
     return attempt;
   }
 
   /**
-   * Stops background renewal without releasing: the lease then runs out by itself. For a holder
-   * that must not be kept alive past a deadline of its own, such as its function's timeout, after
-   * which the platform may freeze or kill it while the lock still looks renewed.
+   * Stops background renewal without releasing: the lease then runs out by itself, and `signal`
+   * aborts when it does. For a holder that must not be kept alive past a deadline of its own, such
+   * as its function's timeout, after which the platform may freeze or kill it while the lock still
+   * looks renewed.
    */
   stopRenewing(): void {
     this.#keeper?.stop();
@@ -203,7 +224,8 @@ export class Lock<K extends LockKind = LockKind> {
   /**
    * Renews in the background until release (see LeaseKeeper). Each renewal may take what is left of
    * the lease (a renewal queued behind another transaction on the lock still counts), and at least
-   * one renewal interval (after a slow grant, or a pause, the lease may already look over here).
+   * one renewal interval. An answer after the lease's end cannot un-abort `signal`, but the write
+   * still keeps others out of the store until this holder, told of the loss, releases.
    */
   private keepAlive(): void {
     const leaseMs = this.leaseMs;
@@ -223,9 +245,35 @@ export class Lock<K extends LockKind = LockKind> {
     });
   }
 
+  /** Aborts `signal` at the end of the last confirmed lease, even with nothing renewing it. */
+  private watchLeaseEnd(): void {
+    const leaseMs = this.leaseMs;
+    if (leaseMs === undefined || this.releasing || this.#lost.signal.aborted)
+      return;
+    this.#leaseEnd?.stop();
+    this.#leaseEnd = new LeaseEndAlarm(
+      () => this.#confirmedAt + leaseMs,
+      () => this.judgeLease(),
+    );
+  }
+
+  /**
+   * The lease is over once the clock passes its end with no later renewal confirmed; a release
+   * that began before the end stops the clock, since the protected work was over by then.
+   */
+  private judgeLease(): void {
+    if (this.leaseMs === undefined || this.#lost.signal.aborted) return;
+    const endsAt = this.#confirmedAt + this.leaseMs;
+    if ((this.#releaseBegunAt ?? Date.now()) < endsAt) return;
+    this.markLost(
+      `its ${this.leaseMs} ms lease ran out ${Date.now() - endsAt} ms ago with no renewal confirmed since`,
+    );
+  }
+
   private markLost(reason: string): void {
     if (this.#lost.signal.aborted) return;
     this.#keeper?.stop();
+    this.#leaseEnd?.stop();
     noteLost(this.#subject, this.holderId);
     this.#lost.abort(
       new LockError(

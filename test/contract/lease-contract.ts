@@ -94,7 +94,7 @@ export function describeLeaseContract(fixture: BackendFixture): void {
       assert.equal(await next.release(), true);
     });
 
-    it('renew() extends the lease from now, keeps the fence, and lets an expired lease nobody took be renewed', async () => {
+    it('renew() extends the lease from now and keeps the fence; once a lease has run out unrenewed, even with nobody taking it, the signal has aborted, renew() is false, and release() still removes the lock', async () => {
       const id = uniqueId('renew');
       const held = await Lock.acquire(id, {kind, leaseMs: 800});
       assert.ok(held);
@@ -113,13 +113,20 @@ export function describeLeaseContract(fixture: BackendFixture): void {
       );
       // 1,100 ms after the renewal: expired by 300 ms (on memcached the key outlives a lease by at least 1 s).
       await delay(600);
+      assert.equal(held.signal.aborted, true, 'the lease ran out');
+      assert.ok(isLost(held.signal.reason));
       assert.equal(
         await held.renew(),
-        true,
-        'expired, but nobody took it: renewable',
+        false,
+        'a lapsed lease is not revived, although nobody took it',
       );
-      assert.equal(await Lock.acquire(id, {kind, wait: false}), null);
-      assert.equal(await held.release(), true);
+      assert.equal(
+        (await peek(id, {kind}))?.holderId,
+        held.holderId,
+        'nobody took it: still in the store',
+      );
+      assert.equal(await held.release(), true, 'release() removes it');
+      assert.equal(await peek(id, {kind}), null);
     });
 
     it('a lease-less renew() refreshes the last sign of life that stealing measures from', async () => {
