@@ -7,6 +7,8 @@ import type {
   AcquireOutcome,
   AcquireRequest,
   CleanupCriteria,
+  FencedWriteOutcome,
+  FencedWriteRequest,
   ListQuery,
   LockBackend,
   LockRecord,
@@ -31,6 +33,7 @@ import {
   isAlreadyExists,
   isFailedPrecondition,
 } from './firestore-errors';
+import {fencedRef, FirestoreFencedWriter} from './fenced-write';
 import {listFirestoreLocks} from './list-locks';
 import {LockWatchers} from './lock-watchers';
 import {
@@ -72,11 +75,14 @@ export interface FirestoreBackendSettings {
 export class FirestoreLockBackend implements LockBackend {
   readonly kind = LockKind.STRONG;
   readonly watchers = new LockWatchers(identifier => this.refOf(identifier));
+  readonly #fenced: FirestoreFencedWriter;
 
   constructor(
     readonly calls: FirestoreCalls,
     private readonly settings: FirestoreBackendSettings,
-  ) {}
+  ) {
+    this.#fenced = new FirestoreFencedWriter(calls);
+  }
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
     const ref = this.refOf(request.identifier);
@@ -262,6 +268,22 @@ export class FirestoreLockBackend implements LockBackend {
       }
     }
     return deleted;
+  }
+
+  /** The document at `path` in the locks' namespace (see fenced-write.ts). */
+  fencedWrite(request: FencedWriteRequest): Promise<FencedWriteOutcome> {
+    const {namespace, collection} = this.settings;
+    const ref = fencedRef(
+      this.calls.firestore,
+      namespace ? `namespaces/${namespace}/` : '',
+      request.path,
+      collection,
+    );
+    return this.#fenced.write(ref, request);
+  }
+
+  removeExpiredOnceKeys(now: Date): Promise<number> {
+    return this.#fenced.removeExpiredOnceKeys(now);
   }
 
   private async deleteUnchanged(found: DocumentSnapshot): Promise<boolean> {
