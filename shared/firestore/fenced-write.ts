@@ -20,6 +20,7 @@ import {
   type EntityData,
 } from '../fenced-data';
 import {LockKind} from '../kinds';
+import {deleteUnchanged} from './delete-unchanged';
 import {documentId} from './document-id';
 import type {FirestoreCalls} from './firestore-calls';
 import {
@@ -167,28 +168,15 @@ export class FirestoreFencedWriter {
         });
       }
       const results = await Promise.all(
-        page.docs.map(found => this.deleteUnchanged(found)),
+        page.docs.map(found =>
+          deleteUnchanged(this.calls, found, 'once-key delete'),
+        ),
       );
       removed += results.filter(Boolean).length;
       if (page.size < EXPIRED_PAGE) break;
       after = page.docs[page.docs.length - 1];
     }
     return removed;
-  }
-
-  private async deleteUnchanged(found: DocumentSnapshot): Promise<boolean> {
-    try {
-      await this.calls.delete(found.ref, {
-        lastUpdateTime: found.updateTime as Timestamp,
-      });
-      return true;
-    } catch (error) {
-      if (isFailedPrecondition(error)) return false;
-      throw classifyFirestoreError(error, {
-        write: true,
-        what: 'once-key delete',
-      });
-    }
   }
 }
 

@@ -33,6 +33,7 @@ import {
   isAlreadyExists,
   isFailedPrecondition,
 } from './firestore-errors';
+import {deleteUnchanged} from './delete-unchanged';
 import {fencedRef, FirestoreFencedWriter} from './fenced-write';
 import {listFirestoreLocks} from './list-locks';
 import {LockWatchers} from './lock-watchers';
@@ -260,7 +261,9 @@ export class FirestoreLockBackend implements LockBackend {
           );
         });
         const removed = await Promise.all(
-          judged.map(found => this.deleteUnchanged(found)),
+          judged.map(found =>
+            deleteUnchanged(this.calls, found, 'cleanup (delete)'),
+          ),
         );
         deleted += removed.filter(Boolean).length;
         if (page.size < CLEANUP_PAGE) break;
@@ -284,21 +287,6 @@ export class FirestoreLockBackend implements LockBackend {
 
   removeExpiredOnceKeys(now: Date): Promise<number> {
     return this.#fenced.removeExpiredOnceKeys(now);
-  }
-
-  private async deleteUnchanged(found: DocumentSnapshot): Promise<boolean> {
-    try {
-      await this.calls.delete(found.ref, {
-        lastUpdateTime: found.updateTime as Timestamp,
-      });
-      return true;
-    } catch (error) {
-      if (isFailedPrecondition(error)) return false;
-      throw classifyFirestoreError(error, {
-        write: true,
-        what: 'cleanup (delete)',
-      });
-    }
   }
 
   /** One create; `undefined` when the lock exists. */

@@ -5,6 +5,7 @@ import {
   configureLocking,
   FENCE_PROPERTY,
   FENCE_RECORD_KIND,
+  fencedUpdateDocument,
   Lock,
   LockError,
   LockKind,
@@ -18,6 +19,8 @@ import {
   fencedStoreView,
   type FencedStoreView,
 } from '../support/fenced-store-view';
+import {documentId} from '../../shared/firestore/document-id';
+import {firestoreNativeClient} from '../support/firestore-native-target';
 import {delay, uniqueId} from '../support/ids';
 import {memcacheClient} from '../support/memcache-target';
 import {STRONG_TARGETS, type StrongTarget} from '../support/strong-targets';
@@ -32,12 +35,20 @@ const add =
     return {balance: Number(current?.balance ?? 0) + amount};
   };
 
-/** The write reaches the store, then its answer is lost: what a deadline after the commit looks like. */
+/**
+ * The fenced write's commit reaches the store, then its answer is lost: what a deadline after the
+ * commit looks like. Only a commit that writes a fence record counts (the Datastore backend also
+ * commits on its own, to probe whether the store honours version preconditions).
+ */
 function loseTheAnswerOnce(sandbox: sinon.SinonSandbox, target: StrongTarget) {
   const lost = Object.assign(new Error('4 DEADLINE_EXCEEDED: injected'), {
     code: 4,
   });
   let armed = true;
+  const writesFenceRecord = (args: unknown[]) =>
+    target.datastore
+      ? JSON.stringify(args[1]).includes(`"kind":"${FENCE_RECORD_KIND}"`)
+      : true;
   const rpc = target.datastore
     ? (DatastoreRpc.prototype as unknown as Record<string, unknown>)
     : (FirestoreCalls.prototype as unknown as Record<string, unknown>);
@@ -48,12 +59,15 @@ function loseTheAnswerOnce(sandbox: sinon.SinonSandbox, target: StrongTarget) {
     const result = await (
       stub.wrappedMethod as (...a: unknown[]) => Promise<unknown>
     ).apply(this, args);
-    if (armed) {
+    if (armed && writesFenceRecord(args)) {
       armed = false;
       throw lost;
     }
     return result;
   });
+  return {
+    fired: () => !armed,
+  };
 }
 
 /** The contract of `held.fencedUpdate` / `held.fencedDelete`, unchanged on every STRONG store. */
@@ -200,18 +214,20 @@ for (const target of STRONG_TARGETS) {
 
     it('a once-key write whose answer was lost is retried and resolves applied, once; without a once-key it rejects BACKEND_UNAVAILABLE and is not repeated', async () => {
       const held = (await Lock.acquire(identifier)) as Lock;
-      loseTheAnswerOnce(sandbox, target);
+      let fault = loseTheAnswerOnce(sandbox, target);
       assert.deepEqual(
         await held.fencedUpdate(path, add(1), {onceKey: 'message-1'}),
         {applied: true, data: {balance: 1}},
       );
+      assert.ok(fault.fired());
       assert.equal((await store.read(path))?.balance, 1);
       sandbox.restore();
-      loseTheAnswerOnce(sandbox, target);
+      fault = loseTheAnswerOnce(sandbox, target);
       await assert.rejects(
         held.fencedUpdate(path, add(1)),
         isCode('BACKEND_UNAVAILABLE'),
       );
+      assert.ok(fault.fired());
       assert.equal((await store.read(path))?.balance, 2, 'applied once');
       await held.release();
     });
@@ -342,5 +358,58 @@ describe('held.fencedUpdate on a WEAK lock', () => {
       isCode('INVALID_ARGUMENT'),
     );
     await held.release();
+  });
+});
+
+describe('fencedUpdateDocument on the Firestore native mode emulator', function () {
+  this.timeout(30_000);
+  after(() => configureLocking());
+
+  it("shares the held lock's fence record: a lower fence is refused STALE_FENCE, once-keys apply once, a WEAK lock's missing fence is refused", async () => {
+    const namespace = uniqueId('fenced').replace(/:/g, '-');
+    const store = fencedStoreView(
+      STRONG_TARGETS.find(target => target.store === 'firestore')!,
+      namespace,
+    );
+    configureLocking(store.config);
+    const path: EntityPath = ['Account', uniqueId('account')];
+    const identifier = uniqueId('fenced-document');
+    const first = (await Lock.acquire(identifier)) as Lock;
+    await first.release();
+    const second = (await Lock.acquire(identifier)) as Lock;
+    await second.fencedUpdate(path, add(5));
+    const firestore = firestoreNativeClient();
+    const ref = firestore.doc(
+      `namespaces/${namespace}/${path[0]}/${documentId(path[1] as string)}`,
+    );
+    await assert.rejects(
+      fencedUpdateDocument(ref, first.fence, add(1)),
+      isCode('STALE_FENCE'),
+    );
+    assert.deepEqual(
+      await fencedUpdateDocument(ref, second.fence, add(1), {onceKey: 'm'}),
+      {applied: true, data: {balance: 6}},
+    );
+    assert.deepEqual(
+      await fencedUpdateDocument(ref, second.fence, add(1), {onceKey: 'm'}),
+      {applied: false, reason: 'duplicate'},
+    );
+    assert.deepEqual(await store.read(path), {
+      balance: 6,
+      fence: String(second.fence),
+    });
+    await assert.rejects(
+      fencedUpdateDocument(ref, undefined, add(1)),
+      isCode('INVALID_ARGUMENT'),
+    );
+    await assert.rejects(
+      fencedUpdateDocument(
+        firestore.doc(`${FENCE_RECORD_KIND}/x`),
+        second.fence,
+        add(1),
+      ),
+      isCode('INVALID_ARGUMENT'),
+    );
+    await second.release();
   });
 });

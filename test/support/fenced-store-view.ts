@@ -43,22 +43,9 @@ function datastoreView(
     config: {datastore},
     async read(path) {
       const [entity] = await datastore.get(key(path), {wrapNumbers: true});
-      if (!entity) return undefined;
-      const plain: Record<string, unknown> = {};
-      for (const [property, value] of Object.entries(
-        entity as Record<string, unknown>,
-      )) {
-        const wrapped = value as {value?: unknown} | null;
-        const integer =
-          wrapped !== null &&
-          typeof wrapped === 'object' &&
-          typeof wrapped.value === 'string'
-            ? wrapped.value
-            : undefined;
-        if (property === FENCE_PROPERTY) plain.fence = integer;
-        else plain[property] = integer === undefined ? value : Number(integer);
-      }
-      return plain;
+      return entity
+        ? plainEntity(entity as Record<string, unknown>)
+        : undefined;
     },
     async plainSave(path, data) {
       await datastore.save({key: key(path), data});
@@ -114,4 +101,23 @@ function firestoreView(
       return snapshot.exists;
     },
   };
+}
+
+/** An entity read with `wrapNumbers: true` as plain data: integers as numbers, the fence as `fence`, a string (it can exceed Number.MAX_SAFE_INTEGER). */
+export function plainEntity(
+  entity: Record<string, unknown>,
+): Record<string, unknown> {
+  const plain: Record<string, unknown> = {};
+  for (const [property, value] of Object.entries(entity)) {
+    const wrapped = value as {value?: unknown} | null;
+    const integer =
+      wrapped !== null &&
+      typeof wrapped === 'object' &&
+      typeof wrapped.value === 'string'
+        ? wrapped.value
+        : undefined;
+    if (property === FENCE_PROPERTY) plain.fence = integer;
+    else plain[property] = integer === undefined ? value : Number(integer);
+  }
+  return plain;
 }
