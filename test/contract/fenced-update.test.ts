@@ -1,17 +1,15 @@
 import {strict as assert} from 'node:assert';
-import {join} from 'node:path';
 import type {Datastore} from '@google-cloud/datastore';
 import {
   configureLocking,
   fencedUpdate,
   FENCE_PROPERTY,
-  Lock,
   LockError,
   type EntityData,
 } from '../../shared';
-import {startNodeChild} from '../reliability/child-process';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {plainEntity} from '../support/fenced-store-view';
+import {pausedWriterOutcome} from '../support/paused-fenced-writer';
 import {uniqueId} from '../support/ids';
 
 /** See lease-pause.test.ts: long enough to pause the holder before its first renewal. */
@@ -192,70 +190,36 @@ for (const target of DATASTORE_TARGETS) {
     });
 
     it('a holder paused past its lease (SIGSTOP) writes after SIGCONT: refused STALE_FENCE; its successor’s write stays', async () => {
-      const identifier = uniqueId('fenced-pause');
       const name = uniqueId('register');
       const key = datastore.key(['FencedRegister', name]);
-      const holder = startNodeChild(
-        join(__dirname, '../support/fenced-writer.js'),
-        [],
+      let successorFence = 0n;
+      const outcome = await pausedWriterOutcome(
         {
-          ...process.env,
           DATASTORE_EMULATOR_HOST: target.host(),
-          IDENTIFIER: identifier,
+          IDENTIFIER: uniqueId('fenced-pause'),
           LEASE_MS: String(LEASE_MS),
           REGISTER_NAME: name,
         },
+        async successor => {
+          successorFence = successor.fence as bigint;
+          await fencedUpdate(datastore, key, successor.fence, () => ({
+            writer: 'successor',
+          }));
+        },
       );
-      try {
-        const acquired = await holder.lineWhere(
-          (line): line is {event: string; fence: string} =>
-            (line as {event?: string}).event === 'acquired',
-          30_000,
-        );
-        holder.kill('SIGSTOP');
-
-        const successor = await Lock.acquire(identifier, {
-          waitForMs: LEASE_MS * 10,
-        });
-        assert.ok(
-          successor,
-          "the lock is taken once the paused holder's lease runs out",
-        );
-        assert.ok(
-          successor.fence > BigInt(acquired.fence),
-          `the successor's fence ${successor.fence} is above ${acquired.fence}`,
-        );
-        await fencedUpdate(datastore, key, successor.fence, () => ({
-          writer: 'successor',
-        }));
-
-        holder.kill('SIGCONT');
-        const outcome = await holder.lineWhere(
-          (line): line is {event: string; code?: string; message?: string} =>
-            ['wrote', 'refused'].includes(
-              (line as {event?: string}).event ?? '',
-            ),
-          30_000,
-        );
-        assert.deepEqual(
-          {event: outcome.event, code: outcome.code},
-          {event: 'refused', code: 'STALE_FENCE'},
-          holder.stderr(),
-        );
-        assert.ok(
-          outcome.message?.includes(`fence ${acquired.fence}`) &&
-            outcome.message.includes(`fence ${successor.fence}`),
-          outcome.message,
-        );
-        assert.equal(await holder.exited, 0, holder.stderr());
-        assert.deepEqual(await stored(datastore, name), {
-          writer: 'successor',
-          fence: String(successor.fence),
-        });
-        await successor.release();
-      } finally {
-        holder.kill('SIGKILL');
-      }
+      assert.deepEqual(
+        {event: outcome.event, code: outcome.code},
+        {event: 'refused', code: 'STALE_FENCE'},
+      );
+      assert.ok(
+        outcome.message?.includes(`fence ${outcome.fence}`) &&
+          outcome.message.includes(`fence ${successorFence}`),
+        outcome.message,
+      );
+      assert.deepEqual(await stored(datastore, name), {
+        writer: 'successor',
+        fence: String(successorFence),
+      });
     });
   });
 }

@@ -22,6 +22,7 @@ import {
 import {documentId} from '../../shared/firestore/document-id';
 import {firestoreNativeClient} from '../support/firestore-native-target';
 import {delay, uniqueId} from '../support/ids';
+import {pausedWriterOutcome} from '../support/paused-fenced-writer';
 import {memcacheClient} from '../support/memcache-target';
 import {STRONG_TARGETS, type StrongTarget} from '../support/strong-targets';
 
@@ -78,9 +79,10 @@ for (const target of STRONG_TARGETS) {
     let store: FencedStoreView;
     let path: EntityPath;
     let identifier: string;
+    let namespace: string;
 
     beforeEach(() => {
-      const namespace = uniqueId('fenced').replace(/:/g, '-');
+      namespace = uniqueId('fenced').replace(/:/g, '-');
       store = fencedStoreView(target, namespace);
       configureLocking({...store.config, retry: {initialMs: 5, maxMs: 50}});
       path = ['Account', uniqueId('account/with slash')];
@@ -247,7 +249,12 @@ for (const target of STRONG_TARGETS) {
       await cleanupStaleLocks({now: new Date(Date.now() + 60_000)});
       assert.equal(await store.onceRecordStored(path, 'message-1'), false);
       assert.equal(await store.onceRecordStored(path, 'message-2'), false);
-      await held.fencedUpdate(path, add(1), {onceKey: 'message-3'});
+      await held.release();
+
+      // The default retention (7 days), so that no pause on a loaded machine expires it.
+      configureLocking(store.config);
+      const next = (await Lock.acquire(identifier)) as Lock;
+      await next.fencedUpdate(path, add(1), {onceKey: 'message-3'});
       await cleanupStaleLocks();
       assert.equal(
         await store.onceRecordStored(path, 'message-3'),
@@ -255,10 +262,10 @@ for (const target of STRONG_TARGETS) {
         'a live once-key stays',
       );
       assert.deepEqual(
-        await held.fencedUpdate(path, add(1), {onceKey: 'message-3'}),
+        await next.fencedUpdate(path, add(1), {onceKey: 'message-3'}),
         {applied: false, reason: 'duplicate'},
       );
-      await held.release();
+      await next.release();
     });
 
     it('concurrent writers with one fence all apply, each update seeing the last (contention is retried)', async () => {
@@ -279,6 +286,29 @@ for (const target of STRONG_TARGETS) {
       assert.ok(applied >= 1);
       assert.equal((await store.read(path))?.balance, applied);
       await held.release();
+    });
+
+    it("a holder paused (SIGSTOP) past its lease while its successor writes is refused STALE_FENCE when it resumes; the successor's write stays", async () => {
+      const outcome = await pausedWriterOutcome(
+        {
+          ...(target.datastore ? {DATASTORE_EMULATOR_HOST: target.host()} : {}),
+          STORE: target.store,
+          NAMESPACE: namespace,
+          IDENTIFIER: identifier,
+          LEASE_MS: '1200',
+          ACCOUNT: path[1] as string,
+        },
+        successor =>
+          successor.fencedUpdate(path, add(10), {onceKey: 'next-event'}),
+      );
+      assert.deepEqual(
+        {event: outcome.event, code: outcome.code},
+        {event: 'refused', code: 'STALE_FENCE'},
+      );
+      assert.deepEqual(await store.read(path), {
+        balance: 10,
+        fence: String(outcome.successorFence),
+      });
     });
 
     it('refuses bad input with INVALID_ARGUMENT and writes nothing', async () => {
