@@ -63,6 +63,7 @@ export {
 export type {
   EntityData,
   EntityPath,
+  EntityUpdate,
   FencedWriteOptions,
   FencedWriteResult,
 } from './fenced-data';

@@ -71,6 +71,15 @@ export class FirestoreFencedWriter {
         what: 'fenced write (get)',
       });
     }
+    // The commit is conditioned on the fence record only, which every fenced write of the path
+    // rewrites: the data must have been read at that same instant for the check to cover it.
+    const readAt = snapshots[0]?.readTime;
+    if (!snapshots.every(read => readAt && read.readTime?.isEqual(readAt)))
+      throw new BackendCallError(
+        'Firestore fenced write: the document and its records were read at different times',
+        {retryable: true, mayHaveApplied: false, contention: true},
+        {kind: LockKind.STRONG},
+      );
     const [data, record, once] = snapshots as [
       DocumentSnapshot,
       DocumentSnapshot,
