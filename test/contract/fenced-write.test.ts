@@ -311,6 +311,24 @@ for (const target of STRONG_TARGETS) {
       });
     });
 
+    it('a nested path [kind, name, kind, name] is its own entity (document), fenced on its own', async () => {
+      const [first, second] = await twoGrants();
+      const child: EntityPath = [...path, 'Entry', 'e/1'];
+      await second.fencedUpdate(child, add(2));
+      assert.deepEqual(await store.read(child), {
+        balance: 2,
+        fence: String(second.fence),
+      });
+      assert.equal(
+        await store.read(path),
+        undefined,
+        'the parent is not written',
+      );
+      await first.fencedUpdate(path, add(1));
+      await assert.rejects(first.fencedDelete(child), isCode('STALE_FENCE'));
+      await second.release();
+    });
+
     it('refuses bad input with INVALID_ARGUMENT and writes nothing', async () => {
       const held = (await Lock.acquire(identifier)) as Lock;
       const bad = isCode('INVALID_ARGUMENT');
