@@ -1,16 +1,15 @@
 import {strict as assert} from 'node:assert';
-import {join} from 'node:path';
 import type {Datastore} from '@google-cloud/datastore';
 import {
   configureLocking,
   fencedUpdate,
   FENCE_PROPERTY,
-  Lock,
   LockError,
   type EntityData,
 } from '../../shared';
-import {startNodeChild} from '../reliability/child-process';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
+import {plainEntity} from '../support/fenced-store-view';
+import {pausedWriterOutcome} from '../support/paused-fenced-writer';
 import {uniqueId} from '../support/ids';
 
 /** See lease-pause.test.ts: long enough to pause the holder before its first renewal. */
@@ -28,22 +27,7 @@ async function stored(
     datastore.key(['FencedRegister', name]),
     {wrapNumbers: true},
   );
-  if (!entity) return undefined;
-  const plain: Record<string, unknown> = {};
-  for (const [property, value] of Object.entries(
-    entity as Record<string, unknown>,
-  )) {
-    const wrapped = value as {value?: string} | null;
-    const integer =
-      wrapped !== null &&
-      typeof wrapped === 'object' &&
-      typeof wrapped.value === 'string'
-        ? wrapped.value
-        : undefined;
-    if (property === FENCE_PROPERTY) plain.fence = integer;
-    else plain[property] = integer === undefined ? value : Number(integer);
-  }
-  return plain;
+  return entity ? plainEntity(entity as Record<string, unknown>) : undefined;
 }
 
 for (const target of DATASTORE_TARGETS) {
@@ -108,6 +92,33 @@ for (const target of DATASTORE_TARGETS) {
         isCode('STALE_FENCE'),
       );
       await fencedUpdate(datastore, key, big, () => ({value: 3}));
+    });
+
+    it("remembers the highest fence when the next holder deletes the entity or saves it without the fence: the stale holder's late write is refused STALE_FENCE", async () => {
+      const name = uniqueId('register');
+      const key = datastore.key(['FencedRegister', name]);
+      await fencedUpdate(datastore, key, 9n, () => ({value: 1}));
+      await datastore.save({key, data: {value: 2}});
+      await assert.rejects(
+        fencedUpdate(datastore, key, 8n, () => ({value: -1})),
+        isCode('STALE_FENCE'),
+        'after a plain save that dropped the fence property',
+      );
+      assert.deepEqual(await stored(datastore, name), {value: 2});
+      await datastore.delete(key);
+      await assert.rejects(
+        fencedUpdate(datastore, key, 8n, () => ({value: -1})),
+        isCode('STALE_FENCE'),
+        'after a plain delete',
+      );
+      assert.equal(await stored(datastore, name), undefined);
+      assert.deepEqual(
+        await fencedUpdate(datastore, key, 9n, current => ({
+          value: current === undefined ? 'from nothing' : 'from data',
+        })),
+        {value: 'from nothing'},
+        'the holder of the highest fence re-creates it',
+      );
     });
 
     it('refuses bad input with INVALID_ARGUMENT', async () => {
@@ -179,70 +190,36 @@ for (const target of DATASTORE_TARGETS) {
     });
 
     it('a holder paused past its lease (SIGSTOP) writes after SIGCONT: refused STALE_FENCE; its successor’s write stays', async () => {
-      const identifier = uniqueId('fenced-pause');
       const name = uniqueId('register');
       const key = datastore.key(['FencedRegister', name]);
-      const holder = startNodeChild(
-        join(__dirname, '../support/fenced-writer.js'),
-        [],
+      let successorFence = 0n;
+      const outcome = await pausedWriterOutcome(
         {
-          ...process.env,
           DATASTORE_EMULATOR_HOST: target.host(),
-          IDENTIFIER: identifier,
+          IDENTIFIER: uniqueId('fenced-pause'),
           LEASE_MS: String(LEASE_MS),
           REGISTER_NAME: name,
         },
+        async successor => {
+          successorFence = successor.fence as bigint;
+          await fencedUpdate(datastore, key, successor.fence, () => ({
+            writer: 'successor',
+          }));
+        },
       );
-      try {
-        const acquired = await holder.lineWhere(
-          (line): line is {event: string; fence: string} =>
-            (line as {event?: string}).event === 'acquired',
-          30_000,
-        );
-        holder.kill('SIGSTOP');
-
-        const successor = await Lock.acquire(identifier, {
-          waitForMs: LEASE_MS * 10,
-        });
-        assert.ok(
-          successor,
-          "the lock is taken once the paused holder's lease runs out",
-        );
-        assert.ok(
-          successor.fence > BigInt(acquired.fence),
-          `the successor's fence ${successor.fence} is above ${acquired.fence}`,
-        );
-        await fencedUpdate(datastore, key, successor.fence, () => ({
-          writer: 'successor',
-        }));
-
-        holder.kill('SIGCONT');
-        const outcome = await holder.lineWhere(
-          (line): line is {event: string; code?: string; message?: string} =>
-            ['wrote', 'refused'].includes(
-              (line as {event?: string}).event ?? '',
-            ),
-          30_000,
-        );
-        assert.deepEqual(
-          {event: outcome.event, code: outcome.code},
-          {event: 'refused', code: 'STALE_FENCE'},
-          holder.stderr(),
-        );
-        assert.ok(
-          outcome.message?.includes(`fence ${acquired.fence}`) &&
-            outcome.message.includes(`fence ${successor.fence}`),
-          outcome.message,
-        );
-        assert.equal(await holder.exited, 0, holder.stderr());
-        assert.deepEqual(await stored(datastore, name), {
-          writer: 'successor',
-          fence: String(successor.fence),
-        });
-        await successor.release();
-      } finally {
-        holder.kill('SIGKILL');
-      }
+      assert.deepEqual(
+        {event: outcome.event, code: outcome.code},
+        {event: 'refused', code: 'STALE_FENCE'},
+      );
+      assert.ok(
+        outcome.message?.includes(`fence ${outcome.fence}`) &&
+          outcome.message.includes(`fence ${successorFence}`),
+        outcome.message,
+      );
+      assert.deepEqual(await stored(datastore, name), {
+        writer: 'successor',
+        fence: String(successorFence),
+      });
     });
   });
 }
