@@ -125,7 +125,7 @@ export class FirestoreCalls {
     what: string,
     write: (batch: WriteBatch) => unknown,
   ): Promise<Written> {
-    return this.bounded(what, () => this.commitOnce(write));
+    return this.bounded(what, ms => this.commitOnce(ms, write));
   }
 
   /**
