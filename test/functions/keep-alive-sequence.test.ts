@@ -5,13 +5,9 @@ import {freePort} from '../../infra/ports';
 import {startFunctionServer} from '../support/function-server';
 import {FIRESTORE_HOST_VARIABLE} from '../support/global-setup';
 import {waitForHttp} from '../support/worker-server';
+import {HTTP_FUNCTION_NAMES} from '../support/http-function-names';
 
-const FUNCTIONS = [
-  'acquireLock',
-  'releaseLock',
-  'renewLock',
-  'cleanupLocks',
-] as const;
+const FUNCTIONS = HTTP_FUNCTION_NAMES;
 const METHODS = ['POST', 'DELETE', 'PUT', 'PATCH', 'GET', 'OPTIONS', 'HEAD'];
 const CONTENT_TYPES = [undefined, 'application/json', 'text/plain'];
 const BODIES = [

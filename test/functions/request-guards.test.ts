@@ -6,16 +6,12 @@ import {configureLocking, Lock, peek, releaseByToken} from '../../shared';
 import {uniqueId} from '../support/ids';
 import {memcacheClient} from '../support/memcache-target';
 import {DEFAULT_STRONG_TARGET} from '../support/strong-targets';
+import {HTTP_FUNCTION_NAMES} from '../support/http-function-names';
 
-const FUNCTIONS = [
-  'acquireLock',
-  'releaseLock',
-  'renewLock',
-  'cleanupLocks',
-] as const;
+const FUNCTIONS = HTTP_FUNCTION_NAMES;
 
 /** A body each function accepts as it is (the answer may be 409: nobody holds these locks). */
-const VALID: Record<(typeof FUNCTIONS)[number], Record<string, unknown>> = {
+const VALID: Record<string, Record<string, unknown>> = {
   acquireLock: {identifier: 'guards-valid', wait: false},
   releaseLock: {identifier: 'guards-valid', token: 'not-a-holder'},
   renewLock: {identifier: 'guards-valid', token: 'not-a-holder'},
