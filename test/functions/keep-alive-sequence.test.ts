@@ -1,6 +1,8 @@
 import {strict as assert} from 'node:assert';
 import type {ChildProcess} from 'node:child_process';
 import {Agent, request} from 'node:http';
+import {connect} from 'node:net';
+import {KEEP_ALIVE_TIMEOUT_MS} from '../../functions/http/keep-alive';
 import {freePort} from '../../infra/ports';
 import {startFunctionServer} from '../support/function-server';
 import {FIRESTORE_HOST_VARIABLE} from '../support/global-setup';
@@ -64,6 +66,37 @@ function send(
 }
 
 /**
+ * What a client whose process stalls sends: one request, then, `pauseMs` later and without having
+ * noticed anything in between, a second one on the same connection: a DELETE with no Content-Type
+ * and a 2 MB body. Resolves with everything the server sent, and the client's error if any.
+ */
+function secondRequestAfterPause(
+  port: number,
+  pauseMs: number,
+): Promise<{received: string; error: string | undefined}> {
+  return new Promise(resolve => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let error: string | undefined;
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (e: NodeJS.ErrnoException) => (error ??= e.code));
+    const done = () =>
+      resolve({received: Buffer.concat(chunks).toString('utf8'), error});
+    socket.on('close', done);
+    socket.write(
+      'PATCH / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+    );
+    const body = BODIES[2] as Buffer;
+    setTimeout(() => {
+      socket.write(
+        `DELETE / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
+      socket.end(body);
+    }, pauseMs);
+  });
+}
+
+/**
  * The functions served as deployed (`functions-framework --target=NAME`, one process each), and
  * one keep-alive client per function sending a sequence over one connection at a time: every
  * method, with no Content-Type, JSON or text, and an empty, small or 2 MB body. Every request gets
@@ -89,6 +122,25 @@ describe('HTTP functions as deployed: a sequence of odd requests on one keep-ali
   after(() => {
     for (const server of servers)
       if (server.pid) process.kill(-server.pid, 'SIGKILL');
+  });
+
+  it("a client that stalls past Node's 5 s keep-alive timeout and then sends a 2 MB DELETE on the same connection still gets its answer", async () => {
+    // Node's server closed an idle connection after 5 s (+1 s); a stalled client's next request
+    // then met a closed socket (EPIPE or ECONNRESET). The pause is far from both bounds.
+    const pauseMs = 8_000;
+    assert.ok(pauseMs < KEEP_ALIVE_TIMEOUT_MS - 30_000);
+    const {received, error} = await secondRequestAfterPause(
+      ports.get('releaseLock') as number,
+      pauseMs,
+    );
+    const statuses = [...received.matchAll(/HTTP\/1\.1 (\d{3})/g)].map(
+      match => match[1],
+    );
+    assert.deepEqual(
+      statuses,
+      ['405', '413'],
+      `client error ${error}; received ${received.slice(0, 600)}`,
+    );
   });
 
   for (const name of FUNCTIONS) {
