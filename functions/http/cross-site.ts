@@ -2,7 +2,7 @@ import type {IncomingHttpHeaders} from 'node:http';
 
 /**
  * Why a request is a browser's call from another site (or another origin), or `undefined` when it
- * is not. These endpoints serve servers, schedulers, the CLI and curl, none of which sends these
+ * is not. These endpoints serve servers, schedulers and curl, none of which sends these
  * headers; a browser sends them on every POST. Any web page a developer opens could otherwise make
  * the browser release or clean up the locks of a local stack run without a token: the JSON
  * content type already forces a preflight these endpoints never grant, and this refuses what gets

@@ -103,7 +103,7 @@ async function serve(
       status: 403,
       body: {
         error: 'cross_site_request',
-        message: `${crossSite} is refused: call these functions from a server, the CLI or curl`,
+        message: `${crossSite} is refused: call these functions from a server, a scheduler or curl`,
       },
     };
   const settings = functionSettings();
