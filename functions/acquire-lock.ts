@@ -1,11 +1,24 @@
+import type {HttpFunction} from '@google-cloud/functions-framework';
 import type {LockOptions} from '../shared';
 import {defaultLocking, type Locking} from '../shared/locking';
 import {resolveLockOptions} from '../shared/options';
-import {jsonEndpoint} from './http/json-endpoint';
+import {jsonEndpoint, type EndpointApi} from './http/json-endpoint';
+
+const OPTION_FIELDS = [
+  'wait',
+  'stealAfterMs',
+  'leaseMs',
+  'waitForMs',
+  'kind',
+] as const;
+const ACQUIRE_LOCK: EndpointApi = {
+  name: 'acquireLock',
+  fields: ['identifier', ...OPTION_FIELDS],
+};
 
 /**
  * POST {identifier, wait?, stealAfterMs?, leaseMs?, waitForMs?, kind?}
- * 200 {identifier, token, holderId, kind, acquiredAt, fence?, expiresAt?} | 409 {error: "lock_held"} | 400 | 401 | 405 | 413 | 503
+ * 200 {identifier, token, holderId, kind, acquiredAt, fence?, expiresAt?} | 409 {error: "lock_held"} | 400 | 401 | 403 | 405 | 413 | 415 | 503
  *
  * Every acquire has a budget of at most LOCKS_HTTP_MAX_WAIT_MS (below the function timeout), which
  * bounds its store calls too, so no request outlives its function. A client that disconnects stops
@@ -14,8 +27,8 @@ import {jsonEndpoint} from './http/json-endpoint';
  * is the caller's for that long unless renewed (renewLock); `expiresAt` is the lease's end on the
  * function's clock. Nothing renews it here: a function cannot outlive its request.
  */
-export function acquireLockHandler(locking: Locking) {
-  return jsonEndpoint('acquireLock', async (body, settings, clientGone) => {
+export function acquireLockHandler(locking: Locking): HttpFunction {
+  return jsonEndpoint(ACQUIRE_LOCK, async (body, settings, clientGone) => {
     // Validated before the cap is applied, so the cap never turns a bad value into a good one.
     const options = resolveLockOptions(lockOptionsOf(body));
     const waitForMs = Math.min(
@@ -54,18 +67,12 @@ export function acquireLockHandler(locking: Locking) {
   });
 }
 
-export const acquireLock = acquireLockHandler(defaultLocking);
+export const acquireLock: HttpFunction = acquireLockHandler(defaultLocking);
 
 /** Only the fields the API names (null taken as absent); the library validates their values and types. */
 function lockOptionsOf(body: Record<string, unknown>): LockOptions {
   const options: Record<string, unknown> = {};
-  for (const field of [
-    'wait',
-    'stealAfterMs',
-    'leaseMs',
-    'waitForMs',
-    'kind',
-  ] as const) {
+  for (const field of OPTION_FIELDS) {
     if (body[field] !== undefined && body[field] !== null)
       options[field] = body[field];
   }

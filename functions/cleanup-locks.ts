@@ -1,13 +1,19 @@
+import type {HttpFunction} from '@google-cloud/functions-framework';
 import {defaultLocking, type Locking} from '../shared/locking';
-import {jsonEndpoint} from './http/json-endpoint';
+import {jsonEndpoint, type EndpointApi} from './http/json-endpoint';
+
+const CLEANUP_LOCKS: EndpointApi = {
+  name: 'cleanupLocks',
+  fields: ['maxAgeMs'],
+};
 
 /**
- * The Cloud Scheduler target. POST, optional body {maxAgeMs}; default LOCKS_CLEANUP_MAX_AGE_MS
+ * The Cloud Scheduler target. POST, body {maxAgeMs?} (Content-Type: application/json; may be empty); default LOCKS_CLEANUP_MAX_AGE_MS
  * (10 minutes, as djangae). Deletes STRONG locks older than that or past their steal time.
- * 200 {deleted: n} | 400 | 401 | 405 | 503
+ * 200 {deleted: n} | 400 | 401 | 403 | 405 | 413 | 415 | 503
  */
-export function cleanupLocksHandler(locking: Locking) {
-  return jsonEndpoint('cleanupLocks', async (body, settings) => {
+export function cleanupLocksHandler(locking: Locking): HttpFunction {
+  return jsonEndpoint(CLEANUP_LOCKS, async (body, settings) => {
     const maxAgeMs = body.maxAgeMs ?? settings.cleanupMaxAgeMs;
     const {deleted} = await locking.cleanupStaleLocks({
       maxAgeMs: maxAgeMs as number,
@@ -16,4 +22,4 @@ export function cleanupLocksHandler(locking: Locking) {
   });
 }
 
-export const cleanupLocks = cleanupLocksHandler(defaultLocking);
+export const cleanupLocks: HttpFunction = cleanupLocksHandler(defaultLocking);

@@ -1,13 +1,19 @@
+import type {HttpFunction} from '@google-cloud/functions-framework';
 import {LockKind} from '../shared';
 import {defaultLocking, type Locking} from '../shared/locking';
-import {jsonEndpoint} from './http/json-endpoint';
+import {jsonEndpoint, type EndpointApi} from './http/json-endpoint';
+
+const RELEASE_LOCK: EndpointApi = {
+  name: 'releaseLock',
+  fields: ['identifier', 'token', 'kind'],
+};
 
 /**
  * POST {identifier, token, kind?}
- * 200 {released: true} | 409 {error: "not_holder"} (the lock, if any, is untouched) | 400 | 401 | 405 | 413 | 503
+ * 200 {released: true} | 409 {error: "not_holder"} (the lock, if any, is untouched) | 400 | 401 | 403 | 405 | 413 | 415 | 503
  */
-export function releaseLockHandler(locking: Locking) {
-  return jsonEndpoint('releaseLock', async body => {
+export function releaseLockHandler(locking: Locking): HttpFunction {
+  return jsonEndpoint(RELEASE_LOCK, async body => {
     // The library validates all three and answers INVALID_ARGUMENT (400) for a bad one.
     const kind = (body.kind ?? LockKind.STRONG) as LockKind;
     const released = await locking.releaseByToken(
@@ -21,4 +27,4 @@ export function releaseLockHandler(locking: Locking) {
   });
 }
 
-export const releaseLock = releaseLockHandler(defaultLocking);
+export const releaseLock: HttpFunction = releaseLockHandler(defaultLocking);

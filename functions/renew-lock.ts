@@ -1,18 +1,24 @@
+import type {HttpFunction} from '@google-cloud/functions-framework';
 import {LockKind} from '../shared';
 import {defaultLocking, type Locking} from '../shared/locking';
-import {jsonEndpoint} from './http/json-endpoint';
+import {jsonEndpoint, type EndpointApi} from './http/json-endpoint';
+
+const RENEW_LOCK: EndpointApi = {
+  name: 'renewLock',
+  fields: ['identifier', 'token', 'leaseMs', 'kind'],
+};
 
 /**
  * POST {identifier, token, leaseMs?, kind?}
- * 200 {identifier, expiresAt?} | 409 {error: "not_holder"} (the lock, if any, is untouched) | 400 | 401 | 405 | 413 | 503
+ * 200 {identifier, expiresAt?} | 409 {error: "not_holder"} (the lock, if any, is untouched) | 400 | 401 | 403 | 405 | 413 | 415 | 503
  *
  * Extends the holder's lease by `leaseMs` from now (default: the grant's own lease); for a
  * lease-less grant, refreshes its last sign of life. `expiresAt` is when the lock becomes takeable
  * unless renewed again, on the function's clock; a lease-less grant without a steal time has none.
  * An expired lease that nobody has taken yet is renewed.
  */
-export function renewLockHandler(locking: Locking) {
-  return jsonEndpoint('renewLock', async body => {
+export function renewLockHandler(locking: Locking): HttpFunction {
+  return jsonEndpoint(RENEW_LOCK, async body => {
     // The library validates every field and answers INVALID_ARGUMENT (400) naming a bad one.
     const kind = (body.kind ?? LockKind.STRONG) as LockKind;
     const leaseMs = body.leaseMs ?? undefined;
@@ -37,4 +43,4 @@ export function renewLockHandler(locking: Locking) {
   });
 }
 
-export const renewLock = renewLockHandler(defaultLocking);
+export const renewLock: HttpFunction = renewLockHandler(defaultLocking);

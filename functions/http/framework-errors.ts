@@ -3,6 +3,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http';
 import {log} from '../log';
 import {functionSettings} from '../settings';
 import {refuseOversizedBody} from './body-limit';
+import {keepIdleConnectionsLonger} from './keep-alive';
 import {sendJson} from './lingering-close';
 
 /**
@@ -20,7 +21,8 @@ import {sendJson} from './lingering-close';
  * would add ~35 ms to every cold start of a process that never serves HTTP. Returns whether the
  * patch is in place; a host that loads the framework later calls this again (it is idempotent).
  *
- * The same patch refuses oversized bodies before the framework's parsers read them
+ * The same patch keeps idle keep-alive connections open longer than a client does
+ * (functions/http/keep-alive.ts), and refuses oversized bodies before the framework's parsers read them
  * (functions/http/body-limit.ts), on apps that serve an HTTP function only: Pub/Sub pushes to an
  * event function are not bound by LOCKS_MAX_BODY_BYTES. The framework routes an HTTP function with
  * `app.all` and an event function with `app.post`, so `app.all` marks the app.
@@ -37,6 +39,7 @@ export function answerFrameworkErrorsWithJson(): boolean {
   if (application[PATCHED]) return true;
   const handle = application.handle;
   application.handle = function (this: ExpressApplication, req, res, callback) {
+    keepIdleConnectionsLonger(req);
     if (this[SERVES_HTTP_FUNCTION]) {
       const limit = maxBodyBytes();
       if (limit !== undefined && refuseOversizedBody(req, res, limit)) return;

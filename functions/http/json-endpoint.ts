@@ -1,13 +1,14 @@
-import type {Request, Response} from '@google-cloud/functions-framework';
+import type {HttpFunction, Request} from '@google-cloud/functions-framework';
 import {LockError} from '../../shared';
 import {log} from '../log';
-import {typeOf} from '../../shared/validation';
+import {onlyKnownFields, typeOf} from '../../shared/validation';
 import {
   functionSettings,
   SettingsError,
   type FunctionSettings,
 } from '../settings';
 import {apiTokenPresented} from './auth';
+import {crossSiteRequest} from './cross-site';
 import {sendJson} from './lingering-close';
 
 /** A reply with its status; the body is sent as JSON. */
@@ -28,6 +29,12 @@ export class InvalidRequest extends Error {
   }
 }
 
+/** A function's name, for its logs and messages, and every field its body may have. */
+export interface EndpointApi {
+  readonly name: string;
+  readonly fields: readonly string[];
+}
+
 /**
  * `clientGone` aborts when the client disconnects before its answer was sent, so a handler can stop
  * waiting for it (and undo what no one will hear of).
@@ -39,15 +46,17 @@ export type EndpointHandler = (
 ) => Promise<Reply>;
 
 /**
- * The shell every HTTP function shares: POST only, the API token when one is configured, a JSON
- * object body of bounded size (an oversized one is refused before it is read, by
- * functions/http/body-limit.ts; the check here covers a server without that guard), and every failure mapped to a status with a JSON body. The handler
- * sees only a validated object; lock logic stays in the library.
+ * The shell every HTTP function shares: no browser call from another site, the API token when one
+ * is configured, POST only, `Content-Type: application/json`, a JSON object body of bounded size
+ * (an oversized one is refused before it is read, by functions/http/body-limit.ts; the check here
+ * covers a server without that guard) with no field but `fields`, and every failure mapped to a
+ * status with a JSON body. The handler sees only a validated object; lock logic stays in the
+ * library.
  */
 export function jsonEndpoint(
-  name: string,
+  {name, fields}: EndpointApi,
   handle: EndpointHandler,
-): (req: Request, res: Response) => Promise<void> {
+): HttpFunction {
   return async (req, res) => {
     const started = Date.now();
     const clientGone = new AbortController();
@@ -56,7 +65,7 @@ export function jsonEndpoint(
     });
     let reply: Reply;
     try {
-      reply = await serve(req, handle, clientGone.signal);
+      reply = await serve(req, {name, fields, handle}, clientGone.signal);
     } catch (error) {
       reply = replyForError(name, error);
     }
@@ -79,11 +88,24 @@ export function jsonEndpoint(
   };
 }
 
+interface Endpoint extends EndpointApi {
+  readonly handle: EndpointHandler;
+}
+
 async function serve(
   req: Request,
-  handle: EndpointHandler,
+  endpoint: Endpoint,
   clientGone: AbortSignal,
 ): Promise<Reply> {
+  const crossSite = crossSiteRequest(req.headers);
+  if (crossSite !== undefined)
+    return {
+      status: 403,
+      body: {
+        error: 'cross_site_request',
+        message: `${crossSite} is refused: call these functions from a server, a scheduler or curl`,
+      },
+    };
   const settings = functionSettings();
   if (
     settings.apiToken !== undefined &&
@@ -106,43 +128,27 @@ async function serve(
       },
     };
   }
-  if (bodyLeftUnread(req)) throw new InvalidRequest(SEND_JSON, 415);
-  return handle(bodyObject(req), settings, clientGone);
-}
-
-const SEND_JSON = 'send a JSON body (Content-Type: application/json)';
-
-/**
- * A body the framework's parsers did not take: no Content-Type, or one they cannot parse. It is
- * refused rather than taken for an empty body, which would run the request on input nobody sent.
- */
-function bodyLeftUnread(req: Request): boolean {
-  if (req.rawBody !== undefined) return false;
-  return (
-    Number(req.headers['content-length']) > 0 ||
-    req.headers['transfer-encoding'] !== undefined
-  );
+  const body = bodyObject(req);
+  onlyKnownFields(endpoint.name, body, endpoint.fields);
+  return endpoint.handle(body, settings, clientGone);
 }
 
 /**
- * The request body as an object. The framework has parsed JSON bodies already; a body sent as
- * text (a bare curl sends text/plain, say) is parsed here. An empty body is `{}`. Form bodies are
- * refused: their values are all strings, which would slip past type checks.
+ * The request body, parsed by the framework, as an object; no body is `{}`. Only
+ * `application/json` is taken, also for an empty body: a browser sends `text/plain`, a form, or
+ * no body at all to another site without asking first (no CORS preflight), so taking any of them
+ * would let any web page call these functions. A form's values are all strings, too, which would
+ * slip past type checks.
  */
 function bodyObject(req: Request): Record<string, unknown> {
-  if (req.is('application/x-www-form-urlencoded') || req.is('multipart/*')) {
-    throw new InvalidRequest(SEND_JSON, 415);
-  }
-  let body: unknown = req.body;
-  if (Buffer.isBuffer(body)) body = body.toString('utf8');
-  if (typeof body === 'string') {
-    if (body.trim() === '') return {};
-    try {
-      body = JSON.parse(body);
-    } catch {
-      throw new InvalidRequest('the body is not valid JSON');
-    }
-  }
+  const given = req.headers['content-type'];
+  // The header itself, not req.is(), which calls a request without a body no type at all.
+  if (given?.split(';')[0]?.trim().toLowerCase() !== 'application/json')
+    throw new InvalidRequest(
+      `send a JSON body with Content-Type: application/json (${given === undefined ? 'none was given' : `got ${JSON.stringify(given.slice(0, 100))}`})`,
+      415,
+    );
+  const body: unknown = req.body;
   if (body === undefined) return {};
   if (typeOf(body) !== 'object')
     throw new InvalidRequest(

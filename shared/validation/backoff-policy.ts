@@ -1,6 +1,7 @@
 import type {BackoffPolicy} from '../backoff';
 import {durationOption, positiveDuration} from './durations';
 import {invalidArgument, describeValue} from './invalid-argument';
+import {onlyKnownFields} from './known-fields';
 import {objectOption} from './plain-values';
 
 const POLICY_FIELDS = ['initialMs', 'maxMs', 'multiplier'] as const;
@@ -21,15 +22,7 @@ export function backoffPolicyOption(
 ): BackoffPolicy {
   if (value === undefined) return defaults;
   objectOption(name, value);
-  for (const field of Object.keys(value)) {
-    if (
-      !(POLICY_FIELDS as readonly string[]).includes(field) &&
-      !extraFields.includes(field)
-    )
-      throw invalidArgument(
-        `${name}.${field} is not a setting of ${name}: it takes ${[...POLICY_FIELDS, ...extraFields].join(', ')}`,
-      );
-  }
+  onlyKnownFields(name, value, [...POLICY_FIELDS, ...extraFields], 'setting');
   const given = value as Partial<
     Record<(typeof POLICY_FIELDS)[number], unknown>
   >;

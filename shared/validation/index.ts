@@ -20,6 +20,7 @@ export {
 } from './durations';
 export {wholeNumberOption} from './counts';
 export {backoffPolicyOption} from './backoff-policy';
+export {onlyKnownFields} from './known-fields';
 export {MAX_IDENTIFIER_BYTES, validateIdentifier} from './identifier';
 export {
   DATABASE_ID,

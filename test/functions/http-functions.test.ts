@@ -102,12 +102,18 @@ describe('HTTP functions', () => {
           assert.ok(Date.now() - started < 10_000);
         });
 
-        it('reads a JSON body sent as text/plain, as a bare curl sends it', async () => {
+        it('415 for a JSON body sent as text/plain: a page on any site can make a browser send it without asking', async () => {
+          const identifier = uniqueId('http-text');
           const response = await acquire()
             .post('/')
             .set('Content-Type', 'text/plain')
-            .send(JSON.stringify({identifier: uniqueId('http-text')}));
-          assert.equal(response.status, 200, response.text);
+            .send(JSON.stringify({identifier}));
+          assert.equal(response.status, 415, response.text);
+          assert.match(
+            response.body.message,
+            /Content-Type: application\/json/,
+          );
+          assert.equal(await peek(identifier), null);
         });
       });
 
@@ -190,11 +196,13 @@ describe('HTTP functions', () => {
           );
         });
 
-        it('defaults to LOCKS_CLEANUP_MAX_AGE_MS, and takes an empty body as Cloud Scheduler may send', async () => {
+        it('defaults to LOCKS_CLEANUP_MAX_AGE_MS, and takes an empty JSON body', async () => {
           const old = await Lock.acquire(uniqueId('old-env'));
           await delay(150);
           process.env.LOCKS_CLEANUP_MAX_AGE_MS = '100';
-          const response = await cleanup().post('/');
+          const response = await cleanup()
+            .post('/')
+            .set('Content-Type', 'application/json');
           assert.equal(response.status, 200, response.text);
           assert.equal(response.body.deleted, 1);
           assert.equal(await peek(old?.identifier as string), null);

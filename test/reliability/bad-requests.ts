@@ -37,7 +37,7 @@ const CONTENT_TYPES = [
   '*/*',
   'application/',
   ';;;',
-  undefined,
+  null,
 ];
 
 /** Deterministic pseudo-random numbers, so a failing request can be generated again. */
@@ -150,7 +150,11 @@ function timeBodies(path: FunctionPath): {text: string; mustBe4xx: boolean}[] {
 /** Identifiers with control characters, lone surrogates (escaped and raw), and invalid UTF-8 bytes. */
 function identifierBodies(
   next: () => number,
+  path: FunctionPath,
 ): {body: Buffer; mustBe4xx: boolean}[] {
+  // The function's other fields, so the identifier is what is judged (cleanupLocks takes none: 4xx there).
+  const rest = path === '/acquireLock' ? '"wait":false' : '"token":"t"';
+  const refused = path === '/cleanupLocks';
   const controls = Array.from(
     {length: 32},
     (_, code) => `\\u${code.toString(16).padStart(4, '0')}`,
@@ -160,9 +164,9 @@ function identifierBodies(
     // Control characters make a well-formed string: the library accepts any; the answer just must not be a 5xx.
     cases.push({
       body: Buffer.from(
-        `{"identifier":"bad-input${control}${Math.floor(next() * 1e9)}","wait":false,"token":"t"}`,
+        `{"identifier":"bad-input${control}${Math.floor(next() * 1e9)}",${rest}}`,
       ),
-      mustBe4xx: false,
+      mustBe4xx: refused,
     });
   }
   for (const surrogate of [
@@ -173,9 +177,7 @@ function identifierBodies(
     '\\ud83d\\ud83d',
   ]) {
     cases.push({
-      body: Buffer.from(
-        `{"identifier":"bad${surrogate}","wait":false,"token":"t"}`,
-      ),
+      body: Buffer.from(`{"identifier":"bad${surrogate}",${rest}}`),
       mustBe4xx: true,
     });
   }
@@ -191,9 +193,9 @@ function identifierBodies(
       body: Buffer.concat([
         Buffer.from('{"identifier":"bad'),
         Buffer.from(bytes),
-        Buffer.from('","wait":false,"token":"t"}'),
+        Buffer.from(`",${rest}}`),
       ]),
-      mustBe4xx: false,
+      mustBe4xx: refused,
     });
   }
   return cases;
@@ -218,14 +220,15 @@ export function generateBadRequests(minimum: number, seed = 7): BadRequest[] {
     path: string,
     body: Buffer | string,
     mustBe4xx: boolean,
-    contentType: string | undefined = 'application/json',
+    /** `null`: no Content-Type header at all (an `undefined` would take the default). */
+    contentType: string | null = 'application/json',
     method = 'POST',
   ) =>
     requests.push({
       category,
       path,
       method,
-      contentType,
+      contentType: contentType ?? undefined,
       body: typeof body === 'string' ? Buffer.from(body) : body,
       mustBe4xx,
     });
@@ -249,28 +252,16 @@ export function generateBadRequests(minimum: number, seed = 7): BadRequest[] {
     }
     for (const {text, mustBe4xx} of timeBodies(path))
       add('negative/NaN/huge times', path, text, mustBe4xx);
-    for (const {body, mustBe4xx} of identifierBodies(next)) {
-      // cleanupLocks ignores identifiers and tokens: an odd one is a valid cleanup request there.
+    for (const {body, mustBe4xx} of identifierBodies(next, path))
       add(
         'control characters, lone surrogates, invalid UTF-8',
         path,
         body,
-        mustBe4xx && path !== '/cleanupLocks',
+        mustBe4xx,
       );
-    }
     for (const depth of [100, 1000, 10_000, 100_000]) {
-      add(
-        'deeply nested',
-        path,
-        deeplyNested(depth, '[', ']', '1'),
-        path !== '/cleanupLocks',
-      );
-      add(
-        'deeply nested',
-        path,
-        deeplyNested(depth, '{"a":', '}', '1'),
-        path !== '/cleanupLocks',
-      );
+      add('deeply nested', path, deeplyNested(depth, '[', ']', '1'), true);
+      add('deeply nested', path, deeplyNested(depth, '{"a":', '}', '1'), true);
     }
     for (const megabytes of [1.01, 2, 8]) {
       const size = Math.floor(megabytes * 1024 * 1024);
@@ -282,25 +273,34 @@ export function generateBadRequests(minimum: number, seed = 7): BadRequest[] {
       );
       add('bodies over 1 MB', path, `[${'1,'.repeat(size / 2)}1]`, true);
     }
+    // A misspelt or extra field is refused, never ignored (ignoring `wiat` would make the caller wait).
+    for (const field of [
+      'wiat',
+      'Identifier',
+      'lease_ms',
+      'padding',
+      '',
+      '__proto__',
+    ])
+      add(
+        'unknown fields',
+        path,
+        `{${JSON.stringify(SAMPLE_BODIES[path]).slice(1, -1)},${JSON.stringify(field)}:false}`,
+        true,
+      );
     add(
       'huge body within the limit',
       path,
-      `{"identifier":"huge","padding":"${'y'.repeat(60_000)}","token":"t","wait":false}`,
+      // The bulk is whitespace, which JSON allows between tokens: a padding field would be refused.
+      `${JSON.stringify(SAMPLE_BODIES[path]).slice(0, -1)}${' '.repeat(60_000)}}`,
       false,
     );
     for (const method of ['GET', 'PUT', 'DELETE', 'PATCH'])
       add('wrong method', path, '{}', true, 'application/json', method);
     // Refused before the body is read, with a body still arriving: the answer must reach the client whole.
     const unread = `{"padding":"${'z'.repeat(2 * 1024 * 1024)}"}`;
-    add(
-      'early refusals of 2 MB bodies',
-      path,
-      unread,
-      true,
-      undefined,
-      'DELETE',
-    );
-    add('early refusals of 2 MB bodies', path, unread, true, undefined);
+    add('early refusals of 2 MB bodies', path, unread, true, null, 'DELETE');
+    add('early refusals of 2 MB bodies', path, unread, true, null);
     add(
       'early refusals of 2 MB bodies',
       path,
@@ -321,7 +321,7 @@ export function generateBadRequests(minimum: number, seed = 7): BadRequest[] {
         path,
         sample.slice(0, cut),
         true,
-        pick(['application/json', 'text/plain', undefined]),
+        pick(['application/json', 'text/plain', null]),
       );
     } else if (roll < 0.6) {
       const bytes = Buffer.from(sample);
@@ -358,12 +358,13 @@ export function generateBadRequests(minimum: number, seed = 7): BadRequest[] {
       );
     } else {
       const contentType = pick(CONTENT_TYPES);
-      // Whether an odd content type is refused or read as JSON, the answer must be a 4xx or a valid reply, never a 5xx.
+      // Anything but application/json is refused (415): text/plain, a form and no type at all are
+      // what a page on another site can make a browser send without a preflight.
       add(
         'content types',
         path,
         pick([sample, 'identifier=x&token=y', '<xml/>', '\u0000\u0001']),
-        false,
+        !/^application\/json(;|$)/.test(contentType ?? ''),
         contentType,
       );
     }
