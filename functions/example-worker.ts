@@ -29,7 +29,8 @@ export {
  * Environment: EXAMPLE_RETRY_TOPIC (default `example-work-retry` in the function's project: the
  * worker's own topic for re-queued messages, pushed back to it alone), EXAMPLE_DEAD_LETTER_TOPIC
  * (optional), EXAMPLE_WORKER_WORK_MS (a pause inside the lock, to make contention visible; default 0),
- * EXAMPLE_WORKER_LEASE_MS (the lease; default 30,000).
+ * EXAMPLE_WORKER_LEASE_MS (the lease; default 30,000), EXAMPLE_WORKER_DEADLINE_MS (when renewals stop,
+ * as the function's timeout; default lockedHandler's, 60,000).
  */
 export interface AccountEvent {
   readonly account: string;
@@ -65,6 +66,9 @@ export const exampleWorker = lockedHandler<
     leaseMs: process.env.EXAMPLE_WORKER_LEASE_MS
       ? Number(process.env.EXAMPLE_WORKER_LEASE_MS)
       : 30_000,
+    ...(process.env.EXAMPLE_WORKER_DEADLINE_MS
+      ? {deadlineMs: Number(process.env.EXAMPLE_WORKER_DEADLINE_MS)}
+      : {}),
     retryTopic: process.env.EXAMPLE_RETRY_TOPIC || RETRY_TOPIC,
     ...(process.env.EXAMPLE_DEAD_LETTER_TOPIC
       ? {deadLetterTopic: process.env.EXAMPLE_DEAD_LETTER_TOPIC}
