@@ -1,6 +1,10 @@
 import {setTimeout as sleep} from 'node:timers/promises';
 import type {CloudEvent} from '@google-cloud/functions-framework';
-import {lockedHandler, type PubSubCloudEvent} from '../shared';
+import {
+  lockedHandler,
+  type LockedHandlerOptions,
+  type PubSubCloudEvent,
+} from '../shared';
 import {log} from './log';
 // Names only (no imports of its own): the retry topic `npm start` and `npm run deploy` create.
 import {RETRY_TOPIC} from '../infra/topology';
@@ -53,27 +57,30 @@ export function accountEventOf(event: PubSubCloudEvent): AccountEvent {
   return parsed as AccountEvent;
 }
 
-export const exampleWorker = lockedHandler<
-  CloudEvent<NonNullable<PubSubCloudEvent['data']>>
->(
-  {
-    identifier: event => `account:${accountEventOf(event).account}`,
-    waitBudgetMs: 250,
-    backoff: {initialMs: 250, maxMs: 4000, multiplier: 2},
-    earlyArrivalBudgetMs: 4000,
-    maxAttempts: 30,
-    // lockedHandler refuses a bad value when this module loads.
-    leaseMs: process.env.EXAMPLE_WORKER_LEASE_MS
-      ? Number(process.env.EXAMPLE_WORKER_LEASE_MS)
-      : 30_000,
-    ...(process.env.EXAMPLE_WORKER_DEADLINE_MS
-      ? {deadlineMs: Number(process.env.EXAMPLE_WORKER_DEADLINE_MS)}
-      : {}),
-    retryTopic: process.env.EXAMPLE_RETRY_TOPIC || RETRY_TOPIC,
-    ...(process.env.EXAMPLE_DEAD_LETTER_TOPIC
-      ? {deadLetterTopic: process.env.EXAMPLE_DEAD_LETTER_TOPIC}
-      : {}),
-  },
+type AccountCloudEvent = CloudEvent<NonNullable<PubSubCloudEvent['data']>>;
+
+/** The worker's lock settings, read from the environment when this module loads. */
+export const exampleWorkerOptions: LockedHandlerOptions<AccountCloudEvent> = {
+  identifier: event => `account:${accountEventOf(event).account}`,
+  waitBudgetMs: 250,
+  backoff: {initialMs: 250, maxMs: 4000, multiplier: 2},
+  earlyArrivalBudgetMs: 4000,
+  maxAttempts: 30,
+  // lockedHandler refuses a bad value when this module loads.
+  leaseMs: process.env.EXAMPLE_WORKER_LEASE_MS
+    ? Number(process.env.EXAMPLE_WORKER_LEASE_MS)
+    : 30_000,
+  ...(process.env.EXAMPLE_WORKER_DEADLINE_MS
+    ? {deadlineMs: Number(process.env.EXAMPLE_WORKER_DEADLINE_MS)}
+    : {}),
+  retryTopic: process.env.EXAMPLE_RETRY_TOPIC || RETRY_TOPIC,
+  ...(process.env.EXAMPLE_DEAD_LETTER_TOPIC
+    ? {deadLetterTopic: process.env.EXAMPLE_DEAD_LETTER_TOPIC}
+    : {}),
+};
+
+export const exampleWorker = lockedHandler<AccountCloudEvent>(
+  exampleWorkerOptions,
   async (event, held) => {
     const {account, amount, eventId} = accountEventOf(event);
     const ledger = await accountLedger();
