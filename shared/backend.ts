@@ -1,3 +1,4 @@
+import type {EntityData, EntityPath, EntityUpdate} from './fenced-data';
 import type {LockKind} from './kinds';
 import type {Takeover} from './taking-rules';
 
@@ -56,7 +57,41 @@ export interface LockBackend {
    * enumerate their locks implement it; memcached cannot (it has no way to list keys).
    */
   list?(query: ListQuery): Promise<LockRecord[]>;
+  /**
+   * STRONG stores: one attempt at a fenced write of data in the store's own database and
+   * namespace (see fenced-write.ts). Atomically: refuses a fence below the highest that ever wrote
+   * the path (STALE_FENCE), answers `duplicate` for a live once-key, else writes the data (or
+   * deletes it), the path's highest fence and the once-key in one commit.
+   */
+  fencedWrite?(request: FencedWriteRequest): Promise<FencedWriteOutcome>;
+  /** Deletes once-key records past their expiry (on `now`); resolves how many. */
+  removeExpiredOnceKeys?(now: Date): Promise<number>;
 }
+
+export interface FencedWriteRequest {
+  readonly path: EntityPath;
+  readonly fence: bigint;
+  /** What to write, made from the current data; absent for a delete. */
+  readonly update: EntityUpdate | undefined;
+  readonly excludeFromIndexes: readonly string[];
+  readonly once: OnceKeyRecord | undefined;
+}
+
+export interface OnceKeyRecord {
+  readonly onceKey: string;
+  /** Unique per attempt: a duplicate carrying it was this very attempt, applied although its answer was lost. */
+  readonly writeId: string;
+  readonly expiresAt: Date;
+}
+
+export type FencedWriteOutcome =
+  | {readonly applied: true; readonly data: EntityData | undefined}
+  | {
+      readonly applied: false;
+      readonly reason: 'duplicate';
+      /** The writeId of the write that recorded the once-key. */
+      readonly writeId: string;
+    };
 
 export interface LockWatch {
   /** The store is pushing this lock's changes: its first state has arrived and the stream has not failed. */

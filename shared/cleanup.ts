@@ -10,7 +10,10 @@ import {observeCleanup} from './telemetry/lock-telemetry';
 export const DEFAULT_CLEANUP_MAX_AGE_MS = 10 * 60 * 1000;
 
 /**
- * Deletes abandoned STRONG locks: leased ones whose lease has expired; lease-less ones whose last
+ * Deletes abandoned STRONG locks, and the fenced writes' once-key records past their retention
+ * (counted to the configured logger; fence records are never removed: they are what refuses a
+ * stale write).
+ * Abandoned locks: leased ones whose lease has expired; lease-less ones whose last
  * sign of life (grant or renewal) is older than `maxAgeMs`, or past their own steal time. A live
  * lease is never deleted, whatever `maxAgeMs`, and neither is a lock re-acquired or renewed after
  * it was found. Judged on the store's clock where it reports one; `now` (this host's clock by
@@ -40,13 +43,25 @@ export async function cleanupStaleLocksIn(
       {kind: LockKind.STRONG},
     );
   const criteria = {now, maxAgeMs};
-  return {
-    deleted: await observeCleanup(
-      {
-        kind: LockKind.STRONG,
-        recordIdentifiers: runtime.config.telemetry.recordIdentifiers,
-      },
-      () => attemptCleanup(() => cleanup(criteria), runtime.config.retry),
-    ),
-  };
+  const deleted = await observeCleanup(
+    {
+      kind: LockKind.STRONG,
+      recordIdentifiers: runtime.config.telemetry.recordIdentifiers,
+    },
+    () => attemptCleanup(() => cleanup(criteria), runtime.config.retry),
+  );
+  const removeOnceKeys = backend.removeExpiredOnceKeys?.bind(backend);
+  if (removeOnceKeys) {
+    const expiredOnceKeys = await attemptCleanup(
+      () => removeOnceKeys(now),
+      runtime.config.retry,
+    );
+    if (expiredOnceKeys > 0)
+      runtime.config.logger.info(
+        'cleanup: removed once-key records past their retention',
+        {expiredOnceKeys},
+      );
+  }
+  // `deleted` counts locks only, as it always has.
+  return {deleted};
 }

@@ -32,6 +32,9 @@ export type {
   LockWatch,
   ListQuery,
   CleanupCriteria,
+  FencedWriteRequest,
+  FencedWriteOutcome,
+  OnceKeyRecord,
 } from './backend';
 export type {Takeover} from './taking-rules';
 export type {LockLogger, LogFields} from './logger';
@@ -48,8 +51,21 @@ export {DEFAULT_WAIT_BACKOFF, DEFAULT_RETRY_POLICY} from './backoff';
 export type {BackoffPolicy, RetryPolicy} from './backoff';
 export {MAX_IDENTIFIER_BYTES} from './validation';
 export {releaseByToken, renewByToken, MAX_TOKEN_LENGTH} from './token-release';
-export {fencedUpdate, FENCE_PROPERTY} from './datastore/fenced-update';
-export type {EntityData, FencedUpdateOptions} from './datastore/fenced-update';
+export {fencedUpdate} from './datastore/fenced-update';
+export type {FencedUpdateOptions} from './datastore/fenced-update';
+export {fencedUpdateDocument} from './firestore/fenced-update-document';
+export {
+  FENCE_PROPERTY,
+  FENCE_RECORD_KIND,
+  ONCE_KEY_KIND,
+  DEFAULT_ONCE_KEY_RETENTION_MS,
+} from './fenced-data';
+export type {
+  EntityData,
+  EntityPath,
+  FencedWriteOptions,
+  FencedWriteResult,
+} from './fenced-data';
 export {cleanupStaleLocks, DEFAULT_CLEANUP_MAX_AGE_MS} from './cleanup';
 export {
   lockedHandler,

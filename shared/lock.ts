@@ -5,6 +5,13 @@ import {currentRuntime} from './config';
 import type {LockRuntime, RuntimeSource} from './runtime';
 import {withinBudget} from './budget';
 import {LockAcquisitionError, LockError} from './errors';
+import type {
+  EntityPath,
+  EntityUpdate,
+  FencedWriteOptions,
+  FencedWriteResult,
+} from './fenced-data';
+import {heldFencedWrite} from './fenced-write';
 import {validateIdentifier} from './validation';
 import {holderIdOf} from './holder-id';
 import type {LockKind} from './kinds';
@@ -171,6 +178,29 @@ export class Lock<K extends LockKind = LockKind> {
    */
   stopRenewing(): void {
     this.#keeper?.stop();
+  }
+
+  /**
+   * Writes the entity (Datastore) or document (Firestore) at `path`, in this lock's own store and
+   * namespace, with what `update` makes of its current data, fenced by this grant's fence: a lower
+   * fence than the highest that ever wrote the path rejects `STALE_FENCE` and nothing is written.
+   * With `onceKey`, a write already made with it resolves `{applied: false, reason: 'duplicate'}`.
+   * STRONG locks only. See README "Fenced writes".
+   */
+  fencedUpdate(
+    path: EntityPath,
+    update: EntityUpdate,
+    options?: FencedWriteOptions,
+  ): Promise<FencedWriteResult> {
+    return heldFencedWrite(this.runtime, this, path, update, options);
+  }
+
+  /** `fencedUpdate`'s delete: removes the data and keeps its highest fence (a tombstone). */
+  fencedDelete(
+    path: EntityPath,
+    options?: FencedWriteOptions,
+  ): Promise<FencedWriteResult> {
+    return heldFencedWrite(this.runtime, this, path, undefined, options);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

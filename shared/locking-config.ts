@@ -53,6 +53,12 @@ export interface LockingConfig {
   retry?: Partial<RetryPolicy> | undefined;
   /** OpenTelemetry spans and lock events (see README "Operating it"). */
   telemetry?: TelemetryConfig | undefined;
+  /**
+   * How long a fenced write's once-key is remembered (a second write with it applies nothing);
+   * cleanup removes it after. Default: 7 days (DEFAULT_ONCE_KEY_RETENTION_MS), as long as Pub/Sub
+   * may redeliver a message.
+   */
+  onceKeyRetentionMs?: number | undefined;
 }
 
 export interface TelemetryConfig {
@@ -81,4 +87,5 @@ export interface ResolvedLockingConfig {
   readonly waitBackoff: BackoffPolicy;
   readonly retry: RetryPolicy;
   readonly telemetry: {readonly recordIdentifiers: boolean};
+  readonly onceKeyRetentionMs: number;
 }

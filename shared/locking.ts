@@ -1,5 +1,9 @@
 import {cleanupStaleLocksIn, type cleanupStaleLocks} from './cleanup';
 import {fencedUpdateIn, type fencedUpdate} from './datastore/fenced-update';
+import {
+  fencedUpdateDocumentIn,
+  type fencedUpdateDocument,
+} from './firestore/fenced-update-document';
 import {forceReleaseIn, type forceRelease} from './force-release';
 import {listLocksIn, type listLocks} from './list-locks';
 import {acquireIn, lockIn, type Lock, type lock} from './lock';
@@ -32,6 +36,7 @@ export interface Locking {
   readonly releaseByToken: typeof releaseByToken;
   readonly renewByToken: typeof renewByToken;
   readonly fencedUpdate: typeof fencedUpdate;
+  readonly fencedUpdateDocument: typeof fencedUpdateDocument;
   readonly lockedHandler: typeof lockedHandler;
 }
 
@@ -68,6 +73,8 @@ function lockingOn(runtimeOf: RuntimeSource): Locking {
       renewByTokenIn(runtimeOf, identifier, token, options),
     fencedUpdate: (datastore, key, fence, update, options) =>
       fencedUpdateIn(runtimeOf, datastore, key, fence, update, options),
+    fencedUpdateDocument: (ref, fence, update, options) =>
+      fencedUpdateDocumentIn(runtimeOf, ref, fence, update, options),
     lockedHandler: (options, handler) =>
       lockedHandlerIn(runtimeOf, options, handler),
   };

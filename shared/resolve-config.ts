@@ -1,6 +1,7 @@
 import {backendOption} from './backend-option';
 import {DEFAULT_RETRY_POLICY, DEFAULT_WAIT_BACKOFF} from './backoff';
 import {LockError} from './errors';
+import {DEFAULT_ONCE_KEY_RETENTION_MS} from './fenced-data';
 import type {
   LockingConfig,
   ResolvedLockingConfig,
@@ -88,6 +89,10 @@ export function resolveLockingConfig(
       ),
     },
     telemetry: telemetryConfig(config.telemetry),
+    onceKeyRetentionMs: positiveDuration(
+      'onceKeyRetentionMs',
+      config.onceKeyRetentionMs ?? DEFAULT_ONCE_KEY_RETENTION_MS,
+    ),
   };
 }
 

@@ -2,6 +2,8 @@ import type {
   AcquireOutcome,
   AcquireRequest,
   CleanupCriteria,
+  FencedWriteOutcome,
+  FencedWriteRequest,
   ListQuery,
   LockBackend,
   LockRecord,
@@ -26,6 +28,7 @@ import {
   probeVersionPreconditions,
 } from './precondition-probe';
 import {listDatastoreLocks} from './list-locks';
+import {DatastoreFencedWriter, fencedKey} from './fenced-write';
 import {decodeLock, encodeLock, lockKey, type LockFields} from './lock-entity';
 import {grantRecord, renewedRecord} from '../grant-records';
 import {
@@ -59,6 +62,7 @@ export class DatastoreLockBackend implements LockBackend {
   private cleanupTransactionSize = CLEANUP_PAGE;
   /** Whether this store honours version preconditions; decides how a release checks ownership. */
   readonly preconditions: PreconditionSupport;
+  readonly #fenced: DatastoreFencedWriter;
 
   constructor(
     readonly rpc: DatastoreRpc,
@@ -73,6 +77,7 @@ export class DatastoreLockBackend implements LockBackend {
         ),
       isGoogleEndpoint(rpc.endpoint()) ? true : undefined,
     );
+    this.#fenced = new DatastoreFencedWriter(rpc);
   }
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
@@ -283,6 +288,20 @@ export class DatastoreLockBackend implements LockBackend {
       }
     }
     return deleted;
+  }
+
+  /** The data entity at `path` in the locks' partition (see fenced-write.ts). */
+  async fencedWrite(request: FencedWriteRequest): Promise<FencedWriteOutcome> {
+    const key = fencedKey(
+      await this.partition(),
+      request.path,
+      this.settings.entityKind,
+    );
+    return this.#fenced.write(key, request);
+  }
+
+  async removeExpiredOnceKeys(now: Date): Promise<number> {
+    return this.#fenced.removeExpiredOnceKeys(await this.partition(), now);
   }
 
   /**

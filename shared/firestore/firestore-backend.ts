@@ -7,6 +7,8 @@ import type {
   AcquireOutcome,
   AcquireRequest,
   CleanupCriteria,
+  FencedWriteOutcome,
+  FencedWriteRequest,
   ListQuery,
   LockBackend,
   LockRecord,
@@ -31,6 +33,8 @@ import {
   isAlreadyExists,
   isFailedPrecondition,
 } from './firestore-errors';
+import {deleteUnchanged} from './delete-unchanged';
+import {fencedRef, FirestoreFencedWriter} from './fenced-write';
 import {listFirestoreLocks} from './list-locks';
 import {LockWatchers} from './lock-watchers';
 import {
@@ -72,11 +76,14 @@ export interface FirestoreBackendSettings {
 export class FirestoreLockBackend implements LockBackend {
   readonly kind = LockKind.STRONG;
   readonly watchers = new LockWatchers(identifier => this.refOf(identifier));
+  readonly #fenced: FirestoreFencedWriter;
 
   constructor(
     readonly calls: FirestoreCalls,
     private readonly settings: FirestoreBackendSettings,
-  ) {}
+  ) {
+    this.#fenced = new FirestoreFencedWriter(calls);
+  }
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
     const ref = this.refOf(request.identifier);
@@ -254,7 +261,9 @@ export class FirestoreLockBackend implements LockBackend {
           );
         });
         const removed = await Promise.all(
-          judged.map(found => this.deleteUnchanged(found)),
+          judged.map(found =>
+            deleteUnchanged(this.calls, found, 'cleanup (delete)'),
+          ),
         );
         deleted += removed.filter(Boolean).length;
         if (page.size < CLEANUP_PAGE) break;
@@ -264,19 +273,20 @@ export class FirestoreLockBackend implements LockBackend {
     return deleted;
   }
 
-  private async deleteUnchanged(found: DocumentSnapshot): Promise<boolean> {
-    try {
-      await this.calls.delete(found.ref, {
-        lastUpdateTime: found.updateTime as Timestamp,
-      });
-      return true;
-    } catch (error) {
-      if (isFailedPrecondition(error)) return false;
-      throw classifyFirestoreError(error, {
-        write: true,
-        what: 'cleanup (delete)',
-      });
-    }
+  /** The document at `path` in the locks' namespace (see fenced-write.ts). */
+  fencedWrite(request: FencedWriteRequest): Promise<FencedWriteOutcome> {
+    const {namespace, collection} = this.settings;
+    const ref = fencedRef(
+      this.calls.firestore,
+      namespace ? `namespaces/${namespace}/` : '',
+      request.path,
+      collection,
+    );
+    return this.#fenced.write(ref, request);
+  }
+
+  removeExpiredOnceKeys(now: Date): Promise<number> {
+    return this.#fenced.removeExpiredOnceKeys(now);
   }
 
   /** One create; `undefined` when the lock exists. */

@@ -79,6 +79,19 @@ export class FirestoreCalls {
     return this.bounded('query', () => query.get());
   }
 
+  /** The documents in one read, at one read time: a consistent snapshot of them together. */
+  getAll(refs: DocumentReference[]): Promise<DocumentSnapshot[]> {
+    return this.bounded('get', () => this.firestore.getAll(...refs));
+  }
+
+  /** Several writes in one commit, sent once (see commitOnce); `Written` is the first write's. */
+  commit(
+    what: string,
+    write: (batch: WriteBatch) => unknown,
+  ): Promise<Written> {
+    return this.bounded(what, () => this.commitOnce(write));
+  }
+
   /**
    * One write, sent once. The client's own commit (behind create, update and delete) re-sends a
    * commit refused as UNAVAILABLE, RESOURCE_EXHAUSTED or ABORTED for up to 10 minutes, long after

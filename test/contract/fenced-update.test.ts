@@ -11,6 +11,7 @@ import {
 } from '../../shared';
 import {startNodeChild} from '../reliability/child-process';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
+import {plainEntity} from '../support/fenced-store-view';
 import {uniqueId} from '../support/ids';
 
 /** See lease-pause.test.ts: long enough to pause the holder before its first renewal. */
@@ -28,22 +29,7 @@ async function stored(
     datastore.key(['FencedRegister', name]),
     {wrapNumbers: true},
   );
-  if (!entity) return undefined;
-  const plain: Record<string, unknown> = {};
-  for (const [property, value] of Object.entries(
-    entity as Record<string, unknown>,
-  )) {
-    const wrapped = value as {value?: string} | null;
-    const integer =
-      wrapped !== null &&
-      typeof wrapped === 'object' &&
-      typeof wrapped.value === 'string'
-        ? wrapped.value
-        : undefined;
-    if (property === FENCE_PROPERTY) plain.fence = integer;
-    else plain[property] = integer === undefined ? value : Number(integer);
-  }
-  return plain;
+  return entity ? plainEntity(entity as Record<string, unknown>) : undefined;
 }
 
 for (const target of DATASTORE_TARGETS) {
@@ -108,6 +94,33 @@ for (const target of DATASTORE_TARGETS) {
         isCode('STALE_FENCE'),
       );
       await fencedUpdate(datastore, key, big, () => ({value: 3}));
+    });
+
+    it("remembers the highest fence when the next holder deletes the entity or saves it without the fence: the stale holder's late write is refused STALE_FENCE", async () => {
+      const name = uniqueId('register');
+      const key = datastore.key(['FencedRegister', name]);
+      await fencedUpdate(datastore, key, 9n, () => ({value: 1}));
+      await datastore.save({key, data: {value: 2}});
+      await assert.rejects(
+        fencedUpdate(datastore, key, 8n, () => ({value: -1})),
+        isCode('STALE_FENCE'),
+        'after a plain save that dropped the fence property',
+      );
+      assert.deepEqual(await stored(datastore, name), {value: 2});
+      await datastore.delete(key);
+      await assert.rejects(
+        fencedUpdate(datastore, key, 8n, () => ({value: -1})),
+        isCode('STALE_FENCE'),
+        'after a plain delete',
+      );
+      assert.equal(await stored(datastore, name), undefined);
+      assert.deepEqual(
+        await fencedUpdate(datastore, key, 9n, current => ({
+          value: current === undefined ? 'from nothing' : 'from data',
+        })),
+        {value: 'from nothing'},
+        'the holder of the highest fence re-creates it',
+      );
     });
 
     it('refuses bad input with INVALID_ARGUMENT', async () => {

@@ -100,6 +100,8 @@ describe('input validation', () => {
       ['a zero rpc timeout', {rpcTimeoutMs: 0}],
       ['a backoff multiplier below 1', {waitBackoff: {multiplier: 0.5}}],
       ['zero retry attempts', {retry: {maxAttempts: 0}}],
+      ['a zero once-key retention', {onceKeyRetentionMs: 0}],
+      ['a once-key retention in text', {onceKeyRetentionMs: '7d'}],
     ];
     for (const [what, config] of bad) {
       it(`refuses ${what}`, () => {
@@ -120,6 +122,11 @@ describe('input validation', () => {
       });
       assert.equal(resolved.retry.maxAttempts, 5);
       assert.equal(resolved.entityKind, 'DatastoreLock');
+      assert.equal(
+        resolved.onceKeyRetentionMs,
+        7 * 24 * 60 * 60 * 1000,
+        'once-keys outlive Pub/Sub redelivery (up to 7 days)',
+      );
     });
   });
 });
