@@ -42,6 +42,7 @@ export interface HandlerRunResult {
   readonly options: Omit<HandlerRunOptions, 'log'>;
   readonly workMs: number;
   readonly accounts: number;
+  readonly publishEveryMs: number;
   readonly check: HandlerCheck;
   readonly faults: HandlerFaultRecord[];
   /** Log lines of the instances, counted: what refused or repeated a write. */
@@ -117,7 +118,8 @@ export async function runHandlerNemesis(
     const seen = {staleFence: 0, lockLost: 0, duplicates: 0};
     const onLine = (instance: number) => (line: string) => {
       if (line.includes('"outcome":"ran"')) lastRanAt.set(instance, now());
-      if (line.includes('STALE_FENCE')) seen.staleFence++;
+      // The message of LockError STALE_FENCE, as the framework logs the failed invocation.
+      if (line.includes('refused a write with fence')) seen.staleFence++;
       if (line.includes('"outcome":"lock_lost"')) seen.lockLost++;
       if (line.includes('not applied twice')) seen.duplicates++;
     };
@@ -303,6 +305,7 @@ export async function runHandlerNemesis(
       },
       workMs: WORK_MS,
       accounts: ACCOUNTS,
+      publishEveryMs: PUBLISH_EVERY_MS,
       check: checkBalances(published, balances),
       faults,
       seen,

@@ -1,5 +1,5 @@
 import {ACCOUNT_KIND} from '../../functions/example-worker';
-import {documentId} from '../../functions/example-ledger/firestore-ledger';
+import {documentId} from '../../shared/firestore/document-id';
 import type {StrongTarget} from './strong-targets';
 
 /** Where the example worker must be pointed to keep its locks and its ledger on `target`'s store. */
