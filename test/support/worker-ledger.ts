@@ -1,4 +1,6 @@
+import type {Datastore} from '@google-cloud/datastore';
 import {ACCOUNT_KIND} from '../../functions/example-worker';
+import {ONCE_KEY_KIND, onceRecordName} from '../../shared/fenced-data';
 import {documentId} from '../../shared/firestore/document-id';
 import type {StrongTarget} from './strong-targets';
 
@@ -43,4 +45,29 @@ export function ledgerReader(target: StrongTarget): LedgerReader {
     },
     close: async () => undefined,
   };
+}
+
+/**
+ * Which of `eventIds` the example worker applied to `account` on a Datastore store: the once-key
+ * records the fenced write keeps beside the balance (the library's LockOnceKey kind, named by a
+ * hash of the path, spelled as the library spells a named path, and the once-key).
+ */
+export async function appliedEventIds(
+  datastore: Datastore,
+  account: string,
+  eventIds: readonly string[],
+): Promise<Set<string>> {
+  const identity = JSON.stringify([[ACCOUNT_KIND, account]]);
+  const names = new Map(
+    eventIds.map(id => [onceRecordName(identity, id), id] as const),
+  );
+  const [found] = (await datastore.get(
+    [...names.keys()].map(name => datastore.key([ONCE_KEY_KIND, name])),
+  )) as [{[key: symbol]: {name?: string}}[]];
+  return new Set(
+    found.flatMap(entity => {
+      const id = names.get(String(entity[datastore.KEY]?.name));
+      return id === undefined ? [] : [id];
+    }),
+  );
 }
