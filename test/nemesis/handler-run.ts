@@ -12,6 +12,8 @@ import {
   CHECK_THEN_WRITE_WORKER,
   EXAMPLE_WORKER,
 } from '../support/worker-server';
+import {CONTROL_APPLIED_KIND} from '../support/worker-check-then-write';
+import {appliedEventIds} from '../support/worker-ledger';
 import {checkBalances, type HandlerCheck} from './handler-check';
 import {seededRandom} from './random';
 import {NEMESIS_PROJECT} from './store';
@@ -63,9 +65,13 @@ const LEAD_IN_MS = 3000;
 const PAUSES_PER_MINUTE = 8;
 const KILLS_PER_MINUTE = 2;
 /** After the last fault: every account must reach its count by then, Pub/Sub retries included. */
-const SETTLE_LIMIT_MS = 120_000;
-/** A balance unchanged this long, all faults healed, is final. */
-const SETTLED_QUIET_MS = 20_000;
+const SETTLE_LIMIT_MS = 180_000;
+/**
+ * A balance unchanged this long, all faults healed, is final. Long: the Pub/Sub emulator backs off
+ * pushes to an endpoint that refused connections (a killed instance) well past the subscription's
+ * retry policy.
+ */
+const SETTLED_QUIET_MS = 60_000;
 
 /**
  * The handler workload: the example worker on several Functions Framework instances, fed by
@@ -90,6 +96,7 @@ export async function runHandlerNemesis(
   const instances: WorkerInstance[] = [];
   const timers: NodeJS.Timeout[] = [];
   let pubsub: PubSub | undefined;
+  let emulatorHostSet = false;
   // Instances die with the run, however it ends (Ctrl-C included).
   const lastResort = () => {
     for (const instance of instances) instance.signal('SIGKILL');
@@ -102,6 +109,8 @@ export async function runHandlerNemesis(
       const emulator = await startEmulator('pubsub');
       services.push(emulator);
       process.env.PUBSUB_EMULATOR_HOST = emulator.host;
+      // Stopped with this run: the next run must not find its address.
+      emulatorHostSet = true;
     }
     pubsub = new PubSub({projectId: NEMESIS_PROJECT});
     const db = new Datastore({
@@ -236,6 +245,7 @@ export async function runHandlerNemesis(
       );
 
     const published = new Map<string, number>();
+    const eventsOf = new Map<string, string[]>();
     const account = (index: number) => `${run}-account-${index}`;
     for (let sent = 0; now() < options.durationMs; sent++) {
       const to = random.int(0, options.instances - 1);
@@ -245,7 +255,13 @@ export async function runHandlerNemesis(
           json: {account: name, amount: 1, eventId: `${run}-event-${sent}`},
         })
         .then(
-          () => published.set(name, (published.get(name) ?? 0) + 1),
+          () => {
+            published.set(name, (published.get(name) ?? 0) + 1);
+            eventsOf.set(name, [
+              ...(eventsOf.get(name) ?? []),
+              `${run}-event-${sent}`,
+            ]);
+          },
           (error: unknown) => say(`publish failed: ${String(error)}`),
         );
       await new Promise(resolve => setTimeout(resolve, PUBLISH_EVERY_MS));
@@ -294,6 +310,20 @@ export async function runHandlerNemesis(
       );
     }
     const settleMs = Math.round(now() - settleFrom);
+    // Where a balance is off: which of its events the worker recorded as applied (once-key records,
+    // or the control's own records). An event never recorded was never applied: still undelivered.
+    const unapplied = new Map<string, string[]>();
+    for (const [name, count] of published)
+      if (balances.get(name) !== count) {
+        const ids = eventsOf.get(name) ?? [];
+        const applied = options.fenced
+          ? await appliedEventIds(db, name, ids)
+          : await controlAppliedIds(db, ids);
+        unapplied.set(
+          name,
+          ids.filter(id => !applied.has(id)),
+        );
+      }
     return {
       options: {
         seed: options.seed,
@@ -306,7 +336,7 @@ export async function runHandlerNemesis(
       workMs: WORK_MS,
       accounts: ACCOUNTS,
       publishEveryMs: PUBLISH_EVERY_MS,
-      check: checkBalances(published, balances),
+      check: checkBalances(published, balances, unapplied),
       faults,
       seen,
       settleMs,
@@ -318,5 +348,16 @@ export async function runHandlerNemesis(
     process.removeListener('exit', lastResort);
     await pubsub?.close();
     await Promise.all(services.map(service => service.stop()));
+    if (emulatorHostSet) delete process.env.PUBSUB_EMULATOR_HOST;
   }
+}
+
+async function controlAppliedIds(
+  db: Datastore,
+  ids: readonly string[],
+): Promise<Set<string>> {
+  const [found] = (await db.get(
+    ids.map(id => db.key([CONTROL_APPLIED_KIND, id])),
+  )) as [{[key: symbol]: {name?: string}}[]];
+  return new Set(found.map(entity => String(entity[db.KEY]?.name)));
 }
