@@ -1,35 +1,48 @@
 import {setTimeout as sleep} from 'node:timers/promises';
 import type {CloudEvent} from '@google-cloud/functions-framework';
-import {lockedHandler, type PubSubCloudEvent} from '../shared';
+import {
+  lockedHandler,
+  type LockedHandlerOptions,
+  type PubSubCloudEvent,
+} from '../shared';
 import {log} from './log';
 // Names only (no imports of its own): the retry topic `npm start` and `npm run deploy` create.
 import {RETRY_TOPIC} from '../infra/topology';
-import {accountLedger} from './example-ledger/ledger';
 
-export {
-  ACCOUNT_KIND,
-  APPLIED_EVENT_KIND,
-  DUPLICATE_KIND,
-} from './example-ledger/ledger';
+/** An account's balance: `[ACCOUNT_KIND, account]`, a Datastore entity or a Firestore document. */
+export const ACCOUNT_KIND = 'ExampleAccount';
+/** A redelivered event, counted (`deliveries`) for the tests and the operator who wonders. */
+export const DUPLICATE_KIND = 'ExampleDuplicateDelivery';
+/**
+ * No longer written: an applied event is now the once-key the fenced write records with the
+ * balance (the library's `LockOnceKey`). Kept so code that imports the name still compiles.
+ */
+export const APPLIED_EVENT_KIND = 'ExampleAppliedEvent';
 
 /**
  * An example Pub/Sub worker built with lockedHandler: it applies account events, one at a time per
  * account, on however many instances Cloud Functions runs.
  *
  * Message data: JSON `{"account": "alice", "amount": 5, "eventId": "e-1"}`. Under the lock of the
- * account it reads the balance, adds the amount and writes it back, with no transaction: only the
- * lock keeps two instances from losing each other's update. The event id is recorded with the new
- * balance, in the same commit, so a redelivered event is noticed and not applied twice. The data
- * lives in the STRONG store of the locks (functions/example-ledger/).
+ * account it adds the amount to the balance with the held lock's fenced write: the read, the
+ * check and the write are one commit in the STRONG store of the locks, which refuses it
+ * (STALE_FENCE) if a later holder of the lock has written the account since. The event id is the
+ * write's once-key, recorded in the same commit: a redelivered event applies nothing and is
+ * counted as a duplicate.
  *
  * The lock has a lease (30 s), renewed while the handler runs: an instance that crashes holding an
- * account's lock delays that account's events by at most the lease. Before its write the worker
- * checks that the lock is still its own (`held.signal`); if not, it throws, and Pub/Sub redelivers.
+ * account's lock delays that account's events by at most the lease. An instance frozen past its
+ * lease (a timed-out request keeps running on Cloud Run) may wake up believing it holds the lock:
+ * `held.signal` would tell it, but only when it checks, and a pause can fall between a check and a
+ * write. The fence cannot be outrun: the late write fails STALE_FENCE, the invocation fails, and
+ * Pub/Sub redelivers the event, to be applied once by the lock's current holder.
  *
  * Environment: EXAMPLE_RETRY_TOPIC (default `example-work-retry` in the function's project: the
  * worker's own topic for re-queued messages, pushed back to it alone), EXAMPLE_DEAD_LETTER_TOPIC
- * (optional), EXAMPLE_WORKER_WORK_MS (a pause inside the lock, to make contention visible; default 0),
- * EXAMPLE_WORKER_LEASE_MS (the lease; default 30,000).
+ * (optional), EXAMPLE_WORKER_WORK_MS (a pause inside the lock before the write, to make contention
+ * and late writes visible; default 0), EXAMPLE_WORKER_LEASE_MS (the lease; default 30,000),
+ * EXAMPLE_WORKER_DEADLINE_MS (when renewals stop, as the function's timeout; default
+ * lockedHandler's, 60,000).
  */
 export interface AccountEvent {
   readonly account: string;
@@ -52,41 +65,47 @@ export function accountEventOf(event: PubSubCloudEvent): AccountEvent {
   return parsed as AccountEvent;
 }
 
-export const exampleWorker = lockedHandler<
-  CloudEvent<NonNullable<PubSubCloudEvent['data']>>
->(
-  {
-    identifier: event => `account:${accountEventOf(event).account}`,
-    waitBudgetMs: 250,
-    backoff: {initialMs: 250, maxMs: 4000, multiplier: 2},
-    earlyArrivalBudgetMs: 4000,
-    maxAttempts: 30,
-    // lockedHandler refuses a bad value when this module loads.
-    leaseMs: process.env.EXAMPLE_WORKER_LEASE_MS
-      ? Number(process.env.EXAMPLE_WORKER_LEASE_MS)
-      : 30_000,
-    retryTopic: process.env.EXAMPLE_RETRY_TOPIC || RETRY_TOPIC,
-    ...(process.env.EXAMPLE_DEAD_LETTER_TOPIC
-      ? {deadLetterTopic: process.env.EXAMPLE_DEAD_LETTER_TOPIC}
-      : {}),
-  },
+type AccountCloudEvent = CloudEvent<NonNullable<PubSubCloudEvent['data']>>;
+
+/** The worker's lock settings, read from the environment when this module loads. */
+export const exampleWorkerOptions: LockedHandlerOptions<AccountCloudEvent> = {
+  identifier: event => `account:${accountEventOf(event).account}`,
+  waitBudgetMs: 250,
+  backoff: {initialMs: 250, maxMs: 4000, multiplier: 2},
+  earlyArrivalBudgetMs: 4000,
+  maxAttempts: 30,
+  // lockedHandler refuses a bad value when this module loads.
+  leaseMs: process.env.EXAMPLE_WORKER_LEASE_MS
+    ? Number(process.env.EXAMPLE_WORKER_LEASE_MS)
+    : 30_000,
+  ...(process.env.EXAMPLE_WORKER_DEADLINE_MS
+    ? {deadlineMs: Number(process.env.EXAMPLE_WORKER_DEADLINE_MS)}
+    : {}),
+  retryTopic: process.env.EXAMPLE_RETRY_TOPIC || RETRY_TOPIC,
+  ...(process.env.EXAMPLE_DEAD_LETTER_TOPIC
+    ? {deadLetterTopic: process.env.EXAMPLE_DEAD_LETTER_TOPIC}
+    : {}),
+};
+
+export const exampleWorker = lockedHandler<AccountCloudEvent>(
+  exampleWorkerOptions,
   async (event, held) => {
     const {account, amount, eventId} = accountEventOf(event);
-    const ledger = await accountLedger();
-    if (await ledger.isApplied(eventId)) {
-      await ledger.recordDuplicate(eventId);
-      log(
-        'WARNING',
-        'exampleWorker: event delivered again, not applied twice',
-        {eventId},
-      );
-      return;
-    }
-    const balance = await ledger.balance(account);
     const pauseMs = Number(process.env.EXAMPLE_WORKER_WORK_MS ?? 0);
-    if (pauseMs > 0) await sleep(pauseMs, undefined, {signal: held.signal});
-    // The balance read above is only ours to overwrite while we hold the lock.
-    held.signal.throwIfAborted();
-    await ledger.apply({account, amount, eventId}, balance + amount);
+    // Work that does not watch held.signal, as most work does not: the fence still keeps it out.
+    if (pauseMs > 0) await sleep(pauseMs);
+    const result = await held.fencedUpdate(
+      [ACCOUNT_KIND, account],
+      current => ({balance: Number(current?.balance ?? 0) + amount}),
+      {onceKey: eventId},
+    );
+    if (result.applied) return;
+    await held.fencedUpdate([DUPLICATE_KIND, eventId], current => ({
+      eventId,
+      deliveries: Number(current?.deliveries ?? 1) + 1,
+    }));
+    log('WARNING', 'exampleWorker: event delivered again, not applied twice', {
+      eventId,
+    });
   },
 );

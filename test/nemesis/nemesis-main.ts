@@ -1,15 +1,19 @@
 /**
- * `npm run nemesis [-- --seed N] [--duration-s S] [--control-duration-s S] [--workers W] [--lease-ms L] [--report FILE]`
+ * `npm run nemesis [-- --seed N] [--duration-s S] [--control-duration-s S] [--workers W] [--lease-ms L]
+ *   [--handler-duration-s S] [--handler-control-duration-s S] [--instances I] [--report FILE]`
  *
- * The fenced run (the register written with fencedUpdate), then the control run with the same
- * seed and the fence check off. Exits 0 only when the fenced run has no violation and the control
- * run has at least one (the checker can fail). Writes NEMESIS.md (or --report) unless --no-report.
+ * The register workload: the fenced run (the register written with fencedUpdate), then the
+ * control run with the same seed and the fence check off. Then the handler workload: the example
+ * worker on several Functions Framework instances (handler-run.ts), then its check-then-write
+ * control. Exits 0 only when both fenced runs have no violation and both control runs have at
+ * least one (the checker can fail). Writes NEMESIS.md (or --report) unless --no-report.
  * Needs root (network namespaces, iptables), iproute2, iptables, libfaketime and the Cloud SDK's
  * Datastore emulator.
  */
 import {writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {runHandlerNemesis, type HandlerRunResult} from './handler-run';
 import {newSeed} from './random';
 import {writeNemesisReport} from './report';
 import {runNemesis, type RunResult} from './run';
@@ -20,6 +24,9 @@ interface Args {
   controlDurationS: number;
   workers: number;
   leaseMs: number;
+  handlerDurationS: number;
+  handlerControlDurationS: number;
+  instances: number;
   report: string | undefined;
 }
 
@@ -30,6 +37,9 @@ export function parseArgs(argv: readonly string[]): Args {
     controlDurationS: 60,
     workers: 5,
     leaseMs: 2000,
+    handlerDurationS: 120,
+    handlerControlDurationS: 60,
+    instances: 3,
     report: join(process.cwd(), 'NEMESIS.md'),
   };
   for (let index = 0; index < argv.length; index++) {
@@ -57,6 +67,15 @@ export function parseArgs(argv: readonly string[]): Args {
       case '--lease-ms':
         args.leaseMs = value();
         break;
+      case '--handler-duration-s':
+        args.handlerDurationS = value();
+        break;
+      case '--handler-control-duration-s':
+        args.handlerControlDurationS = value();
+        break;
+      case '--instances':
+        args.instances = value();
+        break;
       case '--report':
         args.report = argv[++index];
         break;
@@ -68,7 +87,13 @@ export function parseArgs(argv: readonly string[]): Args {
     }
   }
   if (args.workers < 5) throw new Error('--workers must be at least 5');
-  if (args.durationS < 10 || args.controlDurationS < 10)
+  if (args.instances < 2) throw new Error('--instances must be at least 2');
+  if (
+    args.durationS < 10 ||
+    args.controlDurationS < 10 ||
+    args.handlerDurationS < 10 ||
+    args.handlerControlDurationS < 10
+  )
     throw new Error('durations must be at least 10 s');
   return args;
 }
@@ -76,10 +101,17 @@ export function parseArgs(argv: readonly string[]): Args {
 export function replayCommand(
   args: Pick<
     Args,
-    'seed' | 'durationS' | 'controlDurationS' | 'workers' | 'leaseMs'
+    | 'seed'
+    | 'durationS'
+    | 'controlDurationS'
+    | 'workers'
+    | 'leaseMs'
+    | 'handlerDurationS'
+    | 'handlerControlDurationS'
+    | 'instances'
   >,
 ): string {
-  return `sudo npm run nemesis -- --seed ${args.seed} --duration-s ${args.durationS} --control-duration-s ${args.controlDurationS} --workers ${args.workers} --lease-ms ${args.leaseMs}`;
+  return `sudo npm run nemesis -- --seed ${args.seed} --duration-s ${args.durationS} --control-duration-s ${args.controlDurationS} --workers ${args.workers} --lease-ms ${args.leaseMs} --handler-duration-s ${args.handlerDurationS} --handler-control-duration-s ${args.handlerControlDurationS} --instances ${args.instances}`;
 }
 
 /** The whole run (schedule, history, register log, check), for a closer look than the report gives. */
@@ -103,6 +135,14 @@ function summary(result: RunResult): string {
     recovery.ms === undefined ? [] : [recovery.ms],
   );
   return `${result.options.fenced ? 'fenced' : 'control'}: ops ${counts.invoked} (ok ${counts.ok}, fail ${counts.fail}, unknown ${counts.unknown}, crashed ${counts.crashed}); register ${result.check.logLength} increments; violations ${violations.length}; longest recovery ${judged.length ? Math.round(Math.max(...judged)) : '-'} ms`;
+}
+
+/** The handler workload's lease and deadline: short, so a pause of a few seconds outlasts both. */
+const HANDLER_LEASE_MS = 1000;
+const HANDLER_DEADLINE_MS = 1500;
+
+function handlerSummary(result: HandlerRunResult): string {
+  return `handler ${result.options.fenced ? 'fenced' : 'control'}: ${result.check.events} events, ${result.check.counted} counted; ${result.faults.length} faults; ${result.seen.staleFence} refused STALE_FENCE; violations ${result.check.violations.length}${result.check.violations.map(violation => `\n[nemesis]   ${violation.rule}: ${violation.message}`).join('')}`;
 }
 
 async function main(): Promise<number> {
@@ -137,14 +177,41 @@ async function main(): Promise<number> {
     console.log(
       `[nemesis]   control run caught ${violation.rule}: ${violation.message}`,
     );
+  const handler = {
+    shape: {
+      seed: args.seed,
+      instances: args.instances,
+      leaseMs: HANDLER_LEASE_MS,
+      deadlineMs: HANDLER_DEADLINE_MS,
+      log,
+    },
+  };
+  const handlerFenced = await runHandlerNemesis({
+    ...handler.shape,
+    durationMs: args.handlerDurationS * 1000,
+    fenced: true,
+  });
+  console.log(`[nemesis] ${handlerSummary(handlerFenced)}`);
+  const handlerControl = await runHandlerNemesis({
+    ...handler.shape,
+    durationMs: args.handlerControlDurationS * 1000,
+    fenced: false,
+  });
+  console.log(`[nemesis] ${handlerSummary(handlerControl)}`);
   if (args.report) {
-    writeNemesisReport(args.report, fenced, control, replayCommand(args));
+    writeNemesisReport(args.report, fenced, control, replayCommand(args), {
+      fenced: handlerFenced,
+      control: handlerControl,
+    });
     console.log(`[nemesis] wrote ${args.report}`);
   }
   const passed =
-    fenced.check.violations.length === 0 && control.check.violations.length > 0;
+    fenced.check.violations.length === 0 &&
+    control.check.violations.length > 0 &&
+    handlerFenced.check.violations.length === 0 &&
+    handlerControl.check.violations.length > 0;
   console.log(
-    `[nemesis] ${passed ? 'passed' : 'FAILED'}: fenced run ${fenced.check.violations.length} violations (target 0); control run ${control.check.violations.length} (must be > 0)`,
+    `[nemesis] ${passed ? 'passed' : 'FAILED'}: fenced run ${fenced.check.violations.length} violations (target 0); control run ${control.check.violations.length} (must be > 0); handler fenced run ${handlerFenced.check.violations.length} (target 0); handler control run ${handlerControl.check.violations.length} (must be > 0)`,
   );
   return passed ? 0 : 1;
 }

@@ -1,4 +1,6 @@
 import {strict as assert} from 'node:assert';
+import {checkBalances} from './handler-check';
+import {runHandlerNemesis} from './handler-run';
 import {NemesisNetwork} from './network';
 import {runNemesis} from './run';
 import {buildSchedule, FAULT_KINDS} from './schedule';
@@ -60,6 +62,54 @@ describe('nemesis (short, fixed seed)', function () {
       await NemesisNetwork.leftovers(result.networkTag),
       [],
       'the run removed its namespaces, veths and bridge',
+    );
+  });
+
+  it('the handler checker catches a lost update and an event applied twice', () => {
+    const published = new Map([
+      ['a', 5],
+      ['b', 5],
+      ['c', 5],
+    ]);
+    const check = checkBalances(
+      published,
+      new Map([
+        ['a', 5],
+        ['b', 4],
+        ['c', 6],
+      ]),
+    );
+    assert.deepEqual(
+      check.violations.map(violation => [violation.rule, violation.account]),
+      [
+        ['lost', 'b'],
+        ['doubled', 'c'],
+      ],
+    );
+    assert.equal(checkBalances(published, published).violations.length, 0);
+  });
+
+  it(`handler workload, seed ${SHORT.seed}: the example worker on 2 instances, paused inside its handler past its deadline and lease, killed and replaced: every event counted exactly once`, async () => {
+    const result = await runHandlerNemesis({
+      seed: SHORT.seed,
+      durationMs: 20_000,
+      instances: 2,
+      leaseMs: 1000,
+      deadlineMs: 1500,
+      fenced: true,
+    });
+    assert.deepEqual(
+      result.check.violations.map(violation => violation.message),
+      [],
+      'no violations',
+    );
+    assert.ok(
+      result.check.events >= 20,
+      `events published (${result.check.events})`,
+    );
+    assert.ok(
+      result.faults.some(fault => fault.kind === 'pause'),
+      'an instance was paused',
     );
   });
 });

@@ -1,5 +1,7 @@
 import {writeFileSync} from 'node:fs';
 import {cpus} from 'node:os';
+import type {HandlerRunResult} from './handler-run';
+import {handlerReportLines} from './handler-report';
 import type {RunResult} from './run';
 import {describeFault, FAULT_KINDS} from './schedule';
 
@@ -9,6 +11,7 @@ export function writeNemesisReport(
   fenced: RunResult,
   control: RunResult,
   replay: string,
+  handler?: {fenced: HandlerRunResult; control: HandlerRunResult},
 ): void {
   const lines = [
     '# Nemesis run',
@@ -143,6 +146,7 @@ export function writeNemesisReport(
     '',
     ...violations(control),
     '',
+    ...(handler ? handlerReportLines(handler.fenced, handler.control) : []),
     '## Schedule of the fenced run',
     '',
     "Times from the start of the schedule; each worker's own clock offset: " +

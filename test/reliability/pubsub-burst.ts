@@ -4,11 +4,8 @@ import {PubSub, type Message, type Topic} from '@google-cloud/pubsub';
 import {freePort} from '../../infra/ports';
 import {topicPushingTo} from '../support/pubsub-fixtures';
 import {startExampleWorkerServer, waitForHttp} from '../support/worker-server';
-import {
-  ACCOUNT_KIND,
-  APPLIED_EVENT_KIND,
-  DUPLICATE_KIND,
-} from '../../functions/example-worker';
+import {ACCOUNT_KIND, DUPLICATE_KIND} from '../../functions/example-worker';
+import {appliedEventIds} from '../support/worker-ledger';
 import {delay} from './child-process';
 import type {ScenarioResult} from './report';
 
@@ -25,8 +22,8 @@ export interface BurstSize {
  * A burst on the example worker, as in test/e2e/pubsub-worker.test.ts but larger: Functions Framework
  * servers (`functions-framework --target=exampleWorker`) fed by push subscriptions on the Pub/Sub
  * emulator, the counts read from Datastore. Every message must be applied exactly once or
- * dead-lettered; balances must equal the sum of what was applied (an unprotected read-modify-write,
- * so two messages of one account at once would lose an update).
+ * dead-lettered (applied: the once-key the worker's fenced write records); balances must equal the
+ * sum of what was applied.
  */
 export async function pubsubBurst(
   datastoreHost: string,
@@ -63,6 +60,7 @@ export async function pubsubBurst(
         startExampleWorkerServer(port, {
           DATASTORE_EMULATOR_HOST: datastoreHost,
           GOOGLE_CLOUD_PROJECT: project,
+          LOCKS_STRONG_STORE: 'datastore',
           EXAMPLE_WORKER_WORK_MS: String(size.workMs),
           EXAMPLE_DEAD_LETTER_TOPIC: `${run}-dead`,
           EXAMPLE_RETRY_TOPIC: retry.topic,
@@ -116,13 +114,17 @@ export async function pubsubBurst(
     const appliedIds = async () => {
       const ids = new Set<string>();
       for (const account of accounts) {
-        const [keys] = await db.runQuery(
-          db
-            .createQuery(APPLIED_EVENT_KIND)
-            .filter(new PropertyFilter('account', '=', account))
-            .select('__key__'),
+        const index = accounts.indexOf(account);
+        const events = [...amounts.keys()].filter(
+          id => Number(id.split('-').pop()) % size.identifiers === index,
         );
-        for (const entity of keys) ids.add(String(entity[db.KEY].name));
+        for (let start = 0; start < events.length; start += 500)
+          for (const id of await appliedEventIds(
+            db,
+            account,
+            events.slice(start, start + 500),
+          ))
+            ids.add(id);
       }
       return ids;
     };

@@ -9,13 +9,15 @@ export const REPO = join(__dirname, '../../..');
 /**
  * One function served by the real `functions-framework` CLI from the built repo, as one Cloud
  * Functions instance: its own process group (stop it with `process.kill(-pid)`), configured by
- * `env` on top of ours. `output` collects its log lines when given; otherwise they are dropped.
+ * `env` on top of ours. `output` collects its log lines (or is called with each) when given; otherwise they are dropped.
+ * `source` is the module to load (a test fixture's file); the repo's `main` by default.
  */
 export function startFunctionServer(
   target: string,
   port: number,
   env: Record<string, string | undefined>,
-  output?: string[],
+  output?: string[] | ((line: string) => void),
+  source = REPO,
 ): ChildProcess {
   return spawnChild(
     process.execPath,
@@ -25,14 +27,18 @@ export function startFunctionServer(
         'node_modules/@google-cloud/functions-framework/build/src/main.js',
       ),
       `--target=${target}`,
-      `--source=${REPO}`,
+      `--source=${source}`,
       `--port=${port}`,
     ],
     {
       cwd: REPO,
       group: true,
       env: {...process.env, NODE_ENV: 'production', ...env},
-      onOutput: chunk => output?.push(...chunk.split('\n').filter(Boolean)),
+      onOutput: chunk => {
+        const lines = chunk.split('\n').filter(Boolean);
+        if (typeof output === 'function') lines.forEach(output);
+        else output?.push(...lines);
+      },
     },
   ).process;
 }

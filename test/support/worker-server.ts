@@ -1,4 +1,5 @@
 import type {ChildProcess} from 'node:child_process';
+import {join} from 'node:path';
 import {answersHttp, waitUntil} from '../../infra/spawn-and-wait';
 import {startFunctionServer} from './function-server';
 
@@ -10,10 +11,25 @@ import {startFunctionServer} from './function-server';
 export function startExampleWorkerServer(
   port: number,
   env: Record<string, string | undefined>,
-  output?: string[],
+  output?: string[] | ((line: string) => void),
+  variant: WorkerVariant = EXAMPLE_WORKER,
 ): ChildProcess {
-  return startFunctionServer('exampleWorker', port, env, output);
+  return startFunctionServer(variant.target, port, env, output, variant.source);
 }
+
+/** Which worker a server runs: the example itself, or a test fixture's variant of it. */
+export interface WorkerVariant {
+  readonly target: string;
+  readonly source?: string;
+}
+
+export const EXAMPLE_WORKER: WorkerVariant = {target: 'exampleWorker'};
+
+/** The nemesis control: the old check-then-write (test/support/worker-check-then-write.ts). */
+export const CHECK_THEN_WRITE_WORKER: WorkerVariant = {
+  target: 'checkThenWriteWorker',
+  source: join(__dirname, 'worker-check-then-write.js'),
+};
 
 /** Resolves once something answers HTTP on `port`; rejects after 30 s. */
 export function waitForHttp(port: number): Promise<void> {
