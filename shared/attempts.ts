@@ -6,7 +6,12 @@ import type {
   RenewOutcome,
   RenewRequest,
 } from './backend';
-import {fullJitterDelayMs, sleep, type RetryPolicy} from './backoff';
+import {
+  fullJitterDelayMs,
+  sleep,
+  unrefSleep,
+  type RetryPolicy,
+} from './backoff';
 import {budgetLeftMs, outsideBudget, withCleanupGrace} from './budget';
 import {BackendCallError} from './errors';
 import {noteTakeover} from './telemetry/takeovers';
@@ -119,11 +124,6 @@ async function keepAbandoning(
       answeringSince = undefined;
     }
   }
-}
-
-/** A pause that never keeps the process alive: this clean-up is no reason to stay. */
-function unrefSleep(ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms).unref());
 }
 
 /**

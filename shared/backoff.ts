@@ -62,6 +62,11 @@ export function sleep(ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms));
 }
 
+/** A pause that never keeps the process alive: for background work that is no reason to stay. */
+export function unrefSleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms).unref());
+}
+
 /** A sleep that someone else can cut short; resolves `true` when it was woken early. */
 export interface InterruptibleSleep {
   readonly done: Promise<boolean>;

@@ -482,12 +482,12 @@ type TransactionStep<T> =
     };
 
 const CLEANUP_PAGE = 500;
+const LEGACY_TRANSACTION_GROUPS = 25;
 
 function isAbandoned(found: FoundEntity, criteria: CleanupCriteria): boolean {
   const lock = decodeLock(found);
   return abandoned(lock, sinceLastSignMs(found, lock, criteria.now), criteria);
 }
-const LEGACY_TRANSACTION_GROUPS = 25;
 
 function isTooManyEntityGroups(error: unknown): boolean {
   const cause = (error as {cause?: unknown})?.cause;
