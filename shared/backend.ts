@@ -1,6 +1,10 @@
 import type {EntityData, EntityPath, EntityUpdate} from './fenced-data';
 import type {LockKind} from './kinds';
 import type {Takeover} from './taking-rules';
+import type {
+  WaitingRoomState,
+  WaitingRoomStore,
+} from './waiting-room/types';
 
 /**
  * The one contract every store implements. Each method is ONE attempt: no waiting, no backoff, no
@@ -66,6 +70,13 @@ export interface LockBackend {
   fencedWrite?(request: FencedWriteRequest): Promise<FencedWriteOutcome>;
   /** Deletes once-key records past their expiry (on `now`); resolves how many. */
   removeExpiredOnceKeys?(now: Date): Promise<number>;
+  /**
+   * STRONG stores: lockedHandler's waiting room (see waiting-room/types.ts). A store that has one
+   * also keeps `LockRecord.waiting` through every write of the lock: a takeover inherits the room,
+   * a release with messages parked leaves the lock vacant instead of deleting it, and cleanup never
+   * deletes a lock with messages parked.
+   */
+  readonly waitingRoom?: WaitingRoomStore;
 }
 
 export interface FencedWriteRequest {
@@ -174,4 +185,6 @@ export interface LockRecord {
    * entity version). Absent where no kept mark is proof (memcached reuses CAS values after a restart).
    */
   readonly revision?: string;
+  /** STRONG stores with a waiting room: the messages parked on this lock (see waiting-room/types.ts). */
+  readonly waiting?: WaitingRoomState | undefined;
 }
