@@ -63,7 +63,11 @@ for (const target of STRONG_TARGETS) {
 
     beforeEach(async () => {
       pubsub = pubsubClient();
-      configureLocking(target.config());
+      // A namespace of its own: the cleanup test sweeps every stranded room it can see.
+      configureLocking({
+        ...target.config(),
+        namespace: uniqueId('room').replace(/:/g, '-'),
+      });
       await warmUp(LockKind.STRONG);
       retry = await topicWithSubscription(pubsub, 'room-retry');
     });
@@ -233,6 +237,8 @@ for (const target of STRONG_TARGETS) {
       const [next] = await wakeUps(1);
       assert.ok(next);
       assert.deepEqual(JSON.parse(next.data.toString()), {key, n: 3});
+      await recordingHandler(ran, options)(eventOfMessage(retry.topic, next));
+      assert.deepEqual(ran, [1, 3]);
     });
 
     it('a full room, or a message too large to park, keeps the re-queue with backoff', async () => {
@@ -276,6 +282,10 @@ for (const target of STRONG_TARGETS) {
       assert.equal((await parkedOn(`job:${key}`)).length, 1);
       held.open();
       await first;
+      const [woken] = await wakeUps(1);
+      assert.ok(woken);
+      await recordingHandler(ran, options)(eventOfMessage(retry.topic, woken));
+      assert.deepEqual(ran, [1, 2]);
     });
 
     it('a lock released outside lockedHandler with messages parked is left vacant; the cleanup dispatches its oldest parked message', async () => {
