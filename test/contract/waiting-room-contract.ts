@@ -9,6 +9,8 @@ import type {
   ParkOutcome,
 } from '../../shared/waiting-room/types';
 import {delay, uniqueId} from '../support/ids';
+import {RaceActor} from '../support/waiting-room-protocol';
+import {judgeRace, runRace} from '../support/waiting-room-race';
 import type {StrongTarget} from '../support/strong-targets';
 import {
   handOffGrant,
@@ -23,6 +25,8 @@ const LONG_LEASE_MS = 60_000;
 const SHORT_LEASE_MS = 200;
 const PAST_SHORT_LEASE_MS = 600;
 const MAX_DEPTH = 1000;
+/** How long each race runs: a few seconds per store (the suite runs twice in CI). */
+const RACE_MS = 3_000;
 
 /**
  * The waiting room's contract (shared/waiting-room/types.ts, issue 22's design), the same on every
@@ -810,6 +814,71 @@ export function describeWaitingRoomContract(target: StrongTarget): void {
           'the dispatched record is in the room',
         );
         await claimed(swept[0] as ParkedRecord);
+      });
+    });
+
+    describe('no lost wake-up', () => {
+      const plan = (plainReleaseRate: number) => ({
+        namespace: f.namespace,
+        identifier: id,
+        processes: 3,
+        actorsPerProcess: 2,
+        durationMs: RACE_MS,
+        leaseMs: LONG_LEASE_MS,
+        plainReleaseRate,
+      });
+
+      it(`3 processes x 2 actors arrive, park, claim and hand off for ${RACE_MS} ms: every message runs once, in turn, and the lock ends absent with an empty room, without the sweep`, async function () {
+        this.timeout(60_000);
+        const events = await runRace(target, plan(0));
+        const verdict = judgeRace(events);
+        assert.ok(
+          verdict.parked >= 5,
+          `messages parked: ${JSON.stringify(verdict)}`,
+        );
+        assert.ok(
+          verdict.dispatched >= 5,
+          `hand-offs dispatched: ${JSON.stringify(verdict)}`,
+        );
+        assert.equal(await peekRecord(), null, 'the lock is absent');
+        assert.deepEqual(await roomOf(), [], 'and the room is empty');
+        assert.deepEqual(
+          await f.room.sweep({
+            now: new Date(Date.now() + 50),
+            handOff: () => handOffGrant(),
+          }),
+          [],
+          'nothing was stranded for the backstop',
+        );
+        await assertGone();
+      });
+
+      it('the same with plain releases mixed in: vacant locks are taken over or swept, and every message still runs once', async function () {
+        this.timeout(60_000);
+        const events = await runRace(target, plan(0.3));
+        const drain = new RaceActor(
+          f.backend,
+          {identifier: id, leaseMs: LONG_LEASE_MS, plainReleaseRate: 0},
+          event => events.push(event),
+        );
+        for (let round = 0; round < 5; round++) {
+          await delay(20);
+          const swept = await f.room.sweep({
+            now: new Date(Date.now() + 50),
+            handOff: () => handOffGrant(),
+          });
+          if (swept.length === 0) break;
+          for (const record of swept) drain.wake(record);
+          while (await drain.wakeOne());
+        }
+        const verdict = judgeRace(events);
+        assert.ok(
+          verdict.parked >= 5,
+          `messages parked: ${JSON.stringify(verdict)}`,
+        );
+        assert.equal(await peekRecord(), null, 'the lock is absent');
+        assert.deepEqual(await roomOf(), [], 'and the room is empty');
+        await assertGone();
       });
     });
 

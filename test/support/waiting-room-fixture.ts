@@ -23,6 +23,7 @@ export interface WaitingRoomFixture {
   readonly backend: LockBackend;
   readonly room: WaitingRoomStore;
   readonly locking: Locking;
+  readonly namespace: string;
 }
 
 export async function waitingRoomFixture(
@@ -42,7 +43,7 @@ export async function waitingRoomFixture(
     strong: backend,
     retry: {initialMs: 5, maxMs: 50},
   });
-  return {backend, room, locking};
+  return {backend, room, locking, namespace};
 }
 
 /** Every byte value, so an encoding that is not byte-exact (UTF-8, base64 mix-ups) shows. */
@@ -68,4 +69,15 @@ export function messageNo(n: number, retryTopic = 'wr-retry'): ParkedMessage {
 
 export function handOffGrant(leaseMs = 30_000): HandOffGrant {
   return {token: `handoff-${randomUUID()}`, leaseMs};
+}
+
+/** The race test's message `msg`: its messageId names it, so a dispatch says which message it is. */
+export function raceMessage(msg: string): ParkedMessage {
+  return {
+    data: Buffer.from(msg),
+    attributes: {msg},
+    orderingKey: '',
+    messageId: msg,
+    retryTopic: 'wr-race',
+  };
 }
