@@ -229,13 +229,13 @@ export class FirestoreLockBackend implements LockBackend {
       // The lock changed since that update time (or is gone): find out whose it is now.
       lastUpdateTime = undefined;
     }
-    // Our own lock changed twice between a read and a delete (a renewal of ours racing this
-    // release): one more read decides, and the retry layer above may try the release again.
+    // Our own lock changed twice between a read and a write (a renewal of ours, or messages
+    // parking behind us): one more read decides, and the retry layer above may try again.
     const current = decodeLock(await this.get(ref));
     if (!current || isVacant(current)) return 'absent';
     if (current.token !== token) return 'not_holder';
     throw new BackendCallError(
-      'Firestore release kept racing a renewal of the same lock',
+      'Firestore release kept racing other writes of the same lock (renewals, parks)',
       {retryable: true, mayHaveApplied: false, contention: true},
       {kind: LockKind.STRONG},
     );
