@@ -214,7 +214,7 @@ for (const target of STRONG_TARGETS) {
         ran,
         options,
       )(pubsubEvent('projects/p/topics/work', {key, n: 2}));
-      await delay(300);
+      await delay(3100);
       await recordingHandler(
         ran,
         options,
