@@ -53,7 +53,6 @@ import {
   timeOfRevision,
   type LockFields,
 } from './lock-document';
-import {takeableByAnyone} from './takeable';
 import {FirestoreWaitingRoom} from './waiting-room';
 
 export interface FirestoreBackendSettings {
@@ -230,13 +229,13 @@ export class FirestoreLockBackend implements LockBackend {
       // The lock changed since that update time (or is gone): find out whose it is now.
       lastUpdateTime = undefined;
     }
-    // Our own lock changed twice between a read and a delete (a renewal of ours racing this
-    // release): one more read decides, and the retry layer above may try the release again.
+    // Our own lock changed twice between a read and a write (a renewal of ours, or messages
+    // parking behind us): one more read decides, and the retry layer above may try again.
     const current = decodeLock(await this.get(ref));
     if (!current || isVacant(current)) return 'absent';
     if (current.token !== token) return 'not_holder';
     throw new BackendCallError(
-      'Firestore release kept racing a renewal of the same lock',
+      'Firestore release kept racing other writes of the same lock (renewals, parks)',
       {retryable: true, mayHaveApplied: false, contention: true},
       {kind: LockKind.STRONG},
     );
@@ -265,9 +264,8 @@ export class FirestoreLockBackend implements LockBackend {
    * Two queries on the holders' own times (acquired before `now - maxAgeMs`; takeable by `now`)
    * find candidates; each is judged on the store's clock (its last sign of life against the
    * query's read time) and deleted on the update time it was judged at, so a lock renewed or
-   * re-acquired since stays. A lock with messages parked is never deleted: one anyone may take
-   * (vacant, or its lease over) is the waiting room's sweep's to hand on; one held without a lease
-   * past its time is left vacant (not counted), for the sweep.
+   * re-acquired since stays. A lock with messages parked is never deleted: it would strand them
+   * (the waiting room's sweep hands a vacant or expired one to its head).
    */
   async cleanup(criteria: CleanupCriteria): Promise<number> {
     const collection = this.calls.firestore.collection(this.collectionPath());
@@ -295,6 +293,7 @@ export class FirestoreLockBackend implements LockBackend {
           const lock = decodeLock(found);
           return (
             lock !== null &&
+            !hasParked(lock) &&
             abandoned(
               lock,
               sinceLastSignMs(storeTimesOf(found), lock, criteria.now),
@@ -303,7 +302,9 @@ export class FirestoreLockBackend implements LockBackend {
           );
         });
         const removed = await Promise.all(
-          judged.map(found => this.removeAbandoned(found)),
+          judged.map(found =>
+            deleteUnchanged(this.calls, found, 'cleanup (delete)'),
+          ),
         );
         deleted += removed.filter(Boolean).length;
         if (page.size < CLEANUP_PAGE) break;
@@ -327,26 +328,6 @@ export class FirestoreLockBackend implements LockBackend {
 
   removeExpiredOnceKeys(now: Date): Promise<number> {
     return this.#fenced.removeExpiredOnceKeys(now);
-  }
-
-  /** Deletes (true) or vacates an abandoned lock as judged, unless it was written since. */
-  private async removeAbandoned(found: DocumentSnapshot): Promise<boolean> {
-    const lock = decodeLock(found) as LockRecord;
-    if (!hasParked(lock))
-      return deleteUnchanged(this.calls, found, 'cleanup (delete)');
-    if (takeableByAnyone(found, lock)) return false;
-    try {
-      await this.calls.update(found.ref, this.replacing(vacated(lock)), {
-        lastUpdateTime: found.updateTime as Timestamp,
-      });
-    } catch (error) {
-      if (!isFailedPrecondition(error))
-        throw classifyFirestoreError(error, {
-          write: true,
-          what: 'cleanup (vacate)',
-        });
-    }
-    return false;
   }
 
   /** One create; `undefined` when the lock exists. */

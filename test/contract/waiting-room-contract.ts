@@ -16,6 +16,7 @@ import {
   handOffGrant,
   messageNo,
   waitingRoomFixture,
+  warmUpStore,
   type WaitingRoomFixture,
 } from '../support/waiting-room-fixture';
 
@@ -25,8 +26,13 @@ const LONG_LEASE_MS = 60_000;
 const SHORT_LEASE_MS = 200;
 const PAST_SHORT_LEASE_MS = 600;
 const MAX_DEPTH = 1000;
-/** How long each race runs: a few seconds per store (the suite runs twice in CI). */
-const RACE_MS = 3_000;
+/**
+ * Each race actor's messages: a hand-off chain is serial (a claim and a hand-off per message), so
+ * this bounds the race's time, a few seconds per store (the suite runs twice in CI); RACE_MS only
+ * caps it on a machine too loaded to finish them.
+ */
+const ARRIVALS = 3;
+const RACE_MS = 10_000;
 
 /**
  * The waiting room's contract (shared/waiting-room/types.ts, issue 22's design), the same on every
@@ -41,8 +47,10 @@ export function describeWaitingRoomContract(target: StrongTarget): void {
     let f: WaitingRoomFixture;
     let id: string;
 
-    before(() => {
+    before(async function () {
+      this.timeout(60_000);
       config = target.config();
+      await warmUpStore(config);
     });
     beforeEach(async () => {
       f = await waitingRoomFixture(config, uniqueId('wr').replace(/:/g, '-'));
@@ -119,7 +127,7 @@ export function describeWaitingRoomContract(target: StrongTarget): void {
       });
       assert.ok(
         outcome.claimed,
-        `seq ${record.seq} claims: ${JSON.stringify(outcome)}`,
+        `seq ${record.seq} claims: ${JSON.stringify(outcome, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`,
       );
       return outcome;
     }
@@ -818,26 +826,28 @@ export function describeWaitingRoomContract(target: StrongTarget): void {
     });
 
     describe('no lost wake-up', () => {
-      const plan = (plainReleaseRate: number) => ({
+      const plan = (plainReleaseRate: number, processes: number) => ({
         namespace: f.namespace,
         identifier: id,
-        processes: 3,
+        processes,
         actorsPerProcess: 2,
+        maxArrivals: ARRIVALS,
         durationMs: RACE_MS,
         leaseMs: LONG_LEASE_MS,
         plainReleaseRate,
       });
 
-      it(`3 processes x 2 actors arrive, park, claim and hand off for ${RACE_MS} ms: every message runs once, in turn, and the lock ends absent with an empty room, without the sweep`, async function () {
+      it(`3 processes x 2 actors x ${ARRIVALS} messages arrive at once, park, claim and hand off: every message runs once, in turn, and the lock ends absent with an empty room, without the sweep`, async function () {
         this.timeout(60_000);
-        const events = await runRace(target, plan(0));
+        const events = await runRace(target, plan(0, 3));
         const verdict = judgeRace(events);
+        if (process.env.WR_DEBUG) console.log(verdict);
         assert.ok(
-          verdict.parked >= 5,
+          verdict.parked >= 3,
           `messages parked: ${JSON.stringify(verdict)}`,
         );
         assert.ok(
-          verdict.dispatched >= 5,
+          verdict.dispatched >= 3,
           `hand-offs dispatched: ${JSON.stringify(verdict)}`,
         );
         assert.equal(await peekRecord(), null, 'the lock is absent');
@@ -853,9 +863,9 @@ export function describeWaitingRoomContract(target: StrongTarget): void {
         await assertGone();
       });
 
-      it('the same with plain releases mixed in: vacant locks are taken over or swept, and every message still runs once', async function () {
+      it('2 processes the same, with plain releases mixed in: vacant locks are taken over or swept, and every message still runs once', async function () {
         this.timeout(60_000);
-        const events = await runRace(target, plan(0.3));
+        const events = await runRace(target, plan(0.3, 2));
         const drain = new RaceActor(
           f.backend,
           {identifier: id, leaseMs: LONG_LEASE_MS, plainReleaseRate: 0},
@@ -873,7 +883,7 @@ export function describeWaitingRoomContract(target: StrongTarget): void {
         }
         const verdict = judgeRace(events);
         assert.ok(
-          verdict.parked >= 5,
+          verdict.parked >= 2,
           `messages parked: ${JSON.stringify(verdict)}`,
         );
         assert.equal(await peekRecord(), null, 'the lock is absent');
@@ -1016,7 +1026,7 @@ export function describeWaitingRoomContract(target: StrongTarget): void {
         const v = await hold(vacant);
         await parkOn(vacant);
         assert.equal(await f.backend.release(vacant, v.token), 'released');
-        await hold(old);
+        const oldHolder = await hold(old);
         await parkOn(old);
         await hold(empty, SHORT_LEASE_MS);
         await delay(PAST_SHORT_LEASE_MS);
@@ -1036,11 +1046,21 @@ export function describeWaitingRoomContract(target: StrongTarget): void {
           now: new Date(Date.now() + 50),
           handOff: () => handOffGrant(),
         });
+        const sweptIds = swept.map(r => r.identifier);
+        // The abandoned lease-less lock may be left to its holder (not takeable: no lease) or
+        // vacated by cleanup (then the sweep hands it on); the design says neither.
+        const oldVacated = sweptIds.includes(old);
         assert.deepEqual(
-          swept.map(r => r.identifier).sort(),
-          [expired, vacant].sort(),
-          'the expired and the vacant lock are still there, for the sweep to hand off; the lease-less one is held',
+          sweptIds.sort(),
+          (oldVacated ? [expired, vacant, old] : [expired, vacant]).sort(),
+          'the expired and the vacant lock are still there, for the sweep to hand off',
         );
+        if (!oldVacated)
+          assert.equal(
+            (await peekRecord(old))?.token,
+            oldHolder.token,
+            'the lease-less lock is still held',
+          );
       });
     });
   });

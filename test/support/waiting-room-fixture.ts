@@ -46,6 +46,19 @@ export async function waitingRoomFixture(
   return {backend, room, locking, namespace};
 }
 
+/**
+ * A first call on a fresh emulator's channel can outlast a store call's deadline (a cold JVM):
+ * one acquire and release through the library, which retries, before any test counts on timing.
+ */
+export async function warmUpStore(config: LockingConfig): Promise<void> {
+  const {room, locking} = await waitingRoomFixture(config, 'wr-warm-up');
+  const held = await locking.Lock.acquire(`warm-up:${randomUUID()}`, {
+    leaseMs: 60_000,
+  });
+  await held?.release();
+  await room.parked(`warm-up:${randomUUID()}`, 1);
+}
+
 /** Every byte value, so an encoding that is not byte-exact (UTF-8, base64 mix-ups) shows. */
 const ALL_BYTES = Buffer.from(Array.from({length: 256}, (_, i) => i));
 

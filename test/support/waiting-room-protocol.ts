@@ -206,7 +206,7 @@ export class RaceActor {
     via: 'acquire' | 'claim',
   ) {
     const start = now();
-    await pause(1 + Math.random() * 3);
+    await pause(10 + Math.random() * 20);
     this.emit({ev: 'ran', msg, fence: String(fence), start, end: now(), via});
   }
 

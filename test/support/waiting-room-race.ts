@@ -10,6 +10,8 @@ export interface RacePlan {
   readonly identifier: string;
   readonly processes: number;
   readonly actorsPerProcess: number;
+  /** Per actor. */
+  readonly maxArrivals: number;
   readonly durationMs: number;
   readonly leaseMs: number;
   readonly plainReleaseRate: number;
@@ -27,7 +29,7 @@ export async function runRace(
   const results = await Promise.all(
     Array.from({length: plan.processes}, (_, p) =>
       runToEnd(process.execPath, [join(__dirname, 'waiting-room-actor.js')], {
-        timeoutMs: START_DELAY_MS + plan.durationMs + 30_000,
+        timeoutMs: START_DELAY_MS + plan.durationMs + 40_000,
         env: {
           ...process.env,
           WR_STORE: target.store,
@@ -38,7 +40,8 @@ export async function runRace(
           WR_NAME: `p${p}`,
           WR_ACTORS: String(plan.actorsPerProcess),
           WR_START_AT: String(startAt),
-          WR_UNTIL: String(startAt + plan.durationMs),
+          WR_DURATION_MS: String(plan.durationMs),
+          WR_MAX_ARRIVALS: String(plan.maxArrivals),
           WR_LEASE_MS: String(plan.leaseMs),
           WR_PLAIN_RELEASE_RATE: String(plan.plainReleaseRate),
         },
@@ -50,6 +53,11 @@ export async function runRace(
       throw new Error(
         `a race process exited ${result.code ?? result.signal}:\n${result.stderr.slice(-4000)}`,
       );
+  if (process.env.WR_DEBUG)
+    console.log(
+      `race: ${Date.now() - startAt} ms after the start`,
+      results.map(r => r.stderr.slice(-500)),
+    );
   return results.flatMap(result =>
     result.stdout
       .split('\n')
