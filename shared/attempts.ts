@@ -183,19 +183,21 @@ export function attemptCleanup(
 
 /**
  * The one retry loop over store calls: `call` again with full-jitter backoff while `retryable`
- * says so (by default, any retryable BackendCallError), within the policy and the caller's budget.
+ * says so (by default, any retryable BackendCallError), within the policy (or `maxAttemptsFor` the
+ * error at hand, where some failures deserve more tries than others) and the caller's budget.
  */
 export async function retrying<T>(
   policy: RetryPolicy,
   call: () => Promise<T>,
   retryable: (error: unknown) => boolean = error =>
     error instanceof BackendCallError && error.retryable,
+  maxAttemptsFor: (error: unknown) => number = () => policy.maxAttempts,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (error) {
-      if (!retryable(error) || attempt >= policy.maxAttempts) throw error;
+      if (!retryable(error) || attempt >= maxAttemptsFor(error)) throw error;
       const delayMs = fullJitterDelayMs(policy, attempt - 1);
       // No retry the caller's budget cannot pay for: it would only be cut short.
       if (delayMs >= budgetLeftMs()) throw error;

@@ -26,7 +26,8 @@ export interface Delivery<E> {
   readonly publisher: Publisher;
   readonly logger: LockLogger;
   readonly runtimeOf: RuntimeSource;
-  /** When the platform ends this invocation (ms since the epoch). */
+  /** When the invocation began, and when the platform ends it (ms since the epoch). */
+  readonly startedAt: number;
   readonly deadline: number;
   readonly handler: (event: E, held: Lock) => unknown;
 }

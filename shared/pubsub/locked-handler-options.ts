@@ -72,6 +72,14 @@ export interface LockedHandlerOptions<E> {
    * after this. Default: 30 s.
    */
   handOffLeaseMs?: number;
+  /**
+   * With a waiting room: after its own message, an invocation that hands its lock on runs the next
+   * parked messages of that lock itself, one after another, for up to this long since it began (it
+   * has their data from the hand-off; no publish, no push), then publishes the next one's wake-up.
+   * Keep it well under the trigger subscription's ack deadline and the function's timeout. `0`:
+   * always publish. Default: 10 s.
+   */
+  drainBudgetMs?: number;
   /** How long one invocation waits for the lock before re-queueing (invocations are billed by time); not spent with a waiting room, where a message that finds its lock held parks at once. Default: 500 ms. */
   waitBudgetMs?: number;
   /** A message that arrives early waits in the invocation when what is left of its delay is at most this. Default: 2,000 ms. */
@@ -106,11 +114,13 @@ export interface ResolvedLockedHandlerOptions {
   readonly maxWaitMs: number;
   readonly maxQueueLength: number;
   readonly handOffLeaseMs: number;
+  readonly drainBudgetMs: number;
 }
 
 export const DEFAULT_MAX_WAIT_MS = 30 * 60 * 1000;
 export const DEFAULT_MAX_QUEUE_LENGTH = 1000;
 export const DEFAULT_HANDOFF_LEASE_MS = 30_000;
+export const DEFAULT_DRAIN_BUDGET_MS = 10_000;
 
 /** Options that only mean something when messages are re-queued through a retry topic. */
 const RETRY_TOPIC_OPTIONS = [
@@ -204,6 +214,9 @@ export function resolveLockedHandlerOptions<E>(
       DEFAULT_MAX_QUEUE_LENGTH,
     ),
     handOffLeaseMs,
+    drainBudgetMs:
+      durationOption('drainBudgetMs', options.drainBudgetMs) ??
+      DEFAULT_DRAIN_BUDGET_MS,
     wait: lockOptions.wait,
     kind: lockOptions.kind,
     stealAfterMs: lockOptions.stealAfterMs,

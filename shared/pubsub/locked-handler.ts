@@ -85,7 +85,8 @@ export function lockedHandlerIn<E extends PubSubCloudEvent>(
   const publisher = new Publisher(options.pubsub);
 
   return async (event: E) => {
-    const deadline = Date.now() + settings.deadlineMs;
+    const startedAt = Date.now();
+    const deadline = startedAt + settings.deadlineMs;
     const runtime = runtimeOf();
     const {logger, telemetry} = runtime.config;
     const message = event.data?.message ?? {};
@@ -123,6 +124,7 @@ export function lockedHandlerIn<E extends PubSubCloudEvent>(
       publisher,
       logger,
       runtimeOf,
+      startedAt,
       deadline,
       handler,
     };

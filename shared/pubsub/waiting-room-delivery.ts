@@ -9,12 +9,14 @@ import {
   attemptPark,
 } from '../waiting-room/attempts';
 import {hasParked, parkable, releaseRevisionOf} from '../waiting-room/state';
+import type {LockRecord} from '../backend';
 import type {
   HandOffGrant,
   ParkedRecord,
   WaitingRoomStore,
 } from '../waiting-room/types';
 import type {Delivery} from './delivery';
+import type {PubSubCloudEvent} from './locked-handler';
 import {whenHeldWithoutRoom} from './requeue';
 import {
   DEAD_LETTER_REASON_ATTRIBUTE,
@@ -55,7 +57,6 @@ async function deliverWakeUp<E>(
   wake: WakeUp,
 ): Promise<boolean> {
   const {settings, logger, context, identifier, runtimeOf} = delivery;
-  const runtime = runtimeOf();
   const sentAt = Date.now();
   const claim = await attemptClaim(
     room,
@@ -66,7 +67,7 @@ async function deliverWakeUp<E>(
       token: randomUUID(),
       leaseMs: settings.leaseMs,
     },
-    runtime.config.retry,
+    runtimeOf().config.retry,
   );
   if (!claim.claimed) {
     if (claim.reason === 'gone') {
@@ -87,41 +88,142 @@ async function deliverWakeUp<E>(
     );
     return true;
   }
+  await runClaimed(delivery, room, claim.record, claim.parked, sentAt);
+  return true;
+}
+
+/**
+ * Runs a parked message whose claim succeeded (or dead-letters it when it waited past maxWaitMs),
+ * then hands the lock on.
+ */
+async function runClaimed<E>(
+  delivery: Delivery<E>,
+  room: WaitingRoomStore,
+  record: LockRecord,
+  parked: ParkedRecord,
+  sentAt: number,
+): Promise<void> {
+  const {settings, logger, context} = delivery;
   const held = Lock.fromRecord(
-    runtime,
+    delivery.runtimeOf(),
     LockKind.STRONG,
-    claim.record,
+    record,
     sentAt,
     true,
   );
-  const parkedMs = Date.now() - claim.parked.parkedAt.getTime();
+  const parkedMs = Date.now() - parked.parkedAt.getTime();
   if (parkedMs > settings.maxWaitMs) {
     if (settings.deadLetterTopic) {
-      await deadLetterOverdue(delivery, room, held, claim.parked, parkedMs);
-      return true;
+      await deadLetterOverdue(delivery, room, held, parked, parkedMs);
+      return;
     }
     logger.warn(
       'lockedHandler: a parked message waited longer than maxWaitMs and there is no deadLetterTopic; it runs now',
-      {...context, seq: wake.seq, parkedMs},
+      {...context, seq: parked.seq, parkedMs},
     );
   }
   logger.info('lockedHandler: running', {
     ...context,
     outcome: 'woken',
-    seq: wake.seq,
+    seq: parked.seq,
     parkedMs,
     startedAtMs: Date.now(),
   });
-  await observeHandlerRun(delivery.subject, held.holderId, () =>
-    runHolding(
-      held,
-      () => delivery.handler(delivery.event, held),
-      delivery.deadline,
-      () => handOff(delivery, room, held),
-      {logger, context},
-    ),
+  await runAndHandOn(delivery, room, held);
+}
+
+/**
+ * Runs the handler holding the lock and hands the lock on at release. The next parked message is
+ * then run here, in this invocation, while its drain budget lasts (it saves a publish and a push per
+ * message); past the budget, or when the handler failed, its wake-up is published instead.
+ */
+async function runAndHandOn<E>(
+  delivery: Delivery<E>,
+  room: WaitingRoomStore,
+  held: Lock,
+): Promise<void> {
+  let next: ParkedRecord | undefined;
+  try {
+    await observeHandlerRun(delivery.subject, held.holderId, () =>
+      runHolding(
+        held,
+        () => delivery.handler(delivery.event, held),
+        delivery.deadline,
+        async () => {
+          const outcome = await handOff(delivery, room, held);
+          next = outcome.next;
+          return outcome.released;
+        },
+        {logger: delivery.logger, context: delivery.context},
+      ),
+    );
+  } catch (error) {
+    if (next) await dispatch(delivery, next);
+    throw error;
+  }
+  if (!next) return;
+  if (Date.now() - delivery.startedAt >= delivery.settings.drainBudgetMs) {
+    await dispatch(delivery, next);
+    return;
+  }
+  await runNextHere(delivery, room, next);
+}
+
+/** The next parked message, claimed and run in this invocation, as its own wake-up would. */
+async function runNextHere<E>(
+  delivery: Delivery<E>,
+  room: WaitingRoomStore,
+  parked: ParkedRecord,
+): Promise<void> {
+  const sentAt = Date.now();
+  const claim = await attemptClaim(
+    room,
+    {
+      identifier: parked.identifier,
+      seq: parked.seq,
+      parkId: parked.parkId,
+      token: randomUUID(),
+      leaseMs: delivery.settings.leaseMs,
+    },
+    delivery.runtimeOf().config.retry,
+  ).catch(() => undefined);
+  if (!claim?.claimed) {
+    // Not ours to run after all (or the store failed): its wake-up decides.
+    await dispatch(delivery, parked);
+    return;
+  }
+  await runClaimed(
+    deliveryOfParked(delivery, claim.parked),
+    room,
+    claim.record,
+    claim.parked,
+    sentAt,
   );
-  return true;
+}
+
+/** The delivery a parked message's own wake-up would have made, within this invocation. */
+function deliveryOfParked<E>(
+  delivery: Delivery<E>,
+  parked: ParkedRecord,
+): Delivery<E> {
+  const message = {
+    data: parked.data.toString('base64'),
+    attributes: {...parked.attributes},
+    messageId: parked.messageId,
+    ...(parked.orderingKey ? {orderingKey: parked.orderingKey} : {}),
+  };
+  const base = delivery.event as unknown as PubSubCloudEvent;
+  const event = {
+    ...base,
+    id: parked.messageId,
+    data: {...base.data, message},
+  } as unknown as E;
+  return {
+    ...delivery,
+    event,
+    message,
+    context: {...delivery.context, messageId: parked.messageId, attempt: 0},
+  };
 }
 
 /**
@@ -152,7 +254,8 @@ async function deadLetterOverdue<E>(
     'lockedHandler: a parked message waited longer than maxWaitMs; dead-lettered',
     {...context, outcome: 'dead_lettered', seq: parked.seq, parkedMs},
   );
-  await handOff(delivery, room, held);
+  const {next} = await handOff(delivery, room, held);
+  if (next) await dispatch(delivery, next);
 }
 
 async function deliverArrival<E>(
@@ -186,15 +289,7 @@ async function deliverArrival<E>(
     }
     if (held) {
       logger.info('lockedHandler: running', {...context, outcome: 'ran'});
-      await observeHandlerRun(delivery.subject, held.holderId, () =>
-        runHolding(
-          held,
-          () => delivery.handler(event, held),
-          delivery.deadline,
-          () => handOff(delivery, room, held),
-          {logger, context},
-        ),
-      );
+      await runAndHandOn(delivery, room, held);
       return;
     }
     if (!parkable(parked)) {
@@ -280,12 +375,12 @@ async function parkBehind<E>(
   if (next) await dispatch(delivery, next);
 }
 
-/** The holder's release: the lock goes to the oldest parked message, whose wake-up is then published. */
+/** The holder's release: the lock goes to the oldest parked message (`next`), if any. */
 async function handOff<E>(
   delivery: Delivery<E>,
   room: WaitingRoomStore,
   held: Lock,
-): Promise<boolean> {
+): Promise<{released: boolean; next?: ParkedRecord | undefined}> {
   const handedAtMs = Date.now();
   let next: ParkedRecord | undefined;
   const released = await held.releaseVia(async (backend, record) => {
@@ -303,15 +398,13 @@ async function handOff<E>(
     if (outcome.released) next = outcome.dispatch;
     return outcome.released;
   });
-  if (next) {
+  if (next)
     delivery.logger.info('lockedHandler: handed the lock on', {
       identifier: held.identifier,
       seq: next.seq,
       handedAtMs,
     });
-    await dispatch(delivery, next);
-  }
-  return released;
+  return {released, next};
 }
 
 /**

@@ -12,6 +12,22 @@ import type {
 } from './types';
 
 /**
+ * Contention is the waiting room's normal weather: a burst of messages on one key parks on one lock
+ * entity or document at once, and the holder's hand-off commits among them. Each try is short and
+ * a burst ends, so contention is retried far longer than other failures: a hand-off that gave up
+ * would leave its lock held by a holder that has finished, with everyone parked behind it.
+ */
+const CONTENTION_ATTEMPTS = 40;
+
+function inRoom<T>(policy: RetryPolicy, call: () => Promise<T>): Promise<T> {
+  return retrying(policy, call, undefined, error =>
+    error instanceof BackendCallError && error.contention
+      ? Math.max(policy.maxAttempts, CONTENTION_ATTEMPTS)
+      : policy.maxAttempts,
+  );
+}
+
+/**
  * The waiting room's store calls under the one retry rule (attempts.ts). Each is safe to repeat:
  * a hand-off and a claim recognise their own token when an earlier try landed unseen. A park
  * repeated after such a try may park the message twice; a message run twice is what Pub/Sub's
@@ -22,7 +38,7 @@ export function attemptPark(
   request: ParkRequest,
   policy: RetryPolicy,
 ): Promise<ParkOutcome> {
-  return retrying(policy, () => room.park(request));
+  return inRoom(policy, () => room.park(request));
 }
 
 /**
@@ -36,7 +52,7 @@ export async function attemptHandOff(
   lockGone: () => Promise<boolean>,
 ): Promise<HandOffOutcome> {
   let mayHaveApplied = false;
-  const outcome = await retrying(policy, async () => {
+  const outcome = await inRoom(policy, async () => {
     try {
       return await room.handOff(request);
     } catch (error) {
@@ -55,5 +71,5 @@ export function attemptClaim(
   request: ClaimRequest,
   policy: RetryPolicy,
 ): Promise<ClaimOutcome> {
-  return retrying(policy, () => room.claim(request));
+  return inRoom(policy, () => room.claim(request));
 }
