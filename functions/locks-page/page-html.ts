@@ -43,6 +43,7 @@ export const LOCKS_PAGE_HTML = `<!doctype html>
   .muted { color: var(--muted); }
   .lease { display: flex; align-items: center; gap: 10px; }
   .fence { font-size: 11px; color: var(--calm); }
+  .depth.waiting { color: var(--queue); font-weight: 600; }
   .bar { width: 60px; height: 6px; border-radius: 3px; background: #e5e7eb; overflow: hidden; flex: none; }
   .fill { height: 100%; background: var(--good); transition: width .4s linear; }
   .fill.low { background: var(--warn); }
@@ -81,7 +82,7 @@ export const LOCKS_PAGE_HTML = `<!doctype html>
     <form id="token-form" hidden><input id="token" type="password" placeholder="API token (LOCKS_API_TOKEN)" autocomplete="off"><button>Use</button></form>
     <p id="problem" hidden></p>
     <div class="table-wrap"><table>
-      <thead><tr><th>Identifier</th><th>Holder</th><th>Age</th><th>Lease left</th><th>Fence</th></tr></thead>
+      <thead><tr><th>Identifier</th><th>Holder</th><th>Age</th><th>Lease left</th><th>Fence</th><th title="Messages lockedHandler parked on this lock">Queue</th><th title="How long the oldest parked message has waited">Oldest wait</th></tr></thead>
       <tbody id="locks-body"></tbody>
     </table></div>
     <div class="empty" id="locks-empty">No STRONG locks held.</div>
@@ -92,7 +93,7 @@ export const LOCKS_PAGE_HTML = `<!doctype html>
     <ol id="feed-list" reversed></ol>
   </section>
 </main>
-<footer>Ages and leases on this page's clock, corrected to the server's. WEAK locks live in memcached, which cannot list its keys: they appear in the feed only. Never a token: holders are shown by holderId.</footer>
+<footer>Ages and leases on this page's clock, corrected to the server's. WEAK locks live in memcached, which cannot list its keys: they appear in the feed only. Never a token: holders are shown by holderId. Queue: messages lockedHandler parked on the lock, woken in order as it is released (a lock left vacant with messages parked is not listed: <code>show ID</code> in the CLI prints its room).</footer>
 <script>${LOCKS_PAGE_SCRIPT}</script>
 </body>
 </html>
