@@ -172,7 +172,7 @@ export const LOCKS_PAGE_SCRIPT = String.raw`
     'dead_letter:dead_lettered': ['dead-lettered', 'bad'],
     'dead_letter:error': ['dead-letter failed', 'bad'],
     'park:parked': ['parked', 'queue'],
-    'park:full': ['room full, re-queued', 'warn'],
+    'park:full': ['queue full, re-queued', 'warn'],
     'park:too_large': ['too large to park, re-queued', 'warn'],
     'wake:claimed': ['woken', 'good'],
     'dispatch:dispatched': ['handed on', 'info']
