@@ -30,7 +30,7 @@ describe('locksPage: queue depth and oldest wait', function () {
     process.env[LOCKS_PAGE_ENABLED_VARIABLE] = 'true';
     delete process.env.LOCKS_API_TOKEN;
     delete process.env.K_SERVICE;
-    ({backend, room} = await parkBehind(
+    ({backend, room} = parkBehind(
       await createDatastoreBackend(DATASTORE_TARGETS[0]?.client()),
     ));
     configureLocking({strong: backend});

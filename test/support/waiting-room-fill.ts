@@ -1,8 +1,7 @@
 import {randomUUID} from 'node:crypto';
-import type {LockBackend, LockRecord} from '../../shared/backend';
+import type {LockBackend} from '../../shared/backend';
 import type {
   ParkedMessage,
-  ParkedRecord,
   ParkRequest,
   WaitingRoomStore,
 } from '../../shared/waiting-room/types';
@@ -24,18 +23,16 @@ const HAND_OFF_LEASE_MS = 30_000;
 const pause = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
 /**
- * A STRONG backend whose locks can have messages parked. With a store that keeps a waiting room,
- * the room is the store's own (parked through `waitingRoom.park`, emptied by hand-offs and
- * claims, as lockedHandler does). A store without one yet gets `LockRecord.waiting` laid over
- * what it reads (list and peek), which is what the tools read: so the tools' tests run before a
- * store's waiting room lands, and through the real one after.
+ * The store's own waiting room, filled and emptied as lockedHandler does (park; hand-offs and
+ * claims), for the tests of the tools that show it.
  */
-export async function parkBehind(
-  real: LockBackend,
-): Promise<{backend: LockBackend; room: Room}> {
-  if (real.waitingRoom)
-    return {backend: real, room: storeRoom(real, real.waitingRoom)};
-  return overlaidRoom(real);
+export function parkBehind(real: LockBackend): {
+  backend: LockBackend;
+  room: Room;
+} {
+  if (!real.waitingRoom)
+    throw new Error('every STRONG store keeps a waiting room');
+  return {backend: real, room: storeRoom(real, real.waitingRoom)};
 }
 
 function parkRequest(identifier: string, index: number): ParkRequest {
@@ -109,70 +106,6 @@ function storeRoom(real: LockBackend, store: WaitingRoomStore): Room {
         if (!claimed.claimed)
           throw new Error(`draining ${identifier}: ${claimed.reason}`);
       }
-    },
-  };
-}
-
-function overlaidRoom(real: LockBackend): {backend: LockBackend; room: Room} {
-  const rooms = new Map<string, ParkedRecord[]>();
-  const overlay = (record: LockRecord): LockRecord => {
-    const room = rooms.get(record.identifier);
-    return room?.length
-      ? {
-          ...record,
-          waiting: {
-            head: 0,
-            tail: room.length,
-            oldestParkedAt: room[0]!.parkedAt,
-          },
-        }
-      : record;
-  };
-  // Only what the tools read; the rest of a waiting room is the stores' own tests' business.
-  const waitingRoom: Pick<WaitingRoomStore, 'parked'> = {
-    parked: async (identifier, limit) =>
-      (rooms.get(identifier) ?? []).slice(0, limit),
-  };
-  const backend = new Proxy(real, {
-    get(target, property, receiver) {
-      if (property === 'list')
-        return async (...args: Parameters<NonNullable<LockBackend['list']>>) =>
-          ((await target.list?.(...args)) ?? []).map(overlay);
-      if (property === 'waitingRoom') return waitingRoom;
-      if (property === 'peek')
-        return async (identifier: string) => {
-          const record = await target.peek(identifier);
-          return record && overlay(record);
-        };
-      const value = Reflect.get(target, property, receiver) as unknown;
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return {
-    backend,
-    room: {
-      async park(identifier, count) {
-        const room = rooms.get(identifier) ?? [];
-        rooms.set(identifier, room);
-        for (let index = 0; index < count; index++) {
-          room.push({
-            ...messageOf(room.length),
-            identifier,
-            seq: room.length,
-            parkId: randomUUID(),
-            parkedAt: new Date(),
-          });
-          await pause(5);
-        }
-      },
-      async vacate(identifier, token) {
-        // Its record gone, the lock reads as vacant does: no holder to list or peek; the room stays.
-        await real.release(identifier, token);
-      },
-      async drain(identifier, token) {
-        rooms.delete(identifier);
-        if (token !== undefined) await real.release(identifier, token);
-      },
     },
   };
 }
