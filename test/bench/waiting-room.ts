@@ -3,6 +3,7 @@ import {Firestore} from '@google-cloud/firestore';
 import {PubSub} from '@google-cloud/pubsub';
 import {ACCOUNT_KIND} from '../../functions/example-worker';
 import {documentId} from '../../shared/firestore/document-id';
+import {PARK_SEQ_ATTRIBUTE} from '../../shared/pubsub/wake-up';
 import {startPushDispatcher} from '../support/push-dispatcher';
 import {appliedEventIds} from '../support/worker-ledger';
 import {median, percentile, round} from './stats';
@@ -71,6 +72,9 @@ export interface BurstResult {
   readonly handOffs: number;
   readonly handOffP50Ms: number;
   readonly handOffP95Ms: number;
+  /** Of which: from 'handed the lock on' to the wake-up's push reaching the dispatcher. */
+  readonly pubsubLegP50Ms: number;
+  readonly pubsubLegP95Ms: number;
   /** Every event applied once: balances equal the sum of amounts (and once-keys all present on Datastore). */
   readonly exactlyOnce: boolean;
   readonly missing: number;
@@ -106,6 +110,9 @@ export async function runBurst(
   const ledger = ledgerOf(options, store);
   const handedAt = new Map<string, number>();
   const startedAt = new Map<string, number>();
+  // When each woken message's push reached the dispatcher: splits a hand-off into Pub/Sub's leg and ours.
+  const wokenArrivedAt = new Map<string, number>();
+  const accountOf = new Map<string, string>();
   const dispatcher = await startPushDispatcher(pubsub, {
     label: run,
     instances: burst.instances,
@@ -124,6 +131,13 @@ export async function runBurst(
       ...(mode === 'baseline' ? {EXAMPLE_WAITING_ROOM: 'off'} : {}),
     },
     onLine: line => readHandOff(line, handedAt, startedAt),
+    onPush: push => {
+      const seq = push.attributes[PARK_SEQ_ATTRIBUTE];
+      const account = accountOf.get(push.eventId ?? '');
+      const key = `account:${account}#${seq}`;
+      if (seq !== undefined && account && !wokenArrivedAt.has(key))
+        wokenArrivedAt.set(key, push.arrivedAtMs);
+    },
   });
   try {
     const accounts = Array.from(
@@ -135,6 +149,7 @@ export async function runBurst(
       amount: i + 1,
       eventId: `${run}-event-${i}`,
     }));
+    for (const event of events) accountOf.set(event.eventId, event.account);
     const expected = new Map<string, number>();
     for (const event of events)
       expected.set(
@@ -146,7 +161,7 @@ export async function runBurst(
       await Promise.all(
         events
           .slice(start, start + 100)
-          .map(json => dispatcher.work.publishMessage({json})),
+          .map(json => dispatcher.publish({json})),
       );
     const deadline = publishedAt + burst.budgetMs;
     let balances = await ledger.balances(accounts);
@@ -172,9 +187,13 @@ export async function runBurst(
       (sum, seen) => sum + seen.work + seen.retry,
       0,
     );
-    const handOffs = [...handedAt]
-      .filter(([key]) => startedAt.has(key))
-      .map(([key, at]) => (startedAt.get(key) as number) - at);
+    const paired = [...handedAt].filter(([key]) => startedAt.has(key));
+    const handOffs = paired.map(
+      ([key, at]) => (startedAt.get(key) as number) - at,
+    );
+    const pubsubLegs = paired
+      .filter(([key]) => wokenArrivedAt.has(key))
+      .map(([key, at]) => (wokenArrivedAt.get(key) as number) - at);
     const limitMs = (burst.events / burst.accounts) * burst.workMs;
     return {
       store,
@@ -191,6 +210,8 @@ export async function runBurst(
       handOffs: handOffs.length,
       handOffP50Ms: round(median(handOffs), 0),
       handOffP95Ms: round(percentile(handOffs, 95), 0),
+      pubsubLegP50Ms: round(median(pubsubLegs), 0),
+      pubsubLegP95Ms: round(percentile(pubsubLegs, 95), 0),
       exactlyOnce: !timedOut && wrongBalances === 0 && missing === 0,
       missing,
       wrongBalances,
@@ -383,7 +404,7 @@ export function report(results: readonly BurstResult[]): string[] {
     const handOff = (r: BurstResult) =>
       r.handOffs === 0
         ? 'no hand-offs logged'
-        : `p50 ${r.handOffP50Ms} ms, p95 ${r.handOffP95Ms} ms (${r.handOffs})`;
+        : `p50 ${r.handOffP50Ms} ms, p95 ${r.handOffP95Ms} ms (${r.handOffs} hand-offs; of which release → push arrived: p50 ${r.pubsubLegP50Ms}, p95 ${r.pubsubLegP95Ms} ms)`;
     row(
       'hand-off, release → next handler running (one key)',
       one,

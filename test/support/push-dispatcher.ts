@@ -8,6 +8,8 @@ import {
 } from 'node:http';
 import type {AddressInfo} from 'node:net';
 import type {PubSub, Topic} from '@google-cloud/pubsub';
+
+type MessageOptions = Parameters<Topic['publishMessage']>[0];
 import {freePort} from '../../infra/ports';
 import {topicPushingTo, type PushDelivery} from './pubsub-fixtures';
 import {
@@ -28,15 +30,23 @@ import {
  * once, which hides the cross-instance cost; and an instance with its own topics never queues
  * behind the others, which hides the cost of a re-queued message that occupies an instance.
  *
+ * The Pub/Sub emulator (0.8.20) pushes ONE message at a time per subscription: its push loop pulls a
+ * message, posts it, waits for the answer, then takes the next (and sleeps 100 ms when the backlog
+ * is empty). Real push delivers many at once. So a topic here is several lanes, each a topic with
+ * its own push subscription to the dispatcher: `work` spreads messages over `workLanes` topics,
+ * and each instance re-queues and hands off to a retry topic of its own (EXAMPLE_RETRY_TOPIC), all
+ * pushed to the one URL, so every instance's pushes can be in flight at once. What the lanes cannot
+ * remove is the idle loop's 100 ms sleep: a message published to an idle lane waits up to 100 ms.
+ *
  * Counted for the caller: deliveries per eventId (the example worker's data is JSON
- * `{account, amount, eventId}`) and per source topic, and each push's wait in the queue.
+ * `{account, amount, eventId}`) and per source (work or retry topics), and each push's wait in the queue.
  */
 export interface PushDispatcher {
-  /** Publishes one message to the work topic per awaited call. */
-  readonly work: Topic;
-  /** Full names of the two topics pushed here. */
-  readonly workTopic: string;
-  readonly retryTopic: string;
+  /** Publishes one message to the next work lane, round robin (resolves with its message id). */
+  publish(message: MessageOptions): Promise<string>;
+  /** Full names of the topics pushed here: the work lanes, and each instance's retry topic. */
+  readonly workTopics: readonly string[];
+  readonly retryTopics: readonly string[];
   /** What was pushed so far (a fresh copy). */
   stats(): DispatchStats;
   /** Forgets the counts (the instances stay up). */
@@ -71,16 +81,28 @@ export interface PushDispatcherOptions {
   readonly instances: number;
   /**
    * The workers' environment on top of ours: project, store, EXAMPLE_* settings. The dispatcher
-   * sets EXAMPLE_RETRY_TOPIC to its retry topic.
+   * sets EXAMPLE_RETRY_TOPIC to the instance's own retry topic.
    */
   readonly env: Record<string, string>;
   /** Names the topics (a fresh suffix is added). */
   readonly label?: string;
+  /** Work topics (one push subscription each); default: twice the instances, so pushes queue here. */
+  readonly workLanes?: number;
+  /** Called as each push arrives, before it waits for an instance. */
+  readonly onPush?: (push: ArrivedPush) => void;
   /** Each log line of each instance, as it arrives. */
   readonly onLine?: (line: string, instance: number) => void;
   /** The push subscriptions' settings; default: ack deadline 60 s, retry backoff 1 to 2 s. */
   readonly delivery?: PushDelivery;
   readonly variant?: WorkerVariant;
+}
+
+export interface ArrivedPush {
+  readonly source: PushSource | 'unknown';
+  readonly eventId: string | undefined;
+  readonly attributes: Readonly<Record<string, string>>;
+  /** Date.now() at arrival. */
+  readonly arrivedAtMs: number;
 }
 
 interface Pending {
@@ -93,6 +115,7 @@ interface Pending {
 
 interface Instance {
   readonly port: number;
+  readonly retryTopic: string;
   server: ChildProcess;
   closed: Promise<unknown>;
   busy: boolean;
@@ -111,8 +134,9 @@ export async function startPushDispatcher(
   const instances: Instance[] = [];
   // One connection per instance suffices: it serves one request at a time.
   const agent = new Agent({keepAlive: true, maxSockets: 1});
-  let workTopic = '';
-  let retryTopic = '';
+  const workTopics = new Set<string>();
+  const retryTopics = new Set<string>();
+  const topicOf = (path: string) => path.replace(/^\//, '').split('?')[0] ?? '';
 
   const server = createServer((incoming, response) => {
     const chunks: Buffer[] = [];
@@ -137,13 +161,14 @@ export async function startPushDispatcher(
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   function count(path: string, body: Buffer): void {
-    const source: PushSource | 'unknown' =
-      workTopic && path.endsWith(workTopic)
-        ? 'work'
-        : retryTopic && path.endsWith(retryTopic)
-          ? 'retry'
-          : 'unknown';
-    const eventId = eventIdOf(body);
+    const topic = topicOf(path);
+    const source: PushSource | 'unknown' = workTopics.has(topic)
+      ? 'work'
+      : retryTopics.has(topic)
+        ? 'retry'
+        : 'unknown';
+    const {eventId, attributes} = messageOf(body);
+    options.onPush?.({source, eventId, attributes, arrivedAtMs: Date.now()});
     const pushes = stats.pushes as Record<PushSource | 'unknown', number>;
     if (source === 'unknown' || eventId === undefined) {
       pushes.unknown++;
@@ -208,7 +233,7 @@ export async function startPushDispatcher(
     outgoing.end(pending.body);
   }
 
-  const start = async (index: number, port: number) => {
+  const start = async (index: number, port: number, retryTopic: string) => {
     const server = startExampleWorkerServer(
       port,
       {...options.env, EXAMPLE_RETRY_TOPIC: retryTopic},
@@ -233,32 +258,45 @@ export async function startPushDispatcher(
     retryPolicy: {minimumBackoff: {seconds: 1}, maximumBackoff: {seconds: 2}},
   };
   try {
-    const retry = await topicPushingTo(
-      pubsub,
-      `${label}-retry`,
-      baseUrl,
-      delivery,
-    );
-    retryTopic = retry.topic;
     // Started side by side: on a small machine a cold Functions Framework takes a second or two.
     await Promise.all(
       Array.from({length: options.instances}, async (_, index) => {
-        const port = await freePort();
-        const started = await start(index, port);
-        instances[index] = {port, ...started, busy: false, up: true};
+        const [port, retry] = await Promise.all([
+          freePort(),
+          topicPushingTo(pubsub, `${label}-retry-${index}`, baseUrl, delivery),
+        ]);
+        retryTopics.add(retry.topic);
+        const started = await start(index, port, retry.topic);
+        instances[index] = {
+          port,
+          retryTopic: retry.topic,
+          ...started,
+          busy: false,
+          up: true,
+        };
       }),
     );
-    const work = await topicPushingTo(
-      pubsub,
-      `${label}-work`,
-      baseUrl,
-      delivery,
+    const lanes: Topic[] = await Promise.all(
+      Array.from(
+        {length: options.workLanes ?? 2 * options.instances},
+        async (_, index) => {
+          const lane = await topicPushingTo(
+            pubsub,
+            `${label}-work-${index}`,
+            baseUrl,
+            delivery,
+          );
+          workTopics.add(lane.topic);
+          return lane.publisher;
+        },
+      ),
     );
-    workTopic = work.topic;
+    let next = 0;
     return {
-      work: work.publisher,
-      workTopic,
-      retryTopic,
+      publish: message =>
+        (lanes[next++ % lanes.length] as Topic).publishMessage(message),
+      workTopics: [...workTopics],
+      retryTopics: [...retryTopics],
       stats: () => copyStats(stats),
       resetStats: () => {
         stats = emptyStats();
@@ -269,9 +307,11 @@ export async function startPushDispatcher(
         instance.up = false;
         kill(instance);
         await instance.closed;
-        Object.assign(instance, await start(index, instance.port), {
-          up: true,
-        });
+        Object.assign(
+          instance,
+          await start(index, instance.port, instance.retryTopic),
+          {up: true},
+        );
         pump();
       },
       close: () => closeAll(),
@@ -297,16 +337,26 @@ function instanceAt(instances: Instance[], index: number): Instance {
   return instance;
 }
 
-/** The eventId of the example worker's message in a push body, if it has one. */
-function eventIdOf(body: Buffer): string | undefined {
+/** The eventId of the example worker's message in a push body, if it has one, and its attributes. */
+function messageOf(body: Buffer): {
+  eventId: string | undefined;
+  attributes: Record<string, string>;
+} {
+  let attributes: Record<string, string> = {};
   try {
-    const push = JSON.parse(body.toString()) as {message?: {data?: string}};
+    const push = JSON.parse(body.toString()) as {
+      message?: {data?: string; attributes?: Record<string, string>};
+    };
+    attributes = push.message?.attributes ?? {};
     const data = JSON.parse(
       Buffer.from(push.message?.data ?? '', 'base64').toString(),
     ) as {eventId?: unknown};
-    return typeof data.eventId === 'string' ? data.eventId : undefined;
+    return {
+      eventId: typeof data.eventId === 'string' ? data.eventId : undefined,
+      attributes,
+    };
   } catch {
-    return undefined;
+    return {eventId: undefined, attributes};
   }
 }
 
