@@ -7,6 +7,7 @@
 import {startEmulator} from '../../infra/emulators';
 import type {RunningService} from '../../infra/processes';
 import {
+  measurePushFloor,
   ONE_KEY,
   report,
   runBurst,
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
             console.error(JSON.stringify(result));
             results.push(result);
           }
-      lines = report(results);
+      lines = report(results, await measurePushFloor(PROJECT));
     }
     console.log(lines.join('\n'));
     console.log(`(${Math.round((Date.now() - startedAt) / 1000)} s)`);
