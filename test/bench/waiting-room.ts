@@ -4,6 +4,8 @@ import {PubSub} from '@google-cloud/pubsub';
 import {ACCOUNT_KIND} from '../../functions/example-worker';
 import {documentId} from '../../shared/firestore/document-id';
 import {PARK_SEQ_ATTRIBUTE} from '../../shared/pubsub/wake-up';
+import {DEFAULT_ENTITY_KIND} from '../../shared/store-defaults';
+import {lockKeyName} from '../../shared/datastore/lock-entity';
 import {startPushDispatcher} from '../support/push-dispatcher';
 import {appliedEventIds} from '../support/worker-ledger';
 import {median, percentile, round} from './stats';
@@ -81,6 +83,8 @@ export interface BurstResult {
   readonly missing: number;
   readonly wrongBalances: number;
   readonly timedOut: boolean;
+  /** When it timed out on Datastore: what the locks and their rooms held at the end. */
+  readonly rooms?: string;
 }
 
 export async function waitingRoomBench(
@@ -206,6 +210,7 @@ export async function runBurst(
       account => balances.get(account) !== expected.get(account),
     ).length;
     const missing = await ledger.missing(events);
+    const rooms = timedOut ? await ledger.rooms(accounts) : '';
     const stats = dispatcher.stats();
     const deliveries = [...stats.deliveries.values()].reduce(
       (sum, seen) => sum + seen.work + seen.retry,
@@ -240,6 +245,7 @@ export async function runBurst(
       missing,
       wrongBalances,
       timedOut,
+      ...(rooms ? {rooms} : {}),
     };
   } finally {
     await dispatcher.close();
@@ -290,6 +296,8 @@ function readHandOff(
 
 interface Ledger {
   balances(accounts: readonly string[]): Promise<Map<string, number>>;
+  /** On Datastore: each account's lock record and how many messages stay parked under it (why a run stalled). */
+  rooms(accounts: readonly string[]): Promise<string>;
   /** Events whose once-key is not recorded (Datastore); 0 on Firestore, where the balances judge. */
   missing(
     events: readonly {account: string; eventId: string}[],
@@ -321,6 +329,7 @@ function ledgerOf(options: WaitingRoomBenchOptions, store: Store): Ledger {
         );
       },
       missing: async () => 0,
+      rooms: async () => '',
       close: () => firestore.terminate(),
     };
   }
@@ -360,6 +369,27 @@ function ledgerOf(options: WaitingRoomBenchOptions, store: Store): Ledger {
         }
       }
       return missing;
+    },
+    rooms: async accounts => {
+      const described: string[] = [];
+      for (const account of accounts) {
+        const key = datastore.key([
+          DEFAULT_ENTITY_KIND,
+          lockKeyName(`account:${account}`),
+        ]);
+        const [lock] = (await datastore.get(key)) as [
+          {token?: string; waiting?: unknown} | undefined,
+        ];
+        const [parked] = await datastore.runQuery(
+          datastore
+            .createQuery(`${DEFAULT_ENTITY_KIND}Parked`)
+            .hasAncestor(key),
+        );
+        described.push(
+          `${account.split('-').pop()}: lock ${lock ? (lock.token ? 'held' : 'vacant') : 'absent'}, ${parked.length} parked`,
+        );
+      }
+      return described.join('; ');
     },
     close: async () => undefined,
   };
@@ -448,7 +478,9 @@ export function report(
     const once = (r: BurstResult) =>
       r.exactlyOnce
         ? 'yes'
-        : `**no**: ${r.missing} once-keys missing, ${r.wrongBalances} balances off`;
+        : r.timedOut
+          ? `**no**: ${r.missing} not applied when the budget ran out (${r.rooms ?? 'rooms not read'})`
+          : `**no**: ${r.missing} once-keys missing, ${r.wrongBalances} balances off`;
     row('every event applied exactly once (one key)', one, once, 'yes');
     row('every event applied exactly once (ten keys)', ten, once, 'yes');
   }
