@@ -201,7 +201,8 @@ for (const target of STRONG_TARGETS) {
       const dead = await topicWithSubscription(pubsub, 'room-dead');
       const key = uniqueId('max-wait');
       const ran: number[] = [];
-      const options = {maxWaitMs: 200, deadLetterTopic: dead.topic};
+      // n=2 waits past maxWaitMs; n=3, parked just before the release, is claimed well within it.
+      const options = {maxWaitMs: 3000, deadLetterTopic: dead.topic};
       const held = gate();
       const first = recordingHandler(
         ran,
@@ -213,7 +214,7 @@ for (const target of STRONG_TARGETS) {
         ran,
         options,
       )(pubsubEvent('projects/p/topics/work', {key, n: 2}));
-      await delay(300);
+      await delay(3100);
       await recordingHandler(
         ran,
         options,
