@@ -1,4 +1,4 @@
-import {attemptPeek} from './attempts';
+import {attemptPeek, retrying} from './attempts';
 import type {LockRecord} from './backend';
 import {currentRuntime} from './config';
 import type {RuntimeSource} from './runtime';
@@ -6,6 +6,15 @@ import {holderIdOf} from './holder-id';
 import {validateIdentifier} from './validation';
 import {LockKind} from './kinds';
 import {resolveLockOptions} from './options';
+import {depthOf} from './waiting-room/state';
+
+/** lockedHandler's waiting room on a lock: how many messages are parked, and since when the oldest. */
+export interface PeekedWaiting {
+  /** Messages parked (one of them may be handed the lock, or run under it). */
+  readonly depth: number;
+  /** When the oldest of them was parked. */
+  readonly oldestParkedAt?: Date;
+}
 
 /** What anyone may know of a lock's holder. Never the token: that is the holder's release credential. */
 export interface PeekedLock {
@@ -20,6 +29,8 @@ export interface PeekedLock {
   /** When the lock becomes takeable (a lease's end, or its own steal time), on the holder's clock. */
   readonly expiresAt?: Date;
   readonly fence?: bigint;
+  /** STRONG locks with messages parked by lockedHandler (see the README's waiting room); absent when none are. */
+  readonly waiting?: PeekedWaiting;
 }
 
 /** The current holder of `identifier`, or `null` when the lock is free. */
@@ -55,5 +66,57 @@ export function describeHolder(record: LockRecord): PeekedLock {
     ...(record.leaseMs === undefined ? {} : {leaseMs: record.leaseMs}),
     ...(record.expiresAt ? {expiresAt: record.expiresAt} : {}),
     ...(record.fence === undefined ? {} : {fence: record.fence}),
+    ...waitingOf(record),
   };
+}
+
+function waitingOf(record: LockRecord): {waiting?: PeekedWaiting} {
+  const depth = depthOf(record.waiting);
+  if (depth === 0) return {};
+  const oldestParkedAt = record.waiting?.oldestParkedAt;
+  return {waiting: {depth, ...(oldestParkedAt ? {oldestParkedAt} : {})}};
+}
+
+/** A parked message as operators see it: where it stands and what it is, never its data (user data). */
+export interface PeekedParked {
+  readonly seq: number;
+  readonly parkedAt: Date;
+  readonly messageId: string;
+  /** '' for none. */
+  readonly orderingKey: string;
+  /** Its data's size. */
+  readonly bytes: number;
+}
+
+/**
+ * The messages lockedHandler parked on a STRONG lock, oldest first, at most `limit`; `undefined`
+ * when the store keeps no waiting room. For operators' tools: a vacant lock (released outside
+ * lockedHandler with messages parked) has no holder for peek() to describe, yet its room is here.
+ */
+export async function peekParkedIn(
+  runtimeOf: RuntimeSource,
+  identifier: string,
+  limit: number,
+): Promise<PeekedParked[] | undefined> {
+  validateIdentifier(identifier);
+  const runtime = runtimeOf();
+  const room = (await runtime.backend(LockKind.STRONG)).waitingRoom;
+  if (!room) return undefined;
+  const records = await retrying(runtime.config.retry, () =>
+    room.parked(identifier, limit),
+  );
+  return records.map(record => ({
+    seq: record.seq,
+    parkedAt: record.parkedAt,
+    messageId: record.messageId,
+    orderingKey: record.orderingKey,
+    bytes: record.data.length,
+  }));
+}
+
+export function peekParked(
+  identifier: string,
+  limit: number,
+): Promise<PeekedParked[] | undefined> {
+  return peekParkedIn(currentRuntime, identifier, limit);
 }

@@ -15,6 +15,12 @@ export interface LockView {
   readonly ageMs: number;
   /** Until the lease ends (negative once it has); absent without a lease. */
   readonly leaseLeftMs?: number;
+  /** Messages lockedHandler parked on this lock, waiting for it (0 for none). */
+  readonly queueDepth: number;
+  /** When the oldest parked message was parked; absent with none. */
+  readonly oldestParkedAt?: string;
+  /** How long the oldest parked message has waited; absent with none. */
+  readonly oldestWaitMs?: number;
 }
 
 export function viewOf(lock: PeekedLock, now: number = Date.now()): LockView {
@@ -30,6 +36,13 @@ export function viewOf(lock: PeekedLock, now: number = Date.now()): LockView {
     ageMs: now - lock.acquiredAt.getTime(),
     ...(lock.leaseMs !== undefined && lock.expiresAt
       ? {leaseLeftMs: lock.expiresAt.getTime() - now}
+      : {}),
+    queueDepth: lock.waiting?.depth ?? 0,
+    ...(lock.waiting?.oldestParkedAt
+      ? {
+          oldestParkedAt: lock.waiting.oldestParkedAt.toISOString(),
+          oldestWaitMs: now - lock.waiting.oldestParkedAt.getTime(),
+        }
       : {}),
   };
 }

@@ -24,7 +24,7 @@ export const LOCKS_PAGE_HTML = `<!doctype html>
   #live[data-state="live"]::before { content: "● "; }
   #live[data-state="down"] { background: #7f1d1d; color: #fee2e2; }
   #updated { font-size: 12px; color: #94a3b8; min-width: 110px; text-align: right; }
-  main { display: grid; grid-template-columns: minmax(0, 1.35fr) minmax(340px, 1fr); gap: 18px; align-items: start; padding: 18px 24px; }
+  main { display: grid; grid-template-columns: minmax(0, 2.1fr) minmax(300px, 1fr); gap: 18px; align-items: start; padding: 18px 24px; }
   @media (max-width: 980px) { main { grid-template-columns: 1fr; } }
   section { background: var(--card); border: 1px solid var(--line); border-radius: 10px; box-shadow: 0 1px 2px rgba(15, 23, 42, .05); overflow: hidden; }
   section h2 { margin: 0; padding: 12px 16px; font-size: 13px; font-weight: 600; text-transform: uppercase; letter-spacing: .6px; color: var(--muted); border-bottom: 1px solid var(--line); display: flex; align-items: center; gap: 8px; }
@@ -32,18 +32,19 @@ export const LOCKS_PAGE_HTML = `<!doctype html>
   h2 label { margin-left: auto; text-transform: none; letter-spacing: 0; font-weight: 400; }
   .table-wrap { overflow-x: auto; }
   table { width: 100%; border-collapse: collapse; }
-  th { text-align: left; font-size: 12px; font-weight: 600; color: var(--muted); padding: 8px 12px; background: #fafbfc; border-bottom: 1px solid var(--line); }
-  td { padding: 9px 12px; border-bottom: 1px solid var(--line); vertical-align: middle; }
+  th { text-align: left; white-space: nowrap; font-size: 12px; font-weight: 600; color: var(--muted); padding: 8px 9px; background: #fafbfc; border-bottom: 1px solid var(--line); }
+  td { padding: 9px 9px; border-bottom: 1px solid var(--line); vertical-align: middle; }
   tr:last-child td { border-bottom: 0; }
   tr.fresh td { animation: flash 1.6s ease-out; }
   @keyframes flash { from { background: #fef9c3; } to { background: transparent; } }
-  .identifier { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-weight: 600; max-width: 280px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+  .identifier { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-weight: 600; max-width: 220px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
   .num { font-variant-numeric: tabular-nums; white-space: nowrap; }
   .muted { color: var(--muted); }
-  .lease { display: flex; align-items: center; gap: 10px; }
+  .lease { display: flex; align-items: center; gap: 8px; white-space: nowrap; }
   .fence { font-size: 11px; color: var(--calm); }
-  .bar { width: 60px; height: 6px; border-radius: 3px; background: #e5e7eb; overflow: hidden; flex: none; }
+  .depth.waiting { color: var(--queue); font-weight: 600; }
+  .bar { width: 44px; height: 6px; border-radius: 3px; background: #e5e7eb; overflow: hidden; flex: none; }
   .fill { height: 100%; background: var(--good); transition: width .4s linear; }
   .fill.low { background: var(--warn); }
   .fill.over { background: var(--bad); }
@@ -81,7 +82,7 @@ export const LOCKS_PAGE_HTML = `<!doctype html>
     <form id="token-form" hidden><input id="token" type="password" placeholder="API token (LOCKS_API_TOKEN)" autocomplete="off"><button>Use</button></form>
     <p id="problem" hidden></p>
     <div class="table-wrap"><table>
-      <thead><tr><th>Identifier</th><th>Holder</th><th>Age</th><th>Lease left</th><th>Fence</th></tr></thead>
+      <thead><tr><th>Identifier</th><th>Holder</th><th>Age</th><th>Lease left</th><th>Fence</th><th title="Messages lockedHandler parked on this lock">Queue</th><th title="How long the oldest parked message has waited">Oldest wait</th></tr></thead>
       <tbody id="locks-body"></tbody>
     </table></div>
     <div class="empty" id="locks-empty">No STRONG locks held.</div>
@@ -92,7 +93,7 @@ export const LOCKS_PAGE_HTML = `<!doctype html>
     <ol id="feed-list" reversed></ol>
   </section>
 </main>
-<footer>Ages and leases on this page's clock, corrected to the server's. WEAK locks live in memcached, which cannot list its keys: they appear in the feed only. Never a token: holders are shown by holderId.</footer>
+<footer>Ages and leases on this page's clock, corrected to the server's. WEAK locks live in memcached, which cannot list its keys: they appear in the feed only. Never a token: holders are shown by holderId. Queue: messages lockedHandler parked on the lock, woken in order as it is released (a lock left vacant with messages parked is not listed: <code>show ID</code> in the CLI prints its room).</footer>
 <script>${LOCKS_PAGE_SCRIPT}</script>
 </body>
 </html>

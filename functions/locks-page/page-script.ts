@@ -85,6 +85,12 @@ export const LOCKS_PAGE_SCRIPT = String.raw`
         lease.append(bar, el('span', 'num', left > 0 ? duration(left) + ' left' : 'expired ' + duration(left) + ' ago'));
       }
       row.append(cell, el('td', 'num mono fence', lock.fence || '-'));
+      // lockedHandler's waiting room: messages parked on this lock, and how long the oldest has waited.
+      var depth = lock.queueDepth || 0;
+      row.dataset.depth = String(depth);
+      row.append(
+        el('td', 'num depth' + (depth > 0 ? ' waiting' : ' muted'), String(depth)),
+        el('td', 'num oldest' + (lock.oldestParkedAt ? '' : ' muted'), lock.oldestParkedAt ? duration(t - Date.parse(lock.oldestParkedAt)) : '-'));
       locksBody.append(row);
     });
     current.forEach(function (lock) { seenRows.add(lock.identifierHash + lock.holderId); });
@@ -164,7 +170,12 @@ export const LOCKS_PAGE_SCRIPT = String.raw`
     'requeue:requeued': ['re-queued', 'queue'],
     'requeue:error': ['re-queue failed', 'bad'],
     'dead_letter:dead_lettered': ['dead-lettered', 'bad'],
-    'dead_letter:error': ['dead-letter failed', 'bad']
+    'dead_letter:error': ['dead-letter failed', 'bad'],
+    'park:parked': ['parked', 'queue'],
+    'park:full': ['queue full, re-queued', 'warn'],
+    'park:too_large': ['too large to park, re-queued', 'warn'],
+    'wake:claimed': ['woken', 'good'],
+    'dispatch:dispatched': ['handed on', 'info']
   };
 
   function addEvent(event) {
@@ -188,6 +199,10 @@ export const LOCKS_PAGE_SCRIPT = String.raw`
     if (event.holderId) details.push('holder ' + event.holderId);
     if (event.fence) details.push('fence ' + event.fence);
     if (event.waitedMs !== undefined && event.type === 'acquire') details.push('waited ' + duration(event.waitedMs));
+    if (event.waitedMs !== undefined && event.type === 'wake') details.push('parked ' + duration(event.waitedMs));
+    if (event.depth !== undefined) details.push(event.depth + ' in the room');
+    if (event.reason && event.type === 'dispatch') details.push('by ' + event.reason);
+    if (event.reason && event.type === 'dead_letter') details.push(event.reason === 'max_wait' ? 'parked past maxWaitMs' : 'past maxAttempts');
     item.append(el('span', 'details', details.join(' · ')));
     feedList.prepend(item);
     while (feedList.children.length > FEED_LIMIT) feedList.lastChild.remove();

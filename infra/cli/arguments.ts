@@ -28,11 +28,13 @@ export interface CliArguments {
 
 export const USAGE = `usage: cloud-functions-locking <command> [options]
 
-  list                 STRONG locks: identifier, age, lease left, fence, holderId (never a token)
+  list                 STRONG locks: identifier, age, lease left, fence, holderId (never a token),
+                         queue depth and oldest wait
     --prefix P           only identifiers starting with P
     --older-than D       only locks granted at least D ago (500ms, 30s, 10m, 2h)
     --limit N            at most N (default 1000)
-  show ID              one lock in full (--kind WEAK: look it up in memcached)
+  show ID              one lock in full, and the messages lockedHandler parked on it
+                         (--limit N of them, default 20; --kind WEAK: look it up in memcached)
   release ID --force   remove the lock whoever holds it (an operator's forced release; logged)
   cleanup              remove abandoned STRONG locks
     --max-age D          lease-less locks older than D count as abandoned (default LOCKS_CLEANUP_MAX_AGE_MS, else 10m)

@@ -1,5 +1,6 @@
 import {formatDuration} from './format-duration';
 import type {LockView} from '../../functions/http/lock-view';
+import type {ParkedView} from './commands/show';
 
 const MAX_IDENTIFIER_WIDTH = 60;
 
@@ -7,15 +8,44 @@ const MAX_IDENTIFIER_WIDTH = 60;
 export function lockTable(locks: readonly LockView[]): string {
   if (locks.length === 0) return 'no STRONG locks held';
   const rows = [
-    ['IDENTIFIER', 'AGE', 'LEASE LEFT', 'FENCE', 'HOLDER'],
+    [
+      'IDENTIFIER',
+      'AGE',
+      'LEASE LEFT',
+      'FENCE',
+      'HOLDER',
+      'QUEUE',
+      'OLDEST WAIT',
+    ],
     ...locks.map(lock => [
       shorten(lock.identifier),
       formatDuration(lock.ageMs),
       leaseLeft(lock),
       lock.fence ?? '-',
       lock.holderId,
+      String(lock.queueDepth),
+      oldestWait(lock),
     ]),
   ];
+  return aligned(rows);
+}
+
+/** `show`'s waiting room: the parked messages in the order they will run. */
+export function parkedTable(parked: readonly ParkedView[]): string {
+  return aligned([
+    ['SEQ', 'PARKED AT', 'WAITED', 'MESSAGE ID', 'ORDERING KEY', 'BYTES'],
+    ...parked.map(record => [
+      String(record.seq),
+      record.parkedAt,
+      formatDuration(record.waitedMs),
+      record.messageId,
+      record.orderingKey === '' ? '-' : shorten(record.orderingKey),
+      String(record.bytes),
+    ]),
+  ]);
+}
+
+function aligned(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, column) =>
     Math.max(...rows.map(row => row[column]!.length)),
   );
@@ -45,8 +75,25 @@ export function lockDetails(lock: LockView): string {
     ['expiresAt', lock.expiresAt ?? '-'],
     ['fence', lock.fence ?? '- (WEAK locks have none)'],
     ['identifierHash', lock.identifierHash],
+    ['queue', queueLine(lock)],
   ];
   return lines.map(([name, value]) => `${name.padEnd(15)}${value}`).join('\n');
+}
+
+/** The waiting room in a few words: how many are parked, and how long the oldest has waited. */
+function queueLine(lock: LockView): string {
+  if (lock.queueDepth === 0) return 'none parked';
+  const wait =
+    lock.oldestWaitMs === undefined
+      ? ''
+      : `, oldest waiting ${oldestWait(lock)}`;
+  return `${lock.queueDepth} parked${wait}`;
+}
+
+function oldestWait(lock: LockView): string {
+  return lock.oldestWaitMs === undefined
+    ? '-'
+    : formatDuration(lock.oldestWaitMs);
 }
 
 export function leaseLeft(lock: LockView): string {

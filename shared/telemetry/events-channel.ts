@@ -11,7 +11,10 @@ export type LockEventType =
   | 'lost'
   | 'cleanup'
   | 'requeue'
-  | 'dead_letter';
+  | 'dead_letter'
+  | 'park'
+  | 'wake'
+  | 'dispatch';
 
 /** One event, as published. Never a token; the identifier only when the app opted in. */
 export interface LockEvent {
@@ -25,7 +28,12 @@ export interface LockEvent {
   /** The grant's fence, as a decimal string (JSON has no bigint). */
   readonly fence?: string;
   readonly holderId?: string;
+  /** Acquire: how long it took, waiting included. Wake: how long the message was parked. */
   readonly waitedMs?: number;
+  /** Park: messages in the lock's waiting room after it (or, full, the room's depth). */
+  readonly depth?: number;
+  /** Dead letter: max_attempts or max_wait. Dispatch: release, arrival or sweep. */
+  readonly reason?: string;
   /** Cleanup: how many locks it removed. */
   readonly deleted?: number;
   /** ISO 8601, this host's clock. */

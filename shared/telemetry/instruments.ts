@@ -11,6 +11,10 @@ export interface Instruments {
   readonly cleanupDeleted: Counter;
   readonly requeues: Counter;
   readonly deadLetters: Counter;
+  readonly parks: Counter;
+  readonly wakes: Counter;
+  readonly parkedTime: Histogram;
+  readonly dispatches: Counter;
 }
 
 let cached:
@@ -62,7 +66,26 @@ function create(provider: MeterProvider): Instruments {
     }),
     deadLetters: meter.createCounter(METRICS.deadLetters, {
       unit: '{message}',
-      description: 'lockedHandler messages dead-lettered after maxAttempts',
+      description:
+        'lockedHandler messages dead-lettered, after maxAttempts or maxWaitMs',
+    }),
+    parks: meter.createCounter(METRICS.parks, {
+      unit: '{message}',
+      description:
+        'lockedHandler parks of a message whose lock was held, by outcome',
+    }),
+    wakes: meter.createCounter(METRICS.wakes, {
+      unit: '{message}',
+      description: 'Parked messages that claimed the lock handed to them',
+    }),
+    parkedTime: meter.createHistogram(METRICS.parkedTime, {
+      unit: 'ms',
+      description: 'Time each woken message spent parked, park to claim',
+    }),
+    dispatches: meter.createCounter(METRICS.dispatches, {
+      unit: '{message}',
+      description:
+        'Parked messages handed the lock and published, by who handed it',
     }),
   };
 }

@@ -29,11 +29,13 @@ export interface Subject {
 }
 
 /** What an operation came to, for its span, its metrics and its event. */
-interface Settled {
+export interface Settled {
   readonly outcome: string;
   readonly fence?: bigint | undefined;
   readonly holderId?: string | undefined;
   readonly deleted?: number;
+  readonly depth?: number | undefined;
+  readonly reason?: string | undefined;
 }
 
 type Attributes = Record<string, string | number | boolean>;
@@ -199,22 +201,33 @@ export function observeHandlerRun(
   });
 }
 
-/** lockedHandler publishing a held message to its retry topic, or to its dead-letter topic. */
+/** Why lockedHandler dead-letters a message: re-queued too often, or parked too long. */
+export type DeadLetterReason = 'max_attempts' | 'max_wait';
+
+/**
+ * lockedHandler publishing a held message to its retry topic, or to its dead-letter topic (by
+ * default after maxAttempts; `max_wait` for a message parked longer than maxWaitMs).
+ */
 export function observeRequeue<T>(
   subject: Subject,
   to: 'requeue' | 'dead_letter',
   run: () => Promise<T>,
+  reason: DeadLetterReason = 'max_attempts',
 ): Promise<T> {
+  const deadLetter = to === 'dead_letter';
   return observe(subject, run, {
     span: SPANS.handlerRequeue,
     event: to,
-    settle: () => ({outcome: to === 'requeue' ? 'requeued' : 'dead_lettered'}),
+    settle: () =>
+      deadLetter ? {outcome: 'dead_lettered', reason} : {outcome: 'requeued'},
     count: (instruments, settled, attributes) => {
       if (settled.outcome === 'error') return;
-      (to === 'requeue' ? instruments.requeues : instruments.deadLetters).add(
-        1,
-        attributes,
-      );
+      if (deadLetter)
+        instruments.deadLetters.add(1, {
+          ...attributes,
+          [ATTRIBUTES.reason]: reason,
+        });
+      else instruments.requeues.add(1, attributes);
     },
   });
 }
@@ -255,10 +268,13 @@ function detailAttributes(
     ...(settled.deleted === undefined
       ? {}
       : {[ATTRIBUTES.deleted]: settled.deleted}),
+    ...(settled.reason === undefined
+      ? {}
+      : {[ATTRIBUTES.reason]: settled.reason}),
   };
 }
 
-function eventOf(
+export function eventOf(
   type: LockEventType,
   subject: Subject,
   settled: Settled,
@@ -278,6 +294,8 @@ function eventOf(
     ...(settled.holderId === undefined ? {} : {holderId: settled.holderId}),
     ...(waitedMs === undefined ? {} : {waitedMs}),
     ...(settled.deleted === undefined ? {} : {deleted: settled.deleted}),
+    ...(settled.depth === undefined ? {} : {depth: settled.depth}),
+    ...(settled.reason === undefined ? {} : {reason: settled.reason}),
     at: new Date().toISOString(),
   };
 }

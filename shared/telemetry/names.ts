@@ -28,8 +28,27 @@ export const METRICS = {
   cleanupDeleted: 'locking.cleanup.deleted',
   /** Counter: lockedHandler messages re-published to the retry topic because the lock was held. */
   requeues: 'locking.handler.requeues',
-  /** Counter: lockedHandler messages sent to the dead-letter topic after maxAttempts. */
+  /**
+   * Counter: lockedHandler messages sent to the dead-letter topic, by reason (max_attempts: re-queued
+   * too often; max_wait: parked longer than maxWaitMs).
+   */
   deadLetters: 'locking.handler.dead_letters',
+  /**
+   * Counter: lockedHandler's attempts to park a message whose lock was held, by outcome (parked;
+   * full: the room held maxQueueLength; too_large: over what a parked record holds). The last two
+   * are re-queued instead.
+   */
+  parks: 'locking.handler.parks',
+  /** Counter: parked messages woken, that is whose wake-up claimed the lock handed to them. */
+  wakes: 'locking.handler.wakes',
+  /** Histogram, ms: how long each woken message was parked, from its park to its claim. */
+  parkedTime: 'locking.handler.parked_time',
+  /**
+   * Counter: parked messages handed the lock and published to their retry topic, by who did it
+   * (release: a holder's release; arrival: a message that found the lock vacant or lapsed; sweep:
+   * the scheduled cleanup).
+   */
+  dispatches: 'locking.handler.dispatches',
 } as const;
 
 export const ATTRIBUTES = {
@@ -44,4 +63,10 @@ export const ATTRIBUTES = {
   waitedMs: 'locking.waited_ms',
   deleted: 'locking.deleted',
   attempt: 'locking.attempt',
+  /** Why a message was dead-lettered: max_attempts or max_wait. */
+  reason: 'locking.reason',
+  /** Who handed a parked message the lock: release, arrival or sweep. */
+  dispatchedBy: 'locking.dispatched_by',
+  /** Messages in the lock's waiting room after a park. */
+  depth: 'locking.depth',
 } as const;

@@ -30,6 +30,7 @@ import {countFirestoreCosts} from './firestore-cost';
 import {renewal} from './renewal';
 import {countCosts, type Cost} from './rpc-cost';
 import {telemetryOverhead} from './telemetry-overhead';
+import {waitingRoomBench} from './waiting-room';
 import {median, percentile, round, timed} from './stats';
 
 const PROJECT = 'bench-project';
@@ -130,6 +131,13 @@ async function main(): Promise<void> {
     await coldStart(firestore.host);
     await lockedHandlerOverhead(onFirestore);
     await telemetryOverhead(onLegacy, memcache, results, lines);
+    const room = await waitingRoomBench({
+      project: PROJECT,
+      legacyHost: legacy.host,
+      nativeHost: native.host,
+    });
+    results.waitingRoom = room.result;
+    lines.push(...room.lines);
     write();
   } finally {
     await Promise.all(services.map(service => service.stop()));

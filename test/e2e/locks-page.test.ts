@@ -3,9 +3,11 @@ import {randomUUID} from 'node:crypto';
 import {mkdirSync, mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {dirname, join} from 'node:path';
+import {Datastore} from '@google-cloud/datastore';
 import type {Browser, Page} from 'puppeteer-core';
 import {LOCAL_PROJECT} from '../../infra/local/project';
 import {WORK_TOPIC} from '../../infra/topology';
+import {createDatastoreBackend} from '../../shared/datastore/create-datastore-backend';
 import {launchChromium} from '../support/chromium';
 import {startLocalStack, type LocalStack} from '../support/stack-process';
 
@@ -112,7 +114,55 @@ describe('end to end: the live locks page in chromium', function () {
     assert.ok(!html.includes(acquired.token as string), 'no token on the page');
   });
 
-  it('a Pub/Sub message whose lock is held is re-queued, and the feed shows it; then a screenshot is saved', async () => {
+  const publishEvent = async (account: string, eventId: string) => {
+    const published = await fetch(
+      `http://127.0.0.1:${stack.ports.pubsub}/v1/projects/${LOCAL_PROJECT}/topics/${WORK_TOPIC}:publish`,
+      {
+        method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({
+          messages: [
+            {
+              data: Buffer.from(
+                JSON.stringify({account, amount: 5, eventId}),
+              ).toString('base64'),
+            },
+          ],
+        }),
+      },
+    );
+    assert.equal(published.status, 200);
+  };
+  /** Both parked messages ran: the room is empty and the lock gone (read from the stack's store). */
+  const roomEmptied = async (identifier: string) => {
+    const datastore = new Datastore({
+      projectId: LOCAL_PROJECT,
+      apiEndpoint: `127.0.0.1:${stack.ports.datastore}`,
+    });
+    const backend = await createDatastoreBackend(datastore);
+    try {
+      const room = backend.waitingRoom;
+      assert.ok(room, 'the store keeps a waiting room');
+      const until = Date.now() + 30_000;
+      for (;;) {
+        const left = await room.parked(identifier, 10);
+        if (left.length === 0 && !(await backend.peek(identifier))) return;
+        assert.ok(
+          Date.now() < until,
+          `still parked: ${left.map(record => record.messageId).join(', ')}`,
+        );
+        await new Promise(resolve => setTimeout(resolve, 250));
+      }
+    } finally {
+      await datastore.close?.();
+    }
+  };
+  const saveScreenshot = async () => {
+    mkdirSync(dirname(SCREENSHOT), {recursive: true});
+    await page.screenshot({path: SCREENSHOT as `${string}.png`});
+  };
+
+  it('a Pub/Sub message whose lock is held waits (parked: its row shows the queue; or, without the waiting room, re-queued), and the feed shows it; a screenshot is saved', async () => {
     const account = `acct-${randomUUID().slice(0, 8)}`;
     const identifier = `account:${account}`;
     // A few locks in different states, so the screenshot shows what the page is for.
@@ -135,34 +185,37 @@ describe('end to end: the live locks page in chromium', function () {
     assert.ok(holder.token);
     await waitForRow(identifier, true);
 
-    const published = await fetch(
-      `http://127.0.0.1:${stack.ports.pubsub}/v1/projects/${LOCAL_PROJECT}/topics/${WORK_TOPIC}:publish`,
-      {
-        method: 'POST',
-        headers: {'Content-Type': 'application/json'},
-        body: JSON.stringify({
-          messages: [
-            {
-              data: Buffer.from(
-                JSON.stringify({account, amount: 5, eventId: `${account}-e1`}),
-              ).toString('base64'),
-            },
-          ],
-        }),
-      },
-    );
-    assert.equal(published.status, 200);
+    await publishEvent(account, `${account}-e1`);
     await waitForFeed('acquire', 'held', identifier);
-    await waitForFeed('requeue', 'requeued', identifier);
+    // With the waiting room (the example worker's default) the message parks under the lock and
+    // the lock's row counts it; without it, the message is re-queued.
+    const rowQueued = `${rowsNamed(identifier)}[0]?.dataset.depth === '1'`;
+    await page.waitForFunction(
+      `${rowQueued} || ${feedEntries('requeue', 'requeued', identifier)}.length >= 1`,
+      {timeout: 30_000},
+    );
+    const parked = (await page.evaluate(rowQueued)) === true;
 
-    // Released, the re-queued message runs: the worker's own grant and release follow in the feed.
-    await post('releaseLock', {identifier, token: holder.token});
-    await waitForFeed('acquire', 'acquired', identifier, 2);
-    await waitForFeed('release', 'released', identifier, 2);
+    if (parked) {
+      const cells = (await page.evaluate(
+        `[...${rowsNamed(identifier)}[0].querySelectorAll('td')].map((cell) => cell.textContent)`,
+      )) as string[];
+      assert.equal(cells[5], '1', 'queue depth');
+      assert.notEqual(cells[6], '-', 'the oldest wait');
+      await saveScreenshot();
+      // Released over HTTP (outside lockedHandler), the lock is left vacant with its room: the
+      // next arrival on the key hands it to the parked message and parks behind it.
+      await post('releaseLock', {identifier, token: holder.token});
+      await publishEvent(account, `${account}-e2`);
+      await roomEmptied(identifier);
+    } else {
+      // Released, the re-queued message runs: the worker's own grant and release follow in the feed.
+      await post('releaseLock', {identifier, token: holder.token});
+      await waitForFeed('acquire', 'acquired', identifier, 2);
+      await waitForFeed('release', 'released', identifier, 2);
+      await saveScreenshot();
+    }
     await waitForRow(identifier, false);
-
-    mkdirSync(dirname(SCREENSHOT), {recursive: true});
-    await page.screenshot({path: SCREENSHOT as `${string}.png`});
     for (const lock of scenery)
       if (lock.token)
         await post('releaseLock', {

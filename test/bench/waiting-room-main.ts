@@ -1,0 +1,88 @@
+/**
+ * The waiting-room section of `npm run bench` alone (it takes a minute or two, the whole bench
+ * much longer): `node dist/test/bench/waiting-room-main.js [--native] [oneKey|tenKeys]
+ * [baseline|waitingRoom]`. Starts its own emulators (legacy Datastore, Pub/Sub; Firestore native
+ * mode with --native), prints the section's Markdown, and each burst's figures as JSON on stderr.
+ */
+import {startEmulator} from '../../infra/emulators';
+import type {RunningService} from '../../infra/processes';
+import {
+  measurePushFloor,
+  ONE_KEY,
+  report,
+  runBurst,
+  TEN_KEYS,
+  waitingRoomBench,
+  type BurstResult,
+  type Mode,
+} from './waiting-room';
+
+const PROJECT = 'bench-project';
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const services: RunningService[] = [];
+  try {
+    const starting = await Promise.allSettled([
+      startEmulator('datastore-legacy'),
+      startEmulator('pubsub'),
+      ...(args.includes('--native') ? [startEmulator('firestore-native')] : []),
+    ]);
+    for (const outcome of starting)
+      if (outcome.status === 'fulfilled') services.push(outcome.value);
+    const failed = starting.find(outcome => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [legacy, pubsub, native] = services as [
+      RunningService,
+      RunningService,
+      RunningService | undefined,
+    ];
+    Object.assign(process.env, {
+      GOOGLE_CLOUD_PROJECT: PROJECT,
+      PUBSUB_EMULATOR_HOST: pubsub.host,
+      METADATA_SERVER_DETECTION: 'none',
+    });
+    const options = {
+      project: PROJECT,
+      legacyHost: legacy.host,
+      ...(native ? {nativeHost: native.host} : {}),
+    };
+    const bursts = [ONE_KEY, TEN_KEYS].filter(burst =>
+      args.includes(burst.name),
+    );
+    const modes = (['baseline', 'waitingRoom'] as Mode[]).filter(mode =>
+      args.includes(mode),
+    );
+    const startedAt = Date.now();
+    let lines: string[];
+    if (bursts.length === 0 && modes.length === 0)
+      ({lines} = await waitingRoomBench(options));
+    else {
+      const results: BurstResult[] = [];
+      for (const store of native
+        ? (['legacy', 'native'] as const)
+        : (['legacy'] as const))
+        for (const burst of bursts.length ? bursts : [ONE_KEY, TEN_KEYS])
+          for (const mode of modes.length
+            ? modes
+            : (['baseline', 'waitingRoom'] as Mode[])) {
+            const result = await runBurst(options, store, mode, burst);
+            console.error(JSON.stringify(result));
+            results.push(result);
+          }
+      lines = report(results, await measurePushFloor(PROJECT));
+    }
+    console.log(lines.join('\n'));
+    console.log(`(${Math.round((Date.now() - startedAt) / 1000)} s)`);
+  } finally {
+    await Promise.all(services.map(service => service.stop()));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
