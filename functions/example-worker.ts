@@ -44,7 +44,9 @@ export const APPLIED_EVENT_KIND = 'ExampleAppliedEvent';
  * EXAMPLE_WORKER_DEADLINE_MS (when renewals stop, as the function's timeout; default
  * lockedHandler's, 60,000), EXAMPLE_WAITING_ROOM (`off`: re-queue a message whose account is busy,
  * instead of parking it in the lock's waiting room), EXAMPLE_HANDOFF_LEASE_MS (the waiting room's
- * hand-off lease; default lockedHandler's, 30,000).
+ * hand-off lease; default lockedHandler's, 30,000), EXAMPLE_DRAIN_BUDGET_MS (how long an invocation
+ * that hands its lock on runs the next parked messages itself; `0`: always publish their wake-ups;
+ * default lockedHandler's, 10,000).
  */
 export interface AccountEvent {
   readonly account: string;
@@ -88,6 +90,9 @@ export const exampleWorkerOptions: LockedHandlerOptions<AccountCloudEvent> = {
   ...(process.env.EXAMPLE_WAITING_ROOM === 'off' ? {waitingRoom: false} : {}),
   ...(process.env.EXAMPLE_HANDOFF_LEASE_MS
     ? {handOffLeaseMs: Number(process.env.EXAMPLE_HANDOFF_LEASE_MS)}
+    : {}),
+  ...(process.env.EXAMPLE_DRAIN_BUDGET_MS
+    ? {drainBudgetMs: Number(process.env.EXAMPLE_DRAIN_BUDGET_MS)}
     : {}),
   ...(process.env.EXAMPLE_DEAD_LETTER_TOPIC
     ? {deadLetterTopic: process.env.EXAMPLE_DEAD_LETTER_TOPIC}

@@ -9,6 +9,7 @@ import {LockError} from './errors';
 import {LockKind} from './kinds';
 import {durationOption} from './validation';
 import {observeCleanup} from './telemetry/lock-telemetry';
+import {noteDispatch} from './telemetry/waiting-room-telemetry';
 
 /** djangae's default: a lock older than 10 minutes is taken to be abandoned. */
 export const DEFAULT_CLEANUP_MAX_AGE_MS = 10 * 60 * 1000;
@@ -99,6 +100,13 @@ async function dispatchStranded(
     try {
       await publishWakeUp((wakeUps ??= new Publisher()), record);
       dispatched++;
+      noteDispatch(
+        {
+          kind: LockKind.STRONG,
+          recordIdentifiers: runtime.config.telemetry.recordIdentifiers,
+        },
+        'sweep',
+      );
     } catch (error) {
       runtime.config.logger.error(
         "cleanup: a stranded parked message's wake-up could not be published; the next run dispatches it again",

@@ -2,7 +2,12 @@ import {randomUUID} from 'node:crypto';
 import {attemptPeek} from '../attempts';
 import {LockKind} from '../kinds';
 import {acquireIn, Lock} from '../lock';
-import {observeHandlerRun} from '../telemetry/lock-telemetry';
+import {observeHandlerRun, observeRequeue} from '../telemetry/lock-telemetry';
+import {
+  noteDispatch,
+  notePark,
+  noteWoken,
+} from '../telemetry/waiting-room-telemetry';
 import {
   attemptClaim,
   attemptHandOff,
@@ -112,6 +117,7 @@ async function runClaimed<E>(
     true,
   );
   const parkedMs = Date.now() - parked.parkedAt.getTime();
+  noteWoken(delivery.subject, parkedMs);
   if (parkedMs > settings.maxWaitMs) {
     if (settings.deadLetterTopic) {
       await deadLetterOverdue(delivery, room, held, parked, parkedMs);
@@ -240,11 +246,17 @@ async function deadLetterOverdue<E>(
 ): Promise<void> {
   const {settings, publisher, logger, context} = delivery;
   try {
-    await publisher.publish(
-      settings.deadLetterTopic as string,
-      parked.data,
-      {...parked.attributes, [DEAD_LETTER_REASON_ATTRIBUTE]: 'max_wait'},
-      parked.orderingKey,
+    await observeRequeue(
+      delivery.subject,
+      'dead_letter',
+      () =>
+        publisher.publish(
+          settings.deadLetterTopic as string,
+          parked.data,
+          {...parked.attributes, [DEAD_LETTER_REASON_ATTRIBUTE]: 'max_wait'},
+          parked.orderingKey,
+        ),
+      'max_wait',
     );
   } catch (error) {
     held.stopRenewing();
@@ -297,6 +309,7 @@ async function deliverArrival<E>(
         'lockedHandler: lock held and the message is too large to park; re-queued',
         {...context, bytes: parked.data.length},
       );
+      notePark(delivery.subject, 'too_large');
       await whenHeldWithoutRoom(delivery);
       return;
     }
@@ -318,7 +331,11 @@ async function deliverArrival<E>(
         seq: outcome.seq,
         depth: outcome.depth,
       });
-      if (outcome.dispatch) await dispatch(delivery, outcome.dispatch);
+      notePark(delivery.subject, 'parked', outcome.depth);
+      if (outcome.dispatch) {
+        noteDispatch(delivery.subject, 'arrival');
+        await dispatch(delivery, outcome.dispatch);
+      }
       return;
     }
     if (outcome.outcome === 'full') {
@@ -326,6 +343,7 @@ async function deliverArrival<E>(
         "lockedHandler: the lock's waiting room is full; message re-queued",
         {...context, depth: outcome.depth},
       );
+      notePark(delivery.subject, 'full', outcome.depth);
       await whenHeldWithoutRoom(delivery);
       return;
     }
@@ -372,7 +390,11 @@ async function parkBehind<E>(
     seq: parkedSeq,
     behindStranded: true,
   });
-  if (next) await dispatch(delivery, next);
+  notePark(delivery.subject, 'parked');
+  if (next) {
+    noteDispatch(delivery.subject, 'arrival');
+    await dispatch(delivery, next);
+  }
 }
 
 /** The holder's release: the lock goes to the oldest parked message (`next`), if any. */
@@ -398,12 +420,14 @@ async function handOff<E>(
     if (outcome.released) next = outcome.dispatch;
     return outcome.released;
   });
-  if (next)
+  if (next) {
     delivery.logger.info('lockedHandler: handed the lock on', {
       identifier: held.identifier,
       seq: next.seq,
       handedAtMs,
     });
+    noteDispatch(delivery.subject, 'release');
+  }
   return {released, next};
 }
 

@@ -96,17 +96,15 @@ describe('lockedHandler telemetry', () => {
     );
   });
 
-  // Skipped until lockedHandler notes its waiting room (notePark, noteWoken, noteDispatch in
-  // shared/telemetry/waiting-room-telemetry.ts); the wiring is .tmp/w22-visible-wiring.patch in
-  // the w22-visible worktree, with which this passes.
-  it.skip('the waiting room: a held message parks (locking.handler.parks), the release dispatches it (locking.handler.dispatches by release), woken it counts in locking.handler.wakes and locking.handler.parked_time', async () => {
+  it('the waiting room: a held message parks (locking.handler.parks), the release dispatches it (locking.handler.dispatches by release), woken it counts in locking.handler.wakes and locking.handler.parked_time', async () => {
     const retry = await topicWithSubscription(pubsub, 'otel-room');
     const key = uniqueId('otel-room');
     let letGo = () => {};
     const gate = new Promise<void>(resolve => (letGo = resolve));
     let runs = 0;
     const handler = lockedHandler(
-      {identifier: keyOf, pubsub, retryTopic: retry.topic},
+      // drainBudgetMs 0: the wake-up is published (not run by the releasing invocation).
+      {identifier: keyOf, pubsub, retryTopic: retry.topic, drainBudgetMs: 0},
       async () => {
         runs++;
         if (runs === 1) await gate;

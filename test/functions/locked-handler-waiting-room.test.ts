@@ -84,7 +84,14 @@ for (const target of STRONG_TARGETS) {
       hold?: Promise<void>,
     ) {
       return lockedHandler(
-        {identifier: keyOf, pubsub, retryTopic: retry.topic, ...options},
+        {
+          identifier: keyOf,
+          pubsub,
+          retryTopic: retry.topic,
+          // Wake-ups are published, so the test can deliver them; the drain has its own test.
+          drainBudgetMs: 0,
+          ...options,
+        },
         async event => {
           ran.push(jobOf(event).n);
           if (hold) await hold;
@@ -184,6 +191,55 @@ for (const target of STRONG_TARGETS) {
       assert.deepEqual(ran, [0, 1, 2, 3, 4, 5]);
       assert.equal(await peek(`job:${key}`), null);
       assert.deepEqual(await parkedOn(`job:${key}`), []);
+    });
+
+    it('the releasing invocation runs the parked messages itself, in order, within its drain budget, and publishes nothing', async () => {
+      const key = uniqueId('drain');
+      const ran: number[] = [];
+      const held = gate();
+      const options = {drainBudgetMs: 30_000};
+      const first = recordingHandler(
+        ran,
+        options,
+        held.opened,
+      )(pubsubEvent('projects/p/topics/work', {key, n: 0}));
+      while (ran.length === 0) await delay(5);
+      for (let n = 1; n <= 4; n++)
+        await recordingHandler(
+          ran,
+          options,
+        )(pubsubEvent('projects/p/topics/work', {key, n}));
+      const publish = sinon.spy(Topic.prototype, 'publishMessage');
+      held.open();
+      await first;
+      assert.deepEqual(ran, [0, 1, 2, 3, 4]);
+      assert.equal(publish.callCount, 0, 'no wake-up was published');
+      assert.equal(await peek(`job:${key}`), null);
+      assert.deepEqual(await parkedOn(`job:${key}`), []);
+    });
+
+    it('past its drain budget, the releasing invocation publishes the next wake-up', async () => {
+      const key = uniqueId('drain-budget');
+      const ran: number[] = [];
+      const held = gate();
+      const options = {drainBudgetMs: 1};
+      const first = recordingHandler(
+        ran,
+        options,
+        held.opened,
+      )(pubsubEvent('projects/p/topics/work', {key, n: 0}));
+      while (ran.length === 0) await delay(5);
+      await recordingHandler(
+        ran,
+        options,
+      )(pubsubEvent('projects/p/topics/work', {key, n: 1}));
+      held.open();
+      await first;
+      assert.deepEqual(ran, [0]);
+      const [wakeUp] = await wakeUps(1);
+      assert.ok(wakeUp);
+      await recordingHandler(ran)(eventOfMessage(retry.topic, wakeUp));
+      assert.deepEqual(ran, [0, 1]);
     });
 
     it('a wake-up whose parked record is gone runs as a new arrival', async () => {
