@@ -157,25 +157,21 @@ export async function raceBehindHolder(
     {identifier: plan.identifier, leaseMs: plan.leaseMs, plainReleaseRate: 0},
     event => own.push(event),
   );
-  const released = await room.handOff({
-    identifier: plan.identifier,
-    token,
-    handOff: {token: `handoff-${randomUUID()}`, leaseMs: plan.leaseMs},
-  });
-  assert.ok(released.released, 'the first holder hands off');
-  if (released.dispatch) actor.wake(released.dispatch);
+  await actor.release(token);
   while (!settled) if (!(await actor.wakeOne())) await pause(20);
   const events = await racing;
   while (await actor.wakeOne());
   let swept = 0;
   for (let round = 0; round < 5; round++) {
-    const stranded = await room.sweep({
-      now: new Date(Date.now() + 50),
-      handOff: () => ({
-        token: `handoff-${randomUUID()}`,
-        leaseMs: plan.leaseMs,
+    const stranded = await actor.call('sweep', () =>
+      room.sweep({
+        now: new Date(Date.now() + 50),
+        handOff: () => ({
+          token: `handoff-${randomUUID()}`,
+          leaseMs: plan.leaseMs,
+        }),
       }),
-    });
+    );
     if (stranded.length === 0) break;
     swept += stranded.length;
     for (const record of stranded) actor.wake(record);
