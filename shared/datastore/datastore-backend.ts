@@ -42,7 +42,12 @@ import {
   type TransactionStep,
 } from './transaction';
 import {DatastoreWaitingRoom} from './waiting-room';
-import {hasParked, inheritedRoom, isVacant, vacated} from '../waiting-room/state';
+import {
+  hasParked,
+  inheritedRoom,
+  isVacant,
+  vacated,
+} from '../waiting-room/state';
 import {grantRecord, renewedRecord} from '../grant-records';
 import {
   abandoned,

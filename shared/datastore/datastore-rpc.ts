@@ -92,7 +92,11 @@ export class DatastoreRpc {
   ): Promise<FoundEntity[]> {
     const found: FoundEntity[] = [];
     let pending = keys;
-    for (let round = 0; pending.length > 0 && round < MAX_LOOKUP_ROUNDS; round++) {
+    for (
+      let round = 0;
+      pending.length > 0 && round < MAX_LOOKUP_ROUNDS;
+      round++
+    ) {
       const response = await this.call('lookup', {
         keys: pending,
         ...(transaction === undefined ? {} : {readOptions: {transaction}}),

@@ -87,7 +87,9 @@ export function encodeLock(
         ? {}
         : {fence: unindexedInteger(fields.fence)}),
       ...encodeRoom(fields.waiting),
-      ...(marks?.signedAt ? {signedAt: unindexedTimestamp(marks.signedAt)} : {}),
+      ...(marks?.signedAt
+        ? {signedAt: unindexedTimestamp(marks.signedAt)}
+        : {}),
       ...(marks
         ? {
             lastParkId: {

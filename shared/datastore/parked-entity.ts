@@ -50,8 +50,7 @@ export function encodeParked(key: KeyProto, record: ParkedRecord): EntityProto {
 
 export function decodeParked(found: FoundEntity): ParkedRecord {
   const properties = found.entity.properties ?? {};
-  const string = (name: string) =>
-    String(properties[name]?.stringValue ?? '');
+  const string = (name: string) => String(properties[name]?.stringValue ?? '');
   const blob = properties.data?.blobValue;
   return {
     identifier: string('identifier'),

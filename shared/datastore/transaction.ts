@@ -77,7 +77,11 @@ export async function lookupOne(
   key: KeyProto,
   transaction?: TransactionId,
 ): Promise<FoundEntity | null> {
-  return (await lookupAll(rpc, [key], transaction))[0] ?? null;
+  try {
+    return await rpc.lookup(key, transaction);
+  } catch (error) {
+    throw classifyDatastoreError(error, {write: false, what: 'lookup'});
+  }
 }
 
 /** Whether `found` is the entity at `key` (lookups answer in no particular order). */

@@ -77,12 +77,17 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
       // The lock's last write was this very park (its answer was lost): answer as it would have.
       if (room && depth > 0 && lastParkIdOf(found) === request.parkId)
         return {
-          outcome: await this.parkedAlready(key, current, room, request, transaction),
+          outcome: await this.parkedAlready(
+            key,
+            current,
+            room,
+            request,
+            transaction,
+          ),
         };
       const takeable = isTakeable(found, current);
       if (takeable && depth === 0) return {outcome: {outcome: 'free'}};
-      if (depth >= request.maxDepth)
-        return {outcome: {outcome: 'full', depth}};
+      if (depth >= request.maxDepth) return {outcome: {outcome: 'full', depth}};
 
       const seq = room?.tail ?? 0;
       const parked: ParkedRecord = {
@@ -237,12 +242,18 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
       const mine = parked?.parkId === request.parkId ? parked : null;
       const room = current?.waiting;
       if (current && room && mine && room.handedTo === request.seq) {
-        const fields = grantFields(current.identifier || request.identifier, request, {
-          head: room.head,
-          tail: room.tail,
-          running: request.seq,
-          ...(room.oldestParkedAt ? {oldestParkedAt: room.oldestParkedAt} : {}),
-        });
+        const fields = grantFields(
+          current.identifier || request.identifier,
+          request,
+          {
+            head: room.head,
+            tail: room.tail,
+            running: request.seq,
+            ...(room.oldestParkedAt
+              ? {oldestParkedAt: room.oldestParkedAt}
+              : {}),
+          },
+        );
         return {
           mutations: [{upsert: encodeLock(key, fields)}],
           onCommit: ([version]) => ({
@@ -286,13 +297,18 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
           cursor,
         );
       } catch (error) {
-        throw classifyDatastoreError(error, {write: false, what: 'sweep (query)'});
+        throw classifyDatastoreError(error, {
+          write: false,
+          what: 'sweep (query)',
+        });
       }
       const candidates =
         page.keys.length === 0
           ? []
           : (await lookupAll(this.rpc, page.keys)).filter(
-              found => hasParked(decodeLock(found)) && isTakeable(found, decodeLock(found)),
+              found =>
+                hasParked(decodeLock(found)) &&
+                isTakeable(found, decodeLock(found)),
             );
       for (const candidate of candidates) {
         try {
@@ -324,7 +340,10 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
           cursor,
         );
       } catch (error) {
-        throw classifyDatastoreError(error, {write: false, what: 'parked (query)'});
+        throw classifyDatastoreError(error, {
+          write: false,
+          what: 'parked (query)',
+        });
       }
       records.push(...page.found.map(decodeParked));
       if (!page.more || !page.endCursor || page.found.length === 0) break;
@@ -360,7 +379,9 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
           current.waiting,
           grant,
           transaction,
-          head && current.waiting.head === judgedHead ? decodeParked(head) : undefined,
+          head && current.waiting.head === judgedHead
+            ? decodeParked(head)
+            : undefined,
         );
         return {mutations: [handed.write], onCommit: () => handed.dispatch};
       },
@@ -417,7 +438,10 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
     transaction: TransactionId,
   ): Promise<ParkOutcome> {
     let dispatch: ParkedRecord | undefined;
-    if (current.token === request.handOff.token && room.handedTo !== undefined) {
+    if (
+      current.token === request.handOff.token &&
+      room.handedTo !== undefined
+    ) {
       const head = await lookupOne(
         this.rpc,
         this.parkedKey(key, room.handedTo),
@@ -442,7 +466,10 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
     try {
       partition = await this.settings.partition();
     } catch (error) {
-      throw classifyDatastoreError(error, {write: false, what: 'project lookup'});
+      throw classifyDatastoreError(error, {
+        write: false,
+        what: 'project lookup',
+      });
     }
     return lockKey(partition, this.settings.entityKind, identifier);
   }
