@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   );
   if (process.env.WR_DEBUG)
     process.stderr.write(
-      `${name}: started ${Date.now() - startAt} ms late? ended at ${Date.now() - startAt} ms\n`,
+      `${name}: ended ${Date.now() - startAt} ms after the start\n`,
     );
 }
 

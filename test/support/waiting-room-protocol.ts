@@ -174,7 +174,8 @@ export class RaceActor {
     return true;
   }
 
-  private async release(token: string, revision: string | undefined) {
+  /** The holder `token` releases (through handOff, or plainly at plainReleaseRate) and publishes what it is handed. */
+  async release(token: string, revision?: string): Promise<void> {
     if (Math.random() < this.settings.plainReleaseRate) {
       const outcome = await this.call('release', () =>
         this.backend.release(this.settings.identifier, token),
@@ -221,7 +222,7 @@ export class RaceActor {
   }
 
   /** One store call, retried the way the library retries (same request), noting answers that may have been lost. */
-  private async call<T>(
+  async call<T>(
     name: string,
     attempt: () => Promise<T>,
     msg?: string,

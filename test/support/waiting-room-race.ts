@@ -1,7 +1,10 @@
 import {strict as assert} from 'node:assert';
+import {randomUUID} from 'node:crypto';
 import {join} from 'node:path';
+import type {LockBackend} from '../../shared';
+import type {WaitingRoomStore} from '../../shared/waiting-room/types';
 import {runToEnd} from '../../infra/spawn-and-wait';
-import type {RaceEvent} from './waiting-room-protocol';
+import {RaceActor, type RaceEvent} from './waiting-room-protocol';
 import {TEST_PROJECT} from './global-setup';
 import type {StrongTarget} from './strong-targets';
 
@@ -51,7 +54,7 @@ export async function runRace(
   for (const result of results)
     if (result.code !== 0)
       throw new Error(
-        `a race process exited ${result.code ?? result.signal}:\n${result.stderr.slice(-4000)}`,
+        `a race process exited ${result.code ?? result.signal}:\n${result.stderr.slice(-3000)}\nits last events:\n${result.stdout.slice(-3000)}`,
       );
   if (process.env.WR_DEBUG)
     console.log(
@@ -119,3 +122,62 @@ export function judgeRace(events: readonly RaceEvent[]): RaceVerdict {
     retried: of('retried').length,
   };
 }
+
+/**
+ * The race behind a holder: this process holds the lock while the child processes arrive (so their
+ * first messages must park), then hands off and keeps claiming and handing off what it is handed
+ * while they go on arriving, parking, running and releasing. When they are done it handles what it
+ * still holds, then sweeps (and handles what the sweep hands it) until nothing is stranded.
+ * Resolves every event (the children's and its own) and how many records the sweep dispatched.
+ */
+export async function raceBehindHolder(
+  target: StrongTarget,
+  backend: LockBackend,
+  plan: RacePlan,
+): Promise<{events: RaceEvent[]; swept: number}> {
+  const room = backend.waitingRoom as WaitingRoomStore;
+  const token = `first-holder-${randomUUID()}`;
+  const held = await backend.tryAcquire({
+    identifier: plan.identifier,
+    token,
+    leaseMs: plan.leaseMs,
+  });
+  assert.ok(held.acquired, 'the race lock is free at first');
+  let settled = false;
+  const racing = runRace(target, plan).finally(() => (settled = true));
+  const parkedFirst = async () =>
+    (await room.parked(plan.identifier, plan.processes)).length >=
+    plan.processes;
+  const waitUntil = Date.now() + START_DELAY_MS + 30_000;
+  while (!settled && Date.now() < waitUntil && !(await parkedFirst()))
+    await pause(50);
+  const own: RaceEvent[] = [];
+  const actor = new RaceActor(
+    backend,
+    {identifier: plan.identifier, leaseMs: plan.leaseMs, plainReleaseRate: 0},
+    event => own.push(event),
+  );
+  await actor.release(token);
+  while (!settled) if (!(await actor.wakeOne())) await pause(20);
+  const events = await racing;
+  while (await actor.wakeOne());
+  let swept = 0;
+  for (let round = 0; round < 5; round++) {
+    const stranded = await actor.call('sweep', () =>
+      room.sweep({
+        now: new Date(Date.now() + 50),
+        handOff: () => ({
+          token: `handoff-${randomUUID()}`,
+          leaseMs: plan.leaseMs,
+        }),
+      }),
+    );
+    if (stranded.length === 0) break;
+    swept += stranded.length;
+    for (const record of stranded) actor.wake(record);
+    while (await actor.wakeOne());
+  }
+  return {events: [...events, ...own], swept};
+}
+
+const pause = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
