@@ -18,9 +18,16 @@ import type {
  * would leave its lock held by a holder that has finished, with everyone parked behind it.
  */
 const CONTENTION_ATTEMPTS = 40;
+const CONTENTION_BACKOFF = {initialMs: 10, maxMs: 150};
 
 function inRoom<T>(policy: RetryPolicy, call: () => Promise<T>): Promise<T> {
-  return retrying(policy, call, undefined, error =>
+  // Short pauses: the other party's transaction is a few milliseconds long.
+  const quick = {
+    ...policy,
+    initialMs: Math.min(policy.initialMs, CONTENTION_BACKOFF.initialMs),
+    maxMs: Math.min(policy.maxMs, CONTENTION_BACKOFF.maxMs),
+  };
+  return retrying(quick, call, undefined, error =>
     error instanceof BackendCallError && error.contention
       ? Math.max(policy.maxAttempts, CONTENTION_ATTEMPTS)
       : policy.maxAttempts,
