@@ -42,7 +42,9 @@ export const APPLIED_EVENT_KIND = 'ExampleAppliedEvent';
  * (optional), EXAMPLE_WORKER_WORK_MS (a pause inside the lock before the write, to make contention
  * and late writes visible; default 0), EXAMPLE_WORKER_LEASE_MS (the lease; default 30,000),
  * EXAMPLE_WORKER_DEADLINE_MS (when renewals stop, as the function's timeout; default
- * lockedHandler's, 60,000).
+ * lockedHandler's, 60,000), EXAMPLE_WAITING_ROOM (`off`: re-queue a message whose account is busy,
+ * instead of parking it in the lock's waiting room), EXAMPLE_HANDOFF_LEASE_MS (the waiting room's
+ * hand-off lease; default lockedHandler's, 30,000).
  */
 export interface AccountEvent {
   readonly account: string;
@@ -82,6 +84,11 @@ export const exampleWorkerOptions: LockedHandlerOptions<AccountCloudEvent> = {
     ? {deadlineMs: Number(process.env.EXAMPLE_WORKER_DEADLINE_MS)}
     : {}),
   retryTopic: process.env.EXAMPLE_RETRY_TOPIC || RETRY_TOPIC,
+  // `off`: the re-queue with backoff instead of the waiting room (the benchmark's baseline).
+  ...(process.env.EXAMPLE_WAITING_ROOM === 'off' ? {waitingRoom: false} : {}),
+  ...(process.env.EXAMPLE_HANDOFF_LEASE_MS
+    ? {handOffLeaseMs: Number(process.env.EXAMPLE_HANDOFF_LEASE_MS)}
+    : {}),
   ...(process.env.EXAMPLE_DEAD_LETTER_TOPIC
     ? {deadLetterTopic: process.env.EXAMPLE_DEAD_LETTER_TOPIC}
     : {}),

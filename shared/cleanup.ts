@@ -1,6 +1,10 @@
-import {attemptCleanup} from './attempts';
+import {randomUUID} from 'node:crypto';
+import {attemptCleanup, retrying} from './attempts';
 import {currentRuntime} from './config';
-import type {RuntimeSource} from './runtime';
+import type {LockRuntime, RuntimeSource} from './runtime';
+import {DEFAULT_HANDOFF_LEASE_MS} from './pubsub/locked-handler-options';
+import {Publisher} from './pubsub/publisher';
+import {publishWakeUp} from './pubsub/wake-up';
 import {LockError} from './errors';
 import {LockKind} from './kinds';
 import {durationOption} from './validation';
@@ -17,19 +21,20 @@ export const DEFAULT_CLEANUP_MAX_AGE_MS = 10 * 60 * 1000;
  * sign of life (grant or renewal) is older than `maxAgeMs`, or past their own steal time. A live
  * lease is never deleted, whatever `maxAgeMs`, and neither is a lock re-acquired or renewed after
  * it was found. Judged on the store's clock where it reports one; `now` (this host's clock by
- * default) only picks the candidates there. Resolves the number deleted. WEAK locks need no
+ * default) only picks the candidates there. Resolves the number deleted, and the number of
+ * stranded waiting rooms whose oldest parked message it dispatched (see dispatchStranded). WEAK locks need no
  * cleanup: memcached expires leased and stealable ones and evicts the rest.
  */
 export function cleanupStaleLocks(
   options: {maxAgeMs?: number; now?: Date} = {},
-): Promise<{deleted: number}> {
+): Promise<{deleted: number; dispatched: number}> {
   return cleanupStaleLocksIn(currentRuntime, options);
 }
 
 export async function cleanupStaleLocksIn(
   runtimeOf: RuntimeSource,
   options: {maxAgeMs?: number; now?: Date} = {},
-): Promise<{deleted: number}> {
+): Promise<{deleted: number; dispatched: number}> {
   const maxAgeMs =
     durationOption('maxAgeMs', options.maxAgeMs) ?? DEFAULT_CLEANUP_MAX_AGE_MS;
   const now = options.now ?? new Date();
@@ -62,6 +67,53 @@ export async function cleanupStaleLocksIn(
         {expiredOnceKeys},
       );
   }
+  const dispatched = await dispatchStranded(runtime, now);
   // `deleted` counts locks only, as it always has.
-  return {deleted};
+  return {deleted, dispatched};
+}
+
+/** Published on the first stranded waiting room found; loads the Pub/Sub client only then. */
+let wakeUps: Publisher | undefined;
+
+/**
+ * The waiting rooms' backstop: a lock with messages parked that nobody will hand on (its holder
+ * crashed, a wake-up was lost, it was released outside lockedHandler) is handed to its oldest
+ * parked message, whose wake-up is published. A failed publish is logged; the hand-off lease lapses
+ * and the next run dispatches it again.
+ */
+async function dispatchStranded(
+  runtime: LockRuntime,
+  now: Date,
+): Promise<number> {
+  const backend = await runtime.backend(LockKind.STRONG);
+  const room = backend.waitingRoom;
+  if (!room) return 0;
+  const records = await retrying(runtime.config.retry, () =>
+    room.sweep({
+      now,
+      handOff: () => ({token: randomUUID(), leaseMs: DEFAULT_HANDOFF_LEASE_MS}),
+    }),
+  );
+  let dispatched = 0;
+  for (const record of records) {
+    try {
+      await publishWakeUp((wakeUps ??= new Publisher()), record);
+      dispatched++;
+    } catch (error) {
+      runtime.config.logger.error(
+        "cleanup: a stranded parked message's wake-up could not be published; the next run dispatches it again",
+        {
+          identifier: record.identifier,
+          seq: record.seq,
+          detail: (error as Error)?.message,
+        },
+      );
+    }
+  }
+  if (records.length > 0)
+    runtime.config.logger.info('cleanup: dispatched stranded parked messages', {
+      dispatched,
+      found: records.length,
+    });
+  return dispatched;
 }

@@ -6,6 +6,7 @@ import {validateIdentifier} from './validation';
 import {LockKind} from './kinds';
 import {resolveLockOptions} from './options';
 import {describeHolder, type PeekedLock} from './peek';
+import {releaseRevisionOf} from './waiting-room/state';
 
 /** A lock that changes hands this often while an operator removes it is in active use: stop. */
 const MAX_TRIES = 5;
@@ -55,7 +56,7 @@ export async function forceReleaseIn(
           identifier,
           current.token,
           runtime.config.retry,
-          current.revision,
+          releaseRevisionOf(current),
         )
       ) {
         const removed = describeHolder(current);

@@ -73,7 +73,11 @@ export {
   EarlyDeliveryError,
   LockStillHeldError,
   DEFAULT_REQUEUE_BACKOFF,
+  DEFAULT_HANDOFF_LEASE_MS,
+  DEFAULT_MAX_QUEUE_LENGTH,
+  DEFAULT_MAX_WAIT_MS,
 } from './pubsub/locked-handler';
+export {PARK_ID_ATTRIBUTE, PARK_SEQ_ATTRIBUTE} from './pubsub/wake-up';
 export type {
   LockedHandlerOptions,
   PubSubCloudEvent,

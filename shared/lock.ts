@@ -1,6 +1,6 @@
 import {randomUUID} from 'node:crypto';
 import {attemptRelease, attemptRenew} from './attempts';
-import type {LockRecord} from './backend';
+import type {LockBackend, LockRecord} from './backend';
 import {currentRuntime} from './config';
 import type {LockRuntime, RuntimeSource} from './runtime';
 import {withinBudget} from './budget';
@@ -30,6 +30,16 @@ import {
   type Subject,
 } from './telemetry/lock-telemetry';
 import {acquireWithWaiting} from './waiting';
+import {releaseRevisionOf} from './waiting-room/state';
+
+/**
+ * How a release removes the lock: by default the backend's owner-checked release; lockedHandler's
+ * waiting room hands the lock on instead. `record` is the lock as this holder last wrote it.
+ */
+export type LockRemoval = (
+  backend: LockBackend,
+  record: LockRecord,
+) => Promise<boolean>;
 
 /**
  * STRONG grants carry a fence: a bigint (the Datastore entity version, an int64 that can exceed
@@ -121,6 +131,11 @@ export class Lock<K extends LockKind = LockKind> {
     return this.#lost.signal;
   }
 
+  /** @internal The lock as this holder last wrote it (its waiting room, its revision). */
+  get lastWritten(): LockRecord {
+    return this.#record;
+  }
+
   /** For a lease: when it ends unless renewed, on this host's clock (the store's clock decides). */
   get expiresAt(): Date | undefined {
     return this.leaseMs === undefined
@@ -174,12 +189,29 @@ export class Lock<K extends LockKind = LockKind> {
    * Never removes a lock another holder has.
    */
   release(): Promise<boolean> {
+    return this.releaseVia((backend, record) =>
+      attemptRelease(
+        backend,
+        this.identifier,
+        this.token,
+        this.runtime.config.retry,
+        // With messages parked, the store must see them: it leaves the lock vacant, not deleted.
+        releaseRevisionOf(record),
+      ),
+    );
+  }
+
+  /**
+   * @internal `release()` with another way of removing the lock (lockedHandler's hand-off): the
+   * same stop of renewals, judgement of the lease and loss signal around it.
+   */
+  releaseVia(remove: LockRemoval): Promise<boolean> {
     if (this.releasing) return this.releasing.then(() => false);
     this.#keeper?.stop();
     this.#leaseEnd?.stop();
     this.#releaseBegunAt = Date.now();
     this.judgeLease();
-    const attempt = this.releaseOnce();
+    const attempt = this.releaseOnce(remove);
     this.releasing = attempt;
     // A release that failed (store unavailable) may be tried again by calling release() again.
     attempt.catch(() => {
@@ -228,18 +260,12 @@ export class Lock<K extends LockKind = LockKind> {
     await this.release();
   }
 
-  private async releaseOnce(): Promise<boolean> {
+  private async releaseOnce(remove: LockRemoval): Promise<boolean> {
     try {
       await this.#renewing?.catch(() => undefined);
       const backend = await this.runtime.backend(this.kind);
       const released = await observeRelease(this.#subject, this.holderId, () =>
-        attemptRelease(
-          backend,
-          this.identifier,
-          this.token,
-          this.runtime.config.retry,
-          this.#record.revision,
-        ),
+        remove(backend, this.#record),
       );
       if (!released)
         this.markLost(

@@ -1,6 +1,6 @@
 import type {PubSub} from '@google-cloud/pubsub';
 import type {BackoffPolicy} from '../backoff';
-import type {LockKind} from '../kinds';
+import {LockKind} from '../kinds';
 import {resolveLockOptions} from '../options';
 import {
   backoffPolicyOption,
@@ -51,7 +51,28 @@ export interface LockedHandlerOptions<E> {
    * Needs `retryTopic`.
    */
   deadLetterTopic?: string;
-  /** How long one invocation waits for the lock before re-queueing (invocations are billed by time). Default: 500 ms. */
+  /**
+   * STRONG locks with a `retryTopic`: a message whose lock is held parks in the lock's waiting room
+   * (in the STRONG store) and is woken, in arrival order, when the holder releases; see README
+   * "The waiting room". Default: `true` where it applies. `false`: the re-queue with backoff.
+   * WEAK locks always re-queue: memcached is no durable queue.
+   */
+  waitingRoom?: boolean;
+  /**
+   * A parked message that has waited longer than this when its turn comes goes to `deadLetterTopic`
+   * (marked `lock-dead-letter-reason: max_wait`) instead of running; without a dead-letter topic it
+   * runs, and a warning is logged. Default: 30 minutes.
+   */
+  maxWaitMs?: number;
+  /** At most this many messages wait in one lock's room; the next ones are re-queued with backoff. Default: 1,000. */
+  maxQueueLength?: number;
+  /**
+   * How long a woken message has to claim the lock handed to it: if its wake-up is lost (a failed
+   * publish, a dropped push), the next arrival on the key or the next cleanup dispatches it again
+   * after this. Default: 30 s.
+   */
+  handOffLeaseMs?: number;
+  /** How long one invocation waits for the lock before re-queueing (invocations are billed by time); not spent with a waiting room, where a message that finds its lock held parks at once. Default: 500 ms. */
   waitBudgetMs?: number;
   /** A message that arrives early waits in the invocation when what is left of its delay is at most this. Default: 2,000 ms. */
   earlyArrivalBudgetMs?: number;
@@ -80,7 +101,16 @@ export interface ResolvedLockedHandlerOptions {
   readonly maxAttempts: number;
   readonly waitBudgetMs: number;
   readonly earlyArrivalBudgetMs: number;
+  /** Whether held locks park their messages (STRONG, wait, a retry topic, not turned off). */
+  readonly waitingRoom: boolean;
+  readonly maxWaitMs: number;
+  readonly maxQueueLength: number;
+  readonly handOffLeaseMs: number;
 }
+
+export const DEFAULT_MAX_WAIT_MS = 30 * 60 * 1000;
+export const DEFAULT_MAX_QUEUE_LENGTH = 1000;
+export const DEFAULT_HANDOFF_LEASE_MS = 30_000;
 
 /** Options that only mean something when messages are re-queued through a retry topic. */
 const RETRY_TOPIC_OPTIONS = [
@@ -136,7 +166,44 @@ export function resolveLockedHandlerOptions<E>(
     0,
     10,
   );
+  if (
+    options.waitingRoom !== undefined &&
+    typeof options.waitingRoom !== 'boolean'
+  )
+    throw invalidArgument('waitingRoom must be true or false');
+  if (options.waitingRoom === true) {
+    if (lockOptions.kind !== LockKind.STRONG)
+      throw invalidArgument(
+        'the waiting room needs a STRONG lock: memcached is no durable queue (WEAK handlers re-queue)',
+      );
+    if (retryTopic === undefined)
+      throw invalidArgument(
+        'the waiting room needs retryTopic: woken messages are published there',
+      );
+    if (!lockOptions.wait)
+      throw invalidArgument('the waiting room needs wait: true');
+  }
+  const waitingRoom =
+    options.waitingRoom !== false &&
+    lockOptions.kind === LockKind.STRONG &&
+    lockOptions.wait &&
+    retryTopic !== undefined;
+  const handOffLeaseMs =
+    durationOption('handOffLeaseMs', options.handOffLeaseMs) ??
+    DEFAULT_HANDOFF_LEASE_MS;
+  if (handOffLeaseMs < 100)
+    throw invalidArgument('handOffLeaseMs must be at least 100 ms');
   return {
+    waitingRoom,
+    maxWaitMs:
+      durationOption('maxWaitMs', options.maxWaitMs) ?? DEFAULT_MAX_WAIT_MS,
+    maxQueueLength: wholeNumberOption(
+      'maxQueueLength',
+      options.maxQueueLength,
+      1,
+      DEFAULT_MAX_QUEUE_LENGTH,
+    ),
+    handOffLeaseMs,
     wait: lockOptions.wait,
     kind: lockOptions.kind,
     stealAfterMs: lockOptions.stealAfterMs,

@@ -1,26 +1,26 @@
-import {equalJitterDelayMs, sleep} from '../backoff';
-import type {LockError} from '../errors';
+import {sleep} from '../backoff';
 import {currentRuntime} from '../config';
 import {acquireIn, type Lock} from '../lock';
-import type {LockLogger} from '../logger';
 import type {RuntimeSource} from '../runtime';
-import {EarlyDeliveryError, LockStillHeldError} from './delivery-errors';
+import {EarlyDeliveryError} from './delivery-errors';
+import type {Delivery} from './delivery';
 import {
   resolveLockedHandlerOptions,
   type LockedHandlerOptions,
 } from './locked-handler-options';
-import {observeHandlerRun, observeRequeue} from '../telemetry/lock-telemetry';
+import {observeHandlerRun} from '../telemetry/lock-telemetry';
 import {Publisher} from './publisher';
-import {
-  DEAD_LETTER_REASON_ATTRIBUTE,
-  orderingKeyOf,
-  requeueAttributes,
-  requeueStateOf,
-} from './requeue-attributes';
+import {requeueStateOf} from './requeue-attributes';
+import {whenHeldWithoutRoom} from './requeue';
+import {runHolding} from './run-holding';
+import {deliverThroughWaitingRoom} from './waiting-room-delivery';
 
 export {EarlyDeliveryError, LockStillHeldError} from './delivery-errors';
 export {
   DEFAULT_HANDLER_LEASE_MS,
+  DEFAULT_HANDOFF_LEASE_MS,
+  DEFAULT_MAX_QUEUE_LENGTH,
+  DEFAULT_MAX_WAIT_MS,
   DEFAULT_REQUEUE_BACKOFF,
   type LockedHandlerOptions,
 } from './locked-handler-options';
@@ -53,8 +53,13 @@ export interface PubSubCloudEvent {
  * - Lost while the handler ran (taken after its lease ran out, removed by an operator): the
  *   invocation fails with LockError `LOCK_LOST` once the handler settles, so Pub/Sub redelivers the
  *   message. A handler that writes checks `held.signal` before it does.
+ * - Held, STRONG, with a `retryTopic` (and `waitingRoom` not `false`): parks the message in the
+ *   lock's waiting room, acknowledged once parked; the holder's release hands the lock to the
+ *   oldest parked message and publishes it to the retry topic, where it claims the lock and runs.
+ *   Per lock, parked messages run in arrival order. See README "The waiting room".
  * - Held, `wait: false`: acknowledges the message without running the handler.
- * - Held, `wait: true`, with a `retryTopic`: re-publishes the message there (same data, attributes
+ * - Held, `wait: true`, with a `retryTopic` but no waiting room (WEAK, `waitingRoom: false`, a
+ *   message too large to park, a full room): re-publishes the message there (same data, attributes
  *   and ordering key, plus `lock-attempt` and `lock-not-before`), and acknowledges the original
  *   only once the publish succeeded: if it fails, the invocation throws and Pub/Sub redelivers.
  *   The retry topic is this handler's own, so other subscribers of the work topic never see copies.
@@ -81,7 +86,8 @@ export function lockedHandlerIn<E extends PubSubCloudEvent>(
 
   return async (event: E) => {
     const deadline = Date.now() + settings.deadlineMs;
-    const {logger, telemetry} = runtimeOf().config;
+    const runtime = runtimeOf();
+    const {logger, telemetry} = runtime.config;
     const message = event.data?.message ?? {};
     const state = requeueStateOf(message.attributes);
     const identifier = options.identifier(event);
@@ -103,11 +109,28 @@ export function lockedHandlerIn<E extends PubSubCloudEvent>(
     }
     if (early > 0) await sleep(early);
 
-    const subject = {
-      kind: settings.kind,
+    const delivery: Delivery<E> = {
+      event,
+      message,
       identifier,
-      recordIdentifiers: telemetry.recordIdentifiers,
+      context,
+      subject: {
+        kind: settings.kind,
+        identifier,
+        recordIdentifiers: telemetry.recordIdentifiers,
+      },
+      settings,
+      publisher,
+      logger,
+      runtimeOf,
+      deadline,
+      handler,
     };
+    const room = settings.waitingRoom
+      ? (await runtime.backend(settings.kind)).waitingRoom
+      : undefined;
+    if (room) return deliverThroughWaitingRoom(delivery, room);
+
     const held = await acquireIn(runtimeOf, identifier, {
       kind: settings.kind,
       wait: settings.wait && settings.waitBudgetMs > 0,
@@ -118,123 +141,16 @@ export function lockedHandlerIn<E extends PubSubCloudEvent>(
       leaseMs: settings.leaseMs,
       autoRenew: true,
     });
-    if (held) {
-      logger.info('lockedHandler: running', {...context, outcome: 'ran'});
-      return observeHandlerRun(subject, held.holderId, () =>
-        runHolding(held, () => handler(event, held), deadline, {
-          logger,
-          context,
-        }),
-      );
-    }
-    if (!settings.wait) {
-      logger.info('lockedHandler: lock held, message dropped (wait: false)', {
-        ...context,
-        outcome: 'dropped',
-      });
-      return;
-    }
-    if (!settings.retryTopic) {
-      logger.info(
-        'lockedHandler: lock held, delivery failed so the subscription redelivers it (no retryTopic)',
-        {...context, outcome: 'redelivery'},
-      );
-      throw new LockStillHeldError(
-        `message ${context.messageId}: lock ${JSON.stringify(identifier)} is held; left to the subscription's retry policy`,
-      );
-    }
-
-    const data = Buffer.from(message.data ?? '', 'base64');
-    const orderingKey = orderingKeyOf(message);
-    if (state.attempt >= settings.maxAttempts) {
-      if (!settings.deadLetterTopic) {
-        logger.error(
-          "lockedHandler: lock still held after maxAttempts and no deadLetterTopic; delivery failed, so the subscription's retry and dead-letter policy keep the message",
-          {
-            ...context,
-            outcome: 'max_attempts_redelivery',
-            maxAttempts: settings.maxAttempts,
-          },
-        );
-        throw new LockStillHeldError(
-          `message ${context.messageId}: lock ${JSON.stringify(identifier)} still held after ${settings.maxAttempts} re-queues`,
-        );
-      }
-      const attributes = {
-        ...requeueAttributes(message.attributes, state, orderingKey),
-        [DEAD_LETTER_REASON_ATTRIBUTE]: 'lock_held',
-      };
-      const deadLetterTopic = settings.deadLetterTopic;
-      await observeRequeue(subject, 'dead_letter', () =>
-        publisher.publish(deadLetterTopic, data, attributes, orderingKey),
-      );
-      logger.warn(
-        'lockedHandler: lock still held after maxAttempts; message dead-lettered',
-        {...context, outcome: 'dead_lettered'},
-      );
-      return;
-    }
-
-    const attempt = state.attempt + 1;
-    const delayMs = equalJitterDelayMs(settings.backoff, attempt - 1);
-    const retryTopic = settings.retryTopic;
-    await observeRequeue(subject, 'requeue', () =>
-      publisher.publish(
-        retryTopic,
-        data,
-        requeueAttributes(
-          message.attributes,
-          {attempt, notBefore: Date.now() + delayMs},
-          orderingKey,
-        ),
-        orderingKey,
+    if (!held) return whenHeldWithoutRoom(delivery);
+    logger.info('lockedHandler: running', {...context, outcome: 'ran'});
+    return observeHandlerRun(delivery.subject, held.holderId, () =>
+      runHolding(
+        held,
+        () => handler(event, held),
+        deadline,
+        () => held.release(),
+        {logger, context},
       ),
     );
-    logger.info('lockedHandler: lock held, message re-queued', {
-      ...context,
-      outcome: 'requeued',
-      nextAttempt: attempt,
-      delayMs: Math.round(delayMs),
-    });
   };
-}
-
-/**
- * Runs `fn` holding the lock; always releases. Renewal stops at `deadline`: past it the platform has
- * ended the invocation, and an instance it left running must not keep the lock alive. A lock lost
- * while `fn` ran fails the invocation, so the message comes back. A failed release is logged, not
- * thrown: the work is done, and redelivery would repeat it.
- */
-async function runHolding(
-  held: Lock,
-  fn: () => unknown,
-  deadline: number,
-  {logger, context}: {logger: LockLogger; context: Record<string, unknown>},
-): Promise<void> {
-  const renewalDeadline = setTimeout(
-    () => held.stopRenewing(),
-    Math.max(0, deadline - Date.now()),
-  );
-  renewalDeadline.unref();
-  let failed = true;
-  try {
-    await fn();
-    failed = false;
-  } finally {
-    clearTimeout(renewalDeadline);
-    await held.release().catch((error: unknown) => {
-      logger.error(
-        'lockedHandler: release failed; the lock stays until its lease runs out',
-        {...context, detail: (error as Error)?.message},
-      );
-    });
-  }
-  // release() answering false aborts the signal too. When fn threw, its own error is the one to see.
-  if (!failed && held.signal.aborted) {
-    logger.error(
-      'lockedHandler: the lock was lost while the handler ran; delivery failed, so Pub/Sub redelivers the message',
-      {...context, outcome: 'lock_lost'},
-    );
-    throw held.signal.reason as LockError;
-  }
 }
