@@ -21,9 +21,10 @@ export interface AppliedLedger {
   onceKeys(account: string, eventIds: readonly string[]): Promise<Set<string>>;
 }
 
-export function appliedLedger(
-  clients: {datastore?: Datastore; firestore?: Firestore},
-): AppliedLedger {
+export function appliedLedger(clients: {
+  datastore?: Datastore | undefined;
+  firestore?: Firestore | undefined;
+}): AppliedLedger {
   const {datastore, firestore} = clients;
   const ordered = (data: Record<string, unknown> | undefined) =>
     data === undefined
@@ -39,7 +40,10 @@ export function appliedLedger(
       account: async account =>
         ordered(
           (
-            await firestore.collection(ACCOUNT_KIND).doc(documentId(account)).get()
+            await firestore
+              .collection(ACCOUNT_KIND)
+              .doc(documentId(account))
+              .get()
           ).data(),
         ),
       onceKeys: async (account, eventIds) => {

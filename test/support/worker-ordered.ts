@@ -9,15 +9,15 @@ import {
 import {cloudLoggingLogger} from '../../functions/cloud-logging';
 import {log} from '../../functions/log';
 import {configureLocking, lockedHandler} from '../../shared';
+// What a wake-up (a parked message published again by a hand-off or a sweep) carries.
+import {PARK_SEQ_ATTRIBUTE} from '../../shared/pubsub/wake-up';
 
 // As functions/index.ts does: lockedHandler's lines (parked, running, handed the lock on) reach the output.
 configureLocking({logger: cloudLoggingLogger});
 
-/** The attribute a wake-up (a parked message published again by a hand-off or a sweep) carries. */
-export const PARK_SEQ_ATTRIBUTE = 'lock-park-seq';
-
 /** The line this variant writes when it refuses a wake-up's publish on purpose. */
-export const INJECTED_PUBLISH_FAILURE = 'orderedWorker: woken publish failed (injected)';
+export const INJECTED_PUBLISH_FAILURE =
+  'orderedWorker: woken publish failed (injected)';
 
 /** How many wake-up publishes this instance fails on purpose (WORKER_FAIL_WOKEN_PUBLISHES; default 0). */
 let failuresLeft = Number(process.env.WORKER_FAIL_WOKEN_PUBLISHES ?? 0);
@@ -74,14 +74,21 @@ export const orderedWorker = lockedHandler(
       [ACCOUNT_KIND, account],
       current => ({
         balance: Number(current?.balance ?? 0) + amount,
-        applied: [...((current?.applied as string[] | undefined) ?? []), eventId],
+        applied: [
+          ...((current?.applied as string[] | undefined) ?? []),
+          eventId,
+        ],
       }),
       {onceKey: eventId},
     );
     if (!result.applied)
-      log('WARNING', 'orderedWorker: event delivered again, not applied twice', {
-        eventId,
-      });
+      log(
+        'WARNING',
+        'orderedWorker: event delivered again, not applied twice',
+        {
+          eventId,
+        },
+      );
   },
 );
 
