@@ -19,6 +19,8 @@ export interface OrderedAccount {
 export interface AppliedLedger {
   account(account: string): Promise<OrderedAccount | undefined>;
   onceKeys(account: string, eventIds: readonly string[]): Promise<Set<string>>;
+  /** Closes the client it was given. */
+  close(): Promise<void>;
 }
 
 export function appliedLedger(clients: {
@@ -65,6 +67,7 @@ export function appliedLedger(clients: {
             if (snapshot.exists) found.add(names.get(snapshot.id) as string);
         return found;
       },
+      close: () => firestore.terminate(),
     };
   if (!datastore) throw new Error('appliedLedger: no client');
   return {
@@ -84,6 +87,9 @@ export function appliedLedger(clients: {
         ))
           found.add(id);
       return found;
+    },
+    close: async () => {
+      await (datastore as {close?: () => Promise<void>}).close?.();
     },
   };
 }
