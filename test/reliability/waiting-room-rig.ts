@@ -73,18 +73,25 @@ export class RoomRig {
     const run = `${label}-${process.pid}-${Date.now()}`;
     const rig = new RoomRig(store, pubsub, run);
     try {
-      for (const [index, env] of instanceEnvs.entries()) {
-        const from = `instance-${index}`;
-        rig.instances.push(
-          await startWorkerInstance(
+      // Started side by side; each settles into rig.instances at its own index.
+      const started = await Promise.allSettled(
+        instanceEnvs.map((env, index) =>
+          startWorkerInstance(
             pubsub.client,
             `${run}-${index}`,
             {...store.env, ...rig.pubsubEnv(), ...env},
             undefined,
-            {variant: ORDERED_WORKER, onLine: line => rig.collect(from, line)},
+            {
+              variant: ORDERED_WORKER,
+              onLine: line => rig.collect(`instance-${index}`, line),
+            },
           ),
-        );
-      }
+        ),
+      );
+      for (const result of started)
+        if (result.status === 'fulfilled') rig.instances.push(result.value);
+      const failed = started.find(result => result.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (error) {
       await rig.stop();
       throw error;
