@@ -1,3 +1,4 @@
+import {appendFileSync} from 'node:fs';
 import type {ChildProcess} from 'node:child_process';
 import type {PubSub, Topic} from '@google-cloud/pubsub';
 import {freePort} from '../../infra/ports';
@@ -106,7 +107,11 @@ export class RoomRig {
   private collect(from: string, line: string): void {
     if (!line.startsWith('{')) return;
     try {
-      this.lines.push({from, ...(JSON.parse(line) as Record<string, unknown>)});
+      this.lines.push({
+        from,
+        at: Date.now(),
+        ...(JSON.parse(line) as Record<string, unknown>),
+      });
     } catch {
       // A partial line: not one of lockedHandler's.
     }
@@ -226,6 +231,12 @@ export class RoomRig {
   }
 
   async stop(): Promise<void> {
+    // For a look at a failed run: every line, as collected.
+    if (process.env.WAITING_ROOM_LOG)
+      appendFileSync(
+        process.env.WAITING_ROOM_LOG,
+        this.lines.map(line => JSON.stringify(line)).join('\n') + '\n',
+      );
     this.stopCleaning = true;
     await this.cleaning;
     for (const instance of this.instances) instance.signal('SIGKILL');
