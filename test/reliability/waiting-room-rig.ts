@@ -93,11 +93,39 @@ export class RoomRig {
         if (result.status === 'fulfilled') rig.instances.push(result.value);
       const failed = started.find(result => result.status === 'rejected');
       if (failed) throw failed.reason;
+      await rig.warmUp();
     } catch (error) {
       await rig.stop();
       throw error;
     }
     return rig;
+  }
+
+  /**
+   * One event per instance, on an account of its own, applied before the scenario starts: a fresh
+   * process's first store calls (channel set-up, the precondition probe) can take seconds on a busy
+   * 2-core machine, longer than the scenarios' 2 s leases.
+   */
+  private async warmUp(): Promise<void> {
+    const accounts = await Promise.all(
+      this.instances.map(async (instance, index) => {
+        const account = `${this.run}-warm-${index}`;
+        await instance.work.publishMessage({
+          json: {account, amount: 1, eventId: `${account}-event`},
+        });
+        return account;
+      }),
+    );
+    await until(
+      async () =>
+        (
+          await Promise.all(
+            accounts.map(account => this.store.ledger.account(account)),
+          )
+        ).every(state => state !== undefined),
+      60_000,
+      'every instance warmed up',
+    );
   }
 
   private pubsubEnv(): Record<string, string> {
