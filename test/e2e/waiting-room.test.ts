@@ -58,7 +58,7 @@ for (const target of [LEGACY, FIRESTORE_NATIVE])
       await pubsub.close();
     });
 
-    it('messages parked on one key are applied in park order, each exactly once, by hand-offs alone', async () => {
+    it('messages parked on one key are applied in park order, each exactly once', async () => {
       await check(target, store =>
         roomOrder(
           store,

@@ -8,12 +8,17 @@ import {
 } from '../../functions/example-worker';
 import {cloudLoggingLogger} from '../../functions/cloud-logging';
 import {log} from '../../functions/log';
+import {functionSettings, strongStoreConfig} from '../../functions/settings';
 import {configureLocking, lockedHandler} from '../../shared';
 // What a wake-up (a parked message published again by a hand-off or a sweep) carries.
 import {PARK_SEQ_ATTRIBUTE} from '../../shared/pubsub/wake-up';
 
-// As functions/index.ts does: lockedHandler's lines (parked, running, handed the lock on) reach the output.
-configureLocking({logger: cloudLoggingLogger});
+// As functions/index.ts does: the store LOCKS_STRONG_STORE names, and lockedHandler's lines
+// (parked, running, handed the lock on) reach the output.
+configureLocking({
+  ...strongStoreConfig(functionSettings()),
+  logger: cloudLoggingLogger,
+});
 
 /** The line this variant writes when it refuses a wake-up's publish on purpose. */
 export const INJECTED_PUBLISH_FAILURE =
