@@ -18,10 +18,9 @@ import type {
   DatastoreRpc,
   FoundEntity,
   KeyProto,
-  MutationOutcome,
-  MutationProto,
   TransactionId,
 } from './datastore-rpc';
+import {deleteAtVersion} from './delete-at-version';
 import {
   isGoogleEndpoint,
   PreconditionSupport,
@@ -29,7 +28,26 @@ import {
 } from './precondition-probe';
 import {listDatastoreLocks} from './list-locks';
 import {DatastoreFencedWriter, fencedKey} from './fenced-write';
-import {decodeLock, encodeLock, lockKey, type LockFields} from './lock-entity';
+import {
+  decodeLock,
+  encodeLock,
+  lockKey,
+  storeTimesOf,
+  type LockFields,
+} from './lock-entity';
+import {
+  inTransaction,
+  lookupAll,
+  lookupOne,
+  type TransactionStep,
+} from './transaction';
+import {DatastoreWaitingRoom} from './waiting-room';
+import {
+  hasParked,
+  inheritedRoom,
+  isVacant,
+  vacated,
+} from '../waiting-room/state';
 import {grantRecord, renewedRecord} from '../grant-records';
 import {
   abandoned,
@@ -56,6 +74,10 @@ export interface DatastoreBackendSettings {
  * The fence is the entity version the store assigns on each write. Datastore documents it as
  * strictly greater than the version of any previous entity at that key, deleted ones included,
  * so it grows across release and re-acquire without a counter entity.
+ *
+ * lockedHandler's waiting room (waiting-room.ts) lives in the lock's entity group. Every write of
+ * the lock keeps its room: a takeover inherits it, a release with messages parked leaves the lock
+ * vacant (token '', takeable by anyone) instead of deleting it, and cleanup never deletes it.
  */
 export class DatastoreLockBackend implements LockBackend {
   readonly kind = LockKind.STRONG;
@@ -63,6 +85,7 @@ export class DatastoreLockBackend implements LockBackend {
   /** Whether this store honours version preconditions; decides how a release checks ownership. */
   readonly preconditions: PreconditionSupport;
   readonly #fenced: DatastoreFencedWriter;
+  readonly waitingRoom: DatastoreWaitingRoom;
 
   constructor(
     readonly rpc: DatastoreRpc,
@@ -78,6 +101,11 @@ export class DatastoreLockBackend implements LockBackend {
       isGoogleEndpoint(rpc.endpoint()) ? true : undefined,
     );
     this.#fenced = new DatastoreFencedWriter(rpc);
+    this.waitingRoom = new DatastoreWaitingRoom(rpc, {
+      entityKind: settings.entityKind,
+      partition: () => this.partition(),
+      preconditions: this.preconditions,
+    });
   }
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
@@ -97,14 +125,11 @@ export class DatastoreLockBackend implements LockBackend {
       !found ||
       !holder ||
       holder.token === request.token ||
-      !takeoverOf(holder, sinceLastSignMs(found, holder), request.stealAfterMs)
+      !takeable(found, holder, request.stealAfterMs)
     ) {
       return {acquired: false, holder};
     }
-    const outcome = await this.takeOver(key, holder, request);
-    return outcome.acquired
-      ? {...outcome, takeover: takeoverKindOf(holder)}
-      : outcome;
+    return this.takeOver(key, holder, request);
   }
 
   async renew(
@@ -160,36 +185,34 @@ export class DatastoreLockBackend implements LockBackend {
     revision?: string,
   ): Promise<ReleaseOutcome> {
     const key = await this.keyOf(identifier);
-    if (revision !== undefined && (await this.preconditions.honoured())) {
-      // One commit: the delete applies only while the entity is still at our grant's version, and
-      // any later write to the lock (a steal, a cleanup and re-acquire) gave it a higher one.
-      let result: MutationOutcome | undefined;
-      try {
-        [result] = await this.rpc.commit(undefined, [
-          {delete: key, baseVersion: revision},
-        ]);
-      } catch (error) {
-        // A version above any the store has (it lost its data: an emulator restarted) is refused
-        // as INVALID_ARGUMENT; the transaction below tells what the lock's state really is.
-        if (grpcCode(error) !== GrpcStatus.INVALID_ARGUMENT)
-          throw classifyDatastoreError(error, {
-            write: true,
-            what: 'release (delete)',
-          });
-      }
-      if (result && !result.conflict) return 'released';
-      // The lock changed since our grant: find out whose it is now, the careful way.
-    }
+    // One commit where the store honours versions: a park since our grant changed the version too.
+    if (
+      revision !== undefined &&
+      (await this.preconditions.honoured()) &&
+      (await deleteAtVersion(this.rpc, key, revision, 'release (delete)'))
+    )
+      return 'released';
+    // The lock changed since our grant (or no version to go by): find out whose it is now.
     return this.inTransaction<ReleaseOutcome>('release', async transaction => {
       const current = await this.read(key, transaction);
       if (!current) return {outcome: 'absent'};
       if (current.token !== token) return {outcome: 'not_holder'};
-      return {mutations: [{delete: key}], onCommit: () => 'released'};
+      // Deleting the lock would strand its parked messages: leave it vacant, the room kept.
+      return {
+        mutations: [
+          hasParked(current)
+            ? {upsert: encodeLock(key, vacated(current))}
+            : {delete: key},
+        ],
+        onCommit: () => 'released',
+      };
     });
   }
 
+  /** The lock's holder; a vacant lock (messages parked, no holder) has none. */
   async peek(identifier: string): Promise<LockRecord | null> {
-    return this.read(await this.keyOf(identifier));
+    const record = await this.read(await this.keyOf(identifier));
+    return record && !isVacant(record) ? record : null;
   }
 
   list(query: ListQuery): Promise<LockRecord[]> {
@@ -336,9 +359,10 @@ export class DatastoreLockBackend implements LockBackend {
   }
 
   /**
-   * Takes over a lock found takeable (an expired lease, or stale for a caller that may steal). The
-   * transaction re-reads it so that only one taker wins, and only from the holder it judged, still
-   * takeable (it may have renewed since); a lock released meanwhile is simply taken.
+   * Takes over a lock found takeable (an expired lease, stale for a caller that may steal, or
+   * vacant). The transaction re-reads it so that only one taker wins, and only from the holder it
+   * judged, still takeable (it may have renewed since); a lock released meanwhile (deleted, or left
+   * vacant) is simply taken. The new grant inherits the lock's waiting room, if any.
    */
   private async takeOver(
     key: KeyProto,
@@ -353,77 +377,44 @@ export class DatastoreLockBackend implements LockBackend {
         if (
           found &&
           current &&
+          !isVacant(current) &&
           (current.token !== judged.token ||
-            !takeoverOf(
-              current,
-              sinceLastSignMs(found, current),
-              request.stealAfterMs,
-            ))
+            !takeable(found, current, request.stealAfterMs))
         ) {
           return {outcome: {acquired: false, holder: current}};
         }
-        const fields = grantRecord(request);
+        const waiting = inheritedRoom(current?.waiting);
+        const fields: LockFields = {
+          ...grantRecord(request),
+          ...(waiting ? {waiting} : {}),
+        };
+        // Taking a vacant lock takes it from nobody: no takeover to report.
+        const takeover =
+          current && !isVacant(current) ? takeoverKindOf(current) : undefined;
         return {
           mutations: [{upsert: encodeLock(key, fields)}],
           onCommit: ([fence]) => ({
             acquired: true,
             record: recordOf(fields, fence as bigint, fence as bigint),
+            ...(takeover ? {takeover} : {}),
           }),
         };
       },
     );
   }
 
-  /**
-   * Runs `body` in a read-write transaction begun explicitly, commits the mutations it asks for,
-   * and always ends the transaction: Firestore in Datastore mode holds read locks until commit or
-   * rollback, so an abandoned transaction would stall every other writer of the lock.
-   */
-  private async inTransaction<T>(
+  private inTransaction<T>(
     what: string,
     body: (transaction: TransactionId) => Promise<TransactionStep<T>>,
   ): Promise<T> {
-    let transaction: TransactionId;
-    try {
-      transaction = await this.rpc.beginTransaction();
-    } catch (error) {
-      throw classifyDatastoreError(error, {
-        write: false,
-        what: `${what} (begin transaction)`,
-      });
-    }
-    let committing = false;
-    try {
-      const step = await body(transaction);
-      if ('outcome' in step) return step.outcome;
-      committing = true;
-      try {
-        return step.onCommit(
-          (await this.rpc.commit(transaction, step.mutations)).map(
-            result => result.version,
-          ),
-        );
-      } catch (error) {
-        throw classifyDatastoreError(error, {
-          write: true,
-          what: `${what} (commit)`,
-        });
-      }
-    } finally {
-      if (!committing)
-        await this.rpc.rollback(transaction).catch(() => undefined);
-    }
+    return inTransaction(this.rpc, what, body);
   }
 
-  private async lookupAll(
+  private lookupAll(
     keys: KeyProto[],
     transaction?: TransactionId,
   ): Promise<FoundEntity[]> {
-    try {
-      return await this.rpc.lookupAll(keys, transaction);
-    } catch (error) {
-      throw classifyDatastoreError(error, {write: false, what: 'lookup'});
-    }
+    return lookupAll(this.rpc, keys, transaction);
   }
 
   private async query<T>(run: () => Promise<T>): Promise<T> {
@@ -442,15 +433,11 @@ export class DatastoreLockBackend implements LockBackend {
     return found ? decodeLock(found) : null;
   }
 
-  private async lookup(
+  private lookup(
     key: KeyProto,
     transaction?: TransactionId,
   ): Promise<FoundEntity | null> {
-    try {
-      return await this.rpc.lookup(key, transaction);
-    } catch (error) {
-      throw classifyDatastoreError(error, {write: false, what: 'lookup'});
-    }
+    return lookupOne(this.rpc, key, transaction);
   }
 
   private async keyOf(identifier: string): Promise<KeyProto> {
@@ -473,20 +460,36 @@ export class DatastoreLockBackend implements LockBackend {
   }
 }
 
-/** What a transaction body decides: an outcome without writing, or mutations to commit. */
-type TransactionStep<T> =
-  | {readonly outcome: T}
-  | {
-      readonly mutations: MutationProto[];
-      readonly onCommit: (versions: bigint[]) => T;
-    };
-
 const CLEANUP_PAGE = 500;
 const LEGACY_TRANSACTION_GROUPS = 25;
 
+/** Never a lock with messages parked: the waiting room's sweep hands those on instead. */
 function isAbandoned(found: FoundEntity, criteria: CleanupCriteria): boolean {
   const lock = decodeLock(found);
-  return abandoned(lock, sinceLastSignMs(found, lock, criteria.now), criteria);
+  return (
+    !hasParked(lock) &&
+    abandoned(
+      lock,
+      sinceLastSignMs(storeTimesOf(found), lock, criteria.now),
+      criteria,
+    )
+  );
+}
+
+/** Whether an acquire may take `holder`'s lock: vacant (nobody holds it), or by taking-rules.ts. */
+function takeable(
+  found: FoundEntity,
+  holder: LockRecord,
+  stealAfterMs: number | undefined,
+): boolean {
+  return (
+    isVacant(holder) ||
+    takeoverOf(
+      holder,
+      sinceLastSignMs(storeTimesOf(found), holder),
+      stealAfterMs,
+    ) !== null
+  );
 }
 
 function isTooManyEntityGroups(error: unknown): boolean {

@@ -82,16 +82,31 @@ export class DatastoreRpc {
     return (await this.lookupAll([key], transaction))[0] ?? null;
   }
 
-  /** The entities found among `keys`, in no particular order; missing (and deferred) keys are left out. */
+  /**
+   * The entities found among `keys`, in no particular order; missing keys are left out. Keys the
+   * store deferred (a response too large: parked messages are up to ~1 MiB each) are asked again.
+   */
   async lookupAll(
     keys: KeyProto[],
     transaction?: TransactionId,
   ): Promise<FoundEntity[]> {
-    const response = await this.call('lookup', {
-      keys,
-      ...(transaction === undefined ? {} : {readOptions: {transaction}}),
-    });
-    return foundEntities(response.found, dateOfTimestamp(response.readTime));
+    const found: FoundEntity[] = [];
+    let pending = keys;
+    for (
+      let round = 0;
+      pending.length > 0 && round < MAX_LOOKUP_ROUNDS;
+      round++
+    ) {
+      const response = await this.call('lookup', {
+        keys: pending,
+        ...(transaction === undefined ? {} : {readOptions: {transaction}}),
+      });
+      found.push(
+        ...foundEntities(response.found, dateOfTimestamp(response.readTime)),
+      );
+      pending = response.deferred ?? [];
+    }
+    return found;
   }
 
   /** One page of the keys of `kind` entities whose `property` is before `before`. */
@@ -150,6 +165,43 @@ export class DatastoreRpc {
       query: {
         kind: [{name: kind}],
         order: [{property: {name: property}, direction: 'ASCENDING'}],
+        limit: {value: limit},
+        ...(startCursor ? {startCursor} : {}),
+      },
+    });
+    return {
+      found: foundEntities(
+        response.batch?.entityResults,
+        dateOfTimestamp(response.batch?.readTime),
+      ),
+      endCursor: response.batch?.endCursor ?? undefined,
+      more: hasMoreResults(response.batch),
+    };
+  }
+
+  /** One page of the `kind` children of `ancestor`, in key order (an ancestor query: strongly consistent). */
+  async childEntities(
+    ancestor: KeyProto,
+    kind: string,
+    limit: number,
+    startCursor?: Uint8Array | string,
+  ): Promise<{
+    found: FoundEntity[];
+    endCursor: Uint8Array | string | undefined;
+    more: boolean;
+  }> {
+    const response = await this.call('runQuery', {
+      partitionId: ancestor.partitionId ?? null,
+      query: {
+        kind: [{name: kind}],
+        filter: {
+          propertyFilter: {
+            property: {name: '__key__'},
+            op: 'HAS_ANCESTOR',
+            value: {keyValue: ancestor},
+          },
+        },
+        order: [{property: {name: '__key__'}, direction: 'ASCENDING'}],
         limit: {value: limit},
         ...(startCursor ? {startCursor} : {}),
       },
@@ -245,6 +297,9 @@ export class DatastoreRpc {
     return {client, projectId, callOptions};
   }
 }
+
+/** Rounds of a lookup whose keys the store keeps deferring before the rest count as missing. */
+const MAX_LOOKUP_ROUNDS = 5;
 
 interface Target {
   readonly client: DatastoreClient;

@@ -1,5 +1,6 @@
 import {createHash} from 'node:crypto';
 import type {LockRecord} from '../backend';
+import type {WaitingRoomState} from '../waiting-room/types';
 import type {EntityProto, FoundEntity, KeyProto} from './datastore-rpc';
 import {dateOfTimestamp, timestampOfDate} from './timestamps';
 
@@ -11,6 +12,11 @@ import {dateOfTimestamp, timestampOfDate} from './timestamps';
  * The fence is the entity's version at the grant, assigned by the store. A renewal writes the
  * entity again (which gives it a new version), so it also records the grant's fence as `fence`:
  * the version says nothing about the grant any more, the property does.
+ *
+ * A waiting room (`waiting`) is kept as unindexed `waiting*` properties, absent when the room is
+ * empty. A park rewrites the lock without being a sign of life of its holder, so it also keeps
+ * `signedAt`, the store's time of the holder's last sign (see storeTimesOf), and `lastParkId`,
+ * which recognises a retried park (any later write of the lock drops it).
  */
 export {DEFAULT_ENTITY_KIND} from '../store-defaults';
 
@@ -31,11 +37,28 @@ export function lockKey(
 
 export type LockFields = Omit<LockRecord, 'revision'>;
 
-export function encodeLock(key: KeyProto, fields: LockFields): EntityProto {
-  const unindexedInteger = (value: number | bigint) => ({
-    integerValue: String(value),
-    excludeFromIndexes: true,
-  });
+/** What a write that is no sign of life of the holder (a park) keeps beside the record. */
+export interface ParkMarks {
+  /** The store's time of the holder's last sign of life, where the store reports one. */
+  readonly signedAt: Date | undefined;
+  readonly lastParkId: string;
+}
+
+const unindexedInteger = (value: number | bigint) => ({
+  integerValue: String(value),
+  excludeFromIndexes: true,
+});
+
+const unindexedTimestamp = (value: Date) => ({
+  timestampValue: timestampOfDate(value),
+  excludeFromIndexes: true,
+});
+
+export function encodeLock(
+  key: KeyProto,
+  fields: LockFields,
+  marks?: ParkMarks,
+): EntityProto {
   return {
     key,
     properties: {
@@ -63,7 +86,38 @@ export function encodeLock(key: KeyProto, fields: LockFields): EntityProto {
       ...(fields.fence === undefined
         ? {}
         : {fence: unindexedInteger(fields.fence)}),
+      ...encodeRoom(fields.waiting),
+      ...(marks?.signedAt
+        ? {signedAt: unindexedTimestamp(marks.signedAt)}
+        : {}),
+      ...(marks
+        ? {
+            lastParkId: {
+              stringValue: marks.lastParkId,
+              excludeFromIndexes: true,
+            },
+          }
+        : {}),
     },
+  };
+}
+
+function encodeRoom(
+  waiting: WaitingRoomState | undefined,
+): NonNullable<EntityProto['properties']> {
+  if (!waiting || waiting.tail <= waiting.head) return {};
+  return {
+    waitingHead: unindexedInteger(waiting.head),
+    waitingTail: unindexedInteger(waiting.tail),
+    ...(waiting.handedTo === undefined
+      ? {}
+      : {waitingHandedTo: unindexedInteger(waiting.handedTo)}),
+    ...(waiting.running === undefined
+      ? {}
+      : {waitingRunning: unindexedInteger(waiting.running)}),
+    ...(waiting.oldestParkedAt
+      ? {waitingOldestParkedAt: unindexedTimestamp(waiting.oldestParkedAt)}
+      : {}),
   };
 }
 
@@ -78,6 +132,7 @@ export function decodeLock(found: FoundEntity): LockRecord {
   const leaseMs = integer('leaseMs');
   const stealAfterMs = integer('stealAfterMs');
   const storedFence = properties.fence?.integerValue;
+  const waiting = decodeRoom(integer, properties);
   return {
     identifier: String(properties.identifier?.stringValue ?? ''),
     token: String(properties.token?.stringValue ?? ''),
@@ -92,5 +147,50 @@ export function decodeLock(found: FoundEntity): LockRecord {
         ? found.version
         : BigInt(String(storedFence)),
     revision: found.version.toString(),
+    ...(waiting ? {waiting} : {}),
   };
+}
+
+function decodeRoom(
+  integer: (name: string) => number | undefined,
+  properties: NonNullable<EntityProto['properties']>,
+): WaitingRoomState | undefined {
+  const head = integer('waitingHead');
+  const tail = integer('waitingTail');
+  if (head === undefined || tail === undefined || tail <= head)
+    return undefined;
+  const handedTo = integer('waitingHandedTo');
+  const running = integer('waitingRunning');
+  const oldestParkedAt = dateOfTimestamp(
+    properties.waitingOldestParkedAt?.timestampValue,
+  );
+  return {
+    head,
+    tail,
+    ...(handedTo === undefined ? {} : {handedTo}),
+    ...(running === undefined ? {} : {running}),
+    ...(oldestParkedAt ? {oldestParkedAt} : {}),
+  };
+}
+
+/**
+ * The store's times of a lock, for sinceLastSignMs: the read's time, and the holder's last sign of
+ * life, which is the entity's last write unless a park wrote it since (then `signedAt`). Without
+ * this, every park would count as a renewal on a store that reports times, and a crashed holder's
+ * lease would never end while messages kept arriving.
+ */
+export function storeTimesOf(found: FoundEntity): {
+  updatedAt: Date | undefined;
+  readAt: Date | undefined;
+} {
+  const signedAt = dateOfTimestamp(
+    found.entity.properties?.signedAt?.timestampValue,
+  );
+  return {updatedAt: signedAt ?? found.updatedAt, readAt: found.readAt};
+}
+
+/** The parkId of the park that wrote the lock last, when that was its last write. */
+export function lastParkIdOf(found: FoundEntity): string | undefined {
+  const value = found.entity.properties?.lastParkId?.stringValue;
+  return value ?? undefined;
 }

@@ -27,6 +27,12 @@ import {
   takeoverKindOf,
   takeoverOf,
 } from '../taking-rules';
+import {
+  hasParked,
+  inheritedRoom,
+  isVacant,
+  vacated,
+} from '../waiting-room/state';
 import type {FirestoreCalls} from './firestore-calls';
 import {
   classifyFirestoreError,
@@ -43,9 +49,11 @@ import {
   encodeLockReplacing,
   microsOf,
   revisionOf,
+  storeTimesOf,
   timeOfRevision,
   type LockFields,
 } from './lock-document';
+import {FirestoreWaitingRoom} from './waiting-room';
 
 export interface FirestoreBackendSettings {
   readonly collection: string;
@@ -76,6 +84,7 @@ export interface FirestoreBackendSettings {
 export class FirestoreLockBackend implements LockBackend {
   readonly kind = LockKind.STRONG;
   readonly watchers = new LockWatchers(identifier => this.refOf(identifier));
+  readonly waitingRoom: FirestoreWaitingRoom;
   readonly #fenced: FirestoreFencedWriter;
 
   constructor(
@@ -83,6 +92,11 @@ export class FirestoreLockBackend implements LockBackend {
     private readonly settings: FirestoreBackendSettings,
   ) {
     this.#fenced = new FirestoreFencedWriter(calls);
+    this.waitingRoom = new FirestoreWaitingRoom(calls, {
+      lockRef: identifier => this.refOf(identifier),
+      locks: () => this.calls.firestore.collection(this.collectionPath()),
+      deleteField: settings.deleteField,
+    });
   }
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
@@ -92,18 +106,26 @@ export class FirestoreLockBackend implements LockBackend {
     const found = await this.get(ref);
     const holder = decodeLock(found);
     if (!holder) return (await this.create(ref, request)) ?? {acquired: false};
+    // A vacant lock (released with messages parked) has no holder: anyone takes it.
+    const vacant = isVacant(holder);
     if (
-      holder.token === request.token ||
-      !takeoverOf(
-        holder,
-        sinceLastSignMs(storeTimesOf(found), holder),
-        request.stealAfterMs,
-      )
+      !vacant &&
+      (holder.token === request.token ||
+        !takeoverOf(
+          holder,
+          sinceLastSignMs(storeTimesOf(found), holder),
+          request.stealAfterMs,
+        ))
     ) {
       return {acquired: false, holder};
     }
-    // Only from the holder judged, still as it was: any write since (a renewal, another taker) moved its update time.
-    const fields = grantRecord(request);
+    // Only from the holder judged, still as it was: any write since (a renewal, another taker, a
+    // park) moved its update time. The new grant keeps the room, in order (see inheritedRoom).
+    const room = inheritedRoom(holder.waiting);
+    const fields: LockFields = {
+      ...grantRecord(request),
+      ...(room ? {waiting: room} : {}),
+    };
     try {
       const result = await this.calls.update(ref, this.replacing(fields), {
         lastUpdateTime: found.updateTime as Timestamp,
@@ -111,7 +133,7 @@ export class FirestoreLockBackend implements LockBackend {
       return {
         acquired: true,
         record: recordOf(fields, result.writeTime),
-        takeover: takeoverKindOf(holder),
+        ...(vacant ? {} : {takeover: takeoverKindOf(holder)}),
       };
     } catch (error) {
       if (!isFailedPrecondition(error))
@@ -130,15 +152,17 @@ export class FirestoreLockBackend implements LockBackend {
   ): Promise<RenewOutcome> {
     const ref = this.refOf(request.identifier);
     let known = grant?.token === request.token ? grant : undefined;
-    // Twice at most: once on what the holder knows, once on what the store says now (when the
-    // holder's own last renewal landed although its answer was lost).
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const lastUpdateTime =
+    // First on what the holder knows, then on what the store says now: the holder's own last
+    // renewal may have landed although its answer was lost, and every message parked behind it
+    // writes the lock (the room's bookkeeping, which the renewal keeps as it is now).
+    for (let attempt = 0; attempt < RENEW_WRITES; attempt++) {
+      let lastUpdateTime =
         known?.revision === undefined ? undefined : this.timeOf(known.revision);
       if (!known || !lastUpdateTime) {
         known = decodeLock(await this.get(ref)) ?? undefined;
         if (!known || known.token !== request.token) return {renewed: false};
-        continue;
+        lastUpdateTime = this.timeOf(known.revision as string);
+        if (!lastUpdateTime) return {renewed: false};
       }
       const fields = renewedRecord(known, request.leaseMs);
       try {
@@ -158,7 +182,12 @@ export class FirestoreLockBackend implements LockBackend {
       }
       known = undefined;
     }
-    return {renewed: false};
+    // Still ours at the last read, but written again before each update: busy, not lost.
+    throw new BackendCallError(
+      'Firestore renew kept racing other writes of the same lock',
+      {retryable: true, mayHaveApplied: false, contention: true},
+      {kind: LockKind.STRONG},
+    );
   }
 
   async release(
@@ -170,35 +199,43 @@ export class FirestoreLockBackend implements LockBackend {
     let lastUpdateTime =
       revision === undefined ? undefined : this.timeOf(revision);
     for (let attempt = 0; attempt < 2; attempt++) {
+      // With messages parked, deleting the lock would strand them: it is left vacant, the room kept.
+      let vacatedLock: LockFields | undefined;
       if (!lastUpdateTime) {
         const current = decodeLock(await this.get(ref));
-        if (!current) return 'absent';
+        if (!current || isVacant(current)) return 'absent';
         if (current.token !== token) return 'not_holder';
         lastUpdateTime = this.timeOf(current.revision as string);
+        if (hasParked(current)) vacatedLock = vacated(current);
       }
       try {
-        await this.calls.delete(
-          ref,
-          lastUpdateTime ? {lastUpdateTime} : undefined,
-        );
+        if (vacatedLock && lastUpdateTime)
+          await this.calls.update(ref, this.replacing(vacatedLock), {
+            lastUpdateTime,
+          });
+        else
+          await this.calls.delete(
+            ref,
+            lastUpdateTime ? {lastUpdateTime} : undefined,
+          );
         return 'released';
       } catch (error) {
         if (!isFailedPrecondition(error))
           throw classifyFirestoreError(error, {
             write: true,
-            what: 'release (delete)',
+            what: vacatedLock ? 'release (vacate)' : 'release (delete)',
           });
       }
       // The lock changed since that update time (or is gone): find out whose it is now.
       lastUpdateTime = undefined;
     }
-    // Our own lock changed twice between a read and a delete (a renewal of ours racing this
-    // release): one more read decides, and the retry layer above may try the release again.
+    // Our own lock changed twice between a read and a write (a renewal of ours, or messages
+    // parking behind us): one more read decides, and the retry layer above may try again.
     const current = decodeLock(await this.get(ref));
-    if (!current) return 'absent';
+    if (!current || isVacant(current)) return 'absent';
     if (current.token !== token) return 'not_holder';
     throw new BackendCallError(
-      'Firestore release kept racing a renewal of the same lock',
+      'Firestore release kept racing other writes of the same lock (renewals, parks)',
       {retryable: true, mayHaveApplied: false, contention: true},
       {kind: LockKind.STRONG},
     );
@@ -213,8 +250,10 @@ export class FirestoreLockBackend implements LockBackend {
     return this.watchers.watch(identifier, onChange, stealAfterMs);
   }
 
+  /** A vacant lock has no holder: null, as a free one (operators see its room through waitingRoom.parked). */
   async peek(identifier: string): Promise<LockRecord | null> {
-    return decodeLock(await this.get(this.refOf(identifier)));
+    const lock = decodeLock(await this.get(this.refOf(identifier)));
+    return lock && !isVacant(lock) ? lock : null;
   }
 
   list(query: ListQuery): Promise<LockRecord[]> {
@@ -223,9 +262,10 @@ export class FirestoreLockBackend implements LockBackend {
 
   /**
    * Two queries on the holders' own times (acquired before `now - maxAgeMs`; takeable by `now`)
-   * find candidates; each is judged on the store's clock (its update time against the query's
-   * read time) and deleted on the update time it was judged at, so a lock renewed or re-acquired
-   * since stays.
+   * find candidates; each is judged on the store's clock (its last sign of life against the
+   * query's read time) and deleted on the update time it was judged at, so a lock renewed or
+   * re-acquired since stays. A lock with messages parked is never deleted: it would strand them
+   * (the waiting room's sweep hands a vacant or expired one to its head).
    */
   async cleanup(criteria: CleanupCriteria): Promise<number> {
     const collection = this.calls.firestore.collection(this.collectionPath());
@@ -253,6 +293,7 @@ export class FirestoreLockBackend implements LockBackend {
           const lock = decodeLock(found);
           return (
             lock !== null &&
+            !hasParked(lock) &&
             abandoned(
               lock,
               sinceLastSignMs(storeTimesOf(found), lock, criteria.now),
@@ -334,14 +375,8 @@ export class FirestoreLockBackend implements LockBackend {
 }
 
 const CLEANUP_PAGE = 500;
-
-/** The store's times of a lock document, for sinceLastSignMs. */
-function storeTimesOf(found: DocumentSnapshot) {
-  return {
-    updatedAt: found.updateTime?.toDate(),
-    readAt: found.readTime?.toDate(),
-  };
-}
+/** A renewal's conditioned updates before a lock busy with parks is left to the caller's retries. */
+const RENEW_WRITES = 3;
 
 /** A grant: its fence and revision both come from its commit's time. */
 function recordOf(fields: LockFields, writeTime: Timestamp): LockRecord {

@@ -6,9 +6,10 @@ import type {ListQuery, LockRecord} from '../backend';
 import {collectListing, LISTING_PAGE} from '../listing';
 import type {FirestoreCalls} from './firestore-calls';
 import {classifyFirestoreError} from './firestore-errors';
+import {isVacant} from '../waiting-room/state';
 import {decodeLock} from './lock-document';
 
-/** The STRONG locks held now in one collection, oldest grant first (see listing.ts). */
+/** The STRONG locks held now in one collection, oldest grant first (see listing.ts); a vacant lock has no holder. */
 export function listFirestoreLocks(
   calls: FirestoreCalls,
   collection: CollectionReference,
@@ -30,7 +31,10 @@ async function* pages(
     } catch (error) {
       throw classifyFirestoreError(error, {write: false, what: 'list (query)'});
     }
-    yield page.docs.flatMap(found => decodeLock(found) ?? []);
+    yield page.docs.flatMap(found => {
+      const lock = decodeLock(found);
+      return lock && !isVacant(lock) ? [lock] : [];
+    });
     if (page.size < LISTING_PAGE) return;
     after = page.docs[page.docs.length - 1];
   }

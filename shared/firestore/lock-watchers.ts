@@ -3,18 +3,19 @@ import type {
   DocumentSnapshot,
 } from '@google-cloud/firestore';
 import type {LockWatch} from '../backend';
-import {decodeLock} from './lock-document';
+import {isVacant} from '../waiting-room/state';
+import {decodeLock, signedAtOf} from './lock-document';
 
 /**
  * Real-time listeners on lock documents, for waiters: one listener per lock per process, however
  * many waiters (and steal groups) watch it, opened by the first and closed LINGER_MS after the last
  * leaves (its timer unref'd: it never keeps a process alive).
  *
- * A watcher is told when the lock may have become takeable for it: its document was deleted, its
- * lease ran out, or (a lock without a lease) it has been held longer than the watcher's
+ * A watcher is told when the lock may have become takeable for it: its document was deleted or
+ * left vacant (released with messages parked: no holder), its lease ran out, or (a lock without a lease) it has been held longer than the watcher's
  * `stealAfterMs`. Time passing writes nothing, so timers stand in for the last two, set from the
- * holder's last sign of life on the store's clock: the snapshot's update time against its read
- * time, plus what has passed here since the snapshot arrived. The snapshot arrives after its read
+ * holder's last sign of life on the store's clock (`signedAt`: a park writes the lock too, and is
+ * no sign of life) against the snapshot's read time, plus what has passed here since the snapshot arrived. The snapshot arrives after its read
  * time, so a timer fires after the store would judge the lock takeable, never before.
  *
  * The listener only hastens a poll; it never grants anything. It is healthy once it has delivered
@@ -105,6 +106,8 @@ export class LockWatchers {
         for (const watcher of listener.watchers)
           scheduleSteal(listener, watcher);
         if (!snapshot.exists) return tell();
+        const lock = decodeLock(snapshot);
+        if (lock && isVacant(lock)) return tell();
         const leftMs = leaseLeftMs(snapshot);
         if (leftMs !== undefined) {
           // A margin past the end: a poll made just before it would still find the lease live.
@@ -183,17 +186,13 @@ function scheduleSteal(listener: Listener, watcher: Watcher): void {
 
 function heldSince(snapshot: DocumentSnapshot): HeldSince | undefined {
   const lock = decodeLock(snapshot);
-  if (
-    !lock ||
-    lock.leaseMs !== undefined ||
-    !snapshot.updateTime ||
-    !snapshot.readTime
-  )
+  const signedAt = signedAtOf(snapshot);
+  if (!lock || lock.leaseMs !== undefined || !signedAt || !snapshot.readTime)
     return undefined;
   return {
     sinceLastSignMs: Math.max(
       0,
-      snapshot.readTime.toMillis() - snapshot.updateTime.toMillis(),
+      snapshot.readTime.toMillis() - signedAt.toMillis(),
     ),
     arrivedAt: Date.now(),
   };
@@ -201,10 +200,8 @@ function heldSince(snapshot: DocumentSnapshot): HeldSince | undefined {
 
 function leaseLeftMs(snapshot: DocumentSnapshot): number | undefined {
   const lock = decodeLock(snapshot);
-  if (lock?.leaseMs === undefined || !snapshot.updateTime || !snapshot.readTime)
+  const signedAt = signedAtOf(snapshot);
+  if (lock?.leaseMs === undefined || !signedAt || !snapshot.readTime)
     return undefined;
-  return (
-    lock.leaseMs -
-    (snapshot.readTime.toMillis() - snapshot.updateTime.toMillis())
-  );
+  return lock.leaseMs - (snapshot.readTime.toMillis() - signedAt.toMillis());
 }

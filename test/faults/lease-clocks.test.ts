@@ -60,7 +60,10 @@ for (const target of DATASTORE_TARGETS) {
       const held = await Lock.acquire(uniqueId('live'), {leaseMs: 1_500});
       assert.ok(held);
       await delay(100);
-      assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 0}), {deleted: 0});
+      assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 0}), {
+        deleted: 0,
+        dispatched: 0,
+      });
       assert.equal((await peek(held.identifier))?.holderId, held.holderId);
       await delay(1_700);
       assert.deepEqual(
@@ -82,7 +85,10 @@ for (const target of DATASTORE_TARGETS) {
         'renewed just now',
       );
       await delay(400);
-      assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 300}), {deleted: 1});
+      assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 300}), {
+        deleted: 1,
+        dispatched: 0,
+      });
     });
 
     if (target.name.includes('Firestore')) {
@@ -96,7 +102,7 @@ for (const target of DATASTORE_TARGETS) {
           const result = await withClockOff(5 * MINUTE, () =>
             cleanupStaleLocks({maxAgeMs: MINUTE}),
           );
-          assert.deepEqual(result, {deleted: 0});
+          assert.deepEqual(result, {deleted: 0, dispatched: 0});
           assert.equal(
             (await peek(leased.identifier))?.holderId,
             leased.holderId,

@@ -187,7 +187,7 @@ describe('HTTP functions', () => {
           assert.ok(old && stealable && fresh);
           const response = await cleanup().post('/').send({maxAgeMs: 250});
           assert.equal(response.status, 200, response.text);
-          assert.deepEqual(response.body, {deleted: 2});
+          assert.deepEqual(response.body, {deleted: 2, dispatched: 0});
           assert.equal(await peek(old.identifier), null);
           assert.equal(await peek(stealable.identifier), null);
           assert.equal(

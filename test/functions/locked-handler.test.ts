@@ -33,7 +33,11 @@ import {warmUp} from '../support/warm-up';
 const keyOf = (event: PubSubCloudEvent) =>
   `job:${JSON.parse(Buffer.from(event.data?.message?.data ?? '', 'base64').toString()).key}`;
 
-/** lockedHandler invoked directly with CloudEvents, re-queueing through the real Pub/Sub emulator, on every STRONG store. */
+/**
+ * lockedHandler invoked directly with CloudEvents, re-queueing through the real Pub/Sub emulator, on
+ * every STRONG store. The re-queue is what a STRONG handler does with `waitingRoom: false` (and a
+ * WEAK one always); the waiting room has its own suite (locked-handler-waiting-room.test.ts).
+ */
 for (const target of STRONG_TARGETS) {
   describe(`lockedHandler on the Pub/Sub emulator: ${target.name}`, () => {
     let pubsub: PubSub;
@@ -77,6 +81,7 @@ for (const target of STRONG_TARGETS) {
           identifier: keyOf,
           pubsub,
           retryTopic: topic,
+          waitingRoom: false,
           waitBudgetMs: 50,
           backoff: {initialMs: 400, maxMs: 400},
         },
@@ -165,7 +170,13 @@ for (const target of STRONG_TARGETS) {
           Object.assign(new Error('14 UNAVAILABLE: injected'), {code: 14}),
         );
       const handler = lockedHandler(
-        {identifier: keyOf, pubsub, retryTopic: topic, waitBudgetMs: 0},
+        {
+          identifier: keyOf,
+          pubsub,
+          retryTopic: topic,
+          waitingRoom: false,
+          waitBudgetMs: 0,
+        },
         () => assert.fail('must not run'),
       );
       await assert.rejects(
@@ -190,6 +201,7 @@ for (const target of STRONG_TARGETS) {
           identifier: keyOf,
           pubsub,
           retryTopic: work.topic,
+          waitingRoom: false,
           waitBudgetMs: 0,
           maxAttempts: 2,
           deadLetterTopic: dead.topic,
@@ -238,6 +250,7 @@ for (const target of STRONG_TARGETS) {
           identifier: keyOf,
           pubsub,
           retryTopic: topic,
+          waitingRoom: false,
           waitBudgetMs: 0,
           maxAttempts: 1,
         },
@@ -313,6 +326,7 @@ for (const target of STRONG_TARGETS) {
             ),
             pubsub,
             retryTopic: retry.topic,
+            waitingRoom: false,
             waitBudgetMs: 0,
             maxAttempts: 1,
             backoff: {initialMs: 50, maxMs: 50},
@@ -374,6 +388,7 @@ for (const target of STRONG_TARGETS) {
           identifier: keyOf,
           pubsub,
           retryTopic: retry.topic,
+          waitingRoom: false,
           waitBudgetMs: 0,
           earlyArrivalBudgetMs: 60_000,
         },
@@ -440,6 +455,7 @@ for (const target of STRONG_TARGETS) {
             },
             pubsub,
             retryTopic: retry.topic,
+            waitingRoom: false,
             waitBudgetMs: 0,
             backoff: {initialMs: 50, maxMs: 100},
             maxAttempts: 100,

@@ -126,7 +126,8 @@ export async function runHandlerNemesis(
     const paused = new Set<number>();
     const seen = {staleFence: 0, lockLost: 0, duplicates: 0};
     const onLine = (instance: number) => (line: string) => {
-      if (line.includes('"outcome":"ran"')) lastRanAt.set(instance, now());
+      // A handler starts on arrival ("ran") or woken from the waiting room ("woken").
+      if (/"outcome":"(ran|woken)"/.test(line)) lastRanAt.set(instance, now());
       // The message of LockError STALE_FENCE, as the framework logs the failed invocation.
       if (line.includes('refused a write with fence')) seen.staleFence++;
       if (line.includes('"outcome":"lock_lost"')) seen.lockLost++;
