@@ -349,7 +349,12 @@ export async function roomPubSubRestart(
   };
   let rig: RoomRig | undefined;
   try {
-    const env = {EXAMPLE_HANDOFF_LEASE_MS: String(size.handOffLeaseMs)};
+    // A 5 s lease: a release that fails (seen: a hand-off aborted by contention with parks) holds
+    // the room up for the lease, then the cleanup sweeps it.
+    const env = {
+      EXAMPLE_WORKER_LEASE_MS: '5000',
+      EXAMPLE_HANDOFF_LEASE_MS: String(size.handOffLeaseMs),
+    };
     rig = await RoomRig.start(
       store,
       {client: client(), host: emulator.host},
@@ -420,6 +425,7 @@ export async function roomPubSubRestart(
         `store: ${store.name}`,
         `stopped ${seconds(stoppedAt - startedAt)} after the first publish, with ${taken} of ${size.events} applied and the rest parked; back (topics and subscriptions created again) ${seconds(restartedAt - stoppedAt)} later`,
         `${parkOrder.length} parks in all; the cleanup's sweep dispatched ${rig.dispatchedByCleanup()} over ${rig.cleanups.length} calls (${rig.cleanups.filter(c => !c.answer.startsWith('200')).length} failed while Pub/Sub was down)`,
+        `${rig.linesOf(RELEASE_FAILED, identifier).length} releases failed (the lock then waits for its 5 s lease)`,
         `all ${expected.size} applied ${seconds(settled.settledMs)} after the restart${settled.inTime ? '' : ' (BUDGET RAN OUT)'}`,
         ...verdictDetails(v),
       ],
