@@ -31,6 +31,15 @@ export const CHECK_THEN_WRITE_WORKER: WorkerVariant = {
   source: join(__dirname, 'worker-check-then-write.js'),
 };
 
+/**
+ * The waiting room's tests: the example's settings, recording the order it applied events in, and
+ * failing wake-up publishes on demand (test/support/worker-ordered.ts).
+ */
+export const ORDERED_WORKER: WorkerVariant = {
+  target: 'orderedWorker',
+  source: join(__dirname, 'worker-ordered.js'),
+};
+
 /** Resolves once something answers HTTP on `port`; rejects after 30 s. */
 export function waitForHttp(port: number): Promise<void> {
   return waitUntil(
