@@ -261,6 +261,8 @@ export async function roomFailedWakeUp(
   const env = {
     EXAMPLE_HANDOFF_LEASE_MS: String(size.handOffLeaseMs),
     WORKER_FAIL_WOKEN_PUBLISHES: '1',
+    // Every hand-off publishes its wake-up (no drain), so the injected failures are met.
+    EXAMPLE_DRAIN_BUDGET_MS: '0',
   };
   const rig = await RoomRig.start(
     store,
