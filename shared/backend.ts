@@ -1,10 +1,7 @@
 import type {EntityData, EntityPath, EntityUpdate} from './fenced-data';
 import type {LockKind} from './kinds';
 import type {Takeover} from './taking-rules';
-import type {
-  WaitingRoomState,
-  WaitingRoomStore,
-} from './waiting-room/types';
+import type {WaitingRoomState, WaitingRoomStore} from './waiting-room/types';
 
 /**
  * The one contract every store implements. Each method is ONE attempt: no waiting, no backoff, no
