@@ -31,7 +31,9 @@ export const APPLIED_EVENT_KIND = 'ExampleAppliedEvent';
  * counted as a duplicate.
  *
  * The lock has a lease (30 s), renewed while the handler runs: an instance that crashes holding an
- * account's lock delays that account's events by at most the lease. An instance frozen past its
+ * account's lock delays that account's events by at most the lease, plus the time until the
+ * account's next event or the next cleanup run (every minute, as deployed) hands the lock to the
+ * events parked behind it. An instance frozen past its
  * lease (a timed-out request keeps running on Cloud Run) may wake up believing it holds the lock:
  * `held.signal` would tell it, but only when it checks, and a pause can fall between a check and a
  * write. The fence cannot be outrun: the late write fails STALE_FENCE, the invocation fails, and

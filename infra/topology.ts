@@ -30,11 +30,15 @@ export const WORKER_DELIVERY = Object.freeze({
   maxDeliveryAttempts: 10,
 });
 
-/** cleanupLocks runs every 10 minutes: its default max age (djangae's) is 10 minutes too. */
+/**
+ * cleanupLocks runs every minute: besides abandoned locks (its default max age, djangae's, is 10
+ * minutes), it hands on waiting rooms nobody else will (a holder that crashed, a lost wake-up), and
+ * this schedule is their bound. Cloud Scheduler bills per job, not per run.
+ */
 export const CLEANUP_SCHEDULE = Object.freeze({
-  everyMinutes: 10,
+  everyMinutes: 1,
   /** unix-cron, as Cloud Scheduler takes it. */
-  cron: '*/10 * * * *',
+  cron: '* * * * *',
   timeZone: 'Etc/UTC',
 });
 export const CLEANUP_JOB = 'cleanup-locks';

@@ -360,7 +360,12 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
     judged: FoundEntity,
     grant: HandOffGrant,
   ): Promise<ParkedRecord | undefined> {
-    const key = judged.entity.key as KeyProto;
+    // The key as this client builds it: a key a query returned can carry a partition spelled
+    // differently, which the store refuses beside ours in one transaction ("mismatched databases").
+    const key: KeyProto = {
+      partitionId: await this.settings.partition(),
+      path: (judged.entity.key as KeyProto).path ?? [],
+    };
     const judgedHead = decodeLock(judged).waiting?.head ?? 0;
     const headKey = this.parkedKey(key, judgedHead);
     return inTransaction<ParkedRecord | undefined>(

@@ -49,7 +49,10 @@ for (const target of STRONG_TARGETS.filter(t => t.store === 'datastore')) {
           }
           return found;
         });
-      assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 1}), {deleted: 0});
+      assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 1}), {
+        deleted: 0,
+        dispatched: 0,
+      });
       assert.ok(renewal, 'cleanup read the live lock');
       assert.equal(await renewal, true, 'the renewal went through');
       assert.equal(held.signal.aborted, false);

@@ -43,6 +43,7 @@ for (const target of STRONG_TARGETS) {
       const fresh = await Lock.acquire(uniqueId('fresh'));
       assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 150}), {
         deleted: 520,
+        dispatched: 0,
       });
       for (const identifier of [abandoned[0], abandoned[260], abandoned[519]])
         assert.equal(await peek(identifier as string), null);
@@ -52,7 +53,7 @@ for (const target of STRONG_TARGETS) {
       );
       assert.deepEqual(
         await cleanupStaleLocks({maxAgeMs: 60_000}),
-        {deleted: 0},
+        {deleted: 0, dispatched: 0},
         'a second run finds nothing left',
       );
     });
@@ -91,7 +92,10 @@ for (const target of STRONG_TARGETS) {
         };
         assert.equal(await keysLeft(), 1, 'the probe entity was left behind');
         await delay(20);
-        assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 10}), {deleted: 1});
+        assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 10}), {
+          deleted: 1,
+          dispatched: 0,
+        });
         assert.equal(
           await keysLeft(),
           0,
@@ -115,6 +119,7 @@ for (const target of STRONG_TARGETS) {
       });
       assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 1_000}), {
         deleted: 0,
+        dispatched: 0,
       });
       assert.ok(reacquired, 'the query found the old lock');
       assert.equal(
@@ -160,6 +165,7 @@ for (const target of STRONG_TARGETS) {
       await delay(60);
       assert.deepEqual(await cleanupStaleLocks({maxAgeMs: 60_000}), {
         deleted: 1,
+        dispatched: 0,
       });
       assert.equal(await peek(stealable?.identifier as string), null);
       assert.equal(

@@ -68,7 +68,7 @@ for (const target of DATASTORE_TARGETS) {
       await delay(1_700);
       assert.deepEqual(
         await cleanupStaleLocks({maxAgeMs: 60 * MINUTE}),
-        {deleted: 1},
+        {deleted: 1, dispatched: 0},
         'an expired lease goes, however young maxAgeMs would call it',
       );
       assert.equal(await held.renew(), false);
@@ -81,7 +81,7 @@ for (const target of DATASTORE_TARGETS) {
       assert.equal(await held.renew(), true);
       assert.deepEqual(
         await cleanupStaleLocks({maxAgeMs: 300}),
-        {deleted: 0},
+        {deleted: 0, dispatched: 0},
         'renewed just now',
       );
       await delay(400);
@@ -143,6 +143,7 @@ for (const target of DATASTORE_TARGETS) {
           );
           assert.deepEqual(await cleanupStaleLocks({maxAgeMs: MINUTE}), {
             deleted: 0,
+            dispatched: 0,
           });
           assert.equal(await leased.release(), true);
           assert.equal(await plain.release(), true);

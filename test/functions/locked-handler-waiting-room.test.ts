@@ -99,6 +99,28 @@ for (const target of STRONG_TARGETS) {
       );
     }
 
+    /** Runs message `n` on `key` and keeps its lock until `release()`, which lets it finish. */
+    async function holdingFirst(
+      ran: number[],
+      key: string,
+      n: number,
+      options: Partial<LockedHandlerOptions<PubSubCloudEvent>> = {},
+    ): Promise<{release: () => Promise<void>}> {
+      const held = gate();
+      const first = recordingHandler(
+        ran,
+        options,
+        held.opened,
+      )(pubsubEvent('projects/p/topics/work', {key, n}));
+      while (ran.length === 0) await delay(5);
+      return {
+        release: async () => {
+          held.open();
+          await first;
+        },
+      };
+    }
+
     async function wakeUps(count: number): Promise<Message[]> {
       const messages = await pull(retry.subscription, count, 10_000);
       assert.equal(messages.length, count, `${count} wake-up(s) published`);
@@ -108,13 +130,7 @@ for (const target of STRONG_TARGETS) {
     it('parks a message whose lock is held (acknowledged, not run, nothing published), then the release hands the lock on and publishes its wake-up, which runs it', async () => {
       const key = uniqueId('park');
       const ran: number[] = [];
-      const held = gate();
-      const first = recordingHandler(
-        ran,
-        {},
-        held.opened,
-      )(pubsubEvent('projects/p/topics/work', {key, n: 1}));
-      while (ran.length === 0) await delay(5);
+      const holder = await holdingFirst(ran, key, 1);
       const publish = sinon.spy(Topic.prototype, 'publishMessage');
       await recordingHandler(ran)(
         pubsubEvent('projects/p/topics/work', {key, n: 2}, {origin: 'test'}),
@@ -129,8 +145,7 @@ for (const target of STRONG_TARGETS) {
       assert.equal(record.attributes.origin, 'test');
       assert.equal(record.retryTopic, retry.topic);
 
-      held.open();
-      await first;
+      await holder.release();
       const [wakeUp] = await wakeUps(1);
       assert.ok(wakeUp);
       assert.deepEqual(JSON.parse(wakeUp.data.toString()), {key, n: 2});
@@ -159,13 +174,7 @@ for (const target of STRONG_TARGETS) {
     it('runs parked messages in arrival order, each once; a second copy of a wake-up while the first runs is acknowledged without running', async () => {
       const key = uniqueId('order');
       const ran: number[] = [];
-      const held = gate();
-      const first = recordingHandler(
-        ran,
-        {},
-        held.opened,
-      )(pubsubEvent('projects/p/topics/work', {key, n: 0}));
-      while (ran.length === 0) await delay(5);
+      const holder = await holdingFirst(ran, key, 0);
       for (let n = 1; n <= 5; n++)
         await recordingHandler(ran)(
           pubsubEvent('projects/p/topics/work', {key, n}),
@@ -174,8 +183,7 @@ for (const target of STRONG_TARGETS) {
         (await parkedOn(`job:${key}`)).map(record => record.seq),
         [0, 1, 2, 3, 4],
       );
-      held.open();
-      await first;
+      await holder.release();
       for (let n = 1; n <= 5; n++) {
         const [wakeUp] = await wakeUps(1);
         assert.ok(wakeUp);
@@ -196,22 +204,15 @@ for (const target of STRONG_TARGETS) {
     it('the releasing invocation runs the parked messages itself, in order, within its drain budget, and publishes nothing', async () => {
       const key = uniqueId('drain');
       const ran: number[] = [];
-      const held = gate();
       const options = {drainBudgetMs: 30_000};
-      const first = recordingHandler(
-        ran,
-        options,
-        held.opened,
-      )(pubsubEvent('projects/p/topics/work', {key, n: 0}));
-      while (ran.length === 0) await delay(5);
+      const holder = await holdingFirst(ran, key, 0, options);
       for (let n = 1; n <= 4; n++)
         await recordingHandler(
           ran,
           options,
         )(pubsubEvent('projects/p/topics/work', {key, n}));
       const publish = sinon.spy(Topic.prototype, 'publishMessage');
-      held.open();
-      await first;
+      await holder.release();
       assert.deepEqual(ran, [0, 1, 2, 3, 4]);
       assert.equal(publish.callCount, 0, 'no wake-up was published');
       assert.equal(await peek(`job:${key}`), null);
@@ -221,20 +222,13 @@ for (const target of STRONG_TARGETS) {
     it('past its drain budget, the releasing invocation publishes the next wake-up', async () => {
       const key = uniqueId('drain-budget');
       const ran: number[] = [];
-      const held = gate();
       const options = {drainBudgetMs: 1};
-      const first = recordingHandler(
-        ran,
-        options,
-        held.opened,
-      )(pubsubEvent('projects/p/topics/work', {key, n: 0}));
-      while (ran.length === 0) await delay(5);
+      const holder = await holdingFirst(ran, key, 0, options);
       await recordingHandler(
         ran,
         options,
       )(pubsubEvent('projects/p/topics/work', {key, n: 1}));
-      held.open();
-      await first;
+      await holder.release();
       assert.deepEqual(ran, [0]);
       const [wakeUp] = await wakeUps(1);
       assert.ok(wakeUp);
@@ -262,13 +256,7 @@ for (const target of STRONG_TARGETS) {
       const ran: number[] = [];
       // n=2 waits past maxWaitMs; n=3, parked just before the release, is claimed well within it.
       const options = {maxWaitMs: 3000, deadLetterTopic: dead.topic};
-      const held = gate();
-      const first = recordingHandler(
-        ran,
-        options,
-        held.opened,
-      )(pubsubEvent('projects/p/topics/work', {key, n: 1}));
-      while (ran.length === 0) await delay(5);
+      const holder = await holdingFirst(ran, key, 1, options);
       await recordingHandler(
         ran,
         options,
@@ -278,8 +266,7 @@ for (const target of STRONG_TARGETS) {
         ran,
         options,
       )(pubsubEvent('projects/p/topics/work', {key, n: 3}));
-      held.open();
-      await first;
+      await holder.release();
       const [overdue] = await wakeUps(1);
       assert.ok(overdue);
       await recordingHandler(
@@ -305,13 +292,7 @@ for (const target of STRONG_TARGETS) {
       const key = uniqueId('full');
       const ran: number[] = [];
       const options = {maxQueueLength: 1};
-      const held = gate();
-      const first = recordingHandler(
-        ran,
-        options,
-        held.opened,
-      )(pubsubEvent('projects/p/topics/work', {key, n: 1}));
-      while (ran.length === 0) await delay(5);
+      const holder = await holdingFirst(ran, key, 1, options);
       await recordingHandler(
         ran,
         options,
@@ -340,8 +321,7 @@ for (const target of STRONG_TARGETS) {
         assert.equal(message.attributes[PARK_SEQ_ATTRIBUTE], undefined);
       }
       assert.equal((await parkedOn(`job:${key}`)).length, 1);
-      held.open();
-      await first;
+      await holder.release();
       const [woken] = await wakeUps(1);
       assert.ok(woken);
       await recordingHandler(ran, options)(eventOfMessage(retry.topic, woken));
@@ -380,13 +360,7 @@ for (const target of STRONG_TARGETS) {
       const key = uniqueId('lost-wake-up');
       const ran: number[] = [];
       const options = {handOffLeaseMs: 300};
-      const held = gate();
-      const first = recordingHandler(
-        ran,
-        options,
-        held.opened,
-      )(pubsubEvent('projects/p/topics/work', {key, n: 1}));
-      while (ran.length === 0) await delay(5);
+      const holder = await holdingFirst(ran, key, 1, options);
       await recordingHandler(
         ran,
         options,
@@ -396,8 +370,7 @@ for (const target of STRONG_TARGETS) {
         .rejects(
           Object.assign(new Error('14 UNAVAILABLE: injected'), {code: 14}),
         );
-      held.open();
-      await first; // the failed publish is logged, not thrown: the work is done
+      await holder.release(); // the failed publish is logged, not thrown: the work is done
       assert.ok(failing.called);
       failing.restore();
       await delay(400);

@@ -16,11 +16,11 @@ const NAME = 'projects/my-project/locations/europe-west1/jobs/cleanup-locks';
 
 /** No Cloud Scheduler emulator exists: a stubbed client, and job objects checked against the API's own schema. */
 describe('infra: the cleanupLocks Cloud Scheduler job', () => {
-  it('is a valid Job: every 10 minutes, POST to cleanupLocks with an OIDC token for the named account', () => {
+  it('is a valid Job: every minute, POST to cleanupLocks with an OIDC token for the named account', () => {
     const job = cleanupJob(options);
     assert.equal(Job.verify(job), null);
     assert.equal(job.name, NAME);
-    assert.equal(job.schedule, '*/10 * * * *');
+    assert.equal(job.schedule, '* * * * *');
     assert.equal(
       job.httpTarget?.uri,
       'https://europe-west1-my-project.cloudfunctions.net/cleanupLocks',
@@ -82,7 +82,7 @@ describe('infra: the cleanupLocks Cloud Scheduler job', () => {
       job: protos.google.cloud.scheduler.v1.IJob;
     };
     assert.equal(Job.verify(updated.job), null);
-    assert.equal(updated.job.schedule, '*/10 * * * *');
+    assert.equal(updated.job.schedule, '* * * * *');
     sinon.assert.notCalled(client.createJob);
   });
 
