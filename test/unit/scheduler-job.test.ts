@@ -97,7 +97,7 @@ describe('infra: the cleanupLocks Cloud Scheduler job', () => {
     assert.deepEqual(reported, [change]);
     assert.match(
       change.call,
-      /^scheduler\.createJob\(.*"schedule":"\*\/10 \* \* \* \*".*"httpMethod":"POST".*"serviceAccountEmail":"locks-scheduler@my-project/,
+      /^scheduler\.createJob\(.*"schedule":"\* \* \* \* \*".*"httpMethod":"POST".*"serviceAccountEmail":"locks-scheduler@my-project/,
     );
     sinon.assert.notCalled(client.createJob);
     sinon.assert.notCalled(client.updateJob);
