@@ -461,7 +461,7 @@ export function report(
     const handOff = (r: BurstResult) =>
       r.handOffs === 0
         ? 'no hand-offs logged'
-        : `p50 ${r.handOffP50Ms} ms, p95 ${r.handOffP95Ms} ms (${r.handOffs} hand-offs; of which release → push arrived: p50 ${r.pubsubLegP50Ms}, p95 ${r.pubsubLegP95Ms} ms)`;
+        : `p50 ${r.handOffP50Ms} ms, p95 ${r.handOffP95Ms} ms (${r.handOffs} hand-offs; ${!Number.isFinite(r.pubsubLegP50Ms) ? 'every one run by the releasing invocation, none published' : `the published ones, release → push arrived: p50 ${r.pubsubLegP50Ms}, p95 ${r.pubsubLegP95Ms} ms`})`;
     row(
       'hand-off, release → next handler running (one key)',
       one,
