@@ -17,6 +17,7 @@ import {hasParked, parkable, releaseRevisionOf} from '../waiting-room/state';
 import type {LockRecord} from '../backend';
 import type {
   HandOffGrant,
+  ParkedMessage,
   ParkedRecord,
   WaitingRoomStore,
 } from '../waiting-room/types';
@@ -24,6 +25,7 @@ import type {Delivery} from './delivery';
 import type {PubSubCloudEvent} from './locked-handler';
 import {whenHeldWithoutRoom} from './requeue';
 import {
+  ATTEMPT_ATTRIBUTE,
   DEAD_LETTER_REASON_ATTRIBUTE,
   orderingKeyOf,
 } from './requeue-attributes';
@@ -107,6 +109,7 @@ async function runClaimed<E>(
   record: LockRecord,
   parked: ParkedRecord,
   sentAt: number,
+  drained = false,
 ): Promise<void> {
   const {settings, logger, context} = delivery;
   const held = Lock.fromRecord(
@@ -135,7 +138,7 @@ async function runClaimed<E>(
     parkedMs,
     startedAtMs: Date.now(),
   });
-  await runAndHandOn(delivery, room, held);
+  await runAndHandOn(delivery, room, held, drained ? parked : undefined);
 }
 
 /**
@@ -147,16 +150,29 @@ async function runAndHandOn<E>(
   delivery: Delivery<E>,
   room: WaitingRoomStore,
   held: Lock,
+  drainedFrom?: ParkedRecord,
 ): Promise<void> {
   let next: ParkedRecord | undefined;
+  let failed = false;
   try {
     await observeHandlerRun(delivery.subject, held.holderId, () =>
       runHolding(
         held,
-        () => delivery.handler(delivery.event, held),
+        async () => {
+          try {
+            await delivery.handler(delivery.event, held);
+          } catch (error) {
+            failed = true;
+            throw error;
+          }
+        },
         delivery.deadline,
         async () => {
-          const outcome = await handOff(delivery, room, held);
+          // A drained message has no delivery of its own that Pub/Sub would retry: when its
+          // handler fails it goes back into the room, behind the others, in the hand-off's commit.
+          const again =
+            failed && drainedFrom ? parkedAgain(drainedFrom) : undefined;
+          const outcome = await handOff(delivery, room, held, again);
           next = outcome.next;
           return outcome.released;
         },
@@ -198,13 +214,50 @@ async function runNextHere<E>(
     await dispatch(delivery, parked);
     return;
   }
-  await runClaimed(
-    deliveryOfParked(delivery, claim.parked),
-    room,
-    claim.record,
-    claim.parked,
-    sentAt,
-  );
+  try {
+    await runClaimed(
+      deliveryOfParked(delivery, claim.parked),
+      room,
+      claim.record,
+      claim.parked,
+      sentAt,
+      true,
+    );
+  } catch (error) {
+    // This invocation's own message already ran; the drained one is back in the room (or still
+    // there, for a backstop to dispatch), so the original delivery must not fail for it.
+    delivery.logger.error(
+      'lockedHandler: a parked message run by the releasing invocation failed; it waits in the room again',
+      {
+        ...delivery.context,
+        seq: parked.seq,
+        detail: (error as Error)?.message,
+      },
+    );
+  }
+}
+
+/** A drained message that failed, parked again with its attempt counted (`lock-attempt`). */
+function parkedAgain(parked: ParkedRecord): {
+  message: ParkedMessage;
+  parkId: string;
+} {
+  const attempt = Number(parked.attributes[ATTEMPT_ATTRIBUTE] ?? 0);
+  return {
+    message: {
+      data: parked.data,
+      attributes: {
+        ...parked.attributes,
+        [ATTEMPT_ATTRIBUTE]: String(
+          Number.isSafeInteger(attempt) ? attempt + 1 : 1,
+        ),
+      },
+      orderingKey: parked.orderingKey,
+      messageId: parked.messageId,
+      retryTopic: parked.retryTopic,
+    },
+    parkId: randomUUID(),
+  };
 }
 
 /** The delivery a parked message's own wake-up would have made, within this invocation. */
@@ -402,6 +455,7 @@ async function handOff<E>(
   delivery: Delivery<E>,
   room: WaitingRoomStore,
   held: Lock,
+  park?: {message: ParkedMessage; parkId: string},
 ): Promise<{released: boolean; next?: ParkedRecord | undefined}> {
   const handedAtMs = Date.now();
   let next: ParkedRecord | undefined;
@@ -411,8 +465,9 @@ async function handOff<E>(
       {
         identifier: held.identifier,
         token: held.token,
-        revision: releaseRevisionOf(record),
+        revision: park ? undefined : releaseRevisionOf(record),
         handOff: handOffGrant(delivery),
+        ...(park ? {park} : {}),
       },
       delivery.runtimeOf().config.retry,
       () => lockGone(delivery, backend),

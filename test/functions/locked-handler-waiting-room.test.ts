@@ -219,6 +219,51 @@ for (const target of STRONG_TARGETS) {
       assert.deepEqual(await parkedOn(`job:${key}`), []);
     });
 
+    it('a drained message whose handler fails goes back into the room, behind the others, and runs again; the original delivery succeeds', async () => {
+      const key = uniqueId('drain-fails');
+      const ran: number[] = [];
+      let failOnce = true;
+      const handler = (hold?: Promise<void>) =>
+        lockedHandler(
+          {
+            identifier: keyOf,
+            pubsub,
+            retryTopic: retry.topic,
+            drainBudgetMs: 30_000,
+          },
+          async event => {
+            const {n} = jobOf(event);
+            ran.push(n);
+            if (hold) await hold;
+            if (n === 1 && failOnce) {
+              failOnce = false;
+              throw new Error('injected handler failure');
+            }
+          },
+        );
+      const held = gate();
+      const first = handler(held.opened)(
+        pubsubEvent('projects/p/topics/work', {key, n: 0}),
+      );
+      while (ran.length === 0) await delay(5);
+      for (const n of [1, 2])
+        await handler()(pubsubEvent('projects/p/topics/work', {key, n}));
+      held.open();
+      await first; // the drained failure does not fail the original delivery
+      assert.deepEqual(ran, [0, 1], 'n=1 ran and failed; draining stopped');
+      const [wakeUp] = await wakeUps(1);
+      assert.ok(wakeUp);
+      assert.deepEqual(JSON.parse(wakeUp.data.toString()), {key, n: 2});
+      await handler()(eventOfMessage(retry.topic, wakeUp));
+      assert.deepEqual(
+        ran,
+        [0, 1, 2, 1],
+        'n=1, parked again behind n=2, ran again',
+      );
+      assert.equal(await peek(`job:${key}`), null);
+      assert.deepEqual(await parkedOn(`job:${key}`), []);
+    });
+
     it('past its drain budget, the releasing invocation publishes the next wake-up', async () => {
       const key = uniqueId('drain-budget');
       const ran: number[] = [];
