@@ -169,14 +169,7 @@ export class DatastoreRpc {
         ...(startCursor ? {startCursor} : {}),
       },
     });
-    return {
-      found: foundEntities(
-        response.batch?.entityResults,
-        dateOfTimestamp(response.batch?.readTime),
-      ),
-      endCursor: response.batch?.endCursor ?? undefined,
-      more: hasMoreResults(response.batch),
-    };
+    return entityPage(response.batch);
   }
 
   /** One page of the `kind` children of `ancestor`, in key order (an ancestor query: strongly consistent). */
@@ -206,14 +199,7 @@ export class DatastoreRpc {
         ...(startCursor ? {startCursor} : {}),
       },
     });
-    return {
-      found: foundEntities(
-        response.batch?.entityResults,
-        dateOfTimestamp(response.batch?.readTime),
-      ),
-      endCursor: response.batch?.endCursor ?? undefined,
-      more: hasMoreResults(response.batch),
-    };
+    return entityPage(response.batch);
   }
 
   async beginTransaction(): Promise<TransactionId> {
@@ -365,4 +351,22 @@ function hasMoreResults(
 ): boolean {
   const state = String(batch?.moreResults ?? 'NO_MORE_RESULTS');
   return state === 'NOT_FINISHED' || state === 'MORE_RESULTS_AFTER_LIMIT';
+}
+
+/** A query's page of whole entities, with where the next page starts. */
+function entityPage(
+  batch: google.datastore.v1.IQueryResultBatch | null | undefined,
+): {
+  found: FoundEntity[];
+  endCursor: Uint8Array | string | undefined;
+  more: boolean;
+} {
+  return {
+    found: foundEntities(
+      batch?.entityResults,
+      dateOfTimestamp(batch?.readTime),
+    ),
+    endCursor: batch?.endCursor ?? undefined,
+    more: hasMoreResults(batch),
+  };
 }

@@ -330,12 +330,15 @@ async function deliverArrival<E>(
   const {settings, logger, context, identifier, message, runtimeOf, event} =
     delivery;
   const retry = runtimeOf().config.retry;
-  const parked = parkedMessageOf(
-    message,
-    orderingKeyOf(message),
-    context.messageId ?? (event as {id?: string}).id ?? '',
-    settings.retryTopic as string,
-  );
+  // Decoded only when the message must park: an uncontended arrival never copies its data.
+  let parkedForm: ParkedMessage | undefined;
+  const parkedMessage = () =>
+    (parkedForm ??= parkedMessageOf(
+      message,
+      orderingKeyOf(message),
+      context.messageId ?? (event as {id?: string}).id ?? '',
+      settings.retryTopic as string,
+    ));
   const parkId = randomUUID();
   for (let round = 0; round < ARRIVAL_ROUNDS; round++) {
     const held = await acquireIn(runtimeOf, identifier, {
@@ -349,7 +352,7 @@ async function deliverArrival<E>(
     });
     if (held && hasParked(held.lastWritten)) {
       // A vacant or lapsed lock taken over with messages parked: this one queues behind them.
-      await parkBehind(delivery, room, held, parked, parkId);
+      await parkBehind(delivery, room, held, parkedMessage(), parkId);
       return;
     }
     if (held) {
@@ -357,6 +360,7 @@ async function deliverArrival<E>(
       await runAndHandOn(delivery, room, held);
       return;
     }
+    const parked = parkedMessage();
     if (!parkable(parked)) {
       logger.info(
         'lockedHandler: lock held and the message is too large to park; re-queued',
