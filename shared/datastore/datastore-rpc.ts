@@ -122,7 +122,7 @@ export class DatastoreRpc {
     endCursor: Uint8Array | string | undefined;
     more: boolean;
   }> {
-    const response = await this.call('runQuery', {
+    const batch = await this.query({
       partitionId,
       query: {
         kind: [{name: kind}],
@@ -138,13 +138,13 @@ export class DatastoreRpc {
         ...(startCursor ? {startCursor} : {}),
       },
     });
-    const keys = (response.batch?.entityResults ?? []).flatMap(result =>
+    const keys = (batch?.entityResults ?? []).flatMap(result =>
       result.entity?.key ? [result.entity.key] : [],
     );
     return {
       keys,
-      endCursor: response.batch?.endCursor ?? undefined,
-      more: hasMoreResults(response.batch),
+      endCursor: batch?.endCursor ?? undefined,
+      more: hasMoreResults(batch),
     };
   }
 
@@ -160,7 +160,7 @@ export class DatastoreRpc {
     endCursor: Uint8Array | string | undefined;
     more: boolean;
   }> {
-    const response = await this.call('runQuery', {
+    const batch = await this.query({
       partitionId,
       query: {
         kind: [{name: kind}],
@@ -169,7 +169,7 @@ export class DatastoreRpc {
         ...(startCursor ? {startCursor} : {}),
       },
     });
-    return entityPage(response.batch);
+    return entityPage(batch);
   }
 
   /** One page of the `kind` children of `ancestor`, in key order (an ancestor query: strongly consistent). */
@@ -183,7 +183,7 @@ export class DatastoreRpc {
     endCursor: Uint8Array | string | undefined;
     more: boolean;
   }> {
-    const response = await this.call('runQuery', {
+    const batch = await this.query({
       partitionId: ancestor.partitionId ?? null,
       query: {
         kind: [{name: kind}],
@@ -199,7 +199,7 @@ export class DatastoreRpc {
         ...(startCursor ? {startCursor} : {}),
       },
     });
-    return entityPage(response.batch);
+    return entityPage(batch);
   }
 
   async beginTransaction(): Promise<TransactionId> {
@@ -231,6 +231,27 @@ export class DatastoreRpc {
   /** With a grace past the caller's budget: a transaction left open stalls every writer of its entities. */
   async rollback(transaction: TransactionId): Promise<void> {
     await withCleanupGrace(() => this.call('rollback', {transaction}));
+  }
+
+  /**
+   * One query batch, holding only this client's database's entities: the legacy Datastore emulator
+   * (CLI 528) answers a query on one database with the matching entities of every database, and a
+   * lookup or commit of such a key fails with "mismatched databases within request".
+   */
+  private async query(
+    request: Omit<RequestOf<'runQuery'>, 'projectId'>,
+  ): Promise<google.datastore.v1.IQueryResultBatch | null | undefined> {
+    const {batch} = await this.call('runQuery', request);
+    const databaseId = this.datastore.options.databaseId ?? '';
+    const results = batch?.entityResults;
+    if (!batch || !results) return batch;
+    const own = results.filter(
+      result =>
+        (result.entity?.key?.partitionId?.databaseId ?? '') === databaseId,
+    );
+    return own.length === results.length
+      ? batch
+      : {...batch, entityResults: own};
   }
 
   private async call<M extends keyof Rpcs>(

@@ -2,20 +2,28 @@ import {strict as assert} from 'node:assert';
 import type {ChildProcess} from 'node:child_process';
 import {Datastore} from '@google-cloud/datastore';
 import {freePort} from '../../infra/ports';
-import {configureLocking, Lock, LockError, peek} from '../../shared';
+import {
+  cleanupStaleLocks,
+  configureLocking,
+  listLocks,
+  Lock,
+  LockError,
+  peek,
+} from '../../shared';
 import {resolveLockingConfig} from '../../shared/resolve-config';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {startFunctionServer} from '../support/function-server';
 import {TEST_PROJECT} from '../support/global-setup';
-import {uniqueId} from '../support/ids';
+import {delay, uniqueId} from '../support/ids';
 import {waitForHttp} from '../support/worker-server';
 
 const DATABASE = 'locks';
 
 /**
  * LOCKS_DATASTORE_DATABASE: the functions keep their locks in a named Datastore-mode database.
- * Both emulators keep named databases apart (measured: an entity written to one is not seen in
- * another), so this runs on both.
+ * Both emulators keep named databases apart on lookups (an entity written to one is not seen in
+ * another), so this runs on both. The legacy emulator's queries do not: a query on one database
+ * answers with every database's matches, which DatastoreRpc filters out.
  */
 describe('named databases', function () {
   this.timeout(60_000);
@@ -67,6 +75,37 @@ describe('named databases', function () {
           null,
           'the default database has no such lock',
         );
+      });
+
+      it("cleanup and listing on the default database neither see nor trip over a named database's lapsed lock", async () => {
+        const client = (databaseId?: string) =>
+          new Datastore({
+            projectId: TEST_PROJECT,
+            apiEndpoint: target.host(),
+            ...(databaseId ? {databaseId} : {}),
+          });
+        const prefix = uniqueId('other-db');
+        try {
+          configureLocking({datastore: client(DATABASE)});
+          assert.ok(
+            await Lock.acquire(`${prefix}-lapsed`, {leaseMs: 100, wait: false}),
+          );
+          await delay(200);
+          configureLocking({datastore: client()});
+          assert.deepEqual(
+            await listLocks({prefix}),
+            [],
+            'not listed in the default one',
+          );
+          await cleanupStaleLocks({maxAgeMs: 1});
+          configureLocking({datastore: client(DATABASE)});
+          assert.ok(
+            await peek(`${prefix}-lapsed`),
+            "the default database's cleanup left it alone",
+          );
+        } finally {
+          configureLocking();
+        }
       });
     });
   }
