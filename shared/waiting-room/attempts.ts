@@ -1,6 +1,7 @@
 import {retrying} from '../attempts';
 import type {RetryPolicy} from '../backoff';
 import {BackendCallError} from '../errors';
+import {oneAtATime} from './one-at-a-time';
 import type {
   ClaimOutcome,
   ClaimRequest,
@@ -45,7 +46,9 @@ export function attemptPark(
   request: ParkRequest,
   policy: RetryPolicy,
 ): Promise<ParkOutcome> {
-  return inRoom(policy, () => room.park(request));
+  return oneAtATime(room, request.identifier, () =>
+    inRoom(policy, () => room.park(request)),
+  );
 }
 
 /**
@@ -59,15 +62,17 @@ export async function attemptHandOff(
   lockGone: () => Promise<boolean>,
 ): Promise<HandOffOutcome> {
   let mayHaveApplied = false;
-  const outcome = await inRoom(policy, async () => {
-    try {
-      return await room.handOff(request);
-    } catch (error) {
-      if (error instanceof BackendCallError && error.mayHaveApplied)
-        mayHaveApplied = true;
-      throw error;
-    }
-  });
+  const outcome = await oneAtATime(room, request.identifier, () =>
+    inRoom(policy, async () => {
+      try {
+        return await room.handOff(request);
+      } catch (error) {
+        if (error instanceof BackendCallError && error.mayHaveApplied)
+          mayHaveApplied = true;
+        throw error;
+      }
+    }),
+  );
   if (!outcome.released && mayHaveApplied && (await lockGone()))
     return {released: true};
   return outcome;
@@ -78,5 +83,7 @@ export function attemptClaim(
   request: ClaimRequest,
   policy: RetryPolicy,
 ): Promise<ClaimOutcome> {
-  return inRoom(policy, () => room.claim(request));
+  return oneAtATime(room, request.identifier, () =>
+    inRoom(policy, () => room.claim(request)),
+  );
 }

@@ -36,6 +36,11 @@ describe('end to end: Pub/Sub push to the example worker', function () {
   before(async () => {
     pubsub = pubsubClient();
   });
+  afterEach(function () {
+    // What the instances did is the only account of a failure here: print it.
+    if (this.currentTest?.state === 'failed')
+      console.log(`      the instances' logs:\n${output.join('\n')}`);
+  });
   after(async () => {
     for (const server of servers)
       if (server.pid) process.kill(-server.pid, 'SIGKILL');
