@@ -72,12 +72,14 @@ export {
   lockedHandler,
   EarlyDeliveryError,
   LockStillHeldError,
+  UnreadableMessageError,
   DEFAULT_REQUEUE_BACKOFF,
   DEFAULT_HANDOFF_LEASE_MS,
   DEFAULT_MAX_QUEUE_LENGTH,
   DEFAULT_MAX_WAIT_MS,
 } from './pubsub/locked-handler';
 export {PARK_ID_ATTRIBUTE, PARK_SEQ_ATTRIBUTE} from './pubsub/wake-up';
+export {DEAD_LETTER_DETAIL_ATTRIBUTE} from './pubsub/unreadable-message';
 export type {
   LockedHandlerOptions,
   PubSubCloudEvent,

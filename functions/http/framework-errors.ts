@@ -3,6 +3,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http';
 import {log} from '../log';
 import {functionSettings} from '../settings';
 import {refuseOversizedBody} from './body-limit';
+import {eventRequestProblem} from './event-request';
 import {keepIdleConnectionsLonger} from './keep-alive';
 import {sendJson} from './lingering-close';
 
@@ -25,7 +26,8 @@ import {sendJson} from './lingering-close';
  * (functions/http/keep-alive.ts), and refuses oversized bodies before the framework's parsers read them
  * (functions/http/body-limit.ts), on apps that serve an HTTP function only: Pub/Sub pushes to an
  * event function are not bound by LOCKS_MAX_BODY_BYTES. The framework routes an HTTP function with
- * `app.all` and an event function with `app.post`, so `app.all` marks the app.
+ * `app.all` and an event function with `app.post`, so `app.all` marks the app. An event function's
+ * app refuses, in JSON, a request that carries no event (functions/http/event-request.ts).
  */
 export function answerFrameworkErrorsWithJson(): boolean {
   const expressPath = require.resolve('express', {
@@ -43,6 +45,9 @@ export function answerFrameworkErrorsWithJson(): boolean {
     if (this[SERVES_HTTP_FUNCTION]) {
       const limit = maxBodyBytes();
       if (limit !== undefined && refuseOversizedBody(req, res, limit)) return;
+    } else {
+      const problem = eventRequestProblem(req);
+      if (problem) return sendJson(req, res, problem.status, problem.body);
     }
     return handle.call(
       this,

@@ -17,3 +17,11 @@ export class EarlyDeliveryError extends Error {
 export class LockStillHeldError extends Error {
   override readonly name = 'LockStillHeldError';
 }
+
+/**
+ * The message names no lock: the handler's `identifier(event)` threw, or answered something that is
+ * not a lock identifier. It fails the same way on every delivery; there is no `deadLetterTopic`.
+ */
+export class UnreadableMessageError extends Error {
+  override readonly name = 'UnreadableMessageError';
+}

@@ -13,9 +13,14 @@ import {Publisher} from './publisher';
 import {requeueStateOf} from './requeue-attributes';
 import {whenHeldWithoutRoom} from './requeue';
 import {runHolding} from './run-holding';
+import {identifierOrDeadLetter} from './unreadable-message';
 import {deliverThroughWaitingRoom} from './waiting-room-delivery';
 
-export {EarlyDeliveryError, LockStillHeldError} from './delivery-errors';
+export {
+  EarlyDeliveryError,
+  LockStillHeldError,
+  UnreadableMessageError,
+} from './delivery-errors';
 export {
   DEFAULT_HANDLER_LEASE_MS,
   DEFAULT_HANDOFF_LEASE_MS,
@@ -67,6 +72,9 @@ export interface PubSubCloudEvent {
  *   redelivers the message to this function alone, after its retry backoff.
  * - After `maxAttempts` re-queues: dead-lettered, or without a dead-letter topic the delivery
  *   fails, so the subscription's dead-letter policy takes it. Never dropped, never looped forever.
+ * - No lock identifier (`identifier(event)` throws, or answers no valid identifier): dead-lettered
+ *   with reason `bad_message`, or without a dead-letter topic the delivery fails
+ *   (UnreadableMessageError) for the subscription's dead-letter policy. The handler never runs.
  */
 export function lockedHandler<E extends PubSubCloudEvent>(
   options: LockedHandlerOptions<E>,
@@ -91,7 +99,14 @@ export function lockedHandlerIn<E extends PubSubCloudEvent>(
     const {logger, telemetry} = runtime.config;
     const message = event.data?.message ?? {};
     const state = requeueStateOf(message.attributes);
-    const identifier = options.identifier(event);
+    const identifier = await identifierOrDeadLetter(
+      event,
+      options.identifier,
+      settings.deadLetterTopic,
+      publisher,
+      logger,
+    );
+    if (identifier === undefined) return;
     const context = {
       identifier,
       messageId: message.messageId ?? event.id,
