@@ -238,7 +238,7 @@ export class Lock<K extends LockKind = LockKind> {
    * namespace, with what `update` makes of its current data, fenced by this grant's fence: a lower
    * fence than the highest that ever wrote the path rejects `STALE_FENCE` and nothing is written.
    * With `onceKey`, a write already made with it resolves `{applied: false, reason: 'duplicate'}`.
-   * STRONG locks only. See README "Fenced writes".
+   * STRONG locks only. See docs/leases-and-fenced-writes.md, "Fenced writes".
    */
   fencedUpdate(
     path: EntityPath,

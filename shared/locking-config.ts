@@ -51,7 +51,7 @@ export interface LockingConfig {
   waitBackoff?: Partial<BackoffPolicy> | undefined;
   /** How failed store calls are retried. Default: DEFAULT_RETRY_POLICY. */
   retry?: Partial<RetryPolicy> | undefined;
-  /** OpenTelemetry spans and lock events (see README "Operating it"). */
+  /** OpenTelemetry spans and lock events (see docs/operating.md, "Metrics and traces (OpenTelemetry)"). */
   telemetry?: TelemetryConfig | undefined;
   /**
    * How long a fenced write's once-key is remembered (a second write with it applies nothing);

@@ -29,7 +29,7 @@ export interface PeekedLock {
   /** When the lock becomes takeable (a lease's end, or its own steal time), on the holder's clock. */
   readonly expiresAt?: Date;
   readonly fence?: bigint;
-  /** STRONG locks with messages parked by lockedHandler (see the README's waiting room); absent when none are. */
+  /** STRONG locks with messages parked by lockedHandler (see docs/locked-handler.md, "The waiting room"); absent when none are. */
   readonly waiting?: PeekedWaiting;
 }
 

@@ -53,7 +53,7 @@ export interface LockedHandlerOptions<E> {
   deadLetterTopic?: string;
   /**
    * STRONG locks with a `retryTopic`: a message whose lock is held parks in the lock's waiting room
-   * (in the STRONG store) and is woken, in arrival order, when the holder releases; see README
+   * (in the STRONG store) and is woken, in arrival order, when the holder releases; see docs/locked-handler.md,
    * "The waiting room". Default: `true` where it applies. `false`: the re-queue with backoff.
    * WEAK locks always re-queue: memcached is no durable queue.
    */

@@ -61,7 +61,7 @@ export interface PubSubCloudEvent {
  * - Held, STRONG, with a `retryTopic` (and `waitingRoom` not `false`): parks the message in the
  *   lock's waiting room, acknowledged once parked; the holder's release hands the lock to the
  *   oldest parked message and publishes it to the retry topic, where it claims the lock and runs.
- *   Per lock, parked messages run in arrival order. See README "The waiting room".
+ *   Per lock, parked messages run in arrival order. See docs/locked-handler.md, "The waiting room".
  * - Held, `wait: false`: acknowledges the message without running the handler.
  * - Held, `wait: true`, with a `retryTopic` but no waiting room (WEAK, `waitingRoom: false`, a
  *   message too large to park, a full room): re-publishes the message there (same data, attributes

@@ -39,7 +39,7 @@ import {parkedMessageOf, publishWakeUp, wakeUpOf, type WakeUp} from './wake-up';
 const ARRIVAL_ROUNDS = 3;
 
 /**
- * A delivery to a lockedHandler with a waiting room (see README "The waiting room"):
+ * A delivery to a lockedHandler with a waiting room (see docs/locked-handler.md, "The waiting room"):
  * - a wake-up claims the lock handed to its parked record and runs; a copy that is not due is
  *   acknowledged (the parked record is the message's durable copy); one whose record is gone
  *   (it ran, or failed and left the room) is a new arrival;

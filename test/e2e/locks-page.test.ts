@@ -14,7 +14,8 @@ import {startLocalStack, type LocalStack} from '../support/stack-process';
 const REPO = join(__dirname, '../../..');
 /**
  * Where the run saves its screenshot: under .tmp/ (ignored by git), so a test run leaves the work
- * tree clean; `LOCKS_PAGE_SCREENSHOT=docs/locks-page.png` refreshes the README's copy.
+ * tree clean; `LOCKS_PAGE_SCREENSHOT=docs/locks-page.png` refreshes the copy README.md and
+ * docs/operating.md show.
  */
 const SCREENSHOT = join(
   REPO,

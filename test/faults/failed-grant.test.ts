@@ -19,8 +19,9 @@ import {
 import {STRONG_TARGETS} from '../support/strong-targets';
 
 /**
- * A grant whose caller was told it failed never blocks others for longer than the bound the
- * README states ("A failed acquire"). The store stalls (a proxy holds its bytes, as a stopped
+ * A grant whose caller was told it failed never blocks others for longer than the bound
+ * docs/how-it-works.md states ("A failed acquire" under "How STRONG locks work", and the row
+ * "an acquire fails while its write is on its way" under "What each kind guarantees"). The store stalls (a proxy holds its bytes, as a stopped
  * process's socket buffers do) while an acquire's write is on its way; the acquire gives up; the
  * store resumes and receives that write. Without the fix the write landed on Firestore native and
  * memcached, and every other caller found the lock held by nobody: until cleanup, or for ever.
@@ -31,7 +32,7 @@ interface Store {
   host(): string;
   /** The library's configuration for a client at `host`, its locks kept apart by `namespace`. */
   configAt(host: string, namespace: string): LockingConfig;
-  /** How long after the store resumes the failed grant may still block others (README). */
+  /** How long after the store resumes the failed grant may still block others (docs/how-it-works.md). */
   readonly boundMs: number;
 }
 
