@@ -14,7 +14,6 @@ import {
 } from './backoff';
 import {budgetLeftMs, outsideBudget, withCleanupGrace} from './budget';
 import {BackendCallError} from './errors';
-import {noteTakeover} from './telemetry/takeovers';
 
 /**
  * One logical attempt at each backend operation, as the public API sees it: retryable store
@@ -41,7 +40,7 @@ export async function attemptAcquire(
     return await retrying(policy, async () => {
       try {
         const outcome = await backend.tryAcquire(request);
-        if (outcome.acquired) return noteTakeover(request, outcome);
+        if (outcome.acquired) return outcome;
         // A lock carrying our token is ours, however we learn of it: the token is unique to this acquire.
         if (outcome.holder?.token === request.token)
           return {acquired: true, record: outcome.holder};

@@ -384,13 +384,12 @@ async function acquireResolved(
       : {stealAfterMs: options.stealAfterMs}),
     ...(options.leaseMs === undefined ? {} : {leaseMs: options.leaseMs}),
   };
-  const record = await observeAcquire(
+  const grant = await observeAcquire(
     {
       kind: options.kind,
       identifier,
       recordIdentifiers: runtime.config.telemetry.recordIdentifiers,
     },
-    request,
     () =>
       acquireWithWaiting(
         {
@@ -405,12 +404,12 @@ async function acquireResolved(
   );
   // The lease runs from when the winning write was sent at the earliest; the grant's own time is a
   // safe stand-in (it is taken before the write).
-  return record
+  return grant
     ? Lock.fromRecord(
         runtime,
         options.kind,
-        record,
-        record.acquiredAt.getTime(),
+        grant.record,
+        grant.record.acquiredAt.getTime(),
         autoRenew,
       )
     : null;

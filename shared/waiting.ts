@@ -17,6 +17,13 @@ import {
   type RetryPolicy,
 } from './backoff';
 import type {LocalWaitQueue} from './local-queue';
+import type {Takeover} from './taking-rules';
+
+/** A won acquire: the lock's record, and whether the grant took the lock over from another holder. */
+export interface Grant {
+  readonly record: LockRecord;
+  readonly takeover?: Takeover | undefined;
+}
 
 export interface WaitSettings {
   readonly backend: LockBackend;
@@ -57,26 +64,26 @@ export async function acquireWithWaiting(
   settings: WaitSettings,
   request: AcquireRequest,
   wait: WaitOptions,
-): Promise<LockRecord | null> {
+): Promise<Grant | null> {
   if (wait.signal?.aborted) return null;
   const deadline =
     wait.waitForMs === undefined ? Infinity : Date.now() + wait.waitForMs;
-  const record = await withinBudget(deadline + BUDGET_GRACE_MS, () =>
+  const grant = await withinBudget(deadline + BUDGET_GRACE_MS, () =>
     poll(settings, request, wait, deadline),
   );
-  if (record && wait.signal?.aborted) {
+  if (grant && wait.signal?.aborted) {
     await withCleanupGrace(() =>
       attemptRelease(
         settings.backend,
         request.identifier,
         request.token,
         settings.retry,
-        record.revision,
+        grant.record.revision,
       ),
     ).catch(() => undefined);
     return null;
   }
-  return record;
+  return grant;
 }
 
 async function poll(
@@ -84,7 +91,7 @@ async function poll(
   request: AcquireRequest,
   wait: WaitOptions,
   deadline: number,
-): Promise<LockRecord | null> {
+): Promise<Grant | null> {
   const {backend, queue, retry, waitBackoff} = settings;
   const memory: AcquireMemory = {mayHoldIt: false};
   const giveUp = async () => {
@@ -93,7 +100,7 @@ async function poll(
   };
   if (!wait.wait) {
     const outcome = await attemptAcquire(backend, request, retry, memory);
-    return outcome.acquired ? outcome.record : giveUp();
+    return outcome.acquired ? outcome : giveUp();
   }
 
   const turn = await queue.enter(
@@ -114,7 +121,7 @@ async function poll(
   try {
     for (let step = 0; ; step++) {
       const outcome = await attemptAcquire(backend, request, retry, memory);
-      if (outcome.acquired) return outcome.record;
+      if (outcome.acquired) return outcome;
       const remaining = deadline - Date.now();
       if (remaining <= 0 || wait.signal?.aborted) return giveUp();
       watch ??= backend.watch?.(

@@ -1,4 +1,4 @@
-import type {AcquireRequest, LockRecord} from '../backend';
+import type {Grant} from '../waiting';
 import {holderIdOf} from '../holder-id';
 import type {LockKind} from '../kinds';
 import {
@@ -11,7 +11,6 @@ import {identifierHashOf} from './identifier-hash';
 import {instrumentsOf, type Instruments} from './instruments';
 import {ATTRIBUTES, INSTRUMENTATION_SCOPE, SPANS} from './names';
 import {otelApi} from './otel-api';
-import {takeoverOfRequest} from './takeovers';
 
 /**
  * The library's only door to OpenTelemetry and to the events channel: spans, metrics and events
@@ -111,19 +110,18 @@ async function observe<T>(
 
 export function observeAcquire(
   subject: Subject & {identifier: string},
-  request: AcquireRequest,
-  run: () => Promise<LockRecord | null>,
-): Promise<LockRecord | null> {
+  run: () => Promise<Grant | null>,
+): Promise<Grant | null> {
   return observe(subject, run, {
     span: SPANS.acquire,
     event: 'acquire',
     reportsWait: true,
-    settle: record =>
-      record
+    settle: grant =>
+      grant
         ? {
-            outcome: takeoverOfRequest(request) ?? 'acquired',
-            fence: record.fence,
-            holderId: holderIdOf(record.token),
+            outcome: grant.takeover ?? 'acquired',
+            fence: grant.record.fence,
+            holderId: holderIdOf(grant.record.token),
           }
         : {outcome: 'held'},
     count: (instruments, _settled, attributes, elapsedMs) => {

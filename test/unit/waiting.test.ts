@@ -127,7 +127,7 @@ describe('waiting for a lock (fake timers)', () => {
       pollsBefore + 2,
       'one poll that acquired, one first poll by the next waiter',
     );
-    assert.notEqual(backend.attempts.at(-1)?.token, record.token);
+    assert.notEqual(backend.attempts.at(-1)?.token, record.record.token);
     backend.locks.delete(ID);
     settings.queue.wake(LockKind.STRONG, ID);
     await clock.tickAsync(0);
@@ -170,7 +170,7 @@ describe('waiting for a lock (fake timers)', () => {
     await clock.tickAsync(600);
     const stolen = await thief;
     assert.ok(stolen, 'the thief stole the stale lock');
-    assert.equal(backend.locks.get(ID)?.token, stolen.token);
+    assert.equal(backend.locks.get(ID)?.token, stolen.record.token);
     await clock.tickAsync(2000);
     assert.equal(await patient, null);
   });
@@ -267,7 +267,7 @@ describe('waiting for a lock (fake timers)', () => {
     ]);
     assert.notEqual(record, 'still waiting', 'it stopped waiting on itself');
     assert.equal(
-      record && typeof record === 'object' ? record.token : undefined,
+      record && typeof record === 'object' ? record.record.token : undefined,
       mine.token,
     );
     assert.ok(backend.attempts.length - pollsBefore <= 2, 'at the next poll');
@@ -289,8 +289,8 @@ describe('waiting for a lock (fake timers)', () => {
       wait: false,
       waitForMs: undefined,
     });
-    assert.equal(record?.token, mine.token);
-    assert.equal(record?.fence, 7n);
+    assert.equal(record?.record.token, mine.token);
+    assert.equal(record?.record.fence, 7n);
     assert.equal(stub.callCount, 1);
   });
 
