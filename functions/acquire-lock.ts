@@ -1,7 +1,7 @@
 import type {HttpFunction} from '@google-cloud/functions-framework';
 import type {LockOptions} from '../shared';
-import {defaultLocking, type Locking} from '../shared/locking';
-import {resolveLockOptions} from '../shared/options';
+import type {Locking} from '../shared';
+import {defaultLocking, resolveLockOptions} from '../shared/internal';
 import {jsonEndpoint, type EndpointApi} from './http/json-endpoint';
 
 const OPTION_FIELDS = [

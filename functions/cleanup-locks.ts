@@ -1,5 +1,6 @@
 import type {HttpFunction} from '@google-cloud/functions-framework';
-import {defaultLocking, type Locking} from '../shared/locking';
+import type {Locking} from '../shared';
+import {defaultLocking} from '../shared/internal';
 import {jsonEndpoint, type EndpointApi} from './http/json-endpoint';
 
 const CLEANUP_LOCKS: EndpointApi = {

@@ -1,6 +1,7 @@
 import type {HttpFunction} from '@google-cloud/functions-framework';
 import {LockKind} from '../shared';
-import {defaultLocking, type Locking} from '../shared/locking';
+import type {Locking} from '../shared';
+import {defaultLocking} from '../shared/internal';
 import {jsonEndpoint, type EndpointApi} from './http/json-endpoint';
 
 const RENEW_LOCK: EndpointApi = {

@@ -1,11 +1,11 @@
-import {DEFAULT_CLEANUP_MAX_AGE_MS} from '../shared';
-import {STRONG_STORES, type StrongStore} from '../shared/strong-store';
+import {DEFAULT_CLEANUP_MAX_AGE_MS, type StrongStore} from '../shared';
 import {
   envChoice,
   envDatabaseId,
   envWholeNumber,
   isInvalidArgument,
-} from '../shared/validation';
+  STRONG_STORES,
+} from '../shared/internal';
 
 /** What the functions read from their environment, in one place. */
 export interface FunctionSettings {

@@ -1,7 +1,7 @@
 import type {HttpFunction, Request} from '@google-cloud/functions-framework';
 import {LockError} from '../../shared';
 import {log} from '../log';
-import {onlyKnownFields, typeOf} from '../../shared/validation';
+import {onlyKnownFields, typeOf} from '../../shared/internal';
 import {
   functionSettings,
   SettingsError,

@@ -1,5 +1,5 @@
-import type {PeekedLock} from '../../shared/peek';
-import {identifierHashOf} from '../../shared/telemetry/identifier-hash';
+import type {PeekedLock} from '../../shared';
+import {identifierHashOf} from '../../shared/internal';
 
 /** A lock as the CLI and the locks page show it: what peek() tells, plus ages on this host's clock. JSON-safe. */
 export interface LockView {

@@ -1,0 +1,31 @@
+/**
+ * What this repository's own functions (functions/) and tools (infra/) use beyond the public API
+ * (shared/index.ts): the rules that read their settings and flags, and the library's default
+ * instance. Not for library users: it may change in any release. A lint rule keeps functions/ and
+ * infra/ to these two entries (eslint.config.js), so the library's inside can move freely.
+ */
+export {defaultLocking} from './locking';
+export {resolveLockOptions} from './options';
+export {identifierHashOf} from './telemetry/identifier-hash';
+export {FUNCTION_TIMEOUT_MS} from './pubsub/function-timeout';
+export {isLockKind} from './kinds';
+export {isStrongStore, STRONG_STORES} from './strong-store';
+export {
+  DATABASE_ID_RULE,
+  DEFAULT_DATABASE,
+  DURATION_TEXT_RULE,
+  envChoice,
+  envDatabaseId,
+  envWholeNumber,
+  GOOGLE_CLOUD_NAMES,
+  isDatabaseId,
+  isGoogleCloudName,
+  isInvalidArgument,
+  isMemcacheServerList,
+  isPortNumber,
+  MEMCACHE_SERVERS_RULE,
+  onlyKnownFields,
+  parseDurationText,
+  typeOf,
+  type GoogleCloudName,
+} from './validation';
