@@ -82,8 +82,10 @@ if ! command -v "$gcloud" >/dev/null 2>&1; then
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then
-  say "still missing, npm test will fail without them:"
-  printf '  - %s\n' "${failures[@]}"
+  {
+    say "still missing, npm test will fail without them:"
+    printf '  - %s\n' "${failures[@]}"
+  } >&2
   exit 1
 fi
 say "this machine has everything npm test needs"
