@@ -54,7 +54,7 @@ export class NemesisNetwork {
     for (const tool of ['ip', 'tc', 'iptables'])
       await run('sh', ['-c', `command -v ${tool}`]).catch(() => {
         throw new Error(
-          `the nemesis needs ${tool} (Debian: iproute2, iptables; .ci/run installs them)`,
+          `the nemesis needs ${tool} (Debian: iproute2, iptables; npm run setup installs them)`,
         );
       });
     const tag = randomBytes(2).toString('hex');

@@ -186,7 +186,7 @@ function findLibfaketime(): string {
   const found = candidates.find(path => existsSync(path));
   if (!found)
     throw new Error(
-      `libfaketime is missing (looked for ${candidates.join(', ')}): install the Debian package faketime (.ci/run does)`,
+      `libfaketime is missing (looked for ${candidates.join(', ')}): run npm run setup (it installs the Debian package faketime)`,
     );
   return found;
 }

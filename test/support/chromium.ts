@@ -2,7 +2,7 @@ import {execFileSync} from 'node:child_process';
 import puppeteer, {type Browser} from 'puppeteer-core';
 
 /**
- * Debian's chromium (`.ci/run` installs it when missing), driven by puppeteer-core: no browser is
+ * Debian's chromium (`npm run setup` installs it when missing), driven by puppeteer-core: no browser is
  * ever downloaded. A machine without it fails here, saying what to install.
  */
 export function chromiumPath(): string {
@@ -12,7 +12,7 @@ export function chromiumPath(): string {
     }).trim();
   } catch {
     throw new Error(
-      'chromium is not installed: apt-get install -y chromium (.ci/run does it)',
+      'chromium is not installed: run npm run setup (or apt-get install -y chromium)',
     );
   }
 }

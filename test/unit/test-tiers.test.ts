@@ -78,6 +78,22 @@ describe('test tiers', () => {
       );
   });
 
+  it('every script that runs compiled code builds first (npm run build: incremental, so cheap when nothing changed)', () => {
+    const all = scripts();
+    assert.equal(all.build, 'node scripts/build.js');
+    assert.equal(all.prestart, 'npm run build');
+    for (const [script, command] of Object.entries(all)) {
+      if (
+        ['start', 'mocha:unit', 'mocha:services', 'lint', 'fix'].includes(
+          script,
+        )
+      )
+        continue;
+      if (/\bdist\/|\bmocha\b/.test(command))
+        assert.match(command, /^npm run build && /, `${script}: ${command}`);
+    }
+  });
+
   describe('a handle left open after the last test', () => {
     const fixture = join(__dirname, 'fixtures/server-left-open.js');
     const mocha = (env: NodeJS.ProcessEnv) =>
