@@ -24,6 +24,7 @@ import {
   topicPath,
   WORK_TOPIC,
 } from '../topology';
+import {clientEnvironment} from './client-environment';
 import {createLocalTopology} from './local-pubsub';
 import {LOCAL_PROJECT} from './project';
 import {readyMessage} from './ready-message';
@@ -131,7 +132,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     readyMessage({
       baseUrl,
-      env,
+      env: clientEnvironment(env, strongStore, process.env),
       strongStore,
       workTopic: topicPath(LOCAL_PROJECT, WORK_TOPIC),
       cleanup:
