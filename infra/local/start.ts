@@ -30,6 +30,7 @@ import {LOCAL_PROJECT} from './project';
 import {readyMessage} from './ready-message';
 import {scheduleCleanup, type LocalScheduler} from './scheduler';
 import {parseStartOptions} from './start-options';
+import {HelpRequested} from '../cli/command-line';
 
 const services: RunningService[] = [];
 let server: Server | undefined;
@@ -180,6 +181,11 @@ setInterval(() => {
 }, 1000).unref();
 
 main().catch((error: unknown) => {
+  // `--help`: the usage on stdout, and nothing was started.
+  if (error instanceof HelpRequested) {
+    process.stdout.write(`${error.usage}\n`, () => void stop(0));
+    return;
+  }
   process.stderr.write(
     `[npm start] failed: ${(error as Error)?.message ?? String(error)}\n`,
   );
