@@ -46,7 +46,8 @@ export const USAGE = `usage: cloud-functions-locking <command> [options]
 
 Environment, as the client libraries read it: GOOGLE_CLOUD_PROJECT, DATASTORE_EMULATOR_HOST,
 FIRESTORE_EMULATOR_HOST, MEMCACHE_SERVERS; and LOCKS_STRONG_STORE, LOCKS_DATASTORE_DATABASE, LOCKS_FIRESTORE_DATABASE,
-LOCKS_CLEANUP_MAX_AGE_MS as the functions read them.
+LOCKS_CLEANUP_MAX_AGE_MS as the functions read them. Credentials: none with an emulator; else
+Application Default Credentials (gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS).
 Exit codes: 0 done, 1 no such lock, 2 bad arguments, 3 configuration, 4 store unreachable, 5 store refused.`;
 
 /** Every flag the CLI takes. */
