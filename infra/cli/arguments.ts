@@ -1,6 +1,6 @@
 import {isLockKind, LockKind} from '../../shared/kinds';
 import {DURATION_TEXT_RULE, parseDurationText} from '../../shared/validation';
-import {CommandLineError, readCommandLine} from './command-line';
+import {asksForHelp, CommandLineError, readCommandLine} from './command-line';
 import {readCliEnvironment, type CliEnvironment} from './environment';
 import {CliError, EXIT} from './exit-codes';
 
@@ -42,13 +42,16 @@ export const USAGE = `usage: cloud-functions-locking <command> [options]
 
   --json               machine-readable output
   --kind STRONG|WEAK   for show and release (default STRONG)
+  -h, --help           print this and exit (also after a command: list --help)
 
 Environment, as the client libraries read it: GOOGLE_CLOUD_PROJECT, DATASTORE_EMULATOR_HOST,
 FIRESTORE_EMULATOR_HOST, MEMCACHE_SERVERS; and LOCKS_STRONG_STORE, LOCKS_DATASTORE_DATABASE, LOCKS_FIRESTORE_DATABASE,
-LOCKS_CLEANUP_MAX_AGE_MS as the functions read them.
+LOCKS_CLEANUP_MAX_AGE_MS as the functions read them. Credentials: none with an emulator; else
+Application Default Credentials (gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS).
 Exit codes: 0 done, 1 no such lock, 2 bad arguments, 3 configuration, 4 store unreachable, 5 store refused.`;
 
-const OPTIONS = {
+/** Every flag the CLI takes. */
+export const CLI_OPTIONS = {
   json: {type: 'boolean'},
   kind: {type: 'string'},
   prefix: {type: 'string'},
@@ -82,9 +85,11 @@ export function parseCliOptions(
 }
 
 function parseArguments(argv: readonly string[]): CliArguments {
+  // Before anything else is checked: `show --help` needs no identifier, `--bogus --help` gets help.
+  if (asksForHelp(argv)) throw new CliError(EXIT.ok, USAGE);
   let line;
   try {
-    line = readCommandLine(argv, OPTIONS);
+    line = readCommandLine(argv, CLI_OPTIONS);
   } catch (error) {
     if (!(error instanceof CommandLineError)) throw error;
     const {problem} = error;
@@ -96,10 +101,9 @@ function parseArguments(argv: readonly string[]): CliArguments {
     );
   }
   const {values, positionals} = line;
-  const text = (name: keyof typeof OPTIONS): string | undefined =>
+  const text = (name: keyof typeof CLI_OPTIONS): string | undefined =>
     values[name] as string | undefined;
   const [command, identifier, ...extra] = positionals;
-  if (values.help) throw new CliError(EXIT.ok, USAGE);
   if (command === undefined)
     throw new CliError(
       EXIT.usage,

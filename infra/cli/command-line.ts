@@ -74,3 +74,23 @@ export function readCommandLine(
   }
   return {values, positionals};
 }
+
+/**
+ * `--help` or `-h` anywhere before a `--`: the command line asks for its usage, and gets it
+ * whatever else it holds (a newcomer adds `--help` to the line that just failed).
+ */
+export function asksForHelp(argv: readonly string[]): boolean {
+  for (const arg of argv) {
+    if (arg === '--') return false;
+    if (arg === '--help' || arg === '-h') return true;
+  }
+  return false;
+}
+
+/** Thrown by a command line's parser for `--help`: its main prints `usage` on stdout and exits 0, doing nothing else. */
+export class HelpRequested extends Error {
+  constructor(readonly usage: string) {
+    super(usage);
+    this.name = 'HelpRequested';
+  }
+}

@@ -8,6 +8,12 @@ import {configureLocking} from '../../shared/config';
 import type {StrongStore} from '../../shared/strong-store';
 import {CliError, EXIT} from './exit-codes';
 
+/** The variable naming each STRONG store's emulator, as its client library reads it. */
+export const STRONG_EMULATOR_VARIABLES = {
+  datastore: 'DATASTORE_EMULATOR_HOST',
+  firestore: 'FIRESTORE_EMULATOR_HOST',
+} as const satisfies Record<StrongStore, string>;
+
 export interface CliEnvironment {
   readonly strongStore: StrongStore;
   /** Where STRONG locks are, for messages: the emulator's host:port, or Google's service. */
@@ -34,14 +40,8 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv): CliEnvironment {
     throw error;
   }
   const {strongStore} = settings;
-  const emulator =
-    strongStore === 'firestore'
-      ? env.FIRESTORE_EMULATOR_HOST
-      : env.DATASTORE_EMULATOR_HOST;
-  const variable =
-    strongStore === 'firestore'
-      ? 'FIRESTORE_EMULATOR_HOST'
-      : 'DATASTORE_EMULATOR_HOST';
+  const variable = STRONG_EMULATOR_VARIABLES[strongStore];
+  const emulator = env[variable];
   return {
     strongStore,
     strongTarget: emulator

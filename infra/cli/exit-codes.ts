@@ -5,7 +5,7 @@ export const EXIT = {
   notFound: 1,
   /** Bad arguments (and `release` without `--force`). */
   usage: 2,
-  /** The environment names no project, or a LOCKS_* setting is invalid. */
+  /** The environment names no project, has no credentials (and no emulator), or a LOCKS_* setting is invalid. */
   configuration: 3,
   /** The store did not answer: an emulator not running, a network down. */
   unreachable: 4,

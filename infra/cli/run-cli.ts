@@ -1,10 +1,16 @@
 import {LockError} from '../../shared/errors';
+import {LockKind} from '../../shared/kinds';
 import {parseCliOptions} from './arguments';
 import {cleanup} from './commands/cleanup';
 import {list} from './commands/list';
 import {release} from './commands/release';
 import {show} from './commands/show';
 import {watch} from './commands/watch';
+import {
+  assertCredentials,
+  isMissingCredentials,
+  missingCredentials,
+} from './credentials';
 import {configureFromEnvironment, type CliEnvironment} from './environment';
 import {CliError, EXIT, type ExitCode} from './exit-codes';
 
@@ -26,6 +32,9 @@ export async function runCli(
     const {args} = options;
     environment = options.environment;
     configureFromEnvironment(environment, io.env);
+    // STRONG locks are on Google's stores (WEAK ones on memcached, which needs no credentials).
+    if (args.kind === LockKind.STRONG)
+      await assertCredentials(environment, io.env);
     switch (args.command) {
       case 'list':
         return await list(args, io.out);
@@ -52,6 +61,9 @@ function explain(
 ): CliError {
   if (error instanceof CliError) return error;
   const text = messagesOf(error);
+  // Credentials that vanish after the check (a key file removed meanwhile) are told the same way.
+  if (environment && isMissingCredentials(text))
+    return missingCredentials(environment);
   if (
     /Unable to detect a Project Id|project id/i.test(text) &&
     !env.GOOGLE_CLOUD_PROJECT

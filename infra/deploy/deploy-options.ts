@@ -13,7 +13,12 @@ import {
   MEMCACHE_SERVERS_RULE,
   type GoogleCloudName,
 } from '../../shared/validation';
-import {CommandLineError, readCommandLine} from '../cli/command-line';
+import {
+  asksForHelp,
+  CommandLineError,
+  HelpRequested,
+  readCommandLine,
+} from '../cli/command-line';
 
 /** `npm run deploy -- --project P --region R [--dry-run] [...]`, parsed and checked before any call is made. */
 export interface DeployOptions {
@@ -66,17 +71,38 @@ export const DEFAULT_ACCOUNT_IDS = Object.freeze({
   scheduler: 'locks-scheduler',
 });
 
-export const USAGE =
-  'usage: npm run deploy -- --project PROJECT --region REGION [--dry-run] [--enable-apis] ' +
-  '[--runtime-service-account EMAIL (default locks-runtime@PROJECT.iam.gserviceaccount.com)] ' +
-  '[--build-service-account EMAIL (default locks-build@...)] [--trigger-service-account EMAIL (default locks-trigger@...)] ' +
-  '[--scheduler-service-account EMAIL (default locks-scheduler@...)] [--config firebase.json] ' +
-  '[--strong-store datastore|firestore (default datastore)] ' +
-  '[--database NAME (in that store\'s mode; default: the project\'s "(default)" database)] [--database-location LOCATION (default: the region)] ' +
-  '[--memcache-servers HOST:PORT[,HOST:PORT]] [--vpc-connector CONNECTOR] [--vpc-egress private-ranges-only|all] [--locks-page (needs LOCKS_API_TOKEN)]';
+/** The first line of the usage; a bad command line's error ends with it. */
+const SYNOPSIS =
+  'usage: npm run deploy -- --project PROJECT --region REGION [--dry-run] [options]';
+
+export const USAGE = `${SYNOPSIS}
+
+Creates or updates everything in a Google Cloud project. Needs a logged-in gcloud (gcloud auth login)
+and application default credentials (gcloud auth application-default login); the dry run too.
+
+  --project PROJECT                     the Google Cloud project (required)
+  --region REGION                       where the functions run (required)
+  --dry-run                             print every call that would change something; change nothing
+  --enable-apis                         enable the APIs the deploy needs when some are off
+  --strong-store datastore|firestore    where STRONG locks live (default datastore)
+  --database NAME                       that store's database (default: the project's "(default)")
+  --database-location LOCATION          where to create a missing database (default: the region)
+  --memcache-servers HOST:PORT[,...]    WEAK locks' memcached servers (MEMCACHE_SERVERS of every function)
+  --vpc-connector CONNECTOR             a Serverless VPC Access connector, to reach a private memcached
+  --vpc-egress private-ranges-only|all  what goes through the connector (needs --vpc-connector)
+  --locks-page                          deploy the live locks page too (needs LOCKS_API_TOKEN)
+  --runtime-service-account EMAIL       the functions' identity (default locks-runtime@PROJECT.iam.gserviceaccount.com)
+  --build-service-account EMAIL         Cloud Build's identity (default locks-build@...)
+  --trigger-service-account EMAIL       the worker trigger's push identity (default locks-trigger@...)
+  --scheduler-service-account EMAIL     Cloud Scheduler's identity for cleanupLocks (default locks-scheduler@...)
+  --config FILE                         firebase.json to read the functions source from (default firebase.json)
+  -h, --help                            print this and exit
+
+Environment: LOCKS_API_TOKEN (with --locks-page), GCLOUD_BINARY (the gcloud to run; default gcloud).
+Exit codes: 0 done, 1 failed or stopped by the preflight, 2 bad arguments.`;
 
 /** Every flag; a string one takes a value, a boolean one is a switch. */
-const OPTIONS = {
+export const DEPLOY_OPTIONS = {
   project: {type: 'string'},
   region: {type: 'string'},
   'scheduler-service-account': {type: 'string'},
@@ -96,10 +122,10 @@ const OPTIONS = {
 } as const;
 
 type ValueFlag = {
-  [F in keyof typeof OPTIONS]: (typeof OPTIONS)[F]['type'] extends 'string'
-    ? F
-    : never;
-}[keyof typeof OPTIONS];
+  [
+    F in keyof typeof DEPLOY_OPTIONS
+  ]: (typeof DEPLOY_OPTIONS)[F]['type'] extends 'string' ? F : never;
+}[keyof typeof DEPLOY_OPTIONS];
 
 /**
  * The command line, parsed and checked: a UsageError (exit 2) names what is wrong, before any call
@@ -107,36 +133,43 @@ type ValueFlag = {
  * environment (LOCKS_API_TOKEN, GCLOUD_BINARY) take it as a parameter of their own.
  */
 export function parseDeployArgs(argv: readonly string[]): DeployOptions {
+  // `--help`: HelpRequested, and main prints the usage and exits 0 before any call.
+  if (asksForHelp(argv)) throw new HelpRequested(USAGE);
   let line;
   try {
-    line = readCommandLine(argv, OPTIONS);
+    line = readCommandLine(argv, DEPLOY_OPTIONS);
   } catch (error) {
     if (!(error instanceof CommandLineError)) throw error;
     const {problem} = error;
     throw new UsageError(
       problem.kind === 'unknown-option'
-        ? `unknown argument ${JSON.stringify(problem.arg)}\n${USAGE}`
-        : `${problem.option} needs a value\n${USAGE}`,
+        ? `unknown argument ${JSON.stringify(problem.arg)}\n${SYNOPSIS} (--help says more)`
+        : `${problem.option} needs a value\n${SYNOPSIS} (--help says more)`,
     );
   }
   const [positional] = line.positionals;
   if (positional !== undefined)
     throw new UsageError(
-      `unknown argument ${JSON.stringify(positional)}\n${USAGE}`,
+      `unknown argument ${JSON.stringify(positional)}\n${SYNOPSIS} (--help says more)`,
     );
   const values = new Map<ValueFlag, string>();
   for (const [name, value] of Object.entries(line.values)) {
     if (value === true) continue;
     // An empty value is a forgotten one: `--database ""` must not quietly mean the default.
-    if (value === '') throw new UsageError(`--${name} needs a value\n${USAGE}`);
+    if (value === '')
+      throw new UsageError(
+        `--${name} needs a value\n${SYNOPSIS} (--help says more)`,
+      );
     values.set(name as ValueFlag, value);
   }
-  const switchGiven = (name: keyof typeof OPTIONS): boolean =>
+  const switchGiven = (name: keyof typeof DEPLOY_OPTIONS): boolean =>
     line.values[name] === true;
   const project = values.get('project');
   const region = values.get('region');
   if (!project || !region)
-    throw new UsageError(`--project and --region are required\n${USAGE}`);
+    throw new UsageError(
+      `--project and --region are required\n${SYNOPSIS} (--help says more)`,
+    );
   cloudName('--project', 'project', project);
   cloudName('--region', 'region', region);
   const strongStore = values.get('strong-store') ?? 'datastore';

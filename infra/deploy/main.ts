@@ -1,5 +1,5 @@
 /**
- * `npm run deploy -- --project P --region R [--dry-run]`: creates or updates everything in a Google
+ * `npm run deploy -- --project P --region R [--dry-run]` (`--help` lists every flag): creates or updates everything in a Google
  * Cloud project. Needs a logged-in `gcloud` (`gcloud auth login`) and application default
  * credentials for the same user (`gcloud auth application-default login`, used for Pub/Sub and
  * Cloud Scheduler); the dry run reads the project's state too, so it needs them as well.
@@ -7,6 +7,7 @@
 import {PubSub} from '@google-cloud/pubsub';
 import {CloudSchedulerClient} from '@google-cloud/scheduler';
 import {describeChange} from '../changes';
+import {HelpRequested} from '../cli/command-line';
 import {DEFAULT_FIREBASE_JSON, readFunctionsSource} from '../firebase-config';
 import {resourceManagerPermissions} from './caller-permissions';
 import {deploy, runCommand} from './deploy';
@@ -53,6 +54,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // `--help`: the usage on stdout, exit 0; parsing comes first, so nothing was called.
+  if (error instanceof HelpRequested) {
+    process.stdout.write(`${error.usage}\n`);
+    return;
+  }
   process.stderr.write(
     `deploy ${error instanceof PreflightError ? 'stopped' : 'failed'}: ${(error as Error)?.message ?? String(error)}\n`,
   );

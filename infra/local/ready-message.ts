@@ -1,11 +1,12 @@
 import type {StrongStore} from '../../shared/strong-store';
 import {FUNCTIONS} from '../topology';
+import {shellAssignment} from './client-environment';
 
 export const READY_PREFIX = '[npm start] ready:';
 
 export interface ReadyFacts {
   readonly baseUrl: string;
-  /** What a client of the stack needs in its environment. */
+  /** What a client of the stack needs in its environment (clientEnvironment): the CLI run with it sees the functions' locks. */
   readonly env: Record<string, string>;
   /** Which emulator the functions' STRONG locks (and the example worker's ledger) use. */
   readonly strongStore: StrongStore;
@@ -19,7 +20,7 @@ export function readyMessage(facts: ReadyFacts): string {
   const urls = FUNCTIONS.map(({name}) => `${facts.baseUrl}/${name}`).join(' ');
   const page = `${facts.baseUrl}/`;
   const env = Object.entries(facts.env)
-    .map(([name, value]) => `${name}=${value}`)
+    .map(([name, value]) => shellAssignment(name, value))
     .join(' ');
   const post = (name: string, body: string) =>
     `curl -s -X POST ${facts.baseUrl}/${name} -H 'Content-Type: application/json' -d '${body}'`;

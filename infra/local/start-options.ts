@@ -1,6 +1,12 @@
 import type {StrongStore} from '../../shared/strong-store';
 import {envWholeNumber, isInvalidArgument} from '../../shared/validation';
-import {CommandLineError, readCommandLine} from '../cli/command-line';
+import {
+  asksForHelp,
+  CommandLineError,
+  HelpRequested,
+  readCommandLine,
+  type OptionSpecs,
+} from '../cli/command-line';
 import {DEFAULT_FIREBASE_JSON} from '../firebase-config';
 import {localStrongStore} from './strong-store';
 
@@ -14,29 +20,53 @@ export interface StartOptions {
   readonly cleanupEverySeconds: number | undefined;
 }
 
-export const START_USAGE =
-  'usage: npm start [-- --config firebase.json] [--strong-store datastore|firestore]';
+/** The first line of the usage; a bad command line's error ends with it. */
+const START_SYNOPSIS =
+  'usage: npm start [-- [--config FILE] [--strong-store datastore|firestore]]';
 
-/** Throws an Error naming the bad argument or variable (npm start prints it and exits 1). */
+export const START_USAGE = `${START_SYNOPSIS}
+
+Runs the whole system on 127.0.0.1 on the emulators (Firestore in Datastore mode and in native
+mode, Pub/Sub, memcached when installed) and the functions; prints a ready line with the
+variables a client (the CLI) needs. Ctrl-C stops it all.
+
+  --config FILE                        read the ports from FILE's "emulators" section (default firebase.json)
+  --strong-store datastore|firestore   the store of the functions' STRONG locks (default: LOCKS_STRONG_STORE, else datastore)
+  -h, --help                           print this and exit
+
+Environment: LOCKS_STRONG_STORE (as --strong-store); LOCAL_CLEANUP_EVERY_SECONDS=N runs cleanupLocks
+every N seconds (for demos) instead of on the deployed schedule; other LOCKS_* settings reach the
+functions as in the cloud.`;
+
+/** Every flag `npm start` takes (and --help, which asksForHelp reads first). */
+export const START_OPTIONS = {
+  config: {type: 'string'},
+  'strong-store': {type: 'string'},
+} as const satisfies OptionSpecs;
+
+/**
+ * Throws an Error naming the bad argument or variable (npm start prints it and exits 1), or
+ * HelpRequested for `--help` (it prints the usage and exits 0).
+ */
 export function parseStartOptions(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): StartOptions {
+  if (asksForHelp(argv)) throw new HelpRequested(START_USAGE);
   let line;
   try {
-    line = readCommandLine(argv, {
-      config: {type: 'string'},
-      'strong-store': {type: 'string'},
-    });
+    line = readCommandLine(argv, START_OPTIONS);
   } catch (error) {
     if (error instanceof CommandLineError)
-      throw new Error(`${error.message}; ${START_USAGE}`);
+      throw new Error(
+        `${error.message}; ${START_SYNOPSIS} (npm start -- --help says more)`,
+      );
     throw error;
   }
   const [positional] = line.positionals;
   if (positional !== undefined)
     throw new Error(
-      `unexpected argument ${JSON.stringify(positional)}; ${START_USAGE}`,
+      `unexpected argument ${JSON.stringify(positional)}; ${START_SYNOPSIS} (npm start -- --help says more)`,
     );
   const text = (name: string): string | undefined =>
     line.values[name] as string | undefined;

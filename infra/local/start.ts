@@ -24,11 +24,13 @@ import {
   topicPath,
   WORK_TOPIC,
 } from '../topology';
+import {clientEnvironment} from './client-environment';
 import {createLocalTopology} from './local-pubsub';
 import {LOCAL_PROJECT} from './project';
 import {readyMessage} from './ready-message';
 import {scheduleCleanup, type LocalScheduler} from './scheduler';
 import {parseStartOptions} from './start-options';
+import {HelpRequested} from '../cli/command-line';
 
 const services: RunningService[] = [];
 let server: Server | undefined;
@@ -131,7 +133,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     readyMessage({
       baseUrl,
-      env,
+      env: clientEnvironment(env, strongStore, process.env),
       strongStore,
       workTopic: topicPath(LOCAL_PROJECT, WORK_TOPIC),
       cleanup:
@@ -179,6 +181,11 @@ setInterval(() => {
 }, 1000).unref();
 
 main().catch((error: unknown) => {
+  // `--help`: the usage on stdout, and nothing was started.
+  if (error instanceof HelpRequested) {
+    process.stdout.write(`${error.usage}\n`, () => void stop(0));
+    return;
+  }
   process.stderr.write(
     `[npm start] failed: ${(error as Error)?.message ?? String(error)}\n`,
   );

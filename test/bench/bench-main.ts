@@ -2,6 +2,7 @@
  * `npm run bench`: speed and cost of this project's locks, side by side with the peer
  * (@google-automations/datastore-lock) and with the floor of the store, in one run on one machine,
  * so the ratios hold however noisy the machine is. Writes BENCHMARKS.md and benchmarks.json.
+ * `--help` prints the usage (test/bench/bench-options.ts).
  */
 
 import {writeFileSync} from 'node:fs';
@@ -14,6 +15,8 @@ import {Client as MemjsClient} from 'memjs';
 import {startEmulator} from '../../infra/emulators';
 import {startMemcached} from '../../infra/memcached';
 import {runToEnd} from '../../infra/spawn-and-wait';
+import {commandLineOrUsage} from '../support/main-command-line';
+import {parseBenchArgs} from './bench-options';
 import type {RunningService} from '../../infra/processes';
 import {configureLocking, Lock, lockedHandler} from '../../shared';
 import {
@@ -395,10 +398,12 @@ function write(): void {
   console.log([...header, ...lines].join('\n'));
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+// `--help` (or a stray argument) is answered before any emulator starts.
+if (commandLineOrUsage('bench', () => parseBenchArgs(process.argv.slice(2))))
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );

@@ -1,11 +1,16 @@
 /**
  * The waiting-room section of `npm run bench` alone (it takes a minute or two, the whole bench
  * much longer): `node dist/test/bench/waiting-room-main.js [--native] [oneKey|tenKeys]
- * [baseline|waitingRoom]`. Starts its own emulators (legacy Datastore, Pub/Sub; Firestore native
+ * [baseline|waitingRoom]` (`--help`: waiting-room-options.ts). Starts its own emulators (legacy Datastore, Pub/Sub; Firestore native
  * mode with --native), prints the section's Markdown, and each burst's figures as JSON on stderr.
  */
 import {startEmulator} from '../../infra/emulators';
 import type {RunningService} from '../../infra/processes';
+import {commandLineOrUsage} from '../support/main-command-line';
+import {
+  parseWaitingRoomArgs,
+  type WaitingRoomArgs,
+} from './waiting-room-options';
 import {
   measurePushFloor,
   ONE_KEY,
@@ -19,14 +24,13 @@ import {
 
 const PROJECT = 'bench-project';
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
+async function main(args: WaitingRoomArgs): Promise<void> {
   const services: RunningService[] = [];
   try {
     const starting = await Promise.allSettled([
       startEmulator('datastore-legacy'),
       startEmulator('pubsub'),
-      ...(args.includes('--native') ? [startEmulator('firestore-native')] : []),
+      ...(args.native ? [startEmulator('firestore-native')] : []),
     ]);
     for (const outcome of starting)
       if (outcome.status === 'fulfilled') services.push(outcome.value);
@@ -48,10 +52,10 @@ async function main(): Promise<void> {
       ...(native ? {nativeHost: native.host} : {}),
     };
     const bursts = [ONE_KEY, TEN_KEYS].filter(burst =>
-      args.includes(burst.name),
+      args.bursts.includes(burst.name),
     );
     const modes = (['baseline', 'waitingRoom'] as Mode[]).filter(mode =>
-      args.includes(mode),
+      args.modes.includes(mode),
     );
     const startedAt = Date.now();
     let lines: string[];
@@ -79,10 +83,15 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
+// `--help` (or an unknown word) is answered before any emulator starts.
+const commandLine = commandLineOrUsage('waiting-room', () =>
+  parseWaitingRoomArgs(process.argv.slice(2)),
 );
+if (commandLine)
+  main(commandLine.args).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );

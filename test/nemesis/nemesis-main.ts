@@ -13,6 +13,8 @@
 import {writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {asksForHelp, HelpRequested} from '../../infra/cli/command-line';
+import {commandLineOrUsage} from '../support/main-command-line';
 import {runHandlerNemesis, type HandlerRunResult} from './handler-run';
 import {newSeed} from './random';
 import {writeNemesisReport} from './report';
@@ -30,7 +32,28 @@ interface Args {
   report: string | undefined;
 }
 
+export const NEMESIS_USAGE = `usage: sudo npm run nemesis [-- options]
+
+The fenced register run, then its control run (fence check off) with the same seed; then the example
+worker on several Functions Framework instances, fenced and control. Exits 0 only when both fenced
+runs have no violation and both control runs have at least one. Needs root (network namespaces,
+iptables), iproute2, iptables, libfaketime and the Cloud SDK's Datastore emulator.
+
+  --seed N                          the schedule's seed (default: a new one; the replay line prints it)
+  --duration-s S                    the fenced register run (default 300, at least 10)
+  --control-duration-s S            the control register run (default 60, at least 10)
+  --workers W                       register workers (default 5, at least 5)
+  --lease-ms L                      the register workers' lease (default 2000)
+  --handler-duration-s S            the fenced handler run (default 120, at least 10)
+  --handler-control-duration-s S    the control handler run (default 60, at least 10)
+  --instances I                     Functions Framework instances of the handler runs (default 3, at least 2)
+  --report FILE                     write the report there (default NEMESIS.md in the current folder)
+  --no-report                       write no report
+  -h, --help                        print this and exit`;
+
+/** Throws an Error naming a bad argument, or HelpRequested for `--help`. */
 export function parseArgs(argv: readonly string[]): Args {
+  if (asksForHelp(argv)) throw new HelpRequested(NEMESIS_USAGE);
   const args: Args = {
     seed: newSeed(),
     durationS: 300,
@@ -76,9 +99,13 @@ export function parseArgs(argv: readonly string[]): Args {
       case '--instances':
         args.instances = value();
         break;
-      case '--report':
-        args.report = argv[++index];
+      case '--report': {
+        const file = argv[++index];
+        if (file === undefined || file === '' || file.startsWith('-'))
+          throw new Error('--report needs a file');
+        args.report = file;
         break;
+      }
       case '--no-report':
         args.report = undefined;
         break;
@@ -145,10 +172,9 @@ function handlerSummary(result: HandlerRunResult): string {
   return `handler ${result.options.fenced ? 'fenced' : 'control'}: ${result.check.events} events, ${result.check.counted} counted; ${result.faults.length} faults; ${result.seen.staleFence} refused STALE_FENCE; violations ${result.check.violations.length}${result.check.violations.map(violation => `\n[nemesis]   ${violation.rule}: ${violation.message}`).join('')}`;
 }
 
-async function main(): Promise<number> {
+async function main(args: Args): Promise<number> {
   // No metadata-server probe (and no warning about it) from the Google clients.
   process.env.METADATA_SERVER_DETECTION ??= 'none';
-  const args = parseArgs(process.argv.slice(2));
   console.log(`[nemesis] seed ${args.seed}; replay: ${replayCommand(args)}`);
   const log = (line: string) => console.log(`[nemesis] ${line}`);
   const shape = {
@@ -216,11 +242,16 @@ async function main(): Promise<number> {
   return passed ? 0 : 1;
 }
 
-if (require.main === module) {
+// `--help` (or a bad argument) is answered before anything starts.
+const commandLine =
+  require.main === module
+    ? commandLineOrUsage('nemesis', () => parseArgs(process.argv.slice(2)))
+    : undefined;
+if (commandLine) {
   // Ctrl-C: exit, so every 'exit' hook removes what the run created (namespaces, bridge, processes).
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => process.exit(130));
-  main().then(
+  main(commandLine.args).then(
     code => process.exit(code),
     (error: unknown) => {
       console.error(error);

@@ -3,20 +3,22 @@
  * real emulators, memcached and Functions Framework servers on 127.0.0.1. Writes RELIABILITY.md and
  * exits non-zero when a scenario lost something or let someone in. Bounded: each scenario has a size
  * and a time budget sized for a 2-core machine (the whole run in about 10 minutes at most).
+ * `--help` prints the usage (reliability-options.ts).
  */
 import {join} from 'node:path';
 import {startEmulator} from '../../infra/emulators';
 import {startMemcached} from '../../infra/memcached';
 import type {RunningService} from '../../infra/processes';
+import {commandLineOrUsage} from '../support/main-command-line';
 import {CITED_TESTS} from './cited-tests';
+import {matches, parseReliabilityArgs} from './reliability-options';
 import {runScenario, writeReport, type ScenarioResult} from './report';
 import {SCENARIOS, type Services} from './scenarios';
 
 const PROJECT = 'reliability-project';
 
-async function main(): Promise<number> {
+async function main(only: readonly string[]): Promise<number> {
   const started = Date.now();
-  const only = process.argv.slice(2);
   const running: RunningService[] = [];
   const results: ScenarioResult[] = [];
   try {
@@ -40,12 +42,7 @@ async function main(): Promise<number> {
       pubsub,
     };
     for (const scenario of SCENARIOS) {
-      if (
-        only.length > 0 &&
-        !only.some(name =>
-          scenario.name.toLowerCase().includes(name.toLowerCase()),
-        )
-      )
+      if (only.length > 0 && !only.some(word => matches(scenario.name, word)))
         continue;
       results.push(
         await runScenario(scenario.name, () => scenario.run(services)),
@@ -68,10 +65,18 @@ async function main(): Promise<number> {
   return results.every(result => result.passed) ? 0 : 1;
 }
 
-main().then(
-  code => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
+// `--help` (or a word naming no scenario) is answered before any emulator starts.
+const commandLine = commandLineOrUsage('reliability', () =>
+  parseReliabilityArgs(
+    process.argv.slice(2),
+    SCENARIOS.map(scenario => scenario.name),
+  ),
 );
+if (commandLine)
+  main(commandLine.args).then(
+    code => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );

@@ -1,10 +1,13 @@
 import {strict as assert} from 'node:assert';
 import {inspect} from 'node:util';
 import {
+  CLI_OPTIONS,
+  COMMANDS,
   parseCliOptions,
   USAGE,
   type CliArguments,
 } from '../../infra/cli/arguments';
+import {assertUsageNamesEveryFlag} from '../support/usage-flags';
 import {CliError, EXIT, type ExitCode} from '../../infra/cli/exit-codes';
 
 const DEFAULTS: CliArguments = {
@@ -75,6 +78,25 @@ const rows: Row[] = [
     argv: ['-h', 'list'],
     exit: EXIT.ok,
     says: /^usage: cloud-functions-locking/,
+  },
+  // Every command answers --help and -h, before anything else is checked (show needs no identifier).
+  ...COMMANDS.flatMap(command =>
+    ['--help', '-h'].map(flag => ({
+      argv: [command, flag],
+      exit: EXIT.ok,
+      says: /^usage: cloud-functions-locking/,
+    })),
+  ),
+  {
+    argv: ['list', '--frob', '--kind', 'MEDIUM', '--help'],
+    env: {LOCKS_STRONG_STORE: 'spanner'},
+    exit: EXIT.ok,
+    says: /^usage: cloud-functions-locking/,
+  },
+  // After `--`, "--help" is an identifier.
+  {
+    argv: ['show', '--', '--help'],
+    args: {command: 'show', identifier: '--help'},
   },
   {argv: [], exit: EXIT.usage, says: /a command is needed: one of list, show/},
   {argv: ['lsit'], exit: EXIT.usage, says: /unknown command "lsit"/},
@@ -210,5 +232,11 @@ describe('cli: parseCliOptions(argv, env)', () => {
       locking: {strongStore: 'firestore', databaseId: 'locks'},
     });
     assert.ok(USAGE.includes('Exit codes'));
+  });
+
+  it('the usage names every flag and every command', () => {
+    assertUsageNamesEveryFlag(USAGE, Object.keys(CLI_OPTIONS));
+    for (const command of COMMANDS)
+      assert.match(USAGE, new RegExp(`^  ${command}\\b`, 'm'));
   });
 });

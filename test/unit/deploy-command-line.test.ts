@@ -1,10 +1,14 @@
 import {strict as assert} from 'node:assert';
 import {inspect} from 'node:util';
+import {HelpRequested} from '../../infra/cli/command-line';
 import {
+  DEPLOY_OPTIONS,
   parseDeployArgs,
+  USAGE,
   UsageError,
   type DeployOptions,
 } from '../../infra/deploy/deploy-options';
+import {assertUsageNamesEveryFlag} from '../support/usage-flags';
 
 const BASE = ['--project', 'my-project', '--region', 'europe-west1'];
 
@@ -96,4 +100,26 @@ describe('deploy: parseDeployArgs(argv)', () => {
       });
     }
   }
+
+  for (const argv of [
+    ['--help'],
+    ['-h'],
+    [...BASE, '--force', '-h'],
+    ['--help', '--project'],
+  ])
+    it(`${inspect(argv)} asks for the usage, whatever else is wrong`, () => {
+      assert.throws(
+        () => parseDeployArgs(argv),
+        (error: unknown) =>
+          error instanceof HelpRequested && error.usage === USAGE,
+      );
+    });
+
+  it('the usage names every flag', () => {
+    assertUsageNamesEveryFlag(USAGE, Object.keys(DEPLOY_OPTIONS));
+    assert.match(
+      USAGE,
+      /^usage: npm run deploy -- --project PROJECT --region REGION/,
+    );
+  });
 });

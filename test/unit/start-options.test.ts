@@ -1,10 +1,14 @@
 import {strict as assert} from 'node:assert';
 import {inspect} from 'node:util';
 import {DEFAULT_FIREBASE_JSON} from '../../infra/firebase-config';
+import {HelpRequested} from '../../infra/cli/command-line';
 import {
   parseStartOptions,
+  START_OPTIONS,
+  START_USAGE,
   type StartOptions,
 } from '../../infra/local/start-options';
+import {assertUsageNamesEveryFlag} from '../support/usage-flags';
 
 type Row =
   | {argv: string[]; env?: NodeJS.ProcessEnv; options: Partial<StartOptions>}
@@ -80,4 +84,24 @@ describe('npm start: parseStartOptions(argv, env)', () => {
       });
     }
   }
+
+  for (const argv of [
+    ['--help'],
+    ['-h'],
+    ['--strong-store', 'spanner', '--bogus', '-h'],
+  ])
+    it(`${inspect(argv)} asks for the usage, whatever else is wrong`, () => {
+      assert.throws(
+        () => parseStartOptions(argv, {LOCAL_CLEANUP_EVERY_SECONDS: 'often'}),
+        (error: unknown) =>
+          error instanceof HelpRequested && error.usage === START_USAGE,
+      );
+    });
+
+  it('the usage names every flag and the environment it reads', () => {
+    assertUsageNamesEveryFlag(START_USAGE, Object.keys(START_OPTIONS));
+    assert.match(START_USAGE, /^usage: npm start /);
+    assert.match(START_USAGE, /LOCKS_STRONG_STORE/);
+    assert.match(START_USAGE, /LOCAL_CLEANUP_EVERY_SECONDS/);
+  });
 });
