@@ -1,6 +1,6 @@
+import {isPortNumber} from '../shared/internal';
 import {readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
-import {isPortNumber} from '../shared/validation';
 
 /**
  * The local stack's ports and emulator settings, read from one place: the `emulators` section of

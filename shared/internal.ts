@@ -8,6 +8,7 @@ export {defaultLocking} from './locking';
 export {resolveLockOptions} from './options';
 export {identifierHashOf} from './telemetry/identifier-hash';
 export {FUNCTION_TIMEOUT_MS} from './pubsub/function-timeout';
+export {peekParked, type PeekedParked} from './peek';
 export {isLockKind} from './kinds';
 export {isStrongStore, STRONG_STORES} from './strong-store';
 export {

@@ -1,5 +1,9 @@
-import {isLockKind, LockKind} from '../../shared/kinds';
-import {DURATION_TEXT_RULE, parseDurationText} from '../../shared/validation';
+import {LockKind} from '../../shared';
+import {
+  DURATION_TEXT_RULE,
+  isLockKind,
+  parseDurationText,
+} from '../../shared/internal';
 import {asksForHelp, CommandLineError, readCommandLine} from './command-line';
 import {readCliEnvironment, type CliEnvironment} from './environment';
 import {CliError, EXIT} from './exit-codes';

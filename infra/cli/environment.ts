@@ -1,11 +1,10 @@
+import {configureLocking, type StrongStore} from '../../shared';
 import {
   readSettings,
   SettingsError,
   strongStoreConfig,
 } from '../../functions/settings';
 import {cloudLoggingLogger} from '../../functions/cloud-logging';
-import {configureLocking} from '../../shared/config';
-import type {StrongStore} from '../../shared/strong-store';
 import {CliError, EXIT} from './exit-codes';
 
 /** The variable naming each STRONG store's emulator, as its client library reads it. */

@@ -1,5 +1,4 @@
-import {LockError} from '../../shared/errors';
-import {LockKind} from '../../shared/kinds';
+import {LockError, LockKind} from '../../shared';
 import {parseCliOptions} from './arguments';
 import {cleanup} from './commands/cleanup';
 import {list} from './commands/list';

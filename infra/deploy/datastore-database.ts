@@ -1,4 +1,4 @@
-import type {StrongStore} from '../../shared/strong-store';
+import type {StrongStore} from '../../shared';
 import {DEFAULT_DATABASE, type DeployOptions} from './deploy-options';
 import {
   databaseCreateCommand,

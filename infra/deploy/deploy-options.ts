@@ -1,18 +1,16 @@
-import {
-  isStrongStore,
-  STRONG_STORES,
-  type StrongStore,
-} from '../../shared/strong-store';
+import type {StrongStore} from '../../shared';
 import {
   DATABASE_ID_RULE,
   DEFAULT_DATABASE,
   GOOGLE_CLOUD_NAMES,
+  type GoogleCloudName,
   isDatabaseId,
   isGoogleCloudName,
   isMemcacheServerList,
+  isStrongStore,
   MEMCACHE_SERVERS_RULE,
-  type GoogleCloudName,
-} from '../../shared/validation';
+  STRONG_STORES,
+} from '../../shared/internal';
 import {
   asksForHelp,
   CommandLineError,

@@ -1,6 +1,6 @@
-import {FUNCTION_TIMEOUT_MS} from '../../shared/pubsub/function-timeout';
+import type {StrongStore} from '../../shared';
+import {FUNCTION_TIMEOUT_MS} from '../../shared/internal';
 import {topicPath, DEAD_LETTER_TOPIC, type FunctionSpec} from '../topology';
-import type {StrongStore} from '../../shared/strong-store';
 import {DEFAULT_DATABASE, type DeployOptions} from './deploy-options';
 import {invokerGrants} from './iam-grants';
 import {deployedFunctions, locksPageEnvironment} from './locks-page-deploy';

@@ -1,4 +1,4 @@
-import type {StrongStore} from '../../shared/strong-store';
+import type {StrongStore} from '../../shared';
 
 /**
  * The LOCKS_* settings a client (the CLI, a script) must share with the stack's functions to see

@@ -1,4 +1,4 @@
-import type {StrongStore} from '../../shared/strong-store';
+import type {StrongStore} from '../../shared';
 import {FUNCTIONS} from '../topology';
 import {shellAssignment} from './client-environment';
 

@@ -1,5 +1,5 @@
-import type {StrongStore} from '../../shared/strong-store';
-import {envWholeNumber, isInvalidArgument} from '../../shared/validation';
+import type {StrongStore} from '../../shared';
+import {envWholeNumber, isInvalidArgument} from '../../shared/internal';
 import {
   asksForHelp,
   CommandLineError,

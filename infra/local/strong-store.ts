@@ -1,8 +1,5 @@
-import {
-  isStrongStore,
-  STRONG_STORES,
-  type StrongStore,
-} from '../../shared/strong-store';
+import type {StrongStore} from '../../shared';
+import {isStrongStore, STRONG_STORES} from '../../shared/internal';
 
 /**
  * The STRONG store of the local stack: `npm start -- --strong-store firestore`, or LOCKS_STRONG_STORE

@@ -1,4 +1,4 @@
-import {cleanupStaleLocks} from '../../../shared/cleanup';
+import {cleanupStaleLocks} from '../../../shared';
 import type {CliArguments} from '../arguments';
 import {formatDuration} from '../format-duration';
 import type {CliEnvironment} from '../environment';

@@ -1,4 +1,4 @@
-import {listLocks} from '../../../shared/list-locks';
+import {listLocks} from '../../../shared';
 import type {CliArguments} from '../arguments';
 import {EXIT, type ExitCode} from '../exit-codes';
 import {viewOf, type LockView} from '../../../functions/http/lock-view';

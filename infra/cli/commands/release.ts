@@ -1,4 +1,4 @@
-import {forceRelease} from '../../../shared/force-release';
+import {forceRelease} from '../../../shared';
 import type {CliArguments} from '../arguments';
 import {CliError, EXIT, type ExitCode} from '../exit-codes';
 import {viewOf} from '../../../functions/http/lock-view';

@@ -1,5 +1,5 @@
-import {LockKind} from '../../../shared/kinds';
-import {peek, peekParked, type PeekedParked} from '../../../shared/peek';
+import {LockKind, peek} from '../../../shared';
+import {type PeekedParked, peekParked} from '../../../shared/internal';
 import type {CliArguments} from '../arguments';
 import {EXIT, type ExitCode} from '../exit-codes';
 import {viewOf} from '../../../functions/http/lock-view';

@@ -1,0 +1,59 @@
+import {strict as assert} from 'node:assert';
+import {join} from 'node:path';
+import {ESLint} from 'eslint';
+
+const REPO = join(__dirname, '../../..');
+
+/**
+ * The rules ESLint reports for `source`, linted in place of the file at `path` (an existing file:
+ * the type-aware parser only takes files the tsconfig includes).
+ */
+async function findings(path: string, source: string): Promise<string[]> {
+  const eslint = new ESLint({cwd: REPO});
+  const [result] = await eslint.lintText(source, {
+    filePath: join(REPO, path),
+  });
+  return (result?.messages ?? []).map(message => String(message.ruleId));
+}
+
+/**
+ * `npm run lint` keeps functions/ and infra/ to the library's public API (shared) and its one
+ * documented internal entry (shared/internal); tests may reach anywhere.
+ */
+describe('the import boundary around the library', function () {
+  this.timeout(60_000);
+
+  it('refuses an import of the library\u2019s inside from functions/ and infra/', async () => {
+    for (const [path, source] of [
+      [
+        'functions/log.ts',
+        "import {peekIn} from '../shared/peek';\nvoid peekIn;\n",
+      ],
+      [
+        'infra/cli/table.ts',
+        "import {LockKind} from '../../shared/kinds';\nvoid LockKind;\n",
+      ],
+    ] as const)
+      assert.ok(
+        (await findings(path, source)).includes('no-restricted-imports'),
+        path,
+      );
+  });
+
+  it('allows shared and shared/internal there, and anything in test/', async () => {
+    for (const [path, source] of [
+      [
+        'functions/log.ts',
+        "import {peek} from '../shared';\nimport {defaultLocking} from '../shared/internal';\nvoid peek;\nvoid defaultLocking;\n",
+      ],
+      [
+        'test/support/ids.ts',
+        "import {peekIn} from '../../shared/peek';\nvoid peekIn;\n",
+      ],
+    ] as const)
+      assert.ok(
+        !(await findings(path, source)).includes('no-restricted-imports'),
+        path,
+      );
+  });
+});
