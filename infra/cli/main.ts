@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npx cloud-functions-locking <command>`: operators' view of the locks (see `--help`, and the
- * README's "Operating it"). Thin: parsing, configuration and output live beside it in infra/cli.
+ * `npx cloud-functions-locking <command>`: operators' view of the locks (see `--help`, and
+ * docs/operating.md, "The CLI"). Thin: parsing, configuration and output live beside it in infra/cli.
  */
 import {runCli} from './run-cli';
 
