@@ -11,7 +11,6 @@ import {
   LockError,
   LockKind,
   peek,
-  type PubSubCloudEvent,
 } from '../../shared';
 import {FUNCTION_TIMEOUT_MS} from '../../shared/pubsub/function-timeout';
 import {
@@ -20,7 +19,7 @@ import {
 } from '../../shared/pubsub/locked-handler-options';
 import {delay, uniqueId} from '../support/ids';
 import {memcacheClient} from '../support/memcache-target';
-import {pubsubEvent} from '../support/pubsub-fixtures';
+import {keyOf, pubsubEvent} from '../support/pubsub-fixtures';
 import {DEFAULT_STRONG_TARGET, STRONG_TARGETS} from '../support/strong-targets';
 import {warmUp} from '../support/warm-up';
 
@@ -37,9 +36,6 @@ const TARGETS = [
     config: () => DEFAULT_STRONG_TARGET.config(),
   },
 ];
-
-const keyOf = (event: PubSubCloudEvent) =>
-  `job:${JSON.parse(Buffer.from(event.data?.message?.data ?? '', 'base64').toString()).key}`;
 
 /**
  * Polls like a thief until `stop` resolves or it took the lock: an acquire with stealAfterMs: 50

@@ -5,12 +5,12 @@ import {
   configureLocking,
   Lock,
   lockedHandler,
-  type PubSubCloudEvent,
 } from '../../shared';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {delay, uniqueId} from '../support/ids';
 import {OtelMemory} from '../support/otel-memory';
 import {
+  keyOf,
   pubsubClient,
   pubsubEvent,
   pull,
@@ -21,9 +21,6 @@ import {
 describe('lockedHandler telemetry', () => {
   let pubsub: PubSub;
   let otel: OtelMemory;
-  const keyOf = (event: PubSubCloudEvent) =>
-    `job:${JSON.parse(Buffer.from(event.data?.message?.data ?? '', 'base64').toString()).key}`;
-
   beforeEach(() => {
     otel = OtelMemory.register();
     pubsub = pubsubClient();

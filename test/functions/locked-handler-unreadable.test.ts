@@ -12,6 +12,7 @@ import {
 } from '../../shared';
 import {uniqueId} from '../support/ids';
 import {
+  keyOf,
   pubsubClient,
   pubsubEvent,
   pull,
@@ -19,10 +20,6 @@ import {
 } from '../support/pubsub-fixtures';
 import {DEFAULT_STRONG_TARGET} from '../support/strong-targets';
 import {warmUp} from '../support/warm-up';
-
-/** Reads `{"key": …}` as the examples do; a message without JSON data makes it throw. */
-const keyOf = (event: PubSubCloudEvent) =>
-  `job:${JSON.parse(Buffer.from(event.data?.message?.data ?? '', 'base64').toString()).key}`;
 
 /** A message whose base64 data is not JSON, as a producer's bug would publish it. */
 function notJson(topic: string) {

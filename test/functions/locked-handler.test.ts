@@ -20,6 +20,7 @@ import {cloudLoggingLogger} from '../../functions/cloud-logging';
 import {delay, uniqueId} from '../support/ids';
 import {
   eventOfMessage,
+  keyOf,
   pubsubClient,
   pubsubEvent,
   pull,
@@ -29,9 +30,6 @@ import {
 } from '../support/pubsub-fixtures';
 import {STRONG_TARGETS} from '../support/strong-targets';
 import {warmUp} from '../support/warm-up';
-
-const keyOf = (event: PubSubCloudEvent) =>
-  `job:${JSON.parse(Buffer.from(event.data?.message?.data ?? '', 'base64').toString()).key}`;
 
 /**
  * lockedHandler invoked directly with CloudEvents, re-queueing through the real Pub/Sub emulator, on

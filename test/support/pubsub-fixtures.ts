@@ -7,6 +7,7 @@ import {
   type Subscription,
   type Topic,
 } from '@google-cloud/pubsub';
+import type {PubSubCloudEvent} from '../../shared';
 import {TEST_PROJECT} from './global-setup';
 import {uniqueId} from './ids';
 
@@ -158,3 +159,10 @@ export async function topicPushingTo(
     }),
   };
 }
+
+/**
+ * The lock identifier the tests' handlers use: `job:` and the `key` of the message's JSON data, as
+ * the examples read theirs. Data that is not JSON makes it throw.
+ */
+export const keyOf = (event: PubSubCloudEvent) =>
+  `job:${JSON.parse(Buffer.from(event.data?.message?.data ?? '', 'base64').toString()).key}`;
