@@ -11,6 +11,7 @@ import {
   type LockingConfig,
 } from '../../shared';
 import {uniqueId} from '../support/ids';
+import {onceConnected} from '../support/warm-up';
 import {memcacheClient, memcacheHost} from '../support/memcache-target';
 import {
   startStallingProxy,
@@ -79,10 +80,9 @@ for (const store of STORES) {
       // The client's connection is open before the store stalls, as a warm instance's is (a cold
       // client's first call may take longer than these tests' call deadline).
       configureLocking(config);
-      const warm = await Lock.acquire(uniqueId('warm'), {
-        kind: store.kind,
-        wait: false,
-      });
+      const warm = await onceConnected(() =>
+        Lock.acquire(uniqueId('warm'), {kind: store.kind, wait: false}),
+      );
       await warm?.release();
       configureLocking({
         ...config,
