@@ -105,6 +105,7 @@ export function lockedHandlerIn<E extends PubSubCloudEvent>(
       settings.deadLetterTopic,
       publisher,
       logger,
+      {kind: settings.kind, recordIdentifiers: telemetry.recordIdentifiers},
     );
     if (identifier === undefined) return;
     const context = {

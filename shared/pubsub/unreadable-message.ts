@@ -1,5 +1,7 @@
-import {validateIdentifier} from '../validation/identifier';
+import type {LockKind} from '../kinds';
 import type {LockLogger} from '../logger';
+import {observeRequeue} from '../telemetry/lock-telemetry';
+import {validateIdentifier} from '../validation/identifier';
 import {UnreadableMessageError} from './delivery-errors';
 import type {PubSubCloudEvent} from './locked-handler';
 import type {Publisher} from './publisher';
@@ -28,6 +30,8 @@ export async function identifierOrDeadLetter<E extends PubSubCloudEvent>(
   deadLetterTopic: string | undefined,
   publisher: Publisher,
   logger: LockLogger,
+  /** For the dead letter's span and count; there is no identifier to record. */
+  subject: {readonly kind: LockKind; readonly recordIdentifiers: boolean},
 ): Promise<string | undefined> {
   const message = event.data?.message ?? {};
   let problem: string;
@@ -52,15 +56,21 @@ export async function identifierOrDeadLetter<E extends PubSubCloudEvent>(
     );
   }
   const orderingKey = orderingKeyOf(message);
-  await publisher.publish(
-    deadLetterTopic,
-    Buffer.from(message.data ?? '', 'base64'),
-    {
-      ...message.attributes,
-      [DEAD_LETTER_REASON_ATTRIBUTE]: 'bad_message',
-      [DEAD_LETTER_DETAIL_ATTRIBUTE]: problem.slice(0, MAX_DETAIL_CHARS),
-    },
-    orderingKey,
+  await observeRequeue(
+    subject,
+    'dead_letter',
+    () =>
+      publisher.publish(
+        deadLetterTopic,
+        Buffer.from(message.data ?? '', 'base64'),
+        {
+          ...message.attributes,
+          [DEAD_LETTER_REASON_ATTRIBUTE]: 'bad_message',
+          [DEAD_LETTER_DETAIL_ATTRIBUTE]: problem.slice(0, MAX_DETAIL_CHARS),
+        },
+        orderingKey,
+      ),
+    'bad_message',
   );
   logger.warn(
     "lockedHandler: the message's lock identifier could not be read; dead-lettered",

@@ -32,7 +32,7 @@ export interface LockEvent {
   readonly waitedMs?: number;
   /** Park: messages in the lock's waiting room after it (or, full, the room's depth). */
   readonly depth?: number;
-  /** Dead letter: max_attempts or max_wait. Dispatch: release, arrival or sweep. */
+  /** Dead letter: max_attempts, max_wait or bad_message. Dispatch: release, arrival or sweep. */
   readonly reason?: string;
   /** Cleanup: how many locks it removed. */
   readonly deleted?: number;

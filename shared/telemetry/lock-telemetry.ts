@@ -200,7 +200,7 @@ export function observeHandlerRun(
 }
 
 /** Why lockedHandler dead-letters a message: re-queued too often, or parked too long. */
-export type DeadLetterReason = 'max_attempts' | 'max_wait';
+export type DeadLetterReason = 'max_attempts' | 'max_wait' | 'bad_message';
 
 /**
  * lockedHandler publishing a held message to its retry topic, or to its dead-letter topic (by

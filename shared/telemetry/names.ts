@@ -63,7 +63,7 @@ export const ATTRIBUTES = {
   waitedMs: 'locking.waited_ms',
   deleted: 'locking.deleted',
   attempt: 'locking.attempt',
-  /** Why a message was dead-lettered: max_attempts or max_wait. */
+  /** Why a message was dead-lettered: max_attempts, max_wait or bad_message (it names no lock). */
   reason: 'locking.reason',
   /** Who handed a parked message the lock: release, arrival or sweep. */
   dispatchedBy: 'locking.dispatched_by',

@@ -93,6 +93,33 @@ describe('lockedHandler telemetry', () => {
     );
   });
 
+  it('a message that names no lock: its dead letter is a span and counts in locking.handler.dead_letters with reason bad_message', async () => {
+    const dead = await topicWithSubscription(pubsub, 'otel-bad');
+    const handler = lockedHandler(
+      {
+        identifier: () => '',
+        pubsub,
+        retryTopic: dead.topic.replace(/\/t-/, '/retry-'),
+        deadLetterTopic: dead.topic,
+      },
+      () => assert.fail('must not run'),
+    );
+    await handler(pubsubEvent('projects/p/topics/work', {key: 'x'}));
+    assert.ok((await pull(dead.subscription, 1))[0], 'dead-lettered');
+    assert.deepEqual(
+      otel
+        .spans('locking.handler.requeue')
+        .map(span => span.attributes['locking.outcome']),
+      ['dead_lettered'],
+    );
+    assert.equal(
+      await otel.count('locking.handler.dead_letters', {
+        'locking.reason': 'bad_message',
+      }),
+      1,
+    );
+  });
+
   it('the waiting room: a held message parks (locking.handler.parks), the release dispatches it (locking.handler.dispatches by release), woken it counts in locking.handler.wakes and locking.handler.parked_time', async () => {
     const retry = await topicWithSubscription(pubsub, 'otel-room');
     const key = uniqueId('otel-room');
