@@ -30,3 +30,8 @@ export function oneAtATime<T>(
   });
   return turn;
 }
+
+/** How many locks of `room` have a line in this process now (for diagnostics and tests): lines go when they empty. */
+export function linesOpen(room: WaitingRoomStore): number {
+  return lines.get(room)?.size ?? 0;
+}

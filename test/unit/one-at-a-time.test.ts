@@ -1,6 +1,10 @@
 import {strict as assert} from 'node:assert';
-import {oneAtATime} from '../../shared/waiting-room/one-at-a-time';
+import {linesOpen, oneAtATime} from '../../shared/waiting-room/one-at-a-time';
 import type {WaitingRoomStore} from '../../shared/waiting-room/types';
+
+/** Lets every callback of promises already settled run (a line is dropped in one). */
+const settledCallbacks = () =>
+  new Promise<void>(resolve => setImmediate(resolve));
 
 /** Only its identity matters to oneAtATime: each stands for one store. */
 const aRoom = () => ({}) as WaitingRoomStore;
@@ -56,14 +60,20 @@ describe('oneAtATime: one waiting-room write per lock at a time in a process', (
     assert.equal(seen.most, 3);
   });
 
-  it('a lock whose line has emptied starts its next write at once', async () => {
+  it('a lock whose line has emptied starts its next write at once, and its line is gone', async () => {
     const room = aRoom();
     const {seen, call} = recorder();
     await oneAtATime(room, 'lock', call('earlier'));
-    await Promise.all([
+    await settledCallbacks();
+    assert.equal(linesOpen(room), 0, 'no line is kept for a settled write');
+    const both = Promise.all([
       oneAtATime(room, 'lock', call('later')),
       oneAtATime(room, 'other', call('other')),
     ]);
+    assert.equal(linesOpen(room), 2, 'one line per lock while writes run');
+    await both;
+    await settledCallbacks();
     assert.equal(seen.most, 2, 'the line did not hold on to the settled write');
+    assert.equal(linesOpen(room), 0);
   });
 });
