@@ -2,6 +2,8 @@ import {strict as assert} from 'node:assert';
 import {randomUUID} from 'node:crypto';
 import {join} from 'node:path';
 import type {LockBackend} from '../../shared';
+import {retrying} from '../../shared/attempts';
+import {DEFAULT_RETRY_POLICY} from '../../shared/backoff';
 import type {WaitingRoomStore} from '../../shared/waiting-room/types';
 import {runToEnd} from '../../infra/spawn-and-wait';
 import {RaceActor, type RaceEvent} from './waiting-room-protocol';
@@ -145,9 +147,14 @@ export async function raceBehindHolder(
   assert.ok(held.acquired, 'the race lock is free at first');
   let settled = false;
   const racing = runRace(target, plan).finally(() => (settled = true));
+  // The legacy emulator may abort this ancestor query (ABORTED, "too much contention") while the
+  // children commit on the same entity group; the library's reads retry that, and so does this one.
   const parkedFirst = async () =>
-    (await room.parked(plan.identifier, plan.processes)).length >=
-    plan.processes;
+    (
+      await retrying(DEFAULT_RETRY_POLICY, () =>
+        room.parked(plan.identifier, plan.processes),
+      )
+    ).length >= plan.processes;
   const waitUntil = Date.now() + START_DELAY_MS + 30_000;
   while (!settled && Date.now() < waitUntil && !(await parkedFirst()))
     await pause(50);
