@@ -14,6 +14,9 @@ if (hasIgnoresFile) {
 
 // The project's own settings, after gts's. Destructuring away a property (`const {a: _a, ...rest}`)
 // and a parameter named `_` are how this code says "not used on purpose", as tsc's noUnused* checks accept.
+/** The store folders under shared/stores/ (stores/common is what they share). */
+const STORES = ['datastore', 'firestore', 'memcached'];
+
 const projectConfig = [
   {
     files: ['**/*.ts'],
@@ -43,6 +46,30 @@ const projectConfig = [
       ],
     },
   },
+  // The stores stand side by side: each imports the core and stores/common, never another store,
+  // so a store can be added or left out (a consumer installs only its store's client).
+  ...STORES.map(store => ({
+    files: [`shared/stores/${store}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: STORES.filter(other => other !== store).flatMap(other => [
+                `../${other}`,
+                `../${other}/*`,
+                `**/stores/${other}`,
+                `**/stores/${other}/*`,
+              ]),
+              message:
+                'a store imports the core and stores/common, never another store',
+            },
+          ],
+        },
+      ],
+    },
+  })),
 ];
 
 module.exports = [...customConfig, ...require('gts'), ...projectConfig];

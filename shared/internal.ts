@@ -5,12 +5,12 @@
  * infra/ to these two entries (eslint.config.js), so the library's inside can move freely.
  */
 export {defaultLocking} from './locking';
-export {resolveLockOptions} from './options';
+export {resolveLockOptions} from './configuration/options';
 export {identifierHashOf} from './telemetry/identifier-hash';
 export {FUNCTION_TIMEOUT_MS} from './pubsub/function-timeout';
-export {peekParked, type PeekedParked} from './peek';
-export {isLockKind} from './kinds';
-export {isStrongStore, STRONG_STORES} from './strong-store';
+export {peekParked, type PeekedParked} from './operations/peek';
+export {isLockKind} from './core/kinds';
+export {isStrongStore, STRONG_STORES} from './configuration/strong-store';
 export {
   DATABASE_ID_RULE,
   DEFAULT_DATABASE,

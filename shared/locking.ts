@@ -1,24 +1,30 @@
-import {cleanupStaleLocksIn, type cleanupStaleLocks} from './cleanup';
-import {fencedUpdateIn, type fencedUpdate} from './datastore/fenced-update';
+import {
+  cleanupStaleLocksIn,
+  type cleanupStaleLocks,
+} from './operations/cleanup';
+import {
+  fencedUpdateIn,
+  type fencedUpdate,
+} from './stores/datastore/fenced-update';
 import {
   fencedUpdateDocumentIn,
   type fencedUpdateDocument,
-} from './firestore/fenced-update-document';
-import {forceReleaseIn, type forceRelease} from './force-release';
-import {listLocksIn, type listLocks} from './list-locks';
-import {acquireIn, lockIn, type Lock, type lock} from './lock';
-import {currentRuntime} from './config';
-import type {LockingConfig} from './locking-config';
-import {peekIn, type peek} from './peek';
+} from './stores/firestore/fenced-update-document';
+import {forceReleaseIn, type forceRelease} from './operations/force-release';
+import {listLocksIn, type listLocks} from './operations/list-locks';
+import {acquireIn, lockIn, type Lock, type lock} from './core/lock';
+import {currentRuntime} from './configuration/config';
+import type {LockingConfig} from './configuration/locking-config';
+import {peekIn, type peek} from './operations/peek';
 import {lockedHandlerIn, type lockedHandler} from './pubsub/locked-handler';
-import {resolveLockingConfig} from './resolve-config';
-import {LockRuntime, type RuntimeSource} from './runtime';
+import {resolveLockingConfig} from './configuration/resolve-config';
+import {LockRuntime, type RuntimeSource} from './configuration/runtime';
 import {
   releaseByTokenIn,
   renewByTokenIn,
   type releaseByToken,
   type renewByToken,
-} from './token-release';
+} from './operations/token-release';
 
 /**
  * The library's API bound to one configuration: the module's functions, with locks on the

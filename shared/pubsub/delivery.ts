@@ -1,6 +1,6 @@
-import type {Lock} from '../lock';
-import type {LockLogger} from '../logger';
-import type {RuntimeSource} from '../runtime';
+import type {Lock} from '../core/lock';
+import type {LockLogger} from '../telemetry/logger';
+import type {RuntimeSource} from '../configuration/runtime';
 import type {Subject} from '../telemetry/lock-telemetry';
 import type {ResolvedLockedHandlerOptions} from './locked-handler-options';
 import type {Publisher} from './publisher';

@@ -1,7 +1,7 @@
 import type {PubSub} from '@google-cloud/pubsub';
-import type {BackoffPolicy} from '../backoff';
-import {LockKind} from '../kinds';
-import {resolveLockOptions} from '../options';
+import type {BackoffPolicy} from '../core/backoff';
+import {LockKind} from '../core/kinds';
+import {resolveLockOptions} from '../configuration/options';
 import {
   backoffPolicyOption,
   durationOption,

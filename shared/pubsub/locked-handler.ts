@@ -1,7 +1,7 @@
-import {sleep} from '../backoff';
-import {currentRuntime} from '../config';
-import {acquireIn, type Lock} from '../lock';
-import type {RuntimeSource} from '../runtime';
+import {sleep} from '../core/backoff';
+import {currentRuntime} from '../configuration/config';
+import {acquireIn, type Lock} from '../core/lock';
+import type {RuntimeSource} from '../configuration/runtime';
 import {EarlyDeliveryError} from './delivery-errors';
 import type {Delivery} from './delivery';
 import {

@@ -1,4 +1,4 @@
-import {equalJitterDelayMs} from '../backoff';
+import {equalJitterDelayMs} from '../core/backoff';
 import {observeRequeue} from '../telemetry/lock-telemetry';
 import {LockStillHeldError} from './delivery-errors';
 import type {Delivery} from './delivery';

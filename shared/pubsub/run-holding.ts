@@ -1,6 +1,6 @@
-import type {LockError} from '../errors';
-import type {Lock} from '../lock';
-import type {LockLogger} from '../logger';
+import type {LockError} from '../core/errors';
+import type {Lock} from '../core/lock';
+import type {LockLogger} from '../telemetry/logger';
 
 /**
  * Runs `fn` holding the lock; always releases (with `release`: the lock's own, or the waiting

@@ -1,5 +1,5 @@
-import type {LockKind} from '../kinds';
-import type {LockLogger} from '../logger';
+import type {LockKind} from '../core/kinds';
+import type {LockLogger} from '../telemetry/logger';
 import {observeRequeue} from '../telemetry/lock-telemetry';
 import {validateIdentifier} from '../validation/identifier';
 import {UnreadableMessageError} from './delivery-errors';

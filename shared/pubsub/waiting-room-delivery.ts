@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto';
-import {attemptPeek} from '../attempts';
-import {LockKind} from '../kinds';
-import {acquireIn, Lock} from '../lock';
+import {attemptPeek} from '../core/attempts';
+import {LockKind} from '../core/kinds';
+import {acquireIn, Lock} from '../core/lock';
 import {observeHandlerRun, observeRequeue} from '../telemetry/lock-telemetry';
 import {
   noteDispatch,
@@ -14,7 +14,7 @@ import {
   attemptPark,
 } from '../waiting-room/attempts';
 import {hasParked, parkable, releaseRevisionOf} from '../waiting-room/state';
-import type {LockRecord} from '../backend';
+import type {LockRecord} from '../core/backend';
 import type {
   HandOffGrant,
   ParkedMessage,

@@ -1,5 +1,5 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type {LockKind} from '../kinds';
+import type {LockKind} from '../core/kinds';
 
 /** The `node:diagnostics_channel` channel every lock event is published on, for in-process observers. */
 export const EVENTS_CHANNEL = 'cloud-functions-locking:events';

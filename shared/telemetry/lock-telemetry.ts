@@ -1,6 +1,6 @@
-import type {Grant} from '../waiting';
-import {holderIdOf} from '../holder-id';
-import type {LockKind} from '../kinds';
+import type {Grant} from '../core/waiting';
+import {holderIdOf} from '../core/holder-id';
+import type {LockKind} from '../core/kinds';
 import {
   eventsObserved,
   publishEvent,

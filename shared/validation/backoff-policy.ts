@@ -1,4 +1,4 @@
-import type {BackoffPolicy} from '../backoff';
+import type {BackoffPolicy} from '../core/backoff';
 import {durationOption, positiveDuration} from './durations';
 import {invalidArgument, describeValue} from './invalid-argument';
 import {onlyKnownFields} from './known-fields';

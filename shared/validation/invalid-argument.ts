@@ -1,4 +1,4 @@
-import {LockError} from '../errors';
+import {LockError} from '../core/errors';
 
 /** The error every rule in this module throws: the caller gets a LockError it can branch on, naming the problem. */
 export function invalidArgument(message: string): LockError {

@@ -1,6 +1,6 @@
-import {retrying} from '../attempts';
-import type {RetryPolicy} from '../backoff';
-import {BackendCallError} from '../errors';
+import {retrying} from '../core/attempts';
+import type {RetryPolicy} from '../core/backoff';
+import {BackendCallError} from '../core/errors';
 import {oneAtATime} from './one-at-a-time';
 import type {
   ClaimOutcome,

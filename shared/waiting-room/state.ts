@@ -1,4 +1,4 @@
-import type {LockRecord} from '../backend';
+import type {LockRecord} from '../core/backend';
 import type {ParkedMessage, WaitingRoomState} from './types';
 
 /**

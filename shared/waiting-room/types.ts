@@ -1,4 +1,4 @@
-import type {LockRecord} from '../backend';
+import type {LockRecord} from '../core/backend';
 
 /**
  * The waiting room: messages that found their lock held, parked in the lock's own STRONG store

@@ -2,15 +2,15 @@ import {randomUUID} from 'node:crypto';
 import type {Datastore} from '@google-cloud/datastore';
 import type {Client as MemjsClient} from 'memjs';
 import {configureLocking, Lock, LockKind} from '../../shared';
-import {intervalOf} from '../../shared/lease-keeper';
+import {intervalOf} from '../../shared/core/lease-keeper';
 import {
   DEFAULT_ENTITY_KIND,
   encodeLock,
   lockKey,
   type LockFields,
-} from '../../shared/datastore/lock-entity';
-import {MemcacheOps} from '../../shared/memcached/memcache-ops';
-import {encodeLockValue} from '../../shared/memcached/lock-value';
+} from '../../shared/stores/datastore/lock-entity';
+import {MemcacheOps} from '../../shared/stores/memcached/memcache-ops';
+import {encodeLockValue} from '../../shared/stores/memcached/lock-value';
 import {countCosts, type Cost} from './rpc-cost';
 import {median, percentile, round, timed} from './stats';
 
@@ -20,7 +20,7 @@ import {median, percentile, round, timed} from './stats';
  * same entity or value, sent through the same client. Then the cost of one lock kept for an hour.
  */
 
-/** The lease the hourly cost assumes; the keeper renews at a third of it (shared/lease-keeper.ts). */
+/** The lease the hourly cost assumes; the keeper renews at a third of it (shared/core/lease-keeper.ts). */
 export const HOURLY_LEASE_MS = 60_000;
 /** Long enough that no lease in the timed loop runs out between renewals. */
 const BENCH_LEASE_MS = 600_000;

@@ -13,13 +13,13 @@ import {
   type EntityData,
   type EntityPath,
 } from '../../shared';
-import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
-import {FirestoreCalls} from '../../shared/firestore/firestore-calls';
+import {DatastoreRpc} from '../../shared/stores/datastore/datastore-rpc';
+import {FirestoreCalls} from '../../shared/stores/firestore/firestore-calls';
 import {
   fencedStoreView,
   type FencedStoreView,
 } from '../support/fenced-store-view';
-import {documentId} from '../../shared/firestore/document-id';
+import {documentId} from '../../shared/stores/firestore/document-id';
 import {firestoreNativeClient} from '../support/firestore-native-target';
 import {delay, uniqueId} from '../support/ids';
 import {pausedWriterOutcome} from '../support/paused-fenced-writer';

@@ -4,13 +4,13 @@ import {join} from 'node:path';
 import {DocumentReference} from '@google-cloud/firestore';
 import sinon from 'sinon';
 import {configureLocking, Lock, LockKind} from '../../shared';
-import * as backoff from '../../shared/backoff';
-import {currentRuntime} from '../../shared/config';
-import type {FirestoreLockBackend} from '../../shared/firestore/firestore-backend';
-import {FirestoreCalls} from '../../shared/firestore/firestore-calls';
-import {LINGER_MS} from '../../shared/firestore/lock-watchers';
-import {LISTENED_SAFETY_POLL_MS} from '../../shared/waiting';
-import {lockKeyName} from '../../shared/datastore/lock-entity';
+import * as backoff from '../../shared/core/backoff';
+import {currentRuntime} from '../../shared/configuration/config';
+import type {FirestoreLockBackend} from '../../shared/stores/firestore/firestore-backend';
+import {FirestoreCalls} from '../../shared/stores/firestore/firestore-calls';
+import {LINGER_MS} from '../../shared/stores/firestore/lock-watchers';
+import {LISTENED_SAFETY_POLL_MS} from '../../shared/core/waiting';
+import {lockKeyName} from '../../shared/stores/common/lock-key-name';
 import {delay, uniqueId} from '../support/ids';
 import {
   firestoreNativeClient,

@@ -9,7 +9,7 @@ import {
   LockKind,
   peek,
 } from '../../shared';
-import {FirestoreCalls} from '../../shared/firestore/firestore-calls';
+import {FirestoreCalls} from '../../shared/stores/firestore/firestore-calls';
 import {delay, uniqueId} from '../support/ids';
 import {firestoreNativeClient} from '../support/firestore-native-target';
 

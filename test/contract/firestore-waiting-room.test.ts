@@ -2,9 +2,9 @@ import {strict as assert} from 'node:assert';
 import {randomUUID} from 'node:crypto';
 import sinon from 'sinon';
 import type {LockRecord} from '../../shared';
-import * as backoff from '../../shared/backoff';
-import {BackendCallError} from '../../shared/errors';
-import {FirestoreCalls} from '../../shared/firestore/firestore-calls';
+import * as backoff from '../../shared/core/backoff';
+import {BackendCallError} from '../../shared/core/errors';
+import {FirestoreCalls} from '../../shared/stores/firestore/firestore-calls';
 import type {
   HandOffGrant,
   ParkedRecord,

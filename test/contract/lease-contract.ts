@@ -16,7 +16,7 @@ import {whenAborted} from '../support/when-aborted';
 
 /**
  * Leases, the same on every backend (built per fixture, as lock-contract.ts): a lock lives exactly as long as its holder renews
- * it. The rules (shared/taking-rules.ts): a live lease is never taken or cleaned up; an expired one
+ * it. The rules (shared/core/taking-rules.ts): a live lease is never taken or cleaned up; an expired one
  * is free to every acquire; a lease-less lock keeps djangae's rules, measured from its last sign of
  * life (grant or renewal).
  */

@@ -10,7 +10,7 @@ import {
   LockError,
   peek,
 } from '../../shared';
-import {resolveLockingConfig} from '../../shared/resolve-config';
+import {resolveLockingConfig} from '../../shared/configuration/resolve-config';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {startFunctionServer} from '../support/function-server';
 import {TEST_PROJECT} from '../support/global-setup';

@@ -10,12 +10,12 @@ import {
   peek,
   releaseByToken,
 } from '../../shared';
-import {holderIdOf} from '../../shared/holder-id';
+import {holderIdOf} from '../../shared/core/holder-id';
 import {
   MemcacheOps,
   MemcacheTransportError,
-} from '../../shared/memcached/memcache-ops';
-import {lockCacheKey} from '../../shared/memcached/lock-value';
+} from '../../shared/stores/memcached/memcache-ops';
+import {lockCacheKey} from '../../shared/stores/memcached/lock-value';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {delay, uniqueId} from '../support/ids';
 import {memcacheClient} from '../support/memcache-target';

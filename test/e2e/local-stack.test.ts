@@ -7,7 +7,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Datastore} from '@google-cloud/datastore';
 import {Firestore} from '@google-cloud/firestore';
-import {documentId} from '../../shared/firestore/document-id';
+import {documentId} from '../../shared/stores/firestore/document-id';
 import {ACCOUNT_KIND} from '../../functions/example-worker';
 import {LOCAL_PROJECT} from '../../infra/local/project';
 import {READY_PREFIX} from '../../infra/local/ready-message';

@@ -7,7 +7,7 @@ import {Datastore} from '@google-cloud/datastore';
 import type {Browser, Page} from 'puppeteer-core';
 import {LOCAL_PROJECT} from '../../infra/local/project';
 import {WORK_TOPIC} from '../../infra/topology';
-import {createDatastoreBackend} from '../../shared/datastore/create-datastore-backend';
+import {createDatastoreBackend} from '../../shared/stores/datastore/create-datastore-backend';
 import {launchChromium} from '../support/chromium';
 import {startLocalStack, type LocalStack} from '../support/stack-process';
 

@@ -6,8 +6,8 @@ import {
   Lock,
   LockKind,
 } from '../../shared';
-import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
-import {decodeLock} from '../../shared/datastore/lock-entity';
+import {DatastoreRpc} from '../../shared/stores/datastore/datastore-rpc';
+import {decodeLock} from '../../shared/stores/datastore/lock-entity';
 import {delay, uniqueId} from '../support/ids';
 import {STRONG_TARGETS} from '../support/strong-targets';
 import {warmUp} from '../support/warm-up';

@@ -7,10 +7,10 @@ import {
   LockKind,
   peek,
 } from '../../shared';
-import {currentRuntime} from '../../shared/config';
-import type {DatastoreLockBackend} from '../../shared/datastore/datastore-backend';
-import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
-import {probeVersionPreconditions} from '../../shared/datastore/precondition-probe';
+import {currentRuntime} from '../../shared/configuration/config';
+import type {DatastoreLockBackend} from '../../shared/stores/datastore/datastore-backend';
+import {DatastoreRpc} from '../../shared/stores/datastore/datastore-rpc';
+import {probeVersionPreconditions} from '../../shared/stores/datastore/precondition-probe';
 import {delay, uniqueId} from '../support/ids';
 import {STRONG_TARGETS} from '../support/strong-targets';
 import {warmUp} from '../support/warm-up';

@@ -9,9 +9,9 @@ import {
   peek,
   releaseByToken,
 } from '../../shared';
-import {currentRuntime} from '../../shared/config';
-import type {DatastoreLockBackend} from '../../shared/datastore/datastore-backend';
-import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
+import {currentRuntime} from '../../shared/configuration/config';
+import type {DatastoreLockBackend} from '../../shared/stores/datastore/datastore-backend';
+import {DatastoreRpc} from '../../shared/stores/datastore/datastore-rpc';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {freePort} from '../../infra/ports';
 import {TEST_PROJECT} from '../support/global-setup';

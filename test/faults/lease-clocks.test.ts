@@ -7,8 +7,8 @@ import {
   LockKind,
   peek,
 } from '../../shared';
-import {currentRuntime} from '../../shared/config';
-import type {DatastoreLockBackend} from '../../shared/datastore/datastore-backend';
+import {currentRuntime} from '../../shared/configuration/config';
+import type {DatastoreLockBackend} from '../../shared/stores/datastore/datastore-backend';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {delay, uniqueId} from '../support/ids';
 

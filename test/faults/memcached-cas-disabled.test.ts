@@ -14,7 +14,7 @@ import {
 import {
   MemcacheOps,
   MemcacheTransportError,
-} from '../../shared/memcached/memcache-ops';
+} from '../../shared/stores/memcached/memcache-ops';
 import {uniqueId} from '../support/ids';
 import {memcacheClient} from '../support/memcache-target';
 import {plantWeakLock, storedWeakLock} from '../support/stored-weak-lock';

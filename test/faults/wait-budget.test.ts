@@ -8,8 +8,8 @@ import {
   LockKind,
   type LockingConfig,
 } from '../../shared';
-import {BUDGET_GRACE_MS} from '../../shared/budget';
-import {currentRuntime} from '../../shared/config';
+import {BUDGET_GRACE_MS} from '../../shared/core/budget';
+import {currentRuntime} from '../../shared/configuration/config';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {TEST_PROJECT} from '../support/global-setup';
 import {delay, uniqueId} from '../support/ids';

@@ -15,7 +15,7 @@ import {
   type LockedHandlerOptions,
   type PubSubCloudEvent,
 } from '../../shared';
-import {currentRuntime} from '../../shared/config';
+import {currentRuntime} from '../../shared/configuration/config';
 import type {ParkedRecord} from '../../shared/waiting-room/types';
 import {delay, uniqueId} from '../support/ids';
 import {

@@ -4,7 +4,7 @@ import {getTestServer} from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import '../../functions';
 import {configureLocking, LockKind, peek} from '../../shared';
-import {holderIdOf} from '../../shared/holder-id';
+import {holderIdOf} from '../../shared/core/holder-id';
 import {delay, uniqueId} from '../support/ids';
 import {memcacheClient} from '../support/memcache-target';
 import {DEFAULT_STRONG_TARGET, STRONG_TARGETS} from '../support/strong-targets';

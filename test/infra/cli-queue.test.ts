@@ -4,7 +4,7 @@ import {list} from '../../infra/cli/commands/list';
 import {show} from '../../infra/cli/commands/show';
 import {EXIT} from '../../infra/cli/exit-codes';
 import {configureLocking, Lock} from '../../shared';
-import {createDatastoreBackend} from '../../shared/datastore/create-datastore-backend';
+import {createDatastoreBackend} from '../../shared/stores/datastore/create-datastore-backend';
 import {runCliProcess} from '../support/cli-process';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {TEST_PROJECT} from '../support/global-setup';

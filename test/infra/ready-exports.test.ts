@@ -2,7 +2,7 @@ import {strict as assert} from 'node:assert';
 import {clientEnvironment} from '../../infra/local/client-environment';
 import {readyMessage} from '../../infra/local/ready-message';
 import {configureLocking, Lock} from '../../shared';
-import {STRONG_STORES} from '../../shared/strong-store';
+import {STRONG_STORES} from '../../shared/configuration/strong-store';
 import {runCliProcess} from '../support/cli-process';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {

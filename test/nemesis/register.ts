@@ -1,10 +1,10 @@
 import type {Datastore, Key} from '@google-cloud/datastore';
 import {fencedUpdate, FENCE_PROPERTY, type EntityData} from '../../shared';
-import {classifyDatastoreError} from '../../shared/datastore/datastore-errors';
+import {classifyDatastoreError} from '../../shared/stores/datastore/datastore-errors';
 import {
   DatastoreRpc,
   type EntityProto,
-} from '../../shared/datastore/datastore-rpc';
+} from '../../shared/stores/datastore/datastore-rpc';
 
 /**
  * The register the workers increment: one entity whose `log` lists every increment applied, in

@@ -4,13 +4,13 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {DEFAULT_RETRY_POLICY, DEFAULT_WAIT_BACKOFF} from '../../shared';
-import {BUDGET_GRACE_MS} from '../../shared/budget';
-import {backoffCeilingMs} from '../../shared/backoff';
+import {BUDGET_GRACE_MS} from '../../shared/core/budget';
+import {backoffCeilingMs} from '../../shared/core/backoff';
 import {
   decodeLock,
   DEFAULT_ENTITY_KIND,
   lockKey,
-} from '../../shared/datastore/lock-entity';
+} from '../../shared/stores/datastore/lock-entity';
 import {checkHistory, type CheckBounds, type CheckResult} from './checker';
 import type {FaultRecord, History, OpEvent} from './history';
 import {NemesisNetwork} from './network';

@@ -6,7 +6,7 @@ import {join} from 'node:path';
 import {cloudSdkRoot} from '../../infra/emulators';
 import {freePort} from '../../infra/ports';
 import {startService, type RunningService} from '../../infra/processes';
-import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
+import {DatastoreRpc} from '../../shared/stores/datastore/datastore-rpc';
 import {run} from './shell';
 
 export const NEMESIS_PROJECT = 'nemesis-project';

@@ -1,7 +1,7 @@
 import {join} from 'node:path';
 import {Datastore} from '@google-cloud/datastore';
 import {cleanupStaleLocks, configureLocking, Lock, peek} from '../../shared';
-import {holderIdOf} from '../../shared/holder-id';
+import {holderIdOf} from '../../shared/core/holder-id';
 import {delay, startNodeChild} from './child-process';
 import type {ScenarioResult} from './report';
 

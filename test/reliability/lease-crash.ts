@@ -7,7 +7,7 @@ import {
   LockKind,
   type LockingConfig,
 } from '../../shared';
-import {intervalOf} from '../../shared/lease-keeper';
+import {intervalOf} from '../../shared/core/lease-keeper';
 import {median, round} from '../bench/stats';
 import {delay, startNodeChild} from './child-process';
 import type {ScenarioResult} from './report';

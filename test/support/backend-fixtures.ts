@@ -1,13 +1,13 @@
 import type {SinonSandbox} from 'sinon';
 import type {LockingConfig} from '../../shared';
 import {LockKind} from '../../shared';
-import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
+import {DatastoreRpc} from '../../shared/stores/datastore/datastore-rpc';
 import {
   MemcacheOps,
   MemcacheStatus,
   MemcacheStatusError,
-} from '../../shared/memcached/memcache-ops';
-import {FirestoreCalls} from '../../shared/firestore/firestore-calls';
+} from '../../shared/stores/memcached/memcache-ops';
+import {FirestoreCalls} from '../../shared/stores/firestore/firestore-calls';
 import {DATASTORE_TARGETS} from './datastore-targets';
 import {firestoreNativeClient} from './firestore-native-target';
 import {memcacheClient} from './memcache-target';

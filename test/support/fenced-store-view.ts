@@ -6,8 +6,8 @@ import {
   type EntityPath,
   type LockingConfig,
 } from '../../shared';
-import {onceRecordName} from '../../shared/fenced-data';
-import {documentId} from '../../shared/firestore/document-id';
+import {onceRecordName} from '../../shared/core/fenced-data';
+import {documentId} from '../../shared/stores/firestore/document-id';
 import type {StrongTarget} from './strong-targets';
 import {firestoreNativeClient} from './firestore-native-target';
 

@@ -7,16 +7,16 @@ import type {
   ReleaseOutcome,
   RenewOutcome,
   RenewRequest,
-} from '../../shared/backend';
+} from '../../shared/core/backend';
 import {LockKind} from '../../shared';
-import {BackendCallError} from '../../shared/errors';
+import {BackendCallError} from '../../shared/core/errors';
 import type {BackendFixture} from './backend-fixtures';
 import {
   abandoned,
   expiryOf,
   lastSignOf,
   takeoverOf,
-} from '../../shared/taking-rules';
+} from '../../shared/core/taking-rules';
 
 /**
  * An in-memory backend: the contract's semantics on this process's clock, for the unit tier. It

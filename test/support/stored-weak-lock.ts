@@ -1,11 +1,11 @@
 import type {Client} from 'memjs';
-import {MemcacheOps} from '../../shared/memcached/memcache-ops';
+import {MemcacheOps} from '../../shared/stores/memcached/memcache-ops';
 import {
   DEFAULT_MEMCACHE_KEY_PREFIX,
   decodeLockValue,
   encodeLockValue,
   lockCacheKey,
-} from '../../shared/memcached/lock-value';
+} from '../../shared/stores/memcached/lock-value';
 
 /**
  * What memcached itself holds for a WEAK lock, read and written beside the library (not through

@@ -2,9 +2,9 @@ import {Datastore} from '@google-cloud/datastore';
 import {Firestore} from '@google-cloud/firestore';
 import type {SinonSandbox} from 'sinon';
 import type {LockingConfig} from '../../shared';
-import type {StrongStore} from '../../shared/strong-store';
-import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
-import {FirestoreCalls} from '../../shared/firestore/firestore-calls';
+import type {StrongStore} from '../../shared/configuration/strong-store';
+import {DatastoreRpc} from '../../shared/stores/datastore/datastore-rpc';
+import {FirestoreCalls} from '../../shared/stores/firestore/firestore-calls';
 import {DATASTORE_TARGETS, type DatastoreTarget} from './datastore-targets';
 import {
   firestoreNativeClient,

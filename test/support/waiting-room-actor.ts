@@ -8,8 +8,8 @@
 import {Datastore} from '@google-cloud/datastore';
 import {Firestore} from '@google-cloud/firestore';
 import type {LockBackend} from '../../shared';
-import {createDatastoreBackend} from '../../shared/datastore/create-datastore-backend';
-import {createFirestoreBackend} from '../../shared/firestore/create-firestore-backend';
+import {createDatastoreBackend} from '../../shared/stores/datastore/create-datastore-backend';
+import {createFirestoreBackend} from '../../shared/stores/firestore/create-firestore-backend';
 import {RaceActor, type RaceEvent} from './waiting-room-protocol';
 import {raceMessage} from './waiting-room-fixture';
 import {requiredEnv, runAsProcess} from './worker-process';

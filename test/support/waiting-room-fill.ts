@@ -1,5 +1,5 @@
 import {randomUUID} from 'node:crypto';
-import type {LockBackend} from '../../shared/backend';
+import type {LockBackend} from '../../shared/core/backend';
 import type {
   ParkedMessage,
   ParkRequest,

@@ -6,8 +6,8 @@ import {
   type LockingConfig,
   type Locking,
 } from '../../shared';
-import {defaultBackend} from '../../shared/default-backends';
-import {resolveLockingConfig} from '../../shared/resolve-config';
+import {defaultBackend} from '../../shared/configuration/default-backends';
+import {resolveLockingConfig} from '../../shared/configuration/resolve-config';
 import type {
   HandOffGrant,
   ParkedMessage,

@@ -1,7 +1,7 @@
 import {randomUUID} from 'node:crypto';
 import {performance} from 'node:perf_hooks';
 import type {LockBackend} from '../../shared';
-import {BackendCallError} from '../../shared/errors';
+import {BackendCallError} from '../../shared/core/errors';
 import {hasParked} from '../../shared/waiting-room/state';
 import type {
   HandOffGrant,

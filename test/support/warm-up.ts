@@ -1,6 +1,6 @@
 import {Lock, LockKind} from '../../shared';
-import {currentRuntime} from '../../shared/config';
-import {BackendCallError} from '../../shared/errors';
+import {currentRuntime} from '../../shared/configuration/config';
+import {BackendCallError} from '../../shared/core/errors';
 import {delay, uniqueId} from './ids';
 
 /**

@@ -1,8 +1,8 @@
 import type {Datastore} from '@google-cloud/datastore';
 import type {Firestore} from '@google-cloud/firestore';
 import {ACCOUNT_KIND} from '../../functions/example-worker';
-import {ONCE_KEY_KIND, onceRecordName} from '../../shared/fenced-data';
-import {documentId} from '../../shared/firestore/document-id';
+import {ONCE_KEY_KIND, onceRecordName} from '../../shared/core/fenced-data';
+import {documentId} from '../../shared/stores/firestore/document-id';
 import {appliedEventIds} from './worker-ledger';
 
 /** What the ordered worker (worker-ordered.ts) keeps on an account. */

@@ -1,7 +1,7 @@
 import type {Datastore} from '@google-cloud/datastore';
 import {ACCOUNT_KIND} from '../../functions/example-worker';
-import {ONCE_KEY_KIND, onceRecordName} from '../../shared/fenced-data';
-import {documentId} from '../../shared/firestore/document-id';
+import {ONCE_KEY_KIND, onceRecordName} from '../../shared/core/fenced-data';
+import {documentId} from '../../shared/stores/firestore/document-id';
 import type {StrongTarget} from './strong-targets';
 
 /** Where the example worker must be pointed to keep its locks and its ledger on `target`'s store. */

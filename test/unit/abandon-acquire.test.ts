@@ -5,8 +5,8 @@ import {
   ABANDON_SETTLED_MS,
   ABANDON_WINDOW_MS,
   abandonAcquire,
-} from '../../shared/attempts';
-import {BackendCallError} from '../../shared/errors';
+} from '../../shared/core/attempts';
+import {BackendCallError} from '../../shared/core/errors';
 import {MemoryBackend} from '../support/memory-backend';
 
 const request = {identifier: 'unit-orphan', token: 'failed-grant'};

@@ -1,7 +1,7 @@
 import {strict as assert} from 'node:assert';
-import {DEFAULT_WAIT_BACKOFF} from '../../shared/backoff';
-import {resolveLockingConfig} from '../../shared/resolve-config';
-import {LockError} from '../../shared/errors';
+import {DEFAULT_WAIT_BACKOFF} from '../../shared/core/backoff';
+import {resolveLockingConfig} from '../../shared/configuration/resolve-config';
+import {LockError} from '../../shared/core/errors';
 import {inspect} from 'node:util';
 import {resolveLockedHandlerOptions} from '../../shared/pubsub/locked-handler-options';
 import {backoffPolicyOption} from '../../shared/validation';

@@ -4,7 +4,7 @@ import {
   DEFAULT_RETRY_POLICY,
   DEFAULT_WAIT_BACKOFF,
   fullJitterDelayMs,
-} from '../../shared/backoff';
+} from '../../shared/core/backoff';
 
 describe('backoff', () => {
   it('the wait ceiling starts at 20 ms and doubles to a cap of 250 ms', () => {

@@ -41,13 +41,35 @@ describe('the import boundary around the library', function () {
       ],
       [
         'infra/cli/table.ts',
-        "import {LockKind} from '../../shared/kinds';\nvoid LockKind;\n",
+        "import {LockKind} from '../../shared/core/kinds';\nvoid LockKind;\n",
       ],
     ] as const)
       assert.ok(
         (await findings(path, source)).includes('no-restricted-imports'),
         path,
       );
+  });
+
+  it('keeps the stores side by side: one store importing another is refused, stores/common allowed', async () => {
+    const probe = 'shared/stores/firestore/firestore-backend.ts';
+    assert.ok(
+      (
+        await findings(
+          probe,
+          "import {lockKey} from '../datastore/lock-entity';\nvoid lockKey;\n",
+        )
+      ).includes('no-restricted-imports'),
+      'firestore importing datastore',
+    );
+    assert.ok(
+      !(
+        await findings(
+          probe,
+          "import {lockKeyName} from '../common/lock-key-name';\nvoid lockKeyName;\n",
+        )
+      ).includes('no-restricted-imports'),
+      'firestore importing stores/common',
+    );
   });
 
   it('allows shared and shared/internal there, and anything in test/', async () => {
@@ -58,7 +80,7 @@ describe('the import boundary around the library', function () {
       ],
       [
         'test/support/ids.ts',
-        "import {peekIn} from '../../shared/peek';\nvoid peekIn;\n",
+        "import {peekIn} from '../../shared/operations/peek';\nvoid peekIn;\n",
       ],
     ] as const)
       assert.ok(

@@ -1,7 +1,7 @@
 import {strict as assert} from 'node:assert';
 import sinon from 'sinon';
 import {createLocking, LockError, LockKind, type Lock} from '../../shared';
-import type {RenewOutcome} from '../../shared/backend';
+import type {RenewOutcome} from '../../shared/core/backend';
 import {MemoryBackend} from '../support/memory-backend';
 import {pubsubEvent} from '../support/pubsub-fixtures';
 

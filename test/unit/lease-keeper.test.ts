@@ -6,7 +6,7 @@ import {
   intervalOf,
   LeaseKeeper,
   type LeaseKeeperTarget,
-} from '../../shared/lease-keeper';
+} from '../../shared/core/lease-keeper';
 
 /** The background renewal schedule, under fake timers. */
 describe('LeaseKeeper (fake timers)', () => {
@@ -100,7 +100,7 @@ describe('LeaseKeeper (fake timers)', () => {
 
 describe('LeaseKeeper timers', () => {
   it('never keep a process alive', () => {
-    const keeper = join(__dirname, '../../shared/lease-keeper.js');
+    const keeper = join(__dirname, '../../shared/core/lease-keeper.js');
     const script = `const { LeaseKeeper } = require(${JSON.stringify(keeper)});
 new LeaseKeeper({ leaseMs: 60000, renew: async () => true, lastConfirmedAt: () => Date.now(), lost: () => {} });`;
     const started = Date.now();

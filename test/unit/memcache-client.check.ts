@@ -5,7 +5,7 @@
  */
 import type {Client} from 'memjs';
 import type {LockingConfig} from '../../shared';
-import type {MemcacheClient} from '../../shared/memcache-client';
+import type {MemcacheClient} from '../../shared/stores/memcached/memcache-client';
 
 export function memjsClientIsAMemcacheClient(client: Client): MemcacheClient {
   return client;

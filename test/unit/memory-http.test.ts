@@ -3,7 +3,7 @@ import {http} from '@google-cloud/functions-framework';
 import {getTestServer} from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import {createLocking, LockKind} from '../../shared';
-import {holderIdOf} from '../../shared/holder-id';
+import {holderIdOf} from '../../shared/core/holder-id';
 import {acquireLockHandler} from '../../functions/acquire-lock';
 import {cleanupLocksHandler} from '../../functions/cleanup-locks';
 import {releaseLockHandler} from '../../functions/release-lock';

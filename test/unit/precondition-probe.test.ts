@@ -1,9 +1,9 @@
 import {strict as assert} from 'node:assert';
 import {Datastore} from '@google-cloud/datastore';
 import sinon from 'sinon';
-import {DatastoreLockBackend} from '../../shared/datastore/datastore-backend';
-import {DatastoreRpc} from '../../shared/datastore/datastore-rpc';
-import {isGoogleEndpoint} from '../../shared/datastore/precondition-probe';
+import {DatastoreLockBackend} from '../../shared/stores/datastore/datastore-backend';
+import {DatastoreRpc} from '../../shared/stores/datastore/datastore-rpc';
+import {isGoogleEndpoint} from '../../shared/stores/datastore/precondition-probe';
 
 describe('the precondition probe runs only where the answer is unknown', () => {
   before(() => (process.env.METADATA_SERVER_DETECTION = 'none'));

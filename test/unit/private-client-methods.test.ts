@@ -10,7 +10,7 @@ import memjs from 'memjs';
  * first lock: this fails first, naming the file to revisit. Nothing here connects anywhere.
  */
 describe('the clients\u2019 undocumented methods the stores rely on', () => {
-  it("Firestore: WriteBatch._commit({retryCodes}) sends the batch with the caller's retry codes (shared/firestore/firestore-calls.ts)", () => {
+  it("Firestore: WriteBatch._commit({retryCodes}) sends the batch with the caller's retry codes (shared/stores/firestore/firestore-calls.ts)", () => {
     const batch = new Firestore({projectId: 'p'}).batch() as unknown as {
       _commit?: unknown;
     };
@@ -32,7 +32,7 @@ describe('the clients\u2019 undocumented methods the stores rely on', () => {
     );
   });
 
-  it('Datastore: clients_, the map of generated clients a Datastore object shares its channel through (shared/datastore/datastore-rpc.ts)', () => {
+  it('Datastore: clients_, the map of generated clients a Datastore object shares its channel through (shared/stores/datastore/datastore-rpc.ts)', () => {
     const datastore = new Datastore({projectId: 'p'}) as unknown as {
       clients_?: unknown;
     };
@@ -42,7 +42,7 @@ describe('the clients\u2019 undocumented methods the stores rely on', () => {
     );
   });
 
-  it('memjs: perform(key, request, seq, callback, retries), incrSeq() and seq (shared/memcached/memcache-ops.ts)', () => {
+  it('memjs: perform(key, request, seq, callback, retries), incrSeq() and seq (shared/stores/memcached/memcache-ops.ts)', () => {
     const client = memjs.Client.create('127.0.0.1:1') as unknown as {
       perform?: unknown;
       incrSeq?: unknown;

@@ -1,7 +1,7 @@
 import {strict as assert} from 'node:assert';
 import {clientEnvironment} from '../../infra/local/client-environment';
 import {readyMessage, READY_PREFIX} from '../../infra/local/ready-message';
-import {STRONG_STORES} from '../../shared/strong-store';
+import {STRONG_STORES} from '../../shared/configuration/strong-store';
 import {exportedVariables} from '../support/ready-exports';
 
 const EMULATORS = {

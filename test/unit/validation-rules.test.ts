@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert';
 import {inspect} from 'node:util';
-import {LockError} from '../../shared/errors';
+import {LockError} from '../../shared/core/errors';
 import {
   databaseIdOption,
   durationOption,

@@ -9,8 +9,8 @@ import {
   peek,
   type LockOptions,
 } from '../../shared';
-import {resolveLockingConfig} from '../../shared/resolve-config';
-import {resolveLockOptions} from '../../shared/options';
+import {resolveLockingConfig} from '../../shared/configuration/resolve-config';
+import {resolveLockOptions} from '../../shared/configuration/options';
 
 const invalid = (error: unknown) =>
   error instanceof LockError && error.code === 'INVALID_ARGUMENT';

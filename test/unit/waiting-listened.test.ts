@@ -1,13 +1,13 @@
 import {strict as assert} from 'node:assert';
 import sinon from 'sinon';
-import type {LockWatch} from '../../shared/backend';
-import {DEFAULT_WAIT_BACKOFF} from '../../shared/backoff';
-import {LocalWaitQueue} from '../../shared/local-queue';
+import type {LockWatch} from '../../shared/core/backend';
+import {DEFAULT_WAIT_BACKOFF} from '../../shared/core/backoff';
+import {LocalWaitQueue} from '../../shared/core/local-queue';
 import {
   acquireWithWaiting,
   LISTENED_SAFETY_POLL_MS,
   type WaitSettings,
-} from '../../shared/waiting';
+} from '../../shared/core/waiting';
 import {MemoryBackend} from '../support/memory-backend';
 
 const ID = 'unit-listened-lock';

@@ -1,10 +1,10 @@
 import {strict as assert} from 'node:assert';
 import sinon from 'sinon';
-import {DEFAULT_WAIT_BACKOFF} from '../../shared/backoff';
-import {BackendCallError} from '../../shared/errors';
+import {DEFAULT_WAIT_BACKOFF} from '../../shared/core/backoff';
+import {BackendCallError} from '../../shared/core/errors';
 import {LockKind} from '../../shared';
-import {LocalWaitQueue} from '../../shared/local-queue';
-import {acquireWithWaiting, type WaitSettings} from '../../shared/waiting';
+import {LocalWaitQueue} from '../../shared/core/local-queue';
+import {acquireWithWaiting, type WaitSettings} from '../../shared/core/waiting';
 import {MemoryBackend} from '../support/memory-backend';
 
 const ID = 'unit-lock';

@@ -4,7 +4,7 @@ import {
   encodeLockValue,
   expirySeconds,
   lockCacheKey,
-} from '../../shared/memcached/lock-value';
+} from '../../shared/stores/memcached/lock-value';
 
 describe('WEAK lock values', () => {
   const now = Date.UTC(2026, 10, 26);

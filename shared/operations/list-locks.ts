@@ -1,0 +1,70 @@
+import {currentRuntime} from '../configuration/config';
+import type {RuntimeSource} from '../configuration/runtime';
+import {LockError} from '../core/errors';
+import {typeOf} from '../validation';
+import {LockKind} from '../core/kinds';
+import {durationOption} from '../validation';
+import {describeHolder, type PeekedLock} from './peek';
+
+export interface ListLocksOptions {
+  /** Only identifiers that start with this. */
+  prefix?: string;
+  /** Only locks granted at least this long ago (this host's clock against the holder's). */
+  olderThanMs?: number;
+  /** At most this many. Default: 1,000. */
+  limit?: number;
+}
+
+export const DEFAULT_LIST_LIMIT = 1000;
+
+/**
+ * The STRONG locks held now, oldest grant first, as `peek()` describes them (never a token). For
+ * operators' tools. A lock whose lease ran out but that nobody has taken or cleaned up yet is
+ * still listed: its `expiresAt` says so. WEAK locks cannot be listed: memcached has no way to
+ * enumerate its keys (look one up with `peek(identifier, { kind: WEAK })`).
+ */
+export function listLocks(
+  options: ListLocksOptions = {},
+): Promise<PeekedLock[]> {
+  return listLocksIn(currentRuntime, options);
+}
+
+export async function listLocksIn(
+  runtimeOf: RuntimeSource,
+  options: ListLocksOptions = {},
+): Promise<PeekedLock[]> {
+  if (options === null || typeof options !== 'object')
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `listLocks takes an object, got ${typeOf(options)}`,
+    );
+  if (options.prefix !== undefined && typeof options.prefix !== 'string') {
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `prefix must be a string, got ${typeOf(options.prefix)}`,
+    );
+  }
+  const olderThanMs = durationOption('olderThanMs', options.olderThanMs);
+  const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `limit must be a whole number >= 1, got ${String(limit)}`,
+    );
+  const runtime = runtimeOf();
+  const backend = await runtime.backend(LockKind.STRONG);
+  if (!backend.list)
+    throw new LockError(
+      'BACKEND_FAILURE',
+      'the STRONG backend cannot list its locks',
+      {kind: LockKind.STRONG},
+    );
+  const records = await backend.list({
+    limit,
+    ...(options.prefix === undefined ? {} : {prefix: options.prefix}),
+    ...(olderThanMs === undefined
+      ? {}
+      : {acquiredBefore: new Date(Date.now() - olderThanMs)}),
+  });
+  return records.map(describeHolder);
+}

@@ -1,0 +1,80 @@
+import type {DocumentReference} from '@google-cloud/firestore';
+import {currentRuntime} from '../../configuration/config';
+import {LockError} from '../../core/errors';
+import {
+  checkKindWritable,
+  type EntityUpdate,
+  type FencedWriteOptions,
+  type FencedWriteResult,
+} from '../../core/fenced-data';
+import {fencedWriteWithRetries} from '../../core/fenced-write';
+import type {RuntimeSource} from '../../configuration/runtime';
+
+/**
+ * Firestore native mode's `fencedUpdate`: writes the document `ref` with what `update` makes of
+ * its current data (`undefined` when it does not exist or was deleted by a fenced delete), only
+ * if `fence` is at least the highest fence that ever wrote it, and records `fence` as that highest
+ * (in the document, FENCE_PROPERTY, and in its fence record, which a delete or a plain `set` of
+ * the document leaves in place). A lower fence rejects LockError `STALE_FENCE` and nothing is
+ * written. With `onceKey`, a second write of the same document with it applies nothing and
+ * resolves `{applied: false, reason: 'duplicate'}`. The same write as a held lock's
+ * `held.fencedUpdate(path, ...)` on a Firestore store.
+ */
+export function fencedUpdateDocument(
+  ref: DocumentReference,
+  /** `held.fence` of a STRONG lock (a WEAK lock's `undefined` is refused). */
+  fence: bigint | undefined,
+  update: EntityUpdate,
+  options?: FencedWriteOptions,
+): Promise<FencedWriteResult> {
+  return fencedUpdateDocumentIn(currentRuntime, ref, fence, update, options);
+}
+
+export async function fencedUpdateDocumentIn(
+  runtimeOf: RuntimeSource,
+  ref: DocumentReference,
+  fence: bigint | undefined,
+  update: EntityUpdate,
+  options?: FencedWriteOptions,
+): Promise<FencedWriteResult> {
+  if (typeof fence !== 'bigint' || fence < 0n)
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `fencedUpdateDocument needs a STRONG lock's fence (a non-negative bigint; WEAK locks have none), got ${typeof fence === 'bigint' ? String(fence) : typeof fence}`,
+    );
+  if (
+    ref === null ||
+    typeof ref !== 'object' ||
+    typeof (ref as Partial<DocumentReference>).path !== 'string' ||
+    typeof (ref as Partial<DocumentReference>).firestore !== 'object'
+  )
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      'fencedUpdateDocument needs a Firestore DocumentReference',
+    );
+  if (typeof update !== 'function')
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      'fencedUpdateDocument needs an update function',
+    );
+  ref.path
+    .split('/')
+    .filter((_, index) => index % 2 === 0)
+    .forEach(collection => checkKindWritable(collection));
+  const {config} = runtimeOf();
+  const [{FirestoreCalls}, {FirestoreFencedWriter}] = await Promise.all([
+    import('./firestore-calls'),
+    import('./fenced-write'),
+  ]);
+  const writer = new FirestoreFencedWriter(
+    new FirestoreCalls(ref.firestore, config.rpcTimeoutMs),
+  );
+  return fencedWriteWithRetries(
+    config.retry,
+    config.onceKeyRetentionMs,
+    request => writer.write(ref, request),
+    fence,
+    update,
+    options,
+  );
+}
