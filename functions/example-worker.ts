@@ -4,7 +4,7 @@ import {
   lockedHandler,
   type LockedHandlerOptions,
   type PubSubCloudEvent,
-} from '../shared';
+} from '../shared/pubsub';
 import {log} from './log';
 // Names only (no imports of its own): the retry topic `npm start` and `npm run deploy` create.
 import {RETRY_TOPIC} from '../infra/topology';

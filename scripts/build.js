@@ -18,6 +18,7 @@
 const {spawnSync} = require('node:child_process');
 const {
   chmodSync,
+  copyFileSync,
   existsSync,
   readdirSync,
   readFileSync,
@@ -89,6 +90,18 @@ function makeBinsExecutable() {
   }
 }
 
+/**
+ * dist/shared is the library's package (`npm run pack` packs it): its manifest is
+ * shared/package.json (the entries, the store clients as optional peers), beside the README.
+ */
+function shipLibraryManifest() {
+  for (const [from, to] of [
+    ['shared/package.json', 'dist/shared/package.json'],
+    ['README.md', 'dist/shared/README.md'],
+  ])
+    copyFileSync(join(REPO, from), join(REPO, to));
+}
+
 if (existsSync(BUILD_INFO) && someOutputMissing()) {
   console.log(
     'build: dist/ lacks outputs its build-info file claims: compiling everything',
@@ -103,3 +116,4 @@ const tsc = spawnSync(
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 pruneStaleOutputs(DIST);
 makeBinsExecutable();
+shipLibraryManifest();

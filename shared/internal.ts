@@ -4,11 +4,14 @@
  * instance. Not for library users: it may change in any release. A lint rule keeps functions/ and
  * infra/ to these two entries (eslint.config.js), so the library's inside can move freely.
  */
+import {currentRuntime} from './configuration/config';
+import {peekParkedIn, type PeekedParked} from './operations/peek';
+
 export {defaultLocking} from './locking';
 export {resolveLockOptions} from './configuration/options';
 export {identifierHashOf} from './telemetry/identifier-hash';
 export {FUNCTION_TIMEOUT_MS} from './pubsub/function-timeout';
-export {peekParked, type PeekedParked} from './operations/peek';
+export type {PeekedParked} from './operations/peek';
 export {isLockKind} from './core/kinds';
 export {isStrongStore, STRONG_STORES} from './configuration/strong-store';
 export {
@@ -30,3 +33,10 @@ export {
   typeOf,
   type GoogleCloudName,
 } from './validation';
+
+/** What lockedHandler parked on a STRONG lock, for operators' tools: the default instance's. */
+export const peekParked = (
+  identifier: string,
+  limit: number,
+): Promise<PeekedParked[] | undefined> =>
+  peekParkedIn(currentRuntime, identifier, limit);

@@ -13,6 +13,7 @@ export function configureLocking(config: LockingConfig = {}): void {
   current = new LockRuntime(resolveLockingConfig(config));
 }
 
+/** @internal */
 export function currentRuntime(): LockRuntime {
   current ??= new LockRuntime(resolveLockingConfig({}));
   return current;

@@ -1,6 +1,6 @@
 import type {LockBackend} from '../core/backend';
 import {LockKind} from '../core/kinds';
-import type {ResolvedLockingConfig} from './locking-config';
+import type {ResolvedLockingConfig} from './resolved-config';
 
 /**
  * The backend of a kind the configuration gave none for, built from its clients or the

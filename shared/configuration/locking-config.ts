@@ -1,12 +1,14 @@
-import type {Datastore} from '@google-cloud/datastore';
-import type {Firestore} from '@google-cloud/firestore';
 import type {LockBackend} from '../core/backend';
 import type {BackoffPolicy, RetryPolicy} from '../core/backoff';
 import type {LockLogger} from '../telemetry/logger';
 import type {MemcacheClient} from '../stores/memcached/memcache-client';
 import type {StrongStore} from './strong-store';
 
-/** Everything is optional: with nothing configured, clients are built from the environment. */
+/**
+ * Everything is optional: with nothing configured, clients are built from the environment. The
+ * store clients' own fields (`datastore`, `firestore`) come with their entries,
+ * `cloud-functions-locking/datastore` and `/firestore`, so this entry names no Google client.
+ */
 export interface LockingConfig {
   /**
    * STRONG locks' backend, such as `createDatastoreBackend(datastore, {...})` (a backend or a promise
@@ -18,18 +20,11 @@ export interface LockingConfig {
   weak?: LockBackend | Promise<LockBackend> | undefined;
   /** Where the library logs what it did on its own (lockedHandler, forceRelease). Default: nowhere. */
   logger?: LockLogger | undefined;
-  /** STRONG locks' client. Default: `new Datastore()`, which reads GOOGLE_CLOUD_PROJECT, DATASTORE_EMULATOR_HOST, ... */
-  datastore?: Datastore | undefined;
   /**
    * STRONG locks' store: `datastore` (Cloud Datastore / Firestore in Datastore mode) or `firestore`
    * (Firestore in native mode). Default: `firestore` when a `firestore` client is given, else `datastore`.
    */
   strongStore?: StrongStore | undefined;
-  /**
-   * STRONG locks' client on Firestore in native mode, such as `new Firestore()` (which reads
-   * GOOGLE_CLOUD_PROJECT, FIRESTORE_EMULATOR_HOST, ...). Giving one selects that store.
-   */
-  firestore?: Firestore | undefined;
   /**
    * The Datastore-mode database of the client the library builds (not used with `datastore`: give
    * your own client its database). Default: the project's default database. A Firebase project's
@@ -69,23 +64,4 @@ export interface TelemetryConfig {
    * carry either.
    */
   recordIdentifiers?: boolean;
-}
-
-export interface ResolvedLockingConfig {
-  readonly strong: LockBackend | Promise<LockBackend> | undefined;
-  readonly weak: LockBackend | Promise<LockBackend> | undefined;
-  readonly logger: LockLogger;
-  readonly strongStore: StrongStore;
-  readonly datastore: Datastore | undefined;
-  readonly firestore: Firestore | undefined;
-  readonly databaseId: string | undefined;
-  readonly namespace: string | undefined;
-  readonly entityKind: string;
-  readonly memcache: MemcacheClient | undefined;
-  readonly memcacheKeyPrefix: string;
-  readonly rpcTimeoutMs: number;
-  readonly waitBackoff: BackoffPolicy;
-  readonly retry: RetryPolicy;
-  readonly telemetry: {readonly recordIdentifiers: boolean};
-  readonly onceKeyRetentionMs: number;
 }

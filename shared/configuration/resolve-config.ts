@@ -2,11 +2,8 @@ import {backendOption} from './backend-option';
 import {DEFAULT_RETRY_POLICY, DEFAULT_WAIT_BACKOFF} from '../core/backoff';
 import {LockError} from '../core/errors';
 import {DEFAULT_ONCE_KEY_RETENTION_MS} from '../core/fenced-data';
-import type {
-  LockingConfig,
-  ResolvedLockingConfig,
-  TelemetryConfig,
-} from './locking-config';
+import type {LockingConfig, TelemetryConfig} from './locking-config';
+import type {ResolvedLockingConfig} from './resolved-config';
 import {loggerOption} from '../telemetry/logger';
 import {
   backoffPolicyOption,

@@ -3,7 +3,7 @@ import {checkKind, slotOf} from './backend-option';
 import {defaultBackend} from './default-backends';
 import type {LockKind} from '../core/kinds';
 import {LocalWaitQueue} from '../core/local-queue';
-import type {ResolvedLockingConfig} from './locking-config';
+import type {ResolvedLockingConfig} from './resolved-config';
 
 /**
  * A configuration in force plus what it lazily builds: one backend per kind (the one given, or

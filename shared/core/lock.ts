@@ -354,7 +354,10 @@ export class Lock<K extends LockKind = LockKind> {
   }
 }
 
-/** `Lock.acquire` on the runtime `runtimeOf` gives. */
+/**
+ * `Lock.acquire` on the runtime `runtimeOf` gives.
+ * @internal
+ */
 export function acquireIn<K extends LockKind = LockKind.STRONG>(
   runtimeOf: RuntimeSource,
   identifier: string,
@@ -434,12 +437,10 @@ export interface LockGuard {
   ): (...args: A) => Promise<R | undefined>;
 }
 
-/** djangae's `lock(identifier, ...)`, as a guard. Bad input throws here, at definition time. */
-export function lock(identifier: string, options?: LockOptions): LockGuard {
-  return lockIn(currentRuntime, identifier, options);
-}
-
-/** `lock` on the runtime `runtimeOf` gives when the guard runs. */
+/**
+ * `lock` on the runtime `runtimeOf` gives when the guard runs.
+ * @internal
+ */
 export function lockIn(
   runtimeOf: RuntimeSource,
   identifier: string,

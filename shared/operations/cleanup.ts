@@ -1,6 +1,5 @@
 import {randomUUID} from 'node:crypto';
 import {attemptCleanup, retrying} from '../core/attempts';
-import {currentRuntime} from '../configuration/config';
 import type {LockRuntime, RuntimeSource} from '../configuration/runtime';
 import {DEFAULT_HANDOFF_LEASE_MS} from '../pubsub/locked-handler-options';
 import {Publisher} from '../pubsub/publisher';
@@ -14,24 +13,7 @@ import {noteDispatch} from '../telemetry/waiting-room-telemetry';
 /** djangae's default: a lock older than 10 minutes is taken to be abandoned. */
 export const DEFAULT_CLEANUP_MAX_AGE_MS = 10 * 60 * 1000;
 
-/**
- * Deletes abandoned STRONG locks, and the fenced writes' once-key records past their retention
- * (counted to the configured logger; fence records are never removed: they are what refuses a
- * stale write).
- * Abandoned locks: leased ones whose lease has expired; lease-less ones whose last
- * sign of life (grant or renewal) is older than `maxAgeMs`, or past their own steal time. A live
- * lease is never deleted, whatever `maxAgeMs`, and neither is a lock re-acquired or renewed after
- * it was found. Judged on the store's clock where it reports one; `now` (this host's clock by
- * default) only picks the candidates there. Resolves the number deleted, and the number of
- * stranded waiting rooms whose oldest parked message it dispatched (see dispatchStranded). WEAK locks need no
- * cleanup: memcached expires leased and stealable ones and evicts the rest.
- */
-export function cleanupStaleLocks(
-  options: {maxAgeMs?: number; now?: Date} = {},
-): Promise<{deleted: number; dispatched: number}> {
-  return cleanupStaleLocksIn(currentRuntime, options);
-}
-
+/** @internal */
 export async function cleanupStaleLocksIn(
   runtimeOf: RuntimeSource,
   options: {maxAgeMs?: number; now?: Date} = {},

@@ -1,5 +1,4 @@
 import {attemptPeek, attemptRelease} from '../core/attempts';
-import {currentRuntime} from '../configuration/config';
 import type {RuntimeSource} from '../configuration/runtime';
 import {LockError} from '../core/errors';
 import {validateIdentifier} from '../validation';
@@ -11,21 +10,7 @@ import {releaseRevisionOf} from '../waiting-room/state';
 /** A lock that changes hands this often while an operator removes it is in active use: stop. */
 const MAX_TRIES = 5;
 
-/**
- * An operator's forced release: removes whatever lock `identifier` has now, whoever holds it, and
- * logs what it removed (never the token) to the configured logger. Resolves the holder it removed, or `null` when the lock
- * was free. The holder learns of it only when its own release (or renewal) answers `false`.
- *
- * The removal is still conditional on the holder it read, so a lock that changed hands between the
- * read and the delete is read again rather than removed blindly.
- */
-export function forceRelease(
-  identifier: string,
-  options: {kind?: LockKind} = {},
-): Promise<PeekedLock | null> {
-  return forceReleaseIn(currentRuntime, identifier, options);
-}
-
+/** @internal */
 export async function forceReleaseIn(
   runtimeOf: RuntimeSource,
   identifier: string,

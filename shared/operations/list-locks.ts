@@ -1,4 +1,3 @@
-import {currentRuntime} from '../configuration/config';
 import type {RuntimeSource} from '../configuration/runtime';
 import {LockError} from '../core/errors';
 import {typeOf} from '../validation';
@@ -17,18 +16,7 @@ export interface ListLocksOptions {
 
 export const DEFAULT_LIST_LIMIT = 1000;
 
-/**
- * The STRONG locks held now, oldest grant first, as `peek()` describes them (never a token). For
- * operators' tools. A lock whose lease ran out but that nobody has taken or cleaned up yet is
- * still listed: its `expiresAt` says so. WEAK locks cannot be listed: memcached has no way to
- * enumerate its keys (look one up with `peek(identifier, { kind: WEAK })`).
- */
-export function listLocks(
-  options: ListLocksOptions = {},
-): Promise<PeekedLock[]> {
-  return listLocksIn(currentRuntime, options);
-}
-
+/** @internal */
 export async function listLocksIn(
   runtimeOf: RuntimeSource,
   options: ListLocksOptions = {},

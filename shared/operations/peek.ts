@@ -1,6 +1,5 @@
 import {attemptPeek, retrying} from '../core/attempts';
 import type {LockRecord} from '../core/backend';
-import {currentRuntime} from '../configuration/config';
 import type {RuntimeSource} from '../configuration/runtime';
 import {holderIdOf} from '../core/holder-id';
 import {validateIdentifier} from '../validation';
@@ -33,14 +32,7 @@ export interface PeekedLock {
   readonly waiting?: PeekedWaiting;
 }
 
-/** The current holder of `identifier`, or `null` when the lock is free. */
-export function peek(
-  identifier: string,
-  options: {kind?: LockKind} = {},
-): Promise<PeekedLock | null> {
-  return peekIn(currentRuntime, identifier, options);
-}
-
+/** @internal */
 export async function peekIn(
   runtimeOf: RuntimeSource,
   identifier: string,
@@ -57,6 +49,7 @@ export async function peekIn(
   return record ? describeHolder(record) : null;
 }
 
+/** @internal */
 export function describeHolder(record: LockRecord): PeekedLock {
   return {
     identifier: record.identifier,
@@ -92,6 +85,7 @@ export interface PeekedParked {
  * The messages lockedHandler parked on a STRONG lock, oldest first, at most `limit`; `undefined`
  * when the store keeps no waiting room. For operators' tools: a vacant lock (released outside
  * lockedHandler with messages parked) has no holder for peek() to describe, yet its room is here.
+ * @internal
  */
 export async function peekParkedIn(
   runtimeOf: RuntimeSource,
@@ -112,11 +106,4 @@ export async function peekParkedIn(
     orderingKey: record.orderingKey,
     bytes: record.data.length,
   }));
-}
-
-export function peekParked(
-  identifier: string,
-  limit: number,
-): Promise<PeekedParked[] | undefined> {
-  return peekParkedIn(currentRuntime, identifier, limit);
 }

@@ -1,5 +1,4 @@
 import {attemptRelease, attemptRenew} from '../core/attempts';
-import {currentRuntime} from '../configuration/config';
 import type {RuntimeSource} from '../configuration/runtime';
 import {LockError} from '../core/errors';
 import {typeOf, validateIdentifier} from '../validation';
@@ -12,19 +11,7 @@ import {observeRelease, observeRenew} from '../telemetry/lock-telemetry';
 /** Tokens are UUIDs; anything much longer is not one of ours. */
 export const MAX_TOKEN_LENGTH = 256;
 
-/**
- * Releases the lock `identifier` on behalf of the holder of `token`, for callers that hold only the
- * token (the HTTP API, another process). `true` when that token held it and it was removed; `false`
- * when the lock is free or another token holds it, which is then left untouched.
- */
-export function releaseByToken(
-  identifier: string,
-  token: string,
-  options: {kind?: LockKind} = {},
-): Promise<boolean> {
-  return releaseByTokenIn(currentRuntime, identifier, token, options);
-}
-
+/** @internal */
 export async function releaseByTokenIn(
   runtimeOf: RuntimeSource,
   identifier: string,
@@ -48,21 +35,7 @@ export async function releaseByTokenIn(
   }
 }
 
-/**
- * Renews the lock `identifier` on behalf of the holder of `token` (the HTTP API, another process):
- * its lease runs `leaseMs` from now (default: the grant's own lease); a lease-less grant's last
- * sign of life becomes now. `null` when that token does not hold the lock; otherwise when the lock
- * now becomes takeable, on this host's clock (absent for a lease-less lock without a steal time).
- * Without the grant's revision the store reads the lock first (a transaction, or a get).
- */
-export function renewByToken(
-  identifier: string,
-  token: string,
-  options: {kind?: LockKind; leaseMs?: number} = {},
-): Promise<{expiresAt: Date | undefined} | null> {
-  return renewByTokenIn(currentRuntime, identifier, token, options);
-}
-
+/** @internal */
 export async function renewByTokenIn(
   runtimeOf: RuntimeSource,
   identifier: string,
@@ -94,6 +67,7 @@ export async function renewByTokenIn(
   return outcome.renewed ? {expiresAt: outcome.record.expiresAt} : null;
 }
 
+/** @internal */
 export function validateToken(token: unknown): asserts token is string {
   if (
     typeof token !== 'string' ||

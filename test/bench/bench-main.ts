@@ -18,7 +18,8 @@ import {runToEnd} from '../../infra/spawn-and-wait';
 import {commandLineOrUsage} from '../support/main-command-line';
 import {parseBenchArgs} from './bench-options';
 import type {RunningService} from '../../infra/processes';
-import {configureLocking, Lock, lockedHandler} from '../../shared';
+import {configureLocking, Lock} from '../../shared';
+import {lockedHandler} from '../../shared/pubsub';
 import {
   firestoreFloor,
   floor,

@@ -19,10 +19,10 @@ import type {RunningService} from '../../infra/processes';
 import {
   configureLocking,
   Lock,
-  lockedHandler,
   LockKind,
   type LockingConfig,
 } from '../../shared';
+import {lockedHandler} from '../../shared/pubsub';
 import {whenAborted} from '../support/when-aborted';
 import {percentile, round} from './stats';
 

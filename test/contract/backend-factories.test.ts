@@ -1,15 +1,15 @@
 import {strict as assert} from 'node:assert';
 import {
   configureLocking,
-  createDatastoreBackend,
-  createFirestoreBackend,
   createLocking,
-  createMemcachedBackend,
   Lock,
   LockKind,
   peek,
   type LockBackend,
 } from '../../shared';
+import {createDatastoreBackend} from '../../shared/stores/datastore';
+import {createFirestoreBackend} from '../../shared/stores/firestore';
+import {createMemcachedBackend} from '../../shared/stores/memcached';
 import {uniqueId} from '../support/ids';
 import {memcacheClient} from '../support/memcache-target';
 import {STRONG_TARGETS} from '../support/strong-targets';

@@ -2,11 +2,11 @@ import {strict as assert} from 'node:assert';
 import type {Datastore} from '@google-cloud/datastore';
 import {
   configureLocking,
-  fencedUpdate,
   FENCE_PROPERTY,
   LockError,
   type EntityData,
 } from '../../shared';
+import {fencedUpdate} from '../../shared/stores/datastore';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {plainEntity} from '../support/fenced-store-view';
 import {pausedWriterOutcome} from '../support/paused-fenced-writer';

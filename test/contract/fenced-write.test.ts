@@ -5,7 +5,6 @@ import {
   configureLocking,
   FENCE_PROPERTY,
   FENCE_RECORD_KIND,
-  fencedUpdateDocument,
   Lock,
   LockError,
   LockKind,
@@ -13,6 +12,7 @@ import {
   type EntityData,
   type EntityPath,
 } from '../../shared';
+import {fencedUpdateDocument} from '../../shared/stores/firestore';
 import {DatastoreRpc} from '../../shared/stores/datastore/datastore-rpc';
 import {FirestoreCalls} from '../../shared/stores/firestore/firestore-calls';
 import {

@@ -7,11 +7,11 @@ import {
   configureLocking,
   forceRelease,
   Lock,
-  lockedHandler,
   LockError,
   LockKind,
   peek,
 } from '../../shared';
+import {lockedHandler} from '../../shared/pubsub';
 import {FUNCTION_TIMEOUT_MS} from '../../shared/pubsub/function-timeout';
 import {
   DEFAULT_HANDLER_LEASE_MS,

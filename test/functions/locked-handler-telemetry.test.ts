@@ -1,11 +1,7 @@
 import {strict as assert} from 'node:assert';
 import type {PubSub} from '@google-cloud/pubsub';
-import {
-  ATTEMPT_ATTRIBUTE,
-  configureLocking,
-  Lock,
-  lockedHandler,
-} from '../../shared';
+import {ATTEMPT_ATTRIBUTE, lockedHandler} from '../../shared/pubsub';
+import {configureLocking, Lock} from '../../shared';
 import {DATASTORE_TARGETS} from '../support/datastore-targets';
 import {delay, uniqueId} from '../support/ids';
 import {OtelMemory} from '../support/otel-memory';

@@ -1,15 +1,13 @@
 import {strict as assert} from 'node:assert';
 import type {PubSub} from '@google-cloud/pubsub';
+import {configureLocking, LockKind, MAX_IDENTIFIER_BYTES} from '../../shared';
 import {
-  configureLocking,
   DEAD_LETTER_DETAIL_ATTRIBUTE,
   DEAD_LETTER_REASON_ATTRIBUTE,
   lockedHandler,
-  LockKind,
-  MAX_IDENTIFIER_BYTES,
   UnreadableMessageError,
   type PubSubCloudEvent,
-} from '../../shared';
+} from '../../shared/pubsub';
 import {uniqueId} from '../support/ids';
 import {
   keyOf,

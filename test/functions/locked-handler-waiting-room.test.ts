@@ -3,17 +3,19 @@ import {Topic, type Message, type PubSub} from '@google-cloud/pubsub';
 import sinon from 'sinon';
 import {
   ATTEMPT_ATTRIBUTE,
-  cleanupStaleLocks,
-  configureLocking,
   DEAD_LETTER_REASON_ATTRIBUTE,
-  Lock,
   lockedHandler,
-  LockKind,
   PARK_ID_ATTRIBUTE,
   PARK_SEQ_ATTRIBUTE,
-  peek,
   type LockedHandlerOptions,
   type PubSubCloudEvent,
+} from '../../shared/pubsub';
+import {
+  cleanupStaleLocks,
+  configureLocking,
+  Lock,
+  LockKind,
+  peek,
 } from '../../shared';
 import {currentRuntime} from '../../shared/configuration/config';
 import type {ParkedRecord} from '../../shared/waiting-room/types';

@@ -3,19 +3,15 @@ import {Topic, type PubSub} from '@google-cloud/pubsub';
 import sinon from 'sinon';
 import {
   ATTEMPT_ATTRIBUTE,
-  configureLocking,
   DEAD_LETTER_REASON_ATTRIBUTE,
   EarlyDeliveryError,
-  Lock,
   lockedHandler,
-  LockError,
-  LockKind,
   LockStillHeldError,
   NOT_BEFORE_ATTRIBUTE,
   ORDERING_KEY_ATTRIBUTE,
-  peek,
   type PubSubCloudEvent,
-} from '../../shared';
+} from '../../shared/pubsub';
+import {configureLocking, Lock, LockError, LockKind, peek} from '../../shared';
 import {cloudLoggingLogger} from '../../functions/cloud-logging';
 import {delay, uniqueId} from '../support/ids';
 import {

@@ -1,5 +1,6 @@
 import type {Datastore, Key} from '@google-cloud/datastore';
-import {fencedUpdate, FENCE_PROPERTY, type EntityData} from '../../shared';
+import {fencedUpdate} from '../../shared/stores/datastore';
+import {FENCE_PROPERTY, type EntityData} from '../../shared';
 import {classifyDatastoreError} from '../../shared/stores/datastore/datastore-errors';
 import {
   DatastoreRpc,

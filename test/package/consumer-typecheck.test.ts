@@ -1,5 +1,11 @@
 import {strict as assert} from 'node:assert';
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {runToEnd} from '../../infra/spawn-and-wait';
@@ -7,10 +13,12 @@ import {runToEnd} from '../../infra/spawn-and-wait';
 const REPO = join(__dirname, '../../..');
 
 /**
- * What a user does: `npm pack`, install the tarball into a fresh project next to TypeScript, and
- * compile a function against the public types with `strict` and without `skipLibCheck`, so every
- * .d.ts the package ships, and every one it imports, is checked. The install resolves from npm's
- * cache when it can (the repository's own `npm ci` has filled it).
+ * What a user does: `npm run pack` (the library's package, dist/shared), install the tarball into a
+ * fresh project next to TypeScript and the clients of what it uses (Datastore and Pub/Sub: the
+ * store clients are optional peers, so nothing else comes), and compile a function against the
+ * public types with `strict` and without `skipLibCheck`, so every .d.ts the package ships, and
+ * every one it imports, is checked. The install resolves from npm's cache when it can (the
+ * repository's own `npm ci` has filled it).
  */
 describe('package: a consumer compiles against the packed tarball', function () {
   this.timeout(300_000);
@@ -19,7 +27,11 @@ describe('package: a consumer compiles against the packed tarball', function () 
   before(async () => {
     project = mkdtempSync(join(tmpdir(), 'locking-consumer-'));
     const [packed] = JSON.parse(
-      await run('npm', ['pack', '--json', '--pack-destination', project], REPO),
+      await run(
+        'npm',
+        ['pack', './dist/shared', '--json', '--pack-destination', project],
+        REPO,
+      ),
     ) as [{filename: string}];
     writeFileSync(
       join(project, 'package.json'),
@@ -40,6 +52,8 @@ describe('package: a consumer compiles against the packed tarball', function () 
         `typescript@${installedVersion('typescript')}`,
         `@types/node@${installedVersion('@types/node')}`,
         `@google-cloud/functions-framework@${installedVersion('@google-cloud/functions-framework')}`,
+        `@google-cloud/datastore@${installedVersion('@google-cloud/datastore')}`,
+        `@google-cloud/pubsub@${installedVersion('@google-cloud/pubsub')}`,
       ],
       project,
     );
@@ -47,6 +61,20 @@ describe('package: a consumer compiles against the packed tarball', function () 
   });
   after(() => {
     if (project) rmSync(project, {recursive: true, force: true});
+  });
+
+  it('installs no client the project did not ask for: the other stores\u2019 clients are optional peers', () => {
+    for (const absent of ['@google-cloud/firestore', 'memjs'])
+      assert.equal(
+        existsSync(join(project, 'node_modules', absent)),
+        false,
+        `${absent} was installed`,
+      );
+    assert.ok(
+      existsSync(
+        join(project, 'node_modules/cloud-functions-locking/package.json'),
+      ),
+    );
   });
 
   // Both ways a project resolves packages: through `exports` (node16/nodenext) and through `types` (node10).
@@ -90,7 +118,10 @@ describe('package: a consumer compiles against the packed tarball', function () 
         ],
         project,
       );
-      assert.equal(exported.trim(), 'applyEvent,exportOnce,rebuildIndex');
+      assert.equal(
+        exported.trim(),
+        'applyEvent,exportOnce,rebuildIndex,recordExport',
+      );
     });
   }
 });
@@ -98,7 +129,16 @@ describe('package: a consumer compiles against the packed tarball', function () 
 /** A user's function file: it imports lock, Lock, lockedHandler and LockKind, and uses each. */
 const USER_FUNCTION = `
 import { cloudEvent, type CloudEvent } from '@google-cloud/functions-framework';
-import { lock, Lock, lockedHandler, LockKind } from 'cloud-functions-locking';
+import { Datastore } from '@google-cloud/datastore';
+import { configureLocking, lock, Lock, LockKind } from 'cloud-functions-locking';
+import { fencedUpdate } from 'cloud-functions-locking/datastore';
+import { lockedHandler } from 'cloud-functions-locking/pubsub';
+
+// The datastore entry adds the client's field to the configuration.
+export function recordExport(datastore: Datastore): void {
+  configureLocking({ datastore, namespace: 'exports' });
+  void fencedUpdate;
+}
 
 export const rebuildIndex = lock('rebuild-index', { wait: false }).wrap(async (shard: number) => shard * 2);
 

@@ -10,7 +10,8 @@
  * with ACCOUNT, `held.fencedUpdate` adding 1 to Account/ACCOUNT's balance, once-key "paused-event".
  */
 import {Datastore} from '@google-cloud/datastore';
-import {configureLocking, fencedUpdate, Lock, LockError} from '../../shared';
+import {configureLocking, Lock, LockError} from '../../shared';
+import {fencedUpdate} from '../../shared/stores/datastore';
 import {firestoreNativeClient} from './firestore-native-target';
 import {requiredEnv, runAsProcess} from './worker-process';
 

@@ -9,12 +9,8 @@
  *   {event: "aborted", code}                            the signal's abort event fired
  *   {event: "done", outcome, code?}                     what the invocation settled with
  */
-import {
-  configureLocking,
-  lockedHandler,
-  peek,
-  type LockError,
-} from '../../shared';
+import {configureLocking, peek, type LockError} from '../../shared';
+import {lockedHandler} from '../../shared/pubsub';
 import {EVERY_STORE} from './every-store';
 import {delay} from './ids';
 import {pubsubEvent} from './pubsub-fixtures';

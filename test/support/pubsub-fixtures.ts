@@ -7,7 +7,7 @@ import {
   type Subscription,
   type Topic,
 } from '@google-cloud/pubsub';
-import type {PubSubCloudEvent} from '../../shared';
+import type {PubSubCloudEvent} from '../../shared/pubsub';
 import {TEST_PROJECT} from './global-setup';
 import {uniqueId} from './ids';
 

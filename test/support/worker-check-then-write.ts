@@ -7,7 +7,8 @@ import {
   exampleWorkerOptions,
 } from '../../functions/example-worker';
 import {cloudLoggingLogger} from '../../functions/cloud-logging';
-import {configureLocking, lockedHandler} from '../../shared';
+import {configureLocking} from '../../shared';
+import {lockedHandler} from '../../shared/pubsub';
 
 // As functions/index.ts does for the example: lockedHandler's lines (`outcome`) reach the output.
 configureLocking({logger: cloudLoggingLogger});

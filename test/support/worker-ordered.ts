@@ -9,7 +9,8 @@ import {
 import {cloudLoggingLogger} from '../../functions/cloud-logging';
 import {log} from '../../functions/log';
 import {functionSettings, strongStoreConfig} from '../../functions/settings';
-import {configureLocking, lockedHandler} from '../../shared';
+import {configureLocking} from '../../shared';
+import {lockedHandler} from '../../shared/pubsub';
 // What a wake-up (a parked message published again by a hand-off or a sweep) carries.
 import {PARK_SEQ_ATTRIBUTE} from '../../shared/pubsub/wake-up';
 

@@ -2,16 +2,16 @@ import {strict as assert} from 'node:assert';
 import sinon from 'sinon';
 import {
   configureLocking,
-  createDatastoreBackend,
-  createFirestoreBackend,
   createLocking,
-  createMemcachedBackend,
   forceRelease,
   Lock,
   LockError,
   LockKind,
-  type PubSubCloudEvent,
 } from '../../shared';
+import {createDatastoreBackend} from '../../shared/stores/datastore';
+import {createFirestoreBackend} from '../../shared/stores/firestore';
+import {createMemcachedBackend} from '../../shared/stores/memcached';
+import {type PubSubCloudEvent} from '../../shared/pubsub';
 import {cloudLoggingLogger} from '../../functions/cloud-logging';
 import {uniqueId} from '../support/ids';
 import {MemoryBackend} from '../support/memory-backend';

@@ -1,5 +1,4 @@
 import type {DocumentReference} from '@google-cloud/firestore';
-import {currentRuntime} from '../../configuration/config';
 import {LockError} from '../../core/errors';
 import {
   checkKindWritable,
@@ -10,26 +9,7 @@ import {
 import {fencedWriteWithRetries} from '../../core/fenced-write';
 import type {RuntimeSource} from '../../configuration/runtime';
 
-/**
- * Firestore native mode's `fencedUpdate`: writes the document `ref` with what `update` makes of
- * its current data (`undefined` when it does not exist or was deleted by a fenced delete), only
- * if `fence` is at least the highest fence that ever wrote it, and records `fence` as that highest
- * (in the document, FENCE_PROPERTY, and in its fence record, which a delete or a plain `set` of
- * the document leaves in place). A lower fence rejects LockError `STALE_FENCE` and nothing is
- * written. With `onceKey`, a second write of the same document with it applies nothing and
- * resolves `{applied: false, reason: 'duplicate'}`. The same write as a held lock's
- * `held.fencedUpdate(path, ...)` on a Firestore store.
- */
-export function fencedUpdateDocument(
-  ref: DocumentReference,
-  /** `held.fence` of a STRONG lock (a WEAK lock's `undefined` is refused). */
-  fence: bigint | undefined,
-  update: EntityUpdate,
-  options?: FencedWriteOptions,
-): Promise<FencedWriteResult> {
-  return fencedUpdateDocumentIn(currentRuntime, ref, fence, update, options);
-}
-
+/** @internal */
 export async function fencedUpdateDocumentIn(
   runtimeOf: RuntimeSource,
   ref: DocumentReference,
