@@ -145,9 +145,15 @@ function referencedNames(node) {
   return names;
 }
 
-/** For `export {X} from 'pkg'` (or an imported name exported again): the package it comes from. */
+/**
+ * For `export {X} from 'pkg'` (or a name imported from a package and exported again):
+ * {from, name}, the package and the name it has there; undefined when not from a package.
+ */
 function packageReexportOf(symbol) {
   for (const declaration of symbol.declarations ?? []) {
+    const importedName = (
+      declaration.propertyName ?? declaration.name
+    )?.getText();
     let node = declaration;
     while (
       node &&
@@ -162,7 +168,7 @@ function packageReexportOf(symbol) {
       ts.isStringLiteral(specifier) &&
       !isRelative(specifier.text)
     ) {
-      return specifier.text;
+      return {from: specifier.text, name: importedName ?? symbol.name};
     }
   }
   return undefined;
@@ -192,11 +198,15 @@ class DeclarationReader {
       this.inLibrary(node),
     );
     if (declarations.length === 0) {
-      const from = packageReexportOf(alias);
+      const origin = packageReexportOf(alias);
+      const named =
+        origin?.name === alias.name
+          ? alias.name
+          : `${origin?.name} as ${alias.name}`;
       return {
         kinds: ['re-export'],
-        text: from
-          ? `export { ${target.name === alias.name ? alias.name : `${target.name} as ${alias.name}`} } from '${from}';`
+        text: origin
+          ? `export { ${named} } from '${origin.from}';`
           : `${alias.name}: declared outside the library (unresolved)`,
         declarations: [],
       };
