@@ -12,8 +12,9 @@ const {isRelative} = require('./program');
 const {compareText} = require('./entry-points');
 const {ApiReportError} = require('./errors');
 
+// Comments are dropped node by node (forTheReport), so that the release tags can stay.
 const printer = ts.createPrinter({
-  removeComments: true,
+  removeComments: false,
   newLine: ts.NewLineKind.LineFeed,
 });
 
@@ -51,10 +52,54 @@ function kindRank(kind) {
   return rank === -1 ? KIND_ORDER.length : rank;
 }
 
-/** `import("./x").T` → `T`, `typeof import("./x").v` → `typeof v`: the file is not the API. */
-function withoutFilePaths(context) {
+/**
+ * The JSDoc tags that change what a declaration promises: kept as a `// @tag` line where every
+ * other comment goes, so marking a member @internal or @deprecated shows in the report's diff.
+ */
+const RELEASE_TAGS = ['alpha', 'beta', 'deprecated', 'internal'];
+
+function markReleaseTags(printed, original) {
+  const tags = ts
+    .getJSDocTags(original)
+    .map(tag => tag.tagName.text)
+    .filter(tag => RELEASE_TAGS.includes(tag));
+  if (tags.length > 0) {
+    ts.addSyntheticLeadingComment(
+      printed,
+      ts.SyntaxKind.SingleLineCommentTrivia,
+      ' ' + [...new Set(tags)].map(tag => '@' + tag).join(' '),
+      true,
+    );
+  }
+  return printed;
+}
+
+/**
+ * Where a tag is printed: on members and declarations, not on their names (which TypeScript
+ * answers with their declaration's tags) nor on a variable (its statement is marked instead).
+ */
+function carriesTags(node) {
+  return (
+    ts.isClassElement(node) ||
+    ts.isTypeElement(node) ||
+    ts.isEnumMember(node) ||
+    ts.isFunctionDeclaration(node) ||
+    ts.isClassDeclaration(node) ||
+    ts.isInterfaceDeclaration(node) ||
+    ts.isTypeAliasDeclaration(node) ||
+    ts.isEnumDeclaration(node) ||
+    ts.isModuleDeclaration(node)
+  );
+}
+
+/**
+ * What the report prints of a declaration: no source comments (the release tags aside), and no
+ * file: `import("./x").T` → `T`, `typeof import("./x").v` → `typeof v`.
+ */
+function forTheReport(context) {
   const {factory} = context;
   const visit = node => {
+    let printed;
     if (
       ts.isImportTypeNode(node) &&
       ts.isLiteralTypeNode(node.argument) &&
@@ -66,7 +111,7 @@ function withoutFilePaths(context) {
         : undefined;
       if (!node.qualifier) {
         // `import("./x")` alone is a whole library module: say so without its path.
-        return factory.updateImportTypeNode(
+        printed = factory.updateImportTypeNode(
           node,
           factory.createLiteralTypeNode(
             factory.createStringLiteral('(library module)'),
@@ -76,17 +121,24 @@ function withoutFilePaths(context) {
           typeArguments,
           node.isTypeOf,
         );
+      } else {
+        printed = node.isTypeOf
+          ? factory.createTypeQueryNode(node.qualifier, typeArguments)
+          : factory.createTypeReferenceNode(node.qualifier, typeArguments);
       }
-      return node.isTypeOf
-        ? factory.createTypeQueryNode(node.qualifier, typeArguments)
-        : factory.createTypeReferenceNode(node.qualifier, typeArguments);
+    } else {
+      printed = ts.visitEachChild(node, visit, context);
     }
-    return ts.visitEachChild(node, visit, context);
+    ts.setEmitFlags(
+      printed,
+      ts.getEmitFlags(printed) | ts.EmitFlags.NoComments,
+    );
+    return carriesTags(node) ? markReleaseTags(printed, node) : printed;
   };
   return visit;
 }
 
-/** One declaration as text: no comments, no file paths, no `export`/`default` (the heading says it is exported). */
+/** One declaration as text: no file paths, no `export`/`default` (the heading says it is exported). */
 function printDeclaration(node) {
   const sourceFile = node.getSourceFile();
   if (ts.isSourceFile(node)) {
@@ -103,11 +155,13 @@ function printDeclaration(node) {
       ),
     );
   }
-  const result = ts.transform(printable, [withoutFilePaths]);
+  const result = ts.transform(printable, [forTheReport]);
   try {
+    const printed = result.transformed[0];
+    if (printed !== node) markReleaseTags(printed, node);
     return printer
-      .printNode(ts.EmitHint.Unspecified, result.transformed[0], sourceFile)
-      .replace(/^export (default )?/, '');
+      .printNode(ts.EmitHint.Unspecified, printed, sourceFile)
+      .replace(/^((?:\/\/[^\n]*\n)*)export (default )?/, '$1');
   } finally {
     result.dispose();
   }

@@ -209,6 +209,7 @@ describe('the public API report (npm run api:check)', function () {
         [
           "export { make as create } from './make';",
           "export type { Shape } from './shape';",
+          "export { old, tagged } from './tagged';",
           "export { Key } from '@google-cloud/datastore';",
         ].join('\n'),
       );
@@ -221,7 +222,26 @@ describe('the public API report (npm run api:check)', function () {
           'export declare function make(hidden: import("./hidden").Hidden): void;',
         ].join('\n'),
       );
-      write('shared/shape.d.ts', 'export interface Shape { size: number }');
+      write(
+        'shared/shape.d.ts',
+        // As tsc writes them: a JSDoc comment on its own line (TypeScript ignores one after code).
+        [
+          'export interface Shape {',
+          '    size: number;',
+          '    /** @internal why */',
+          '    inner?: number;',
+          '}',
+        ].join('\n'),
+      );
+      write(
+        'shared/tagged.d.ts',
+        [
+          '/** @deprecated use create */',
+          'export declare const old: number;',
+          '/** Says what it does. @beta */',
+          'export declare function tagged(): void;',
+        ].join('\n'),
+      );
       write('shared/hidden.d.ts', 'export type Hidden = { secret: string }');
     });
 
@@ -239,6 +259,23 @@ describe('the public API report (npm run api:check)', function () {
       assert.match(report, /`@google-cloud\/datastore`\./);
       assert.match(report, /do not declare .*: `Buffer`\./);
       assert.doesNotMatch(report, /\.\.?\/|[\w-]\.d\.ts|Comments are not/);
+    });
+
+    it('keeps the release tags (@internal, @deprecated, @beta) as markers, and no other comment', () => {
+      const report = print();
+      assert.match(
+        report,
+        /\n {4}size: number;\n {4}\/\/ @internal\n {4}inner\?: number;\n/,
+      );
+      assert.match(
+        report,
+        /```ts\n\/\/ @deprecated\ndeclare const old: number;\n```/,
+      );
+      assert.match(
+        report,
+        /```ts\n\/\/ @beta\ndeclare function tagged\(\): void;\n```/,
+      );
+      assert.doesNotMatch(report, /why|use create|Says what/);
     });
 
     it('prints the same report after a file moves into a folder', () => {
