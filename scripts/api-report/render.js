@@ -91,7 +91,12 @@ function sections(report) {
         entry = heading[2];
         key = `${entry} (its count, packages and globals)`;
       } else {
-        key = `${entry}: ${heading[2].replace(/ \([^)]*\)$/, '')}`;
+        // A name no longer exported but still reached moves from ### to ####: keep them apart.
+        const name = heading[2].replace(/ \([^)]*\)$/, '');
+        key =
+          heading[1] === '####'
+            ? `${entry}: ${name} (not exported)`
+            : `${entry}: ${name}`;
       }
     }
     body.push(line);
