@@ -98,8 +98,13 @@ function shipLibraryManifest() {
   for (const [from, to] of [
     ['shared/package.json', 'dist/shared/package.json'],
     ['README.md', 'dist/shared/README.md'],
-  ])
-    copyFileSync(join(REPO, from), join(REPO, to));
+  ]) {
+    const [source, target] = [join(REPO, from), join(REPO, to)];
+    // An unchanged tree writes nothing: a copy only when the content differs.
+    const same =
+      existsSync(target) && readFileSync(source).equals(readFileSync(target));
+    if (!same) copyFileSync(source, target);
+  }
 }
 
 if (existsSync(BUILD_INFO) && someOutputMissing()) {

@@ -13,7 +13,7 @@ export {DEFAULT_LOCK_OPTIONS} from './configuration/options';
 export {MIN_LEASE_MS} from './validation';
 export {Lock} from './core/lock';
 export type {FenceOf, LockGuard, LockOptionsOf} from './core/lock';
-export type {PeekedLock} from './operations/peek';
+export type {PeekedLock, PeekedWaiting} from './operations/peek';
 export {DEFAULT_LIST_LIMIT} from './operations/list-locks';
 export type {ListLocksOptions} from './operations/list-locks';
 export {LockError, LockAcquisitionError} from './core/errors';

@@ -71,7 +71,9 @@ export interface LockBackend {
    * STRONG stores: lockedHandler's waiting room (see waiting-room/types.ts). A store that has one
    * also keeps `LockRecord.waiting` through every write of the lock: a takeover inherits the room,
    * a release with messages parked leaves the lock vacant instead of deleting it, and cleanup never
-   * deletes a lock with messages parked.
+   * deletes a lock with messages parked. Internal: its contract may change in any release, and a
+   * backend of one's own needs none (lockedHandler then re-queues).
+   * @internal
    */
   readonly waitingRoom?: WaitingRoomStore;
 }
@@ -182,6 +184,9 @@ export interface LockRecord {
    * entity version). Absent where no kept mark is proof (memcached reuses CAS values after a restart).
    */
   readonly revision?: string;
-  /** STRONG stores with a waiting room: the messages parked on this lock (see waiting-room/types.ts). */
+  /**
+   * STRONG stores with a waiting room: the messages parked on this lock (see waiting-room/types.ts).
+   * @internal
+   */
   readonly waiting?: WaitingRoomState | undefined;
 }
