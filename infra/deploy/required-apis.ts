@@ -26,9 +26,14 @@ export const VPC_ACCESS_API = 'vpcaccess.googleapis.com';
 /** Locks on Firestore native mode call only the Firestore API: the Datastore API is not needed then. */
 export const DATASTORE_API = 'datastore.googleapis.com';
 
+/** Only the example worker's trigger calls Eventarc. */
+export const EVENTARC_API = 'eventarc.googleapis.com';
+
 export function requiredApis(options: DeployOptions): string[] {
   const apis = Object.keys(REQUIRED_APIS).filter(
-    api => api !== DATASTORE_API || options.strongStore === 'datastore',
+    api =>
+      (api !== DATASTORE_API || options.strongStore === 'datastore') &&
+      (api !== EVENTARC_API || options.exampleWorker),
   );
   return [...apis, ...(options.vpcConnector ? [VPC_ACCESS_API] : [])];
 }

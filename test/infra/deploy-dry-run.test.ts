@@ -11,7 +11,12 @@ import {deploy} from '../../infra/deploy/deploy';
 import {parseDeployArgs} from '../../infra/deploy/deploy-options';
 import {PreflightError} from '../../infra/deploy/preflight';
 import {readFunctionsSource} from '../../infra/firebase-config';
-import {fakeGcloud, fakePermissions, readyProject} from './fake-project';
+import {
+  fakeAccountPermissions,
+  fakeGcloud,
+  fakePermissions,
+  readyProject,
+} from './fake-project';
 
 const REPO = join(__dirname, '../../..');
 
@@ -56,6 +61,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
       run,
       gcloud: fakeGcloud(state),
       permissions: fakePermissions(state),
+        accountPermissions: fakeAccountPermissions(state),
       env,
     };
     return deploy(
@@ -88,11 +94,17 @@ describe('infra: npm run deploy -- --dry-run', () => {
     assert.deepEqual(
       changes.map(change => change.resource.split(' ').slice(0, 4).join(' ')),
       [
+        'the eventarc.googleapis.com service agent',
+        'the pubsub.googleapis.com service agent',
         `service account locks-runtime@${project}.iam.gserviceaccount.com`,
+        `service account locks-worker@${project}.iam.gserviceaccount.com`,
         `service account locks-build@${project}.iam.gserviceaccount.com`,
         `service account locks-trigger@${project}.iam.gserviceaccount.com`,
         'firestore database (default) (Datastore',
-        `roles/cloudbuild.builds.builder on project ${project}`,
+        `roles/logging.logWriter on project ${project}`,
+        `roles/artifactregistry.writer on project ${project}`,
+        `roles/storage.objectViewer on project ${project}`,
+        `roles/datastore.user on project ${project}`,
         `roles/datastore.user on project ${project}`,
         `topic projects/${project}/topics/example-work`,
         `topic projects/${project}/topics/example-work-dead-letter`,
@@ -124,23 +136,49 @@ describe('infra: npm run deploy -- --dry-run', () => {
       `gcloud iam service-accounts create locks-runtime --project=${project} '--display-name=locks functions: runtime' --quiet`,
     );
     assert.equal(
-      changes[3]?.action,
+      callOf('the eventarc.googleapis.com service agent'),
+      `gcloud beta services identity create --service=eventarc.googleapis.com --project=${project} --quiet`,
+      'the service agents come first, so their roles propagate while the rest is made',
+    );
+    assert.equal(
+      changes[6]?.action,
       'unchanged',
       'a default database in Datastore mode is used as it is',
     );
-    assert.match(
-      callOf('roles/cloudbuild.builds.builder'),
-      new RegExp(
-        `^gcloud projects add-iam-policy-binding ${project} --member=serviceAccount:locks-build@${project}\\.iam\\.gserviceaccount\\.com --role=roles/cloudbuild\\.builds\\.builder --condition=None --quiet$`,
-      ),
+    for (const role of [
+      'logging.logWriter',
+      'artifactregistry.writer',
+      'storage.objectViewer',
+    ])
+      assert.match(
+        callOf(`roles/${role}`),
+        new RegExp(
+          `^gcloud projects add-iam-policy-binding ${project} --member=serviceAccount:locks-build@${project}\\.iam\\.gserviceaccount\\.com --role=roles/${role.replace('.', '\\.')} --condition=None --quiet$`,
+        ),
+      );
+    assert.ok(
+      !changes.some(change => change.call.includes('cloudbuild.builds.builder')),
+      'the build account is not a Cloud Build builder (which may write to every bucket)',
     );
-    assert.match(
-      callOf('roles/datastore.user'),
-      /--member=serviceAccount:locks-runtime@.* --role=roles\/datastore\.user/,
+    assert.deepEqual(
+      changes
+        .filter(change => change.resource.startsWith('roles/datastore.user'))
+        .map(change => /--member=serviceAccount:([a-z-]+)@/.exec(change.call)?.[1]),
+      ['locks-runtime', 'locks-worker'],
     );
+    // Only the worker's own account publishes to the worker's topics.
+    const publishers = changes.filter(change =>
+      change.resource.startsWith('roles/pubsub.publisher on topic'),
+    );
+    assert.equal(publishers.length, 2);
+    for (const change of publishers)
+      assert.match(
+        change.call,
+        /^gcloud pubsub topics add-iam-policy-binding example-work-(retry|dead-letter) .*--member=serviceAccount:locks-worker@.*--role=roles\/pubsub\.publisher/,
+      );
     assert.match(
-      callOf('roles/pubsub.publisher on topic example-work-retry'),
-      /^gcloud pubsub topics add-iam-policy-binding example-work-retry .*--member=serviceAccount:locks-runtime@.*--role=roles\/pubsub\.publisher/,
+      callOf('gcloud functions deploy exampleWorker'),
+      new RegExp(` --service-account=locks-worker@${project}\\.iam\\.gserviceaccount\\.com `),
     );
     assert.match(
       callOf('firebase.json functions.predeploy'),
@@ -157,7 +195,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
       assert.match(
         line,
         new RegExp(
-          ` --service-account=locks-runtime@${project}\\.iam\\.gserviceaccount\\.com `,
+          ` --service-account=locks-${name === 'exampleWorker' ? 'worker' : 'runtime'}@${project}\\.iam\\.gserviceaccount\\.com `,
         ),
         name,
       );
@@ -316,6 +354,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
         run,
         gcloud: fakeGcloud(state),
         permissions: fakePermissions(state),
+        accountPermissions: fakeAccountPermissions(state),
       },
       () => {},
     );
@@ -353,7 +392,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
       ['--dry-run', '--database', 'locks', '--database-location', 'eur3'],
       undefined,
     );
-    assert.deepEqual(changes[0], {
+    assert.deepEqual(databaseChange(changes), {
       action: 'run',
       resource: 'firestore database locks (Datastore mode)',
       call: `gcloud firestore databases create --database=locks --location=eur3 --type=datastore-mode --project=${project} --quiet`,
@@ -400,7 +439,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
       ['--dry-run', '--strong-store', 'firestore', '--database', 'locks'],
       undefined,
     );
-    assert.deepEqual(changes[0], {
+    assert.deepEqual(databaseChange(changes), {
       action: 'run',
       resource: 'firestore database locks (Firestore native mode)',
       call: `gcloud firestore databases create --database=locks --location=europe-west1 --type=firestore-native --project=${project} --quiet`,
@@ -440,7 +479,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
       ['--dry-run', '--strong-store', 'firestore'],
       {type: 'FIRESTORE_NATIVE', locationId: 'nam5'},
     );
-    assert.deepEqual(changes[0], {
+    assert.deepEqual(databaseChange(changes), {
       action: 'unchanged',
       resource: 'firestore database (default) (Firestore native mode) in nam5',
       call: '',
@@ -496,3 +535,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
     );
   });
 });
+
+function databaseChange(changes: readonly Change[]): Change | undefined {
+  return changes.find(change => change.resource.startsWith('firestore database'));
+}

@@ -14,6 +14,7 @@ import type {GcloudRunner} from '../../infra/deploy/gcloud-runner';
 import {PreflightError} from '../../infra/deploy/preflight';
 import {readFunctionsSource} from '../../infra/firebase-config';
 import {
+  fakeAccountPermissions,
   fakeGcloud,
   fakePermissions,
   freshProject,
@@ -70,6 +71,7 @@ describe('infra: deploy preflight, before any change', () => {
         run,
         gcloud,
         permissions: fakePermissions(state),
+        accountPermissions: fakeAccountPermissions(state),
         sleep: async () => {},
         env,
       },
@@ -177,18 +179,18 @@ describe('infra: deploy preflight, before any change', () => {
     );
     assert.deepEqual(
       calls.map(args => args.slice(0, 3).join(' ')),
-      ['services list --enabled'],
+      ['version --format=json', 'services list --enabled'],
     );
   });
 
   it('a missing role: the line names the permissions, the role and the grant that fixes it', async () => {
     const options = optionsFor();
     const state = readyProject(options);
-    state.granted.delete('iam.serviceAccounts.actAs');
+    state.granted.delete('cloudfunctions.functions.sourceCodeSet');
     state.granted.delete('pubsub.topics.create');
     await stopsWith(deployTo(options, state), [
       new RegExp(
-        `^you lack iam\\.serviceAccounts\\.actAs: have a project owner run \`gcloud projects add-iam-policy-binding ${project} --member=user:YOUR_EMAIL --role=roles/iam\\.serviceAccountUser\``,
+        `^you lack cloudfunctions\\.functions\\.sourceCodeSet: have a project owner run \`gcloud projects add-iam-policy-binding ${project} --member=user:YOUR_EMAIL --role=roles/cloudfunctions\\.developer\``,
       ),
       /^you lack pubsub\.topics\.create: .* --role=roles\/pubsub\.admin`/,
     ]);
@@ -251,15 +253,22 @@ describe('infra: deploy preflight, before any change', () => {
     const lines = run
       .getCalls()
       .map(call => (call.args[1] as string[]).slice(0, 4).join(' '));
-    assert.deepEqual(lines.slice(0, 8), [
+    assert.deepEqual(lines.slice(0, 15), [
+      'beta services identity create',
+      'beta services identity create',
       'iam service-accounts create locks-runtime',
+      'iam service-accounts create locks-worker',
       'iam service-accounts create locks-build',
       'iam service-accounts create locks-trigger',
       'iam service-accounts create locks-scheduler',
       'firestore databases create --database=(default)',
       `projects add-iam-policy-binding ${project} --member=serviceAccount:locks-build@${project}.iam.gserviceaccount.com`,
+      `projects add-iam-policy-binding ${project} --member=serviceAccount:locks-build@${project}.iam.gserviceaccount.com`,
+      `projects add-iam-policy-binding ${project} --member=serviceAccount:locks-build@${project}.iam.gserviceaccount.com`,
       `projects add-iam-policy-binding ${project} --member=serviceAccount:locks-runtime@${project}.iam.gserviceaccount.com`,
+      `projects add-iam-policy-binding ${project} --member=serviceAccount:locks-worker@${project}.iam.gserviceaccount.com`,
       'pubsub topics add-iam-policy-binding example-work-retry',
+      'pubsub topics add-iam-policy-binding example-work-dead-letter',
     ]);
   });
 
@@ -290,11 +299,14 @@ describe('infra: deploy preflight, before any change', () => {
       `--project=${project}`,
       '--quiet',
     ]);
-    assert.deepEqual((run.secondCall.args[1] as string[]).slice(0, 4), [
-      'iam',
-      'service-accounts',
+    assert.deepEqual(run.secondCall.args[1] as string[], [
+      'beta',
+      'services',
+      'identity',
       'create',
-      'locks-runtime',
+      '--service=eventarc.googleapis.com',
+      `--project=${project}`,
+      '--quiet',
     ]);
   });
 
