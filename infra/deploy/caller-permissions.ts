@@ -1,4 +1,4 @@
-import type {DeployOptions} from './deploy-options';
+import {type DeployOptions, deploysWorker} from './deploy-options';
 import type {GcloudRunner} from './gcloud-runner';
 
 /**
@@ -97,7 +97,7 @@ export function neededRoles(
     ...NEEDED,
     ...(options.enableApis ? [ENABLE_APIS] : []),
     ...(options.vpcConnector ? [USE_CONNECTOR] : []),
-    ...(options.exampleWorker ? [CREATE_IDENTITIES] : []),
+    ...(deploysWorker(options) ? [CREATE_IDENTITIES] : []),
   ];
 }
 

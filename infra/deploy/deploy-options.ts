@@ -27,17 +27,20 @@ export interface DeployOptions {
    * `--plan`: the dry run of a brand-new project, made offline (no credentials, no network, no
    * gcloud): every read is answered as a fresh project would answer it. Implies dryRun and enableApis.
    */
-  readonly plan: boolean;
-  /** Deploy exampleWorker and its example-work* topics, subscriptions and grants (`--without-example-worker`: false). */
-  readonly exampleWorker: boolean;
+  readonly plan?: true;
+  /** `--without-example-worker`: leave exampleWorker and its example-work* topics, subscriptions and grants out (deploysWorker). */
+  readonly withoutExampleWorker?: true;
   /** Enable the APIs the deploy needs when some are off; without it the preflight stops and names them. */
   readonly enableApis: boolean;
   /** Cloud Scheduler calls cleanupLocks with an OIDC token for this account; it gets the invoker role on it. */
   readonly schedulerServiceAccount: string;
   /** The HTTP functions' runtime identity: roles/datastore.user, and nothing on Pub/Sub. */
   readonly runtimeServiceAccount: string;
-  /** exampleWorker's own runtime identity: roles/datastore.user, and the only publisher on the worker's retry and dead-letter topics. */
-  readonly workerServiceAccount: string;
+  /**
+   * exampleWorker's own runtime identity: roles/datastore.user, and the only publisher on the
+   * worker's retry and dead-letter topics. Absent: the default (workerAccount).
+   */
+  readonly workerServiceAccount?: string;
   /** Cloud Build runs the functions' builds as this account (log writer, Artifact Registry writer, object reader). */
   readonly buildServiceAccount: string;
   /** The worker's Eventarc trigger and its retry subscription push as this account (run.invoker on the worker only). */
@@ -63,8 +66,8 @@ export interface DeployOptions {
    * Direct VPC egress instead of a connector (`gcloud functions deploy --network/--subnet`, gcloud
    * 558 or later; private ranges only, Cloud Run's default for it). Either names the VPC; both may be given.
    */
-  readonly network: string | undefined;
-  readonly subnet: string | undefined;
+  readonly network?: string;
+  readonly subnet?: string;
   /** `--locks-page`: deploy the live locks page too, turned on (absent: the page is neither deployed nor touched). */
   readonly locksPage?: true;
 }
@@ -253,12 +256,13 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
       '--network/--subnet (Direct VPC egress) and --vpc-connector cannot be used together: a function has one or the other',
     );
   const plan = switchGiven('plan');
+  const workerServiceAccount = values.get('worker-service-account');
+  if (workerServiceAccount !== undefined)
+    cloudName('--worker-service-account', 'serviceAccount', workerServiceAccount);
   return {
     project,
     region,
     dryRun: plan || switchGiven('dry-run'),
-    plan,
-    exampleWorker: !switchGiven('without-example-worker'),
     enableApis: plan || switchGiven('enable-apis'),
     schedulerServiceAccount: account(
       'scheduler-service-account',
@@ -268,10 +272,7 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
       'runtime-service-account',
       DEFAULT_ACCOUNT_IDS.runtime,
     ),
-    workerServiceAccount: account(
-      'worker-service-account',
-      DEFAULT_ACCOUNT_IDS.worker,
-    ),
+
     buildServiceAccount: account(
       'build-service-account',
       DEFAULT_ACCOUNT_IDS.build,
@@ -287,10 +288,28 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
     memcacheServers,
     vpcConnector,
     vpcEgress,
-    network,
-    subnet,
+    ...(plan ? {plan: true as const} : {}),
+    ...(switchGiven('without-example-worker')
+      ? {withoutExampleWorker: true as const}
+      : {}),
+    ...(workerServiceAccount ? {workerServiceAccount} : {}),
+    ...(network ? {network} : {}),
+    ...(subnet ? {subnet} : {}),
     ...(switchGiven('locks-page') ? {locksPage: true as const} : {}),
   };
+}
+
+/** Whether this deploy includes the example worker (not `--without-example-worker`). */
+export function deploysWorker(options: DeployOptions): boolean {
+  return options.withoutExampleWorker !== true;
+}
+
+/** The worker's runtime account: `--worker-service-account`, or locks-worker@PROJECT. */
+export function workerAccount(options: DeployOptions): string {
+  return (
+    options.workerServiceAccount ??
+    `${DEFAULT_ACCOUNT_IDS.worker}@${options.project}.iam.gserviceaccount.com`
+  );
 }
 
 /** A VPC network or subnet: its name (RFC 1035), or its full resource path. */

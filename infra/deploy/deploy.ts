@@ -10,7 +10,7 @@ import {
   ensureTopics,
 } from './cloud-pubsub';
 import {retryRulesFor, withRetries} from './command-retry';
-import type {DeployOptions} from './deploy-options';
+import {type DeployOptions, deploysWorker} from './deploy-options';
 import {
   deadLetterGrantCommands,
   functionDeployCommand,
@@ -141,7 +141,7 @@ export async function deploy(
   for (const grant of projectGrants(options))
     await command(grant.resource, 'gcloud', grant.args);
 
-  if (options.exampleWorker)
+  if (deploysWorker(options))
     changes.push(...(await ensureTopics(tools.pubsub, mode)));
   for (const grant of topicGrants(options))
     await command(grant.resource, 'gcloud', grant.args);
@@ -171,7 +171,7 @@ export async function deploy(
     );
   for (const grant of invokerGrants(options))
     await command(grant.resource, 'gcloud', grant.args);
-  if (options.exampleWorker)
+  if (deploysWorker(options))
     await deliverToWorker(options, tools, found, mode, command, noted, changes);
   changes.push(
     await ensureSchedulerJob(

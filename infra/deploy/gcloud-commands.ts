@@ -1,7 +1,7 @@
 import type {StrongStore} from '../../shared';
 import {FUNCTION_TIMEOUT_MS} from '../../shared/internal';
 import {topicPath, DEAD_LETTER_TOPIC, type FunctionSpec} from '../topology';
-import {DEFAULT_DATABASE, type DeployOptions} from './deploy-options';
+import {DEFAULT_DATABASE, type DeployOptions, workerAccount} from './deploy-options';
 import {invokerGrants} from './iam-grants';
 import {deployedFunctions, locksPageEnvironment} from './locks-page-deploy';
 
@@ -98,7 +98,7 @@ export function runtimeAccountOf(
   options: DeployOptions,
 ): string {
   return spec.trigger.kind === 'topic'
-    ? options.workerServiceAccount
+    ? workerAccount(options)
     : options.runtimeServiceAccount;
 }
 

@@ -1,4 +1,4 @@
-import type {DeployOptions} from './deploy-options';
+import {type DeployOptions, deploysWorker} from './deploy-options';
 import {readFailed, type GcloudRunner} from './gcloud-runner';
 
 /**
@@ -40,7 +40,7 @@ export async function gcloudProblems(
     problems.push(
       `gcloud ${version || '(unknown version)'} is older than ${needed}${directVpc ? ' (Direct VPC egress: --network/--subnet)' : ''}: run \`gcloud components update\``,
     );
-  if (options.exampleWorker && components.beta === undefined)
+  if (deploysWorker(options) && components.beta === undefined)
     problems.push(
       "gcloud's beta component is missing (the deploy creates the Eventarc and Pub/Sub service agents with `gcloud beta services identity create`): run `gcloud components install beta`",
     );

@@ -1,5 +1,5 @@
 import {DEAD_LETTER_TOPIC, RETRY_TOPIC} from '../topology';
-import {DEFAULT_DATABASE, type DeployOptions} from './deploy-options';
+import {DEFAULT_DATABASE, type DeployOptions, deploysWorker, workerAccount} from './deploy-options';
 
 /**
  * Every role the deploy grants, and why; each on the narrowest resource IAM offers for it. The
@@ -28,7 +28,7 @@ export const BUILD_ROLES = [
 export function projectGrants(options: DeployOptions): Grant[] {
   const runtimes = [
     options.runtimeServiceAccount,
-    ...(options.exampleWorker ? [options.workerServiceAccount] : []),
+    ...(deploysWorker(options) ? [workerAccount(options)] : []),
   ];
   return [
     ...BUILD_ROLES.map(role =>
@@ -54,16 +54,16 @@ export function databaseCondition(options: DeployOptions): string | undefined {
 
 /** After the topics exist: lockedHandler in the worker re-queues to the retry topic and dead-letters to its topic; only the worker's account may. */
 export function topicGrants(options: DeployOptions): Grant[] {
-  if (!options.exampleWorker) return [];
+  if (!deploysWorker(options)) return [];
   return [RETRY_TOPIC, DEAD_LETTER_TOPIC].map(topic => ({
-    resource: `roles/pubsub.publisher on topic ${topic} for ${options.workerServiceAccount}`,
+    resource: `roles/pubsub.publisher on topic ${topic} for ${workerAccount(options)}`,
     args: [
       'pubsub',
       'topics',
       'add-iam-policy-binding',
       topic,
       `--project=${options.project}`,
-      `--member=serviceAccount:${options.workerServiceAccount}`,
+      `--member=serviceAccount:${workerAccount(options)}`,
       '--role=roles/pubsub.publisher',
       '--quiet',
     ],
@@ -77,7 +77,7 @@ export function topicGrants(options: DeployOptions): Grant[] {
 export function invokerGrants(options: DeployOptions): Grant[] {
   return [
     invokerGrant(options, 'cleanupLocks', options.schedulerServiceAccount),
-    ...(options.exampleWorker
+    ...(deploysWorker(options)
       ? [invokerGrant(options, 'exampleWorker', options.triggerServiceAccount)]
       : []),
   ];

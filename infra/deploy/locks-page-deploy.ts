@@ -1,6 +1,6 @@
 import {LOCKS_PAGE_ENABLED_VARIABLE} from '../../functions/locks-page';
 import {FUNCTIONS, LOCKS_PAGE, type FunctionSpec} from '../topology';
-import type {DeployOptions} from './deploy-options';
+import {type DeployOptions, deploysWorker} from './deploy-options';
 
 /**
  * The live locks page in a deployment: `--locks-page` deploys locksPage beside the other functions,
@@ -12,7 +12,7 @@ import type {DeployOptions} from './deploy-options';
 export function deployedFunctions(
   options: DeployOptions,
 ): readonly FunctionSpec[] {
-  const functions = options.exampleWorker
+  const functions = deploysWorker(options)
     ? FUNCTIONS
     : FUNCTIONS.filter(spec => spec.trigger.kind === 'http');
   return options.locksPage ? [...functions, LOCKS_PAGE] : functions;

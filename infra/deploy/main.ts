@@ -16,7 +16,7 @@ import {
 } from './caller-permissions';
 import {runCommand} from './command-retry';
 import {deploy, type DeployTools} from './deploy';
-import {parseDeployArgs, UsageError, type DeployOptions} from './deploy-options';
+import {parseDeployArgs, UsageError, type DeployOptions, deploysWorker} from './deploy-options';
 import {gcloudRunner} from './gcloud-runner';
 import {ASSUMED, planTools} from './offline-plan';
 import {PreflightError} from './preflight';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const {warning} = deployableRuntime(source.runtime, new Date());
   if (warning) process.stderr.write(`warning: ${warning}\n`);
   process.stdout.write(
-    `${options.plan ? 'plan: ' : options.dryRun ? 'dry run: nothing is changed; ' : ''}deploying to project ${options.project}, region ${options.region}, runtime ${source.runtime}, STRONG locks on ${options.strongStore} database ${options.database}${options.exampleWorker ? '' : ', without the example worker'}\n`,
+    `${options.plan ? 'plan: ' : options.dryRun ? 'dry run: nothing is changed; ' : ''}deploying to project ${options.project}, region ${options.region}, runtime ${source.runtime}, STRONG locks on ${options.strongStore} database ${options.database}${deploysWorker(options) ? '' : ', without the example worker'}\n`,
   );
   if (options.plan) {
     for (const line of ASSUMED) process.stdout.write(`# ${line}\n`);

@@ -12,7 +12,7 @@ import {
   databaseStateFrom,
   type DatabaseState,
 } from './datastore-database';
-import type {DeployOptions} from './deploy-options';
+import {type DeployOptions, deploysWorker} from './deploy-options';
 import {databaseDescribeCommand, projectNumberCommand} from './gcloud-commands';
 import {readFailed, saysNotFound, type GcloudRunner} from './gcloud-runner';
 import {deployApiToken, locksPageProblem} from './locks-page-deploy';
@@ -191,7 +191,7 @@ export async function preflight(
   // The project number names the Pub/Sub service agent, which only the worker's delivery needs.
   let projectNumber = '';
   let worker: Awaited<ReturnType<typeof readWorkerTrigger>>;
-  if (options.exampleWorker) {
+  if (deploysWorker(options)) {
     const describeProject = projectNumberCommand(options);
     const number = await gcloud(describeProject);
     projectNumber = number.stdout.trim();

@@ -1,4 +1,4 @@
-import type {DeployOptions} from './deploy-options';
+import {type DeployOptions, deploysWorker} from './deploy-options';
 
 /**
  * The services a deploy calls, each for a reason; with `--quiet` gcloud turns a disabled one into a
@@ -33,7 +33,7 @@ export function requiredApis(options: DeployOptions): string[] {
   const apis = Object.keys(REQUIRED_APIS).filter(
     api =>
       (api !== DATASTORE_API || options.strongStore === 'datastore') &&
-      (api !== EVENTARC_API || options.exampleWorker),
+      (api !== EVENTARC_API || deploysWorker(options)),
   );
   return [...apis, ...(options.vpcConnector ? [VPC_ACCESS_API] : [])];
 }

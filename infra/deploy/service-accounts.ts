@@ -1,4 +1,4 @@
-import type {DeployOptions} from './deploy-options';
+import {type DeployOptions, deploysWorker, workerAccount} from './deploy-options';
 
 /** The identities of a deploy, each with the least it needs (the grants are in iam-grants.ts). */
 export interface DeployAccount {
@@ -21,7 +21,7 @@ export function deployAccounts(options: DeployOptions): DeployAccount[] {
     },
     {
       use: 'worker',
-      email: options.workerServiceAccount,
+      email: workerAccount(options),
       purpose: 'locks worker: runtime',
       flag: '--worker-service-account',
     },
@@ -44,7 +44,7 @@ export function deployAccounts(options: DeployOptions): DeployAccount[] {
       flag: '--scheduler-service-account',
     },
   ];
-  return options.exampleWorker
+  return deploysWorker(options)
     ? all
     : all.filter(account => account.use !== 'worker' && account.use !== 'trigger');
 }

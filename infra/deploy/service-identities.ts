@@ -1,4 +1,4 @@
-import type {DeployOptions} from './deploy-options';
+import {type DeployOptions, deploysWorker} from './deploy-options';
 
 /**
  * Google's service agents the worker's delivery relies on: Eventarc's (it creates the trigger's
@@ -15,7 +15,7 @@ export const SERVICE_IDENTITIES = [
 ] as const;
 
 export function serviceIdentityCommands(options: DeployOptions): string[][] {
-  if (!options.exampleWorker) return [];
+  if (!deploysWorker(options)) return [];
   return SERVICE_IDENTITIES.map(service => [
     'beta',
     'services',

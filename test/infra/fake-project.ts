@@ -4,7 +4,7 @@ import type {
   GcloudRunner,
 } from '../../infra/deploy/gcloud-runner';
 import {ACT_AS, neededRoles} from '../../infra/deploy/caller-permissions';
-import type {DeployOptions} from '../../infra/deploy/deploy-options';
+import {type DeployOptions, workerAccount} from '../../infra/deploy/deploy-options';
 import type {PolicyRule} from '../../infra/deploy/org-policies';
 import {requiredApis} from '../../infra/deploy/required-apis';
 import {
@@ -51,7 +51,7 @@ export function readyProject(
 ): FakeProject {
   const accounts = [
     options.runtimeServiceAccount,
-    options.workerServiceAccount,
+    workerAccount(options),
     options.buildServiceAccount,
     options.triggerServiceAccount,
     options.schedulerServiceAccount,
