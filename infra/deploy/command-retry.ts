@@ -18,12 +18,12 @@ const MINUTE = 60_000;
 /**
  * "Permission denied while using the Eventarc Service Agent ... may take a few minutes"
  * (terraform-provider-google#25294): the agent's role propagates minutes after the API is enabled.
- * Retried for up to 5 minutes 45 seconds.
+ * Retried for up to 5 minutes 45 seconds of waits.
  */
 export const EVENTARC_AGENT: RetryRule = {
   reason: "the Eventarc service agent's permissions are still propagating",
   matches: /Eventarc Service Agent/i,
-  delaysMs: [15_000, 30_000, MINUTE, MINUTE, MINUTE, MINUTE],
+  delaysMs: [15_000, 30_000, MINUTE, MINUTE, MINUTE, MINUTE, MINUTE],
 };
 
 /**
@@ -40,7 +40,7 @@ export const FRESH_GRANT: RetryRule = {
 
 /** A grant to an account created a moment before, or to a service agent just made: IAM may not see it yet. About a minute. */
 export const NEW_IDENTITY: RetryRule = {
-  reason: 'IAM does not see an account created moments ago yet',
+  reason: 'IAM does not see an account or service agent made moments ago yet',
   matches:
     /does not exist|NOT_FOUND|INVALID_ARGUMENT|PERMISSION_DENIED|Permission denied/i,
   delaysMs: [5_000, 10_000, 20_000, 30_000],
