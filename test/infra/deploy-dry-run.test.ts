@@ -387,6 +387,92 @@ describe('infra: npm run deploy -- --dry-run', () => {
     sinon.assert.notCalled(run);
   });
 
+  it("a redeploy whose trigger is unchanged leaves the trigger flags out (gcloud keeps the trigger); a changed trigger is sent again", async () => {
+    const options = parseDeployArgs([
+      '--project',
+      project,
+      '--region',
+      'europe-west1',
+      '--dry-run',
+    ]);
+    const worker = {
+      trigger: `projects/${project}/locations/europe-west1/triggers/exampleworker-7`,
+      subscription: 'eventarc-europe-west1-exampleworker-7-sub-8',
+    };
+    await pubsub.createTopic('example-work');
+    await pubsub
+      .topic('example-work')
+      .createSubscription(worker.subscription, {
+        pushConfig: {pushEndpoint: 'https://worker.example/'},
+      });
+    const plan = async (state: ReturnType<typeof readyProject>) =>
+      (
+        await deploy(
+          options,
+          readFunctionsSource(join(REPO, 'firebase.json')),
+          {
+            pubsub,
+            scheduler,
+            run,
+            gcloud: fakeGcloud(state),
+            permissions: fakePermissions(state),
+            accountPermissions: fakeAccountPermissions(state),
+          },
+          () => {},
+        )
+      ).find(change => change.resource.startsWith('gcloud functions deploy exampleWorker'));
+    const kept = await plan(readyProject(options, {worker}));
+    assert.equal(
+      kept?.resource,
+      'gcloud functions deploy exampleWorker (its trigger as deployed: trigger flags left out)',
+    );
+    assert.ok(
+      !/--trigger-topic|--trigger-service-account|--retry/.test(kept?.call ?? ''),
+      kept?.call,
+    );
+    assert.match(kept?.call ?? '', / --service-account=locks-worker@/);
+    for (const eventTrigger of [
+      {serviceAccountEmail: `someone@${project}.iam.gserviceaccount.com`},
+      {pubsubTopic: `projects/${project}/topics/other`},
+      {retryPolicy: 'RETRY_POLICY_DO_NOT_RETRY'},
+    ]) {
+      const resent = await plan(readyProject(options, {worker: {...worker, eventTrigger}}));
+      assert.equal(resent?.resource, 'gcloud functions deploy exampleWorker');
+      assert.match(
+        resent?.call ?? '',
+        / --trigger-topic=example-work --trigger-service-account=locks-trigger@\S+ --retry$/,
+        JSON.stringify(eventTrigger),
+      );
+    }
+    sinon.assert.notCalled(run);
+  });
+
+  it('a named database: roles/datastore.user holds on it alone (an IAM condition on resource.name), for both runtime accounts', async () => {
+    const changes = await deployWith(['--dry-run', '--database', 'locks'], {
+      type: 'DATASTORE_MODE',
+      locationId: 'europe-west1',
+    });
+    const grants = changes.filter(change =>
+      change.resource.startsWith('roles/datastore.user'),
+    );
+    assert.equal(grants.length, 2);
+    for (const grant of grants) {
+      assert.match(grant.resource, / \(on database locks only\)$/);
+      assert.match(
+        grant.call,
+        new RegExp(
+          ` '--condition=expression=resource\\.name=="projects/${project}/databases/locks",title=locks database locks' --quiet$`,
+        ),
+      );
+    }
+    const unnamed = await deployWith(['--dry-run'], {
+      type: 'DATASTORE_MODE',
+      locationId: 'europe-west1',
+    });
+    for (const grant of unnamed.filter(change => change.resource.startsWith('roles/datastore.user')))
+      assert.match(grant.call, / --condition=None --quiet$/);
+  });
+
   it('a missing named database: the dry run shows its creation in Datastore mode first, and every function reads it', async () => {
     const changes = await deployWith(
       ['--dry-run', '--database', 'locks', '--database-location', 'eur3'],
