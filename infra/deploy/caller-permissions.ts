@@ -108,7 +108,11 @@ export type AccountPermissionsCheck = (
 ) => Promise<readonly string[]>;
 
 /** The line for an account the caller may not act as. */
-export function actAsProblem(options: DeployOptions, email: string, onProject: boolean): string {
+export function actAsProblem(
+  options: DeployOptions,
+  email: string,
+  onProject: boolean,
+): string {
   return onProject
     ? `you lack ${ACT_AS} on project ${options.project}, which ${email} (created by the deploy) inherits: have a project owner run \`gcloud projects add-iam-policy-binding ${options.project} --member=user:YOUR_EMAIL --role=${ACT_AS_ROLE}\``
     : `you lack ${ACT_AS} on ${email}: have its owner run \`gcloud iam service-accounts add-iam-policy-binding ${email} --member=user:YOUR_EMAIL --role=${ACT_AS_ROLE}\` (or grant ${ACT_AS_ROLE} on the project)`;
@@ -172,30 +176,27 @@ async function testPermissions(
   what: string,
   permissions: readonly string[],
 ): Promise<readonly string[]> {
-    const token = await gcloud(['auth', 'print-access-token']);
-    if (token.code !== 0)
-      throw new Error(
-        `could not get gcloud's access token (run \`gcloud auth login\`): ${token.stderr.trim()}`,
-      );
-    const response = await fetch(
-      url,
-      {
-        method: 'POST',
-        headers: {
-          Authorization: `Bearer ${token.stdout.trim()}`,
-          'Content-Type': 'application/json',
-        },
-        body: JSON.stringify({permissions}),
-        signal: AbortSignal.timeout(30_000),
-      },
+  const token = await gcloud(['auth', 'print-access-token']);
+  if (token.code !== 0)
+    throw new Error(
+      `could not get gcloud's access token (run \`gcloud auth login\`): ${token.stderr.trim()}`,
     );
-    const body = (await response.json().catch(() => ({}))) as {
-      permissions?: string[];
-      error?: {message?: string};
-    };
-    if (!response.ok)
-      throw new Error(
-        `could not test your permissions on ${what} (HTTP ${response.status}): ${body.error?.message ?? 'no message'}`,
-      );
-    return body.permissions ?? [];
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${token.stdout.trim()}`,
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify({permissions}),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = (await response.json().catch(() => ({}))) as {
+    permissions?: string[];
+    error?: {message?: string};
+  };
+  if (!response.ok)
+    throw new Error(
+      `could not test your permissions on ${what} (HTTP ${response.status}): ${body.error?.message ?? 'no message'}`,
+    );
+  return body.permissions ?? [];
 }

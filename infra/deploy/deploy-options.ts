@@ -258,7 +258,11 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
   const plan = switchGiven('plan');
   const workerServiceAccount = values.get('worker-service-account');
   if (workerServiceAccount !== undefined)
-    cloudName('--worker-service-account', 'serviceAccount', workerServiceAccount);
+    cloudName(
+      '--worker-service-account',
+      'serviceAccount',
+      workerServiceAccount,
+    );
   return {
     project,
     region,

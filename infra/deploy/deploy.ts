@@ -200,7 +200,6 @@ async function deliverToWorker(
   noted: (change: Change) => void,
   changes: Change[],
 ): Promise<void> {
-
   // Read again after the deploy: a first deploy has just created the trigger, and a redeploy should have kept it.
   const triggerSubscription = options.dryRun
     ? found.triggerSubscription

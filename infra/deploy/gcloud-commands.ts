@@ -1,7 +1,11 @@
 import type {StrongStore} from '../../shared';
 import {FUNCTION_TIMEOUT_MS} from '../../shared/internal';
 import {topicPath, DEAD_LETTER_TOPIC, type FunctionSpec} from '../topology';
-import {DEFAULT_DATABASE, type DeployOptions, workerAccount} from './deploy-options';
+import {
+  DEFAULT_DATABASE,
+  type DeployOptions,
+  workerAccount,
+} from './deploy-options';
 import {invokerGrants} from './iam-grants';
 import {deployedFunctions, locksPageEnvironment} from './locks-page-deploy';
 

@@ -30,7 +30,9 @@ export async function gcloudProblems(
   try {
     components = JSON.parse(result.stdout) as Record<string, unknown>;
   } catch {
-    return [`gcloud version printed no JSON: ${JSON.stringify(result.stdout.slice(0, 200))}`];
+    return [
+      `gcloud version printed no JSON: ${JSON.stringify(result.stdout.slice(0, 200))}`,
+    ];
   }
   const version = String(components['Google Cloud SDK'] ?? '');
   const directVpc = (options.network ?? options.subnet) !== undefined;
@@ -49,7 +51,8 @@ export async function gcloudProblems(
 
 /** Dotted numeric versions; a missing or non-numeric part counts as 0. */
 export function compareVersions(a: string, b: string): number {
-  const parts = (text: string) => text.split('.').map(part => Number.parseInt(part, 10) || 0);
+  const parts = (text: string) =>
+    text.split('.').map(part => Number.parseInt(part, 10) || 0);
   const [x, y] = [parts(a), parts(b)];
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
     const diff = (x[i] ?? 0) - (y[i] ?? 0);

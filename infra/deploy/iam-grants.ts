@@ -1,5 +1,10 @@
 import {DEAD_LETTER_TOPIC, RETRY_TOPIC} from '../topology';
-import {DEFAULT_DATABASE, type DeployOptions, deploysWorker, workerAccount} from './deploy-options';
+import {
+  DEFAULT_DATABASE,
+  type DeployOptions,
+  deploysWorker,
+  workerAccount,
+} from './deploy-options';
 
 /**
  * Every role the deploy grants, and why; each on the narrowest resource IAM offers for it. The
@@ -37,7 +42,12 @@ export function projectGrants(options: DeployOptions): Grant[] {
     // STRONG locks read and write lock entities; the example worker its accounts. The role grants
     // the Firestore API as well as the Datastore API, so it serves either STRONG store.
     ...[...new Set(runtimes)].map(email =>
-      projectGrant(options, email, 'roles/datastore.user', databaseCondition(options)),
+      projectGrant(
+        options,
+        email,
+        'roles/datastore.user',
+        databaseCondition(options),
+      ),
     ),
   ];
 }

@@ -16,7 +16,12 @@ import {
 } from './caller-permissions';
 import {runCommand} from './command-retry';
 import {deploy, type DeployTools} from './deploy';
-import {parseDeployArgs, UsageError, type DeployOptions, deploysWorker} from './deploy-options';
+import {
+  parseDeployArgs,
+  UsageError,
+  type DeployOptions,
+  deploysWorker,
+} from './deploy-options';
 import {gcloudRunner} from './gcloud-runner';
 import {ASSUMED, planTools} from './offline-plan';
 import {PreflightError} from './preflight';
@@ -69,7 +74,9 @@ async function deployWith(
     change =>
       process.stdout.write(`${describeChange(change, options.dryRun)}\n`),
   );
-  const changed = changes.filter(change => change.action !== 'unchanged').length;
+  const changed = changes.filter(
+    change => change.action !== 'unchanged',
+  ).length;
   process.stdout.write(
     `${options.dryRun ? 'would make' : 'made'} ${changed} calls that change something; ${changes.length - changed} resources already up to date\n`,
   );

@@ -36,7 +36,10 @@ export type Verdict =
 
 interface Check {
   readonly constraint: string;
-  readonly judge: (rules: readonly PolicyRule[], context: PolicyContext) => Verdict;
+  readonly judge: (
+    rules: readonly PolicyRule[],
+    context: PolicyContext,
+  ) => Verdict;
 }
 
 const stops = (line: string): Verdict => ({stops: true, line});
@@ -46,7 +49,10 @@ const note = (line: string): Verdict => ({stops: false, line});
 export function listAllows(
   rules: readonly PolicyRule[],
   value: string,
-  matches: (policyValue: string, value: string) => boolean | undefined = (a, b) => a === b,
+  matches: (policyValue: string, value: string) => boolean | undefined = (
+    a,
+    b,
+  ) => a === b,
 ): boolean | undefined {
   const plain = rules.filter(rule => rule.condition === undefined);
   if (plain.length < rules.length && plain.length === 0) return undefined;
@@ -68,14 +74,19 @@ export function listAllows(
 }
 
 function enforced(rules: readonly PolicyRule[]): boolean {
-  return rules.some(rule => rule.enforce === true && rule.condition === undefined);
+  return rules.some(
+    rule => rule.enforce === true && rule.condition === undefined,
+  );
 }
 
 /**
  * `in:` value groups, the common ones only: a location is in `in:eu-locations` when it is a
  * europe-* region or a eur* multi-region, and so on. Another group cannot be told offline: undefined.
  */
-export function locationMatches(item: string, location: string): boolean | undefined {
+export function locationMatches(
+  item: string,
+  location: string,
+): boolean | undefined {
   const value = item.replace(/^(is|under):/, '');
   if (value === location || value === `in:${location}-locations`) return true;
   const group = /^in:([a-z0-9-]+)-locations$/.exec(value)?.[1];
@@ -94,17 +105,18 @@ export function locationMatches(item: string, location: string): boolean | undef
 }
 
 const CHECKS: readonly Check[] = [
-  ...['iam.disableServiceAccountCreation', 'iam.managed.disableServiceAccountCreation'].map(
-    (constraint): Check => ({
-      constraint,
-      judge: (rules, {accountsToCreate, options}) =>
-        enforced(rules) && accountsToCreate > 0
-          ? stops(
-              `organization policy ${constraint} forbids creating service accounts, and ${accountsToCreate} are missing: have an administrator create them, or name existing ones (--runtime-service-account, --build-service-account, ...) in project ${options.project}`,
-            )
-          : undefined,
-    }),
-  ),
+  ...[
+    'iam.disableServiceAccountCreation',
+    'iam.managed.disableServiceAccountCreation',
+  ].map((constraint): Check => ({
+    constraint,
+    judge: (rules, {accountsToCreate, options}) =>
+      enforced(rules) && accountsToCreate > 0
+        ? stops(
+            `organization policy ${constraint} forbids creating service accounts, and ${accountsToCreate} are missing: have an administrator create them, or name existing ones (--runtime-service-account, --build-service-account, ...) in project ${options.project}`,
+          )
+        : undefined,
+  })),
   {
     constraint: 'gcp.resourceLocations',
     judge: (rules, {options}) => {
@@ -188,7 +200,8 @@ const CHECKS: readonly Check[] = [
     constraint: 'cloudfunctions.allowedVpcConnectorEgressSettings',
     judge: (rules, {options}) => {
       if (options.vpcConnector === undefined) return undefined;
-      const egress = options.vpcEgress === 'all' ? 'ALL_TRAFFIC' : 'PRIVATE_RANGES_ONLY';
+      const egress =
+        options.vpcEgress === 'all' ? 'ALL_TRAFFIC' : 'PRIVATE_RANGES_ONLY';
       return listAllows(rules, egress) === false
         ? stops(
             `organization policy cloudfunctions.allowedVpcConnectorEgressSettings does not allow ${egress}: choose the other --vpc-egress`,
@@ -200,7 +213,8 @@ const CHECKS: readonly Check[] = [
     constraint: 'run.allowedVPCEgress',
     judge: (rules, {options}) => {
       const egress =
-        options.vpcConnector === undefined && (options.network ?? options.subnet) === undefined
+        options.vpcConnector === undefined &&
+        (options.network ?? options.subnet) === undefined
           ? undefined
           : options.vpcEgress === 'all'
             ? 'all-traffic'
@@ -215,9 +229,14 @@ const CHECKS: readonly Check[] = [
 ];
 
 /** Every constraint the preflight reads, in order. */
-export const READ_CONSTRAINTS: readonly string[] = CHECKS.map(check => check.constraint);
+export const READ_CONSTRAINTS: readonly string[] = CHECKS.map(
+  check => check.constraint,
+);
 
-export function orgPolicyCommand(options: DeployOptions, constraint: string): string[] {
+export function orgPolicyCommand(
+  options: DeployOptions,
+  constraint: string,
+): string[] {
   return [
     'org-policies',
     'describe',
@@ -255,7 +274,8 @@ export async function checkOrgPolicies(
       break;
     }
     const verdict = check.judge(rulesOf(result.stdout), context);
-    if (verdict) (verdict.stops ? findings.problems : findings.notes).push(verdict.line);
+    if (verdict)
+      (verdict.stops ? findings.problems : findings.notes).push(verdict.line);
   }
   return findings;
 }
@@ -266,7 +286,9 @@ export function rulesOf(stdout: string): PolicyRule[] {
   try {
     parsed = JSON.parse(stdout.trim() || '{}');
   } catch {
-    throw new Error(`an organization policy that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`);
+    throw new Error(
+      `an organization policy that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`,
+    );
   }
   const rules = (parsed as {spec?: {rules?: unknown}} | null)?.spec?.rules;
   return Array.isArray(rules) ? (rules as PolicyRule[]) : [];

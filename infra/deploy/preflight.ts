@@ -218,7 +218,8 @@ export async function preflight(
     createDatabase,
     projectNumber,
     triggerSubscription: worker?.subscription,
-    keepTrigger: worker !== undefined && triggerMatches(worker.deployed, options),
+    keepTrigger:
+      worker !== undefined && triggerMatches(worker.deployed, options),
     notes: policies.notes,
   };
 }

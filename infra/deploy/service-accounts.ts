@@ -1,4 +1,8 @@
-import {type DeployOptions, deploysWorker, workerAccount} from './deploy-options';
+import {
+  type DeployOptions,
+  deploysWorker,
+  workerAccount,
+} from './deploy-options';
 
 /** The identities of a deploy, each with the least it needs (the grants are in iam-grants.ts). */
 export interface DeployAccount {
@@ -46,7 +50,9 @@ export function deployAccounts(options: DeployOptions): DeployAccount[] {
   ];
   return deploysWorker(options)
     ? all
-    : all.filter(account => account.use !== 'worker' && account.use !== 'trigger');
+    : all.filter(
+        account => account.use !== 'worker' && account.use !== 'trigger',
+      );
 }
 
 /** The same account may serve several uses (a caller may pass one email twice): each is checked and created once. */

@@ -91,7 +91,8 @@ export async function readWorkerTrigger(
   gcloud: GcloudRunner,
   options: DeployOptions,
 ): Promise<
-  {readonly deployed: DeployedTrigger; readonly subscription: string} | undefined
+  | {readonly deployed: DeployedTrigger; readonly subscription: string}
+  | undefined
 > {
   const describeFunction = workerTriggerCommand(options);
   const fn = await gcloud(describeFunction);

@@ -73,10 +73,14 @@ describe("infra: deploy preflight, the caller's permissions", () => {
       response.setHeader('Content-Type', 'application/json');
       if (request.url?.includes('missing')) {
         response.statusCode = 404;
-        response.end(JSON.stringify({error: {message: 'Unknown service account'}}));
+        response.end(
+          JSON.stringify({error: {message: 'Unknown service account'}}),
+        );
         return;
       }
-      response.end(JSON.stringify({permissions: ['iam.serviceAccounts.actAs']}));
+      response.end(
+        JSON.stringify({permissions: ['iam.serviceAccounts.actAs']}),
+      );
     });
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
     try {

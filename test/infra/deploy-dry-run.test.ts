@@ -61,7 +61,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
       run,
       gcloud: fakeGcloud(state),
       permissions: fakePermissions(state),
-        accountPermissions: fakeAccountPermissions(state),
+      accountPermissions: fakeAccountPermissions(state),
       env,
     };
     return deploy(
@@ -157,13 +157,17 @@ describe('infra: npm run deploy -- --dry-run', () => {
         ),
       );
     assert.ok(
-      !changes.some(change => change.call.includes('cloudbuild.builds.builder')),
+      !changes.some(change =>
+        change.call.includes('cloudbuild.builds.builder'),
+      ),
       'the build account is not a Cloud Build builder (which may write to every bucket)',
     );
     assert.deepEqual(
       changes
         .filter(change => change.resource.startsWith('roles/datastore.user'))
-        .map(change => /--member=serviceAccount:([a-z-]+)@/.exec(change.call)?.[1]),
+        .map(
+          change => /--member=serviceAccount:([a-z-]+)@/.exec(change.call)?.[1],
+        ),
       ['locks-runtime', 'locks-worker'],
     );
     // Only the worker's own account publishes to the worker's topics.
@@ -178,7 +182,9 @@ describe('infra: npm run deploy -- --dry-run', () => {
       );
     assert.match(
       callOf('gcloud functions deploy exampleWorker'),
-      new RegExp(` --service-account=locks-worker@${project}\\.iam\\.gserviceaccount\\.com `),
+      new RegExp(
+        ` --service-account=locks-worker@${project}\\.iam\\.gserviceaccount\\.com `,
+      ),
     );
     assert.match(
       callOf('firebase.json functions.predeploy'),
@@ -387,7 +393,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
     sinon.assert.notCalled(run);
   });
 
-  it("a redeploy whose trigger is unchanged leaves the trigger flags out (gcloud keeps the trigger); a changed trigger is sent again", async () => {
+  it('a redeploy whose trigger is unchanged leaves the trigger flags out (gcloud keeps the trigger); a changed trigger is sent again', async () => {
     const options = parseDeployArgs([
       '--project',
       project,
@@ -400,11 +406,9 @@ describe('infra: npm run deploy -- --dry-run', () => {
       subscription: 'eventarc-europe-west1-exampleworker-7-sub-8',
     };
     await pubsub.createTopic('example-work');
-    await pubsub
-      .topic('example-work')
-      .createSubscription(worker.subscription, {
-        pushConfig: {pushEndpoint: 'https://worker.example/'},
-      });
+    await pubsub.topic('example-work').createSubscription(worker.subscription, {
+      pushConfig: {pushEndpoint: 'https://worker.example/'},
+    });
     const plan = async (state: ReturnType<typeof readyProject>) =>
       (
         await deploy(
@@ -420,14 +424,18 @@ describe('infra: npm run deploy -- --dry-run', () => {
           },
           () => {},
         )
-      ).find(change => change.resource.startsWith('gcloud functions deploy exampleWorker'));
+      ).find(change =>
+        change.resource.startsWith('gcloud functions deploy exampleWorker'),
+      );
     const kept = await plan(readyProject(options, {worker}));
     assert.equal(
       kept?.resource,
       'gcloud functions deploy exampleWorker (its trigger as deployed: trigger flags left out)',
     );
     assert.ok(
-      !/--trigger-topic|--trigger-service-account|--retry/.test(kept?.call ?? ''),
+      !/--trigger-topic|--trigger-service-account|--retry/.test(
+        kept?.call ?? '',
+      ),
       kept?.call,
     );
     assert.match(kept?.call ?? '', / --service-account=locks-worker@/);
@@ -436,7 +444,9 @@ describe('infra: npm run deploy -- --dry-run', () => {
       {pubsubTopic: `projects/${project}/topics/other`},
       {retryPolicy: 'RETRY_POLICY_DO_NOT_RETRY'},
     ]) {
-      const resent = await plan(readyProject(options, {worker: {...worker, eventTrigger}}));
+      const resent = await plan(
+        readyProject(options, {worker: {...worker, eventTrigger}}),
+      );
       assert.equal(resent?.resource, 'gcloud functions deploy exampleWorker');
       assert.match(
         resent?.call ?? '',
@@ -469,7 +479,9 @@ describe('infra: npm run deploy -- --dry-run', () => {
       type: 'DATASTORE_MODE',
       locationId: 'europe-west1',
     });
-    for (const grant of unnamed.filter(change => change.resource.startsWith('roles/datastore.user')))
+    for (const grant of unnamed.filter(change =>
+      change.resource.startsWith('roles/datastore.user'),
+    ))
       assert.match(grant.call, / --condition=None --quiet$/);
   });
 
@@ -623,5 +635,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
 });
 
 function databaseChange(changes: readonly Change[]): Change | undefined {
-  return changes.find(change => change.resource.startsWith('firestore database'));
+  return changes.find(change =>
+    change.resource.startsWith('firestore database'),
+  );
 }

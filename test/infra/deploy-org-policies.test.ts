@@ -6,7 +6,10 @@ import {CloudSchedulerClient} from '@google-cloud/scheduler';
 import sinon from 'sinon';
 import type {Change} from '../../infra/changes';
 import {deploy} from '../../infra/deploy/deploy';
-import {parseDeployArgs, type DeployOptions} from '../../infra/deploy/deploy-options';
+import {
+  parseDeployArgs,
+  type DeployOptions,
+} from '../../infra/deploy/deploy-options';
 import {
   listAllows,
   locationMatches,
@@ -40,12 +43,20 @@ describe('infra: deploy preflight, organisation policies', () => {
     pubsub = new PubSub({projectId: project});
     scheduler = sinon.createStubInstance(CloudSchedulerClient);
     scheduler.getJob.rejects(Object.assign(new Error('not found'), {code: 5}));
-    run = sinon.stub().rejects(new Error('the preflight must stop before any command runs'));
+    run = sinon
+      .stub()
+      .rejects(new Error('the preflight must stop before any command runs'));
   });
   afterEach(() => pubsub.close());
 
   const optionsFor = (...argv: string[]): DeployOptions =>
-    parseDeployArgs(['--project', project, '--region', 'europe-west1', ...argv]);
+    parseDeployArgs([
+      '--project',
+      project,
+      '--region',
+      'europe-west1',
+      ...argv,
+    ]);
 
   function deployTo(
     options: DeployOptions,
@@ -94,8 +105,14 @@ describe('infra: deploy preflight, organisation policies', () => {
       READ_CONSTRAINTS,
     );
     for (const args of reads)
-      assert.deepEqual(args.slice(3), ['--effective', `--project=${project}`, '--format=json']);
-    assert.ok(READ_CONSTRAINTS.includes('iam.managed.disableServiceAccountCreation'));
+      assert.deepEqual(args.slice(3), [
+        '--effective',
+        `--project=${project}`,
+        '--format=json',
+      ]);
+    assert.ok(
+      READ_CONSTRAINTS.includes('iam.managed.disableServiceAccountCreation'),
+    );
   });
 
   it('iam.disableServiceAccountCreation (and its managed form) stops a deploy that must create accounts, and only then', async () => {
@@ -104,7 +121,9 @@ describe('infra: deploy preflight, organisation policies', () => {
       'iam.managed.disableServiceAccountCreation',
     ]) {
       const options = optionsFor();
-      const state = readyProject(options, {orgPolicies: {[constraint]: enforce}});
+      const state = readyProject(options, {
+        orgPolicies: {[constraint]: enforce},
+      });
       state.accounts.delete(`locks-build@${project}.iam.gserviceaccount.com`);
       await stopsWith(deployTo(options, state), [
         new RegExp(
@@ -122,22 +141,43 @@ describe('infra: deploy preflight, organisation policies', () => {
   it('gcp.resourceLocations: a region outside the allowed group stops the deploy; inside it, it goes on', async () => {
     const options = optionsFor();
     const usOnly = readyProject(options, {
-      orgPolicies: {'gcp.resourceLocations': [{values: {allowedValues: ['in:us-locations']}}]},
+      orgPolicies: {
+        'gcp.resourceLocations': [
+          {values: {allowedValues: ['in:us-locations']}},
+        ],
+      },
     });
     await stopsWith(deployTo(options, usOnly), [
       /^organization policy gcp\.resourceLocations does not allow europe-west1: the functions, in region europe-west1 would be refused/,
     ]);
     const eu = readyProject(options, {
-      orgPolicies: {'gcp.resourceLocations': [{values: {allowedValues: ['in:eu-locations']}}]},
+      orgPolicies: {
+        'gcp.resourceLocations': [
+          {values: {allowedValues: ['in:eu-locations']}},
+        ],
+      },
     });
     await deployTo(optionsFor('--dry-run'), eu);
   });
 
   it('a database location the policy refuses stops the deploy too', async () => {
-    const options = optionsFor('--database', 'locks', '--database-location', 'nam5');
+    const options = optionsFor(
+      '--database',
+      'locks',
+      '--database-location',
+      'nam5',
+    );
     const state = readyProject(options, {
       database: undefined,
-      orgPolicies: {'gcp.resourceLocations': [{values: {allowedValues: ['in:europe-west1-locations', 'in:eu-locations']}}]},
+      orgPolicies: {
+        'gcp.resourceLocations': [
+          {
+            values: {
+              allowedValues: ['in:europe-west1-locations', 'in:eu-locations'],
+            },
+          },
+        ],
+      },
     });
     await stopsWith(deployTo(options, state), [
       /does not allow nam5: the database, in nam5 would be refused; deploy to an allowed --region \(and --database-location\)$/,
@@ -148,11 +188,17 @@ describe('infra: deploy preflight, organisation policies', () => {
     const options = optionsFor();
     const state = readyProject(options, {
       orgPolicies: {
-        'cloudfunctions.restrictAllowedGenerations': [{values: {allowedValues: ['GEN_1']}}],
-        'cloudfunctions.allowedIngressSettings': [{values: {allowedValues: ['ALLOW_INTERNAL_ONLY']}}],
+        'cloudfunctions.restrictAllowedGenerations': [
+          {values: {allowedValues: ['GEN_1']}},
+        ],
+        'cloudfunctions.allowedIngressSettings': [
+          {values: {allowedValues: ['ALLOW_INTERNAL_ONLY']}},
+        ],
         'run.allowedIngress': [{values: {allowedValues: ['internal']}}],
         'cloudfunctions.requireVPCConnector': enforce,
-        'gcp.restrictServiceUsage': [{values: {deniedValues: ['cloudscheduler.googleapis.com']}}],
+        'gcp.restrictServiceUsage': [
+          {values: {deniedValues: ['cloudscheduler.googleapis.com']}},
+        ],
       },
     });
     await stopsWith(deployTo(options, state), [
@@ -166,15 +212,23 @@ describe('infra: deploy preflight, organisation policies', () => {
 
   it('VPC egress constraints apply only to a deploy with a connector or Direct VPC', async () => {
     const egress = {
-      'cloudfunctions.allowedVpcConnectorEgressSettings': [{values: {allowedValues: ['ALL_TRAFFIC']}}],
+      'cloudfunctions.allowedVpcConnectorEgressSettings': [
+        {values: {allowedValues: ['ALL_TRAFFIC']}},
+      ],
       'run.allowedVPCEgress': [{values: {allowedValues: ['all-traffic']}}],
     };
-    await deployTo(optionsFor('--dry-run'), readyProject(optionsFor(), {orgPolicies: egress}));
+    await deployTo(
+      optionsFor('--dry-run'),
+      readyProject(optionsFor(), {orgPolicies: egress}),
+    );
     const options = optionsFor('--vpc-connector', 'c');
-    await stopsWith(deployTo(options, readyProject(options, {orgPolicies: egress})), [
-      /^organization policy cloudfunctions\.allowedVpcConnectorEgressSettings does not allow PRIVATE_RANGES_ONLY/,
-      /^organization policy run\.allowedVPCEgress does not allow private-ranges-only/,
-    ]);
+    await stopsWith(
+      deployTo(options, readyProject(options, {orgPolicies: egress})),
+      [
+        /^organization policy cloudfunctions\.allowedVpcConnectorEgressSettings does not allow PRIVATE_RANGES_ONLY/,
+        /^organization policy run\.allowedVPCEgress does not allow private-ranges-only/,
+      ],
+    );
   });
 
   it('policies that cannot be read, or that it cannot judge: a note on the output, and the deploy goes on', async () => {
@@ -183,19 +237,32 @@ describe('infra: deploy preflight, organisation policies', () => {
     const calls: string[][] = [];
     await deployTo(
       options,
-      readyProject(options, {orgPolicies: {'iam.disableServiceAccountCreation': 'unreadable'}}),
+      readyProject(options, {
+        orgPolicies: {'iam.disableServiceAccountCreation': 'unreadable'},
+      }),
       calls,
       said,
     );
-    assert.equal(calls.filter(args => args[0] === 'org-policies').length, 1, 'one failed read ends the reading');
-    assert.match(said[0] ?? '', /^note: could not read organization policies .*PERMISSION_DENIED.*the preflight cannot tell whether one stops the deploy/);
+    assert.equal(
+      calls.filter(args => args[0] === 'org-policies').length,
+      1,
+      'one failed read ends the reading',
+    );
+    assert.match(
+      said[0] ?? '',
+      /^note: could not read organization policies .*PERMISSION_DENIED.*the preflight cannot tell whether one stops the deploy/,
+    );
     const judged: string[] = [];
     await deployTo(
       options,
       readyProject(options, {
         orgPolicies: {
-          'gcp.resourceLocations': [{values: {allowedValues: ['in:emea-locations']}}],
-          'iam.allowedPolicyMemberDomains': [{values: {allowedValues: ['C0abc123']}}],
+          'gcp.resourceLocations': [
+            {values: {allowedValues: ['in:emea-locations']}},
+          ],
+          'iam.allowedPolicyMemberDomains': [
+            {values: {allowedValues: ['C0abc123']}},
+          ],
         },
       }),
       [],
@@ -218,7 +285,10 @@ describe('infra: deploy preflight, organisation policies', () => {
     assert.equal(listAllows([{values: {allowedValues: ['b']}}], 'b'), true);
     assert.equal(listAllows([{values: {deniedValues: ['b']}}], 'b'), false);
     assert.equal(listAllows([{values: {deniedValues: ['b']}}], 'c'), true);
-    assert.equal(listAllows([{condition: {expression: 'x'}, denyAll: true}], 'b'), undefined);
+    assert.equal(
+      listAllows([{condition: {expression: 'x'}, denyAll: true}], 'b'),
+      undefined,
+    );
     const table: [string, string, boolean | undefined][] = [
       ['europe-west1', 'europe-west1', true],
       ['in:europe-west1-locations', 'europe-west1', true],
@@ -231,6 +301,10 @@ describe('infra: deploy preflight, organisation policies', () => {
       ['under:in:asia-locations', 'asia-east1', true],
     ];
     for (const [item, location, expected] of table)
-      assert.equal(locationMatches(item, location), expected, `${item} ${location}`);
+      assert.equal(
+        locationMatches(item, location),
+        expected,
+        `${item} ${location}`,
+      );
   });
 });

@@ -42,7 +42,9 @@ describe('infra: npm run deploy -- --plan, offline', function () {
   function steps(stdout: string): string[] {
     return stdout
       .split('\n')
-      .filter(line => line.startsWith('would ') && !line.startsWith('would make '))
+      .filter(
+        line => line.startsWith('would ') && !line.startsWith('would make '),
+      )
       .map(line => line.replace(/\s+/g, ' '));
   }
 
@@ -50,7 +52,10 @@ describe('infra: npm run deploy -- --plan, offline', function () {
     const {code, stdout} = await plan('--plan');
     assert.equal(code, 0, stdout);
     assert.match(stdout, /^plan: deploying to project my-project/);
-    assert.match(stdout, /# plan for a brand-new project: nothing read from Google Cloud, no credentials used/);
+    assert.match(
+      stdout,
+      /# plan for a brand-new project: nothing read from Google Cloud, no credentials used/,
+    );
     const sa = (id: string) => `${id}@my-project.iam.gserviceaccount.com`;
     assert.deepEqual(steps(stdout), [
       'would run APIs cloudfunctions.googleapis.com, run.googleapis.com, cloudbuild.googleapis.com, artifactregistry.googleapis.com, eventarc.googleapis.com, pubsub.googleapis.com, cloudscheduler.googleapis.com, datastore.googleapis.com, firestore.googleapis.com, iam.googleapis.com',
@@ -97,7 +102,10 @@ describe('infra: npm run deploy -- --plan, offline', function () {
       stdout,
       /--member=serviceAccount:service-PROJECT_NUMBER@gcp-sa-pubsub\.iam\.gserviceaccount\.com --role=roles\/pubsub\.publisher/,
     );
-    assert.match(stdout, /\nwould make 35 calls that change something; 0 resources already up to date\n$/);
+    assert.match(
+      stdout,
+      /\nwould make 35 calls that change something; 0 resources already up to date\n$/,
+    );
   });
 
   it('--without-example-worker: no worker, no example-work* topic, no Eventarc, no worker or trigger account', async () => {
@@ -121,7 +129,10 @@ describe('infra: npm run deploy -- --plan, offline', function () {
         .map(step => step.split(' ').pop()),
       ['acquireLock', 'releaseLock', 'renewLock', 'cleanupLocks'],
     );
-    assert.ok(stdout.includes('would create scheduler job'), 'the cleanup job stays');
+    assert.ok(
+      stdout.includes('would create scheduler job'),
+      'the cleanup job stays',
+    );
   });
 
   it('a bad argument still exits 2 before anything, and --plan with --vpc-connector and --network is refused', async () => {

@@ -231,13 +231,18 @@ describe('infra: deploy preflight, before any change', () => {
       ['pubsub.topics.getIamPolicy', 'pubsub.admin'],
       ['pubsub.subscriptions.getIamPolicy', 'pubsub.admin'],
       ['run.services.getIamPolicy', 'run.admin'],
-      ['resourcemanager.projects.getIamPolicy', 'resourcemanager.projectIamAdmin'],
+      [
+        'resourcemanager.projects.getIamPolicy',
+        'resourcemanager.projectIamAdmin',
+      ],
       ['serviceusage.services.use', 'serviceusage.serviceUsageConsumer'],
     ]) {
       const state = readyProject(options);
       state.granted.delete(permission as string);
       await stopsWith(deployTo(options, state), [
-        new RegExp(`^you lack ${escape(permission as string)}: .*--role=roles/${escape(role as string)}\``),
+        new RegExp(
+          `^you lack ${escape(permission as string)}: .*--role=roles/${escape(role as string)}\``,
+        ),
       ]);
     }
   });
@@ -245,15 +250,22 @@ describe('infra: deploy preflight, before any change', () => {
   it('gcloud older than 528, or without its beta component, stops the deploy before any other read', async () => {
     const options = optionsFor();
     const calls: string[][] = [];
-    const old = readyProject(options, {gcloudVersion: {sdk: '527.0.0', beta: false}});
+    const old = readyProject(options, {
+      gcloudVersion: {sdk: '527.0.0', beta: false},
+    });
     await stopsWith(deployTo(options, old, fakeGcloud(old, calls)), [
       /^gcloud 527\.0\.0 is older than 528\.0\.0: run `gcloud components update`$/,
       /^gcloud's beta component is missing .*: run `gcloud components install beta`$/,
     ]);
     assert.deepEqual(calls, [['version', '--format=json']]);
     // Without the worker, no service agent is made: beta is not needed.
-    const noBeta = readyProject(options, {gcloudVersion: {sdk: '528.0.0', beta: false}});
-    await deployTo(optionsFor(['--dry-run', '--without-example-worker']), noBeta);
+    const noBeta = readyProject(options, {
+      gcloudVersion: {sdk: '528.0.0', beta: false},
+    });
+    await deployTo(
+      optionsFor(['--dry-run', '--without-example-worker']),
+      noBeta,
+    );
   });
 
   it('Direct VPC egress (--network/--subnet) needs gcloud 558, which Google names for those flags', async () => {
@@ -267,8 +279,13 @@ describe('infra: deploy preflight, before any change', () => {
       optionsFor(['--network', 'default', '--subnet', 'locks', '--dry-run']),
       state,
     );
-    const acquire = planned.find(change => change.resource === 'gcloud functions deploy acquireLock');
-    assert.match(acquire?.call ?? '', / --network=default --subnet=locks --quiet /);
+    const acquire = planned.find(
+      change => change.resource === 'gcloud functions deploy acquireLock',
+    );
+    assert.match(
+      acquire?.call ?? '',
+      / --network=default --subnet=locks --quiet /,
+    );
     assert.ok(!acquire?.call.includes('--vpc-connector'));
   });
 

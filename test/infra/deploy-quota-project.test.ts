@@ -76,11 +76,14 @@ describe('infra: deploy, the quota project of the Pub/Sub and Scheduler clients'
     });
   });
 
-  it("a quota project the caller set is kept, and named", async () => {
+  it('a quota project the caller set is kept, and named', async () => {
     const found = await quotaProjects({[QUOTA_PROJECT_VARIABLE]: 'billing-1'});
     assert.equal(found.pubsub, 'billing-1');
     assert.equal(found.scheduler, 'billing-1');
-    assert.match(found.said, /quota project billing-1 \(GOOGLE_CLOUD_QUOTA_PROJECT, as set\)$/);
+    assert.match(
+      found.said,
+      /quota project billing-1 \(GOOGLE_CLOUD_QUOTA_PROJECT, as set\)$/,
+    );
   });
 
   it('sets the variable only when it is unset', () => {

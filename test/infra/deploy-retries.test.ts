@@ -87,7 +87,10 @@ describe('infra: deploy retries while IAM propagates', () => {
       retryBudgetMs([EVENTARC_AGENT]),
     );
     assert.equal(retryBudgetMs([EVENTARC_AGENT]), 345_000);
-    assert.match(said.at(-1) ?? '', /still failing after 7 retries over 345 s .*; giving up$/);
+    assert.match(
+      said.at(-1) ?? '',
+      /still failing after 7 retries over 345 s .*; giving up$/,
+    );
   });
 
   it('a failure no rule names is not retried', async () => {
@@ -99,7 +102,9 @@ describe('infra: deploy retries while IAM propagates', () => {
         [EVENTARC_AGENT, FRESH_GRANT],
         async () => {
           calls++;
-          throw failed('ERROR: (gcloud.functions.deploy) INVALID_ARGUMENT: bad runtime');
+          throw failed(
+            'ERROR: (gcloud.functions.deploy) INVALID_ARGUMENT: bad runtime',
+          );
         },
         sleep,
         () => {},
@@ -129,28 +134,41 @@ describe('infra: deploy retries while IAM propagates', () => {
       project = `retry-${randomUUID().slice(0, 8)}`;
       pubsub = new PubSub({projectId: project});
       scheduler = sinon.createStubInstance(CloudSchedulerClient);
-      scheduler.getJob.rejects(Object.assign(new Error('not found'), {code: 5}));
+      scheduler.getJob.rejects(
+        Object.assign(new Error('not found'), {code: 5}),
+      );
     });
     afterEach(() => pubsub.close());
 
     /** Fails the commands `faults` names (by a test on the command line) with their output, each as many times as listed. */
     function runFailing(
       state: FakeProject,
-      faults: {when: (args: string[]) => boolean; output: string; times: number}[],
+      faults: {
+        when: (args: string[]) => boolean;
+        output: string;
+        times: number;
+      }[],
     ): sinon.SinonStub {
-      return sinon.stub().callsFake(async (_command: string, args: string[]) => {
-        const fault = faults.find(candidate => candidate.times > 0 && candidate.when(args));
-        if (fault) {
-          fault.times--;
-          throw new CommandFailedError('gcloud', args, 1, fault.output);
-        }
-        if (args[0] === 'iam' && args[2] === 'create')
-          state.accounts.add(`${args[3]}@${project}.iam.gserviceaccount.com`);
-      });
+      return sinon
+        .stub()
+        .callsFake(async (_command: string, args: string[]) => {
+          const fault = faults.find(
+            candidate => candidate.times > 0 && candidate.when(args),
+          );
+          if (fault) {
+            fault.times--;
+            throw new CommandFailedError('gcloud', args, 1, fault.output);
+          }
+          if (args[0] === 'iam' && args[2] === 'create')
+            state.accounts.add(`${args[3]}@${project}.iam.gserviceaccount.com`);
+        });
     }
 
     /** As Eventarc does: the worker's trigger and its subscription exist once its deploy succeeded. */
-    function workerOnDeploy(state: FakeProject, run: sinon.SinonStub): GcloudRunner {
+    function workerOnDeploy(
+      state: FakeProject,
+      run: sinon.SinonStub,
+    ): GcloudRunner {
       const reads = fakeGcloud(state);
       return async args => {
         const deployed = run
@@ -167,16 +185,28 @@ describe('infra: deploy retries while IAM propagates', () => {
             subscription: 'eventarc-europe-west1-exampleworker-1-sub-2',
           };
           await pubsub.createTopic('example-work').catch(() => {});
-          await pubsub.topic('example-work').createSubscription(state.worker.subscription, {
-            pushConfig: {pushEndpoint: 'https://worker.example/'},
-          });
+          await pubsub
+            .topic('example-work')
+            .createSubscription(state.worker.subscription, {
+              pushConfig: {pushEndpoint: 'https://worker.example/'},
+            });
         }
         return reads(args);
       };
     }
 
-    function deployFresh(run: sinon.SinonStub, state: FakeProject, slept: number[], said: string[]) {
-      const options = parseDeployArgs(['--project', project, '--region', 'europe-west1']);
+    function deployFresh(
+      run: sinon.SinonStub,
+      state: FakeProject,
+      slept: number[],
+      said: string[],
+    ) {
+      const options = parseDeployArgs([
+        '--project',
+        project,
+        '--region',
+        'europe-west1',
+      ]);
       return deploy(
         options,
         readFunctionsSource(join(REPO, 'firebase.json')),
@@ -195,11 +225,27 @@ describe('infra: deploy retries while IAM propagates', () => {
     }
 
     it("the Eventarc agent, the build account's roles and the Pub/Sub agent not propagated yet: each retried, the deploy completes", async () => {
-      const options = parseDeployArgs(['--project', project, '--region', 'europe-west1']);
-      const state = readyProject(options, {accounts: new Set(), database: undefined});
+      const options = parseDeployArgs([
+        '--project',
+        project,
+        '--region',
+        'europe-west1',
+      ]);
+      const state = readyProject(options, {
+        accounts: new Set(),
+        database: undefined,
+      });
       const run = runFailing(state, [
-        {when: args => args[1] === 'deploy' && args[2] === 'acquireLock', output: BUILD_DENIED, times: 1},
-        {when: args => args[1] === 'deploy' && args[2] === 'exampleWorker', output: EVENTARC_DENIED, times: 2},
+        {
+          when: args => args[1] === 'deploy' && args[2] === 'acquireLock',
+          output: BUILD_DENIED,
+          times: 1,
+        },
+        {
+          when: args => args[1] === 'deploy' && args[2] === 'exampleWorker',
+          output: EVENTARC_DENIED,
+          times: 2,
+        },
         {
           when: args => args.some(arg => arg.includes('@gcp-sa-pubsub.')),
           output: AGENT_MISSING,
@@ -223,37 +269,65 @@ describe('infra: deploy retries while IAM propagates', () => {
     });
 
     it('a permission error that does not clear on a function deploy fails the deploy after 90 s of waits; nothing after it runs', async () => {
-      const options = parseDeployArgs(['--project', project, '--region', 'europe-west1']);
+      const options = parseDeployArgs([
+        '--project',
+        project,
+        '--region',
+        'europe-west1',
+      ]);
       const state = readyProject(options);
       const run = runFailing(state, [
-        {when: args => args[1] === 'deploy' && args[2] === 'releaseLock', output: BUILD_DENIED, times: 99},
+        {
+          when: args => args[1] === 'deploy' && args[2] === 'releaseLock',
+          output: BUILD_DENIED,
+          times: 99,
+        },
       ]);
       const slept: number[] = [];
       const said: string[] = [];
-      await assert.rejects(deployFresh(run, state, slept, said), CommandFailedError);
-      assert.equal(slept.reduce((a, b) => a + b, 0), retryBudgetMs([FRESH_GRANT]));
+      await assert.rejects(
+        deployFresh(run, state, slept, said),
+        CommandFailedError,
+      );
+      assert.equal(
+        slept.reduce((a, b) => a + b, 0),
+        retryBudgetMs([FRESH_GRANT]),
+      );
       assert.equal(retryBudgetMs([FRESH_GRANT]), 90_000);
       const deploys = run
         .getCalls()
         .map(call => call.args[1] as string[])
         .filter(args => args[1] === 'deploy')
         .map(args => args[2]);
-      assert.deepEqual(deploys, ['acquireLock', ...Array(5).fill('releaseLock')]);
+      assert.deepEqual(deploys, [
+        'acquireLock',
+        ...Array(5).fill('releaseLock'),
+      ]);
       sinon.assert.notCalled(scheduler.createJob);
     });
 
     it('a grant to an account that already existed is not retried (a real refusal, said at once)', async () => {
-      const options = parseDeployArgs(['--project', project, '--region', 'europe-west1']);
+      const options = parseDeployArgs([
+        '--project',
+        project,
+        '--region',
+        'europe-west1',
+      ]);
       const state = readyProject(options);
       const run = runFailing(state, [
         {
-          when: args => args[1] === 'add-iam-policy-binding' && args.includes('--role=roles/datastore.user'),
+          when: args =>
+            args[1] === 'add-iam-policy-binding' &&
+            args.includes('--role=roles/datastore.user'),
           output: 'ERROR: PERMISSION_DENIED: Policy update access denied.',
           times: 99,
         },
       ]);
       const slept: number[] = [];
-      await assert.rejects(deployFresh(run, state, slept, []), CommandFailedError);
+      await assert.rejects(
+        deployFresh(run, state, slept, []),
+        CommandFailedError,
+      );
       assert.deepEqual(slept, []);
       assert.equal(retryBudgetMs([NEW_IDENTITY]), 65_000);
     });

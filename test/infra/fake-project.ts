@@ -4,7 +4,10 @@ import type {
   GcloudRunner,
 } from '../../infra/deploy/gcloud-runner';
 import {ACT_AS, neededRoles} from '../../infra/deploy/caller-permissions';
-import {type DeployOptions, workerAccount} from '../../infra/deploy/deploy-options';
+import {
+  type DeployOptions,
+  workerAccount,
+} from '../../infra/deploy/deploy-options';
 import type {PolicyRule} from '../../infra/deploy/org-policies';
 import {requiredApis} from '../../infra/deploy/required-apis';
 import {
@@ -128,8 +131,14 @@ export function fakeGcloud(
           stderr:
             "ERROR: (gcloud.org-policies.describe) PERMISSION_DENIED: Permission 'orgpolicy.policy.get' denied\n",
         };
-      return ok(JSON.stringify({name: `projects/1/policies/${args[2]}`, spec: {rules: policy}}));
-    }    if (group === 'services' && sub === 'list')
+      return ok(
+        JSON.stringify({
+          name: `projects/1/policies/${args[2]}`,
+          spec: {rules: policy},
+        }),
+      );
+    }
+    if (group === 'services' && sub === 'list')
       return ok([...project.enabledApis].join('\n') + '\n');
     if (group === 'iam' && verb === 'describe') {
       if (!project.enabledApis.has('iam.googleapis.com'))

@@ -10,8 +10,14 @@ import {
   functionDeployCommand,
   projectNumberCommand,
 } from '../../infra/deploy/gcloud-commands';
-import {gcloudProblems, versionCommand} from '../../infra/deploy/gcloud-version';
-import {orgPolicyCommand, READ_CONSTRAINTS} from '../../infra/deploy/org-policies';
+import {
+  gcloudProblems,
+  versionCommand,
+} from '../../infra/deploy/gcloud-version';
+import {
+  orgPolicyCommand,
+  READ_CONSTRAINTS,
+} from '../../infra/deploy/org-policies';
 import {serviceIdentityCommands} from '../../infra/deploy/service-identities';
 import {
   invokerGrants,
@@ -164,7 +170,10 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
     // roles/datastore.user conditioned on the named database.
     ...projectGrants(named)
       .filter(grant => grant.args.includes('--role=roles/datastore.user'))
-      .map((grant): [string, string[]] => [' (on database locks only)', grant.args]),
+      .map((grant): [string, string[]] => [
+        ' (on database locks only)',
+        grant.args,
+      ]),
     ...deployCommands(noWorker, RUNTIME).map((args): [string, string[]] => [
       ' (--without-example-worker)',
       args,
@@ -224,31 +233,47 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
       const exempted = args.filter(arg =>
         DIRECT_VPC_FLAGS.some(flag => arg.startsWith(`${flag}=`)),
       );
-      assert.deepEqual(exempted, ['--network=default', '--subnet=locks'], args.join(' '));
+      assert.deepEqual(
+        exempted,
+        ['--network=default', '--subnet=locks'],
+        args.join(' '),
+      );
     }
     const first = lines[0] as string[];
     const whole = await gcloudOffline(first);
     if (whole.code === 2) {
       assert.match(whole.output, /unrecognized arguments:/, whole.output);
       const refused = first.filter(arg =>
-        new RegExp(`^\\s+${arg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`, 'm').test(
-          whole.output,
-        ),
+        new RegExp(
+          `^\\s+${arg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`,
+          'm',
+        ).test(whole.output),
       );
-      assert.deepEqual(refused, ['--network=default', '--subnet=locks'], whole.output);
+      assert.deepEqual(
+        refused,
+        ['--network=default', '--subnet=locks'],
+        whole.output,
+      );
     } else assert.equal(whole.code, 1, whole.output);
     for (const args of lines) {
       const rest = args.filter(
         arg => !DIRECT_VPC_FLAGS.some(flag => arg.startsWith(`${flag}=`)),
       );
       const result = await gcloudOffline(rest);
-      assert.equal(result.code, 1, `gcloud ${rest.join(' ')}\n${result.output}`);
+      assert.equal(
+        result.code,
+        1,
+        `gcloud ${rest.join(' ')}\n${result.output}`,
+      );
     }
   });
 
   it('an unchanged trigger: the worker line has no trigger flag; the first deploy has them all', () => {
     const kept = functionDeployCommand(worker, options, RUNTIME, true);
-    assert.ok(!kept.some(arg => /^--(trigger|retry)/.test(arg)), kept.join(' '));
+    assert.ok(
+      !kept.some(arg => /^--(trigger|retry)/.test(arg)),
+      kept.join(' '),
+    );
     assert.deepEqual(
       functionDeployCommand(worker, options, RUNTIME).filter(arg =>
         /^--(trigger|retry)/.test(arg),
@@ -266,7 +291,10 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
     assert.equal(result.code, 0, result.output);
     const json = result.output.slice(result.output.indexOf('{'));
     assert.deepEqual(
-      await gcloudProblems(async () => ({code: 0, stdout: json, stderr: ''}), options),
+      await gcloudProblems(
+        async () => ({code: 0, stdout: json, stderr: ''}),
+        options,
+      ),
       [],
     );
   });
