@@ -117,11 +117,11 @@ export async function deploy(
   for (const line of found.notes) say(`note: ${line}`);
   for (const account of found.accountsToCreate) fresh.add(account.email);
 
-  for (const args of serviceIdentityCommands(options))
+  for (const identity of serviceIdentityCommands(options))
     await command(
-      `the ${args[4]?.replace('--service=', '')} service agent`,
+      `the ${identity.service} service agent`,
       'gcloud',
-      args,
+      identity.args,
     );
   for (const account of found.accountsToCreate)
     await command(

@@ -253,27 +253,48 @@ export interface PolicyFindings {
   readonly notes: string[];
 }
 
+/** The effective policies read, by constraint (absent: none set), and why some could not be. */
+export interface PoliciesRead {
+  readonly rules: ReadonlyMap<string, readonly PolicyRule[]>;
+  readonly notes: readonly string[];
+}
+
 /**
  * Reads each constraint's effective policy. A policy that cannot be read (the Org Policy API off,
  * no orgpolicy.policy.get) is a note, not a stop: the deploy does not need it, only the check does,
  * and the first such failure ends the reading with one note.
  */
-export async function checkOrgPolicies(
+export async function readOrgPolicies(
   gcloud: GcloudRunner,
-  context: PolicyContext,
-): Promise<PolicyFindings> {
-  const findings: PolicyFindings = {problems: [], notes: []};
-  for (const check of CHECKS) {
-    const args = orgPolicyCommand(context.options, check.constraint);
+  options: DeployOptions,
+): Promise<PoliciesRead> {
+  const rules = new Map<string, readonly PolicyRule[]>();
+  const notes: string[] = [];
+  for (const {constraint} of CHECKS) {
+    const args = orgPolicyCommand(options, constraint);
     const result = await gcloud(args);
     if (saysNotFound(result)) continue;
     if (result.code !== 0) {
-      findings.notes.push(
+      notes.push(
         `could not read organization policies (gcloud ${args.slice(0, 3).join(' ')} exited ${result.code}: ${firstLine(result.stderr)}); the preflight cannot tell whether one stops the deploy (enable orgpolicy.googleapis.com, or have roles/orgpolicy.policyViewer)`,
       );
       break;
     }
-    const verdict = check.judge(rulesOf(result.stdout), context);
+    rules.set(constraint, rulesOf(result.stdout));
+  }
+  return {rules, notes};
+}
+
+/** Each policy read, judged against this deploy. */
+export function judgeOrgPolicies(
+  read: PoliciesRead,
+  context: PolicyContext,
+): PolicyFindings {
+  const findings: PolicyFindings = {problems: [], notes: [...read.notes]};
+  for (const check of CHECKS) {
+    const rules = read.rules.get(check.constraint);
+    if (rules === undefined) continue;
+    const verdict = check.judge(rules, context);
     if (verdict)
       (verdict.stops ? findings.problems : findings.notes).push(verdict.line);
   }

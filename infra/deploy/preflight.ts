@@ -28,7 +28,7 @@ import {
   distinctAccounts,
 } from './service-accounts';
 import {gcloudProblems} from './gcloud-version';
-import {checkOrgPolicies} from './org-policies';
+import {judgeOrgPolicies, readOrgPolicies} from './org-policies';
 import {readWorkerTrigger, triggerMatches} from './worker-trigger';
 
 /** What the deploy reads before it changes anything; stubs in tests. */
@@ -73,9 +73,10 @@ export class PreflightError extends Error {
 }
 
 /**
- * Checks, in the order each check needs the one before: --locks-page's API token (no read); the caller's permissions (every later read
- * needs some); the APIs (the reads after call them); the service accounts; the database; the
- * worker's trigger. Throws PreflightError with every problem found, or returns the findings.
+ * Checks, in the order each check needs the one before: --locks-page's API token (no read);
+ * gcloud's version; the caller's permissions (every later read needs some); the organisation
+ * policies; the APIs (the reads after call them); the service accounts and acting as each; the
+ * database; the worker's trigger. Throws PreflightError with every problem found, or returns the findings.
  * With --enable-apis and APIs to enable, returns after the API check: the deploy enables them and
  * calls this again, since nothing behind a disabled API can be read.
  */
@@ -95,6 +96,16 @@ export async function preflight(
     await reads.permissions(options.project, permissions),
   );
   if (roleProblems.length > 0) throw new PreflightError(roleProblems);
+
+  // Read before anything can change (even --enable-apis's enabling), and judged at once; the
+  // policy against creating accounts is judged again once the accounts to create are known.
+  const policiesRead = await readOrgPolicies(gcloud, options);
+  const policies = judgeOrgPolicies(policiesRead, {
+    options,
+    accountsToCreate: 0,
+    apis: requiredApis(options),
+  });
+  if (policies.problems.length > 0) throw new PreflightError(policies.problems);
 
   const listApis = enabledApisCommand(options);
   const listed = await gcloud(listApis);
@@ -181,12 +192,13 @@ export async function preflight(
     );
   }
 
-  const policies = await checkOrgPolicies(gcloud, {
-    options,
-    accountsToCreate: accountsToCreate.length,
-    apis: requiredApis(options),
-  });
-  problems.push(...policies.problems);
+  problems.push(
+    ...judgeOrgPolicies(policiesRead, {
+      options,
+      accountsToCreate: accountsToCreate.length,
+      apis: requiredApis(options),
+    }).problems,
+  );
 
   // The project number names the Pub/Sub service agent, which only the worker's delivery needs.
   let projectNumber = '';

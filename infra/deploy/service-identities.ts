@@ -14,15 +14,20 @@ export const SERVICE_IDENTITIES = [
   'pubsub.googleapis.com',
 ] as const;
 
-export function serviceIdentityCommands(options: DeployOptions): string[][] {
+export function serviceIdentityCommands(
+  options: DeployOptions,
+): {readonly service: string; readonly args: string[]}[] {
   if (!deploysWorker(options)) return [];
-  return SERVICE_IDENTITIES.map(service => [
-    'beta',
-    'services',
-    'identity',
-    'create',
-    `--service=${service}`,
-    `--project=${options.project}`,
-    '--quiet',
-  ]);
+  return SERVICE_IDENTITIES.map(service => ({
+    service,
+    args: [
+      'beta',
+      'services',
+      'identity',
+      'create',
+      `--service=${service}`,
+      `--project=${options.project}`,
+      '--quiet',
+    ],
+  }));
 }

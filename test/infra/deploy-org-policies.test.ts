@@ -210,6 +210,21 @@ describe('infra: deploy preflight, organisation policies', () => {
     ]);
   });
 
+  it('a stopping policy stops even --enable-apis before it enables anything', async () => {
+    const options = optionsFor('--enable-apis');
+    const state = readyProject(options, {
+      orgPolicies: {
+        'cloudfunctions.restrictAllowedGenerations': [
+          {values: {allowedValues: ['GEN_1']}},
+        ],
+      },
+    });
+    state.enabledApis.clear();
+    await stopsWith(deployTo(options, state), [
+      /^organization policy cloudfunctions\.restrictAllowedGenerations does not allow GEN_2/,
+    ]);
+  });
+
   it('VPC egress constraints apply only to a deploy with a connector or Direct VPC', async () => {
     const egress = {
       'cloudfunctions.allowedVpcConnectorEgressSettings': [

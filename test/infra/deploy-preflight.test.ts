@@ -11,6 +11,7 @@ import {
   type DeployOptions,
 } from '../../infra/deploy/deploy-options';
 import type {GcloudRunner} from '../../infra/deploy/gcloud-runner';
+import {READ_CONSTRAINTS} from '../../infra/deploy/org-policies';
 import {PreflightError} from '../../infra/deploy/preflight';
 import {readFunctionsSource} from '../../infra/firebase-config';
 import {
@@ -178,8 +179,14 @@ describe('infra: deploy preflight, before any change', () => {
       Array(9).fill(/is not enabled .*or deploy with --enable-apis$/),
     );
     assert.deepEqual(
-      calls.map(args => args.slice(0, 3).join(' ')),
-      ['version --format=json', 'services list --enabled'],
+      calls.map(args =>
+        args.slice(0, args[0] === 'org-policies' ? 2 : 3).join(' '),
+      ),
+      [
+        'version --format=json',
+        ...READ_CONSTRAINTS.map(() => 'org-policies describe'),
+        'services list --enabled',
+      ],
     );
   });
 

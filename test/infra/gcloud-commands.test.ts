@@ -162,7 +162,7 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
         'projects/my-project/locations/europe-west1/triggers/exampleworker-123456',
       ),
       ['auth', 'print-access-token'],
-      ...serviceIdentityCommands(options),
+      ...serviceIdentityCommands(options).map(identity => identity.args),
       // Every constraint is read by the same command line; the constraint itself is not checked offline.
       orgPolicyCommand(options, READ_CONSTRAINTS[0] as string),
       functionDeployCommand(worker, options, RUNTIME, true),
