@@ -120,7 +120,8 @@ and application default credentials (gcloud auth application-default login); the
   --config FILE                         firebase.json to read the functions source from (default firebase.json)
   -h, --help                            print this and exit
 
-Environment: LOCKS_API_TOKEN (with --locks-page), GCLOUD_BINARY (the gcloud to run; default gcloud).
+Environment: LOCKS_API_TOKEN (with --locks-page), GCLOUD_BINARY (the gcloud to run; default gcloud),
+GOOGLE_CLOUD_QUOTA_PROJECT (the Pub/Sub and Scheduler clients' quota project; default the deployed project).
 Exit codes: 0 done, 1 failed or stopped by the preflight, 2 bad arguments.`;
 
 /** Every flag; a string one takes a value, a boolean one is a switch. */
