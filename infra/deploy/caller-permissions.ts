@@ -1,4 +1,4 @@
-import type {DeployOptions} from './deploy-options';
+import {type DeployOptions, deploysWorker} from './deploy-options';
 import type {GcloudRunner} from './gcloud-runner';
 
 /**
@@ -15,8 +15,6 @@ const NEEDED: readonly (readonly [
     'roles/iam.serviceAccountAdmin',
     ['iam.serviceAccounts.get', 'iam.serviceAccounts.create'],
   ],
-  // Deploying a function that runs, builds or is triggered as an account is acting as it.
-  ['roles/iam.serviceAccountUser', ['iam.serviceAccounts.actAs']],
   [
     'roles/resourcemanager.projectIamAdmin',
     [
@@ -35,6 +33,8 @@ const NEEDED: readonly (readonly [
       'cloudfunctions.functions.get',
       'cloudfunctions.functions.create',
       'cloudfunctions.functions.update',
+      // The upload of the source: gcloud asks for a signed upload URL.
+      'cloudfunctions.functions.sourceCodeSet',
     ],
   ],
   // Gen 2's add-invoker-policy-binding sets the policy of the function's Cloud Run service.
@@ -48,10 +48,14 @@ const NEEDED: readonly (readonly [
     [
       'pubsub.topics.get',
       'pubsub.topics.create',
+      'pubsub.topics.getIamPolicy',
       'pubsub.topics.setIamPolicy',
+      // Creating a subscription on a topic.
+      'pubsub.topics.attachSubscription',
       'pubsub.subscriptions.get',
       'pubsub.subscriptions.create',
       'pubsub.subscriptions.update',
+      'pubsub.subscriptions.getIamPolicy',
       'pubsub.subscriptions.setIamPolicy',
     ],
   ],
@@ -72,6 +76,19 @@ const USE_CONNECTOR: readonly [string, readonly string[]] = [
   'roles/vpcaccess.user',
   ['vpcaccess.connectors.use'],
 ];
+/** `gcloud beta services identity create` (the worker's Eventarc and Pub/Sub agents). */
+const CREATE_IDENTITIES: readonly [string, readonly string[]] = [
+  'roles/serviceusage.serviceUsageConsumer',
+  ['serviceusage.services.use'],
+];
+
+/**
+ * Deploying a function that runs, builds or is triggered as an account, and a Scheduler job or a
+ * push subscription signing as one, is acting as it. Tested on each account that exists (a grant on
+ * the account counts); for an account the deploy creates, on the project it inherits from.
+ */
+export const ACT_AS = 'iam.serviceAccounts.actAs';
+export const ACT_AS_ROLE = 'roles/iam.serviceAccountUser';
 
 export function neededRoles(
   options: DeployOptions,
@@ -80,7 +97,25 @@ export function neededRoles(
     ...NEEDED,
     ...(options.enableApis ? [ENABLE_APIS] : []),
     ...(options.vpcConnector ? [USE_CONNECTOR] : []),
+    ...(deploysWorker(options) ? [CREATE_IDENTITIES] : []),
   ];
+}
+
+/** testIamPermissions on one service account (IAM API): the subset of `permissions` the caller holds on it. */
+export type AccountPermissionsCheck = (
+  email: string,
+  permissions: readonly string[],
+) => Promise<readonly string[]>;
+
+/** The line for an account the caller may not act as. */
+export function actAsProblem(
+  options: DeployOptions,
+  email: string,
+  onProject: boolean,
+): string {
+  return onProject
+    ? `you lack ${ACT_AS} on project ${options.project}, which ${email} (created by the deploy) inherits: have a project owner run \`gcloud projects add-iam-policy-binding ${options.project} --member=user:YOUR_EMAIL --role=${ACT_AS_ROLE}\``
+    : `you lack ${ACT_AS} on ${email}: have its owner run \`gcloud iam service-accounts add-iam-policy-binding ${email} --member=user:YOUR_EMAIL --role=${ACT_AS_ROLE}\` (or grant ${ACT_AS_ROLE} on the project)`;
 }
 
 /** Resource Manager's testIamPermissions on the project: the subset of `permissions` the caller holds. A stub in tests. */
@@ -112,32 +147,56 @@ export function resourceManagerPermissions(
   gcloud: GcloudRunner,
   endpoint = 'https://cloudresourcemanager.googleapis.com',
 ): PermissionsCheck {
-  return async (project, permissions) => {
-    const token = await gcloud(['auth', 'print-access-token']);
-    if (token.code !== 0)
-      throw new Error(
-        `could not get gcloud's access token (run \`gcloud auth login\`): ${token.stderr.trim()}`,
-      );
-    const response = await fetch(
+  return (project, permissions) =>
+    testPermissions(
+      gcloud,
       `${endpoint}/v1/projects/${encodeURIComponent(project)}:testIamPermissions`,
-      {
-        method: 'POST',
-        headers: {
-          Authorization: `Bearer ${token.stdout.trim()}`,
-          'Content-Type': 'application/json',
-        },
-        body: JSON.stringify({permissions}),
-        signal: AbortSignal.timeout(30_000),
-      },
+      `project ${project}`,
+      permissions,
     );
-    const body = (await response.json().catch(() => ({}))) as {
-      permissions?: string[];
-      error?: {message?: string};
-    };
-    if (!response.ok)
-      throw new Error(
-        `could not test your permissions on project ${project} (HTTP ${response.status}): ${body.error?.message ?? 'no message'}`,
-      );
-    return body.permissions ?? [];
+}
+
+/** The same test on a service account (IAM's testIamPermissions on `projects/-/serviceAccounts/EMAIL`). */
+export function serviceAccountPermissions(
+  gcloud: GcloudRunner,
+  endpoint = 'https://iam.googleapis.com',
+): AccountPermissionsCheck {
+  return (email, permissions) =>
+    testPermissions(
+      gcloud,
+      `${endpoint}/v1/projects/-/serviceAccounts/${encodeURIComponent(email)}:testIamPermissions`,
+      `service account ${email}`,
+      permissions,
+    );
+}
+
+async function testPermissions(
+  gcloud: GcloudRunner,
+  url: string,
+  what: string,
+  permissions: readonly string[],
+): Promise<readonly string[]> {
+  const token = await gcloud(['auth', 'print-access-token']);
+  if (token.code !== 0)
+    throw new Error(
+      `could not get gcloud's access token (run \`gcloud auth login\`): ${token.stderr.trim()}`,
+    );
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${token.stdout.trim()}`,
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify({permissions}),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = (await response.json().catch(() => ({}))) as {
+    permissions?: string[];
+    error?: {message?: string};
   };
+  if (!response.ok)
+    throw new Error(
+      `could not test your permissions on ${what} (HTTP ${response.status}): ${body.error?.message ?? 'no message'}`,
+    );
+  return body.permissions ?? [];
 }

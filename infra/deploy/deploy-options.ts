@@ -23,13 +23,25 @@ export interface DeployOptions {
   readonly project: string;
   readonly region: string;
   readonly dryRun: boolean;
+  /**
+   * `--plan`: the dry run of a brand-new project, made offline (no credentials, no network, no
+   * gcloud): every read is answered as a fresh project would answer it. Implies dryRun and enableApis.
+   */
+  readonly plan?: true;
+  /** `--without-example-worker`: leave exampleWorker and its example-work* topics, subscriptions and grants out (deploysWorker). */
+  readonly withoutExampleWorker?: true;
   /** Enable the APIs the deploy needs when some are off; without it the preflight stops and names them. */
   readonly enableApis: boolean;
   /** Cloud Scheduler calls cleanupLocks with an OIDC token for this account; it gets the invoker role on it. */
   readonly schedulerServiceAccount: string;
-  /** The functions' runtime identity: datastore.user on the project, pubsub.publisher on the retry and dead-letter topics. */
+  /** The HTTP functions' runtime identity: roles/datastore.user, and nothing on Pub/Sub. */
   readonly runtimeServiceAccount: string;
-  /** Cloud Build runs the functions' builds as this account (roles/cloudbuild.builds.builder). */
+  /**
+   * exampleWorker's own runtime identity: roles/datastore.user, and the only publisher on the
+   * worker's retry and dead-letter topics. Absent: the default (workerAccount).
+   */
+  readonly workerServiceAccount?: string;
+  /** Cloud Build runs the functions' builds as this account (log writer, Artifact Registry writer, object reader). */
   readonly buildServiceAccount: string;
   /** The worker's Eventarc trigger and its retry subscription push as this account (run.invoker on the worker only). */
   readonly triggerServiceAccount: string;
@@ -50,6 +62,12 @@ export interface DeployOptions {
   readonly vpcConnector: string | undefined;
   /** What goes through the connector: `private-ranges-only` (gcloud's default) or `all`. */
   readonly vpcEgress: 'private-ranges-only' | 'all' | undefined;
+  /**
+   * Direct VPC egress instead of a connector (`gcloud functions deploy --network/--subnet`, gcloud
+   * 558 or later; private ranges only, Cloud Run's default for it). Either names the VPC; both may be given.
+   */
+  readonly network?: string;
+  readonly subnet?: string;
   /** `--locks-page`: deploy the live locks page too, turned on (absent: the page is neither deployed nor touched). */
   readonly locksPage?: true;
 }
@@ -64,6 +82,7 @@ export class UsageError extends Error {
 /** The accounts the deploy creates when they are missing: ACCOUNT_ID@PROJECT.iam.gserviceaccount.com. */
 export const DEFAULT_ACCOUNT_IDS = Object.freeze({
   runtime: 'locks-runtime',
+  worker: 'locks-worker',
   build: 'locks-build',
   trigger: 'locks-trigger',
   scheduler: 'locks-scheduler',
@@ -71,15 +90,17 @@ export const DEFAULT_ACCOUNT_IDS = Object.freeze({
 
 /** The first line of the usage; a bad command line's error ends with it. */
 const SYNOPSIS =
-  'usage: npm run deploy -- --project PROJECT --region REGION [--dry-run] [options]';
+  'usage: npm run deploy -- --project PROJECT --region REGION [--plan | --dry-run] [options]';
 
 export const USAGE = `${SYNOPSIS}
 
 Creates or updates everything in a Google Cloud project. Needs a logged-in gcloud (gcloud auth login)
 and application default credentials (gcloud auth application-default login); the dry run too.
+--plan needs neither: it prints what a brand-new project would get, offline.
 
   --project PROJECT                     the Google Cloud project (required)
   --region REGION                       where the functions run (required)
+  --plan                                print every call a brand-new project would get; offline, no login
   --dry-run                             print every call that would change something; change nothing
   --enable-apis                         enable the APIs the deploy needs when some are off
   --strong-store datastore|firestore    where STRONG locks live (default datastore)
@@ -88,15 +109,19 @@ and application default credentials (gcloud auth application-default login); the
   --memcache-servers HOST:PORT[,...]    WEAK locks' memcached servers (MEMCACHE_SERVERS of every function)
   --vpc-connector CONNECTOR             a Serverless VPC Access connector, to reach a private memcached
   --vpc-egress private-ranges-only|all  what goes through the connector (needs --vpc-connector)
+  --network NETWORK, --subnet SUBNET    Direct VPC egress (private ranges) instead of a connector; gcloud 558+
+  --without-example-worker              leave exampleWorker and its example-work* topics out
   --locks-page                          deploy the live locks page too (needs LOCKS_API_TOKEN)
-  --runtime-service-account EMAIL       the functions' identity (default locks-runtime@PROJECT.iam.gserviceaccount.com)
+  --runtime-service-account EMAIL       the HTTP functions' identity (default locks-runtime@PROJECT.iam.gserviceaccount.com)
+  --worker-service-account EMAIL        exampleWorker's identity (default locks-worker@...)
   --build-service-account EMAIL         Cloud Build's identity (default locks-build@...)
   --trigger-service-account EMAIL       the worker trigger's push identity (default locks-trigger@...)
   --scheduler-service-account EMAIL     Cloud Scheduler's identity for cleanupLocks (default locks-scheduler@...)
   --config FILE                         firebase.json to read the functions source from (default firebase.json)
   -h, --help                            print this and exit
 
-Environment: LOCKS_API_TOKEN (with --locks-page), GCLOUD_BINARY (the gcloud to run; default gcloud).
+Environment: LOCKS_API_TOKEN (with --locks-page), GCLOUD_BINARY (the gcloud to run; default gcloud),
+GOOGLE_CLOUD_QUOTA_PROJECT (the Pub/Sub and Scheduler clients' quota project; default the deployed project).
 Exit codes: 0 done, 1 failed or stopped by the preflight, 2 bad arguments.`;
 
 /** Every flag; a string one takes a value, a boolean one is a switch. */
@@ -105,6 +130,7 @@ export const DEPLOY_OPTIONS = {
   region: {type: 'string'},
   'scheduler-service-account': {type: 'string'},
   'runtime-service-account': {type: 'string'},
+  'worker-service-account': {type: 'string'},
   'build-service-account': {type: 'string'},
   'trigger-service-account': {type: 'string'},
   config: {type: 'string'},
@@ -114,7 +140,11 @@ export const DEPLOY_OPTIONS = {
   'memcache-servers': {type: 'string'},
   'vpc-connector': {type: 'string'},
   'vpc-egress': {type: 'string'},
+  network: {type: 'string'},
+  subnet: {type: 'string'},
   'dry-run': {type: 'boolean'},
+  plan: {type: 'boolean'},
+  'without-example-worker': {type: 'boolean'},
   'enable-apis': {type: 'boolean'},
   'locks-page': {type: 'boolean'},
 } as const;
@@ -212,11 +242,33 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
     throw new UsageError(
       '--vpc-egress needs --vpc-connector: it says what goes through the connector',
     );
+  const network = values.get('network');
+  const subnet = values.get('subnet');
+  for (const [flag, value] of [
+    ['--network', network],
+    ['--subnet', subnet],
+  ] as const)
+    if (value !== undefined && !VPC_NAME.test(value))
+      throw new UsageError(
+        `${flag} ${JSON.stringify(value)} is not a VPC name (lowercase letters, digits and hyphens) or its projects/... path`,
+      );
+  if ((network ?? subnet) !== undefined && vpcConnector !== undefined)
+    throw new UsageError(
+      '--network/--subnet (Direct VPC egress) and --vpc-connector cannot be used together: a function has one or the other',
+    );
+  const plan = switchGiven('plan');
+  const workerServiceAccount = values.get('worker-service-account');
+  if (workerServiceAccount !== undefined)
+    cloudName(
+      '--worker-service-account',
+      'serviceAccount',
+      workerServiceAccount,
+    );
   return {
     project,
     region,
-    dryRun: switchGiven('dry-run'),
-    enableApis: switchGiven('enable-apis'),
+    dryRun: plan || switchGiven('dry-run'),
+    enableApis: plan || switchGiven('enable-apis'),
     schedulerServiceAccount: account(
       'scheduler-service-account',
       DEFAULT_ACCOUNT_IDS.scheduler,
@@ -225,6 +277,7 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
       'runtime-service-account',
       DEFAULT_ACCOUNT_IDS.runtime,
     ),
+
     buildServiceAccount: account(
       'build-service-account',
       DEFAULT_ACCOUNT_IDS.build,
@@ -240,9 +293,33 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
     memcacheServers,
     vpcConnector,
     vpcEgress,
+    ...(plan ? {plan: true as const} : {}),
+    ...(switchGiven('without-example-worker')
+      ? {withoutExampleWorker: true as const}
+      : {}),
+    ...(workerServiceAccount ? {workerServiceAccount} : {}),
+    ...(network ? {network} : {}),
+    ...(subnet ? {subnet} : {}),
     ...(switchGiven('locks-page') ? {locksPage: true as const} : {}),
   };
 }
+
+/** Whether this deploy includes the example worker (not `--without-example-worker`). */
+export function deploysWorker(options: DeployOptions): boolean {
+  return options.withoutExampleWorker !== true;
+}
+
+/** The worker's runtime account: `--worker-service-account`, or locks-worker@PROJECT. */
+export function workerAccount(options: DeployOptions): string {
+  return (
+    options.workerServiceAccount ??
+    `${DEFAULT_ACCOUNT_IDS.worker}@${options.project}.iam.gserviceaccount.com`
+  );
+}
+
+/** A VPC network or subnet: its name (RFC 1035), or its full resource path. */
+const VPC_NAME =
+  /^(projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/(global\/networks|regions\/[a-z]+-[a-z]+\d+\/subnetworks)\/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** A name Google Cloud would refuse, refused here first, before the deploy's first call. */
 function cloudName(flag: string, kind: GoogleCloudName, value: string): void {

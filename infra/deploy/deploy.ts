@@ -1,4 +1,3 @@
-import {spawn} from 'node:child_process';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {PubSub} from '@google-cloud/pubsub';
@@ -10,7 +9,8 @@ import {
   ensureRetrySubscription,
   ensureTopics,
 } from './cloud-pubsub';
-import type {DeployOptions} from './deploy-options';
+import {retryRulesFor, withRetries} from './command-retry';
+import {type DeployOptions, deploysWorker} from './deploy-options';
 import {
   deadLetterGrantCommands,
   functionDeployCommand,
@@ -27,6 +27,7 @@ import {
 } from './preflight';
 import {enableApisCommand} from './required-apis';
 import {accountCreateCommand} from './service-accounts';
+import {serviceIdentityCommands} from './service-identities';
 import {
   cleanupJob,
   ensureSchedulerJob,
@@ -44,23 +45,31 @@ export interface DeployTools extends ProjectReads {
     cwd: string,
     env?: Record<string, string>,
   ) => Promise<void>;
-  /** Waits between attempts of a grant to a just-created account (IAM takes a while to see a new one). */
+  /** Waits between attempts of a command that failed while IAM catches up (command-retry.ts). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Told what the deploy says besides its changes: retries and their reasons, the preflight's notes. Default: stderr. */
+  readonly say?: (line: string) => void;
+  /**
+   * A plan's stand-in project (offline-plan.ts): told each command a dry run would run, so the
+   * reads after it see its effect (the APIs it enables, the accounts it creates).
+   */
+  readonly simulate?: (args: readonly string[]) => void;
 }
 
-/** New service accounts can be invisible to setIamPolicy for up to a minute or so: a grant to one is retried this long. */
-const NEW_ACCOUNT_RETRY_DELAYS_MS = [5_000, 10_000, 20_000, 30_000];
-
 /**
- * The whole deploy. First the preflight, which only reads: the caller's permissions, the APIs, the
- * service accounts, the database, the worker's trigger; any problem stops the deploy there, before
- * any change, with one line per problem. Then, in order: APIs (with --enable-apis), missing service
- * accounts, the database (in the mode of the STRONG store), the project-level grants; topics and the runtime's publisher
- * grants on two of them; the firebase.json predeploy build; the functions; the invoker grants; the
- * worker trigger's delivery policy (its subscription exists only once the worker is deployed), the
- * retry subscription, and the grants dead-lettering needs; the scheduler job. Each step is
- * idempotent. With dryRun, every call that would change something is reported and nothing is
- * changed (reads still happen, so the plan is against the real state).
+ * The whole deploy. First the preflight, which only reads: gcloud's version, the caller's
+ * permissions, the APIs, the service accounts (and acting as each), the database, the organisation
+ * policies, the worker's trigger; any problem stops the deploy there, before any change, with one
+ * line per problem. Then, in order: APIs (with --enable-apis), the Eventarc and Pub/Sub service
+ * agents, missing service accounts, the database (in the mode of the STRONG store), the
+ * project-level grants; topics and the worker's publisher grants on two of them; the firebase.json
+ * predeploy build; the functions; the invoker grants; the worker trigger's delivery policy (its
+ * subscription exists only once the worker is deployed), the retry subscription, and the grants
+ * dead-lettering needs; the scheduler job. Without the example worker, everything of the worker's
+ * is left out. Each step is idempotent; a command that fails while IAM catches up is retried
+ * within a bound (command-retry.ts). With dryRun, every call that would change something is
+ * reported and nothing is changed (reads still happen, so the plan is against the real state; a
+ * plan's reads are answered by a stand-in fresh project).
  */
 export async function deploy(
   options: DeployOptions,
@@ -77,40 +86,43 @@ export async function deploy(
     report(change);
     changes.push(change);
   };
+  const say =
+    tools.say ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Accounts this deploy creates: a grant to one may have to wait until IAM sees it.
+  const fresh = new Set<string>();
   const command = async (
     resource: string,
     commandName: string,
     args: readonly string[],
     env?: Record<string, string>,
-    retryDelaysMs: readonly number[] = [],
   ) => {
     const change: Change = {
       action: 'run',
       resource,
       call: [commandName, ...args.map(quoted)].join(' '),
     };
-    if (!options.dryRun) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await tools.run(commandName, args, source.source, env);
-          break;
-        } catch (error) {
-          const delay = retryDelaysMs[attempt];
-          if (delay === undefined) throw error;
-          await sleep(delay);
-        }
-      }
-    }
+    if (options.dryRun) tools.simulate?.(args);
+    else
+      await withRetries(
+        resource,
+        commandName === 'gcloud' ? retryRulesFor(args, fresh) : [],
+        () => tools.run(commandName, args, source.source, env),
+        sleep,
+        say,
+      );
     noted(change);
   };
 
   const found = await readyProject(options, tools, command);
-  const fresh = new Set(found.accountsToCreate.map(account => account.email));
-  const grantRetry = (args: readonly string[]) =>
-    args.some(arg => [...fresh].some(email => arg.endsWith(`:${email}`)))
-      ? NEW_ACCOUNT_RETRY_DELAYS_MS
-      : [];
+  for (const line of found.notes) say(`note: ${line}`);
+  for (const account of found.accountsToCreate) fresh.add(account.email);
 
+  for (const identity of serviceIdentityCommands(options))
+    await command(
+      `the ${identity.service} service agent`,
+      'gcloud',
+      identity.args,
+    );
   for (const account of found.accountsToCreate)
     await command(
       `service account ${account.email}`,
@@ -127,23 +139,12 @@ export async function deploy(
       call: '',
     });
   for (const grant of projectGrants(options))
-    await command(
-      grant.resource,
-      'gcloud',
-      grant.args,
-      undefined,
-      grantRetry(grant.args),
-    );
+    await command(grant.resource, 'gcloud', grant.args);
 
-  changes.push(...(await ensureTopics(tools.pubsub, mode)));
+  if (deploysWorker(options))
+    changes.push(...(await ensureTopics(tools.pubsub, mode)));
   for (const grant of topicGrants(options))
-    await command(
-      grant.resource,
-      'gcloud',
-      grant.args,
-      undefined,
-      grantRetry(grant.args),
-    );
+    await command(grant.resource, 'gcloud', grant.args);
 
   for (const line of source.predeploy)
     await command('firebase.json functions.predeploy', 'sh', ['-c', line], {
@@ -159,19 +160,46 @@ export async function deploy(
   });
   for (const spec of deployedFunctions(options))
     await command(
-      `gcloud functions deploy ${spec.name}`,
+      `gcloud functions deploy ${spec.name}${spec.name === WORKER && found.keepTrigger ? ' (its trigger as deployed: trigger flags left out)' : ''}`,
       'gcloud',
-      functionDeployCommand(spec, options, source.runtime),
+      functionDeployCommand(
+        spec,
+        options,
+        source.runtime,
+        spec.name === WORKER && found.keepTrigger,
+      ),
     );
   for (const grant of invokerGrants(options))
-    await command(
-      grant.resource,
-      'gcloud',
-      grant.args,
-      undefined,
-      grantRetry(grant.args),
-    );
+    await command(grant.resource, 'gcloud', grant.args);
+  if (deploysWorker(options))
+    await deliverToWorker(options, tools, found, mode, command, noted, changes);
+  changes.push(
+    await ensureSchedulerJob(
+      tools.scheduler,
+      cleanupJob(options, deployApiToken(tools.env)),
+      mode,
+    ),
+  );
+  return changes;
+}
 
+/**
+ * After the functions, the worker's delivery: its trigger subscription's policy, its retry
+ * subscription, and the grants dead-lettering needs.
+ */
+async function deliverToWorker(
+  options: DeployOptions,
+  tools: DeployTools,
+  found: PreflightFindings,
+  mode: ApplyMode,
+  command: (
+    resource: string,
+    commandName: string,
+    args: readonly string[],
+  ) => Promise<void>,
+  noted: (change: Change) => void,
+  changes: Change[],
+): Promise<void> {
   // Read again after the deploy: a first deploy has just created the trigger, and a redeploy should have kept it.
   const triggerSubscription = options.dryRun
     ? found.triggerSubscription
@@ -214,14 +242,6 @@ export async function deploy(
       args,
     );
   }
-  changes.push(
-    await ensureSchedulerJob(
-      tools.scheduler,
-      cleanupJob(options, deployApiToken(tools.env)),
-      mode,
-    ),
-  );
-  return changes;
 }
 
 /**
@@ -244,7 +264,7 @@ async function readyProject(
     'gcloud',
     enableApisCommand(options, found.apisToEnable),
   );
-  if (options.dryRun) {
+  if (options.dryRun && !options.plan) {
     throw new PreflightError([
       `the rest of the plan reads the project through ${found.apisToEnable.join(', ')}: a deploy with --enable-apis enables them first; after that, --dry-run shows the rest`,
     ]);
@@ -259,25 +279,4 @@ async function readyProject(
 
 function quoted(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
-}
-
-export function runCommand(
-  command: string,
-  args: readonly string[],
-  cwd: string,
-  env: Record<string, string> = {},
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd,
-      stdio: 'inherit',
-      env: {...process.env, ...env},
-    });
-    child.once('error', reject);
-    child.once('exit', code =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`${command} ${args.join(' ')} exited ${code}`)),
-    );
-  });
 }

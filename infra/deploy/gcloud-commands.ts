@@ -1,7 +1,11 @@
 import type {StrongStore} from '../../shared';
 import {FUNCTION_TIMEOUT_MS} from '../../shared/internal';
 import {topicPath, DEAD_LETTER_TOPIC, type FunctionSpec} from '../topology';
-import {DEFAULT_DATABASE, type DeployOptions} from './deploy-options';
+import {
+  DEFAULT_DATABASE,
+  type DeployOptions,
+  workerAccount,
+} from './deploy-options';
 import {invokerGrants} from './iam-grants';
 import {deployedFunctions, locksPageEnvironment} from './locks-page-deploy';
 
@@ -34,11 +38,19 @@ const STORE_VARIABLES = [
 /** memjs's variable, which WEAK locks' default client reads (default localhost:11211, where nothing listens in the cloud). */
 export const MEMCACHE_VARIABLE = 'MEMCACHE_SERVERS';
 
-/** `runtime` is firebase.json's `functions.runtime` (nodejs24): one place names the deployed Node.js. */
+/** Direct VPC egress's flags, which gcloud 528 does not know: the offline check exempts exactly these. */
+export const DIRECT_VPC_FLAGS = ['--network', '--subnet'] as const;
+
+/**
+ * `runtime` is firebase.json's `functions.runtime` (nodejs24): one place names the deployed Node.js.
+ * `keepTrigger`: the worker's trigger as deployed already matches (worker-trigger.ts read it), so
+ * the trigger flags are left out and gcloud leaves the trigger alone instead of resending it.
+ */
 export function functionDeployCommand(
   spec: FunctionSpec,
   options: DeployOptions,
   runtime: string,
+  keepTrigger = false,
 ): string[] {
   const common = [
     'functions',
@@ -58,7 +70,7 @@ export function functionDeployCommand(
     // lockedHandler stops renewing its lease at the same deadline.
     `--timeout=${FUNCTION_TIMEOUT_MS / 1000}s`,
     // Its own identities, never the default compute or Cloud Build accounts (see service-accounts.ts).
-    `--service-account=${options.runtimeServiceAccount}`,
+    `--service-account=${runtimeAccountOf(spec, options)}`,
     `--build-service-account=projects/${options.project}/serviceAccounts/${options.buildServiceAccount}`,
     ...environmentFlags(functionEnvironment(spec, options)),
     // A memcached on a private network (Memorystore, or one on Compute Engine) is reached through a connector.
@@ -66,10 +78,14 @@ export function functionDeployCommand(
       ? [`--vpc-connector=${options.vpcConnector}`]
       : []),
     ...(options.vpcEgress ? [`--egress-settings=${options.vpcEgress}`] : []),
+    // Direct VPC egress: no connector to run or pay for; Cloud Run's default sends private ranges only through it.
+    ...(options.network ? [`${DIRECT_VPC_FLAGS[0]}=${options.network}`] : []),
+    ...(options.subnet ? [`${DIRECT_VPC_FLAGS[1]}=${options.subnet}`] : []),
     '--quiet',
   ];
   if (spec.trigger.kind === 'http')
     return [...common, '--trigger-http', '--no-allow-unauthenticated'];
+  if (keepTrigger) return common;
   return [
     ...common,
     `--trigger-topic=${spec.trigger.topic}`,
@@ -78,6 +94,16 @@ export function functionDeployCommand(
     // A thrown invocation (lockedHandler's EarlyDeliveryError, a failed re-queue) must come back.
     '--retry',
   ];
+}
+
+/** The worker runs as its own account, the only one that may publish to its topics. */
+export function runtimeAccountOf(
+  spec: FunctionSpec,
+  options: DeployOptions,
+): string {
+  return spec.trigger.kind === 'topic'
+    ? workerAccount(options)
+    : options.runtimeServiceAccount;
 }
 
 /** The variables the deploy owns on a function; the others (LOCKS_* tuning set by an operator) are left alone. */

@@ -1,9 +1,16 @@
 import {DEAD_LETTER_TOPIC, RETRY_TOPIC} from '../topology';
-import type {DeployOptions} from './deploy-options';
+import {
+  DEFAULT_DATABASE,
+  type DeployOptions,
+  deploysWorker,
+  workerAccount,
+} from './deploy-options';
 
 /**
- * Every role the deploy grants, and why. Each is as narrow as gcloud allows: Datastore has no
- * narrower grant than the project (IAM conditions aside), a topic and a function do.
+ * Every role the deploy grants, and why; each on the narrowest resource IAM offers for it. The
+ * build account has what Google's guide for a custom build account lists, no more; each runtime
+ * account has the database role (conditioned on the database when one is named) and only the
+ * worker's may publish, to its own two topics.
  */
 export interface Grant {
   /** Printed in the plan: who gets what, where. */
@@ -11,35 +18,62 @@ export interface Grant {
   readonly args: string[];
 }
 
-/** Before the functions: Cloud Build needs its role when the first build starts. */
+/**
+ * What Cloud Build needs to build a function as a custom account ("Use a custom build service
+ * account", Cloud Run functions docs): write its logs, push the image, read the uploaded source.
+ * Not roles/cloudbuild.builds.builder, which may also write to every bucket of the project.
+ */
+export const BUILD_ROLES = [
+  'roles/logging.logWriter',
+  'roles/artifactregistry.writer',
+  'roles/storage.objectViewer',
+] as const;
+
+/** Before the functions: the build account's roles must be there when the first build starts. */
 export function projectGrants(options: DeployOptions): Grant[] {
+  const runtimes = [
+    options.runtimeServiceAccount,
+    ...(deploysWorker(options) ? [workerAccount(options)] : []),
+  ];
   return [
-    projectGrant(
-      options,
-      options.buildServiceAccount,
-      'roles/cloudbuild.builds.builder',
+    ...BUILD_ROLES.map(role =>
+      projectGrant(options, options.buildServiceAccount, role),
     ),
     // STRONG locks read and write lock entities; the example worker its accounts. The role grants
     // the Firestore API as well as the Datastore API, so it serves either STRONG store.
-    projectGrant(
-      options,
-      options.runtimeServiceAccount,
-      'roles/datastore.user',
+    ...[...new Set(runtimes)].map(email =>
+      projectGrant(
+        options,
+        email,
+        'roles/datastore.user',
+        databaseCondition(options),
+      ),
     ),
   ];
 }
 
-/** After the topics exist: lockedHandler re-queues to the retry topic and dead-letters to its topic, and publishes nowhere else. */
+/**
+ * A named database: the role holds on it alone (an IAM condition on `resource.name`, as Firestore's
+ * "IAM conditions" page shows). The default database gets an unconditional binding: the project's
+ * other databases are the operator's business, and conditions on `(default)` add nothing.
+ */
+export function databaseCondition(options: DeployOptions): string | undefined {
+  if (options.database === DEFAULT_DATABASE) return undefined;
+  return `expression=resource.name=="projects/${options.project}/databases/${options.database}",title=locks database ${options.database}`;
+}
+
+/** After the topics exist: lockedHandler in the worker re-queues to the retry topic and dead-letters to its topic; only the worker's account may. */
 export function topicGrants(options: DeployOptions): Grant[] {
+  if (!deploysWorker(options)) return [];
   return [RETRY_TOPIC, DEAD_LETTER_TOPIC].map(topic => ({
-    resource: `roles/pubsub.publisher on topic ${topic} for ${options.runtimeServiceAccount}`,
+    resource: `roles/pubsub.publisher on topic ${topic} for ${workerAccount(options)}`,
     args: [
       'pubsub',
       'topics',
       'add-iam-policy-binding',
       topic,
       `--project=${options.project}`,
-      `--member=serviceAccount:${options.runtimeServiceAccount}`,
+      `--member=serviceAccount:${workerAccount(options)}`,
       '--role=roles/pubsub.publisher',
       '--quiet',
     ],
@@ -53,7 +87,9 @@ export function topicGrants(options: DeployOptions): Grant[] {
 export function invokerGrants(options: DeployOptions): Grant[] {
   return [
     invokerGrant(options, 'cleanupLocks', options.schedulerServiceAccount),
-    invokerGrant(options, 'exampleWorker', options.triggerServiceAccount),
+    ...(deploysWorker(options)
+      ? [invokerGrant(options, 'exampleWorker', options.triggerServiceAccount)]
+      : []),
   ];
 }
 
@@ -61,9 +97,10 @@ function projectGrant(
   options: DeployOptions,
   email: string,
   role: string,
+  condition?: string,
 ): Grant {
   return {
-    resource: `${role} on project ${options.project} for ${email}`,
+    resource: `${role} on project ${options.project} for ${email}${condition ? ` (on database ${options.database} only)` : ''}`,
     // --condition=None: an unconditional binding, and no prompt when the policy already has conditions.
     args: [
       'projects',
@@ -71,7 +108,7 @@ function projectGrant(
       options.project,
       `--member=serviceAccount:${email}`,
       `--role=${role}`,
-      '--condition=None',
+      `--condition=${condition ?? 'None'}`,
       '--quiet',
     ],
   };

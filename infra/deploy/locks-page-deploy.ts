@@ -1,6 +1,6 @@
 import {LOCKS_PAGE_ENABLED_VARIABLE} from '../../functions/locks-page';
 import {FUNCTIONS, LOCKS_PAGE, type FunctionSpec} from '../topology';
-import type {DeployOptions} from './deploy-options';
+import {type DeployOptions, deploysWorker} from './deploy-options';
 
 /**
  * The live locks page in a deployment: `--locks-page` deploys locksPage beside the other functions,
@@ -8,11 +8,14 @@ import type {DeployOptions} from './deploy-options';
  * stays until `gcloud functions delete locksPage`).
  */
 
-/** The functions this deploy deploys, in order: FUNCTIONS, then the page when asked for. */
+/** The functions this deploy deploys, in order: FUNCTIONS (the worker unless left out), then the page when asked for. */
 export function deployedFunctions(
   options: DeployOptions,
 ): readonly FunctionSpec[] {
-  return options.locksPage ? [...FUNCTIONS, LOCKS_PAGE] : FUNCTIONS;
+  const functions = deploysWorker(options)
+    ? FUNCTIONS
+    : FUNCTIONS.filter(spec => spec.trigger.kind === 'http');
+  return options.locksPage ? [...functions, LOCKS_PAGE] : functions;
 }
 
 /** The page's own variables: it answers 404 unless it is turned on. */

@@ -1,4 +1,4 @@
-import type {DeployOptions} from './deploy-options';
+import {type DeployOptions, deploysWorker} from './deploy-options';
 
 /**
  * The services a deploy calls, each for a reason; with `--quiet` gcloud turns a disabled one into a
@@ -26,9 +26,14 @@ export const VPC_ACCESS_API = 'vpcaccess.googleapis.com';
 /** Locks on Firestore native mode call only the Firestore API: the Datastore API is not needed then. */
 export const DATASTORE_API = 'datastore.googleapis.com';
 
+/** Only the example worker's trigger calls Eventarc. */
+export const EVENTARC_API = 'eventarc.googleapis.com';
+
 export function requiredApis(options: DeployOptions): string[] {
   const apis = Object.keys(REQUIRED_APIS).filter(
-    api => api !== DATASTORE_API || options.strongStore === 'datastore',
+    api =>
+      (api !== DATASTORE_API || options.strongStore === 'datastore') &&
+      (api !== EVENTARC_API || deploysWorker(options)),
   );
   return [...apis, ...(options.vpcConnector ? [VPC_ACCESS_API] : [])];
 }

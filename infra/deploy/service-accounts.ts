@@ -1,8 +1,12 @@
-import type {DeployOptions} from './deploy-options';
+import {
+  type DeployOptions,
+  deploysWorker,
+  workerAccount,
+} from './deploy-options';
 
 /** The identities of a deploy, each with the least it needs (the grants are in iam-grants.ts). */
 export interface DeployAccount {
-  readonly use: 'runtime' | 'build' | 'trigger' | 'scheduler';
+  readonly use: 'runtime' | 'worker' | 'build' | 'trigger' | 'scheduler';
   readonly email: string;
   /** Why it exists, as its display name says in the console. */
   readonly purpose: string;
@@ -10,13 +14,20 @@ export interface DeployAccount {
   readonly flag: string;
 }
 
+/** Without the example worker, neither its runtime account nor its trigger's is made. */
 export function deployAccounts(options: DeployOptions): DeployAccount[] {
-  return [
+  const all: DeployAccount[] = [
     {
       use: 'runtime',
       email: options.runtimeServiceAccount,
       purpose: 'locks functions: runtime',
       flag: '--runtime-service-account',
+    },
+    {
+      use: 'worker',
+      email: workerAccount(options),
+      purpose: 'locks worker: runtime',
+      flag: '--worker-service-account',
     },
     {
       use: 'build',
@@ -37,6 +48,11 @@ export function deployAccounts(options: DeployOptions): DeployAccount[] {
       flag: '--scheduler-service-account',
     },
   ];
+  return deploysWorker(options)
+    ? all
+    : all.filter(
+        account => account.use !== 'worker' && account.use !== 'trigger',
+      );
 }
 
 /** The same account may serve several uses (a caller may pass one email twice): each is checked and created once. */

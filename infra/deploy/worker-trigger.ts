@@ -1,4 +1,4 @@
-import {FUNCTIONS, WORK_TOPIC} from '../topology';
+import {FUNCTIONS, topicPath, WORK_TOPIC} from '../topology';
 import type {DeployOptions} from './deploy-options';
 import {readFailed, saysNotFound, type GcloudRunner} from './gcloud-runner';
 
@@ -9,7 +9,7 @@ export const WORKER = (
   ) ?? {name: 'exampleWorker'}
 ).name;
 
-/** The function's `eventTrigger.trigger`: the Eventarc trigger's resource name (output only). */
+/** The function's `eventTrigger`: the Eventarc trigger's name (output only) and what the deploy sets on it. */
 export function workerTriggerCommand(options: DeployOptions): string[] {
   return [
     'functions',
@@ -17,8 +17,39 @@ export function workerTriggerCommand(options: DeployOptions): string[] {
     WORKER,
     `--region=${options.region}`,
     `--project=${options.project}`,
-    '--format=value(eventTrigger.trigger)',
+    '--format=json(eventTrigger)',
   ];
+}
+
+/** The fields of a v2 function's `eventTrigger` the deploy reads. */
+export interface DeployedTrigger {
+  readonly trigger: string;
+  readonly eventType?: string;
+  readonly pubsubTopic?: string;
+  readonly serviceAccountEmail?: string;
+  readonly retryPolicy?: string;
+}
+
+/** What `--trigger-topic --trigger-service-account --retry` makes, in `eventTrigger`'s terms. */
+export const PUBLISHED_EVENT = 'google.cloud.pubsub.topic.v1.messagePublished';
+const RETRY = 'RETRY_POLICY_RETRY';
+
+/**
+ * True when the worker's trigger is already what the deploy's trigger flags would make: then the
+ * redeploy leaves them out, and gcloud keeps the trigger (and its subscription's backlog) rather
+ * than resending it (google-github-actions/deploy-cloud-functions#419 saw a resent trigger
+ * recreated and its messages lost).
+ */
+export function triggerMatches(
+  deployed: DeployedTrigger,
+  options: DeployOptions,
+): boolean {
+  return (
+    deployed.eventType === PUBLISHED_EVENT &&
+    deployed.pubsubTopic === topicPath(options.project, WORK_TOPIC) &&
+    deployed.serviceAccountEmail === options.triggerServiceAccount &&
+    deployed.retryPolicy === RETRY
+  );
 }
 
 /** The trigger's `transport.pubsub.subscription`: the subscription Eventarc created and manages for it. */
@@ -52,13 +83,25 @@ export async function readTriggerSubscription(
   gcloud: GcloudRunner,
   options: DeployOptions,
 ): Promise<string | undefined> {
+  return (await readWorkerTrigger(gcloud, options))?.subscription;
+}
+
+/** The worker's trigger as deployed, and its subscription; `undefined` before the worker's first deploy. */
+export async function readWorkerTrigger(
+  gcloud: GcloudRunner,
+  options: DeployOptions,
+): Promise<
+  | {readonly deployed: DeployedTrigger; readonly subscription: string}
+  | undefined
+> {
   const describeFunction = workerTriggerCommand(options);
   const fn = await gcloud(describeFunction);
   if (saysNotFound(fn)) return undefined;
   if (fn.code !== 0)
     throw readFailed(`function ${WORKER}`, describeFunction, fn);
-  const trigger = fn.stdout.trim();
-  if (!trigger)
+  const deployed = eventTriggerOf(fn.stdout);
+  const trigger = deployed?.trigger ?? '';
+  if (!deployed || !trigger)
     throw new Error(
       `function ${WORKER} exists without an Eventarc trigger: delete it (gcloud functions delete ${WORKER} --region=${options.region}) and deploy again`,
     );
@@ -77,5 +120,37 @@ export async function readTriggerSubscription(
     throw new Error(
       `Eventarc trigger ${trigger}'s subscription is in project ${subscription[1]}, not ${options.project}`,
     );
-  return subscription[2];
+  return {deployed, subscription: subscription[2] as string};
+}
+
+/** `--format=json(eventTrigger)` output; `undefined` when there is none (an HTTP function of that name). */
+function eventTriggerOf(stdout: string): DeployedTrigger | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout.trim() || '{}');
+  } catch {
+    throw new Error(
+      `function ${WORKER}: gcloud's description is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`,
+    );
+  }
+  const trigger = (parsed as {eventTrigger?: unknown} | null)?.eventTrigger;
+  if (!trigger || typeof trigger !== 'object') return undefined;
+  const text = (key: string): string | undefined => {
+    const value = (trigger as Record<string, unknown>)[key];
+    return typeof value === 'string' ? value : undefined;
+  };
+  return {
+    trigger: text('trigger') ?? '',
+    ...optional('eventType', text('eventType')),
+    ...optional('pubsubTopic', text('pubsubTopic')),
+    ...optional('serviceAccountEmail', text('serviceAccountEmail')),
+    ...optional('retryPolicy', text('retryPolicy')),
+  };
+}
+
+function optional<K extends string>(
+  key: K,
+  value: string | undefined,
+): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({[key]: value} as Record<K, string>);
 }

@@ -5,6 +5,7 @@ import {
   missingRoles,
   neededRoles,
   resourceManagerPermissions,
+  serviceAccountPermissions,
 } from '../../infra/deploy/caller-permissions';
 import {parseDeployArgs} from '../../infra/deploy/deploy-options';
 
@@ -58,6 +59,48 @@ describe("infra: deploy preflight, the caller's permissions", () => {
         authorization: 'Bearer ya29.token',
         body: {permissions: ['pubsub.topics.get', 'pubsub.topics.create']},
       });
+    } finally {
+      server.close();
+    }
+  });
+
+  it("asks IAM's testIamPermissions on a service account (where a grant on the account counts); an error names the account", async () => {
+    const seen: string[] = [];
+    const server = createServer(async (request: IncomingMessage, response) => {
+      let body = '';
+      for await (const chunk of request) body += String(chunk);
+      seen.push(`${request.method} ${request.url} ${body}`);
+      response.setHeader('Content-Type', 'application/json');
+      if (request.url?.includes('missing')) {
+        response.statusCode = 404;
+        response.end(
+          JSON.stringify({error: {message: 'Unknown service account'}}),
+        );
+        return;
+      }
+      response.end(
+        JSON.stringify({permissions: ['iam.serviceAccounts.actAs']}),
+      );
+    });
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const check = serviceAccountPermissions(
+        async () => ({code: 0, stdout: 'ya29.token\n', stderr: ''}),
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      );
+      assert.deepEqual(
+        await check('locks-build@my-project.iam.gserviceaccount.com', [
+          'iam.serviceAccounts.actAs',
+        ]),
+        ['iam.serviceAccounts.actAs'],
+      );
+      assert.deepEqual(seen, [
+        'POST /v1/projects/-/serviceAccounts/locks-build%40my-project.iam.gserviceaccount.com:testIamPermissions {"permissions":["iam.serviceAccounts.actAs"]}',
+      ]);
+      await assert.rejects(
+        check('missing@my-project.iam.gserviceaccount.com', ['x']),
+        /^Error: could not test your permissions on service account missing@my-project\.iam\.gserviceaccount\.com \(HTTP 404\): Unknown service account$/,
+      );
     } finally {
       server.close();
     }

@@ -11,7 +11,12 @@ import {deploy} from '../../infra/deploy/deploy';
 import {parseDeployArgs} from '../../infra/deploy/deploy-options';
 import {PreflightError} from '../../infra/deploy/preflight';
 import {readFunctionsSource} from '../../infra/firebase-config';
-import {fakeGcloud, fakePermissions, readyProject} from './fake-project';
+import {
+  fakeAccountPermissions,
+  fakeGcloud,
+  fakePermissions,
+  readyProject,
+} from './fake-project';
 
 const REPO = join(__dirname, '../../..');
 
@@ -56,6 +61,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
       run,
       gcloud: fakeGcloud(state),
       permissions: fakePermissions(state),
+      accountPermissions: fakeAccountPermissions(state),
       env,
     };
     return deploy(
@@ -88,11 +94,17 @@ describe('infra: npm run deploy -- --dry-run', () => {
     assert.deepEqual(
       changes.map(change => change.resource.split(' ').slice(0, 4).join(' ')),
       [
+        'the eventarc.googleapis.com service agent',
+        'the pubsub.googleapis.com service agent',
         `service account locks-runtime@${project}.iam.gserviceaccount.com`,
+        `service account locks-worker@${project}.iam.gserviceaccount.com`,
         `service account locks-build@${project}.iam.gserviceaccount.com`,
         `service account locks-trigger@${project}.iam.gserviceaccount.com`,
         'firestore database (default) (Datastore',
-        `roles/cloudbuild.builds.builder on project ${project}`,
+        `roles/logging.logWriter on project ${project}`,
+        `roles/artifactregistry.writer on project ${project}`,
+        `roles/storage.objectViewer on project ${project}`,
+        `roles/datastore.user on project ${project}`,
         `roles/datastore.user on project ${project}`,
         `topic projects/${project}/topics/example-work`,
         `topic projects/${project}/topics/example-work-dead-letter`,
@@ -124,23 +136,55 @@ describe('infra: npm run deploy -- --dry-run', () => {
       `gcloud iam service-accounts create locks-runtime --project=${project} '--display-name=locks functions: runtime' --quiet`,
     );
     assert.equal(
-      changes[3]?.action,
+      callOf('the eventarc.googleapis.com service agent'),
+      `gcloud beta services identity create --service=eventarc.googleapis.com --project=${project} --quiet`,
+      'the service agents come first, so their roles propagate while the rest is made',
+    );
+    assert.equal(
+      changes[6]?.action,
       'unchanged',
       'a default database in Datastore mode is used as it is',
     );
-    assert.match(
-      callOf('roles/cloudbuild.builds.builder'),
-      new RegExp(
-        `^gcloud projects add-iam-policy-binding ${project} --member=serviceAccount:locks-build@${project}\\.iam\\.gserviceaccount\\.com --role=roles/cloudbuild\\.builds\\.builder --condition=None --quiet$`,
+    for (const role of [
+      'logging.logWriter',
+      'artifactregistry.writer',
+      'storage.objectViewer',
+    ])
+      assert.match(
+        callOf(`roles/${role}`),
+        new RegExp(
+          `^gcloud projects add-iam-policy-binding ${project} --member=serviceAccount:locks-build@${project}\\.iam\\.gserviceaccount\\.com --role=roles/${role.replace('.', '\\.')} --condition=None --quiet$`,
+        ),
+      );
+    assert.ok(
+      !changes.some(change =>
+        change.call.includes('cloudbuild.builds.builder'),
       ),
+      'the build account is not a Cloud Build builder (which may write to every bucket)',
     );
-    assert.match(
-      callOf('roles/datastore.user'),
-      /--member=serviceAccount:locks-runtime@.* --role=roles\/datastore\.user/,
+    assert.deepEqual(
+      changes
+        .filter(change => change.resource.startsWith('roles/datastore.user'))
+        .map(
+          change => /--member=serviceAccount:([a-z-]+)@/.exec(change.call)?.[1],
+        ),
+      ['locks-runtime', 'locks-worker'],
     );
+    // Only the worker's own account publishes to the worker's topics.
+    const publishers = changes.filter(change =>
+      change.resource.startsWith('roles/pubsub.publisher on topic'),
+    );
+    assert.equal(publishers.length, 2);
+    for (const change of publishers)
+      assert.match(
+        change.call,
+        /^gcloud pubsub topics add-iam-policy-binding example-work-(retry|dead-letter) .*--member=serviceAccount:locks-worker@.*--role=roles\/pubsub\.publisher/,
+      );
     assert.match(
-      callOf('roles/pubsub.publisher on topic example-work-retry'),
-      /^gcloud pubsub topics add-iam-policy-binding example-work-retry .*--member=serviceAccount:locks-runtime@.*--role=roles\/pubsub\.publisher/,
+      callOf('gcloud functions deploy exampleWorker'),
+      new RegExp(
+        ` --service-account=locks-worker@${project}\\.iam\\.gserviceaccount\\.com `,
+      ),
     );
     assert.match(
       callOf('firebase.json functions.predeploy'),
@@ -157,7 +201,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
       assert.match(
         line,
         new RegExp(
-          ` --service-account=locks-runtime@${project}\\.iam\\.gserviceaccount\\.com `,
+          ` --service-account=locks-${name === 'exampleWorker' ? 'worker' : 'runtime'}@${project}\\.iam\\.gserviceaccount\\.com `,
         ),
         name,
       );
@@ -316,6 +360,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
         run,
         gcloud: fakeGcloud(state),
         permissions: fakePermissions(state),
+        accountPermissions: fakeAccountPermissions(state),
       },
       () => {},
     );
@@ -348,12 +393,104 @@ describe('infra: npm run deploy -- --dry-run', () => {
     sinon.assert.notCalled(run);
   });
 
+  it('a redeploy whose trigger is unchanged leaves the trigger flags out (gcloud keeps the trigger); a changed trigger is sent again', async () => {
+    const options = parseDeployArgs([
+      '--project',
+      project,
+      '--region',
+      'europe-west1',
+      '--dry-run',
+    ]);
+    const worker = {
+      trigger: `projects/${project}/locations/europe-west1/triggers/exampleworker-7`,
+      subscription: 'eventarc-europe-west1-exampleworker-7-sub-8',
+    };
+    await pubsub.createTopic('example-work');
+    await pubsub.topic('example-work').createSubscription(worker.subscription, {
+      pushConfig: {pushEndpoint: 'https://worker.example/'},
+    });
+    const plan = async (state: ReturnType<typeof readyProject>) =>
+      (
+        await deploy(
+          options,
+          readFunctionsSource(join(REPO, 'firebase.json')),
+          {
+            pubsub,
+            scheduler,
+            run,
+            gcloud: fakeGcloud(state),
+            permissions: fakePermissions(state),
+            accountPermissions: fakeAccountPermissions(state),
+          },
+          () => {},
+        )
+      ).find(change =>
+        change.resource.startsWith('gcloud functions deploy exampleWorker'),
+      );
+    const kept = await plan(readyProject(options, {worker}));
+    assert.equal(
+      kept?.resource,
+      'gcloud functions deploy exampleWorker (its trigger as deployed: trigger flags left out)',
+    );
+    assert.ok(
+      !/--trigger-topic|--trigger-service-account|--retry/.test(
+        kept?.call ?? '',
+      ),
+      kept?.call,
+    );
+    assert.match(kept?.call ?? '', / --service-account=locks-worker@/);
+    for (const eventTrigger of [
+      {serviceAccountEmail: `someone@${project}.iam.gserviceaccount.com`},
+      {pubsubTopic: `projects/${project}/topics/other`},
+      {retryPolicy: 'RETRY_POLICY_DO_NOT_RETRY'},
+    ]) {
+      const resent = await plan(
+        readyProject(options, {worker: {...worker, eventTrigger}}),
+      );
+      assert.equal(resent?.resource, 'gcloud functions deploy exampleWorker');
+      assert.match(
+        resent?.call ?? '',
+        / --trigger-topic=example-work --trigger-service-account=locks-trigger@\S+ --retry$/,
+        JSON.stringify(eventTrigger),
+      );
+    }
+    sinon.assert.notCalled(run);
+  });
+
+  it('a named database: roles/datastore.user holds on it alone (an IAM condition on resource.name), for both runtime accounts', async () => {
+    const changes = await deployWith(['--dry-run', '--database', 'locks'], {
+      type: 'DATASTORE_MODE',
+      locationId: 'europe-west1',
+    });
+    const grants = changes.filter(change =>
+      change.resource.startsWith('roles/datastore.user'),
+    );
+    assert.equal(grants.length, 2);
+    for (const grant of grants) {
+      assert.match(grant.resource, / \(on database locks only\)$/);
+      assert.match(
+        grant.call,
+        new RegExp(
+          ` '--condition=expression=resource\\.name=="projects/${project}/databases/locks",title=locks database locks' --quiet$`,
+        ),
+      );
+    }
+    const unnamed = await deployWith(['--dry-run'], {
+      type: 'DATASTORE_MODE',
+      locationId: 'europe-west1',
+    });
+    for (const grant of unnamed.filter(change =>
+      change.resource.startsWith('roles/datastore.user'),
+    ))
+      assert.match(grant.call, / --condition=None --quiet$/);
+  });
+
   it('a missing named database: the dry run shows its creation in Datastore mode first, and every function reads it', async () => {
     const changes = await deployWith(
       ['--dry-run', '--database', 'locks', '--database-location', 'eur3'],
       undefined,
     );
-    assert.deepEqual(changes[0], {
+    assert.deepEqual(databaseChange(changes), {
       action: 'run',
       resource: 'firestore database locks (Datastore mode)',
       call: `gcloud firestore databases create --database=locks --location=eur3 --type=datastore-mode --project=${project} --quiet`,
@@ -400,7 +537,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
       ['--dry-run', '--strong-store', 'firestore', '--database', 'locks'],
       undefined,
     );
-    assert.deepEqual(changes[0], {
+    assert.deepEqual(databaseChange(changes), {
       action: 'run',
       resource: 'firestore database locks (Firestore native mode)',
       call: `gcloud firestore databases create --database=locks --location=europe-west1 --type=firestore-native --project=${project} --quiet`,
@@ -440,7 +577,7 @@ describe('infra: npm run deploy -- --dry-run', () => {
       ['--dry-run', '--strong-store', 'firestore'],
       {type: 'FIRESTORE_NATIVE', locationId: 'nam5'},
     );
-    assert.deepEqual(changes[0], {
+    assert.deepEqual(databaseChange(changes), {
       action: 'unchanged',
       resource: 'firestore database (default) (Firestore native mode) in nam5',
       call: '',
@@ -496,3 +633,9 @@ describe('infra: npm run deploy -- --dry-run', () => {
     );
   });
 });
+
+function databaseChange(changes: readonly Change[]): Change | undefined {
+  return changes.find(change =>
+    change.resource.startsWith('firestore database'),
+  );
+}

@@ -11,9 +11,11 @@ import {
   type DeployOptions,
 } from '../../infra/deploy/deploy-options';
 import type {GcloudRunner} from '../../infra/deploy/gcloud-runner';
+import {READ_CONSTRAINTS} from '../../infra/deploy/org-policies';
 import {PreflightError} from '../../infra/deploy/preflight';
 import {readFunctionsSource} from '../../infra/firebase-config';
 import {
+  fakeAccountPermissions,
   fakeGcloud,
   fakePermissions,
   freshProject,
@@ -70,6 +72,7 @@ describe('infra: deploy preflight, before any change', () => {
         run,
         gcloud,
         permissions: fakePermissions(state),
+        accountPermissions: fakeAccountPermissions(state),
         sleep: async () => {},
         env,
       },
@@ -176,22 +179,121 @@ describe('infra: deploy preflight, before any change', () => {
       Array(9).fill(/is not enabled .*or deploy with --enable-apis$/),
     );
     assert.deepEqual(
-      calls.map(args => args.slice(0, 3).join(' ')),
-      ['services list --enabled'],
+      calls.map(args =>
+        args.slice(0, args[0] === 'org-policies' ? 2 : 3).join(' '),
+      ),
+      [
+        'version --format=json',
+        ...READ_CONSTRAINTS.map(() => 'org-policies describe'),
+        'services list --enabled',
+      ],
     );
   });
 
   it('a missing role: the line names the permissions, the role and the grant that fixes it', async () => {
     const options = optionsFor();
     const state = readyProject(options);
-    state.granted.delete('iam.serviceAccounts.actAs');
+    state.granted.delete('cloudfunctions.functions.sourceCodeSet');
     state.granted.delete('pubsub.topics.create');
     await stopsWith(deployTo(options, state), [
       new RegExp(
-        `^you lack iam\\.serviceAccounts\\.actAs: have a project owner run \`gcloud projects add-iam-policy-binding ${project} --member=user:YOUR_EMAIL --role=roles/iam\\.serviceAccountUser\``,
+        `^you lack cloudfunctions\\.functions\\.sourceCodeSet: have a project owner run \`gcloud projects add-iam-policy-binding ${project} --member=user:YOUR_EMAIL --role=roles/cloudfunctions\\.developer\``,
       ),
       /^you lack pubsub\.topics\.create: .* --role=roles\/pubsub\.admin`/,
     ]);
+  });
+
+  it('actAs is tested on each account that exists: a grant on the account counts, and a missing one names the account-level fix', async () => {
+    const options = optionsFor();
+    const state = readyProject(options);
+    state.granted.delete('iam.serviceAccounts.actAs');
+    state.actAs.delete(`locks-scheduler@${project}.iam.gserviceaccount.com`);
+    await stopsWith(deployTo(options, state), [
+      new RegExp(
+        `^you lack iam\\.serviceAccounts\\.actAs on locks-scheduler@${project}\\.iam\\.gserviceaccount\\.com: have its owner run \`gcloud iam service-accounts add-iam-policy-binding locks-scheduler@${project}\\.iam\\.gserviceaccount\\.com --member=user:YOUR_EMAIL --role=roles/iam\\.serviceAccountUser\``,
+      ),
+    ]);
+    // Granted on the account alone (not on the project): the deploy goes on.
+    state.actAs.add(`locks-scheduler@${project}.iam.gserviceaccount.com`);
+    await deployTo(optionsFor(['--dry-run']), state);
+  });
+
+  it('actAs for accounts the deploy creates is tested on the project they inherit from', async () => {
+    const options = optionsFor();
+    const state = readyProject(options);
+    state.granted.delete('iam.serviceAccounts.actAs');
+    state.accounts.delete(`locks-build@${project}.iam.gserviceaccount.com`);
+    await stopsWith(deployTo(options, state), [
+      new RegExp(
+        `^you lack iam\\.serviceAccounts\\.actAs on project ${project}, which locks-build@${project}\\.iam\\.gserviceaccount\\.com \\(created by the deploy\\) inherits`,
+      ),
+    ]);
+  });
+
+  it('the permissions the steps use are all tested: sourceCodeSet, attachSubscription, the getIamPolicy ones', async () => {
+    const options = optionsFor();
+    for (const [permission, role] of [
+      ['cloudfunctions.functions.sourceCodeSet', 'cloudfunctions.developer'],
+      ['pubsub.topics.attachSubscription', 'pubsub.admin'],
+      ['pubsub.topics.getIamPolicy', 'pubsub.admin'],
+      ['pubsub.subscriptions.getIamPolicy', 'pubsub.admin'],
+      ['run.services.getIamPolicy', 'run.admin'],
+      [
+        'resourcemanager.projects.getIamPolicy',
+        'resourcemanager.projectIamAdmin',
+      ],
+      ['serviceusage.services.use', 'serviceusage.serviceUsageConsumer'],
+    ]) {
+      const state = readyProject(options);
+      state.granted.delete(permission as string);
+      await stopsWith(deployTo(options, state), [
+        new RegExp(
+          `^you lack ${escape(permission as string)}: .*--role=roles/${escape(role as string)}\``,
+        ),
+      ]);
+    }
+  });
+
+  it('gcloud older than 528, or without its beta component, stops the deploy before any other read', async () => {
+    const options = optionsFor();
+    const calls: string[][] = [];
+    const old = readyProject(options, {
+      gcloudVersion: {sdk: '527.0.0', beta: false},
+    });
+    await stopsWith(deployTo(options, old, fakeGcloud(old, calls)), [
+      /^gcloud 527\.0\.0 is older than 528\.0\.0: run `gcloud components update`$/,
+      /^gcloud's beta component is missing .*: run `gcloud components install beta`$/,
+    ]);
+    assert.deepEqual(calls, [['version', '--format=json']]);
+    // Without the worker, no service agent is made: beta is not needed.
+    const noBeta = readyProject(options, {
+      gcloudVersion: {sdk: '528.0.0', beta: false},
+    });
+    await deployTo(
+      optionsFor(['--dry-run', '--without-example-worker']),
+      noBeta,
+    );
+  });
+
+  it('Direct VPC egress (--network/--subnet) needs gcloud 558, which Google names for those flags', async () => {
+    const options = optionsFor(['--network', 'default', '--subnet', 'locks']);
+    const state = readyProject(options);
+    await stopsWith(deployTo(options, state), [
+      /^gcloud 528\.0\.0 is older than 558\.0\.0 \(Direct VPC egress: --network\/--subnet\): run `gcloud components update`$/,
+    ]);
+    state.gcloudVersion = {sdk: '560.0.1', beta: true};
+    const planned = await deployTo(
+      optionsFor(['--network', 'default', '--subnet', 'locks', '--dry-run']),
+      state,
+    );
+    const acquire = planned.find(
+      change => change.resource === 'gcloud functions deploy acquireLock',
+    );
+    assert.match(
+      acquire?.call ?? '',
+      / --network=default --subnet=locks --quiet /,
+    );
+    assert.ok(!acquire?.call.includes('--vpc-connector'));
   });
 
   it('a database in Native mode stops the deploy and says how to choose a Datastore-mode one', async () => {
@@ -251,15 +353,22 @@ describe('infra: deploy preflight, before any change', () => {
     const lines = run
       .getCalls()
       .map(call => (call.args[1] as string[]).slice(0, 4).join(' '));
-    assert.deepEqual(lines.slice(0, 8), [
+    assert.deepEqual(lines.slice(0, 15), [
+      'beta services identity create',
+      'beta services identity create',
       'iam service-accounts create locks-runtime',
+      'iam service-accounts create locks-worker',
       'iam service-accounts create locks-build',
       'iam service-accounts create locks-trigger',
       'iam service-accounts create locks-scheduler',
       'firestore databases create --database=(default)',
       `projects add-iam-policy-binding ${project} --member=serviceAccount:locks-build@${project}.iam.gserviceaccount.com`,
+      `projects add-iam-policy-binding ${project} --member=serviceAccount:locks-build@${project}.iam.gserviceaccount.com`,
+      `projects add-iam-policy-binding ${project} --member=serviceAccount:locks-build@${project}.iam.gserviceaccount.com`,
       `projects add-iam-policy-binding ${project} --member=serviceAccount:locks-runtime@${project}.iam.gserviceaccount.com`,
+      `projects add-iam-policy-binding ${project} --member=serviceAccount:locks-worker@${project}.iam.gserviceaccount.com`,
       'pubsub topics add-iam-policy-binding example-work-retry',
+      'pubsub topics add-iam-policy-binding example-work-dead-letter',
     ]);
   });
 
@@ -290,11 +399,14 @@ describe('infra: deploy preflight, before any change', () => {
       `--project=${project}`,
       '--quiet',
     ]);
-    assert.deepEqual((run.secondCall.args[1] as string[]).slice(0, 4), [
-      'iam',
-      'service-accounts',
+    assert.deepEqual(run.secondCall.args[1] as string[], [
+      'beta',
+      'services',
+      'identity',
       'create',
-      'locks-runtime',
+      '--service=eventarc.googleapis.com',
+      `--project=${project}`,
+      '--quiet',
     ]);
   });
 

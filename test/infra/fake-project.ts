@@ -3,9 +3,17 @@ import type {
   GcloudResult,
   GcloudRunner,
 } from '../../infra/deploy/gcloud-runner';
-import {neededRoles} from '../../infra/deploy/caller-permissions';
-import type {DeployOptions} from '../../infra/deploy/deploy-options';
+import {ACT_AS, neededRoles} from '../../infra/deploy/caller-permissions';
+import {
+  type DeployOptions,
+  workerAccount,
+} from '../../infra/deploy/deploy-options';
+import type {PolicyRule} from '../../infra/deploy/org-policies';
 import {requiredApis} from '../../infra/deploy/required-apis';
+import {
+  PUBLISHED_EVENT,
+  type DeployedTrigger,
+} from '../../infra/deploy/worker-trigger';
 
 /**
  * A Google Cloud project as the deploy's reads see it, answering gcloud's read command lines the way
@@ -17,11 +25,26 @@ export interface FakeProject {
   enabledApis: Set<string>;
   accounts: Set<string>;
   database: DatabaseState | undefined;
-  /** The worker's Eventarc trigger and its subscription id, once deployed. */
-  worker: {trigger: string; subscription: string} | undefined;
+  /**
+   * The worker's Eventarc trigger and its subscription id, once deployed. Its eventTrigger is what
+   * the deploy makes (the work topic, the trigger account, retries) but for `eventTrigger`'s fields.
+   */
+  worker:
+    | {
+        trigger: string;
+        subscription: string;
+        eventTrigger?: Partial<DeployedTrigger>;
+      }
+    | undefined;
   projectNumber: string;
-  /** Permissions the caller holds. */
+  /** Permissions the caller holds on the project. */
   granted: Set<string>;
+  /** The accounts the caller may act as (a grant on the account itself). */
+  actAs: Set<string>;
+  /** `gcloud version`'s SDK version; `beta: false` leaves the beta component out. */
+  gcloudVersion: {sdk: string; beta: boolean};
+  /** Effective organisation policies by constraint; `'unreadable'` answers PERMISSION_DENIED. Absent: none set. */
+  orgPolicies: Record<string, readonly PolicyRule[] | 'unreadable'>;
 }
 
 /** A project where everything the deploy needs is in place, except what a test takes away. */
@@ -29,22 +52,28 @@ export function readyProject(
   options: DeployOptions,
   changes: Partial<FakeProject> = {},
 ): FakeProject {
+  const accounts = [
+    options.runtimeServiceAccount,
+    workerAccount(options),
+    options.buildServiceAccount,
+    options.triggerServiceAccount,
+    options.schedulerServiceAccount,
+  ];
   return {
     enabledApis: new Set(requiredApis(options)),
-    accounts: new Set([
-      options.runtimeServiceAccount,
-      options.buildServiceAccount,
-      options.triggerServiceAccount,
-      options.schedulerServiceAccount,
-    ]),
+    accounts: new Set(accounts),
+    actAs: new Set(accounts),
+    gcloudVersion: {sdk: '528.0.0', beta: true},
+    orgPolicies: {},
     database: {type: 'DATASTORE_MODE', locationId: options.region},
     worker: undefined,
     projectNumber: '123456789',
-    granted: new Set(
-      neededRoles({...options, enableApis: true}).flatMap(
+    granted: new Set([
+      ...neededRoles({...options, enableApis: true}).flatMap(
         ([, permissions]) => permissions,
       ),
-    ),
+      ACT_AS,
+    ]),
     ...changes,
   };
 }
@@ -76,10 +105,39 @@ export function fakeGcloud(
     stdout: '',
     stderr: `ERROR: (gcloud) PERMISSION_DENIED: SERVICE_DISABLED: ${api} has not been used in this project or it is disabled.\n`,
   });
+  const projectOf = (args: readonly string[]) =>
+    /--project=(.+)/.exec(
+      args.find(arg => arg.startsWith('--project=')) ?? '',
+    )?.[1];
   return async args => {
     calls.push([...args]);
     const [group, sub, verb] = args;
     const positional = args[3] ?? '';
+    if (group === 'version')
+      return ok(
+        JSON.stringify({
+          'Google Cloud SDK': project.gcloudVersion.sdk,
+          core: '2025.06.20',
+          ...(project.gcloudVersion.beta ? {beta: '2025.06.20'} : {}),
+        }),
+      );
+    if (group === 'org-policies') {
+      const policy = project.orgPolicies[args[2] ?? ''];
+      if (policy === undefined) return notFound(`Policy ${args[2]}`);
+      if (policy === 'unreadable')
+        return {
+          code: 1,
+          stdout: '',
+          stderr:
+            "ERROR: (gcloud.org-policies.describe) PERMISSION_DENIED: Permission 'orgpolicy.policy.get' denied\n",
+        };
+      return ok(
+        JSON.stringify({
+          name: `projects/1/policies/${args[2]}`,
+          spec: {rules: policy},
+        }),
+      );
+    }
     if (group === 'services' && sub === 'list')
       return ok([...project.enabledApis].join('\n') + '\n');
     if (group === 'iam' && verb === 'describe') {
@@ -100,12 +158,21 @@ export function fakeGcloud(
       return ok(`${project.projectNumber}\n`);
     if (group === 'functions' && sub === 'describe')
       return project.worker
-        ? ok(`${project.worker.trigger}\n`)
+        ? ok(
+            JSON.stringify({
+              eventTrigger: {
+                trigger: project.worker.trigger,
+                eventType: PUBLISHED_EVENT,
+                pubsubTopic: `projects/${projectOf(args)}/topics/example-work`,
+                serviceAccountEmail: `locks-trigger@${projectOf(args)}.iam.gserviceaccount.com`,
+                retryPolicy: 'RETRY_POLICY_RETRY',
+                ...project.worker.eventTrigger,
+              },
+            }),
+          )
         : notFound(`Resource 'projects/p/locations/r/functions/${args[2]}'`);
     if (group === 'eventarc' && verb === 'describe') {
-      const project_ = /--project=(.+)/.exec(
-        args.find(arg => arg.startsWith('--project=')) ?? '',
-      )?.[1];
+      const project_ = projectOf(args);
       return project.worker
         ? ok(
             `projects/${project_}/subscriptions/${project.worker.subscription}\n`,
@@ -121,4 +188,14 @@ export function fakeGcloud(
 export function fakePermissions(project: FakeProject) {
   return async (_project: string, permissions: readonly string[]) =>
     permissions.filter(permission => project.granted.has(permission));
+}
+
+/** actAs held on an account itself, or through the project. */
+export function fakeAccountPermissions(project: FakeProject) {
+  return async (email: string, permissions: readonly string[]) =>
+    permissions.filter(
+      permission =>
+        permission === ACT_AS &&
+        (project.actAs.has(email) || project.granted.has(ACT_AS)),
+    );
 }

@@ -6,9 +6,19 @@ import {
   databaseDescribeCommand,
   deadLetterGrantCommands,
   deployCommands,
+  DIRECT_VPC_FLAGS,
   functionDeployCommand,
   projectNumberCommand,
 } from '../../infra/deploy/gcloud-commands';
+import {
+  gcloudProblems,
+  versionCommand,
+} from '../../infra/deploy/gcloud-version';
+import {
+  orgPolicyCommand,
+  READ_CONSTRAINTS,
+} from '../../infra/deploy/org-policies';
+import {serviceIdentityCommands} from '../../infra/deploy/service-identities';
 import {
   invokerGrants,
   projectGrants,
@@ -101,6 +111,28 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
     'europe-west1',
     '--locks-page',
   ]);
+  const noWorker = parseDeployArgs([
+    '--project',
+    'my-project',
+    '--region',
+    'europe-west1',
+    '--without-example-worker',
+  ]);
+  // Direct VPC egress: flags newer than this gcloud (528); see the exemption below.
+  const directVpc = parseDeployArgs([
+    '--project',
+    'my-project',
+    '--region',
+    'europe-west1',
+    '--memcache-servers',
+    '10.0.0.3:11211',
+    '--network',
+    'default',
+    '--subnet',
+    'locks',
+  ]);
+  const worker = FUNCTIONS.find(spec => spec.name === 'exampleWorker');
+  if (!worker) throw new Error('FUNCTIONS has no exampleWorker');
 
   const all: [string, string[]][] = [
     ...[
@@ -130,7 +162,22 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
         'projects/my-project/locations/europe-west1/triggers/exampleworker-123456',
       ),
       ['auth', 'print-access-token'],
+      ...serviceIdentityCommands(options).map(identity => identity.args),
+      // Every constraint is read by the same command line; the constraint itself is not checked offline.
+      orgPolicyCommand(options, READ_CONSTRAINTS[0] as string),
+      functionDeployCommand(worker, options, RUNTIME, true),
     ].map((args): [string, string[]] => ['', args]),
+    // roles/datastore.user conditioned on the named database.
+    ...projectGrants(named)
+      .filter(grant => grant.args.includes('--role=roles/datastore.user'))
+      .map((grant): [string, string[]] => [
+        ' (on database locks only)',
+        grant.args,
+      ]),
+    ...deployCommands(noWorker, RUNTIME).map((args): [string, string[]] => [
+      ' (--without-example-worker)',
+      args,
+    ]),
     ...deployCommands(weak, RUNTIME)
       .slice(0, FUNCTIONS.length)
       .map((args): [string, string[]] => [
@@ -172,6 +219,85 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
       assert.match(result.output, /active account/);
     });
   }
+
+  /**
+   * The one exemption: Direct VPC egress's `--network` and `--subnet` on `gcloud functions deploy`
+   * need gcloud 545 or later (558 in the later revision of Google's "Configure Direct VPC egress
+   * for 2nd gen functions", https://cloud.google.com/functions/docs/running/direct-vpc), and this
+   * machine has 528. Exactly those two flags are taken out before the check, and the rest of each
+   * line must pass it. Where gcloud is new enough to know them, the whole line is checked.
+   */
+  it('Direct VPC egress: every line passes with exactly --network and --subnet exempted (gcloud 528 predates them)', async () => {
+    const lines = deployCommands(directVpc, RUNTIME).slice(0, FUNCTIONS.length);
+    for (const args of lines) {
+      const exempted = args.filter(arg =>
+        DIRECT_VPC_FLAGS.some(flag => arg.startsWith(`${flag}=`)),
+      );
+      assert.deepEqual(
+        exempted,
+        ['--network=default', '--subnet=locks'],
+        args.join(' '),
+      );
+    }
+    const first = lines[0] as string[];
+    const whole = await gcloudOffline(first);
+    if (whole.code === 2) {
+      assert.match(whole.output, /unrecognized arguments:/, whole.output);
+      const refused = first.filter(arg =>
+        new RegExp(
+          `^\\s+${arg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`,
+          'm',
+        ).test(whole.output),
+      );
+      assert.deepEqual(
+        refused,
+        ['--network=default', '--subnet=locks'],
+        whole.output,
+      );
+    } else assert.equal(whole.code, 1, whole.output);
+    for (const args of lines) {
+      const rest = args.filter(
+        arg => !DIRECT_VPC_FLAGS.some(flag => arg.startsWith(`${flag}=`)),
+      );
+      const result = await gcloudOffline(rest);
+      assert.equal(
+        result.code,
+        1,
+        `gcloud ${rest.join(' ')}\n${result.output}`,
+      );
+    }
+  });
+
+  it('an unchanged trigger: the worker line has no trigger flag; the first deploy has them all', () => {
+    const kept = functionDeployCommand(worker, options, RUNTIME, true);
+    assert.ok(
+      !kept.some(arg => /^--(trigger|retry)/.test(arg)),
+      kept.join(' '),
+    );
+    assert.deepEqual(
+      functionDeployCommand(worker, options, RUNTIME).filter(arg =>
+        /^--(trigger|retry)/.test(arg),
+      ),
+      [
+        '--trigger-topic=example-work',
+        '--trigger-service-account=locks-trigger@my-project.iam.gserviceaccount.com',
+        '--retry',
+      ],
+    );
+  });
+
+  it("gcloud version --format=json: this gcloud's own answer passes the preflight's version check (528, beta)", async () => {
+    const result = await gcloudOffline(versionCommand());
+    assert.equal(result.code, 0, result.output);
+    const json = result.output.slice(result.output.indexOf('{'));
+    assert.deepEqual(
+      await gcloudProblems(
+        async () => ({code: 0, stdout: json, stderr: ''}),
+        options,
+      ),
+      [],
+    );
+  });
 
   it('a flag gcloud does not know is caught (the check can fail)', async () => {
     const args = [
@@ -249,9 +375,12 @@ describe('infra: the gcloud command lines, validated by gcloud', function () {
       0,
       FUNCTIONS.length,
     )) {
+      // The worker runs as its own account: only it may publish to its topics.
       assert.ok(
         args.includes(
-          '--service-account=run@my-project.iam.gserviceaccount.com',
+          args[2] === 'exampleWorker'
+            ? '--service-account=locks-worker@my-project.iam.gserviceaccount.com'
+            : '--service-account=run@my-project.iam.gserviceaccount.com',
         ),
         args.join(' '),
       );
