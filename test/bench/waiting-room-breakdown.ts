@@ -66,17 +66,43 @@ interface Entry {
 const numberOr = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 
-/** Collects one burst's log lines and pushes; `summary(publishedAtMs)` reads them. */
+interface Handed {
+  readonly at: number;
+  readonly handOffMs: number | undefined;
+  readonly tries: number | undefined;
+  readonly drained: boolean;
+  readonly handlerMs: number | undefined;
+}
+interface Published {
+  readonly at: number;
+  readonly publishMs: number | undefined;
+}
+interface Woken {
+  readonly startedAt: number;
+  readonly receivedAt: number | undefined;
+  readonly claimMs: number | undefined;
+  readonly claimTries: number | undefined;
+}
+
+/**
+ * Collects one burst's log lines and pushes; `summary(publishedAtMs)` reads them. A lock's seqs
+ * start again at 0 whenever its room empties, so the steps of one hand-off are paired by key
+ * (`identifier#seq`) and by time: each hand-off with the first publish, push and woken start of
+ * its key that follow it.
+ */
 export class BreakdownCollector {
-  private readonly steps = new Map<string, Step>();
+  private readonly handed = new Map<string, Handed[]>();
+  private readonly published = new Map<string, Published[]>();
+  private readonly pushes = new Map<string, number[]>();
+  private readonly woken = new Map<string, Woken[]>();
   private readonly parks: {ms: number; tries: number}[] = [];
   private readonly runs: number[] = [];
 
-  private step(entry: Entry): Step {
+  private static add<T>(map: Map<string, T[]>, entry: Entry, value: T): void {
     const key = `${entry.identifier ?? ''}#${String(entry.seq)}`;
-    let step = this.steps.get(key);
-    if (!step) this.steps.set(key, (step = {}));
-    return step;
+    const list = map.get(key);
+    if (list) list.push(value);
+    else map.set(key, [value]);
   }
 
   /** One instance's stdout line. */
@@ -90,18 +116,24 @@ export class BreakdownCollector {
     }
     switch (entry.message) {
       case 'lockedHandler: handed the lock on': {
-        const step = this.step(entry);
-        step.handedAt = numberOr(entry.handedAtMs);
-        step.handOffMs = numberOr(entry.handOffMs);
-        step.handOffTries = numberOr(entry.handOffTries);
-        step.drained = entry.drained === true;
-        step.handlerMs = numberOr(entry.handlerMs);
+        const at = numberOr(entry.handedAtMs);
+        if (at === undefined) break;
+        BreakdownCollector.add(this.handed, entry, {
+          at,
+          handOffMs: numberOr(entry.handOffMs),
+          tries: numberOr(entry.handOffTries),
+          drained: entry.drained === true,
+          handlerMs: numberOr(entry.handlerMs),
+        });
         break;
       }
       case "lockedHandler: published a parked message's wake-up": {
-        const step = this.step(entry);
-        step.publishedAt = numberOr(entry.publishedAtMs);
-        step.publishMs = numberOr(entry.publishMs);
+        const at = numberOr(entry.publishedAtMs);
+        if (at === undefined) break;
+        BreakdownCollector.add(this.published, entry, {
+          at,
+          publishMs: numberOr(entry.publishMs),
+        });
         break;
       }
       case 'lockedHandler: parked': {
@@ -112,29 +144,65 @@ export class BreakdownCollector {
       }
       case 'lockedHandler: running': {
         const startedAt = numberOr(entry.startedAtMs);
-        if (startedAt !== undefined) this.runs.push(startedAt);
+        if (startedAt === undefined) break;
+        this.runs.push(startedAt);
         if (entry.outcome !== 'woken') break;
-        const step = this.step(entry);
-        if (step.startedAt !== undefined) break;
-        step.startedAt = startedAt;
-        step.receivedAt = numberOr(entry.receivedAtMs);
-        step.claimMs = numberOr(entry.claimMs);
-        step.claimTries = numberOr(entry.claimTries);
+        BreakdownCollector.add(this.woken, entry, {
+          startedAt,
+          receivedAt: numberOr(entry.receivedAtMs),
+          claimMs: numberOr(entry.claimMs),
+          claimTries: numberOr(entry.claimTries),
+        });
         break;
       }
     }
   }
 
-  /** A wake-up's push reaching the dispatcher (`identifier#seq`), first arrival only. */
+  /** A wake-up's push reaching the dispatcher. */
   push(identifier: string, seq: string, arrivedAtMs: number): void {
-    const step = this.step({identifier, seq});
-    step.pushArrivedAt ??= arrivedAtMs;
+    BreakdownCollector.add(this.pushes, {identifier, seq}, arrivedAtMs);
+  }
+
+  /** Each hand-off with the steps of its key that follow it (see the class). */
+  private steps(): Step[] {
+    const steps: Step[] = [];
+    for (const [key, handedList] of this.handed) {
+      const byTime = <T>(list: T[] | undefined, at: (t: T) => number) =>
+        [...(list ?? [])].sort((a, b) => at(a) - at(b));
+      const handed = byTime(handedList, h => h.at);
+      const published = byTime(this.published.get(key), p => p.at);
+      const pushes = byTime(this.pushes.get(key), p => p);
+      const woken = byTime(this.woken.get(key), w => w.startedAt);
+      handed.forEach((h, i) => {
+        const until = handed[i + 1]?.at ?? Infinity;
+        const within = (t: number) => t >= h.at && t < until;
+        const w = woken.find(one => within(one.startedAt));
+        const p = published.find(one => within(one.at));
+        const arrived = pushes.find(within);
+        steps.push({
+          handedAt: h.at,
+          handOffMs: h.handOffMs,
+          handOffTries: h.tries,
+          drained: h.drained,
+          handlerMs: h.handlerMs,
+          publishedAt: p?.at,
+          publishMs: p?.publishMs,
+          pushArrivedAt: arrived,
+          receivedAt: w?.receivedAt,
+          claimMs: w?.claimMs,
+          claimTries: w?.claimTries,
+          startedAt: w?.startedAt,
+        });
+      });
+    }
+    return steps;
   }
 
   /** `publishedAtMs`: the burst's first publish (Date.now()). Contended: the messages that parked. */
   summary(publishedAtMs: number): HandOffBreakdown {
     const contended = this.parks.length;
-    const paired = [...this.steps.values()].filter(
+    const steps = this.steps();
+    const paired = steps.filter(
       step => step.handedAt !== undefined && step.startedAt !== undefined,
     );
     const total = (step: Step) =>
@@ -171,7 +239,6 @@ export class BreakdownCollector {
       const present = values.filter((v): v is number => v !== undefined);
       return [round(median(present), 0), round(percentile(present, 95), 0)];
     };
-    const steps = [...this.steps.values()];
     const tries =
       this.parks.reduce((sum, park) => sum + park.tries, 0) +
       steps.reduce(
