@@ -503,7 +503,10 @@ export function report(
     row(
       'first handler running, from the first publish (one key)',
       one,
-      r => `${r.breakdown.firstRunMs} ms`,
+      r =>
+        Number.isFinite(r.breakdown.firstRunMs)
+          ? `${r.breakdown.firstRunMs} ms`
+          : 'not logged',
       '',
     );
     row('per contended message (one key)', one, costs, '');
