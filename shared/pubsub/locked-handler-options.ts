@@ -74,10 +74,11 @@ export interface LockedHandlerOptions<E> {
   handOffLeaseMs?: number;
   /**
    * With a waiting room: after its own message, an invocation that hands its lock on runs the next
-   * parked messages of that lock itself, one after another, for up to this long since it began (it
-   * has their data from the hand-off; no publish, no push), then publishes the next one's wake-up.
-   * Keep it well under the trigger subscription's ack deadline and the function's timeout. `0`:
-   * always publish. Default: 10 s.
+   * parked messages of that lock itself, one after another, for up to this long since it began (and
+   * never past half of `deadlineMs`): each hand-off's commit grants it the lock for the next one (no
+   * publish, no push, no claim). Then it publishes the next one's wake-up. The original delivery is
+   * acknowledged when the invocation ends: keep this well under the trigger subscription's ack
+   * deadline and the function's timeout. `0`: always publish. Default: 10 s.
    */
   drainBudgetMs?: number;
   /** How long one invocation waits for the lock before re-queueing (invocations are billed by time); not spent with a waiting room, where a message that finds its lock held parks at once. Default: 500 ms. */

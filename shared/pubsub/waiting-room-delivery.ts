@@ -12,10 +12,12 @@ import {
   attemptClaim,
   attemptHandOff,
   attemptPark,
+  type RoomTries,
 } from '../waiting-room/attempts';
 import {hasParked, parkable, releaseRevisionOf} from '../waiting-room/state';
 import type {LockRecord} from '../core/backend';
 import type {
+  ClaimedHead,
   HandOffGrant,
   ParkedMessage,
   ParkedRecord,
@@ -65,6 +67,7 @@ async function deliverWakeUp<E>(
 ): Promise<boolean> {
   const {settings, logger, context, identifier, runtimeOf} = delivery;
   const sentAt = Date.now();
+  const tries: RoomTries = {tries: 0};
   const claim = await attemptClaim(
     room,
     {
@@ -75,6 +78,7 @@ async function deliverWakeUp<E>(
       leaseMs: settings.leaseMs,
     },
     runtimeOf().config.retry,
+    tries,
   );
   if (!claim.claimed) {
     if (claim.reason === 'gone') {
@@ -95,7 +99,10 @@ async function deliverWakeUp<E>(
     );
     return true;
   }
-  await runClaimed(delivery, room, claim.record, claim.parked, sentAt);
+  await runClaimed(delivery, room, claim.record, claim.parked, sentAt, {
+    claimMs: Date.now() - sentAt,
+    claimTries: tries.tries,
+  });
   return true;
 }
 
@@ -109,7 +116,7 @@ async function runClaimed<E>(
   record: LockRecord,
   parked: ParkedRecord,
   sentAt: number,
-  drained = false,
+  how: {claimMs: number; claimTries: number} | 'drained',
 ): Promise<void> {
   const {settings, logger, context} = delivery;
   const held = Lock.fromRecord(
@@ -136,15 +143,23 @@ async function runClaimed<E>(
     outcome: 'woken',
     seq: parked.seq,
     parkedMs,
+    ...(how === 'drained' ? {drained: true} : how),
+    receivedAtMs: delivery.startedAt,
     startedAtMs: Date.now(),
   });
-  await runAndHandOn(delivery, room, held, drained ? parked : undefined);
+  await runAndHandOn(
+    delivery,
+    room,
+    held,
+    how === 'drained' ? parked : undefined,
+  );
 }
 
 /**
- * Runs the handler holding the lock and hands the lock on at release. The next parked message is
- * then run here, in this invocation, while its drain budget lasts (it saves a publish and a push per
- * message); past the budget, or when the handler failed, its wake-up is published instead.
+ * Runs the handler holding the lock and hands the lock on at release. While its drain budget lasts
+ * (and the handler succeeded), the hand-off's own commit grants the lock to this invocation for the
+ * next parked message, which then runs here: no publish, no push, no separate claim. Otherwise the
+ * next message's wake-up is published.
  */
 async function runAndHandOn<E>(
   delivery: Delivery<E>,
@@ -153,7 +168,9 @@ async function runAndHandOn<E>(
   drainedFrom?: ParkedRecord,
 ): Promise<void> {
   let next: ParkedRecord | undefined;
+  let claimed: Drained | undefined;
   let failed = false;
+  const handlerStartedAt = Date.now();
   try {
     await observeHandlerRun(delivery.subject, held.holderId, () =>
       runHolding(
@@ -172,8 +189,16 @@ async function runAndHandOn<E>(
           // handler fails it goes back into the room, behind the others, in the hand-off's commit.
           const again =
             failed && drainedFrom ? parkedAgain(drainedFrom) : undefined;
-          const outcome = await handOff(delivery, room, held, again);
+          // Only a holder that is done and still holds its lease runs the next one itself: after
+          // this release nothing may fail this invocation but the next message's own run.
+          const drain = !failed && !held.signal.aborted && mayDrain(delivery);
+          const outcome = await handOff(delivery, room, held, {
+            ...(again ? {park: again} : {}),
+            drain,
+            handlerMs: Date.now() - handlerStartedAt,
+          });
           next = outcome.next;
+          claimed = outcome.claimed;
           return outcome.released;
         },
         {logger: delivery.logger, context: delivery.context},
@@ -181,47 +206,47 @@ async function runAndHandOn<E>(
     );
   } catch (error) {
     if (next) await dispatch(delivery, next);
+    // Granted to this invocation in the hand-off's commit: it runs here, or it would wait a lease.
+    if (claimed) await runDrained(delivery, room, claimed);
     throw error;
   }
-  if (!next) return;
-  if (Date.now() - delivery.startedAt >= delivery.settings.drainBudgetMs) {
-    await dispatch(delivery, next);
-    return;
-  }
-  await runNextHere(delivery, room, next);
+  if (claimed) await runDrained(delivery, room, claimed);
+  else if (next) await dispatch(delivery, next);
 }
 
-/** The next parked message, claimed and run in this invocation, as its own wake-up would. */
-async function runNextHere<E>(
+/** A parked message granted to this invocation by its hand-off (drain in place). */
+interface Drained extends ClaimedHead {
+  /** When the hand-off that granted it was sent: its lease is counted from then. */
+  readonly sentAt: number;
+}
+
+/**
+ * Whether an invocation that is handing its lock on may run the next parked message itself: within
+ * its drain budget, and with at least half the function's timeout left, so the original delivery
+ * is answered (acknowledged) long before the platform or the subscription's ack deadline gives up
+ * on it.
+ */
+function mayDrain<E>(delivery: Delivery<E>): boolean {
+  const {drainBudgetMs, deadlineMs} = delivery.settings;
+  return (
+    Date.now() - delivery.startedAt < Math.min(drainBudgetMs, deadlineMs / 2)
+  );
+}
+
+/** The next parked message, run in this invocation under the grant its hand-off gave it. */
+async function runDrained<E>(
   delivery: Delivery<E>,
   room: WaitingRoomStore,
-  parked: ParkedRecord,
+  claimed: Drained,
 ): Promise<void> {
-  const sentAt = Date.now();
-  const claim = await attemptClaim(
-    room,
-    {
-      identifier: parked.identifier,
-      seq: parked.seq,
-      parkId: parked.parkId,
-      token: randomUUID(),
-      leaseMs: delivery.settings.leaseMs,
-    },
-    delivery.runtimeOf().config.retry,
-  ).catch(() => undefined);
-  if (!claim?.claimed) {
-    // Not ours to run after all (or the store failed): its wake-up decides.
-    await dispatch(delivery, parked);
-    return;
-  }
   try {
     await runClaimed(
-      deliveryOfParked(delivery, claim.parked),
+      deliveryOfParked(delivery, claimed.parked),
       room,
-      claim.record,
-      claim.parked,
-      sentAt,
-      true,
+      claimed.record,
+      claimed.parked,
+      claimed.sentAt,
+      'drained',
     );
   } catch (error) {
     // This invocation's own message already ran; the drained one is back in the room (or still
@@ -230,7 +255,7 @@ async function runNextHere<E>(
       'lockedHandler: a parked message run by the releasing invocation failed; it waits in the room again',
       {
         ...delivery.context,
-        seq: parked.seq,
+        seq: claimed.parked.seq,
         detail: (error as Error)?.message,
       },
     );
@@ -319,7 +344,7 @@ async function deadLetterOverdue<E>(
     'lockedHandler: a parked message waited longer than maxWaitMs; dead-lettered',
     {...context, outcome: 'dead_lettered', seq: parked.seq, parkedMs},
   );
-  const {next} = await handOff(delivery, room, held);
+  const {next} = await handOff(delivery, room, held, {drain: false});
   if (next) await dispatch(delivery, next);
 }
 
@@ -356,7 +381,12 @@ async function deliverArrival<E>(
       return;
     }
     if (held) {
-      logger.info('lockedHandler: running', {...context, outcome: 'ran'});
+      logger.info('lockedHandler: running', {
+        ...context,
+        outcome: 'ran',
+        receivedAtMs: delivery.startedAt,
+        startedAtMs: Date.now(),
+      });
       await runAndHandOn(delivery, room, held);
       return;
     }
@@ -370,6 +400,8 @@ async function deliverArrival<E>(
       await whenHeldWithoutRoom(delivery);
       return;
     }
+    const parkSentAt = Date.now();
+    const tries: RoomTries = {tries: 0};
     const outcome = await attemptPark(
       room,
       {
@@ -380,6 +412,7 @@ async function deliverArrival<E>(
         handOff: handOffGrant(delivery),
       },
       retry,
+      tries,
     );
     if (outcome.outcome === 'parked') {
       logger.info('lockedHandler: parked', {
@@ -387,6 +420,9 @@ async function deliverArrival<E>(
         outcome: 'parked',
         seq: outcome.seq,
         depth: outcome.depth,
+        parkMs: Date.now() - parkSentAt,
+        parkTries: tries.tries,
+        receivedAtMs: delivery.startedAt,
       });
       notePark(delivery.subject, 'parked', outcome.depth);
       if (outcome.dispatch) {
@@ -454,40 +490,72 @@ async function parkBehind<E>(
   }
 }
 
-/** The holder's release: the lock goes to the oldest parked message (`next`), if any. */
+/**
+ * The holder's release: the lock goes to the oldest parked message, if any: to be published
+ * (`next`), or, with `drain`, granted to this invocation to run it (`claimed`).
+ */
 async function handOff<E>(
   delivery: Delivery<E>,
   room: WaitingRoomStore,
   held: Lock,
-  park?: {message: ParkedMessage; parkId: string},
-): Promise<{released: boolean; next?: ParkedRecord | undefined}> {
+  how: {
+    park?: {message: ParkedMessage; parkId: string};
+    drain: boolean;
+    handlerMs?: number;
+  },
+): Promise<{released: boolean; next?: ParkedRecord; claimed?: Drained}> {
+  const {park, drain} = how;
   const handedAtMs = Date.now();
+  const tries: RoomTries = {tries: 0};
   let next: ParkedRecord | undefined;
+  let claimed: Drained | undefined;
   const released = await held.releaseVia(async (backend, record) => {
+    const sentAt = Date.now();
     const outcome = await attemptHandOff(
       room,
       {
         identifier: held.identifier,
         token: held.token,
         revision: park ? undefined : releaseRevisionOf(record),
+        headHint: park ? undefined : nextHeadOf(record),
         handOff: handOffGrant(delivery),
         ...(park ? {park} : {}),
+        ...(drain
+          ? {
+              claimNext: {
+                token: randomUUID(),
+                leaseMs: delivery.settings.leaseMs,
+              },
+            }
+          : {}),
       },
       delivery.runtimeOf().config.retry,
       () => lockGone(delivery, backend),
+      tries,
     );
-    if (outcome.released) next = outcome.dispatch;
-    return outcome.released;
+    if (!outcome.released) return false;
+    next = outcome.dispatch;
+    if (outcome.claimed) claimed = {...outcome.claimed, sentAt};
+    return true;
   });
-  if (next) {
+  const handedTo = claimed?.parked ?? next;
+  if (handedTo) {
     delivery.logger.info('lockedHandler: handed the lock on', {
       identifier: held.identifier,
-      seq: next.seq,
+      seq: handedTo.seq,
       handedAtMs,
+      handOffMs: Date.now() - handedAtMs,
+      handOffTries: tries.tries,
+      drained: claimed !== undefined,
+      ...(how.handlerMs === undefined ? {} : {handlerMs: how.handlerMs}),
     });
     noteDispatch(delivery.subject, 'release');
   }
-  return {released, next};
+  return {
+    released,
+    ...(next ? {next} : {}),
+    ...(claimed ? {claimed} : {}),
+  };
 }
 
 /**
@@ -498,8 +566,18 @@ async function dispatch<E>(
   delivery: Delivery<E>,
   record: ParkedRecord,
 ): Promise<void> {
+  const publishedAtMs = Date.now();
   try {
     await publishWakeUp(delivery.publisher, record);
+    delivery.logger.info(
+      "lockedHandler: published a parked message's wake-up",
+      {
+        identifier: record.identifier,
+        seq: record.seq,
+        publishedAtMs,
+        publishMs: Date.now() - publishedAtMs,
+      },
+    );
   } catch (error) {
     delivery.logger.error(
       "lockedHandler: a parked message's wake-up could not be published; it is dispatched again once its hand-off lease lapses",
@@ -511,6 +589,16 @@ async function dispatch<E>(
       },
     );
   }
+}
+
+/**
+ * Where the holder expects the room's head once its own message is out: the one after the message
+ * it runs, or the room's head as it was granted (a room that was empty restarts at 0).
+ */
+function nextHeadOf(record: LockRecord): number {
+  const room = record.waiting;
+  if (room?.running !== undefined) return room.running + 1;
+  return room?.head ?? 0;
 }
 
 function handOffGrant<E>(delivery: Delivery<E>): HandOffGrant {

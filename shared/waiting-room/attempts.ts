@@ -21,14 +21,29 @@ import type {
 const CONTENTION_ATTEMPTS = 40;
 const CONTENTION_BACKOFF = {initialMs: 10, maxMs: 150};
 
-function inRoom<T>(policy: RetryPolicy, call: () => Promise<T>): Promise<T> {
+/** How many store tries one waiting-room call took (1 without contention): for diagnostics. */
+export interface RoomTries {
+  tries: number;
+}
+
+function inRoom<T>(
+  policy: RetryPolicy,
+  call: () => Promise<T>,
+  counted?: RoomTries,
+): Promise<T> {
   // Short pauses: the other party's transaction is a few milliseconds long.
   const quick = {
     ...policy,
     initialMs: Math.min(policy.initialMs, CONTENTION_BACKOFF.initialMs),
     maxMs: Math.min(policy.maxMs, CONTENTION_BACKOFF.maxMs),
   };
-  return retrying(quick, call, undefined, error =>
+  const counting = counted
+    ? () => {
+        counted.tries++;
+        return call();
+      }
+    : call;
+  return retrying(quick, counting, undefined, error =>
     error instanceof BackendCallError && error.contention
       ? Math.max(policy.maxAttempts, CONTENTION_ATTEMPTS)
       : policy.maxAttempts,
@@ -45,9 +60,10 @@ export function attemptPark(
   room: WaitingRoomStore,
   request: ParkRequest,
   policy: RetryPolicy,
+  counted?: RoomTries,
 ): Promise<ParkOutcome> {
   return oneAtATime(room, request.identifier, () =>
-    inRoom(policy, () => room.park(request)),
+    inRoom(policy, () => room.park(request), counted),
   );
 }
 
@@ -60,18 +76,23 @@ export async function attemptHandOff(
   request: HandOffRequest,
   policy: RetryPolicy,
   lockGone: () => Promise<boolean>,
+  counted?: RoomTries,
 ): Promise<HandOffOutcome> {
   let mayHaveApplied = false;
   const outcome = await oneAtATime(room, request.identifier, () =>
-    inRoom(policy, async () => {
-      try {
-        return await room.handOff(request);
-      } catch (error) {
-        if (error instanceof BackendCallError && error.mayHaveApplied)
-          mayHaveApplied = true;
-        throw error;
-      }
-    }),
+    inRoom(
+      policy,
+      async () => {
+        try {
+          return await room.handOff(request);
+        } catch (error) {
+          if (error instanceof BackendCallError && error.mayHaveApplied)
+            mayHaveApplied = true;
+          throw error;
+        }
+      },
+      counted,
+    ),
   );
   if (!outcome.released && mayHaveApplied && (await lockGone()))
     return {released: true};
@@ -82,8 +103,9 @@ export function attemptClaim(
   room: WaitingRoomStore,
   request: ClaimRequest,
   policy: RetryPolicy,
+  counted?: RoomTries,
 ): Promise<ClaimOutcome> {
   return oneAtATime(room, request.identifier, () =>
-    inRoom(policy, () => room.claim(request)),
+    inRoom(policy, () => room.claim(request), counted),
   );
 }

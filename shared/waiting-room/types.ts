@@ -97,6 +97,20 @@ export interface HandOffRequest {
    * lock whose room was not empty (a vacant or lapsed lock taken over): it must not overtake them.
    */
   readonly park?: {readonly message: ParkedMessage; readonly parkId: string};
+  /**
+   * Drain in place: when a message is parked, grant the lock straight to this new token with the
+   * head running under it (what the head's own claim would write), in the hand-off's commit. The
+   * releasing invocation then runs the head itself: one commit per message instead of a hand-off
+   * and a claim, and no publish. Retried after a commit whose answer was lost, the store recognises
+   * it by this token.
+   */
+  readonly claimNext?: {readonly token: string; readonly leaseMs: number};
+  /**
+   * The seq the holder expects at the room's head once its own message is out: a store may read
+   * that parked record together with the lock. Only a guess: a wrong one costs a read, never a
+   * wrong answer (the lock's own record of the room decides).
+   */
+  readonly headHint?: number | undefined;
 }
 
 export type HandOffOutcome =
@@ -111,7 +125,15 @@ export type HandOffOutcome =
       readonly released: true;
       readonly dispatch?: ParkedRecord | undefined;
       readonly parkedSeq?: number | undefined;
+      /** With `claimNext`: the lock is now granted to its token, running the head (`parked`). */
+      readonly claimed?: ClaimedHead | undefined;
     };
+
+/** A grant whose holder runs the parked message `parked` (`waiting.running` is its seq). */
+export interface ClaimedHead {
+  readonly record: LockRecord;
+  readonly parked: ParkedRecord;
+}
 
 export interface ClaimRequest {
   readonly identifier: string;
@@ -124,11 +146,7 @@ export interface ClaimRequest {
 
 export type ClaimOutcome =
   /** The lock was handed to this parked message: it is now granted to `token`, with `running: seq`. */
-  | {
-      readonly claimed: true;
-      readonly record: LockRecord;
-      readonly parked: ParkedRecord;
-    }
+  | ({readonly claimed: true} & ClaimedHead)
   /**
    * Not claimed. running: another delivery of this wake-up runs it now. parked: the record is still
    * in the room but the lock is not handed to it (a backstop will dispatch it again): drop this copy.
@@ -156,8 +174,9 @@ export interface WaitingRoomStore {
   park(request: ParkRequest): Promise<ParkOutcome>;
   /**
    * The holder's release through the waiting room: removes its own parked record (`running`), then
-   * hands the lock to the head with a fresh grant, or deletes the lock when the room is empty.
-   * Retried after a commit whose answer was lost, it recognises its own hand-off by its token.
+   * hands the lock to the head with a fresh grant (or, with `claimNext`, grants it to the caller
+   * running the head), or deletes the lock when the room is empty. Retried after a commit whose
+   * answer was lost, it recognises its own hand-off by its token.
    */
   handOff(request: HandOffRequest): Promise<HandOffOutcome>;
   /** The woken message takes the lock handed to it (see ClaimOutcome). */

@@ -6,10 +6,17 @@ import {documentId} from '../../shared/stores/firestore/document-id';
 import {PARK_SEQ_ATTRIBUTE} from '../../shared/pubsub/wake-up';
 import {DEFAULT_ENTITY_KIND} from '../../shared/configuration/store-defaults';
 import {lockKeyName} from '../../shared/stores/common/lock-key-name';
-import {startPushDispatcher} from '../support/push-dispatcher';
+import {
+  startPushDispatcher,
+  type PushDispatcher,
+} from '../support/push-dispatcher';
 import {appliedEventIds} from '../support/worker-ledger';
-import {median, percentile, round} from './stats';
+import {percentile, round} from './stats';
 import {pushLatencyFloor} from './waiting-room-floor';
+import {
+  BreakdownCollector,
+  type HandOffBreakdown,
+} from './waiting-room-breakdown';
 
 /**
  * Issue 22's goals, measured on the example worker as Cloud Run runs it (test/support/push-dispatcher.ts:
@@ -75,9 +82,8 @@ export interface BurstResult {
   readonly handOffs: number;
   readonly handOffP50Ms: number;
   readonly handOffP95Ms: number;
-  /** Of which: from 'handed the lock on' to the wake-up's push reaching the dispatcher. */
-  readonly pubsubLegP50Ms: number;
-  readonly pubsubLegP95Ms: number;
+  /** Where each hand-off's time went, and what a contended message cost (waiting-room-breakdown.ts). */
+  readonly breakdown: HandOffBreakdown;
   /** Every event applied once: balances equal the sum of amounts (and once-keys all present on Datastore). */
   readonly exactlyOnce: boolean;
   readonly missing: number;
@@ -131,11 +137,11 @@ export async function runBurst(
   const run = `wr-${store}-${mode}-${burst.name}-${process.pid}-${Date.now()}`;
   const pubsub = new PubSub({projectId: options.project});
   const ledger = ledgerOf(options, store);
-  const handedAt = new Map<string, number>();
-  const startedAt = new Map<string, number>();
-  // When each woken message's push reached the dispatcher: splits a hand-off into Pub/Sub's leg and ours.
-  const wokenArrivedAt = new Map<string, number>();
+  const breakdown = new BreakdownCollector();
   const accountOf = new Map<string, string>();
+  // Instances that have served a warm-up message; the burst's lines are read only after.
+  const warmed = new Set<number>();
+  let warming = true;
   const dispatcher = await startPushDispatcher(pubsub, {
     label: run,
     instances: burst.instances,
@@ -157,17 +163,21 @@ export async function runBurst(
       // WAITING_ROOM_BENCH_VERBOSE=1 shows what the instances log (why a run stalls).
       if (process.env.WAITING_ROOM_BENCH_VERBOSE)
         console.error(`[${instance}] ${line}`);
-      readHandOff(line, handedAt, startedAt);
+      if (!warming) breakdown.line(line);
+      else if (line.includes('lockedHandler: running')) warmed.add(instance);
     },
     onPush: push => {
+      // When each woken message's push reached the dispatcher: splits a hand-off into Pub/Sub's leg and ours.
       const seq = push.attributes[PARK_SEQ_ATTRIBUTE];
       const account = accountOf.get(push.eventId ?? '');
-      const key = `account:${account}#${seq}`;
-      if (seq !== undefined && account && !wokenArrivedAt.has(key))
-        wokenArrivedAt.set(key, push.arrivedAtMs);
+      if (seq !== undefined && account)
+        breakdown.push(`account:${account}`, seq, push.arrivedAtMs);
     },
   });
   try {
+    await warmUp(dispatcher, run, burst.instances, warmed);
+    dispatcher.resetStats();
+    warming = false;
     const accounts = Array.from(
       {length: burst.accounts},
       (_, i) => `${run}-account-${i}`,
@@ -185,6 +195,7 @@ export async function runBurst(
         (expected.get(event.account) ?? 0) + event.amount,
       );
     const publishedAt = performance.now();
+    const publishedAtMs = Date.now();
     for (let start = 0; start < events.length; start += 100)
       await Promise.all(
         events
@@ -216,13 +227,7 @@ export async function runBurst(
       (sum, seen) => sum + seen.work + seen.retry,
       0,
     );
-    const paired = [...handedAt].filter(([key]) => startedAt.has(key));
-    const handOffs = paired.map(
-      ([key, at]) => (startedAt.get(key) as number) - at,
-    );
-    const pubsubLegs = paired
-      .filter(([key]) => wokenArrivedAt.has(key))
-      .map(([key, at]) => (wokenArrivedAt.get(key) as number) - at);
+    const parts = breakdown.summary(publishedAtMs);
     const limitMs = (burst.events / burst.accounts) * burst.workMs;
     return {
       store,
@@ -236,11 +241,10 @@ export async function runBurst(
       retryDeliveries: stats.pushes.retry,
       queueWaitP95Ms: round(percentile([...stats.queueWaitsMs], 95), 0),
       peakInFlight: stats.peakInFlight,
-      handOffs: handOffs.length,
-      handOffP50Ms: round(median(handOffs), 0),
-      handOffP95Ms: round(percentile(handOffs, 95), 0),
-      pubsubLegP50Ms: round(median(pubsubLegs), 0),
-      pubsubLegP95Ms: round(percentile(pubsubLegs, 95), 0),
+      handOffs: parts.handOffs,
+      handOffP50Ms: parts.totalP50Ms,
+      handOffP95Ms: parts.totalP95Ms,
+      breakdown: parts,
       exactlyOnce: !timedOut && wrongBalances === 0 && missing === 0,
       missing,
       wrongBalances,
@@ -255,44 +259,42 @@ export async function runBurst(
 }
 
 /**
- * The integrator's lockedHandler logs 'lockedHandler: handed the lock on' {identifier, seq, handedAtMs}
- * when a release hands a key to its next parked message, and 'lockedHandler: running'
- * {outcome: 'woken', seq, startedAtMs} when that message's handler starts, each on its instance's
- * stdout (JSON lines). The clocks are the one machine's.
+ * Every instance serves one uncontended message (its own account, not counted) before the burst:
+ * a fresh instance loads its store client on its first message, and six of them doing so at once
+ * on a small machine took seconds, which the burst would otherwise measure instead of the lock.
  */
-function readHandOff(
-  line: string,
-  handedAt: Map<string, number>,
-  startedAt: Map<string, number>,
-): void {
-  if (!line.includes('lockedHandler: ')) return;
-  let entry: {
-    message?: string;
-    identifier?: string;
-    seq?: unknown;
-    outcome?: string;
-    handedAtMs?: number;
-    startedAtMs?: number;
-  };
-  try {
-    entry = JSON.parse(line) as typeof entry;
-  } catch {
-    return;
+async function warmUp(
+  dispatcher: PushDispatcher,
+  run: string,
+  instances: number,
+  warmed: ReadonlySet<number>,
+): Promise<void> {
+  const until = performance.now() + WARM_UP_BUDGET_MS;
+  for (let round = 0; warmed.size < instances; round++) {
+    if (performance.now() > until)
+      throw new Error(
+        `warm-up: ${warmed.size} of ${instances} instances served a message in ${WARM_UP_BUDGET_MS} ms`,
+      );
+    await Promise.all(
+      Array.from({length: instances}, (_, i) =>
+        dispatcher.publish({
+          json: {
+            account: `${run}-warm-${round}-${i}`,
+            amount: 1,
+            eventId: `${run}-warm-${round}-${i}`,
+          },
+        }),
+      ),
+    );
+    const roundEnds = performance.now() + 3000;
+    while (warmed.size < instances && performance.now() < roundEnds)
+      await new Promise(resolve => setTimeout(resolve, 50));
   }
-  const key = `${entry.identifier ?? ''}#${String(entry.seq)}`;
-  if (
-    entry.message === 'lockedHandler: handed the lock on' &&
-    typeof entry.handedAtMs === 'number'
-  )
-    handedAt.set(key, entry.handedAtMs);
-  else if (
-    entry.message === 'lockedHandler: running' &&
-    entry.outcome === 'woken' &&
-    typeof entry.startedAtMs === 'number' &&
-    !startedAt.has(key)
-  )
-    startedAt.set(key, entry.startedAtMs);
+  // Let the last warm-up answers land before the counts are reset.
+  await new Promise(resolve => setTimeout(resolve, 500));
 }
+
+const WARM_UP_BUDGET_MS = 60_000;
 
 interface Ledger {
   balances(accounts: readonly string[]): Promise<Map<string, number>>;
@@ -461,7 +463,25 @@ export function report(
     const handOff = (r: BurstResult) =>
       r.handOffs === 0
         ? 'no hand-offs logged'
-        : `p50 ${r.handOffP50Ms} ms, p95 ${r.handOffP95Ms} ms (${r.handOffs} hand-offs; ${!Number.isFinite(r.pubsubLegP50Ms) ? 'every one run by the releasing invocation, none published' : `the published ones, release → push arrived: p50 ${r.pubsubLegP50Ms}, p95 ${r.pubsubLegP95Ms} ms`})`;
+        : `p50 ${r.handOffP50Ms} ms, p95 ${r.handOffP95Ms} ms (${r.handOffs} hand-offs, ${r.breakdown.drained} drained in place)`;
+    const split = (r: BurstResult) => {
+      const b = r.breakdown;
+      if (b.handOffs === 0) return 'no hand-offs logged';
+      const part = (name: string, [p50, p95]: readonly [number, number]) =>
+        Number.isFinite(p50) ? `${name} ${p50}/${p95}` : `${name} none`;
+      return [
+        part('store', b.storeMs),
+        part('publish', b.publishMs),
+        part('push', b.pushMs),
+        part('queue', b.queueMs),
+        part('claim', b.claimMs),
+        part('other', b.otherMs),
+      ].join(', ');
+    };
+    const costs = (r: BurstResult) =>
+      r.breakdown.parks === 0
+        ? 'nothing parked'
+        : `${r.breakdown.storeTriesPerContended} room transactions, ${r.breakdown.publishesPerContended} publishes (${r.breakdown.parks} parked; park p50/p95 ${r.breakdown.parkMs[0]}/${r.breakdown.parkMs[1]} ms)`;
     row(
       'hand-off, release → next handler running (one key)',
       one,
@@ -469,6 +489,28 @@ export function report(
       'p95 ≤ 100 ms',
     );
     row('hand-off (ten keys)', ten, handOff, 'p95 ≤ 100 ms');
+    row('hand-off split, p50/p95 ms (one key)', one, split, '');
+    row('hand-off split, p50/p95 ms (ten keys)', ten, split, '');
+    row(
+      'handler (work + fenced write), p50/p95 (one key)',
+      one,
+      r =>
+        r.breakdown.handOffs === 0
+          ? 'not logged'
+          : `${r.breakdown.handlerMs[0]}/${r.breakdown.handlerMs[1]} ms`,
+      '',
+    );
+    row(
+      'first handler running, from the first publish (one key)',
+      one,
+      r =>
+        Number.isFinite(r.breakdown.firstRunMs)
+          ? `${r.breakdown.firstRunMs} ms`
+          : 'not logged',
+      '',
+    );
+    row('per contended message (one key)', one, costs, '');
+    row('per contended message (ten keys)', ten, costs, '');
     row(
       'queue wait at the dispatcher, p95 (ten keys)',
       ten,
@@ -487,7 +529,9 @@ export function report(
   return [
     '## lockedHandler under contention: the waiting room against the re-queue (issue 22)',
     '',
-    `The example worker as Cloud Run runs it: single-request Functions Framework instances behind one dispatcher (test/support/push-dispatcher.ts) that queues pushes FIFO when every instance is busy; the work topic's and the retry topic's push subscriptions both post to it. Baseline: today's re-queue (\`EXAMPLE_WAITING_ROOM=off\`: wait 250 ms, then re-publish with backoff 250 ms to 4 s). Waiting room: the default. "All applied" is read from the balances (polled every ${ONE_KEY.pollMs} ms for one key, ${TEN_KEYS.pollMs} ms for ten); exactly once from the balances and, on Datastore, every event's once-key.`,
+    `The example worker as Cloud Run runs it: single-request Functions Framework instances behind one dispatcher (test/support/push-dispatcher.ts) that queues pushes FIFO when every instance is busy; the work topic's and the retry topic's push subscriptions both post to it. Baseline: today's re-queue (\`EXAMPLE_WAITING_ROOM=off\`: wait 250 ms, then re-publish with backoff 250 ms to 4 s). Waiting room: the default. Before each burst every instance serves one uncontended message of its own (not counted), so the burst measures the lock and not six cold starts at once. "All applied" is read from the balances (polled every ${ONE_KEY.pollMs} ms for one key, ${TEN_KEYS.pollMs} ms for ten); exactly once from the balances and, on Datastore, every event's once-key.`,
+    '',
+    "Hand-off split (test/bench/waiting-room-breakdown.ts, from the instances' logs): store is the hand-off's own transaction with its contention retries; publish the awaited publish of a wake-up; push from its answer to the push reaching the dispatcher; queue from there to the woken invocation beginning; claim its claim transaction; other what is left. A message drained in place has no publish, push, queue or claim. Room transactions: parks, hand-offs and claims (each one transaction, every retry counted) per message that parked.",
     '',
     '| store | measure | baseline (re-queue) | waiting room | goal |',
     '| --- | --- | --- | --- | --- |',

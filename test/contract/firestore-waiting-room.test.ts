@@ -187,6 +187,33 @@ describe('Firestore native waiting room', function () {
         park: {message: messageNo(5), parkId: 'own'},
       }),
     );
+    const drained = `${id}-drained`;
+    const drainer = await f.backend.tryAcquire({
+      identifier: drained,
+      token: 'd',
+    });
+    assert.ok(drainer.acquired);
+    for (const n of [6, 7])
+      await f.room.park({
+        identifier: drained,
+        message: messageNo(n),
+        parkId: `p${n}`,
+        maxDepth: 10,
+        handOff: handOffGrant(),
+      });
+    await count(
+      'handOff with claimNext and the right headHint (drain in place)',
+      async () => {
+        const out = await f.room.handOff({
+          identifier: drained,
+          token: 'd',
+          handOff: handOffGrant(),
+          claimNext: {token: 'd2', leaseMs: 60_000},
+          headHint: 0,
+        });
+        assert.ok(out.released && out.claimed?.parked.seq === 0);
+      },
+    );
     console.log(
       Object.entries(counts)
         .map(([what, rpcs]) => `      ${what}: ${rpcs.length} (${rpcs})`)
@@ -210,6 +237,10 @@ describe('Firestore native waiting room', function () {
       'handOff with park on an empty room (dispatches itself)': [
         'commit',
         'get',
+      ],
+      'handOff with claimNext and the right headHint (drain in place)': [
+        'commit',
+        'getAll',
       ],
     });
   });

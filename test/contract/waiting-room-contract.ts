@@ -544,6 +544,132 @@ export function describeWaitingRoomContract(target: StrongTarget): void {
         await assertHeld(grant.token, {head: 0, tail: 1, handedTo: 0});
         assert.deepEqual(await seqsIn(), [0]);
       });
+
+      describe('with claimNext (drain in place)', () => {
+        it('grants the lock to claimNext.token running the head, in the hand-off’s commit: the record a claim would give, a fence above the holder’s', async () => {
+          const holder = await hold();
+          const p0 = await parkHeld(0, 0);
+          await parkHeld(1, 1);
+          const token = `drainer-${randomUUID()}`;
+          const outcome = await f.room.handOff({
+            identifier: id,
+            token: holder.token,
+            handOff: handOffGrant(),
+            claimNext: {token, leaseMs: LONG_LEASE_MS},
+          });
+          assert.ok(outcome.released && outcome.claimed, 'released, claimed');
+          assert.equal(outcome.dispatch, undefined, 'nothing to publish');
+          assertIsMessage(outcome.claimed.parked, 0, 0, p0.parkId);
+          const stored = await assertHeld(
+            token,
+            {head: 0, tail: 2, running: 0},
+            LONG_LEASE_MS,
+          );
+          assert.equal(outcome.claimed.record.token, token);
+          assert.equal(outcome.claimed.record.fence, stored.fence);
+          assert.equal(outcome.claimed.record.revision, stored.revision);
+          assert.ok(
+            (stored.fence as bigint) > (holder.fence as bigint),
+            'a new grant with a higher fence',
+          );
+          assert.deepEqual(
+            await f.room.claim({
+              identifier: id,
+              seq: 0,
+              parkId: p0.parkId,
+              token: `late-wake-up-${randomUUID()}`,
+              leaseMs: LONG_LEASE_MS,
+            }),
+            {claimed: false, reason: 'running'},
+            'a stray wake-up of the drained message is dropped',
+          );
+          await assertHeld(token, {head: 0, tail: 2, running: 0});
+        });
+
+        it('chains: each drained holder’s hand-off removes its record and claims the next, in order, and the last deletes the lock', async () => {
+          let token = (await hold()).token;
+          const parks = [];
+          for (let n = 0; n < 4; n++) parks.push(await parkHeld(n, n));
+          let hint: number | undefined = 0;
+          for (let n = 0; n < 4; n++) {
+            const next = `drainer-${n}-${randomUUID()}`;
+            const outcome = await f.room.handOff({
+              identifier: id,
+              token,
+              handOff: handOffGrant(),
+              claimNext: {token: next, leaseMs: LONG_LEASE_MS},
+              // Right, then wrong: the answer must not depend on it.
+              headHint: n % 2 === 0 ? hint : 7,
+            });
+            assert.ok(outcome.released && outcome.claimed, `hand-off ${n}`);
+            assertIsMessage(outcome.claimed.parked, n, n, parks[n]?.parkId);
+            assert.deepEqual(await seqsIn(), [0, 1, 2, 3].slice(n));
+            token = next;
+            hint = n + 1;
+          }
+          const last = await f.room.handOff({
+            identifier: id,
+            token,
+            handOff: handOffGrant(),
+            claimNext: {
+              token: `nobody-${randomUUID()}`,
+              leaseMs: LONG_LEASE_MS,
+            },
+            headHint: hint,
+          });
+          assert.deepEqual(last, {released: true}, 'nothing left to claim');
+          await assertGone();
+        });
+
+        it('a retry after it landed (same claimNext.token) answers the same claim and writes nothing more', async () => {
+          const holder = await hold();
+          const p0 = await parkHeld(0, 0);
+          await parkHeld(1, 1);
+          const request = {
+            identifier: id,
+            token: holder.token,
+            handOff: handOffGrant(),
+            claimNext: {
+              token: `drainer-${randomUUID()}`,
+              leaseMs: LONG_LEASE_MS,
+            },
+          };
+          const once = await f.room.handOff(request);
+          const landed = await peekRecord();
+          const again = await f.room.handOff(request);
+          assert.ok(once.released && again.released && again.claimed);
+          assertIsMessage(again.claimed.parked, 0, 0, p0.parkId);
+          assert.equal(again.claimed.record.token, request.claimNext.token);
+          assert.equal(
+            again.claimed.record.fence,
+            once.released ? once.claimed?.record.fence : undefined,
+          );
+          assert.deepEqual(
+            await peekRecord(),
+            landed,
+            'the retry wrote nothing',
+          );
+        });
+
+        it('a wrong token claims nothing and writes nothing', async () => {
+          await hold();
+          await parkHeld(0, 0);
+          const before = await peekRecord();
+          assert.deepEqual(
+            await f.room.handOff({
+              identifier: id,
+              token: 'not-the-holder',
+              handOff: handOffGrant(),
+              claimNext: {
+                token: `thief-${randomUUID()}`,
+                leaseMs: LONG_LEASE_MS,
+              },
+            }),
+            {released: false},
+          );
+          assert.deepEqual(await peekRecord(), before);
+        });
+      });
     });
 
     describe('claim', () => {

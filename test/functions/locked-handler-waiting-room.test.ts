@@ -283,6 +283,25 @@ for (const target of STRONG_TARGETS) {
       assert.deepEqual(ran, [0, 1]);
     });
 
+    it('with half its deadline spent, the releasing invocation publishes the next wake-up, whatever its drain budget', async () => {
+      const key = uniqueId('drain-deadline');
+      const ran: number[] = [];
+      const options = {drainBudgetMs: 30_000, deadlineMs: 1_000};
+      const startedAt = Date.now();
+      const holder = await holdingFirst(ran, key, 0, options);
+      await recordingHandler(
+        ran,
+        options,
+      )(pubsubEvent('projects/p/topics/work', {key, n: 1}));
+      await delay(Math.max(0, startedAt + 600 - Date.now()));
+      await holder.release();
+      assert.deepEqual(ran, [0], 'n=1 was not run by the releasing invocation');
+      const [wakeUp] = await wakeUps(1);
+      assert.ok(wakeUp);
+      await recordingHandler(ran)(eventOfMessage(retry.topic, wakeUp));
+      assert.deepEqual(ran, [0, 1]);
+    });
+
     it('a wake-up whose parked record is gone runs as a new arrival', async () => {
       const key = uniqueId('gone');
       const ran: number[] = [];

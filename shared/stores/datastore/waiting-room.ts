@@ -164,11 +164,42 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
       this.rpc,
       'hand off',
       async transaction => {
-        const found = await lookupOne(this.rpc, key, transaction);
+        // The head the holder expects is read with the lock, in one lookup: the transaction is
+        // shorter, so parks committing meanwhile abort it less often.
+        const hintKey =
+          request.headHint === undefined
+            ? undefined
+            : this.parkedKey(key, request.headHint);
+        const both = await lookupAll(
+          this.rpc,
+          hintKey ? [key, hintKey] : [key],
+          transaction,
+        );
+        const found = both.find(one => isAt(one, key)) ?? null;
+        const hinted = hintKey && both.find(one => isAt(one, hintKey));
         const current = found ? decodeLock(found) : null;
         if (!current) return {outcome: {released: false}};
         const room = current.waiting;
         if (current.token !== request.token) {
+          // Our own fused hand-off and claim, which landed although its answer was lost.
+          if (
+            current.token === request.claimNext?.token &&
+            room?.running !== undefined
+          ) {
+            const head = await lookupOne(
+              this.rpc,
+              this.parkedKey(key, room.running),
+              transaction,
+            );
+            return {
+              outcome: {
+                released: true,
+                ...(head
+                  ? {claimed: {record: current, parked: decodeParked(head)}}
+                  : {}),
+              },
+            };
+          }
           // Our own hand-off, which landed although its answer was lost: answer it again.
           if (
             current.token === request.handOff.token &&
@@ -215,14 +246,44 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
           {head, tail},
           request.handOff,
           transaction,
-          parked,
+          // Read in this transaction, so it is the room's record at its seq if that is the head.
+          request.park || !hinted ? parked : decodeParked(hinted),
         );
+        const first = handed.dispatch;
+        if (request.claimNext && first) {
+          // Drain in place: the grant a claim of the head would write, in this same commit.
+          const fields = grantFields(
+            current.identifier || request.identifier,
+            request.claimNext,
+            {
+              head: first.seq,
+              tail,
+              running: first.seq,
+              oldestParkedAt: first.parkedAt,
+            },
+          );
+          mutations.push({upsert: encodeLock(key, fields)});
+          return {
+            mutations,
+            onCommit: versions => ({
+              released: true,
+              claimed: {
+                record: recordOf(
+                  fields,
+                  versions[versions.length - 1] as bigint,
+                ),
+                parked: first,
+              },
+              ...(parked ? {parkedSeq: parked.seq} : {}),
+            }),
+          };
+        }
         mutations.push(handed.write);
         return {
           mutations,
           onCommit: () => ({
             released: true,
-            ...(handed.dispatch ? {dispatch: handed.dispatch} : {}),
+            ...(first ? {dispatch: first} : {}),
             ...(parked ? {parkedSeq: parked.seq} : {}),
           }),
         };

@@ -137,11 +137,26 @@ export class FirestoreWaitingRoom implements WaitingRoomStore {
     )
       return {released: true};
     return onFreshReads('hand-off', async () => {
-      const found = await this.read(ref, 'hand-off (get)');
+      // The head the holder expects is read with the lock, at one read time: one round trip less.
+      const hint = request.park ? undefined : request.headHint;
+      const [found, hinted] =
+        hint === undefined
+          ? [await this.read(ref, 'hand-off (get)'), undefined]
+          : await this.readBoth(ref, parkedRefOf(ref, hint), 'hand-off (get)');
       const lock = decodeLock(found);
       if (!lock) return {released: false} as const;
       if (lock.token === request.handOff.token)
         return this.landedHandOff(ref, found, lock, request);
+      const runningNow = lock.waiting?.running;
+      // Our own fused hand-off and claim, which landed although its answer was lost.
+      if (lock.token === request.claimNext?.token && runningNow !== undefined)
+        return {
+          released: true,
+          claimed: {
+            record: lock,
+            parked: await this.headOf(ref, identifier, runningNow),
+          },
+        } as const;
       if (lock.token !== request.token) return {released: false} as const;
       const running = lock.waiting?.running;
       const head =
@@ -151,11 +166,30 @@ export class FirestoreWaitingRoom implements WaitingRoomStore {
       const nextTail = park ? tail + 1 : tail;
       // The request's own message is the head when the room was empty: it is its own dispatch.
       const headIsParkedNow = park !== undefined && head === tail;
+      const hintedRecord =
+        hint === head && hinted ? decodeParked(hinted) : null;
       const headRecord =
         head < nextTail && !headIsParkedNow
-          ? await this.headOf(ref, identifier, head)
+          ? (hintedRecord ?? (await this.headOf(ref, identifier, head)))
           : undefined;
       const lastUpdateTime = found.updateTime as Timestamp;
+      // Drain in place: the grant a claim of the head would write, in this same commit.
+      const claimedFields: LockFields | undefined =
+        request.claimNext && headRecord
+          ? {
+              ...grantRecord({
+                identifier,
+                token: request.claimNext.token,
+                leaseMs: request.claimNext.leaseMs,
+              }),
+              waiting: {
+                head,
+                tail: nextTail,
+                running: head,
+                oldestParkedAt: headRecord.parkedAt,
+              },
+            }
+          : undefined;
       const written = await commitConditioned(
         this.calls,
         'hand-off (commit)',
@@ -164,16 +198,18 @@ export class FirestoreWaitingRoom implements WaitingRoomStore {
             batch.update(
               ref,
               {
-                ...this.replacing(
-                  handOffFields(
-                    identifier,
-                    request.handOff,
-                    head,
-                    nextTail,
-                    headRecord,
-                  ),
-                  {oldestParkedNow: headIsParkedNow},
-                ),
+                ...(claimedFields
+                  ? this.replacing(claimedFields)
+                  : this.replacing(
+                      handOffFields(
+                        identifier,
+                        request.handOff,
+                        head,
+                        nextTail,
+                        headRecord,
+                      ),
+                      {oldestParkedNow: headIsParkedNow},
+                    )),
                 ...(park ? {[LAST_PARK_ID]: park.parkId} : {}),
               },
               {lastUpdateTime},
@@ -191,6 +227,19 @@ export class FirestoreWaitingRoom implements WaitingRoomStore {
         },
       );
       if (written === CONFLICT) return CONFLICT;
+      if (claimedFields && headRecord)
+        return {
+          released: true,
+          claimed: {
+            record: {
+              ...claimedFields,
+              fence: microsOf(written.writeTime),
+              revision: revisionOf(written.writeTime),
+            },
+            parked: headRecord,
+          },
+          ...(park ? {parkedSeq: tail} : {}),
+        } as const;
       const dispatch =
         headRecord ??
         (headIsParkedNow
@@ -453,6 +502,22 @@ export class FirestoreWaitingRoom implements WaitingRoomStore {
         write: true,
         what: 'hand-off (delete)',
       });
+    }
+  }
+
+  /** Two documents as they were together (one read time). */
+  private async readBoth(
+    first: DocumentReference,
+    second: DocumentReference,
+    what: string,
+  ): Promise<[DocumentSnapshot, DocumentSnapshot]> {
+    try {
+      return (await this.calls.getAll([first, second])) as [
+        DocumentSnapshot,
+        DocumentSnapshot,
+      ];
+    } catch (error) {
+      throw classifyFirestoreError(error, {write: false, what});
     }
   }
 
