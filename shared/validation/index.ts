@@ -46,6 +46,7 @@ export {
   envWholeNumber,
   envDatabaseId,
   envChoice,
+  envValkeyUrl,
   type Environment,
 } from './env-values';
 export {isPortNumber} from './port-number';

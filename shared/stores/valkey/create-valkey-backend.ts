@@ -1,7 +1,15 @@
-import {resolveLockingConfig} from '../../configuration/resolve-config';
+import {
+  DEFAULT_RPC_TIMEOUT_MS,
+  DEFAULT_VALKEY_KEY_PREFIX,
+  VALKEY_URL_VARIABLE,
+} from '../../configuration/store-defaults';
 import type {LockLogger} from '../../telemetry/logger';
 import {loggerOption} from '../../telemetry/logger';
-import {memcacheKeyPrefixOption, valkeyUrlOption} from '../../validation';
+import {
+  memcacheKeyPrefixOption,
+  positiveDuration,
+  valkeyUrlOption,
+} from '../../validation';
 import type {ValkeyClient} from './valkey-client';
 import type {ValkeyLockBackend} from './valkey-backend';
 
@@ -16,9 +24,6 @@ export interface ValkeyBackendOptions {
   logger?: LockLogger | undefined;
 }
 
-export const VALKEY_URL_VARIABLE = 'LOCKS_VALKEY_URL';
-export const DEFAULT_VALKEY_KEY_PREFIX = 'lock:';
-
 /**
  * WEAK locks on Valkey (Memorystore for Valkey, or any Valkey or Redis 7 server), for
  * `createLocking({weak})`, through an iovalkey `Redis`. Without one, builds one for `url` (default
@@ -29,7 +34,10 @@ export async function createValkeyBackend(
   client?: ValkeyClient,
   options: ValkeyBackendOptions = {},
 ): Promise<ValkeyLockBackend> {
-  const config = resolveLockingConfig({rpcTimeoutMs: options.rpcTimeoutMs});
+  const rpcTimeoutMs = positiveDuration(
+    'rpcTimeoutMs',
+    options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS,
+  );
   const keyPrefix = memcacheKeyPrefixOption(
     'keyPrefix',
     options.keyPrefix ?? DEFAULT_VALKEY_KEY_PREFIX,
@@ -52,8 +60,8 @@ export async function createValkeyBackend(
     client ??
     (await (
       await import('./default-client')
-    ).defaultValkeyClient(url as string, config.rpcTimeoutMs));
-  const calls = new ValkeyCalls(valkey, config.rpcTimeoutMs);
+    ).defaultValkeyClient(url as string, rpcTimeoutMs));
+  const calls = new ValkeyCalls(valkey, rpcTimeoutMs);
   let checked = false;
   return new ValkeyLockBackend(calls, keyPrefix, () => {
     if (checked) return;
