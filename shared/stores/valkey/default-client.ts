@@ -11,10 +11,13 @@ export async function defaultValkeyClient(
   rpcTimeoutMs: number,
 ): Promise<ValkeyClient> {
   const {Redis} = await import('iovalkey');
-  return new Redis(url, {
+  const client = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     connectTimeout: rpcTimeoutMs,
   });
+  // Each call reports its own failure; without a listener iovalkey prints every reconnect error.
+  client.on('error', () => undefined);
+  return client;
 }
