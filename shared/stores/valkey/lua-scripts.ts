@@ -120,4 +120,13 @@ return store(KEYS[1], held, tonumber(ARGV[4]))
 `,
 );
 
-export const SCRIPTS: readonly LuaScript[] = [ACQUIRE, RELEASE, RENEW];
+/**
+ * KEYS: lock. A waiter's look at the lock, for its timers: {value|false, server ms}. Read-only;
+ * judged against the server's clock like the other scripts.
+ */
+export const STATE = script(
+  'state',
+  `${PRELUDE}
+return {redis.call('GET', KEYS[1]), now_ms()}
+`,
+);

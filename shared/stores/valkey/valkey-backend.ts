@@ -10,7 +10,9 @@ import type {
 } from '../../core/backend';
 import {LockKind} from '../../core/kinds';
 import type {Takeover} from '../../core/taking-rules';
+import type {LockWatch} from '../../core/backend';
 import {collectListing} from '../common/listing';
+import {LockWatchers} from './lock-watchers';
 import {lockKeyPattern, lockKeys} from './lock-keys';
 import {decodeStoredLock} from './lock-value';
 import {ACQUIRE, RELEASE, RENEW} from './lua-scripts';
@@ -25,13 +27,25 @@ import {classifyValkeyError} from './valkey-errors';
  */
 export class ValkeyLockBackend implements LockBackend {
   readonly kind = LockKind.WEAK;
+  private readonly watchers: LockWatchers;
 
   constructor(
     readonly calls: ValkeyCalls,
     private readonly keyPrefix: string,
     /** Called before the first operation's reply is used: the eviction policy check. */
     private readonly firstUse: () => void = () => undefined,
-  ) {}
+  ) {
+    this.watchers = new LockWatchers(calls, keyPrefix);
+  }
+
+  /** Push hand-off to waiters, by SUBSCRIBE on the lock's channel (see lock-watchers.ts). */
+  watch(
+    identifier: string,
+    onChange: () => void,
+    stealAfterMs?: number,
+  ): LockWatch {
+    return this.watchers.watch(identifier, onChange, stealAfterMs);
+  }
 
   async tryAcquire(request: AcquireRequest): Promise<AcquireOutcome> {
     const keys = lockKeys(this.keyPrefix, request.identifier);
