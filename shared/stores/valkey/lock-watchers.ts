@@ -72,7 +72,8 @@ export class LockWatchers {
       const channel = this.channels.get(name);
       if (!channel) return;
       tell(channel);
-      void this.look(channel);
+      // After the waiters' own attempts, which this look would otherwise delay on the connection.
+      setTimeout(() => void this.look(channel), LOOK_AFTER_MESSAGE_MS).unref();
     });
     // The first sign of trouble ends every watch on this connection: no wake-up is trusted to
     // arrive across a reconnect, so the waiters poll with backoff instead.
@@ -145,6 +146,9 @@ export class LockWatchers {
     subscriber.disconnect();
   }
 }
+
+/** How long after a release's message the lock is looked at again (for the next holder's lease). */
+const LOOK_AFTER_MESSAGE_MS = 20;
 
 interface Channel {
   readonly keys: LockKeys;
