@@ -50,6 +50,7 @@ describe('end to end: npm start, the local stack', function () {
       pubsub: await freePort(),
       functions: await freePort(),
       memcached: await freePort(),
+      valkey: await freePort(),
     };
     const config = writeConfig(dir, ports);
     const marker = newMarker();
@@ -192,6 +193,7 @@ describe('end to end: npm start, the local stack', function () {
       pubsub: await freePort(),
       functions: await freePort(),
       memcached: await freePort(),
+      valkey: await freePort(),
     };
     const marker = newMarker();
     const run = startStack(writeConfig(dir, ports), marker, {}, [
@@ -313,6 +315,7 @@ describe('end to end: npm start, the local stack', function () {
       pubsub: await freePort(),
       functions: await freePort(),
       memcached: await freePort(),
+      valkey: await freePort(),
     };
     const config = writeConfig(dir, ports);
     for (const [args, env, message] of [
@@ -354,6 +357,7 @@ describe('end to end: npm start, the local stack', function () {
       pubsub: await freePort(),
       functions: await freePort(),
       memcached: await freePort(),
+      valkey: await freePort(),
     };
     const marker = newMarker();
     const run = startStack(writeConfig(dir, ports), marker, {});
@@ -377,6 +381,7 @@ describe('end to end: npm start, the local stack', function () {
       pubsub: await freePort(),
       functions: await freePort(),
       memcached: await freePort(),
+      valkey: await freePort(),
     };
     const config = writeConfig(dir, ports);
     const marker = newMarker();
@@ -484,7 +489,7 @@ function startStack(
 function writeConfig(
   dir: string,
   ports: Record<
-    'datastore' | 'firestore' | 'pubsub' | 'functions' | 'memcached',
+    'datastore' | 'firestore' | 'pubsub' | 'functions' | 'memcached' | 'valkey',
     number
   >,
 ): string {
