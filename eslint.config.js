@@ -15,7 +15,7 @@ if (hasIgnoresFile) {
 // The project's own settings, after gts's. Destructuring away a property (`const {a: _a, ...rest}`)
 // and a parameter named `_` are how this code says "not used on purpose", as tsc's noUnused* checks accept.
 /** The store folders under shared/stores/ (stores/common is what they share). */
-const STORES = ['datastore', 'firestore', 'memcached'];
+const STORES = ['datastore', 'firestore', 'memcached', 'valkey'];
 
 const projectConfig = [
   {
@@ -50,6 +50,7 @@ const projectConfig = [
                 '!**/shared/stores/datastore',
                 '!**/shared/stores/firestore',
                 '!**/shared/stores/memcached',
+                '!**/shared/stores/valkey',
                 '**/shared/stores/*/*',
               ],
               message:

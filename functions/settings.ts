@@ -2,6 +2,7 @@ import {DEFAULT_CLEANUP_MAX_AGE_MS, type StrongStore} from '../shared';
 import {
   envChoice,
   envDatabaseId,
+  envValkeyUrl,
   envWholeNumber,
   isInvalidArgument,
   STRONG_STORES,
@@ -28,6 +29,12 @@ export interface FunctionSettings {
   readonly datastoreDatabase: string | undefined;
   /** The native-mode database of STRONG locks (store `firestore` only). Default: the project's default database. */
   readonly firestoreDatabase: string | undefined;
+  /**
+   * Where WEAK locks live: `valkey` when LOCKS_VALKEY_URL is set (the library reads it when it
+   * builds WEAK locks' client), else `memcached` (MEMCACHE_SERVERS). Checked here so a bad URL stops
+   * a cold start instead of failing the first WEAK lock.
+   */
+  readonly weakStore: 'memcached' | 'valkey';
 }
 
 export const DEFAULT_HTTP_MAX_WAIT_MS = 30_000;
@@ -42,6 +49,7 @@ export const SETTING_VARIABLES = [
   'LOCKS_STRONG_STORE',
   'LOCKS_DATASTORE_DATABASE',
   'LOCKS_FIRESTORE_DATABASE',
+  'LOCKS_VALKEY_URL',
 ] as const;
 
 /** Each store's database variable: setting the other store's is refused, since the functions would silently ignore it. */
@@ -82,6 +90,10 @@ export function readSettings(
       strongStore: store,
       datastoreDatabase: envDatabaseId(env, 'LOCKS_DATASTORE_DATABASE'),
       firestoreDatabase: envDatabaseId(env, 'LOCKS_FIRESTORE_DATABASE'),
+      weakStore:
+        envValkeyUrl(env, 'LOCKS_VALKEY_URL') === undefined
+          ? 'memcached'
+          : 'valkey',
     };
   } catch (error) {
     // The rules are the library's; a bad setting is the deployment's fault, told as such.

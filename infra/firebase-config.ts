@@ -19,6 +19,8 @@ export interface LocalStackConfig {
   readonly pubsub: Endpoint;
   readonly functions: Endpoint;
   readonly memcached: Endpoint;
+  /** A Valkey-protocol server for WEAK locks on Valkey (`npm start -- --weak-store valkey`); ours, like memcached. Default port: 6379. */
+  readonly valkey: Endpoint;
 }
 
 /** The repository's firebase.json (this file is compiled to dist/infra). */
@@ -39,6 +41,10 @@ export function readLocalStackConfig(
     pubsub: endpoint(emulators, 'pubsub', path),
     functions: endpoint(emulators, 'functions', path),
     memcached: endpoint(emulators, 'memcached', path),
+    valkey:
+      emulators.valkey === undefined
+        ? {host: '127.0.0.1', port: 6379}
+        : endpoint(emulators, 'valkey', path),
   };
   // Two services on one port would pass every "is it free" check and then fail half-started.
   const owners = new Map<number, string>();

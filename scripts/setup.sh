@@ -2,7 +2,8 @@
 # `npm run setup`: make this machine able to run the whole suite (`npm test`), and say what it cannot.
 # CI (.ci/run) runs it too, so users and CI share one path.
 #
-# - Debian packages: a JVM for the Google Cloud emulators, memcached for WEAK locks, chromium for the
+# - Debian packages: a JVM for the Google Cloud emulators, memcached and a Valkey-protocol server
+#   (valkey-server or redis-server) for WEAK locks, chromium for the
 #   locks page's browser test (puppeteer-core never downloads a browser), and the nemesis's tools
 #   (ip and tc: iproute2; iptables; libfaketime: faketime). Only the missing ones are installed:
 #   with apt-get as root, else through sudo; with neither, the exact command is printed.
@@ -14,21 +15,33 @@
 # `command -v`. Tools are found on PATH, so a test can hide one or put a fake apt-get first.
 set -uo pipefail
 
-# The Debian packages the suite needs, as "command(s) it provides:package".
+# The Debian packages the suite needs, as "command(s) it provides:package"; "a|b" is either command
+# (a Valkey-protocol server for WEAK locks on Valkey: Debian's valkey-server where the distribution
+# has it, else redis-server, which bookworm has and which speaks the same protocol).
 readonly DEBIAN_NEEDS=(
   'java:openjdk-17-jre-headless'
   'memcached:memcached'
+  'valkey-server|redis-server:redis-server'
   'chromium:chromium'
   'ip tc:iproute2'
   'iptables:iptables'
   'faketime:faketime'
 )
 
+# True when one of the |-separated commands is on PATH.
+any_command() {
+  local one
+  for one in ${1//|/ }; do
+    command -v "$one" >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+
 missing_packages() {
   local need tool
   for need in "${DEBIAN_NEEDS[@]}"; do
     for tool in ${need%%:*}; do
-      if ! command -v "$tool" >/dev/null 2>&1; then
+      if ! any_command "$tool"; then
         echo "${need##*:}"
         break
       fi

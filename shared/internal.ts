@@ -19,6 +19,7 @@ export {
   DEFAULT_DATABASE,
   DURATION_TEXT_RULE,
   envChoice,
+  envValkeyUrl,
   envDatabaseId,
   envWholeNumber,
   GOOGLE_CLOUD_NAMES,

@@ -16,22 +16,25 @@ export interface StartOptions {
   readonly configPath: string;
   /** `--strong-store`, else LOCKS_STRONG_STORE, else `datastore`. */
   readonly strongStore: StrongStore;
+  /** `--weak-store`: where the functions' WEAK locks live, `memcached` (default) or `valkey` (the stack's own server). */
+  readonly weakStore: 'memcached' | 'valkey';
   /** LOCAL_CLEANUP_EVERY_SECONDS: run cleanupLocks this often (for demos); `undefined`: on the deployed schedule. */
   readonly cleanupEverySeconds: number | undefined;
 }
 
 /** The first line of the usage; a bad command line's error ends with it. */
 const START_SYNOPSIS =
-  'usage: npm start [-- [--config FILE] [--strong-store datastore|firestore]]';
+  'usage: npm start [-- [--config FILE] [--strong-store datastore|firestore] [--weak-store memcached|valkey]]';
 
 export const START_USAGE = `${START_SYNOPSIS}
 
 Runs the whole system on 127.0.0.1 on the emulators (Firestore in Datastore mode and in native
-mode, Pub/Sub, memcached when installed) and the functions; prints a ready line with the
+mode, Pub/Sub, memcached and a Valkey-protocol server when installed) and the functions; prints a ready line with the
 variables a client (the CLI) needs. Ctrl-C stops it all.
 
   --config FILE                        read the ports from FILE's "emulators" section (default firebase.json)
   --strong-store datastore|firestore   the store of the functions' STRONG locks (default: LOCKS_STRONG_STORE, else datastore)
+  --weak-store memcached|valkey        the store of the functions' WEAK locks (default memcached); valkey exports LOCKS_VALKEY_URL
   -h, --help                           print this and exit
 
 Environment: LOCKS_STRONG_STORE (as --strong-store); LOCAL_CLEANUP_EVERY_SECONDS=N runs cleanupLocks
@@ -42,6 +45,7 @@ functions as in the cloud.`;
 export const START_OPTIONS = {
   config: {type: 'string'},
   'strong-store': {type: 'string'},
+  'weak-store': {type: 'string'},
 } as const satisfies OptionSpecs;
 
 /**
@@ -80,7 +84,16 @@ export function parseStartOptions(
   return {
     configPath: text('config') ?? DEFAULT_FIREBASE_JSON,
     strongStore: localStrongStore(text('strong-store'), env),
+    weakStore: weakStoreOf(text('weak-store')),
     cleanupEverySeconds:
       cleanupEverySeconds > 0 ? cleanupEverySeconds : undefined,
   };
+}
+
+function weakStoreOf(flag: string | undefined): 'memcached' | 'valkey' {
+  if (flag === undefined || flag === 'memcached' || flag === 'valkey')
+    return flag ?? 'memcached';
+  throw new Error(
+    `--weak-store must be one of memcached, valkey, got ${JSON.stringify(flag)}`,
+  );
 }

@@ -14,6 +14,7 @@ import {
   startMemcached,
 } from '../memcached';
 import {startEmulator} from '../emulators';
+import {startValkey, valkeyInstalled} from '../valkey';
 import {readLocalStackConfig} from '../firebase-config';
 import {readSettings} from '../../functions/settings';
 import {assertPortFree} from '../ports';
@@ -45,6 +46,11 @@ async function main(): Promise<void> {
   process.env.LOCKS_STRONG_STORE = strongStore;
   readSettings();
   const withMemcached = memcachedInstalled();
+  const withValkey = valkeyInstalled();
+  if (options.weakStore === 'valkey' && !withValkey)
+    throw new Error(
+      '--weak-store valkey needs a Valkey-protocol server: install one (Debian/Ubuntu: sudo apt-get install -y redis-server, or valkey-server where the distribution has it; or npm run setup) and run npm start again',
+    );
   if (!withMemcached) {
     say(
       `WEAK locks are unavailable: memcached is not installed (${MEMCACHED_BINARY}). Install it (Debian/Ubuntu: sudo apt-get install -y memcached; macOS: brew install memcached) and run npm start again. STRONG locks work.`,
@@ -73,18 +79,31 @@ async function main(): Promise<void> {
       'memcached (firebase.json emulators.memcached.port)',
     );
 
+  if (withValkey)
+    await assertPortFree(
+      config.valkey.port,
+      'the Valkey server (firebase.json emulators.valkey.port)',
+    );
+
   const startedAt = Date.now();
   say(
-    `starting the Firestore emulators (Datastore mode and native mode), the Pub/Sub emulator${withMemcached ? ' and memcached' : ''}...`,
+    `starting the Firestore emulators (Datastore mode and native mode), the Pub/Sub emulator${withMemcached ? ', memcached' : ''}${withValkey ? ', a Valkey server' : ''}...`,
   );
   // In parallel: the stack is ready when the slowest JVM is.
   const starting = [
     startEmulator('datastore-firestore', {port: config.datastore.port}),
     startEmulator('firestore-native', {port: config.firestore.port}),
     startEmulator('pubsub', {port: config.pubsub.port}),
-    ...(withMemcached ? [startMemcached({port: config.memcached.port})] : []),
-  ].map(promise => promise.then(service => (services.push(service), service)));
-  const [datastore, firestore, pubsubEmulator, memcached] =
+    withMemcached
+      ? startMemcached({port: config.memcached.port})
+      : Promise.resolve(undefined),
+    withValkey
+      ? startValkey({port: config.valkey.port})
+      : Promise.resolve(undefined),
+  ].map(promise =>
+    promise.then(service => (service && services.push(service), service)),
+  );
+  const [datastore, firestore, pubsubEmulator, memcached, valkey] =
     await Promise.all(starting);
 
   const env: Record<string, string> = {
@@ -93,6 +112,10 @@ async function main(): Promise<void> {
     FIRESTORE_EMULATOR_HOST: (firestore as RunningService).host,
     PUBSUB_EMULATOR_HOST: (pubsubEmulator as RunningService).host,
     ...(memcached ? {MEMCACHE_SERVERS: memcached.host} : {}),
+    // Only when chosen: with it set, the functions' (and a client's) WEAK locks use Valkey.
+    ...(valkey && options.weakStore === 'valkey'
+      ? {LOCKS_VALKEY_URL: `redis://${valkey.host}`}
+      : {}),
   };
   // The functions and the Google clients read these; set before the functions are loaded.
   Object.assign(process.env, env, {

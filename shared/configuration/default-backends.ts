@@ -29,6 +29,19 @@ export async function defaultBackend(
         return createDatastoreBackend(config.datastore, common);
       }
     case LockKind.WEAK: {
+      if (config.weakStore === 'valkey') {
+        const {createValkeyBackend} =
+          await import('../stores/valkey/create-valkey-backend');
+        const given = config.valkey;
+        return createValkeyBackend(
+          typeof given === 'string' ? undefined : given,
+          {
+            ...(typeof given === 'string' ? {url: given} : {}),
+            rpcTimeoutMs: config.rpcTimeoutMs,
+            logger: config.logger,
+          },
+        );
+      }
       const {createMemcachedBackend} =
         await import('../stores/memcached/create-memcached-backend');
       return createMemcachedBackend(config.memcache, {

@@ -2,6 +2,7 @@ import type {LockBackend} from '../core/backend';
 import type {BackoffPolicy, RetryPolicy} from '../core/backoff';
 import type {LockLogger} from '../telemetry/logger';
 import type {MemcacheClient} from '../stores/memcached/memcache-client';
+import type {ValkeyClient} from '../stores/valkey/valkey-client';
 import type {StrongStore} from './strong-store';
 
 /**
@@ -16,7 +17,7 @@ export interface LockingConfig {
    * strongStore, databaseId, namespace, entityKind) are not used. Default: built from them.
    */
   strong?: LockBackend | Promise<LockBackend> | undefined;
-  /** WEAK locks' backend, such as `createMemcachedBackend(client, {...})`. Default: built from memcache and memcacheKeyPrefix. */
+  /** WEAK locks' backend, such as `createMemcachedBackend(client, {...})` or `createValkeyBackend(client, {...})`. Default: built from valkey, or from memcache and memcacheKeyPrefix. */
   weak?: LockBackend | Promise<LockBackend> | undefined;
   /** Where the library logs what it did on its own (lockedHandler, forceRelease). Default: nowhere. */
   logger?: LockLogger | undefined;
@@ -38,6 +39,12 @@ export interface LockingConfig {
   entityKind?: string | undefined;
   /** WEAK locks' client, such as a memjs `Client`. Default: `memjs.Client.create()`, which reads MEMCACHE_SERVERS (default localhost:11211). */
   memcache?: MemcacheClient | undefined;
+  /**
+   * WEAK locks on Valkey (or Redis 7) instead of memcached: an iovalkey `Redis`, or a `redis://` /
+   * `rediss://` URL for the client the library builds. Default: LOCKS_VALKEY_URL when it is set
+   * (and no `memcache` client is given), else memcached.
+   */
+  valkey?: ValkeyClient | string | undefined;
   /** Prefix of WEAK locks' memcached keys. Default: `lock:`. */
   memcacheKeyPrefix?: string | undefined;
   /** Deadline of each store call. Default: 5,000 ms. */

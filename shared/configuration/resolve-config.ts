@@ -15,12 +15,15 @@ import {
   namespaceOption,
   positiveDuration,
   typeOf,
+  valkeyUrlOption,
   wholeNumberOption,
 } from '../validation';
+import {envValkeyUrl} from '../validation/env-values';
 import {
   DEFAULT_ENTITY_KIND,
   DEFAULT_MEMCACHE_KEY_PREFIX,
   DEFAULT_RPC_TIMEOUT_MS,
+  VALKEY_URL_VARIABLE,
 } from './store-defaults';
 import {isStrongStore, STRONG_STORES, type StrongStore} from './strong-store';
 
@@ -53,6 +56,7 @@ export function resolveLockingConfig(
     'memcacheKeyPrefix',
     config.memcacheKeyPrefix ?? DEFAULT_MEMCACHE_KEY_PREFIX,
   );
+  const valkey = valkeyOf(config);
   return {
     strong: backendOption('strong', config.strong),
     weak: backendOption('weak', config.weak),
@@ -65,6 +69,8 @@ export function resolveLockingConfig(
     entityKind,
     memcache: config.memcache,
     memcacheKeyPrefix,
+    weakStore: valkey === undefined ? 'memcached' : 'valkey',
+    valkey,
     rpcTimeoutMs: positiveDuration(
       'rpcTimeoutMs',
       config.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS,
@@ -113,6 +119,34 @@ function telemetryConfig(
     process.env[RECORD_IDENTIFIERS_VARIABLE] === 'true',
   );
   return {recordIdentifiers};
+}
+
+/**
+ * WEAK locks' Valkey, when they use one: the `valkey` option (a client, or a URL checked here), else
+ * LOCKS_VALKEY_URL, read only when nothing else says where WEAK locks live (no `weak` backend, no
+ * `memcache` client), so a bad value fails the first configuration that would use it.
+ */
+function valkeyOf(config: LockingConfig): ResolvedLockingConfig['valkey'] {
+  const given = config.valkey;
+  if (given !== undefined) {
+    if (config.memcache !== undefined)
+      throw invalidArgument(
+        'memcache and valkey both say where WEAK locks live: give one',
+      );
+    if (typeof given === 'string') return valkeyUrlOption('valkey', given);
+    if (
+      given === null ||
+      typeof given !== 'object' ||
+      typeof (given as {call?: unknown}).call !== 'function'
+    )
+      throw invalidArgument(
+        `valkey must be an iovalkey client or a redis:// URL, got ${typeOf(given)}`,
+      );
+    return given;
+  }
+  if (config.weak !== undefined || config.memcache !== undefined)
+    return undefined;
+  return envValkeyUrl(process.env, VALKEY_URL_VARIABLE);
 }
 
 /** The STRONG store asked for, checked against the client given for it. */

@@ -4,6 +4,7 @@ import type {LockBackend} from '../core/backend';
 import type {BackoffPolicy, RetryPolicy} from '../core/backoff';
 import type {LockLogger} from '../telemetry/logger';
 import type {MemcacheClient} from '../stores/memcached/memcache-client';
+import type {ValkeyClient} from '../stores/valkey/valkey-client';
 import type {StrongStore} from './strong-store';
 
 /** A LockingConfig checked and completed with its defaults (resolveLockingConfig). */
@@ -19,6 +20,10 @@ export interface ResolvedLockingConfig {
   readonly entityKind: string;
   readonly memcache: MemcacheClient | undefined;
   readonly memcacheKeyPrefix: string;
+  /** Where WEAK locks live when no `weak` backend is given. */
+  readonly weakStore: 'memcached' | 'valkey';
+  /** WEAK locks' Valkey client, or the URL of the one to build (weakStore `valkey`). */
+  readonly valkey: ValkeyClient | string | undefined;
   readonly rpcTimeoutMs: number;
   readonly waitBackoff: BackoffPolicy;
   readonly retry: RetryPolicy;

@@ -9,5 +9,11 @@ export const DEFAULT_ENTITY_KIND = 'DatastoreLock';
 /** Prefix of WEAK locks' memcached keys. */
 export const DEFAULT_MEMCACHE_KEY_PREFIX = 'lock:';
 
+/** Prefix of WEAK locks' Valkey keys (before their `{lk:...}` hash tag). */
+export const DEFAULT_VALKEY_KEY_PREFIX = 'lock:';
+
+/** Where WEAK locks live when no client is given: Valkey when this is set, else memcached. */
+export const VALKEY_URL_VARIABLE = 'LOCKS_VALKEY_URL';
+
 /** Deadline of each store call. */
 export const DEFAULT_RPC_TIMEOUT_MS = 5000;

@@ -1,7 +1,7 @@
 import type {RuntimeSource} from '../configuration/runtime';
 import {LockError} from '../core/errors';
 import {typeOf} from '../validation';
-import {LockKind} from '../core/kinds';
+import {isLockKind, LockKind} from '../core/kinds';
 import {durationOption} from '../validation';
 import {describeHolder, type PeekedLock} from './peek';
 
@@ -12,6 +12,8 @@ export interface ListLocksOptions {
   olderThanMs?: number;
   /** At most this many. Default: 1,000. */
   limit?: number;
+  /** Which kind of locks: STRONG (default), or WEAK where their store can list them (Valkey; memcached cannot). */
+  kind?: LockKind;
 }
 
 export const DEFAULT_LIST_LIMIT = 1000;
@@ -39,13 +41,19 @@ export async function listLocksIn(
       'INVALID_ARGUMENT',
       `limit must be a whole number >= 1, got ${String(limit)}`,
     );
+  const kind = options.kind ?? LockKind.STRONG;
+  if (!isLockKind(kind))
+    throw new LockError(
+      'INVALID_ARGUMENT',
+      `kind must be "STRONG" or "WEAK", got ${JSON.stringify(kind)}`,
+    );
   const runtime = runtimeOf();
-  const backend = await runtime.backend(LockKind.STRONG);
+  const backend = await runtime.backend(kind);
   if (!backend.list)
     throw new LockError(
       'BACKEND_FAILURE',
-      'the STRONG backend cannot list its locks',
-      {kind: LockKind.STRONG},
+      `the ${kind} backend cannot list its locks`,
+      {kind},
     );
   const records = await backend.list({
     limit,

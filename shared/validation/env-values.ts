@@ -1,5 +1,6 @@
 import {DATABASE_ID_RULE, DEFAULT_DATABASE, isDatabaseId} from './database-id';
 import {invalidArgument} from './invalid-argument';
+import {isValkeyUrl, VALKEY_URL_RULE} from './valkey-url';
 
 /**
  * Environment variables as settings read them: unset and empty are the same (a deploy tool may
@@ -53,4 +54,21 @@ export function envChoice<T extends string>(
       `${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(raw)}`,
     );
   return raw as T;
+}
+
+/**
+ * LOCKS_VALKEY_URL: a `redis://` or `rediss://` URL, or `undefined` when unset. The error names the
+ * variable but never echoes the value, which may carry a password.
+ */
+export function envValkeyUrl(
+  env: Environment,
+  name: string,
+): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!isValkeyUrl(raw))
+    throw invalidArgument(
+      `${name} must be ${VALKEY_URL_RULE} (the value is not shown: it may hold a password)`,
+    );
+  return raw;
 }

@@ -35,6 +35,7 @@ export {
   MEMCACHE_SERVERS_RULE,
 } from './memcached-names';
 export {entityKindOption, namespaceOption} from './store-names';
+export {isValkeyUrl, valkeyUrlOption, VALKEY_URL_RULE} from './valkey-url';
 export {
   GOOGLE_CLOUD_NAMES,
   isGoogleCloudName,
@@ -45,6 +46,7 @@ export {
   envWholeNumber,
   envDatabaseId,
   envChoice,
+  envValkeyUrl,
   type Environment,
 } from './env-values';
 export {isPortNumber} from './port-number';

@@ -14,7 +14,9 @@ import {READY_PREFIX} from '../../infra/local/ready-message';
 import {assertPortFree, freePort} from '../../infra/ports';
 import {spawnChild} from '../../infra/spawn-and-wait';
 import {WORK_TOPIC} from '../../infra/topology';
-import {configureLocking, peek} from '../../shared';
+import {configureLocking, LockKind, peek} from '../../shared';
+import {currentRuntime} from '../../shared/configuration/config';
+import type {ValkeyLockBackend} from '../../shared/stores/valkey';
 import {delay} from '../support/ids';
 import {processesWithMarker} from '../support/stack-process';
 
@@ -50,6 +52,7 @@ describe('end to end: npm start, the local stack', function () {
       pubsub: await freePort(),
       functions: await freePort(),
       memcached: await freePort(),
+      valkey: await freePort(),
     };
     const config = writeConfig(dir, ports);
     const marker = newMarker();
@@ -192,6 +195,7 @@ describe('end to end: npm start, the local stack', function () {
       pubsub: await freePort(),
       functions: await freePort(),
       memcached: await freePort(),
+      valkey: await freePort(),
     };
     const marker = newMarker();
     const run = startStack(writeConfig(dir, ports), marker, {}, [
@@ -313,6 +317,7 @@ describe('end to end: npm start, the local stack', function () {
       pubsub: await freePort(),
       functions: await freePort(),
       memcached: await freePort(),
+      valkey: await freePort(),
     };
     const config = writeConfig(dir, ports);
     for (const [args, env, message] of [
@@ -347,6 +352,49 @@ describe('end to end: npm start, the local stack', function () {
     }
   });
 
+  it("--weak-store valkey: the functions take WEAK locks on the stack's Valkey server, and the ready line exports LOCKS_VALKEY_URL", async () => {
+    const ports = {
+      datastore: await freePort(),
+      firestore: await freePort(),
+      pubsub: await freePort(),
+      functions: await freePort(),
+      memcached: await freePort(),
+      valkey: await freePort(),
+    };
+    const marker = newMarker();
+    const run = startStack(writeConfig(dir, ports), marker, {}, [
+      '--weak-store',
+      'valkey',
+    ]);
+    try {
+      const ready = await run.line(
+        line => line.startsWith(READY_PREFIX),
+        90_000,
+      );
+      const url = `redis://127.0.0.1:${ports.valkey}`;
+      assert.match(ready, new RegExp(`LOCKS_VALKEY_URL=${url}`));
+      const identifier = `valkey-${randomUUID()}`;
+      const base = `http://127.0.0.1:${ports.functions}`;
+      const acquired = await post(`${base}/acquireLock`, {
+        identifier,
+        wait: false,
+        kind: 'WEAK',
+      });
+      assert.equal(acquired.status, 200);
+      // Seen from here, through the server npm start runs: the lock is on Valkey.
+      configureLocking({valkey: url});
+      try {
+        assert.ok(await peek(identifier, {kind: LockKind.WEAK}));
+      } finally {
+        await closeWeakBackend();
+        configureLocking();
+      }
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
+  });
+
   it('npm killed outright (SIGKILL, no signal reaches the stack): the stack notices and stops everything it started', async () => {
     const ports = {
       datastore: await freePort(),
@@ -354,6 +402,7 @@ describe('end to end: npm start, the local stack', function () {
       pubsub: await freePort(),
       functions: await freePort(),
       memcached: await freePort(),
+      valkey: await freePort(),
     };
     const marker = newMarker();
     const run = startStack(writeConfig(dir, ports), marker, {});
@@ -377,6 +426,7 @@ describe('end to end: npm start, the local stack', function () {
       pubsub: await freePort(),
       functions: await freePort(),
       memcached: await freePort(),
+      valkey: await freePort(),
     };
     const config = writeConfig(dir, ports);
     const marker = newMarker();
@@ -484,7 +534,7 @@ function startStack(
 function writeConfig(
   dir: string,
   ports: Record<
-    'datastore' | 'firestore' | 'pubsub' | 'functions' | 'memcached',
+    'datastore' | 'firestore' | 'pubsub' | 'functions' | 'memcached' | 'valkey',
     number
   >,
 ): string {
@@ -525,4 +575,12 @@ function listen(port: number): Promise<Server> {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
+}
+
+/** Disconnects the Valkey client the default instance built (no handle may outlive the test). */
+async function closeWeakBackend(): Promise<void> {
+  const backend = (await currentRuntime().backend(
+    LockKind.WEAK,
+  )) as ValkeyLockBackend;
+  (backend.calls.client as unknown as {disconnect(): void}).disconnect();
 }

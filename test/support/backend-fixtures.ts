@@ -11,6 +11,9 @@ import {FirestoreCalls} from '../../shared/stores/firestore/firestore-calls';
 import {DATASTORE_TARGETS} from './datastore-targets';
 import {firestoreNativeClient} from './firestore-native-target';
 import {memcacheClient} from './memcache-target';
+import {createValkeyBackend} from '../../shared/stores/valkey';
+import {ValkeyCalls} from '../../shared/stores/valkey/valkey-calls';
+import {valkeyClient} from './valkey-target';
 
 /**
  * Every store the contract suites run against, unchanged (the in-memory backend's fixtures are in
@@ -70,8 +73,26 @@ const WEAK_FIXTURE: BackendFixture = {
   },
 };
 
+const VALKEY_FIXTURE: BackendFixture = {
+  name: 'WEAK on Valkey',
+  kind: LockKind.WEAK,
+  config: () => ({
+    weak: createValkeyBackend(valkeyClient()),
+    retry: {initialMs: 5, maxMs: 20},
+  }),
+  // Valkey's "try again": a script answered BUSY.
+  injectContention: (sandbox: SinonSandbox) => {
+    sandbox.stub(ValkeyCalls.prototype, 'script').rejects(
+      Object.assign(new Error('BUSY Redis is busy running a script'), {
+        name: 'ReplyError',
+      }),
+    );
+  },
+};
+
 export const BACKEND_FIXTURES: readonly BackendFixture[] = [
   ...STRONG_FIXTURES,
   FIRESTORE_NATIVE_FIXTURE,
   WEAK_FIXTURE,
+  VALKEY_FIXTURE,
 ];

@@ -1,5 +1,6 @@
 import {startEmulator} from '../../infra/emulators';
 import {startMemcached} from '../../infra/memcached';
+import {startValkey} from '../../infra/valkey';
 import type {RunningService} from '../../infra/processes';
 import {closeSharedClients} from './closed-at-end';
 import {
@@ -9,7 +10,7 @@ import {
 } from './open-handles';
 
 /**
- * Mocha global fixture: the real emulators and memcached every test tier talks to, started on free ports for
+ * Mocha global fixture: the real emulators, memcached and a Valkey-protocol server every test tier talks to, started on free ports for
  * this run and stopped after it. A missing or broken emulator fails the run here; nothing skips. After the
  * last test, any handle a test left open fails the run (mocha runs without `--exit`), and so does
  * anything of a service left after it stopped.
@@ -29,6 +30,7 @@ export async function mochaGlobalSetup(): Promise<void> {
     startMemcached(),
     startEmulator('pubsub'),
     startEmulator('firestore-native'),
+    startValkey(),
   ]);
   services = started.flatMap(result =>
     result.status === 'fulfilled' ? [result.value] : [],
@@ -38,16 +40,19 @@ export async function mochaGlobalSetup(): Promise<void> {
     await stopServices();
     throw failure.reason;
   }
-  const [legacy, firestore, memcached, pubsub, firestoreNative] = services as [
-    RunningService,
-    RunningService,
-    RunningService,
-    RunningService,
-    RunningService,
-  ];
+  const [legacy, firestore, memcached, pubsub, firestoreNative, valkey] =
+    services as [
+      RunningService,
+      RunningService,
+      RunningService,
+      RunningService,
+      RunningService,
+      RunningService,
+    ];
   process.env[LEGACY_HOST_VARIABLE] = legacy.host;
   process.env[FIRESTORE_HOST_VARIABLE] = firestore.host;
   process.env[MEMCACHE_HOST_VARIABLE] = memcached.host;
+  process.env[VALKEY_HOST_VARIABLE] = valkey.host;
   process.env[FIRESTORE_NATIVE_HOST_VARIABLE] = firestoreNative.host;
   // The Pub/Sub client reads this itself; there is one Pub/Sub emulator for the whole run.
   process.env.PUBSUB_EMULATOR_HOST = pubsub.host;
@@ -72,3 +77,4 @@ export const LEGACY_HOST_VARIABLE = 'TEST_DATASTORE_LEGACY_HOST';
 export const FIRESTORE_HOST_VARIABLE = 'TEST_DATASTORE_FIRESTORE_HOST';
 export const FIRESTORE_NATIVE_HOST_VARIABLE = 'TEST_FIRESTORE_NATIVE_HOST';
 export const MEMCACHE_HOST_VARIABLE = 'TEST_MEMCACHE_HOST';
+export const VALKEY_HOST_VARIABLE = 'TEST_VALKEY_HOST';

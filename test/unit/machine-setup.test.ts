@@ -27,6 +27,7 @@ const BASH = '/bin/bash';
 const PROVIDES: Record<string, string[]> = {
   'openjdk-17-jre-headless': ['java'],
   memcached: ['memcached'],
+  'redis-server': ['redis-server'],
   chromium: ['chromium'],
   iproute2: ['ip', 'tc'],
   iptables: ['iptables'],
@@ -141,6 +142,28 @@ describe('npm run setup (scripts/setup.sh)', () => {
       'apt-get update -q',
       'apt-get install -y -q memcached iproute2 iptables',
     ]);
+  });
+
+  it('a Valkey-protocol server: redis-server when neither it nor valkey-server is there; valkey-server alone is enough', () => {
+    const neither = runSetup({
+      root: true,
+      installed: without('redis-server'),
+      aptGet: 'works',
+    });
+    assert.equal(neither.status, 0, neither.output);
+    assert.deepEqual(neither.calls, [
+      'apt-get update -q',
+      'apt-get install -y -q redis-server',
+    ]);
+    rmSync(folder, {recursive: true, force: true});
+    folder = mkdtempSync(join(tmpdir(), 'machine-setup-'));
+    const valkey = runSetup({
+      root: true,
+      installed: [...without('redis-server'), 'valkey-server'],
+      aptGet: 'works',
+    });
+    assert.equal(valkey.status, 0, valkey.output);
+    assert.deepEqual(valkey.calls, []);
   });
 
   it('not root, installs through sudo', () => {

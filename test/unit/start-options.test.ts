@@ -21,9 +21,11 @@ const rows: Row[] = [
     options: {
       configPath: DEFAULT_FIREBASE_JSON,
       strongStore: 'datastore',
+      weakStore: 'memcached',
       cleanupEverySeconds: undefined,
     },
   },
+  {argv: ['--weak-store', 'valkey'], options: {weakStore: 'valkey'}},
   {argv: ['--config=/tmp/f.json'], options: {configPath: '/tmp/f.json'}},
   {argv: ['--strong-store', 'firestore'], options: {strongStore: 'firestore'}},
   {
@@ -57,6 +59,10 @@ const rows: Row[] = [
   {
     argv: ['--strong-store', 'spanner'],
     says: /--strong-store must be one of datastore, firestore, got "spanner"/,
+  },
+  {
+    argv: ['--weak-store', 'redis'],
+    says: /--weak-store must be one of memcached, valkey, got "redis"/,
   },
   {
     argv: ['--strong-store', 'datastore'],

@@ -1,0 +1,77 @@
+import {existsSync} from 'node:fs';
+import {connect} from 'node:net';
+import {assertPortFree, freePort} from './ports';
+import {startService, type RunningService} from './processes';
+
+/**
+ * A Valkey-protocol server: Debian's `valkey-server` where the distribution has one, else its
+ * `redis-server` (bookworm has Redis 7.0 only, which speaks the same protocol for every command
+ * WEAK locks use). VALKEY_BINARY picks another.
+ */
+const CANDIDATES = ['/usr/bin/valkey-server', '/usr/bin/redis-server'];
+
+export function valkeyBinary(): string | undefined {
+  const chosen = process.env.VALKEY_BINARY;
+  if (chosen) return existsSync(chosen) ? chosen : undefined;
+  return CANDIDATES.find(path => existsSync(path));
+}
+
+export function valkeyInstalled(): boolean {
+  return valkeyBinary() !== undefined;
+}
+
+export interface ValkeyOptions {
+  /** A fixed port, so that a test can restart the server where its clients still point. */
+  readonly port?: number;
+  /** Further server settings, such as `['--maxmemory-policy', 'volatile-lru']`. */
+  readonly extraArgs?: readonly string[];
+}
+
+/**
+ * Starts a server on 127.0.0.1 without persistence (as Memorystore without RDB/AOF: a restart
+ * loses every lock and fence), as WEAK locks use it locally and in tests.
+ */
+export async function startValkey(
+  options: ValkeyOptions = {},
+): Promise<RunningService> {
+  const binary = valkeyBinary();
+  if (!binary) {
+    throw new Error(
+      `no Valkey-protocol server is installed (${CANDIDATES.join(' or ')}): apt-get install -y redis-server (or valkey-server)`,
+    );
+  }
+  const port = options.port ?? (await freePort());
+  await assertPortFree(port, 'valkey');
+  return startService({
+    name: 'valkey',
+    port,
+    command: binary,
+    args: [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      ...(options.extraArgs ?? []),
+    ],
+    probe: () => answersPing(port),
+    readyTimeoutMs: 10_000,
+  });
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(1000, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', data => finish(data.toString().startsWith('+PONG')));
+    function finish(ok: boolean) {
+      socket.destroy();
+      resolve(ok);
+    }
+  });
+}
