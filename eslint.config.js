@@ -29,7 +29,7 @@ const projectConfig = [
   },
   {
     // The functions and the tools use the library as its users do (its entries, shared/package.json's
-    // exports: shared, shared/pubsub, shared/stores/{datastore,firestore,memcached}), plus the one
+    // exports: shared, shared/pubsub, shared/stores/{datastore,firestore,memcached,valkey}), plus the one
     // documented internal entry (shared/internal): the library's inside can then move freely.
     files: ['functions/**/*.ts', 'infra/**/*.ts'],
     rules: {
