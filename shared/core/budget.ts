@@ -51,3 +51,36 @@ export function budgetLeftMs(now: number = Date.now()): number {
 export function callTimeoutMs(configuredMs: number): number {
   return Math.max(1, Math.min(configuredMs, Math.ceil(budgetLeftMs())));
 }
+
+/**
+ * What `call` resolves, or a rejection with `onTimeout()` once `timeoutMs` pass without an answer:
+ * the one bound every store call runs under, whatever its client does with timeouts of its own.
+ */
+export function withDeadline<T>(
+  timeoutMs: number,
+  call: () => Promise<T>,
+  onTimeout: () => Error,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), timeoutMs);
+    const settle = () => clearTimeout(timer);
+    let answer: Promise<T>;
+    try {
+      answer = call();
+    } catch (error) {
+      settle();
+      reject(error);
+      return;
+    }
+    answer.then(
+      value => {
+        settle();
+        resolve(value);
+      },
+      (error: unknown) => {
+        settle();
+        reject(error);
+      },
+    );
+  });
+}

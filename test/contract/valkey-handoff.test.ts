@@ -67,7 +67,9 @@ describe('WEAK locks on Valkey: push hand-off', function () {
         );
       const grantedAt = lines.find(line => line.grantedAt)?.grantedAt ?? NaN;
       const handoffMs = grantedAt - releasedAt;
-      assert.ok(handoffMs < 100, `hand-off took ${handoffMs} ms`);
+      // Woken by the release, not found by a poll: with no tries while held, the next poll would
+      // be the 5 s safety poll. The bound separates the two; speed is measured in npm run bench.
+      assert.ok(handoffMs < 1000, `hand-off took ${handoffMs} ms`);
       const whileHeld = lines.filter(
         ({attemptAt}) =>
           attemptAt !== undefined &&

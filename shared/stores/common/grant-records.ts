@@ -1,5 +1,6 @@
 import type {AcquireRequest, LockRecord} from '../../core/backend';
 import {expiryOf} from '../../core/taking-rules';
+import type {WaitingRoomState} from '../../waiting-room/types';
 
 /** What a grant writes, the same for every store: its last sign of life is now. */
 export function grantRecord(request: AcquireRequest): LockRecord {
@@ -32,4 +33,22 @@ export function renewedRecord(
   };
   const expiresAt = expiryOf(renewedAt, renewed);
   return {...renewed, ...(expiresAt ? {expiresAt} : {})};
+}
+
+/**
+ * A grant through lockedHandler's waiting room (a hand-off to the head, a claim, or both in one
+ * commit when draining), the same for every store: a lease from now, no steal time, and no `fence`
+ * (the store gives the grant its fence, as for any new grant), with the room as it stands.
+ */
+export function roomGrantRecord(
+  identifier: string,
+  grant: {readonly token: string; readonly leaseMs: number},
+  waiting: WaitingRoomState,
+): LockRecord {
+  const {stealAfterMs: _none, ...fields} = grantRecord({
+    identifier,
+    token: grant.token,
+    leaseMs: grant.leaseMs,
+  });
+  return {...fields, waiting};
 }

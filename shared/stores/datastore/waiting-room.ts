@@ -1,6 +1,7 @@
 import type {LockRecord} from '../../core/backend';
 import {BackendCallError} from '../../core/errors';
 import {sinceLastSignMs, takeoverOf} from '../../core/taking-rules';
+import {roomGrantRecord} from '../common/grant-records';
 import {depthOf, hasParked, isVacant} from '../../waiting-room/state';
 import type {
   ClaimOutcome,
@@ -252,7 +253,7 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
         const first = handed.dispatch;
         if (request.claimNext && first) {
           // Drain in place: the grant a claim of the head would write, in this same commit.
-          const fields = grantFields(
+          const fields = roomGrantRecord(
             current.identifier || request.identifier,
             request.claimNext,
             {
@@ -303,7 +304,7 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
       const mine = parked?.parkId === request.parkId ? parked : null;
       const room = current?.waiting;
       if (current && room && mine && room.handedTo === request.seq) {
-        const fields = grantFields(
+        const fields = roomGrantRecord(
           current.identifier || request.identifier,
           request,
           {
@@ -481,7 +482,7 @@ export class DatastoreWaitingRoom implements WaitingRoomStore {
         if (!found) continue;
         record = decodeParked(found);
       }
-      const fields = grantFields(identifier, grant, {
+      const fields = roomGrantRecord(identifier, grant, {
         head,
         tail: room.tail,
         handedTo: head,
@@ -556,26 +557,6 @@ function isTakeable(found: FoundEntity, current: LockRecord): boolean {
       current.stealAfterMs,
     ) !== null
   );
-}
-
-/**
- * A grant through the room (a hand-off, a claim): a lease from now and no `fence` property, so the
- * grant's fence is the version of this write, as for any new grant.
- */
-function grantFields(
-  identifier: string,
-  grant: {readonly token: string; readonly leaseMs: number},
-  waiting: WaitingRoomState,
-): LockFields {
-  const acquiredAt = new Date();
-  return {
-    identifier,
-    token: grant.token,
-    acquiredAt,
-    leaseMs: grant.leaseMs,
-    expiresAt: new Date(acquiredAt.getTime() + grant.leaseMs),
-    waiting,
-  };
 }
 
 function recordOf(fields: LockFields, version: bigint): LockRecord {

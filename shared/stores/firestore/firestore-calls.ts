@@ -10,7 +10,7 @@ import type {
   QuerySnapshot,
   WriteBatch,
 } from '@google-cloud/firestore';
-import {callTimeoutMs} from '../../core/budget';
+import {callTimeoutMs, withDeadline} from '../../core/budget';
 import {GrpcStatus} from '../common/grpc-errors';
 
 /** What a write tells the backend: the time it took effect (a document's update time, or a delete's commit time). */
@@ -168,26 +168,13 @@ export class FirestoreCalls {
     call: (timeoutMs: number) => Promise<T>,
   ): Promise<T> {
     const ms = callTimeoutMs(this.timeoutMs);
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            Object.assign(new Error(`${what} passed its ${ms} ms deadline`), {
-              code: GrpcStatus.DEADLINE_EXCEEDED,
-            }),
-          ),
-        ms,
-      );
-      call(ms).then(
-        value => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    return withDeadline(
+      ms,
+      () => call(ms),
+      () =>
+        Object.assign(new Error(`${what} passed its ${ms} ms deadline`), {
+          code: GrpcStatus.DEADLINE_EXCEEDED,
+        }),
+    );
   }
 }

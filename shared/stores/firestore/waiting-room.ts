@@ -5,7 +5,7 @@ import type {
   DocumentSnapshot,
 } from '@google-cloud/firestore';
 import {BackendCallError} from '../../core/errors';
-import {grantRecord} from '../common/grant-records';
+import {roomGrantRecord} from '../common/grant-records';
 import {LockKind} from '../../core/kinds';
 import {depthOf, hasParked, inheritedRoom} from '../../waiting-room/state';
 import type {
@@ -176,19 +176,12 @@ export class FirestoreWaitingRoom implements WaitingRoomStore {
       // Drain in place: the grant a claim of the head would write, in this same commit.
       const claimedFields: LockFields | undefined =
         request.claimNext && headRecord
-          ? {
-              ...grantRecord({
-                identifier,
-                token: request.claimNext.token,
-                leaseMs: request.claimNext.leaseMs,
-              }),
-              waiting: {
-                head,
-                tail: nextTail,
-                running: head,
-                oldestParkedAt: headRecord.parkedAt,
-              },
-            }
+          ? roomGrantRecord(identifier, request.claimNext, {
+              head,
+              tail: nextTail,
+              running: head,
+              oldestParkedAt: headRecord.parkedAt,
+            })
           : undefined;
       const written = await commitConditioned(
         this.calls,
@@ -283,21 +276,14 @@ export class FirestoreWaitingRoom implements WaitingRoomStore {
       if (!lock || !waiting || !parked)
         return {claimed: false, reason: 'gone'} as const;
       if (waiting.handedTo === seq) {
-        const fields: LockFields = {
-          ...grantRecord({
-            identifier,
-            token: request.token,
-            leaseMs: request.leaseMs,
-          }),
-          waiting: {
-            head: waiting.head,
-            tail: waiting.tail,
-            running: seq,
-            ...(waiting.oldestParkedAt
-              ? {oldestParkedAt: waiting.oldestParkedAt}
-              : {}),
-          },
-        };
+        const fields: LockFields = roomGrantRecord(identifier, request, {
+          head: waiting.head,
+          tail: waiting.tail,
+          running: seq,
+          ...(waiting.oldestParkedAt
+            ? {oldestParkedAt: waiting.oldestParkedAt}
+            : {}),
+        });
         const written = await commitConditioned(
           this.calls,
           'claim (commit)',
@@ -547,20 +533,12 @@ function handOffFields(
   tail: number,
   headRecord: ParkedRecord | undefined,
 ): LockFields {
-  const {stealAfterMs: _none, ...fields} = grantRecord({
-    identifier,
-    token: grant.token,
-    leaseMs: grant.leaseMs,
+  return roomGrantRecord(identifier, grant, {
+    head,
+    tail,
+    handedTo: head,
+    ...(headRecord ? {oldestParkedAt: headRecord.parkedAt} : {}),
   });
-  return {
-    ...fields,
-    waiting: {
-      head,
-      tail,
-      handedTo: head,
-      ...(headRecord ? {oldestParkedAt: headRecord.parkedAt} : {}),
-    },
-  };
 }
 
 /** The lock's fields as stored, to be written again unchanged but for the room. */

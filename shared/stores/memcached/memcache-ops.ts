@@ -1,4 +1,4 @@
-import {callTimeoutMs} from '../../core/budget';
+import {callTimeoutMs, withDeadline} from '../../core/budget';
 import type {MemcacheClient as Client} from './memcache-client';
 
 /**
@@ -156,37 +156,35 @@ export class MemcacheOps {
     this.client.incrSeq();
     const seq = this.client.seq;
     const request = requestBuffer(opcode, key, extras, value, seq, cas);
-    return new Promise<Response>((resolve, reject) => {
-      // memjs bounds each try by its socket timeouts; this deadline also covers a callback that never comes.
-      const timeoutMs = callTimeoutMs(this.timeoutMs);
-      const deadline = setTimeout(
-        () =>
-          reject(
-            new MemcacheTransportError(
-              operation,
-              new Error(`no answer in ${timeoutMs} ms`),
-            ),
+    // memjs bounds each try by its socket timeouts; the deadline also covers a callback that never comes.
+    const timeoutMs = callTimeoutMs(this.timeoutMs);
+    return withDeadline(
+      timeoutMs,
+      () =>
+        new Promise<Response>((resolve, reject) =>
+          this.client.perform(
+            key,
+            request,
+            seq,
+            (error: Error | null, response?: Response) => {
+              if (error || !response)
+                reject(
+                  new MemcacheTransportError(
+                    operation,
+                    error ?? new Error('no response'),
+                  ),
+                );
+              else resolve(response);
+            },
+            1,
           ),
-        timeoutMs,
-      );
-      this.client.perform(
-        key,
-        request,
-        seq,
-        (error: Error | null, response?: Response) => {
-          clearTimeout(deadline);
-          if (error || !response)
-            reject(
-              new MemcacheTransportError(
-                operation,
-                error ?? new Error('no response'),
-              ),
-            );
-          else resolve(response);
-        },
-        1,
-      );
-    });
+        ),
+      () =>
+        new MemcacheTransportError(
+          operation,
+          new Error(`no answer in ${timeoutMs} ms`),
+        ),
+    );
   }
 }
 

@@ -6,6 +6,8 @@ export interface StoredLock {
   readonly record: LockRecord;
   /** The grant's fence: strictly increasing per identifier while the server keeps its data. */
   readonly fence: bigint;
+  /** The server's time (ms) of the holder's last sign of life: what steals and lease ends are judged from. */
+  readonly signedAtMs: number;
 }
 
 /**
@@ -24,6 +26,7 @@ export function decodeStoredLock(value: unknown): StoredLock | null {
     parsed === null ||
     typeof parsed !== 'object' ||
     typeof parsed.t !== 'string' ||
+    typeof parsed.s !== 'number' ||
     typeof parsed.a !== 'number' ||
     typeof parsed.f !== 'string' ||
     !/^\d+$/.test(parsed.f)
@@ -46,6 +49,7 @@ export function decodeStoredLock(value: unknown): StoredLock | null {
       ...(expiresAt ? {expiresAt} : {}),
     },
     fence: BigInt(parsed.f),
+    signedAtMs: parsed.s,
   };
 }
 

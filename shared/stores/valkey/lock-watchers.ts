@@ -1,5 +1,6 @@
 import type {LockWatch} from '../../core/backend';
 import {lockKeys, type LockKeys} from './lock-keys';
+import {decodeStoredLock} from './lock-value';
 import {STATE} from './lua-scripts';
 import type {ValkeyCalls} from './valkey-calls';
 import type {ValkeySubscriber} from './valkey-client';
@@ -106,15 +107,15 @@ export class LockWatchers {
     if (channel.broken) return;
     channel.healthy = true;
     const [value, serverNow] = reply as [unknown, number];
-    const held = parseHeld(value);
+    const held = decodeStoredLock(value);
     if (!held) {
       tell(channel);
       return;
     }
-    const sinceMs = serverNow - held.s;
+    const sinceMs = serverNow - held.signedAtMs;
     for (const watcher of channel.watchers) {
       clearTimeout(watcher.timer);
-      const limit = held.l ?? watcher.stealAfterMs;
+      const limit = held.record.leaseMs ?? watcher.stealAfterMs;
       if (limit === undefined) continue;
       // Past the limit by a millisecond: the server judges "longer than", and this reply left it after its TIME.
       const leftMs = limit - sinceMs + 1;
@@ -166,18 +167,4 @@ interface Watcher {
 
 function tell(channel: Channel): void {
   for (const watcher of [...channel.watchers]) watcher.onChange();
-}
-
-/** The parts of a stored lock the timers need (see lua-scripts.ts); null when there is none. */
-function parseHeld(value: unknown): {s: number; l?: number} | null {
-  if (typeof value !== 'string') return null;
-  try {
-    const parsed = JSON.parse(value) as {s?: unknown; l?: unknown};
-    if (typeof parsed.s !== 'number') return null;
-    return typeof parsed.l === 'number'
-      ? {s: parsed.s, l: parsed.l}
-      : {s: parsed.s};
-  } catch {
-    return null;
-  }
 }

@@ -53,8 +53,8 @@ end
 `;
 
 /**
- * KEYS: lock, fence. ARGV: token, identifier, host ms, leaseMs|'', own stealAfterMs|'', taker's
- * stealAfterMs|'', grace ms. Replies {1, value, takeover|''} for a grant (the fence INCRemented in
+ * KEYS: lock, fence. ARGV: token, identifier, host ms, leaseMs|'', stealAfterMs|'' (the one the
+ * grant keeps, and the one this taker judges the current holder by, as on every store), grace ms. Replies {1, value, takeover|''} for a grant (the fence INCRemented in
  * the same script, so it strictly increases while the server keeps its data), or {0, value|false,
  * pttl} while someone (or this token, from an earlier try) holds it: PTTL is when the key goes.
  */
@@ -73,7 +73,7 @@ if current then
   if held.l then
     if since <= held.l then return {0, current, redis.call('PTTL', KEYS[1])} end
     takeover = 'lease_expired'
-  elseif ARGV[6] ~= '' and since > tonumber(ARGV[6]) then
+  elseif ARGV[5] ~= '' and since > tonumber(ARGV[5]) then
     takeover = 'stolen'
   else
     return {0, current, redis.call('PTTL', KEYS[1])}
@@ -83,7 +83,7 @@ local fence = redis.call('INCR', KEYS[2])
 local value = store(KEYS[1], {
   t = ARGV[1], id = ARGV[2], a = tonumber(ARGV[3]), s = now,
   f = string.format('%d', fence), l = tonumber(ARGV[4]), st = tonumber(ARGV[5])
-}, tonumber(ARGV[7]))
+}, tonumber(ARGV[6]))
 return {1, value, takeover}
 `,
 );

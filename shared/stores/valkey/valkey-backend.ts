@@ -59,7 +59,6 @@ export class ValkeyLockBackend implements LockBackend {
           Date.now(),
           optional(request.leaseMs),
           optional(request.stealAfterMs),
-          optional(request.stealAfterMs),
           KEY_GRACE_MS,
         ],
       ),

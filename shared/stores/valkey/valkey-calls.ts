@@ -1,4 +1,4 @@
-import {callTimeoutMs} from '../../core/budget';
+import {callTimeoutMs, withDeadline} from '../../core/budget';
 import type {LuaScript} from './lua-scripts';
 import type {ValkeyClient} from './valkey-client';
 import {ValkeyTransportError} from './valkey-errors';
@@ -64,33 +64,21 @@ export class ValkeyCalls {
         ),
       );
     const timeoutMs = callTimeoutMs(this.timeoutMs);
-    return new Promise((resolve, reject) => {
-      const deadline = setTimeout(
-        () =>
-          reject(
-            new ValkeyTransportError(
-              operation,
-              new Error(`no answer in ${timeoutMs} ms`),
-              false,
-            ),
-          ),
-        timeoutMs,
-      );
-      call().then(
-        reply => {
-          clearTimeout(deadline);
-          resolve(reply);
-        },
-        (error: unknown) => {
-          clearTimeout(deadline);
-          reject(
-            isReplyError(error)
-              ? error
-              : new ValkeyTransportError(operation, error, false),
-          );
-        },
-      );
-    });
+    return withDeadline(
+      timeoutMs,
+      () =>
+        call().catch((error: unknown) => {
+          throw isReplyError(error)
+            ? error
+            : new ValkeyTransportError(operation, error, false);
+        }),
+      () =>
+        new ValkeyTransportError(
+          operation,
+          new Error(`no answer in ${timeoutMs} ms`),
+          false,
+        ),
+    );
   }
 }
 
