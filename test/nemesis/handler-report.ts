@@ -12,7 +12,7 @@ export function handlerReportLines(
   return [
     '## Handler workload',
     '',
-    `The example worker (\`functions/example-worker.ts\`) on ${fenced.options.instances} Functions Framework instances, each fed by its own Pub/Sub push subscription and re-queueing to its own retry topic, as \`npm run deploy\` wires one function. Events are published every ${fenced.publishEveryMs} ms to a random instance; each adds 1 to one of ${fenced.accounts} accounts, so the accounts contend across instances. Lease ${fenced.options.leaseMs} ms, deadline (\`deadlineMs\`, when renewals stop) ${fenced.options.deadlineMs} ms, ${fenced.workMs} ms of work inside the lock before the write. Faults: an instance paused (SIGSTOP) inside its handler for longer than the deadline plus the lease, then resumed (SIGCONT), as Cloud Run leaves a timed-out request running; an instance killed (SIGKILL) and replaced on the same port. After the faults, Pub/Sub redelivers until every event is acknowledged; each balance must then equal its number of events. The fenced run is the example worker itself (\`held.fencedUpdate\` with the event id as once-key); the control run serves the old check-then-write (\`test/support/worker-check-then-write.ts\`: read, check \`held.signal\`, work, plain save), a test fixture only. Store: the legacy Datastore emulator.`,
+    `The example worker (\`functions/example-worker.ts\`) on ${fenced.options.instances} Functions Framework instances, each fed by its own Pub/Sub push subscription and re-queueing to its own retry topic, as \`npm run deploy\` wires one function. Events are published every ${fenced.publishEveryMs} ms to a random instance; each adds 1 to one of ${fenced.accounts} accounts, so the accounts contend across instances. Lease ${fenced.options.leaseMs} ms, deadline (\`deadlineMs\`, when renewals stop) ${fenced.options.deadlineMs} ms, ${fenced.workMs} ms of work inside the lock before the write. Faults: an instance paused (SIGSTOP) inside its handler for longer than the deadline plus the lease, then resumed (SIGCONT), as Cloud Run leaves a timed-out request running; an instance killed (SIGKILL) and replaced on the same port. A stand-in for Cloud Scheduler calls the cleanup every ${(fenced.options.cleanupEveryMs ?? 60_000) / 1000} s, the waiting room's backstop for messages parked behind a killed holder once no new event arrives on their key. After the faults, Pub/Sub redelivers until every event is acknowledged; each balance must then equal its number of events. The fenced run is the example worker itself (\`held.fencedUpdate\` with the event id as once-key); the control run serves the old check-then-write (\`test/support/worker-check-then-write.ts\`: read, check \`held.signal\`, work, plain save), a test fixture only. Store: the legacy Datastore emulator.`,
     '',
     '| | fenced run (example worker) | control run (check-then-write) |',
     '|---|---|---|',
@@ -35,6 +35,10 @@ export function handlerReportLines(
     row('invocations failed LOCK_LOST', result => String(result.seen.lockLost)),
     row('redeliveries found applied (once-key)', result =>
       String(result.seen.duplicates),
+    ),
+    row(
+      'stranded parked messages dispatched by the scheduled cleanup (runs)',
+      result => `${result.cleanup.dispatched} (${result.cleanup.runs})`,
     ),
     row('settled after the faults in', result => `${result.settleMs} ms`),
     row('**violations**', result => `**${result.check.violations.length}**`),

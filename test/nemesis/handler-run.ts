@@ -2,6 +2,8 @@ import {performance} from 'node:perf_hooks';
 import {PubSub} from '@google-cloud/pubsub';
 import {Datastore} from '@google-cloud/datastore';
 import {ACCOUNT_KIND} from '../../functions/example-worker';
+import {createLocking} from '../../shared';
+import '../../shared/stores/datastore';
 import {startEmulator} from '../../infra/emulators';
 import type {RunningService} from '../../infra/processes';
 import {
@@ -28,6 +30,11 @@ export interface HandlerRunOptions {
   readonly deadlineMs: number;
   /** true: the example worker (fenced, once-keyed writes); false: the check-then-write control. */
   readonly fenced: boolean;
+  /**
+   * The scheduled cleanup's period (Cloud Scheduler calling cleanupLocks), the waiting room's
+   * backstop once no new event arrives on a key: default every minute, as the README advises.
+   */
+  readonly cleanupEveryMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -53,6 +60,8 @@ export interface HandlerRunResult {
     readonly lockLost: number;
     readonly duplicates: number;
   };
+  /** Scheduled cleanup runs, and the stranded parked messages they handed the lock to. */
+  readonly cleanup: {readonly runs: number; readonly dispatched: number};
   /** From the end of the faults to every account settled (or to giving up). */
   readonly settleMs: number;
   readonly wallMs: number;
@@ -66,10 +75,12 @@ const PAUSES_PER_MINUTE = 8;
 const KILLS_PER_MINUTE = 2;
 /** After the last fault: every account must reach its count by then, Pub/Sub retries included. */
 const SETTLE_LIMIT_MS = 180_000;
+const CLEANUP_EVERY_MS = 60_000;
 /**
  * A balance unchanged this long, all faults healed, is final. Long: the Pub/Sub emulator backs off
  * pushes to an endpoint that refused connections (a killed instance) well past the subscription's
- * retry policy.
+ * retry policy; and a message parked behind a killed holder after the last event waits for the
+ * next scheduled cleanup.
  */
 const SETTLED_QUIET_MS = 60_000;
 
@@ -96,6 +107,8 @@ export async function runHandlerNemesis(
   const instances: WorkerInstance[] = [];
   const timers: NodeJS.Timeout[] = [];
   let pubsub: PubSub | undefined;
+  /** The scheduled cleanup in progress, awaited before the store stops. */
+  let cleaning: Promise<void> = Promise.resolve();
   let emulatorHostSet = false;
   // Instances die with the run, however it ends (Ctrl-C included).
   const lastResort = () => {
@@ -118,6 +131,8 @@ export async function runHandlerNemesis(
       apiEndpoint: store.host,
     });
     const variant = options.fenced ? EXAMPLE_WORKER : CHECK_THEN_WRITE_WORKER;
+    const cleanupEveryMs = options.cleanupEveryMs ?? CLEANUP_EVERY_MS;
+    const quietMs = Math.max(SETTLED_QUIET_MS, cleanupEveryMs + 30_000);
     say(
       `handler workload (${options.fenced ? 'fenced: the example worker' : 'control: check-then-write'}): ${options.instances} instances, lease ${options.leaseMs} ms, deadline ${options.deadlineMs} ms, store ${store.host}`,
     );
@@ -155,6 +170,30 @@ export async function runHandlerNemesis(
       );
 
     zero = performance.now();
+
+    // Cloud Scheduler's stand-in: a killed holder's parked messages wait for the next arrival on
+    // their key or for this, as deployed (docs/locked-handler.md, the backstops).
+    const cleanup = {runs: 0, dispatched: 0};
+    const scheduled = createLocking({datastore: db});
+    timers.push(
+      setInterval(() => {
+        cleaning = cleaning.then(async () => {
+          try {
+            const {dispatched} = await scheduled.cleanupStaleLocks({
+              maxAgeMs: 600_000,
+            });
+            cleanup.runs++;
+            cleanup.dispatched += dispatched;
+            if (dispatched > 0)
+              say(
+                `${(now() / 1000).toFixed(1)} s  scheduled cleanup dispatched ${dispatched} stranded parked message(s)`,
+              );
+          } catch (error) {
+            say(`scheduled cleanup failed: ${String(error)}`);
+          }
+        });
+      }, cleanupEveryMs),
+    );
 
     /** An instance inside its handler now (ran within the work's span), waiting up to 3 s for one. */
     const midHandler = async (): Promise<number | undefined> => {
@@ -293,7 +332,7 @@ export async function runHandlerNemesis(
       );
       if (
         done ||
-        now() - changedAt > SETTLED_QUIET_MS ||
+        now() - changedAt > quietMs ||
         now() - settleFrom > SETTLE_LIMIT_MS
       )
         break;
@@ -333,6 +372,7 @@ export async function runHandlerNemesis(
         leaseMs: options.leaseMs,
         deadlineMs: options.deadlineMs,
         fenced: options.fenced,
+        cleanupEveryMs,
       },
       workMs: WORK_MS,
       accounts: ACCOUNTS,
@@ -340,11 +380,13 @@ export async function runHandlerNemesis(
       check: checkBalances(published, balances, unapplied),
       faults,
       seen,
+      cleanup,
       settleMs,
       wallMs: Math.round(performance.now() - started),
     };
   } finally {
     for (const timer of timers) clearTimeout(timer);
+    await cleaning;
     lastResort();
     process.removeListener('exit', lastResort);
     await pubsub?.close();
