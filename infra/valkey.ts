@@ -25,11 +25,36 @@ export interface ValkeyOptions {
   readonly port?: number;
   /** Further server settings, such as `['--maxmemory-policy', 'volatile-lru']`. */
   readonly extraArgs?: readonly string[];
+  /** Keep the data in an append-only file, so a restart with the same `dir` brings it back. */
+  readonly persistence?: ValkeyPersistence;
 }
 
 /**
- * Starts a server on 127.0.0.1 without persistence (as Memorystore without RDB/AOF: a restart
- * loses every lock and fence), as WEAK locks use it locally and in tests.
+ * AOF persistence, as Memorystore for Valkey offers it. `always` writes every change to disk before
+ * its reply (a restart loses nothing acknowledged); `everysec` (Memorystore's AOF default) syncs once
+ * a second, so a machine failure can lose the last second of grants and hand their fences out again.
+ */
+export interface ValkeyPersistence {
+  readonly dir: string;
+  readonly appendfsync: 'always' | 'everysec';
+}
+
+function persistenceArgs(persistence: ValkeyPersistence | undefined): string[] {
+  if (!persistence) return ['--appendonly', 'no'];
+  return [
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    persistence.appendfsync,
+    '--dir',
+    persistence.dir,
+  ];
+}
+
+/**
+ * Starts a server on 127.0.0.1, by default without persistence (as Memorystore without RDB/AOF: a
+ * restart loses every lock and fence), as WEAK locks use it locally and in tests. Never RDB
+ * snapshots: they would save at times of their own.
  */
 export async function startValkey(
   options: ValkeyOptions = {},
@@ -53,8 +78,7 @@ export async function startValkey(
       '127.0.0.1',
       '--save',
       '',
-      '--appendonly',
-      'no',
+      ...persistenceArgs(options.persistence),
       ...(options.extraArgs ?? []),
     ],
     probe: () => answersPing(port),

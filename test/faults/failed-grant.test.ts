@@ -18,6 +18,7 @@ import {
   type StallingProxy,
 } from '../support/stalling-proxy';
 import {STRONG_TARGETS} from '../support/strong-targets';
+import {valkeyClient, valkeyHost} from '../support/valkey-target';
 
 /**
  * A grant whose caller was told it failed never blocks others for longer than the bound
@@ -62,6 +63,16 @@ const STORES: readonly Store[] = [
     }),
     // An unconfirmed grant's key lives twice the call deadline and a second, in whole seconds.
     boundMs: 2 * RPC_TIMEOUT_MS + 2_000,
+  },
+  {
+    name: 'WEAK on Valkey',
+    kind: LockKind.WEAK,
+    host: valkeyHost,
+    // The identifiers are unique to each test: the default key prefix keeps them apart.
+    configAt: (host: string) => ({valkey: valkeyClient(host)}),
+    // The clean-up's releases queue behind the acquire on its one connection, so the server runs
+    // them right after it: the same path and bound as STRONG's.
+    boundMs: 2_000,
   },
 ];
 
