@@ -50,8 +50,7 @@ export const LOCKS_PAGE_HTML = `<!doctype html>
   .fill.over { background: var(--bad); }
   .empty { padding: 26px 16px; color: var(--muted); text-align: center; }
   #weak-note { margin: 0; padding: 8px 16px; color: var(--muted); font-size: 12px; border-bottom: 1px solid var(--line); }
-  .kind { font-size: 11px; font-weight: 600; letter-spacing: .4px; }
-  .kind.weak { color: var(--warn); }
+  .kind { font-family: system-ui, sans-serif; font-size: 10.5px; font-weight: 600; letter-spacing: .4px; padding: 1px 6px; margin-right: 6px; border-radius: 999px; background: #fef3c7; color: var(--warn); }
   #problem { margin: 0; padding: 10px 16px; background: #fef2f2; color: var(--bad); border-bottom: 1px solid #fecaca; }
   #token-form { padding: 10px 16px; display: flex; gap: 8px; border-bottom: 1px solid var(--line); }
   #token-form input { flex: 1; padding: 6px 8px; border: 1px solid var(--line); border-radius: 6px; font: inherit; }
@@ -86,7 +85,7 @@ export const LOCKS_PAGE_HTML = `<!doctype html>
     <p id="problem" hidden></p>
     <p id="weak-note" hidden></p>
     <div class="table-wrap"><table>
-      <thead><tr><th>Identifier</th><th>Holder</th><th>Age</th><th>Lease left</th><th>Fence</th><th title="Messages lockedHandler parked on this lock">Queue</th><th title="How long the oldest parked message has waited">Oldest wait</th><th title="STRONG: Datastore or Firestore, fenced. WEAK: Valkey or memcached">Kind</th></tr></thead>
+      <thead><tr><th>Identifier</th><th>Holder</th><th>Age</th><th>Lease left</th><th>Fence</th><th title="Messages lockedHandler parked on this lock">Queue</th><th title="How long the oldest parked message has waited">Oldest wait</th></tr></thead>
       <tbody id="locks-body"></tbody>
     </table></div>
     <div class="empty" id="locks-empty">No locks held.</div>

@@ -71,7 +71,14 @@ export const LOCKS_PAGE_SCRIPT = String.raw`
       row.dataset.hash = lock.identifierHash;
       row.dataset.kind = lock.kind || 'STRONG';
       if (!seenRows.has(lock.identifierHash + lock.holderId)) row.classList.add('fresh');
-      var id = el('td', 'identifier', lock.identifier);
+      var id = el('td', 'identifier');
+      // STRONG is the default kind; a WEAK lock (Valkey) is marked before its name.
+      if (weak) {
+        var badge = el('span', 'kind', 'WEAK');
+        badge.title = 'A WEAK lock, in Valkey: no fence, no waiting room';
+        id.append(badge);
+      }
+      id.append(el('span', 'name', lock.identifier));
       id.title = lock.identifier;
       row.append(id, el('td', 'mono', lock.holderId), el('td', 'num', duration(t - Date.parse(lock.acquiredAt))));
       var cell = el('td');
@@ -94,8 +101,7 @@ export const LOCKS_PAGE_SCRIPT = String.raw`
       // WEAK locks have no waiting room: a WEAK lockedHandler re-queues.
       row.append(
         el('td', 'num depth' + (depth > 0 ? ' waiting' : ' muted'), weak ? '-' : String(depth)),
-        el('td', 'num oldest' + (lock.oldestParkedAt ? '' : ' muted'), lock.oldestParkedAt ? duration(t - Date.parse(lock.oldestParkedAt)) : '-'),
-        el('td', 'kind' + (weak ? ' weak' : ''), row.dataset.kind));
+        el('td', 'num oldest' + (lock.oldestParkedAt ? '' : ' muted'), lock.oldestParkedAt ? duration(t - Date.parse(lock.oldestParkedAt)) : '-'));
       locksBody.append(row);
     });
     current.forEach(function (lock) { seenRows.add(lock.identifierHash + lock.holderId); });

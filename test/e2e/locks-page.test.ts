@@ -309,10 +309,17 @@ describe('end to end: the live locks page in chromium, WEAK locks on Valkey', fu
     const cells = (await page.evaluate(
       `[...${rowsNamed(identifier, 'WEAK')}[0].querySelectorAll('td')].map((cell) => cell.textContent)`,
     )) as string[];
-    assert.equal(cells[0], identifier);
+    assert.equal(cells[0], `WEAK${identifier}`, 'marked WEAK before its name');
     assert.equal(cells[1], weak.holderId);
     assert.match(cells[3] ?? '', /s left/);
-    assert.deepEqual(cells.slice(4), ['-', '-', '-', 'WEAK']);
+    assert.deepEqual(cells.slice(4), ['-', '-', '-'], 'no fence, no queue');
+    assert.equal(
+      await page.evaluate(
+        `${rowsNamed(identifier, 'STRONG')}[0].querySelector('.kind')`,
+      ),
+      null,
+      'STRONG, the default, unmarked',
+    );
     assert.equal(
       await page.evaluate("document.getElementById('weak-note').hidden"),
       true,
