@@ -3,7 +3,7 @@ import type {Datastore} from '@google-cloud/datastore';
 import {log} from './log';
 import {functionSettings} from './settings';
 
-/** An account's balance: `[ACCOUNT_KIND, account]`. */
+/** An account's balance: `[ACCOUNT_KIND, account]`, a Datastore entity or a Firestore document (WEAK mode: Datastore only). */
 export const ACCOUNT_KIND = 'ExampleAccount';
 /** The example worker's WEAK mode: an applied event, written in the balance's commit. */
 export const APPLIED_EVENT_KIND = 'ExampleAppliedEvent';
