@@ -5,19 +5,20 @@ import {
   type LockedHandlerOptions,
   type PubSubCloudEvent,
 } from '../shared/pubsub';
+import {LockKind} from '../shared';
+import {
+  ACCOUNT_KIND,
+  APPLIED_EVENT_KIND,
+  applyUnfenced,
+} from './example-weak-apply';
 import {log} from './log';
+import {functionSettings} from './settings';
 // Names only (no imports of its own): the retry topic `npm start` and `npm run deploy` create.
 import {RETRY_TOPIC} from '../infra/topology';
 
-/** An account's balance: `[ACCOUNT_KIND, account]`, a Datastore entity or a Firestore document. */
-export const ACCOUNT_KIND = 'ExampleAccount';
+export {ACCOUNT_KIND, APPLIED_EVENT_KIND};
 /** A redelivered event, counted (`deliveries`) for the tests and the operator who wonders. */
 export const DUPLICATE_KIND = 'ExampleDuplicateDelivery';
-/**
- * No longer written: an applied event is now the once-key the fenced write records with the
- * balance (the library's `LockOnceKey`). Kept so code that imports the name still compiles.
- */
-export const APPLIED_EVENT_KIND = 'ExampleAppliedEvent';
 
 /**
  * An example Pub/Sub worker built with lockedHandler: it applies account events, one at a time per
@@ -48,7 +49,9 @@ export const APPLIED_EVENT_KIND = 'ExampleAppliedEvent';
  * instead of parking it in the lock's waiting room), EXAMPLE_HANDOFF_LEASE_MS (the waiting room's
  * hand-off lease; default lockedHandler's, 30,000), EXAMPLE_DRAIN_BUDGET_MS (how long an invocation
  * that hands its lock on runs the next parked messages itself; `0`: always publish their wake-ups;
- * default lockedHandler's, 10,000).
+ * default lockedHandler's, 10,000), EXAMPLE_WORKER_KIND (`WEAK`: take WEAK account locks, on Valkey
+ * when LOCKS_VALKEY_URL is set, else memcached, and apply events with a plain read-then-write; see
+ * example-weak-apply.ts; default STRONG).
  */
 export interface AccountEvent {
   readonly account: string;
@@ -73,9 +76,17 @@ export function accountEventOf(event: PubSubCloudEvent): AccountEvent {
 
 type AccountCloudEvent = CloudEvent<NonNullable<PubSubCloudEvent['data']>>;
 
+/** EXAMPLE_WORKER_KIND, as given: lockedHandler refuses anything but STRONG or WEAK when this module loads. */
+const kind = (process.env.EXAMPLE_WORKER_KIND || LockKind.STRONG) as LockKind;
+if (kind === LockKind.WEAK && functionSettings().strongStore !== 'datastore')
+  throw new Error(
+    'EXAMPLE_WORKER_KIND=WEAK writes its balances in Datastore mode: it needs LOCKS_STRONG_STORE=datastore',
+  );
+
 /** The worker's lock settings, read from the environment when this module loads. */
 export const exampleWorkerOptions: LockedHandlerOptions<AccountCloudEvent> = {
   identifier: event => `account:${accountEventOf(event).account}`,
+  kind,
   waitBudgetMs: 250,
   backoff: {initialMs: 250, maxMs: 4000, multiplier: 2},
   earlyArrivalBudgetMs: 4000,
@@ -105,6 +116,10 @@ export const exampleWorker = lockedHandler<AccountCloudEvent>(
   exampleWorkerOptions,
   async (event, held) => {
     const {account, amount, eventId} = accountEventOf(event);
+    if (held.kind === LockKind.WEAK) {
+      await applyUnfenced(account, amount, eventId);
+      return;
+    }
     const pauseMs = Number(process.env.EXAMPLE_WORKER_WORK_MS ?? 0);
     // Work that does not watch held.signal, as most work does not: the fence still keeps it out.
     if (pauseMs > 0) await sleep(pauseMs);

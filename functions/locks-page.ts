@@ -1,11 +1,10 @@
 import {createHash} from 'node:crypto';
 import type {Request, Response} from '@google-cloud/functions-framework';
-import {listLocks} from '../shared';
 import {log} from './log';
 import {apiTokenPresented} from './http/auth';
-import {viewOf} from './http/lock-view';
 import {sendJson} from './http/lingering-close';
 import {streamLockEvents} from './locks-page/events-stream';
+import {listPageLocks} from './locks-page/listing';
 import {LOCKS_PAGE_HTML, LOCKS_PAGE_SCRIPT} from './locks-page/page-html';
 import {functionSettings} from './settings';
 
@@ -27,8 +26,8 @@ const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 /**
- * The live locks page (GET): the page itself at the function's root, the STRONG locks as JSON at
- * `.../locks`, and this process's lock events as server-sent events at `.../events`. The page is
+ * The live locks page (GET): the page itself at the function's root, the locks as JSON at
+ * `.../locks` (STRONG ones, and WEAK ones when they are on Valkey, each with its kind), and this process's lock events as server-sent events at `.../events`. The page is
  * static and holds no data; the two data routes take the same API token as the other functions.
  * Routes go by the last path segment, so the page works at `/` of the local stack, at
  * `/locksPage` of a functions URL and at the root of its own Cloud Run URL alike.
@@ -91,12 +90,12 @@ export async function locksPage(req: Request, res: Response): Promise<void> {
   }
   try {
     const now = Date.now();
-    const locks = (await listLocks()).map(lock => viewOf(lock, now));
+    const {locks, weakLocks} = await listPageLocks(now);
     sendJson(
       req,
       res,
       200,
-      {now: new Date(now).toISOString(), locks},
+      {now: new Date(now).toISOString(), locks, weakLocks},
       {'Cache-Control': 'no-store'},
     );
   } catch (error) {

@@ -49,6 +49,8 @@ export const LOCKS_PAGE_HTML = `<!doctype html>
   .fill.low { background: var(--warn); }
   .fill.over { background: var(--bad); }
   .empty { padding: 26px 16px; color: var(--muted); text-align: center; }
+  #weak-note { margin: 0; padding: 8px 16px; color: var(--muted); font-size: 12px; border-bottom: 1px solid var(--line); }
+  .kind { font-family: system-ui, sans-serif; font-size: 10.5px; font-weight: 600; letter-spacing: .4px; padding: 1px 6px; margin-right: 6px; border-radius: 999px; background: #fef3c7; color: var(--warn); }
   #problem { margin: 0; padding: 10px 16px; background: #fef2f2; color: var(--bad); border-bottom: 1px solid #fecaca; }
   #token-form { padding: 10px 16px; display: flex; gap: 8px; border-bottom: 1px solid var(--line); }
   #token-form input { flex: 1; padding: 6px 8px; border: 1px solid var(--line); border-radius: 6px; font: inherit; }
@@ -78,14 +80,15 @@ export const LOCKS_PAGE_HTML = `<!doctype html>
 </header>
 <main>
   <section aria-labelledby="locks-title">
-    <h2 id="locks-title">STRONG locks held <span class="count" id="lock-count">0</span></h2>
+    <h2 id="locks-title">Locks held <span class="count" id="lock-count">0</span></h2>
     <form id="token-form" hidden><input id="token" type="password" placeholder="API token (LOCKS_API_TOKEN)" autocomplete="off"><button>Use</button></form>
     <p id="problem" hidden></p>
+    <p id="weak-note" hidden></p>
     <div class="table-wrap"><table>
       <thead><tr><th>Identifier</th><th>Holder</th><th>Age</th><th>Lease left</th><th>Fence</th><th title="Messages lockedHandler parked on this lock">Queue</th><th title="How long the oldest parked message has waited">Oldest wait</th></tr></thead>
       <tbody id="locks-body"></tbody>
     </table></div>
-    <div class="empty" id="locks-empty">No STRONG locks held.</div>
+    <div class="empty" id="locks-empty">No locks held.</div>
   </section>
   <section aria-labelledby="feed-title">
     <h2 id="feed-title">Live feed <label><input type="checkbox" id="show-renewals"> renewals</label></h2>
@@ -93,7 +96,7 @@ export const LOCKS_PAGE_HTML = `<!doctype html>
     <ol id="feed-list" reversed></ol>
   </section>
 </main>
-<footer>Ages and leases on this page's clock, corrected to the server's. WEAK locks live in memcached, which cannot list its keys: they appear in the feed only. Never a token: holders are shown by holderId. Queue: messages lockedHandler parked on the lock, woken in order as it is released (a lock left vacant with messages parked is not listed: <code>show ID</code> in the CLI prints its room).</footer>
+<footer>Ages and leases on this page's clock, corrected to the server's. WEAK locks are listed when they live in Valkey; memcached cannot list its keys, so there they appear in the feed only. Never a token: holders are shown by holderId. Queue: messages lockedHandler parked on the lock, woken in order as it is released (a lock left vacant with messages parked is not listed: <code>show ID</code> in the CLI prints its room).</footer>
 <script>${LOCKS_PAGE_SCRIPT}</script>
 </body>
 </html>

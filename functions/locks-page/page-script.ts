@@ -1,7 +1,8 @@
 /**
  * The locks page's script: plain browser JavaScript, no framework, no build step (it is served as
  * written). Everything shown is set with textContent, never parsed as HTML. Data comes from the
- * page's own function: `locksPage/locks` (JSON, polled, and again at once after each event) and
+ * page's own function: `locksPage/locks` (JSON, polled every POLL_MS, and again at once after each
+ * event; STRONG locks, and WEAK ones when they are on Valkey, each with its kind) and
  * `locksPage/events` (server-sent events read with fetch, so the API token can travel in a header).
  * An API token given as `#token=...` in the page's address is kept in sessionStorage, never sent
  * in a URL.
@@ -65,10 +66,19 @@ export const LOCKS_PAGE_SCRIPT = String.raw`
     var t = now();
     current.forEach(function (lock) {
       var row = el('tr');
+      var weak = lock.kind === 'WEAK';
       row.dataset.identifier = lock.identifier;
       row.dataset.hash = lock.identifierHash;
+      row.dataset.kind = lock.kind || 'STRONG';
       if (!seenRows.has(lock.identifierHash + lock.holderId)) row.classList.add('fresh');
-      var id = el('td', 'identifier', lock.identifier);
+      var id = el('td', 'identifier');
+      // STRONG is the default kind; a WEAK lock (Valkey) is marked before its name.
+      if (weak) {
+        var badge = el('span', 'kind', 'WEAK');
+        badge.title = 'A WEAK lock, in Valkey: no fence, no waiting room';
+        id.append(badge);
+      }
+      id.append(el('span', 'name', lock.identifier));
       id.title = lock.identifier;
       row.append(id, el('td', 'mono', lock.holderId), el('td', 'num', duration(t - Date.parse(lock.acquiredAt))));
       var cell = el('td');
@@ -88,12 +98,24 @@ export const LOCKS_PAGE_SCRIPT = String.raw`
       // lockedHandler's waiting room: messages parked on this lock, and how long the oldest has waited.
       var depth = lock.queueDepth || 0;
       row.dataset.depth = String(depth);
+      // WEAK locks have no waiting room: a WEAK lockedHandler re-queues.
       row.append(
-        el('td', 'num depth' + (depth > 0 ? ' waiting' : ' muted'), String(depth)),
+        el('td', 'num depth' + (depth > 0 ? ' waiting' : ' muted'), weak ? '-' : String(depth)),
         el('td', 'num oldest' + (lock.oldestParkedAt ? '' : ' muted'), lock.oldestParkedAt ? duration(t - Date.parse(lock.oldestParkedAt)) : '-'));
       locksBody.append(row);
     });
     current.forEach(function (lock) { seenRows.add(lock.identifierHash + lock.holderId); });
+  }
+
+  var WEAK_NOTES = {
+    memcached: 'WEAK locks are not listed: memcached cannot list its keys (they appear in the feed only).',
+    unavailable: 'WEAK locks are not listed this time: Valkey did not answer.'
+  };
+  function setWeakNote(weakLocks) {
+    var note = $('weak-note');
+    var text = WEAK_NOTES[weakLocks] || '';
+    note.hidden = !text;
+    note.textContent = text;
   }
 
   function setProblem(text) {
@@ -135,6 +157,7 @@ export const LOCKS_PAGE_SCRIPT = String.raw`
         current.forEach(function (lock) { known.set(lock.identifierHash, lock.identifier); });
         nameFeedEntries();
         lastListedAt = Date.now();
+        setWeakNote(body.weakLocks);
         setProblem('');
         renderLocks();
       })

@@ -33,23 +33,24 @@ export interface CliArguments {
 export const USAGE = `usage: cloud-functions-locking <command> [options]
 
   list                 STRONG locks: identifier, age, lease left, fence, holderId (never a token),
-                         queue depth and oldest wait
+                         queue depth and oldest wait; --kind WEAK: WEAK locks on Valkey (identifier,
+                         age, lease left, holderId; memcached cannot list them)
     --prefix P           only identifiers starting with P
     --older-than D       only locks granted at least D ago (500ms, 30s, 10m, 2h)
     --limit N            at most N (default 1000)
   show ID              one lock in full, and the messages lockedHandler parked on it
-                         (--limit N of them, default 20; --kind WEAK: look it up in memcached)
+                         (--limit N of them, default 20; --kind WEAK: look it up in Valkey or memcached)
   release ID --force   remove the lock whoever holds it (an operator's forced release; logged)
-  cleanup              remove abandoned STRONG locks
+  cleanup              remove abandoned STRONG locks (WEAK ones expire by themselves: no --kind WEAK)
     --max-age D          lease-less locks older than D count as abandoned (default LOCKS_CLEANUP_MAX_AGE_MS, else 10m)
   watch                list again every --interval (default 2s) until Ctrl-C
 
   --json               machine-readable output
-  --kind STRONG|WEAK   for show and release (default STRONG)
+  --kind STRONG|WEAK   for show and release, and list and watch with Valkey (default STRONG)
   -h, --help           print this and exit (also after a command: list --help)
 
 Environment, as the client libraries read it: GOOGLE_CLOUD_PROJECT, DATASTORE_EMULATOR_HOST,
-FIRESTORE_EMULATOR_HOST, MEMCACHE_SERVERS; and LOCKS_STRONG_STORE, LOCKS_DATASTORE_DATABASE, LOCKS_FIRESTORE_DATABASE,
+FIRESTORE_EMULATOR_HOST, MEMCACHE_SERVERS; and LOCKS_VALKEY_URL, LOCKS_STRONG_STORE, LOCKS_DATASTORE_DATABASE, LOCKS_FIRESTORE_DATABASE,
 LOCKS_CLEANUP_MAX_AGE_MS as the functions read them. Credentials: none with an emulator; else
 Application Default Credentials (gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS).
 Exit codes: 0 done, 1 no such lock, 2 bad arguments, 3 configuration, 4 store unreachable, 5 store refused.`;
@@ -85,7 +86,38 @@ export function parseCliOptions(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): CliOptions {
-  return {args: parseArguments(argv), environment: readCliEnvironment(env)};
+  const args = parseArguments(argv);
+  const environment = readCliEnvironment(env);
+  refuseWhatTheWeakStoreCannot(args, environment);
+  return {args, environment};
+}
+
+/**
+ * Valkey can enumerate its keys (SCAN); memcached cannot, so there WEAK locks are looked up one
+ * at a time. Neither needs a cleanup: both stores expire every lock that has a lease or a steal
+ * time, and a lock with neither is held until released on purpose, which a maximum age must not
+ * second-guess (`release ID --kind WEAK --force` removes one an operator judges abandoned).
+ */
+function refuseWhatTheWeakStoreCannot(
+  args: CliArguments,
+  environment: CliEnvironment,
+): void {
+  if (args.kind !== LockKind.WEAK) return;
+  if (args.command === 'cleanup')
+    throw new CliError(
+      EXIT.usage,
+      environment.weakStore === 'valkey'
+        ? 'WEAK locks need no cleanup: Valkey expires every lock with a lease or a steal time itself, and one with neither is held until released; find it with list --kind WEAK, remove it with release ID --kind WEAK --force'
+        : 'WEAK locks cannot be cleaned up (memcached expires them itself); look one up with: show ID --kind WEAK',
+    );
+  if (
+    environment.weakStore === 'memcached' &&
+    (args.command === 'list' || args.command === 'watch')
+  )
+    throw new CliError(
+      EXIT.usage,
+      `WEAK locks cannot be ${args.command === 'list' ? 'listed' : 'watched'}: memcached cannot enumerate its keys (Valkey can: set LOCKS_VALKEY_URL); look one up with: show ID --kind WEAK`,
+    );
 }
 
 function parseArguments(argv: readonly string[]): CliArguments {
@@ -138,15 +170,6 @@ function parseArguments(argv: readonly string[]): CliArguments {
       EXIT.usage,
       `--kind is STRONG or WEAK, got ${JSON.stringify(givenKind)}`,
     );
-  if (
-    kind === LockKind.WEAK &&
-    (name === 'list' || name === 'watch' || name === 'cleanup')
-  ) {
-    throw new CliError(
-      EXIT.usage,
-      `WEAK locks cannot be ${name === 'cleanup' ? 'cleaned up (memcached expires them itself)' : 'listed: memcached cannot enumerate its keys'}; look one up with: show ID --kind WEAK`,
-    );
-  }
   const olderThan = text('older-than');
   const maxAge = text('max-age');
   const limit = text('limit');

@@ -18,6 +18,10 @@ export interface CliEnvironment {
   /** Where STRONG locks are, for messages: the emulator's host:port, or Google's service. */
   readonly strongTarget: string;
   readonly memcacheServers: string;
+  /** Where WEAK locks are: Valkey when LOCKS_VALKEY_URL is set (it can list them), else memcached (it cannot). */
+  readonly weakStore: 'memcached' | 'valkey';
+  /** Where WEAK locks are, for messages: never the URL itself, which may hold a password. */
+  readonly weakTarget: string;
   readonly cleanupMaxAgeMs: number;
   /** The library configuration the LOCKS_* settings choose (the store and its database). */
   readonly locking: ReturnType<typeof strongStoreConfig>;
@@ -41,15 +45,26 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv): CliEnvironment {
   const {strongStore} = settings;
   const variable = STRONG_EMULATOR_VARIABLES[strongStore];
   const emulator = env[variable];
+  const memcacheServers = env.MEMCACHE_SERVERS || 'localhost:11211';
   return {
     strongStore,
     strongTarget: emulator
       ? `the emulator at ${emulator} (${variable})`
       : `Google's ${strongStore === 'firestore' ? 'Firestore' : 'Datastore'} service`,
-    memcacheServers: env.MEMCACHE_SERVERS || 'localhost:11211',
+    memcacheServers,
+    weakStore: settings.weakStore,
+    weakTarget:
+      settings.weakStore === 'valkey'
+        ? `Valkey at ${valkeyHostOf(env.LOCKS_VALKEY_URL ?? '')} (LOCKS_VALKEY_URL)`
+        : `memcached at ${memcacheServers} (MEMCACHE_SERVERS)`,
     cleanupMaxAgeMs: settings.cleanupMaxAgeMs,
     locking: strongStoreConfig(settings),
   };
+}
+
+/** The host and port of a Valkey URL already checked by readSettings: its user and password left out. */
+function valkeyHostOf(url: string): string {
+  return new URL(url).host;
 }
 
 /** Points the library at the stores the environment names. */

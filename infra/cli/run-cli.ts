@@ -31,7 +31,7 @@ export async function runCli(
     const {args} = options;
     environment = options.environment;
     configureFromEnvironment(environment, io.env);
-    // STRONG locks are on Google's stores (WEAK ones on memcached, which needs no credentials).
+    // STRONG locks are on Google's stores (WEAK ones on memcached or Valkey, reached without them).
     if (args.kind === LockKind.STRONG)
       await assertCredentials(environment, io.env);
     switch (args.command) {
@@ -75,7 +75,7 @@ function explain(
   if (error instanceof LockError) {
     const where =
       error.kind === 'WEAK'
-        ? `memcached at ${environment?.memcacheServers ?? 'MEMCACHE_SERVERS'} (MEMCACHE_SERVERS)`
+        ? (environment?.weakTarget ?? 'the WEAK store')
         : (environment?.strongTarget ?? 'the STRONG store');
     if (error.code === 'BACKEND_UNAVAILABLE')
       return new CliError(

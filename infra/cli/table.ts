@@ -1,3 +1,4 @@
+import {LockKind} from '../../shared';
 import {formatDuration} from './format-duration';
 import type {LockView} from '../../functions/http/lock-view';
 import type {ParkedView} from './commands/show';
@@ -5,8 +6,12 @@ import type {ParkedView} from './commands/show';
 const MAX_IDENTIFIER_WIDTH = 60;
 
 /** `list` as a table a person reads at a glance. */
-export function lockTable(locks: readonly LockView[]): string {
-  if (locks.length === 0) return 'no STRONG locks held';
+export function lockTable(
+  locks: readonly LockView[],
+  kind: LockKind = LockKind.STRONG,
+): string {
+  if (locks.length === 0) return `no ${kind} locks held`;
+  if (kind === LockKind.WEAK) return weakLockTable(locks);
   const rows = [
     [
       'IDENTIFIER',
@@ -28,6 +33,19 @@ export function lockTable(locks: readonly LockView[]): string {
     ]),
   ];
   return aligned(rows);
+}
+
+/** WEAK locks have no fence to show and no waiting room (a WEAK lockedHandler re-queues). */
+function weakLockTable(locks: readonly LockView[]): string {
+  return aligned([
+    ['IDENTIFIER', 'AGE', 'LEASE LEFT', 'HOLDER'],
+    ...locks.map(lock => [
+      shorten(lock.identifier),
+      formatDuration(lock.ageMs),
+      leaseLeft(lock),
+      lock.holderId,
+    ]),
+  ]);
 }
 
 /** `show`'s waiting room: the parked messages in the order they will run. */

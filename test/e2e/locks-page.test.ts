@@ -84,6 +84,18 @@ describe('end to end: the live locks page in chromium', function () {
     assert.equal(response?.status(), 200);
     assert.equal(await page.title(), 'Locks · cloud-functions-locking');
     await page.waitForSelector('#live[data-state="live"]', {timeout: 20_000});
+    // The stack's WEAK locks are on memcached here: one line says so, never an error.
+    await page.waitForSelector('#weak-note:not([hidden])', {timeout: 20_000});
+    assert.match(
+      (await page.evaluate(
+        "document.getElementById('weak-note').textContent",
+      )) as string,
+      /^WEAK locks are not listed: memcached cannot list its keys/,
+    );
+    assert.equal(
+      await page.evaluate("document.getElementById('problem').hidden"),
+      true,
+    );
   });
 
   it('an acquire over HTTP makes its row appear, with holder and fence; the release makes it go; both are in the feed', async () => {
@@ -223,5 +235,117 @@ describe('end to end: the live locks page in chromium', function () {
           identifier: lock.identifier,
           token: lock.token,
         });
+  });
+});
+
+/**
+ * The page of `npm start --weak-store valkey`: WEAK locks taken over HTTP appear beside STRONG ones,
+ * marked WEAK, and go when released, each within the page's refresh bound (an event from the
+ * stack refreshes at once; the poll, every POLL_MS, bounds it).
+ */
+describe('end to end: the live locks page in chromium, WEAK locks on Valkey', function () {
+  this.timeout(180_000);
+  const POLL_MS = 2000;
+  const dir = mkdtempSync(join(tmpdir(), 'locks-page-valkey-'));
+  let stack: LocalStack;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    stack = await startLocalStack(dir, 90_000, {
+      args: ['--weak-store', 'valkey'],
+    });
+    browser = await launchChromium();
+    page = await browser.newPage();
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+    rmSync(dir, {recursive: true, force: true});
+  });
+
+  const post = async (name: string, body: unknown) => {
+    const response = await fetch(`${stack.baseUrl}/${name}`, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    return (await response.json()) as Record<string, string>;
+  };
+  const rowsNamed = (identifier: string, kind: string) =>
+    `[...document.querySelectorAll('#locks-body tr')].filter((row) => row.dataset.identifier === ${JSON.stringify(identifier)} && row.dataset.kind === ${JSON.stringify(kind)})`;
+  /** How long after now the row count of `identifier` reaches `count`. */
+  const msUntilRows = async (
+    identifier: string,
+    kind: string,
+    count: number,
+  ) => {
+    const from = Date.now();
+    await page.waitForFunction(
+      `${rowsNamed(identifier, kind)}.length === ${count}`,
+      {timeout: 20_000, polling: 50},
+    );
+    return Date.now() - from;
+  };
+
+  it('a WEAK lock acquired over HTTP appears marked WEAK beside the STRONG one, with no fence, no queue and no token, and goes when released', async () => {
+    assert.match(stack.readyLine, /LOCKS_VALKEY_URL=redis:\/\//);
+    assert.equal((await page.goto(`${stack.baseUrl}/`))?.status(), 200);
+    await page.waitForSelector('#live[data-state="live"]', {timeout: 20_000});
+    const identifier = `export/${randomUUID().slice(0, 8)}`;
+    const strong = await post('acquireLock', {identifier, wait: false});
+    assert.ok(strong.token);
+    await msUntilRows(identifier, 'STRONG', 1);
+
+    const weak = await post('acquireLock', {
+      identifier,
+      wait: false,
+      kind: 'WEAK',
+      leaseMs: 60_000,
+    });
+    assert.ok(weak.token);
+    const shownMs = await msUntilRows(identifier, 'WEAK', 1);
+    const cells = (await page.evaluate(
+      `[...${rowsNamed(identifier, 'WEAK')}[0].querySelectorAll('td')].map((cell) => cell.textContent)`,
+    )) as string[];
+    assert.equal(cells[0], `WEAK${identifier}`, 'marked WEAK before its name');
+    assert.equal(cells[1], weak.holderId);
+    assert.match(cells[3] ?? '', /s left/);
+    assert.deepEqual(cells.slice(4), ['-', '-', '-'], 'no fence, no queue');
+    assert.equal(
+      await page.evaluate(
+        `${rowsNamed(identifier, 'STRONG')}[0].querySelector('.kind')`,
+      ),
+      null,
+      'STRONG, the default, unmarked',
+    );
+    assert.equal(
+      await page.evaluate("document.getElementById('weak-note').hidden"),
+      true,
+      'no note: WEAK locks are listed',
+    );
+    assert.ok(
+      !(await page.content()).includes(weak.token as string),
+      'no token on the page',
+    );
+
+    assert.deepEqual(
+      await post('releaseLock', {identifier, token: weak.token, kind: 'WEAK'}),
+      {released: true},
+    );
+    const goneMs = await msUntilRows(identifier, 'WEAK', 0);
+    console.log(
+      `      page: a WEAK lock shown ${shownMs} ms after its acquire, gone ${goneMs} ms after its release`,
+    );
+    for (const ms of [shownMs, goneMs])
+      assert.ok(ms < POLL_MS + 1500, `within the refresh bound: ${ms} ms`);
+    assert.equal(
+      await page.evaluate(`${rowsNamed(identifier, 'STRONG')}.length`),
+      1,
+      'the STRONG lock stays',
+    );
+    await post('releaseLock', {identifier, token: strong.token});
+    await msUntilRows(identifier, 'STRONG', 0);
   });
 });

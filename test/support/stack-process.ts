@@ -9,7 +9,7 @@ const REPO = join(__dirname, '../../..');
 
 export interface LocalStack {
   readonly ports: Record<
-    'datastore' | 'pubsub' | 'functions' | 'memcached',
+    'datastore' | 'pubsub' | 'functions' | 'memcached' | 'valkey',
     number
   >;
   readonly baseUrl: string;
@@ -27,12 +27,15 @@ export interface LocalStack {
 export async function startLocalStack(
   dir: string,
   timeoutMs = 90_000,
+  /** npm start's own flags (`--weak-store valkey`) and settings for the functions it hosts. */
+  extra: {args?: readonly string[]; env?: Record<string, string>} = {},
 ): Promise<LocalStack> {
   const ports = {
     datastore: await freePort(),
     pubsub: await freePort(),
     functions: await freePort(),
     memcached: await freePort(),
+    valkey: await freePort(),
   };
   const config = JSON.parse(
     readFileSync(join(REPO, 'firebase.json'), 'utf8'),
@@ -47,11 +50,15 @@ export async function startLocalStack(
   let sawReady: (line: string) => void = () => {};
   const stack = spawnChild(
     process.execPath,
-    [join(REPO, 'dist/infra/local/start.js'), `--config=${configPath}`],
+    [
+      join(REPO, 'dist/infra/local/start.js'),
+      `--config=${configPath}`,
+      ...(extra.args ?? []),
+    ],
     {
       cwd: REPO,
       group: true,
-      env: {...process.env, [markerName]: markerValue},
+      env: {...process.env, ...extra.env, [markerName]: markerValue},
       onOutput: chunk => {
         output += chunk;
         const line = output

@@ -168,6 +168,17 @@ const rows: Row[] = [
     exit: EXIT.usage,
     says: /WEAK locks cannot be cleaned up/,
   },
+  {
+    argv: ['watch', '--kind', 'WEAK'],
+    exit: EXIT.usage,
+    says: /WEAK locks cannot be watched: memcached cannot enumerate its keys \(Valkey can/,
+  },
+  {
+    argv: ['cleanup', '--kind', 'WEAK'],
+    env: {LOCKS_VALKEY_URL: 'redis://127.0.0.1:6379'},
+    exit: EXIT.usage,
+    says: /WEAK locks need no cleanup: Valkey expires/,
+  },
 
   // The environment, read as the functions read it; a bad argument is reported before it.
   {
@@ -228,10 +239,24 @@ describe('cli: parseCliOptions(argv, env)', () => {
       strongStore: 'firestore',
       strongTarget: 'the emulator at 127.0.0.1:8082 (FIRESTORE_EMULATOR_HOST)',
       memcacheServers: 'localhost:11211',
+      weakStore: 'memcached',
+      weakTarget: 'memcached at localhost:11211 (MEMCACHE_SERVERS)',
       cleanupMaxAgeMs: 60_000,
       locking: {strongStore: 'firestore', databaseId: 'locks'},
     });
     assert.ok(USAGE.includes('Exit codes'));
+  });
+
+  it('with LOCKS_VALKEY_URL, WEAK locks can be listed; messages name its host, never its password', () => {
+    const {args, environment} = parseCliOptions(['list', '--kind', 'WEAK'], {
+      LOCKS_VALKEY_URL: 'redis://:secret@10.0.0.3:6379',
+    });
+    assert.equal(args.kind, 'WEAK');
+    assert.equal(environment.weakStore, 'valkey');
+    assert.equal(
+      environment.weakTarget,
+      'Valkey at 10.0.0.3:6379 (LOCKS_VALKEY_URL)',
+    );
   });
 
   it('the usage names every flag and every command', () => {

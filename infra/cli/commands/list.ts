@@ -6,6 +6,7 @@ import {lockTable} from '../table';
 
 export async function listedViews(args: CliArguments): Promise<LockView[]> {
   const locks = await listLocks({
+    kind: args.kind,
     ...(args.prefix === undefined ? {} : {prefix: args.prefix}),
     ...(args.olderThanMs === undefined ? {} : {olderThanMs: args.olderThanMs}),
     ...(args.limit === undefined ? {} : {limit: args.limit}),
@@ -19,6 +20,6 @@ export async function list(
   write: (text: string) => void,
 ): Promise<ExitCode> {
   const views = await listedViews(args);
-  write(args.json ? JSON.stringify(views) : lockTable(views));
+  write(args.json ? JSON.stringify(views) : lockTable(views, args.kind));
   return EXIT.ok;
 }

@@ -27,7 +27,7 @@ export async function watch(
     if (args.json) write(JSON.stringify(views));
     else
       write(
-        `${isTerminal ? CLEAR_SCREEN : ''}${new Date().toISOString()}  every ${args.intervalMs} ms, Ctrl-C stops\n\n${lockTable(views)}\n`,
+        `${isTerminal ? CLEAR_SCREEN : ''}${new Date().toISOString()}  every ${args.intervalMs} ms, Ctrl-C stops\n\n${lockTable(views, args.kind)}\n`,
       );
     await new Promise<void>(resolve => {
       wake = resolve;
