@@ -9,7 +9,8 @@ export interface PasswordedClient extends ValkeyClient {
   duplicate(): ValkeySubscriber & {
     readonly options: {password?: string | null};
   };
-  on(event: 'ready', listener: () => void): unknown;
+  on(event: 'ready' | 'reconnecting', listener: () => void): unknown;
+  disconnect(): void;
 }
 
 /**
@@ -25,21 +26,30 @@ export interface PasswordedClient extends ValkeyClient {
 export function withIamPassword(
   client: PasswordedClient,
   tokens: AccessTokenSource,
-): ValkeyClient {
+): ValkeyClient & {disconnect(): void} {
   const subscribers = new Set<ReturnType<PasswordedClient['duplicate']>>();
   let authenticated = client.options.password;
-  const refresh = async (): Promise<void> => {
+  const adopt = async (): Promise<string> => {
     const token = await tokens();
-    if (token === client.options.password && token === authenticated) return;
     client.options.password = token;
     for (const subscriber of subscribers) subscriber.options.password = token;
-    if (client.status === 'ready') {
+    return token;
+  };
+  const refresh = async (): Promise<void> => {
+    const token = await adopt();
+    if (token !== authenticated && client.status === 'ready') {
       await client.call('AUTH', token);
       authenticated = token;
     }
   };
   client.on('ready', () => {
     authenticated = client.options.password;
+  });
+  // A dropped connection reconnects on a timer (50 ms at first), with no command to refresh the
+  // token first: the token is fetched now, so an instance that idled past its token's life does
+  // not send the old one (a refused AUTH would fail the calls queued behind it).
+  client.on('reconnecting', () => {
+    adopt().catch(() => undefined);
   });
   return {
     get status() {
@@ -55,6 +65,7 @@ export function withIamPassword(
       subscriber.on('end', () => subscribers.delete(subscriber));
       return subscriber;
     },
+    disconnect: () => client.disconnect(),
   };
 }
 
