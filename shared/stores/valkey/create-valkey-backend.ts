@@ -14,7 +14,6 @@ import {
 } from '../../validation';
 import {
   envValkeyAuth,
-  type ValkeyAuthMode,
   valkeyAuthOption,
 } from '../../validation/valkey-auth';
 import {envValkeyCa, valkeyCaOption} from '../../validation/valkey-ca';
@@ -39,7 +38,7 @@ export interface ValkeyBackendOptions {
    * account (Memorystore IAM auth; needs `google-auth-library`), renewed before it expires.
    * Default: LOCKS_VALKEY_AUTH, else `password`. Not used with a client of your own.
    */
-  auth?: ValkeyAuthMode | undefined;
+  auth?: 'password' | 'iam' | undefined;
   /** Prefix of the locks' keys (before the `{lk:...}` hash tag). Default: `lock:`. */
   keyPrefix?: string | undefined;
   /** Deadline of each store call. Default: 5,000 ms. */
