@@ -1,3 +1,4 @@
+import {LockError} from '../../core/errors';
 import type {ValkeyClient, ValkeySubscriber} from './valkey-client';
 
 /** The runtime account's current OAuth access token; the source caches it and renews it before it expires. */
@@ -71,7 +72,15 @@ export function withIamPassword(
 
 /** The runtime's own identity (on Cloud Run functions, the metadata server), loaded only with IAM auth on. */
 export async function googleAccessTokens(): Promise<AccessTokenSource> {
-  const {GoogleAuth} = await import('google-auth-library');
+  const {GoogleAuth} = await import('google-auth-library').catch(
+    (error: unknown) => {
+      throw new LockError(
+        'INVALID_ARGUMENT',
+        'LOCKS_VALKEY_AUTH=iam needs google-auth-library: npm install google-auth-library',
+        {cause: error},
+      );
+    },
+  );
   const auth = new GoogleAuth({
     scopes: ['https://www.googleapis.com/auth/cloud-platform'],
   });
