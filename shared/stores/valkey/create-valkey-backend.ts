@@ -12,10 +12,7 @@ import {
   positiveDuration,
   valkeyUrlOption,
 } from '../../validation';
-import {
-  envValkeyAuth,
-  valkeyAuthOption,
-} from '../../validation/valkey-auth';
+import {envValkeyAuth, valkeyAuthOption} from '../../validation/valkey-auth';
 import {envValkeyCa, valkeyCaOption} from '../../validation/valkey-ca';
 import {
   valkeyConnection,
