@@ -2,10 +2,13 @@ import {DEFAULT_CLEANUP_MAX_AGE_MS, type StrongStore} from '../shared';
 import {
   envChoice,
   envDatabaseId,
+  envValkeyAuth,
+  envValkeyCa,
   envValkeyUrl,
   envWholeNumber,
   isInvalidArgument,
   STRONG_STORES,
+  valkeyConnection,
 } from '../shared/internal';
 
 /** What the functions read from their environment, in one place. */
@@ -30,9 +33,9 @@ export interface FunctionSettings {
   /** The native-mode database of STRONG locks (store `firestore` only). Default: the project's default database. */
   readonly firestoreDatabase: string | undefined;
   /**
-   * Where WEAK locks live: `valkey` when LOCKS_VALKEY_URL is set (the library reads it when it
-   * builds WEAK locks' client), else `memcached` (MEMCACHE_SERVERS). Checked here so a bad URL stops
-   * a cold start instead of failing the first WEAK lock.
+   * Where WEAK locks live: `valkey` when LOCKS_VALKEY_URL is set (the library reads it, with
+   * LOCKS_VALKEY_CA and LOCKS_VALKEY_AUTH, when it builds WEAK locks' client), else `memcached`
+   * (MEMCACHE_SERVERS). Checked here so a bad value stops a cold start instead of failing the first WEAK lock.
    */
   readonly weakStore: 'memcached' | 'valkey';
 }
@@ -50,6 +53,8 @@ export const SETTING_VARIABLES = [
   'LOCKS_DATASTORE_DATABASE',
   'LOCKS_FIRESTORE_DATABASE',
   'LOCKS_VALKEY_URL',
+  'LOCKS_VALKEY_CA',
+  'LOCKS_VALKEY_AUTH',
 ] as const;
 
 /** Each store's database variable: setting the other store's is refused, since the functions would silently ignore it. */
@@ -90,16 +95,39 @@ export function readSettings(
       strongStore: store,
       datastoreDatabase: envDatabaseId(env, 'LOCKS_DATASTORE_DATABASE'),
       firestoreDatabase: envDatabaseId(env, 'LOCKS_FIRESTORE_DATABASE'),
-      weakStore:
-        envValkeyUrl(env, 'LOCKS_VALKEY_URL') === undefined
-          ? 'memcached'
-          : 'valkey',
+      weakStore: weakStore(env),
     };
   } catch (error) {
     // The rules are the library's; a bad setting is the deployment's fault, told as such.
     if (isInvalidArgument(error)) throw new SettingsError(error.message);
     throw error;
   }
+}
+
+/** Valkey when LOCKS_VALKEY_URL is set, its CA and auth mode checked with it; else memcached. */
+function weakStore(env: NodeJS.ProcessEnv): 'memcached' | 'valkey' {
+  const url = envValkeyUrl(env, 'LOCKS_VALKEY_URL');
+  const ca = envValkeyCa(env, 'LOCKS_VALKEY_CA');
+  const auth = envValkeyAuth(env, 'LOCKS_VALKEY_AUTH');
+  if (url === undefined) {
+    const stray =
+      ca !== undefined
+        ? 'LOCKS_VALKEY_CA'
+        : auth === 'iam'
+          ? 'LOCKS_VALKEY_AUTH'
+          : undefined;
+    if (stray)
+      throw new SettingsError(
+        `${stray} is set but LOCKS_VALKEY_URL is not: WEAK locks would use memcached and ignore it`,
+      );
+    return 'memcached';
+  }
+  valkeyConnection(url, ca, auth, {
+    url: 'LOCKS_VALKEY_URL',
+    ca: 'LOCKS_VALKEY_CA',
+    auth: 'LOCKS_VALKEY_AUTH',
+  });
+  return 'valkey';
 }
 
 function strongStore(env: NodeJS.ProcessEnv): StrongStore {

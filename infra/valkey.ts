@@ -1,5 +1,6 @@
 import {existsSync} from 'node:fs';
 import {connect} from 'node:net';
+import {connect as tlsConnect} from 'node:tls';
 import {assertPortFree, freePort} from './ports';
 import {startService, type RunningService} from './processes';
 
@@ -92,6 +93,77 @@ function answersPing(port: number): Promise<boolean> {
     socket.setTimeout(1000, () => finish(false));
     socket.once('error', () => finish(false));
     socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', data => finish(data.toString().startsWith('+PONG')));
+    function finish(ok: boolean) {
+      socket.destroy();
+      resolve(ok);
+    }
+  });
+}
+
+/** A server's TLS files: its certificate and key, and the CA it trusts for client certificates. */
+export interface ValkeyTlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+}
+
+/**
+ * A server that speaks TLS only (no plain port), as a Memorystore instance with transit encryption
+ * does: the server authenticates, clients send no certificate.
+ */
+export async function startValkeyTls(
+  tls: ValkeyTlsFiles,
+  options: ValkeyOptions = {},
+): Promise<RunningService> {
+  const binary = valkeyBinary();
+  if (!binary)
+    throw new Error(
+      `no Valkey-protocol server is installed (${CANDIDATES.join(' or ')}): apt-get install -y redis-server (or valkey-server)`,
+    );
+  const port = options.port ?? (await freePort());
+  await assertPortFree(port, 'valkey');
+  return startService({
+    name: 'valkey-tls',
+    port,
+    command: binary,
+    args: [
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--tls-cert-file',
+      tls.certFile,
+      '--tls-key-file',
+      tls.keyFile,
+      '--tls-ca-cert-file',
+      tls.caFile,
+      '--tls-auth-clients',
+      'no',
+      ...(options.extraArgs ?? []),
+    ],
+    probe: () => answersTlsPing(port),
+    readyTimeoutMs: 10_000,
+  });
+}
+
+function answersTlsPing(port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    // Only "is it up": the test's own client checks the certificate.
+    const socket = tlsConnect({
+      port,
+      host: '127.0.0.1',
+      rejectUnauthorized: false,
+    });
+    socket.setTimeout(1000, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.once('secureConnect', () => socket.write('PING\r\n'));
     socket.once('data', data => finish(data.toString().startsWith('+PONG')));
     function finish(ok: boolean) {
       socket.destroy();

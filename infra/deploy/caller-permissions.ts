@@ -76,6 +76,20 @@ const USE_CONNECTOR: readonly [string, readonly string[]] = [
   'roles/vpcaccess.user',
   ['vpcaccess.connectors.use'],
 ];
+/** Reading the Valkey instance and its server CA. */
+const READ_VALKEY: readonly [string, readonly string[]] = [
+  'roles/memorystore.viewer',
+  ['memorystore.instances.get'],
+];
+/** Reading the URL's secret and granting the runtime accounts access to it. */
+const GRANT_SECRET: readonly [string, readonly string[]] = [
+  'roles/secretmanager.admin',
+  [
+    'secretmanager.secrets.get',
+    'secretmanager.secrets.getIamPolicy',
+    'secretmanager.secrets.setIamPolicy',
+  ],
+];
 /** `gcloud beta services identity create` (the worker's Eventarc and Pub/Sub agents). */
 const CREATE_IDENTITIES: readonly [string, readonly string[]] = [
   'roles/serviceusage.serviceUsageConsumer',
@@ -97,6 +111,8 @@ export function neededRoles(
     ...NEEDED,
     ...(options.enableApis ? [ENABLE_APIS] : []),
     ...(options.vpcConnector ? [USE_CONNECTOR] : []),
+    ...(options.valkeyInstance ? [READ_VALKEY] : []),
+    ...(options.valkeyUrlSecret ? [GRANT_SECRET] : []),
     ...(deploysWorker(options) ? [CREATE_IDENTITIES] : []),
   ];
 }

@@ -68,6 +68,18 @@ export interface DeployOptions {
    */
   readonly network?: string;
   readonly subnet?: string;
+  /**
+   * `--valkey-instance`: WEAK locks on this Memorystore for Valkey instance (in `valkeyLocation`,
+   * default the region). The preflight reads its endpoint, TLS, auth mode and settings, and the
+   * deploy sets LOCKS_VALKEY_URL (and LOCKS_VALKEY_CA, LOCKS_VALKEY_AUTH) on every function.
+   */
+  readonly valkeyInstance?: string;
+  readonly valkeyLocation?: string;
+  /**
+   * `--valkey-url-secret`: a Secret Manager secret holding the whole LOCKS_VALKEY_URL (it carries a
+   * password), exposed to every function as that variable. Alone: a self-managed Valkey.
+   */
+  readonly valkeyUrlSecret?: string;
   /** `--locks-page`: deploy the live locks page too, turned on (absent: the page is neither deployed nor touched). */
   readonly locksPage?: true;
 }
@@ -107,7 +119,12 @@ and application default credentials (gcloud auth application-default login); the
   --database NAME                       that store's database (default: the project's "(default)")
   --database-location LOCATION          where to create a missing database (default: the region)
   --memcache-servers HOST:PORT[,...]    WEAK locks' memcached servers (MEMCACHE_SERVERS of every function)
-  --vpc-connector CONNECTOR             a Serverless VPC Access connector, to reach a private memcached
+  --valkey-instance INSTANCE            WEAK locks on this Memorystore for Valkey instance (its endpoint, TLS CA
+                                        and auth mode are read; needs --network/--subnet or --vpc-connector)
+  --valkey-location LOCATION            the instance's region (default: --region)
+  --valkey-url-secret SECRET            a Secret Manager secret holding LOCKS_VALKEY_URL (password auth, or a
+                                        self-managed Valkey without --valkey-instance)
+  --vpc-connector CONNECTOR             a Serverless VPC Access connector, to reach a private memcached or Valkey
   --vpc-egress private-ranges-only|all  what goes through the connector (needs --vpc-connector)
   --network NETWORK, --subnet SUBNET    Direct VPC egress (private ranges) instead of a connector; gcloud 558+
   --without-example-worker              leave exampleWorker and its example-work* topics out
@@ -138,6 +155,9 @@ export const DEPLOY_OPTIONS = {
   database: {type: 'string'},
   'database-location': {type: 'string'},
   'memcache-servers': {type: 'string'},
+  'valkey-instance': {type: 'string'},
+  'valkey-location': {type: 'string'},
+  'valkey-url-secret': {type: 'string'},
   'vpc-connector': {type: 'string'},
   'vpc-egress': {type: 'string'},
   network: {type: 'string'},
@@ -256,6 +276,11 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
     throw new UsageError(
       '--network/--subnet (Direct VPC egress) and --vpc-connector cannot be used together: a function has one or the other',
     );
+  const valkey = valkeyOptions(values, memcacheServers, {
+    network,
+    subnet,
+    vpcConnector,
+  });
   const plan = switchGiven('plan');
   const workerServiceAccount = values.get('worker-service-account');
   if (workerServiceAccount !== undefined)
@@ -300,7 +325,64 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
     ...(workerServiceAccount ? {workerServiceAccount} : {}),
     ...(network ? {network} : {}),
     ...(subnet ? {subnet} : {}),
+    ...valkey,
     ...(switchGiven('locks-page') ? {locksPage: true as const} : {}),
+  };
+}
+
+/** A Memorystore for Valkey instance id: what `gcloud memorystore instances create` takes. */
+const VALKEY_INSTANCE = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A Secret Manager secret: its id in the project, or its full name in another. */
+const SECRET_NAME =
+  /^(projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/secrets\/)?[A-Za-z0-9_-]{1,255}$/;
+
+/** WEAK locks on Valkey: an instance, a secret URL, or both; never beside memcached. */
+function valkeyOptions(
+  values: ReadonlyMap<ValueFlag, string>,
+  memcacheServers: string | undefined,
+  network: {
+    network?: string | undefined;
+    subnet?: string | undefined;
+    vpcConnector?: string | undefined;
+  },
+): Pick<
+  DeployOptions,
+  'valkeyInstance' | 'valkeyLocation' | 'valkeyUrlSecret'
+> {
+  const valkeyInstance = values.get('valkey-instance');
+  const valkeyLocation = values.get('valkey-location');
+  const valkeyUrlSecret = values.get('valkey-url-secret');
+  if (valkeyInstance !== undefined && !VALKEY_INSTANCE.test(valkeyInstance))
+    throw new UsageError(
+      `--valkey-instance ${JSON.stringify(valkeyInstance)} is not an instance id (lowercase letters, digits and hyphens, 1 to 63, starting with a letter)`,
+    );
+  if (valkeyLocation !== undefined) {
+    if (valkeyInstance === undefined)
+      throw new UsageError(
+        '--valkey-location needs --valkey-instance: it says where the instance is',
+      );
+    cloudName('--valkey-location', 'location', valkeyLocation);
+  }
+  if (valkeyUrlSecret !== undefined && !SECRET_NAME.test(valkeyUrlSecret))
+    throw new UsageError(
+      `--valkey-url-secret ${JSON.stringify(valkeyUrlSecret)} is not a secret id (letters, digits, - and _) or projects/PROJECT/secrets/SECRET`,
+    );
+  if ((valkeyInstance ?? valkeyUrlSecret) === undefined) return {};
+  if (memcacheServers !== undefined)
+    throw new UsageError(
+      '--memcache-servers and --valkey-instance/--valkey-url-secret both say where WEAK locks live: give one',
+    );
+  if (
+    valkeyInstance !== undefined &&
+    (network.network ?? network.subnet ?? network.vpcConnector) === undefined
+  )
+    throw new UsageError(
+      '--valkey-instance needs --network/--subnet (Direct VPC egress) or --vpc-connector: the instance has only a private address',
+    );
+  return {
+    ...(valkeyInstance === undefined ? {} : {valkeyInstance}),
+    ...(valkeyLocation === undefined ? {} : {valkeyLocation}),
+    ...(valkeyUrlSecret === undefined ? {} : {valkeyUrlSecret}),
   };
 }
 

@@ -17,7 +17,12 @@ import {
   functionUrl,
   IGNORE_FILE,
 } from './gcloud-commands';
-import {invokerGrants, projectGrants, topicGrants} from './iam-grants';
+import {
+  invokerGrants,
+  projectGrants,
+  topicGrants,
+  valkeyGrants,
+} from './iam-grants';
 import {deployApiToken, deployedFunctions} from './locks-page-deploy';
 import {
   preflight,
@@ -140,6 +145,9 @@ export async function deploy(
     });
   for (const grant of projectGrants(options))
     await command(grant.resource, 'gcloud', grant.args);
+  // Before the functions: their first WEAK lock must find the secret readable and the token accepted.
+  for (const grant of valkeyGrants(options, found.valkey))
+    await command(grant.resource, 'gcloud', grant.args);
 
   if (deploysWorker(options))
     changes.push(...(await ensureTopics(tools.pubsub, mode)));
@@ -167,6 +175,7 @@ export async function deploy(
         options,
         source.runtime,
         spec.name === WORKER && found.keepTrigger,
+        found.valkey,
       ),
     );
   for (const grant of invokerGrants(options))

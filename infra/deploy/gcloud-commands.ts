@@ -8,6 +8,7 @@ import {
 } from './deploy-options';
 import {invokerGrants} from './iam-grants';
 import {deployedFunctions, locksPageEnvironment} from './locks-page-deploy';
+import {VALKEY_URL_VARIABLE, type ValkeyTarget} from './valkey-instance';
 
 /**
  * The `gcloud` command lines of a deploy (arguments after `gcloud`). `gcloud functions deploy`
@@ -45,12 +46,14 @@ export const DIRECT_VPC_FLAGS = ['--network', '--subnet'] as const;
  * `runtime` is firebase.json's `functions.runtime` (nodejs24): one place names the deployed Node.js.
  * `keepTrigger`: the worker's trigger as deployed already matches (worker-trigger.ts read it), so
  * the trigger flags are left out and gcloud leaves the trigger alone instead of resending it.
+ * `valkey`: WEAK locks' Valkey settings, as the preflight derived them (valkey-instance.ts).
  */
 export function functionDeployCommand(
   spec: FunctionSpec,
   options: DeployOptions,
   runtime: string,
   keepTrigger = false,
+  valkey?: ValkeyTarget,
 ): string[] {
   const common = [
     'functions',
@@ -72,8 +75,12 @@ export function functionDeployCommand(
     // Its own identities, never the default compute or Cloud Build accounts (see service-accounts.ts).
     `--service-account=${runtimeAccountOf(spec, options)}`,
     `--build-service-account=projects/${options.project}/serviceAccounts/${options.buildServiceAccount}`,
-    ...environmentFlags(functionEnvironment(spec, options)),
-    // A memcached on a private network (Memorystore, or one on Compute Engine) is reached through a connector.
+    ...environmentFlags(functionEnvironment(spec, options, valkey), valkey),
+    // The URL carries a password: the function reads it from Secret Manager at start, never from its configuration.
+    ...(valkey?.urlSecret
+      ? [`--update-secrets=${VALKEY_URL_VARIABLE}=${valkey.urlSecret}`]
+      : []),
+    // A memcached or Valkey on a private network (Memorystore, or one on Compute Engine) is reached through a connector.
     ...(options.vpcConnector
       ? [`--vpc-connector=${options.vpcConnector}`]
       : []),
@@ -110,6 +117,7 @@ export function runtimeAccountOf(
 export function functionEnvironment(
   spec: FunctionSpec,
   options: DeployOptions,
+  valkey?: ValkeyTarget,
 ): Record<string, string> {
   return {
     ...(spec.trigger.kind === 'topic'
@@ -131,6 +139,8 @@ export function functionEnvironment(
     ...(options.memcacheServers
       ? {[MEMCACHE_VARIABLE]: options.memcacheServers}
       : {}),
+    // Every function, as MEMCACHE_SERVERS: any of them may take a WEAK lock.
+    ...valkey?.env,
     ...locksPageEnvironment(spec),
   };
 }
@@ -142,15 +152,25 @@ export function functionEnvironment(
  * database variable always, so switching stores works.
  * (gcloud takes one of --set-env-vars or --update-env-vars/--remove-env-vars, never both.)
  */
-function environmentFlags(environment: Record<string, string>): string[] {
+function environmentFlags(
+  environment: Record<string, string>,
+  valkey: ValkeyTarget | undefined,
+): string[] {
   const pairs = Object.entries(environment).map(
     ([name, value]) => `${name}=${value}`,
   );
-  // gcloud splits the list on commas; a value with one (several memcached servers) needs another delimiter (`gcloud topic escaping`).
+  // gcloud splits the list on commas; a value with one (several memcached servers) needs another
+  // delimiter (`gcloud topic escaping`). A key ends at its first `=`, so a CA's base64 padding is safe.
   const list = pairs.some(pair => pair.includes(','))
     ? `^;^${pairs.join(';')}`
     : pairs.join(',');
-  const remove = STORE_VARIABLES.filter(name => !(name in environment));
+  // With a Valkey option, the Valkey variables it does not set go too (a CA after TLS was turned
+  // off; the plain URL once it comes from a secret); without one, they are left as they are.
+  const remove = [
+    ...STORE_VARIABLES.filter(name => !(name in environment)),
+    ...(valkey?.remove ?? []),
+    ...(valkey?.urlSecret ? [VALKEY_URL_VARIABLE] : []),
+  ];
   return [
     ...(pairs.length > 0 ? [`--update-env-vars=${list}`] : []),
     ...(remove.length > 0 ? [`--remove-env-vars=${remove.join(',')}`] : []),

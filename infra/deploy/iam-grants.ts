@@ -5,6 +5,13 @@ import {
   deploysWorker,
   workerAccount,
 } from './deploy-options';
+import {
+  DB_CONNECTION_USER,
+  instanceName,
+  SECRET_ACCESSOR,
+  secretParts,
+  type ValkeyTarget,
+} from './valkey-instance';
 
 /**
  * Every role the deploy grants, and why; each on the narrowest resource IAM offers for it. The
@@ -60,6 +67,58 @@ export function projectGrants(options: DeployOptions): Grant[] {
 export function databaseCondition(options: DeployOptions): string | undefined {
   if (options.database === DEFAULT_DATABASE) return undefined;
   return `expression=resource.name=="projects/${options.project}/databases/${options.database}",title=locks database ${options.database}`;
+}
+
+/**
+ * WEAK locks on Valkey, for each runtime account: with IAM auth, roles/memorystore.dbConnectionUser
+ * (memorystore.instances.connect alone) conditioned on the instance, as Memorystore's "Manage IAM
+ * authentication" page restricts it; with a URL secret, roles/secretmanager.secretAccessor on that
+ * secret only.
+ */
+export function valkeyGrants(
+  options: DeployOptions,
+  valkey: ValkeyTarget | undefined,
+): Grant[] {
+  if (valkey === undefined) return [];
+  const runtimes = [
+    ...new Set([
+      options.runtimeServiceAccount,
+      ...(deploysWorker(options) ? [workerAccount(options)] : []),
+    ]),
+  ];
+  const secret = secretParts(options);
+  return runtimes.flatMap(email => [
+    ...(valkey.iam
+      ? [
+          {
+            ...projectGrant(
+              options,
+              email,
+              DB_CONNECTION_USER,
+              `expression=resource.name=="${instanceName(options)}",title=locks valkey ${options.valkeyInstance}`,
+            ),
+            resource: `${DB_CONNECTION_USER} on project ${options.project} for ${email} (on instance ${options.valkeyInstance} only)`,
+          },
+        ]
+      : []),
+    ...(valkey.urlSecret && secret
+      ? [
+          {
+            resource: `${SECRET_ACCESSOR} on secret ${secret.id} for ${email}`,
+            args: [
+              'secrets',
+              'add-iam-policy-binding',
+              secret.id,
+              `--project=${secret.project}`,
+              `--member=serviceAccount:${email}`,
+              `--role=${SECRET_ACCESSOR}`,
+              '--condition=None',
+              '--quiet',
+            ],
+          },
+        ]
+      : []),
+  ]);
 }
 
 /** After the topics exist: lockedHandler in the worker re-queues to the retry topic and dead-letters to its topic; only the worker's account may. */

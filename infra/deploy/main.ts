@@ -23,7 +23,7 @@ import {
   deploysWorker,
 } from './deploy-options';
 import {gcloudRunner} from './gcloud-runner';
-import {ASSUMED, planTools} from './offline-plan';
+import {ASSUMED, ASSUMED_VALKEY, planTools} from './offline-plan';
 import {PreflightError} from './preflight';
 import {useQuotaProject} from './quota-project';
 import {deployableRuntime} from './runtime-schedule';
@@ -34,10 +34,16 @@ async function main(): Promise<void> {
   const {warning} = deployableRuntime(source.runtime, new Date());
   if (warning) process.stderr.write(`warning: ${warning}\n`);
   process.stdout.write(
-    `${options.plan ? 'plan: ' : options.dryRun ? 'dry run: nothing is changed; ' : ''}deploying to project ${options.project}, region ${options.region}, runtime ${source.runtime}, STRONG locks on ${options.strongStore} database ${options.database}${deploysWorker(options) ? '' : ', without the example worker'}\n`,
+    `${options.plan ? 'plan: ' : options.dryRun ? 'dry run: nothing is changed; ' : ''}deploying to project ${options.project}, region ${options.region}, runtime ${source.runtime}, STRONG locks on ${options.strongStore} database ${options.database}${weakStoreText(options)}${deploysWorker(options) ? '' : ', without the example worker'}\n`,
   );
   if (options.plan) {
-    for (const line of ASSUMED) process.stdout.write(`# ${line}\n`);
+    for (const line of [
+      ...ASSUMED,
+      ...(options.valkeyInstance || options.valkeyUrlSecret
+        ? [ASSUMED_VALKEY]
+        : []),
+    ])
+      process.stdout.write(`# ${line}\n`);
     await deployWith(options, source, planTools(options));
     return;
   }
@@ -93,3 +99,11 @@ main().catch((error: unknown) => {
   );
   process.exitCode = error instanceof UsageError ? 2 : 1;
 });
+
+function weakStoreText(options: DeployOptions): string {
+  if (options.valkeyInstance)
+    return `, WEAK locks on Memorystore for Valkey instance ${options.valkeyInstance}`;
+  if (options.valkeyUrlSecret)
+    return `, WEAK locks on the Valkey in secret ${options.valkeyUrlSecret}`;
+  return '';
+}

@@ -22,6 +22,42 @@ export const ASSUMED = [
 
 export const PLACEHOLDER_PROJECT_NUMBER = 'PROJECT_NUMBER';
 
+/**
+ * With --valkey-instance, a plan cannot read the instance: it assumes one made as
+ * docs/deploying.md makes it, on the --network given, and says so.
+ */
+export const ASSUMED_VALKEY =
+  'assumed: the --valkey-instance exists as docs/deploying.md creates it (ACTIVE, Valkey 9.0, cluster mode disabled, maxmemory-policy noeviction, TLS server authentication, IAM auth, a PSC endpoint on --network); its address and CA are placeholders (VALKEY_PRIMARY_IP, SERVER_CA_PEM) the real deploy reads. A --valkey-url-secret is assumed to exist';
+
+/** The stand-in instance's answer to `gcloud memorystore instances describe --format=json`. */
+export function plannedInstance(options: DeployOptions): object {
+  const network = options.network?.includes('/')
+    ? options.network
+    : `projects/${options.project}/global/networks/${options.network ?? 'default'}`;
+  return {
+    state: 'ACTIVE',
+    engineVersion: 'VALKEY_9_0',
+    mode: 'CLUSTER_DISABLED',
+    authorizationMode: 'IAM_AUTH',
+    transitEncryptionMode: 'SERVER_AUTHENTICATION',
+    engineConfigs: {'maxmemory-policy': 'noeviction'},
+    endpoints: [
+      {
+        connections: [
+          {
+            pscAutoConnection: {
+              connectionType: 'CONNECTION_TYPE_PRIMARY',
+              ipAddress: 'VALKEY_PRIMARY_IP',
+              port: 6379,
+              network,
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
 export function planTools(options: DeployOptions): DeployTools {
   const enabled = new Set<string>();
   const accounts = new Set<string>();
@@ -49,6 +85,15 @@ export function planTools(options: DeployOptions): DeployTools {
       return accounts.has(args[3] ?? '') ? ok(`${args[3]}\n`) : notFound;
     if (group === 'projects' && sub === 'describe')
       return ok(`${PLACEHOLDER_PROJECT_NUMBER}\n`);
+    if (group === 'memorystore' && verb === 'describe')
+      return ok(JSON.stringify(plannedInstance(options)));
+    if (group === 'memorystore' && verb === 'get-certificate-authority')
+      return ok(
+        JSON.stringify({
+          managedServerCa: {caCerts: [{certificates: ['SERVER_CA_PEM']}]},
+        }),
+      );
+    if (group === 'secrets' && sub === 'describe') return ok(`${args[2]}\n`);
     // The database, the organisation policies, the worker: none in a new project.
     return notFound;
   };

@@ -19,6 +19,7 @@ import {deployApiToken, locksPageProblem} from './locks-page-deploy';
 import {
   enableApisCommand,
   enabledApisCommand,
+  OPTIONAL_APIS,
   REQUIRED_APIS,
   requiredApis,
 } from './required-apis';
@@ -29,6 +30,7 @@ import {
 } from './service-accounts';
 import {gcloudProblems} from './gcloud-version';
 import {judgeOrgPolicies, readOrgPolicies} from './org-policies';
+import {readValkeyTarget, type ValkeyTarget} from './valkey-instance';
 import {readWorkerTrigger, triggerMatches} from './worker-trigger';
 
 /** What the deploy reads before it changes anything; stubs in tests. */
@@ -58,6 +60,8 @@ export interface PreflightFindings {
   readonly triggerSubscription: string | undefined;
   /** The worker's trigger is deployed and already as the deploy would make it: its flags are left out. */
   readonly keepTrigger: boolean;
+  /** WEAK locks' Valkey settings for the functions (undefined without a Valkey option). */
+  readonly valkey: ValkeyTarget | undefined;
   /** What may matter but does not stop the deploy (an organisation policy it cannot judge): printed first. */
   readonly notes: readonly string[];
 }
@@ -76,7 +80,7 @@ export class PreflightError extends Error {
  * Checks, in the order each check needs the one before: --locks-page's API token (no read);
  * gcloud's version; the caller's permissions (every later read needs some); the organisation
  * policies; the APIs (the reads after call them); the service accounts and acting as each; the
- * database; the worker's trigger. Throws PreflightError with every problem found, or returns the findings.
+ * database; WEAK locks' Valkey instance and secret (valkey-instance.ts); the worker's trigger. Throws PreflightError with every problem found, or returns the findings.
  * With --enable-apis and APIs to enable, returns after the API check: the deploy enables them and
  * calls this again, since nothing behind a disabled API can be read.
  */
@@ -129,13 +133,14 @@ export async function preflight(
         projectNumber: '',
         triggerSubscription: undefined,
         keepTrigger: false,
+        valkey: undefined,
         notes: [],
       };
     const fix = `run \`gcloud ${enableApisCommand(options, disabled).slice(0, -1).join(' ')}\`, or deploy with --enable-apis`;
     throw new PreflightError(
       disabled.map(
         api =>
-          `API ${api} is not enabled (${REQUIRED_APIS[api] ?? 'Serverless VPC Access: the --vpc-connector'}): ${fix}`,
+          `API ${api} is not enabled (${REQUIRED_APIS[api] ?? OPTIONAL_APIS[api]}): ${fix}`,
       ),
     );
   }
@@ -192,6 +197,9 @@ export async function preflight(
     );
   }
 
+  const valkey = await readValkeyTarget(options, gcloud);
+  problems.push(...valkey.problems);
+
   problems.push(
     ...judgeOrgPolicies(policiesRead, {
       options,
@@ -232,7 +240,8 @@ export async function preflight(
     triggerSubscription: worker?.subscription,
     keepTrigger:
       worker !== undefined && triggerMatches(worker.deployed, options),
-    notes: policies.notes,
+    valkey: valkey.target,
+    notes: [...policies.notes, ...valkey.notes],
   };
 }
 

@@ -23,11 +23,25 @@ export const REQUIRED_APIS: Readonly<Record<string, string>> = Object.freeze({
 /** Only a deploy through a connector calls the Serverless VPC Access API. */
 export const VPC_ACCESS_API = 'vpcaccess.googleapis.com';
 
+/** Only a deploy on a Memorystore for Valkey instance reads it (and grants on it). */
+export const MEMORYSTORE_API = 'memorystore.googleapis.com';
+
+/** Only a deploy with --valkey-url-secret reads the secret, grants on it, and the functions read it. */
+export const SECRET_MANAGER_API = 'secretmanager.googleapis.com';
+
 /** Locks on Firestore native mode call only the Firestore API: the Datastore API is not needed then. */
 export const DATASTORE_API = 'datastore.googleapis.com';
 
 /** Only the example worker's trigger calls Eventarc. */
 export const EVENTARC_API = 'eventarc.googleapis.com';
+
+/** The APIs only some options call, and why. */
+export const OPTIONAL_APIS: Readonly<Record<string, string>> = Object.freeze({
+  [VPC_ACCESS_API]: 'Serverless VPC Access: the --vpc-connector',
+  [MEMORYSTORE_API]: 'Memorystore: reads the --valkey-instance',
+  [SECRET_MANAGER_API]:
+    'Secret Manager: the --valkey-url-secret the functions read',
+});
 
 export function requiredApis(options: DeployOptions): string[] {
   const apis = Object.keys(REQUIRED_APIS).filter(
@@ -35,7 +49,12 @@ export function requiredApis(options: DeployOptions): string[] {
       (api !== DATASTORE_API || options.strongStore === 'datastore') &&
       (api !== EVENTARC_API || deploysWorker(options)),
   );
-  return [...apis, ...(options.vpcConnector ? [VPC_ACCESS_API] : [])];
+  return [
+    ...apis,
+    ...(options.vpcConnector ? [VPC_ACCESS_API] : []),
+    ...(options.valkeyInstance ? [MEMORYSTORE_API] : []),
+    ...(options.valkeyUrlSecret ? [SECRET_MANAGER_API] : []),
+  ];
 }
 
 export function enabledApisCommand(options: DeployOptions): string[] {

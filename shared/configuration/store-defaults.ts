@@ -15,5 +15,11 @@ export const DEFAULT_VALKEY_KEY_PREFIX = 'lock:';
 /** Where WEAK locks live when no client is given: Valkey when this is set, else memcached. */
 export const VALKEY_URL_VARIABLE = 'LOCKS_VALKEY_URL';
 
+/** The server CA bundle (PEM text) of a `rediss://` LOCKS_VALKEY_URL. Unset: the system's CAs. */
+export const VALKEY_CA_VARIABLE = 'LOCKS_VALKEY_CA';
+
+/** `iam`: the client authenticates with the runtime account's access token. Unset: `password` (the URL's, if any). */
+export const VALKEY_AUTH_VARIABLE = 'LOCKS_VALKEY_AUTH';
+
 /** Deadline of each store call. */
 export const DEFAULT_RPC_TIMEOUT_MS = 5000;

@@ -36,6 +36,9 @@ export {
 } from './memcached-names';
 export {entityKindOption, namespaceOption} from './store-names';
 export {isValkeyUrl, valkeyUrlOption, VALKEY_URL_RULE} from './valkey-url';
+export {envValkeyCa, parseValkeyCa, VALKEY_CA_RULE} from './valkey-ca';
+export {envValkeyAuth, type ValkeyAuthMode} from './valkey-auth';
+export {valkeyConnection} from './valkey-connection';
 export {
   GOOGLE_CLOUD_NAMES,
   isGoogleCloudName,

@@ -17,6 +17,10 @@ import {
 import {startFunctionServer} from '../support/function-server';
 import {LEGACY_HOST_VARIABLE, TEST_PROJECT} from '../support/global-setup';
 import {uniqueId} from '../support/ids';
+import {
+  makeTestCertificates,
+  type TestCertificates,
+} from '../support/tls-certificates';
 import {waitForHttp} from '../support/worker-server';
 
 const FUNCTIONS_ENTRY = join(__dirname, '../../functions/index.js');
@@ -307,4 +311,80 @@ describe('function settings', function () {
       assert.equal(await peek(identifier), null, 'Datastore has no such lock');
     });
   });
+});
+
+/** LOCKS_VALKEY_CA and LOCKS_VALKEY_AUTH: checked with LOCKS_VALKEY_URL at cold start, never echoed. */
+describe('function settings: Valkey TLS and auth', () => {
+  let certs: TestCertificates;
+  before(() => {
+    certs = makeTestCertificates();
+  });
+  after(() => certs.remove());
+
+  it('a rediss:// URL with its CA (real or \\n line breaks), or IAM auth without a password, reads as valkey', () => {
+    for (const env of [
+      {
+        LOCKS_VALKEY_URL: 'rediss://10.0.0.3:6379',
+        LOCKS_VALKEY_CA: certs.caPem,
+      },
+      {
+        LOCKS_VALKEY_URL: 'rediss://10.0.0.3:6379',
+        LOCKS_VALKEY_CA: certs.caPem.replace(/\n/g, '\\n'),
+        LOCKS_VALKEY_AUTH: 'iam',
+      },
+      {
+        LOCKS_VALKEY_URL: 'redis://10.0.0.3:6379',
+        LOCKS_VALKEY_AUTH: 'password',
+      },
+    ])
+      assert.equal(readSettings(env).weakStore, 'valkey', JSON.stringify(env));
+  });
+
+  const bad: [string, Record<string, string>, RegExp][] = [
+    [
+      'a CA with redis://',
+      {LOCKS_VALKEY_URL: 'redis://10.0.0.3:6379', LOCKS_VALKEY_CA: 'CA'},
+      /^LOCKS_VALKEY_CA /,
+    ],
+    [
+      'a CA that is no certificate',
+      {LOCKS_VALKEY_URL: 'rediss://10.0.0.3', LOCKS_VALKEY_CA: 'hunter2'},
+      /^LOCKS_VALKEY_CA must be the PEM text/,
+    ],
+    [
+      'IAM auth with a password in the URL',
+      {
+        LOCKS_VALKEY_URL: 'rediss://:hunter2@10.0.0.3',
+        LOCKS_VALKEY_AUTH: 'iam',
+      },
+      /^LOCKS_VALKEY_AUTH=iam sends an access token as the password: LOCKS_VALKEY_URL must carry none$/,
+    ],
+    [
+      'an unknown auth mode',
+      {LOCKS_VALKEY_URL: 'rediss://10.0.0.3', LOCKS_VALKEY_AUTH: 'IAM'},
+      /^LOCKS_VALKEY_AUTH must be one of password, iam, got "IAM"$/,
+    ],
+    [
+      'a CA without a URL',
+      {LOCKS_VALKEY_CA: 'hunter2'},
+      /^LOCKS_VALKEY_CA must be/,
+    ],
+    [
+      'IAM auth without a URL',
+      {LOCKS_VALKEY_AUTH: 'iam'},
+      /^LOCKS_VALKEY_AUTH is set but LOCKS_VALKEY_URL is not/,
+    ],
+  ];
+  for (const [what, env, message] of bad)
+    it(`${what} is a SettingsError naming the variable, never the password or CA text`, () => {
+      const realCa = env.LOCKS_VALKEY_CA === 'CA' ? certs.caPem : undefined;
+      const withCa = realCa ? {...env, LOCKS_VALKEY_CA: realCa} : env;
+      assert.throws(
+        () => readSettings(withCa),
+        (error: unknown) =>
+          error instanceof SettingsError &&
+          message.test(error.message) &&
+          !/hunter2|MII/.test(error.message),
+      );
+    });
 });

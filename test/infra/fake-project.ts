@@ -45,6 +45,10 @@ export interface FakeProject {
   gcloudVersion: {sdk: string; beta: boolean};
   /** Effective organisation policies by constraint; `'unreadable'` answers PERMISSION_DENIED. Absent: none set. */
   orgPolicies: Record<string, readonly PolicyRule[] | 'unreadable'>;
+  /** Memorystore for Valkey instances by `LOCATION/INSTANCE`: `describe --format=json`'s resource, and the server CA chain. */
+  valkeyInstances?: Record<string, {resource: object; caCerts?: string[]}>;
+  /** Secret Manager secrets by `PROJECT/SECRET`. */
+  secrets?: Set<string>;
 }
 
 /** A project where everything the deploy needs is in place, except what a test takes away. */
@@ -171,6 +175,32 @@ export function fakeGcloud(
             }),
           )
         : notFound(`Resource 'projects/p/locations/r/functions/${args[2]}'`);
+    if (group === 'memorystore') {
+      if (!project.enabledApis.has('memorystore.googleapis.com'))
+        return disabled('memorystore.googleapis.com');
+      const location = /--location=(.+)/.exec(
+        args.find(arg => arg.startsWith('--location=')) ?? '',
+      )?.[1];
+      const instance = project.valkeyInstances?.[`${location}/${positional}`];
+      if (!instance) return notFound(`Instance ${positional}`);
+      if (verb === 'describe') return ok(JSON.stringify(instance.resource));
+      if (verb === 'get-certificate-authority')
+        return ok(
+          JSON.stringify({
+            name: 'ca',
+            managedServerCa: {
+              caCerts: [{certificates: instance.caCerts ?? []}],
+            },
+          }),
+        );
+    }
+    if (group === 'secrets' && sub === 'describe') {
+      if (!project.enabledApis.has('secretmanager.googleapis.com'))
+        return disabled('secretmanager.googleapis.com');
+      return project.secrets?.has(`${projectOf(args)}/${args[2]}`)
+        ? ok(`projects/${projectOf(args)}/secrets/${args[2]}\n`)
+        : notFound(`Secret [${args[2]}]`);
+    }
     if (group === 'eventarc' && verb === 'describe') {
       const project_ = projectOf(args);
       return project.worker
