@@ -79,7 +79,9 @@ async function contender(): Promise<{
       'WEAK, Valkey',
     );
     // Connected, scripts loaded and the eviction policy read before the barrier; not counted.
-    await (await lock.acquire(`bench-warm-${process.pid}`))();
+    await (
+      await lock.acquire(`bench-warm-${process.pid}`)
+    )();
     await new Promise(resolve => setTimeout(resolve, 50));
     log.take();
     return {lock, cost: () => undefined, requests: () => log.take()};

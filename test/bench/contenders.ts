@@ -42,7 +42,7 @@ export function ourWeak(
   datastore: Datastore,
 ): Contender {
   return {
-    name: 'this project, WEAK',
+    name: 'this project, WEAK, memcached',
     failures: 0,
     async acquire(identifier) {
       configureOnce({datastore, memcache});

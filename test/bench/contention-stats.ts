@@ -33,7 +33,10 @@ export function summariseGrants(
   const sorted = [...grants].sort((a, b) => a.grantedAt - b.grantedAt);
   const handoffsMs = sorted
     .slice(1)
-    .map((grant, index) => grant.grantedAt - (sorted[index] as TimedGrant).releasedAt);
+    .map(
+      (grant, index) =>
+        grant.grantedAt - (sorted[index] as TimedGrant).releasedAt,
+    );
   const works = sorted.map(grant => grant.releasedAt - grant.grantedAt);
   const workMs = works.reduce((sum, work) => sum + work, 0);
   const spanMs =

@@ -1,9 +1,6 @@
 import {Redis} from 'iovalkey';
 import {Client as MemjsClient} from 'memjs';
-import type {
-  ValkeyClient,
-  ValkeySubscriber,
-} from '../../shared/stores/valkey';
+import type {ValkeyClient, ValkeySubscriber} from '../../shared/stores/valkey';
 
 /**
  * The WEAK stores' clients as the bench uses them, each with a count of the requests it sends: a

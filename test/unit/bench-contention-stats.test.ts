@@ -1,8 +1,5 @@
 import {strict as assert} from 'node:assert';
-import {
-  summariseGrants,
-  utilisationCeiling,
-} from '../bench/contention-stats';
+import {summariseGrants, utilisationCeiling} from '../bench/contention-stats';
 
 describe("the bench's contention arithmetic", () => {
   it('orders grants, measures hand-offs from the release call and the share of work in the span', () => {
