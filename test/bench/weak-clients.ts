@@ -45,18 +45,20 @@ export function countingValkey(redis: Redis): {
       return redis.call(command, ...args);
     },
     duplicate() {
-      const subscriber = redis.duplicate() as unknown as ValkeySubscriber;
-      const counted = Object.create(subscriber) as ValkeySubscriber;
-      return Object.assign(counted, {
+      // Wrapped on the instance itself, so that every other method keeps its own `this`.
+      const subscriber = redis.duplicate();
+      const subscribe = subscriber.subscribe.bind(subscriber);
+      const unsubscribe = subscriber.unsubscribe.bind(subscriber);
+      return Object.assign(subscriber, {
         subscribe: (...channels: string[]) => {
           sent.push('SUBSCRIBE');
-          return subscriber.subscribe(...channels);
+          return subscribe(...channels);
         },
         unsubscribe: (...channels: string[]) => {
           sent.push('UNSUBSCRIBE');
-          return subscriber.unsubscribe(...channels);
+          return unsubscribe(...channels);
         },
-      });
+      }) as unknown as ValkeySubscriber;
     },
   };
   return {
