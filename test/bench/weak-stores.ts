@@ -29,7 +29,7 @@ const CYCLES_PER_ROUND = 40;
 const RENEWALS = 200;
 const HANDOFFS = 40;
 const CONTENDED_PROCESSES = [4, 8] as const;
-const CONTENDED_ITERATIONS = 10;
+const CONTENDED_ITERATIONS = 20;
 const WORK_MS = 5;
 /** The goal for Valkey's hand-off, from the release call to the grant in another process. */
 const GOAL_HANDOFF = {medianMs: 3, p95Ms: 10};
