@@ -7,8 +7,8 @@ store's floor, on emulators, memcached and a Valkey-protocol server it starts it
 BENCHMARKS.md and benchmarks.json in the current folder (npm runs it from the repository root).
 
   --only weak  only the section "WEAK locks: Valkey beside memcached" (starts only memcached and
-               the Valkey server; about a minute): replaces that section in BENCHMARKS.md, keeps the
-               rest, and writes benchmarks-weak.json
+               the Valkey server; about two minutes): replaces that section in BENCHMARKS.md and
+               keeps the rest (benchmarks.json is left alone)
   -h, --help   print this and exit
 
 The waiting-room section alone: node dist/test/bench/waiting-room-main.js --help`;
