@@ -5,8 +5,8 @@
  * `--help` prints the usage (test/bench/bench-options.ts).
  */
 
-import {writeFileSync} from 'node:fs';
-import {cpus, totalmem} from 'node:os';
+import {existsSync, readFileSync, writeFileSync} from 'node:fs';
+import {cpus, loadavg, totalmem} from 'node:os';
 import {join} from 'node:path';
 import {Datastore} from '@google-cloud/datastore';
 import {Firestore} from '@google-cloud/firestore';
@@ -15,12 +15,15 @@ import {Client as MemjsClient} from 'memjs';
 import {startEmulator} from '../../infra/emulators';
 import {startMemcached} from '../../infra/memcached';
 import {startValkey} from '../../infra/valkey';
-import {handoff} from './handoff';
 import {runToEnd} from '../../infra/spawn-and-wait';
 import {commandLineOrUsage} from '../support/main-command-line';
-import {parseBenchArgs} from './bench-options';
+import {parseBenchArgs, type BenchOptions} from './bench-options';
 import type {RunningService} from '../../infra/processes';
-import {configureLocking, Lock} from '../../shared';
+import {configureLocking, createLocking, Lock} from '../../shared';
+import {createValkeyBackend} from '../../shared/stores/valkey';
+import {valkeyRedis} from './weak-clients';
+import {weakStores} from './weak-stores';
+import {spliceSection} from './markdown-section';
 import {lockedHandler} from '../../shared/pubsub';
 import {
   firestoreFloor,
@@ -29,6 +32,7 @@ import {
   ourStrongFirestore,
   ourWeak,
   peer,
+  weakOn,
   type Contender,
 } from './contenders';
 import {contended} from './contended';
@@ -45,7 +49,8 @@ const lines: string[] = [];
 let sequence = 0;
 const id = (label: string) => `bench-${label}-${process.pid}-${++sequence}`;
 
-async function main(): Promise<void> {
+async function main(options: BenchOptions): Promise<void> {
+  if (options.only === 'weak') return onlyWeak();
   const services: RunningService[] = [];
   try {
     // Every service that started is stopped, even when another failed to (a port taken meanwhile).
@@ -95,6 +100,8 @@ async function main(): Promise<void> {
     const memcache = MemjsClient.create(memcached.host, {
       logger: {log: () => undefined},
     });
+    const redis = valkeyRedis(valkey.host);
+    valkeyVersion = await serverVersion(redis);
 
     // Each row is judged against the floor of its own store.
     const rows: UncontendedRow[] = [
@@ -102,6 +109,14 @@ async function main(): Promise<void> {
       {
         label: 'weak',
         contender: ourWeak(memcache, onFirestore),
+        floor: 'floor',
+      },
+      {
+        label: 'weakValkey',
+        contender: weakOn(
+          createLocking({weak: createValkeyBackend(redis)}),
+          'this project, WEAK, Valkey',
+        ),
         floor: 'floor',
       },
       {label: 'peer', contender: peer(), floor: 'floor'},
@@ -125,13 +140,21 @@ async function main(): Promise<void> {
     ];
     await uncontended(rows);
     await cost(rows);
-    const leases = await renewal(PROJECT, onLegacy, onFirestore, memcache);
+    const leases = await renewal(
+      PROJECT,
+      onLegacy,
+      onFirestore,
+      memcache,
+      redis,
+    );
     results.renewal = leases.result;
     lines.push(...leases.lines);
     const handoffs = await contended({
       datastoreHost: firestore.host,
       legacyHost: legacy.host,
       nativeHost: native.host,
+      memcachedHost: memcached.host,
+      valkeyHost: valkey.host,
       native: onNative,
       id,
     });
@@ -147,29 +170,69 @@ async function main(): Promise<void> {
     });
     results.waitingRoom = room.result;
     lines.push(...room.lines);
-    // WEAK hand-off to another process: Valkey's push against memcached's polling (issue 23).
-    const weakHandoffs = [
-      await handoff('valkey', valkey.host, 40),
-      await handoff('memcached', memcached.host, 40),
-    ];
-    results.weakHandoff = weakHandoffs;
-    lines.push(
-      '',
-      '## WEAK hand-off to another process: Valkey push vs memcached polling',
-      '',
-      "From the holder's release call to the grant in a second process that has waited 300 ms (default backoff; on Valkey subscribed to the lock's channel), 40 hand-offs each.",
-      '',
-      '| store | median ms | p95 ms | max ms |',
-      '| --- | --- | --- | --- |',
-      ...weakHandoffs.map(
-        row =>
-          `| ${row.store} | ${row.medianMs} | ${row.p95Ms} | ${row.maxMs} |`,
-      ),
-    );
+    redis.disconnect();
+    lines.push('', ...(await weakSection(memcached.host, valkey.host)));
     write();
   } finally {
     await Promise.all(services.map(service => service.stop()));
   }
+}
+
+/** `--only weak`: that section alone, spliced into the BENCHMARKS.md already there. */
+async function onlyWeak(): Promise<void> {
+  const services: RunningService[] = [];
+  try {
+    const starting = await Promise.allSettled([
+      startMemcached(),
+      startValkey(),
+    ]);
+    for (const outcome of starting)
+      if (outcome.status === 'fulfilled') services.push(outcome.value);
+    const failed = starting.find(outcome => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [memcached, valkey] = services as [RunningService, RunningService];
+    const redis = valkeyRedis(valkey.host);
+    valkeyVersion = await serverVersion(redis);
+    redis.disconnect();
+    const section = await weakSection(memcached.host, valkey.host);
+    const path = join(process.cwd(), 'BENCHMARKS.md');
+    const before = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    writeFileSync(path, spliceSection(before, section));
+    console.log(section.join('\n'));
+  } finally {
+    await Promise.all(services.map(service => service.stop()));
+  }
+}
+
+/** WEAK locks on Valkey beside memcached, with the machine's load around it (a shared machine). */
+async function weakSection(
+  memcachedHost: string,
+  valkeyHost: string,
+): Promise<string[]> {
+  const loadBefore = loadavg()[0] as number;
+  const started = new Date();
+  const weak = await weakStores({memcached: memcachedHost, valkey: valkeyHost});
+  const loadAfter = loadavg()[0] as number;
+  results.weak = {...weak.result, loadBefore, loadAfter};
+  const [heading, ...rest] = weak.lines;
+  return [
+    heading as string,
+    '',
+    `Run ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${round((Date.now() - started.getTime()) / 1000, 0)} s, on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${valkeyVersion}, memjs ${versionOf('memjs')}, iovalkey ${versionOf('iovalkey')}; 1-minute load average ${round(loadBefore, 1)} at the start and ${round(loadAfter, 1)} at the end.`,
+    ...rest,
+  ];
+}
+
+let valkeyVersion = 'a Valkey-protocol server';
+async function serverVersion(redis: ReturnType<typeof valkeyRedis>) {
+  const info = String(await redis.call('INFO', 'server'));
+  const valkey = /^valkey_version:(\S+)/m.exec(info)?.[1];
+  const redisVersion = /^redis_version:(\S+)/m.exec(info)?.[1];
+  return valkey ? `Valkey ${valkey}` : `Redis ${redisVersion ?? 'unknown'}`;
+}
+
+function versionOf(name: string): string {
+  return (require(`${name}/package.json`) as {version: string}).version;
 }
 
 interface UncontendedRow {
@@ -398,16 +461,15 @@ function nativeClient(host: string): Firestore {
 
 function write(): void {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${round(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`;
-  const versions = (name: string) =>
-    (require(`${name}/package.json`) as {version: string}).version;
+  const versions = versionOf;
   const header = [
     '# Benchmarks',
     '',
     'Written by `npm run bench` (test/bench/bench-main.ts); every figure below comes from one run on one machine, side by side.',
     '',
     `- Machine: ${machine}`,
-    `- Emulators: Cloud SDK ${process.env.CLOUDSDK_VERSION ?? '528'} (Firestore in Datastore mode emulator, legacy Datastore emulator, Firestore native mode emulator, Pub/Sub emulator), memcached`,
-    `- Clients: @google-cloud/datastore ${versions('@google-cloud/datastore')}, @google-cloud/firestore ${versions('@google-cloud/firestore')}, memjs ${versions('memjs')}, peer @google-automations/datastore-lock ${versions('@google-automations/datastore-lock')}`,
+    `- Emulators: Cloud SDK ${process.env.CLOUDSDK_VERSION ?? '528'} (Firestore in Datastore mode emulator, legacy Datastore emulator, Firestore native mode emulator, Pub/Sub emulator), memcached, ${valkeyVersion} (a Valkey-protocol server)`,
+    `- Clients: @google-cloud/datastore ${versions('@google-cloud/datastore')}, @google-cloud/firestore ${versions('@google-cloud/firestore')}, memjs ${versions('memjs')}, iovalkey ${versions('iovalkey')}, peer @google-automations/datastore-lock ${versions('@google-automations/datastore-lock')}`,
     `- Run: ${new Date().toISOString()}`,
     '',
   ];
@@ -424,8 +486,11 @@ function write(): void {
 }
 
 // `--help` (or a stray argument) is answered before any emulator starts.
-if (commandLineOrUsage('bench', () => parseBenchArgs(process.argv.slice(2))))
-  main().then(
+const commandLine = commandLineOrUsage('bench', () =>
+  parseBenchArgs(process.argv.slice(2)),
+);
+if (commandLine)
+  main(commandLine.args).then(
     () => process.exit(0),
     (error: unknown) => {
       console.error(error);

@@ -3,7 +3,10 @@
  * identifier, each taking the lock ITERATIONS times for a CRITICAL_MS critical section. Prints
  * one JSON line per grant: {grantedAt, releasedAt, releaseAnsweredAt} (ms since the epoch, sub-ms
  * precision), then one line with the failures and, for this project's locks, what the store calls
- * cost (counted at the client: see rpc-cost.ts and firestore-cost.ts; listener reads included).
+ * cost (counted at the client: see rpc-cost.ts and firestore-cost.ts; listener reads included),
+ * or for WEAK locks (CONTENDER weak-memcached or weak-valkey, at STORE_HOST) the requests sent.
+ * With BARRIER set it prints {ready} once connected and starts only on SIGUSR1, so that every
+ * process contends from the first grant (a process that starts early would otherwise run alone).
  */
 import {Datastore} from '@google-cloud/datastore';
 import {Firestore} from '@google-cloud/firestore';
@@ -12,11 +15,21 @@ import {
   ourStrong,
   ourStrongFirestore,
   peer,
+  weakOn,
   type Contender,
 } from './contenders';
 import {countFirestoreCosts} from './firestore-cost';
 import {countCosts} from './rpc-cost';
 import {nowMs} from './stats';
+import {createValkeyBackend} from '../../shared/stores/valkey';
+import {createLocking} from '../../shared';
+import {
+  countingMemcache,
+  countingValkey,
+  countRequests,
+  memcacheClient,
+  valkeyRedis,
+} from './weak-clients';
 
 const contenderName = process.env.CONTENDER as string;
 const identifier = process.env.IDENTIFIER as string;
@@ -28,6 +41,8 @@ const criticalMs = Number(process.env.CRITICAL_MS);
 async function contender(): Promise<{
   lock: Contender;
   cost: () => object | undefined;
+  /** The WEAK store's requests since it connected. */
+  requests?: () => string[];
 }> {
   if (contenderName === 'ours') {
     const datastore = new Datastore();
@@ -47,6 +62,30 @@ async function contender(): Promise<{
     const counter = countFirestoreCosts(firestore);
     return {lock: ourStrongFirestore(firestore), cost: () => counter.cost};
   }
+  if (contenderName === 'weak-memcached') {
+    const memcache = memcacheClient(process.env.STORE_HOST as string);
+    const log = countingMemcache(memcache);
+    const lock = weakOn(createLocking({memcache}), 'WEAK, memcached');
+    // Connected before the barrier, as a warm instance is; not counted.
+    await memcache.get('bench-warm');
+    log.take();
+    return {lock, cost: () => undefined, requests: () => log.take()};
+  }
+  if (contenderName === 'weak-valkey') {
+    const redis = valkeyRedis(process.env.STORE_HOST as string);
+    const {client, log} = countingValkey(redis);
+    const lock = weakOn(
+      createLocking({weak: createValkeyBackend(client)}),
+      'WEAK, Valkey',
+    );
+    // Connected, scripts loaded and the eviction policy read before the barrier; not counted.
+    await (
+      await lock.acquire(`bench-warm-${process.pid}`)
+    )();
+    await new Promise(resolve => setTimeout(resolve, 50));
+    log.take();
+    return {lock, cost: () => undefined, requests: () => log.take()};
+  }
   if (contenderName === 'peer') return {lock: peer(), cost: () => undefined};
   if (contenderName === 'floor')
     return {lock: floor(new Datastore()), cost: () => undefined};
@@ -54,7 +93,12 @@ async function contender(): Promise<{
 }
 
 async function main(): Promise<void> {
-  const {lock, cost} = await contender();
+  const {lock, cost, requests} = await contender();
+  if (process.env.BARRIER) {
+    const go = new Promise(resolve => process.once('SIGUSR1', resolve));
+    process.stdout.write(`${JSON.stringify({ready: true})}\n`);
+    await go;
+  }
   await Promise.all(
     Array.from({length: waiters}, async () => {
       for (let i = 0; i < iterations; i++) {
@@ -71,8 +115,9 @@ async function main(): Promise<void> {
     }),
   );
   const cpu = process.cpuUsage();
+  const sent = requests?.();
   process.stdout.write(
-    `${JSON.stringify({failures: lock.failures, cost: cost(), cpuMs: (cpu.user + cpu.system) / 1000})}\n`,
+    `${JSON.stringify({failures: lock.failures, cost: cost(), cpuMs: (cpu.user + cpu.system) / 1000, ...(sent ? {requests: sent.length, requestCounts: countRequests(sent)} : {})})}\n`,
   );
 }
 

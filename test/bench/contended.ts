@@ -15,6 +15,8 @@ export interface ContendedTargets {
   readonly datastoreHost: string;
   readonly legacyHost: string;
   readonly nativeHost: string;
+  readonly memcachedHost: string;
+  readonly valkeyHost: string;
   /** A client of the native-mode emulator, for the raw write's latency. */
   readonly native: Firestore;
   readonly id: (label: string) => string;
@@ -85,6 +87,18 @@ export async function contended(
         '@google-automations/datastore-lock 7.1.3, Firestore in Datastore mode',
       contender: 'peer',
       env: {DATASTORE_EMULATOR_HOST: targets.datastoreHost},
+    },
+    {
+      key: 'weakMemcached',
+      label: 'this project, WEAK, memcached (polling)',
+      contender: 'weak-memcached',
+      env: {STORE_HOST: targets.memcachedHost},
+    },
+    {
+      key: 'weakValkey',
+      label: 'this project, WEAK, Valkey (pub/sub push)',
+      contender: 'weak-valkey',
+      env: {STORE_HOST: targets.valkeyHost},
     },
   ];
   const summary: Record<string, Record<string, unknown>> = {};
@@ -234,7 +248,7 @@ export async function contended(
   const lines = [
     '## Contended: 8 waiters on one identifier, over 4 processes',
     '',
-    "Each waiter takes the lock 10 times and holds it for 5 ms. Hand-off: from one holder calling release to the next grant (the release's own write included), and from the release's answer to the next grant. Held: from a grant to its holder calling release (5 ms asked; a busy machine's timers run late). Utilisation: the share of the wall time, from the first grant to the last release, during which the lock was held. Hand-offs within one process: the next holder was in the releasing holder's process. On Firestore native the waiters of each process share one listener on the lock's document and poll when it reports a delete (or a lease's end); on Datastore they poll with backoff (20 ms doubling to 250 ms, full jitter). In every process, a release wakes that process's own next waiter at once.",
+    "Each waiter takes the lock 10 times and holds it for 5 ms. Hand-off: from one holder calling release to the next grant (the release's own write included), and from the release's answer to the next grant. Held: from a grant to its holder calling release (5 ms asked; a busy machine's timers run late). Utilisation: the share of the wall time, from the first grant to the last release, during which the lock was held. Hand-offs within one process: the next holder was in the releasing holder's process. On Firestore native the waiters of each process share one listener on the lock's document and poll when it reports a delete (or a lease's end); on Datastore and memcached they poll with backoff (20 ms doubling to 250 ms, full jitter); on Valkey each process subscribes to the lock's channel and a release publishes on it. In every process, a release wakes that process's own next waiter at once.",
     '',
     "| contender | grants | acquires that threw (retried) | total s | hand-off median ms | hand-off p95 ms | from the release's answer: median ms | p95 ms | held median ms | utilisation | hand-offs within one process |",
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -2,7 +2,7 @@ import {randomUUID} from 'node:crypto';
 import {Datastore} from '@google-cloud/datastore';
 import type {Firestore} from '@google-cloud/firestore';
 import type {Client as MemjsClient} from 'memjs';
-import {configureLocking, Lock, LockKind} from '../../shared';
+import {configureLocking, Lock, LockKind, type Locking} from '../../shared';
 
 /**
  * Everything the benchmark races, behind one shape: take a lock (waiting), then let it go. The
@@ -42,11 +42,24 @@ export function ourWeak(
   datastore: Datastore,
 ): Contender {
   return {
-    name: 'this project, WEAK',
+    name: 'this project, WEAK, memcached',
     failures: 0,
     async acquire(identifier) {
       configureOnce({datastore, memcache});
       const held = await Lock.acquire(identifier, {kind: LockKind.WEAK});
+      if (!held) throw new Error('not acquired');
+      return () => held.release();
+    },
+  };
+}
+
+/** WEAK locks through an instance of the library of their own (memcached or Valkey), so rows of both stores can run in one process. */
+export function weakOn(locking: Locking, name: string): Contender {
+  return {
+    name,
+    failures: 0,
+    async acquire(identifier) {
+      const held = await locking.acquire(identifier, {kind: LockKind.WEAK});
       if (!held) throw new Error('not acquired');
       return () => held.release();
     },

@@ -32,7 +32,7 @@ export interface HandoffResult {
   readonly maxMs: number;
 }
 
-const HOLD_MS = 300;
+export const HOLD_MS = 300;
 
 export async function handoff(
   store: 'valkey' | 'memcached',

@@ -1,7 +1,9 @@
 import {randomUUID} from 'node:crypto';
 import type {Datastore} from '@google-cloud/datastore';
 import type {Client as MemjsClient} from 'memjs';
-import {configureLocking, Lock, LockKind} from '../../shared';
+import type {Redis} from 'iovalkey';
+import {configureLocking, createLocking, Lock, LockKind} from '../../shared';
+import {createValkeyBackend} from '../../shared/stores/valkey';
 import {intervalOf} from '../../shared/core/lease-keeper';
 import {
   DEFAULT_ENTITY_KIND,
@@ -11,7 +13,15 @@ import {
 } from '../../shared/stores/datastore/lock-entity';
 import {MemcacheOps} from '../../shared/stores/memcached/memcache-ops';
 import {encodeLockValue} from '../../shared/stores/memcached/lock-value';
+import type {ValkeyClient} from '../../shared/stores/valkey';
 import {countCosts, type Cost} from './rpc-cost';
+import {
+  countingMemcache,
+  countingValkey,
+  describeCounts,
+  countRequests,
+  type RequestLog,
+} from './weak-clients';
 import {median, percentile, round, timed} from './stats';
 
 /**
@@ -34,8 +44,11 @@ interface Renewer {
   /** One renewal (or one floor write); throws if it did not succeed. */
   step(): Promise<void>;
   /** Counts what one step costs at the client. */
-  count(): Promise<Cost>;
+  count(): Promise<Counted>;
 }
+
+/** A step's cost, and for the WEAK stores the requests it sent, named (`1 get, 1 CAS set`). */
+type Counted = Cost & {readonly requests?: string};
 
 export interface RenewalSection {
   readonly lines: string[];
@@ -47,6 +60,7 @@ export async function renewal(
   onLegacy: Datastore,
   onFirestore: Datastore,
   memcache: MemjsClient,
+  redis: Redis,
 ): Promise<RenewalSection> {
   // Each Lock keeps the configuration it was acquired under, so the three can be renewed in turn.
   configureLocking({datastore: onLegacy});
@@ -71,10 +85,21 @@ export async function renewal(
     memcache,
   );
   configureLocking();
+  const valkey = countingValkey(redis);
+  const onValkey = await lockRenewer(
+    'this project: Lock#renew(), WEAK',
+    'valkey',
+    LockKind.WEAK,
+    undefined,
+    undefined,
+    createLocking({weak: createValkeyBackend(valkey.client)}),
+    valkey.log,
+  );
   const pairs: [Renewer, Renewer][] = [
     [legacy, await datastoreFloor('legacy', onLegacy, project)],
     [firestore, await datastoreFloor('firestore', onFirestore, project)],
     [weak, await memcachedFloor(memcache)],
+    [onValkey, await valkeyFloor(valkey.client, valkey.log)],
   ];
   const all = pairs.flat();
 
@@ -87,7 +112,7 @@ export async function renewal(
     for (const renewer of shuffled(all))
       samples.get(renewer)?.push(await timed(() => renewer.step()));
   }
-  const costs = new Map<Renewer, Cost>();
+  const costs = new Map<Renewer, Counted>();
   for (const renewer of all) costs.set(renewer, await renewer.count());
 
   const renewalsPerHour = Math.round(3_600_000 / intervalOf(HOURLY_LEASE_MS));
@@ -97,8 +122,8 @@ export async function renewal(
   for (const [ours, floor] of pairs) {
     const ourSample = samples.get(ours) as number[];
     const floorSample = samples.get(floor) as number[];
-    const cost = costs.get(ours) as Cost;
-    const floorCost = costs.get(floor) as Cost;
+    const cost = costs.get(ours) as Counted;
+    const floorCost = costs.get(floor) as Counted;
     const vsFloor = round(median(ourSample) / median(floorSample));
     const billed = cost.reads + cost.writes + cost.deletes;
     stores[ours.store] = {
@@ -122,12 +147,11 @@ export async function renewal(
       },
     };
     const storeName = STORE_NAMES[ours.store];
-    const ops = (c: Cost) =>
-      ours.store === 'memcached'
-        ? `${c.rpcs} (${describeMemcacheOps(c)})`
-        : `${c.rpcs}`;
+    const weakStore = ours.store === 'memcached' || ours.store === 'valkey';
+    const ops = (c: Counted) =>
+      c.requests ? `${c.rpcs} (${c.requests})` : `${c.rpcs}`;
     const billedOf = (c: Cost) =>
-      ours.store === 'memcached'
+      weakStore
         ? 'none (not billed per operation)'
         : `${c.reads + c.writes + c.deletes} (${c.reads} read, ${c.writes} write)`;
     latencyRows.push(
@@ -135,20 +159,20 @@ export async function renewal(
       `| ${storeName} | ${floor.name} | ${round(median(floorSample))} | ${round(percentile(floorSample, 95))} | 1 | ${ops(floorCost)} | ${billedOf(floorCost)} |`,
     );
     hourRows.push(
-      `| ${storeName} | ${renewalsPerHour} | ${ops(cost)} | ${renewalsPerHour * cost.rpcs} | ${ours.store === 'memcached' ? 'none' : `${renewalsPerHour * billed} (${renewalsPerHour * cost.reads} reads, ${renewalsPerHour * cost.writes} writes)`} |`,
+      `| ${storeName} | ${renewalsPerHour} | ${ops(cost)} | ${renewalsPerHour * cost.rpcs} | ${weakStore ? 'none' : `${renewalsPerHour * billed} (${renewalsPerHour * cost.reads} reads, ${renewalsPerHour * cost.writes} writes)`} |`,
     );
   }
   const legacyVsFloor = (stores.legacy as {vsFloor: number}).vsFloor;
   const lines = [
     '## Lease renewal: one renewal beside the raw conditional write it is built on',
     '',
-    `Sequential: ${SAMPLES} renewals of one held lease per row (after 20 to warm up), one of each row in turn, in a random order each time. The floor is not a lock: one raw conditional write of the same entity (a commit of an update with \`baseVersion\`, through the same generated Datastore client) or of the same value (a memcached \`set\` with the CAS of the previous write), the least a renewal can send. Calls and entity operations are counted at the client for one renewal.`,
+    `Sequential: ${SAMPLES} renewals of one held lease per row (after 20 to warm up), one of each row in turn, in a random order each time. The floor is not a lock: one raw conditional write of the same entity (a commit of an update with \`baseVersion\`, through the same generated Datastore client) or of the same value (a memcached \`set\` with the CAS of the previous write; on Valkey a \`SET ... XX PX\`), the least a renewal can send. Calls and entity operations are counted at the client for one renewal.`,
     '',
     '| store | what | median ms | p95 ms | × its floor | calls | billed entity operations |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...latencyRows,
     '',
-    `Where the store honours version preconditions (the legacy emulator; Google's service documents them) a renewal is that one conditional update: ${legacyVsFloor}× its floor on the legacy emulator (goal: at most ${GOAL_VS_FLOOR}×, ${legacyVsFloor <= GOAL_VS_FLOOR ? 'met' : '**not met**'}). The Firestore-in-Datastore-mode emulator ignores the precondition, so there a renewal checks ownership in a transaction (begin, lookup, commit); the floor row beside it is the single write it cannot safely use. On memcached a renewal reads the lock and swaps it with the CAS it read (a CAS kept from the previous write proves nothing after a memcached restart), so it is two operations where the floor is one.`,
+    `Where the store honours version preconditions (the legacy emulator; Google's service documents them) a renewal is that one conditional update: ${legacyVsFloor}× its floor on the legacy emulator (goal: at most ${GOAL_VS_FLOOR}×, ${legacyVsFloor <= GOAL_VS_FLOOR ? 'met' : '**not met**'}). The Firestore-in-Datastore-mode emulator ignores the precondition, so there a renewal checks ownership in a transaction (begin, lookup, commit); the floor row beside it is the single write it cannot safely use. On memcached a renewal reads the lock and swaps it with the CAS it read (a CAS kept from the previous write proves nothing after a memcached restart), so it is two operations where the floor is one. On Valkey a renewal is one script (EVALSHA) that checks the owner and sets the new lease on the server's clock; its floor is one raw \`SET ... XX PX\` of a lock-sized value, which checks no owner.`,
     '',
     '## Keeping one lock alive for an hour',
     '',
@@ -159,7 +183,7 @@ export async function renewal(
     ...hourRows,
     '',
   ];
-  for (const renewer of [legacy, firestore, weak])
+  for (const renewer of [legacy, firestore, weak, onValkey])
     await (renewer as LockRenewer).held.release();
   return {
     lines,
@@ -186,13 +210,8 @@ const STORE_NAMES: Record<string, string> = {
   legacy: 'legacy Datastore emulator',
   firestore: 'Firestore in Datastore mode emulator',
   memcached: 'memcached',
+  valkey: 'Valkey (Redis 7 here)',
 };
-
-function describeMemcacheOps(cost: Cost): string {
-  return cost.reads > 0
-    ? `${cost.reads} get, ${cost.writes} CAS set`
-    : `${cost.writes} CAS set`;
-}
 
 type LockRenewer = Renewer & {readonly held: Lock};
 
@@ -202,12 +221,17 @@ async function lockRenewer(
   kind: LockKind,
   datastore?: Datastore,
   memcache?: MemjsClient,
+  locking?: ReturnType<typeof createLocking>,
+  log?: RequestLog,
 ): Promise<LockRenewer> {
-  const held = await Lock.acquire(`bench-renew-${store}-${randomUUID()}`, {
-    kind,
-    leaseMs: BENCH_LEASE_MS,
-    wait: false,
-  });
+  const held = await (locking?.acquire ?? Lock.acquire)(
+    `bench-renew-${store}-${randomUUID()}`,
+    {
+      kind,
+      leaseMs: BENCH_LEASE_MS,
+      wait: false,
+    },
+  );
   if (!held) throw new Error(`could not acquire a lock to renew on ${store}`);
   const step = async () => {
     if (!(await held.renew()))
@@ -220,7 +244,7 @@ async function lockRenewer(
     step,
     count: async () => {
       await step();
-      return countStep(step, datastore, memcache);
+      return countStep(step, datastore, memcache, log);
     },
   };
 }
@@ -316,15 +340,59 @@ async function memcachedFloor(memcache: MemjsClient): Promise<Renewer> {
   };
 }
 
+/** One raw `SET key value XX PX lease` of a lock-sized value: one round trip, no owner check. */
+async function valkeyFloor(
+  client: ValkeyClient,
+  log: RequestLog,
+): Promise<Renewer> {
+  const key = `bench-renew-floor:{lk:${randomUUID()}}`;
+  const value = () =>
+    encodeLockValue({
+      identifier: 'bench-floor',
+      token: randomUUID(),
+      acquiredAt: new Date(),
+      renewedAt: new Date(),
+      leaseMs: BENCH_LEASE_MS,
+      expiresAt: new Date(Date.now() + BENCH_LEASE_MS),
+    });
+  await client.call(
+    'SET',
+    key,
+    value().toString('latin1'),
+    'PX',
+    BENCH_LEASE_MS,
+  );
+  const step = async () => {
+    if (
+      (await client.call(
+        'SET',
+        key,
+        value().toString('latin1'),
+        'XX',
+        'PX',
+        BENCH_LEASE_MS,
+      )) !== 'OK'
+    )
+      throw new Error("the floor's SET XX found no key");
+  };
+  return {
+    name: 'floor: one raw SET XX PX (no owner check)',
+    store: 'valkey',
+    step,
+    count: () => countStep(step, undefined, undefined, log),
+  };
+}
+
 /**
  * Runs `step` once and counts its calls: Datastore RPCs and entity operations through the
- * generated client, or memcached requests (a get counted as a read, a CAS set as a write).
+ * generated client, or the WEAK store's requests (memjs's, or the Valkey commands `log` saw).
  */
 async function countStep(
   step: () => Promise<void>,
   datastore?: Datastore,
   memcache?: MemjsClient,
-): Promise<Cost> {
+  log?: RequestLog,
+): Promise<Counted> {
   if (datastore) {
     const counter = countCosts(datastore);
     try {
@@ -334,30 +402,22 @@ async function countStep(
     }
     return {...counter.cost};
   }
-  const client = memcache as unknown as {
-    perform: (key: string, request: Buffer, ...rest: unknown[]) => unknown;
-  };
-  const original = client.perform;
-  const cost: Cost = {
-    rpcs: 0,
-    reads: 0,
-    writes: 0,
-    deletes: 0,
-    refusedWrites: 0,
-  };
-  client.perform = function (this: unknown, key, request, ...rest) {
-    cost.rpcs++;
-    // The binary protocol's opcode is the request's second byte: 0x00 get, 0x01 set, 0x04 delete.
-    const opcode = request.readUInt8(1);
-    if (opcode === 0x00) cost.reads++;
-    else if (opcode === 0x04) cost.deletes++;
-    else cost.writes++;
-    return original.call(this, key, request, ...rest);
-  };
+  const requests = log ?? countingMemcache(memcache as MemjsClient);
+  requests.take();
   try {
     await step();
   } finally {
-    client.perform = original;
+    if (!log) (requests as ReturnType<typeof countingMemcache>).restore();
   }
-  return cost;
+  const sent = requests.take();
+  const named = countRequests(sent);
+  return {
+    rpcs: sent.length,
+    // memcached's reads and writes, for the table's billed column (none: not billed per operation).
+    reads: named.get ?? 0,
+    writes: sent.length - (named.get ?? 0),
+    deletes: 0,
+    refusedWrites: 0,
+    requests: describeCounts(named),
+  };
 }

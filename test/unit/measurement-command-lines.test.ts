@@ -26,17 +26,26 @@ function asksForUsage(parse: () => unknown, usage: string): void {
 /** The measurement mains' command lines (bench, waiting room, reliability, nemesis): read before anything starts. */
 describe('the measurement command lines', () => {
   describe('npm run bench', () => {
-    it('takes no arguments', () => {
-      assert.doesNotThrow(() => parseBenchArgs([]));
+    it('takes no arguments, or --only weak', () => {
+      assert.deepEqual(parseBenchArgs([]), {});
+      assert.deepEqual(parseBenchArgs(['--only', 'weak']), {only: 'weak'});
       assert.throws(
         () => parseBenchArgs(['--quick']),
-        /unexpected argument "--quick": npm run bench takes no options/,
+        /unexpected argument "--quick": npm run bench takes only --only weak/,
+      );
+      assert.throws(
+        () => parseBenchArgs(['--only']),
+        /--only takes one section, weak \(got null\)/,
+      );
+      assert.throws(
+        () => parseBenchArgs(['--only', 'weak', 'x']),
+        /unexpected argument "x"/,
       );
     });
     it('answers --help and -h', () => {
       for (const flag of ['--help', '-h'])
         asksForUsage(() => parseBenchArgs(['x', flag]), BENCH_USAGE);
-      assertUsageNamesEveryFlag(BENCH_USAGE, []);
+      assertUsageNamesEveryFlag(BENCH_USAGE, ['only']);
     });
   });
 
