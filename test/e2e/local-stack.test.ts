@@ -16,6 +16,7 @@ import {spawnChild} from '../../infra/spawn-and-wait';
 import {WORK_TOPIC} from '../../infra/topology';
 import {configureLocking, LockKind, peek} from '../../shared';
 import {currentRuntime} from '../../shared/configuration/config';
+import {unrefSleep} from '../../shared/core/backoff';
 import type {ValkeyLockBackend} from '../../shared/stores/valkey';
 import {delay} from '../support/ids';
 import {processesWithMarker} from '../support/stack-process';
@@ -338,7 +339,8 @@ describe('end to end: npm start, the local stack', function () {
       assert.deepEqual(
         await Promise.race([
           run.exited,
-          delay(30_000).then(() => 'still running after 30 s'),
+          // unref'd: this bound must not keep the run open once the stack has exited.
+          unrefSleep(30_000).then(() => 'still running after 30 s'),
         ]),
         {code: 1, signal: null},
       );
