@@ -44,7 +44,10 @@ export interface WorkerInstanceOptions {
  * subscription with a 1-2 s retry policy delivered none of them once it was back, one without
  * delivered all 6 within 0.1 s. It cost the nemesis handler run its events (NEMESIS.md).
  */
-const DELIVERY: PushDelivery = {ackDeadlineSeconds: 30, retryPolicy: null};
+export const WORKER_PUSH_DELIVERY: PushDelivery = {
+  ackDeadlineSeconds: 30,
+  retryPolicy: null,
+};
 
 /**
  * One Cloud Functions instance of the example worker: a Functions Framework server fed by its own
@@ -66,7 +69,7 @@ export async function startWorkerInstance(
     pubsub,
     `retry-${label}`,
     front.baseUrl,
-    DELIVERY,
+    WORKER_PUSH_DELIVERY,
   );
   const lines = (line: string) => {
     output?.push(line);
@@ -109,7 +112,7 @@ export async function startWorkerInstance(
     pubsub,
     `work-${label}`,
     front.baseUrl,
-    DELIVERY,
+    WORKER_PUSH_DELIVERY,
   );
   return {
     work: work.publisher,
