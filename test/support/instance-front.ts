@@ -63,11 +63,13 @@ export async function startInstanceFront(): Promise<InstanceFront> {
       reply => {
         held.response.writeHead(reply.statusCode ?? 502, reply.headers);
         reply.pipe(held.response);
-        reply.on('aborted', () => held.response.destroy());
+        // Cut off mid-answer: no answer at all, so no ack.
+        reply.on('error', () => held.response.destroy());
       },
     );
     outgoing.on('error', (error: NodeJS.ErrnoException) => {
-      if (held.response.headersSent) held.response.destroy();
+      if (held.response.headersSent || held.response.destroyed)
+        held.response.destroy();
       // Never reached the process: no handler ran, so it waits for the live one.
       else if (error.code === 'ECONNREFUSED')
         setTimeout(() => forward(held), REFUSED_RETRY_MS);

@@ -82,31 +82,29 @@ export async function startWorkerInstance(
       lines,
       options.variant ?? EXAMPLE_WORKER,
     );
-    started.once('exit', () => front.down());
+    started.once('exit', () => {
+      alive = false;
+      front.down();
+    });
+    alive = true;
     const closed = new Promise(resolve => started.once('close', resolve));
     await waitForHttp(port);
     front.up(port);
     return {started, closed};
   };
+  /** Whether the group is ours still: once it exited, its id may name another process's group. */
+  let alive = false;
   let {started: server, closed} = await start();
-  const kill = () => {
+  const send = (name: NodeJS.Signals) => {
     try {
-      if (server.pid) process.kill(-server.pid, 'SIGKILL');
+      if (alive && server.pid) process.kill(-server.pid, name);
     } catch {
       // Already gone.
     }
   };
   const signal = (name: NodeJS.Signals) => {
-    if (name === 'SIGKILL') {
-      kill();
-      void front.close();
-      return;
-    }
-    try {
-      if (server.pid) process.kill(-server.pid, name);
-    } catch {
-      // Already gone.
-    }
+    send(name);
+    if (name === 'SIGKILL') void front.close();
   };
   const work = await topicPushingTo(
     pubsub,
@@ -119,11 +117,11 @@ export async function startWorkerInstance(
     server: () => server,
     signal,
     crash: async () => {
-      kill();
+      send('SIGKILL');
       await closed;
     },
     restart: async () => {
-      kill();
+      send('SIGKILL');
       await closed;
       ({started: server, closed} = await start());
     },
