@@ -77,10 +77,8 @@ const KILLS_PER_MINUTE = 2;
 const SETTLE_LIMIT_MS = 180_000;
 const CLEANUP_EVERY_MS = 60_000;
 /**
- * A balance unchanged this long, all faults healed, is final. Long: the Pub/Sub emulator backs off
- * pushes to an endpoint that refused connections (a killed instance) well past the subscription's
- * retry policy; and a message parked behind a killed holder after the last event waits for the
- * next scheduled cleanup.
+ * A balance unchanged this long, all faults healed, is final. Long: a message parked behind a
+ * killed holder after the last event waits for the next scheduled cleanup.
  */
 const SETTLED_QUIET_MS = 60_000;
 
@@ -267,9 +265,8 @@ export async function runHandlerNemesis(
                     `${(now() / 1000).toFixed(1)} s  instance ${fault.instance} killed, replaced after ${fault.durationMs} ms`,
                   );
                   paused.add(fault.instance);
-                  (instances[fault.instance] as WorkerInstance).signal(
-                    'SIGKILL',
-                  );
+                  // Its pushes wait for the replacement, as Cloud Run routes them to a live instance.
+                  await (instances[fault.instance] as WorkerInstance).crash();
                   await new Promise(wake => setTimeout(wake, fault.durationMs));
                   await (instances[fault.instance] as WorkerInstance).restart();
                   paused.delete(fault.instance);

@@ -117,10 +117,14 @@ export async function serveCloudEvent<T>(
 
 export interface PushDelivery {
   readonly ackDeadlineSeconds?: number;
+  /**
+   * Default 1 s to 1 s. `null`: none, so the emulator delivers a failed push again after its own
+   * 1 s (a retry policy can lose messages on it: test/support/worker-instance.ts says how).
+   */
   readonly retryPolicy?: {
     readonly minimumBackoff: {readonly seconds: number};
     readonly maximumBackoff: {readonly seconds: number};
-  };
+  } | null;
   readonly deadLetterPolicy?: {
     readonly deadLetterTopic: string;
     readonly maxDeliveryAttempts: number;
@@ -143,10 +147,14 @@ export async function topicPushingTo(
   await topic.createSubscription(`push-${name}`, {
     pushConfig: {pushEndpoint: `${baseUrl}/${topic.name}`},
     ackDeadlineSeconds: delivery.ackDeadlineSeconds ?? 10,
-    retryPolicy: delivery.retryPolicy ?? {
-      minimumBackoff: {seconds: 1},
-      maximumBackoff: {seconds: 1},
-    },
+    ...(delivery.retryPolicy === null
+      ? {}
+      : {
+          retryPolicy: delivery.retryPolicy ?? {
+            minimumBackoff: {seconds: 1},
+            maximumBackoff: {seconds: 1},
+          },
+        }),
     ...(delivery.deadLetterPolicy
       ? {deadLetterPolicy: delivery.deadLetterPolicy}
       : {}),
