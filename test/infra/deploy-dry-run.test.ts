@@ -7,16 +7,9 @@ import {CloudSchedulerClient} from '@google-cloud/scheduler';
 import sinon from 'sinon';
 import type {Change} from '../../infra/changes';
 import type {DatabaseState} from '../../infra/deploy/datastore-database';
-import {deploy} from '../../infra/deploy/deploy';
 import {parseDeployArgs} from '../../infra/deploy/deploy-options';
 import {PreflightError} from '../../infra/deploy/preflight';
-import {readFunctionsSource} from '../../infra/firebase-config';
-import {
-  fakeAccountPermissions,
-  fakeGcloud,
-  fakePermissions,
-  readyProject,
-} from './fake-project';
+import {readyProject, deployToFake} from './fake-project';
 
 const REPO = join(__dirname, '../../..');
 
@@ -55,20 +48,8 @@ describe('infra: npm run deploy -- --dry-run', () => {
       database,
       ...(accounts ? {accounts: new Set(accounts)} : {}),
     });
-    const tools = {
-      pubsub,
-      scheduler,
-      run,
-      gcloud: fakeGcloud(state),
-      permissions: fakePermissions(state),
-      accountPermissions: fakeAccountPermissions(state),
-      env,
-    };
-    return deploy(
-      options,
-      readFunctionsSource(join(REPO, 'firebase.json')),
-      tools,
-      change => reported.push(change),
+    return deployToFake(options, state, {pubsub, scheduler, run, env}, change =>
+      reported.push(change),
     );
   }
 
@@ -351,19 +332,11 @@ describe('infra: npm run deploy -- --dry-run', () => {
         pushConfig: {pushEndpoint: 'https://worker.example/'},
       });
     await pubsub.topic('example-work').createSubscription('someone-elses', {});
-    const changes = await deploy(
-      options,
-      readFunctionsSource(join(REPO, 'firebase.json')),
-      {
-        pubsub,
-        scheduler,
-        run,
-        gcloud: fakeGcloud(state),
-        permissions: fakePermissions(state),
-        accountPermissions: fakeAccountPermissions(state),
-      },
-      () => {},
-    );
+    const changes = await deployToFake(options, state, {
+      pubsub,
+      scheduler,
+      run,
+    });
     const subscriptions = changes.filter(
       change =>
         /subscriptions?\b/.test(change.resource) ||
@@ -410,22 +383,9 @@ describe('infra: npm run deploy -- --dry-run', () => {
       pushConfig: {pushEndpoint: 'https://worker.example/'},
     });
     const plan = async (state: ReturnType<typeof readyProject>) =>
-      (
-        await deploy(
-          options,
-          readFunctionsSource(join(REPO, 'firebase.json')),
-          {
-            pubsub,
-            scheduler,
-            run,
-            gcloud: fakeGcloud(state),
-            permissions: fakePermissions(state),
-            accountPermissions: fakeAccountPermissions(state),
-          },
-          () => {},
-        )
-      ).find(change =>
-        change.resource.startsWith('gcloud functions deploy exampleWorker'),
+      (await deployToFake(options, state, {pubsub, scheduler, run})).find(
+        change =>
+          change.resource.startsWith('gcloud functions deploy exampleWorker'),
       );
     const kept = await plan(readyProject(options, {worker}));
     assert.equal(

@@ -1,11 +1,9 @@
 import {strict as assert} from 'node:assert';
 import {randomUUID} from 'node:crypto';
-import {join} from 'node:path';
 import {PubSub} from '@google-cloud/pubsub';
 import {CloudSchedulerClient} from '@google-cloud/scheduler';
 import sinon from 'sinon';
 import type {Change} from '../../infra/changes';
-import {deploy} from '../../infra/deploy/deploy';
 import {
   parseDeployArgs,
   type DeployOptions,
@@ -17,16 +15,12 @@ import {
   type PolicyRule,
 } from '../../infra/deploy/org-policies';
 import {PreflightError} from '../../infra/deploy/preflight';
-import {readFunctionsSource} from '../../infra/firebase-config';
 import {
-  fakeAccountPermissions,
   fakeGcloud,
-  fakePermissions,
   readyProject,
   type FakeProject,
+  deployToFake,
 } from './fake-project';
-
-const REPO = join(__dirname, '../../..');
 
 /**
  * Organisation policies, read by the preflight with `gcloud org-policies describe --effective`
@@ -64,20 +58,13 @@ describe('infra: deploy preflight, organisation policies', () => {
     calls: string[][] = [],
     said: string[] = [],
   ): Promise<Change[]> {
-    return deploy(
-      options,
-      readFunctionsSource(join(REPO, 'firebase.json')),
-      {
-        pubsub,
-        scheduler,
-        run,
-        gcloud: fakeGcloud(state, calls),
-        permissions: fakePermissions(state),
-        accountPermissions: fakeAccountPermissions(state),
-        say: line => said.push(line),
-      },
-      () => {},
-    );
+    return deployToFake(options, state, {
+      pubsub,
+      scheduler,
+      run,
+      gcloud: fakeGcloud(state, calls),
+      say: line => said.push(line),
+    });
   }
 
   async function stopsWith(deploying: Promise<Change[]>, lines: RegExp[]) {

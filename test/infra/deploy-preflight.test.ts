@@ -1,11 +1,9 @@
 import {strict as assert} from 'node:assert';
 import {randomUUID} from 'node:crypto';
-import {join} from 'node:path';
 import {PubSub} from '@google-cloud/pubsub';
 import {CloudSchedulerClient} from '@google-cloud/scheduler';
 import sinon from 'sinon';
 import type {Change} from '../../infra/changes';
-import {deploy} from '../../infra/deploy/deploy';
 import {
   parseDeployArgs,
   type DeployOptions,
@@ -13,17 +11,13 @@ import {
 import type {GcloudRunner} from '../../infra/deploy/gcloud-runner';
 import {READ_CONSTRAINTS} from '../../infra/deploy/org-policies';
 import {PreflightError} from '../../infra/deploy/preflight';
-import {readFunctionsSource} from '../../infra/firebase-config';
 import {
-  fakeAccountPermissions,
   fakeGcloud,
-  fakePermissions,
   freshProject,
   readyProject,
   type FakeProject,
+  deployToFake,
 } from './fake-project';
-
-const REPO = join(__dirname, '../../..');
 
 /**
  * The preflight: every problem stops the deploy before its first change, one line each, naming the
@@ -63,19 +57,10 @@ describe('infra: deploy preflight, before any change', () => {
     reported: Change[] = [],
     env: Record<string, string> = {},
   ): Promise<Change[]> {
-    return deploy(
+    return deployToFake(
       options,
-      readFunctionsSource(join(REPO, 'firebase.json')),
-      {
-        pubsub,
-        scheduler,
-        run,
-        gcloud,
-        permissions: fakePermissions(state),
-        accountPermissions: fakeAccountPermissions(state),
-        sleep: async () => {},
-        env,
-      },
+      state,
+      {pubsub, scheduler, run, gcloud, sleep: async () => {}, env},
       change => reported.push(change),
     );
   }

@@ -13,16 +13,13 @@ import {
   runCommand,
   withRetries,
 } from '../../infra/deploy/command-retry';
-import {deploy} from '../../infra/deploy/deploy';
 import {parseDeployArgs} from '../../infra/deploy/deploy-options';
 import type {GcloudRunner} from '../../infra/deploy/gcloud-runner';
-import {readFunctionsSource} from '../../infra/firebase-config';
 import {
-  fakeAccountPermissions,
   fakeGcloud,
-  fakePermissions,
   readyProject,
   type FakeProject,
+  deployToFake,
 } from './fake-project';
 
 const REPO = join(__dirname, '../../..');
@@ -207,21 +204,14 @@ describe('infra: deploy retries while IAM propagates', () => {
         '--region',
         'europe-west1',
       ]);
-      return deploy(
-        options,
-        readFunctionsSource(join(REPO, 'firebase.json')),
-        {
-          pubsub,
-          scheduler,
-          run,
-          gcloud: workerOnDeploy(state, run),
-          permissions: fakePermissions(state),
-          accountPermissions: fakeAccountPermissions(state),
-          sleep: async ms => void slept.push(ms),
-          say: line => said.push(line),
-        },
-        () => {},
-      );
+      return deployToFake(options, state, {
+        pubsub,
+        scheduler,
+        run,
+        gcloud: workerOnDeploy(state, run),
+        sleep: async ms => void slept.push(ms),
+        say: line => said.push(line),
+      });
     }
 
     it("the Eventarc agent, the build account's roles and the Pub/Sub agent not propagated yet: each retried, the deploy completes", async () => {

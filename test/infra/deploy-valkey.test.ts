@@ -29,13 +29,7 @@ import {
   makeTestCertificates,
   type TestCertificates,
 } from '../support/tls-certificates';
-import {
-  fakeAccountPermissions,
-  fakeGcloud,
-  fakePermissions,
-  readyProject,
-  type FakeProject,
-} from './fake-project';
+import {readyProject, type FakeProject, deployToFake} from './fake-project';
 
 const REPO = join(__dirname, '../../..');
 const REGION = 'europe-west1';
@@ -142,21 +136,13 @@ describe('infra: npm run deploy with WEAK locks on Valkey', function () {
     state: FakeProject,
     notes: string[] = [],
   ): Promise<Change[]> {
-    return deploy(
-      options,
-      readFunctionsSource(join(REPO, 'firebase.json')),
-      {
-        pubsub,
-        scheduler,
-        run,
-        gcloud: fakeGcloud(state),
-        permissions: fakePermissions(state),
-        accountPermissions: fakeAccountPermissions(state),
-        sleep: async () => {},
-        say: line => notes.push(line),
-      },
-      () => undefined,
-    );
+    return deployToFake(options, state, {
+      pubsub,
+      scheduler,
+      run,
+      sleep: async () => {},
+      say: line => notes.push(line),
+    });
   }
 
   const deploysOf = (changes: Change[]) =>

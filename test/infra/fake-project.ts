@@ -1,4 +1,7 @@
+import {join} from 'node:path';
+import type {Change} from '../../infra/changes';
 import type {DatabaseState} from '../../infra/deploy/datastore-database';
+import {deploy, type DeployTools} from '../../infra/deploy/deploy';
 import type {
   GcloudResult,
   GcloudRunner,
@@ -10,6 +13,7 @@ import {
 } from '../../infra/deploy/deploy-options';
 import type {PolicyRule} from '../../infra/deploy/org-policies';
 import {requiredApis} from '../../infra/deploy/required-apis';
+import {readFunctionsSource} from '../../infra/firebase-config';
 import {
   PUBLISHED_EVENT,
   type DeployedTrigger,
@@ -229,3 +233,32 @@ export function fakeAccountPermissions(project: FakeProject) {
         (project.actAs.has(email) || project.granted.has(ACT_AS)),
     );
 }
+
+/**
+ * The deploy against `state`: gcloud's reads and both permission checks answered by the fake
+ * project, the functions from the repository's firebase.json; `tools` gives the rest (the Pub/Sub
+ * emulator, the scheduler and `run` stand-ins) and may replace any of those.
+ */
+export function deployToFake(
+  options: DeployOptions,
+  state: FakeProject,
+  tools: Omit<DeployTools, keyof FakeReads> & Partial<FakeReads>,
+  report: (change: Change) => void = () => undefined,
+): Promise<Change[]> {
+  return deploy(
+    options,
+    readFunctionsSource(join(__dirname, '../../../firebase.json')),
+    {
+      gcloud: fakeGcloud(state),
+      permissions: fakePermissions(state),
+      accountPermissions: fakeAccountPermissions(state),
+      ...tools,
+    },
+    report,
+  );
+}
+
+type FakeReads = Pick<
+  DeployTools,
+  'gcloud' | 'permissions' | 'accountPermissions'
+>;
