@@ -46,15 +46,8 @@ describe('end to end: the live locks page in chromium', function () {
     rmSync(dir, {recursive: true, force: true});
   });
 
-  const post = async (name: string, body: unknown) => {
-    const response = await fetch(`${stack.baseUrl}/${name}`, {
-      method: 'POST',
-      headers: {'Content-Type': 'application/json'},
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    return (await response.json()) as Record<string, string>;
-  };
+  const post = (name: string, body: unknown) =>
+    postJson(`${stack.baseUrl}/${name}`, body);
   // Browser-side expressions as source text: this project compiles without the DOM's types.
   const rowsNamed = (identifier: string) =>
     `[...document.querySelectorAll('#locks-body tr')].filter((row) => row.dataset.identifier === ${JSON.stringify(identifier)})`;
@@ -264,15 +257,8 @@ describe('end to end: the live locks page in chromium, WEAK locks on Valkey', fu
     rmSync(dir, {recursive: true, force: true});
   });
 
-  const post = async (name: string, body: unknown) => {
-    const response = await fetch(`${stack.baseUrl}/${name}`, {
-      method: 'POST',
-      headers: {'Content-Type': 'application/json'},
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    return (await response.json()) as Record<string, string>;
-  };
+  const post = (name: string, body: unknown) =>
+    postJson(`${stack.baseUrl}/${name}`, body);
   const rowsNamed = (identifier: string, kind: string) =>
     `[...document.querySelectorAll('#locks-body tr')].filter((row) => row.dataset.identifier === ${JSON.stringify(identifier)} && row.dataset.kind === ${JSON.stringify(kind)})`;
   /** How long after now the row count of `identifier` reaches `count`. */
@@ -349,3 +335,17 @@ describe('end to end: the live locks page in chromium, WEAK locks on Valkey', fu
     await msUntilRows(identifier, 'STRONG', 0);
   });
 });
+
+/** POSTs `body` as JSON to one of the stack's functions and returns its JSON answer. */
+async function postJson(
+  url: string,
+  body: unknown,
+): Promise<Record<string, string>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  return (await response.json()) as Record<string, string>;
+}
