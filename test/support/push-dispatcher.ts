@@ -253,9 +253,12 @@ export async function startPushDispatcher(
     }
   };
 
+  // No retry policy: on the emulator one can stop a subscription's redeliveries for good
+  // (WORKER_PUSH_DELIVERY in worker-instance.ts says how); without one a failed push comes back
+  // after about a second.
   const delivery: PushDelivery = options.delivery ?? {
     ackDeadlineSeconds: 60,
-    retryPolicy: {minimumBackoff: {seconds: 1}, maximumBackoff: {seconds: 2}},
+    retryPolicy: null,
   };
   try {
     // Started side by side: on a small machine a cold Functions Framework takes a second or two.
