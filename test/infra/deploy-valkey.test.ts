@@ -33,6 +33,13 @@ import {readyProject, type FakeProject, deployToFake} from './fake-project';
 
 const REPO = join(__dirname, '../../..');
 const REGION = 'europe-west1';
+/** The deploy's Valkey flags as docs/deploying.md gives them: the instance, on the functions' network. */
+const INSTANCE_ON_NETWORK = [
+  '--valkey-instance',
+  'locks',
+  '--network',
+  'locks-vpc',
+];
 
 /** An instance as docs/deploying.md creates it; a test changes what it needs. */
 function instanceResource(
@@ -300,12 +307,7 @@ describe('infra: npm run deploy with WEAK locks on Valkey', function () {
   });
 
   it('a redeploy plans the same calls: every Valkey step is a create-or-update', async () => {
-    const options = optionsFor([
-      '--valkey-instance',
-      'locks',
-      '--network',
-      'locks-vpc',
-    ]);
+    const options = optionsFor(INSTANCE_ON_NETWORK);
     const state = projectWith(options, instanceResource(project));
     const first = (await dryRun(options, state)).map(change => change.call);
     const second = (await dryRun(options, state)).map(change => change.call);
@@ -366,12 +368,7 @@ describe('infra: npm run deploy with WEAK locks on Valkey', function () {
   ];
   for (const [what, changes, message] of refused)
     it(`${what} stops the deploy in the preflight, before any change`, async () => {
-      const options = optionsFor([
-        '--valkey-instance',
-        'locks',
-        '--network',
-        'locks-vpc',
-      ]);
+      const options = optionsFor(INSTANCE_ON_NETWORK);
       await assert.rejects(
         dryRun(
           options,
@@ -418,12 +415,7 @@ describe('infra: npm run deploy with WEAK locks on Valkey', function () {
         ),
     );
     const notes: string[] = [];
-    const password = optionsFor([
-      '--valkey-instance',
-      'locks',
-      '--network',
-      'locks-vpc',
-    ]);
+    const password = optionsFor(INSTANCE_ON_NETWORK);
     await dryRun(
       password,
       projectWith(
@@ -439,12 +431,7 @@ describe('infra: npm run deploy with WEAK locks on Valkey', function () {
   });
 
   it('a disabled Memorystore API is named, with its use', async () => {
-    const options = optionsFor([
-      '--valkey-instance',
-      'locks',
-      '--network',
-      'locks-vpc',
-    ]);
+    const options = optionsFor(INSTANCE_ON_NETWORK);
     const state = projectWith(options, instanceResource(project));
     state.enabledApis.delete('memorystore.googleapis.com');
     await assert.rejects(
