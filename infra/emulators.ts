@@ -104,7 +104,27 @@ export async function startEmulator(
   name: EmulatorName,
   options: StartOptions = {},
 ): Promise<RunningEmulator> {
-  const port = options.port ?? (await freePort());
+  // A port this function picked may still be taken by another listener in the instant before the
+  // emulator binds it: then it picks another. A port the caller named fails at once.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEmulatorOn(
+        name,
+        options.port ?? (await freePort()),
+        options,
+      );
+    } catch (error) {
+      const pickedAgain = options.port === undefined && attempt < 3;
+      if (!pickedAgain || !PORT_TAKEN.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startEmulatorOn(
+  name: EmulatorName,
+  port: number,
+  options: StartOptions,
+): Promise<RunningEmulator> {
   await assertPortFree(port, `the ${name} emulator`);
   const launch = await launchFor(name, port, cloudSdkRoot());
   const service = await startService({
@@ -114,9 +134,13 @@ export async function startEmulator(
     // The emulators answer `GET /` with "Ok" once they serve requests.
     probe: () => answersHttp(`http://127.0.0.1:${port}/`, {okOnly: true}),
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+    failsWhenOutput: PORT_TAKEN,
   });
   return {...service, name};
 }
+
+/** What the emulators print when their port is taken (and then they hang rather than exit). */
+export const PORT_TAKEN = /BindException|already in use/;
 
 function requireFile(path: string, name: string): string {
   if (!existsSync(path)) {

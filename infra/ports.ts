@@ -1,6 +1,44 @@
+import {readFileSync} from 'node:fs';
 import {createServer} from 'node:net';
 
-export function freePort(): Promise<number> {
+/**
+ * Where freePort looks: below the kernel's ephemeral range (Linux: 32768–60999 by default). A port
+ * handed out by `listen(0)` comes from that range, so until the service that was meant to take it
+ * binds it (seconds, for a JVM), any outgoing connection on the machine may be given it as its
+ * source port, and the service then fails to bind (the Pub/Sub emulator does not even exit: it
+ * prints a BindException and hangs). Below the range only another listener can take it.
+ */
+const LOWEST_PICKED_PORT = 16_384;
+const TRIES = 50;
+
+export async function freePort(): Promise<number> {
+  const ephemeralStart = ephemeralRangeStart();
+  if (ephemeralStart !== undefined && ephemeralStart > LOWEST_PICKED_PORT) {
+    for (let attempt = 0; attempt < TRIES; attempt++) {
+      const port =
+        LOWEST_PICKED_PORT +
+        Math.floor(Math.random() * (ephemeralStart - LOWEST_PICKED_PORT));
+      if (await listensOn(port)) return port;
+    }
+  }
+  return anyFreePort();
+}
+
+/** The first port of the kernel's ephemeral range, or undefined where it cannot be read (not Linux). */
+export function ephemeralRangeStart(
+  read: () => string = () =>
+    readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'),
+): number | undefined {
+  try {
+    const first = Number(read().trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 0 ? first : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A port the kernel picks (in its ephemeral range): the fallback where that range is unknown. */
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -15,13 +53,20 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A taken port is a clear error at once, not a service that never becomes ready. */
-export function assertPortFree(port: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
+/** Whether a listener could bind 127.0.0.1:port just now (it is closed again before this resolves). */
+function listensOn(port: number): Promise<boolean> {
+  return new Promise(resolve => {
     const server = createServer();
-    server.once('error', () =>
-      reject(new Error(`port ${port} for ${what} is already in use`)),
-    );
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/** A taken port is a clear error at once, not a service that never becomes ready. */
+export async function assertPortFree(
+  port: number,
+  what: string,
+): Promise<void> {
+  if (!(await listensOn(port)))
+    throw new Error(`port ${port} for ${what} is already in use`);
 }

@@ -21,6 +21,11 @@ export interface ServiceLaunch {
   /** Resolves once the service answers; rejects or hangs otherwise (bounded by readyTimeoutMs). */
   readonly probe: () => Promise<boolean>;
   readonly readyTimeoutMs: number;
+  /**
+   * Output that means the start has failed though the process lives on: the Pub/Sub and Firestore
+   * emulators print a BindException for a taken port and then hang instead of exiting.
+   */
+  readonly failsWhenOutput?: RegExp;
   readonly cleanup?: () => Promise<void>;
 }
 
@@ -34,9 +39,25 @@ process.once('exit', () => {
 export async function startService(
   launch: ServiceLaunch,
 ): Promise<RunningService> {
+  let sawFailure: (line: string) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    sawFailure = line =>
+      reject(
+        new Error(
+          `${launch.name} could not start on port ${launch.port}: ${line.trim()}`,
+        ),
+      );
+  });
+  failed.catch(() => {});
   const child = spawnChild(launch.command, launch.args, {
     group: true,
     keepOutputChars: 4000,
+    onOutput: chunk => {
+      const line = launch.failsWhenOutput
+        ? chunk.split('\n').find(text => launch.failsWhenOutput!.test(text))
+        : undefined;
+      if (line !== undefined) sawFailure(line);
+    },
   });
   running.add(child);
   void child.exited.then(() => running.delete(child));
@@ -55,13 +76,19 @@ export async function startService(
     return stopped;
   };
 
+  // Once the start has failed another way, the probe stops too (it must not poll on unseen).
+  const startFailed = new AbortController();
   try {
     await Promise.race([
       waitUntil(
         launch.probe,
         launch.readyTimeoutMs,
         `${launch.name} on port ${launch.port}`,
-      ),
+        {signal: startFailed.signal},
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; its output:\n${child.output()}`);
+      }),
+      failed,
       child.spawnFailed.catch((error: Error) => {
         throw new Error(`${launch.name} could not start: ${error.message}`);
       }),
@@ -72,6 +99,7 @@ export async function startService(
       }),
     ]);
   } catch (error) {
+    startFailed.abort(error);
     await stop();
     throw error;
   }

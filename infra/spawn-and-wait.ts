@@ -129,15 +129,19 @@ export async function runToEnd(
   }
 }
 
-/** Polls `probe` every `intervalMs` until it answers true; a probe that throws counts as not yet. */
+/**
+ * Polls `probe` every `intervalMs` (default 100) until it answers true; a probe that throws counts
+ * as not yet. Once `signal` aborts it stops polling and rejects with the signal's reason.
+ */
 export async function waitUntil(
   probe: () => Promise<boolean>,
   timeoutMs: number,
   what: string,
-  intervalMs = 100,
+  {intervalMs = 100, signal}: {intervalMs?: number; signal?: AbortSignal} = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    signal?.throwIfAborted();
     if (await probe().catch(() => false)) return;
     if (Date.now() > deadline)
       throw new Error(`${what} was not ready after ${timeoutMs} ms`);

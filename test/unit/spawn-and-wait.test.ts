@@ -84,14 +84,34 @@ describe('spawn and wait', () => {
       },
       5000,
       'the probe',
-      10,
+      {intervalMs: 10},
     );
     assert.equal(calls, 3);
   });
 
+  it('waitUntil stops polling once its signal aborts, with the reason', async () => {
+    const stop = new AbortController();
+    let calls = 0;
+    const waiting = waitUntil(
+      async () => {
+        calls++;
+        return false;
+      },
+      5000,
+      'the probe',
+      {intervalMs: 10, signal: stop.signal},
+    );
+    await new Promise(resolve => setTimeout(resolve, 50));
+    stop.abort(new Error('the start failed'));
+    await assert.rejects(waiting, /the start failed/);
+    const callsAtAbort = calls;
+    await new Promise(resolve => setTimeout(resolve, 50));
+    assert.equal(calls, callsAtAbort);
+  });
+
   it('waitUntil names what was not ready in time', () =>
     assert.rejects(
-      waitUntil(async () => false, 100, 'the thing', 20),
+      waitUntil(async () => false, 100, 'the thing', {intervalMs: 20}),
       /the thing was not ready after 100 ms/,
     ));
 
