@@ -11,6 +11,12 @@ import {
   type PushDispatcher,
 } from '../support/push-dispatcher';
 import {appliedEventIds} from '../support/worker-ledger';
+import {
+  cpuByGroup,
+  cpuUseBetween,
+  sampleCpu,
+  sampleProcessCpu,
+} from './machine-cpu';
 import {percentile, round} from './stats';
 import {pushLatencyFloor} from './waiting-room-floor';
 import {
@@ -78,6 +84,14 @@ export interface BurstResult {
   readonly retryDeliveries: number;
   readonly queueWaitP95Ms: number;
   readonly peakInFlight: number;
+  /** The machine's cores busy (every process) from the first publish until all applied, 0 to 1. */
+  readonly cpuBusyShare: number;
+  /** That CPU time per event: instances, dispatcher, emulators and the bench itself. */
+  readonly cpuMsPerEvent: number;
+  /** Events per second the machine could run at most at that cost per event, every core busy. */
+  readonly cpuCeilingPerSecond: number;
+  /** cpuMsPerEvent by who spent it: each emulator, the instances, the bench, everything else. */
+  readonly cpuMsPerEventBy: readonly {group: string; msPerUnit: number}[];
   /** From 'handed the lock on' to the woken handler's 'running', paired per identifier and seq. */
   readonly handOffs: number;
   readonly handOffP50Ms: number;
@@ -194,6 +208,8 @@ export async function runBurst(
         event.account,
         (expected.get(event.account) ?? 0) + event.amount,
       );
+    const cpuBefore = sampleCpu();
+    const processCpuBefore = sampleProcessCpu();
     const publishedAt = performance.now();
     const publishedAtMs = Date.now();
     for (let start = 0; start < events.length; start += 100)
@@ -213,6 +229,14 @@ export async function runBurst(
       balances = await ledger.balances(accounts);
     }
     const allAppliedMs = performance.now() - publishedAt;
+    const cpuAfter = sampleCpu();
+    const cpu = cpuUseBetween(cpuBefore, cpuAfter, burst.events);
+    const cpuGroups = cpuByGroup(
+      processCpuBefore,
+      sampleProcessCpu(),
+      cpuAfter.busyMs - cpuBefore.busyMs,
+      burst.events,
+    );
     const timedOut = !done();
     // Anything delivered again (a lapsed ack deadline, a double hand-off) would land now.
     await new Promise(resolve => setTimeout(resolve, 2000));
@@ -241,6 +265,13 @@ export async function runBurst(
       retryDeliveries: stats.pushes.retry,
       queueWaitP95Ms: round(percentile([...stats.queueWaitsMs], 95), 0),
       peakInFlight: stats.peakInFlight,
+      cpuBusyShare: round(cpu.busyShare),
+      cpuMsPerEvent: round(cpu.busyMsPerUnit, 1),
+      cpuCeilingPerSecond: round(cpu.ceilingPerSecond, 1),
+      cpuMsPerEventBy: cpuGroups.map(({group, msPerUnit}) => ({
+        group,
+        msPerUnit: round(msPerUnit, 1),
+      })),
       handOffs: parts.handOffs,
       handOffP50Ms: parts.totalP50Ms,
       handOffP95Ms: parts.totalP95Ms,
@@ -454,6 +485,16 @@ export function report(
         `${r.messagesPerSecond} messages/s (${(r.allAppliedMs / 1000).toFixed(1)} s)`,
       '≥ 80 messages/s',
     );
+    const cpuCell = (r: BurstResult) =>
+      `${Math.round(r.cpuBusyShare * 100)} % busy, ${r.cpuMsPerEvent} CPU-ms per message: at most ${r.cpuCeilingPerSecond} messages/s`;
+    const byGroup = (r: BurstResult) =>
+      r.cpuMsPerEventBy
+        .map(({group, msPerUnit}) => `${group} ${msPerUnit}`)
+        .join(', ');
+    row('machine CPU during the burst (one key)', one, cpuCell, '');
+    row('CPU-ms per message by process (one key)', one, byGroup, '');
+    row('machine CPU during the burst (ten keys)', ten, cpuCell, '');
+    row('CPU-ms per message by process (ten keys)', ten, byGroup, '');
     row(
       'ten keys: deliveries per event',
       ten,
