@@ -1,4 +1,4 @@
-import {writeFileSync} from 'node:fs';
+import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import {cpus, totalmem} from 'node:os';
 
 /** One scenario's outcome, as RELIABILITY.md shows it. Every figure comes from the run. */
@@ -83,6 +83,7 @@ export function writeReport(
       ...r.details.map(line => `- ${line}`),
       '',
     ]),
+    ...keptSections(existsSync(path) ? readFileSync(path, 'utf8') : ''),
     '## Covered deterministically by `npm test`',
     '',
     'These faults are injected with sinon or by stopping a service inside the normal suite, which runs',
@@ -95,4 +96,23 @@ export function writeReport(
     '',
   ];
   writeFileSync(path, lines.join('\n'));
+}
+
+/** The heading prefix of a section written by hand, which a run carries over instead of dropping. */
+export const KEPT_PREFIX = '## Kept: ';
+
+/**
+ * The hand-written sections of the report a run replaces (each from its `## Kept: ` heading to the
+ * next `## ` heading), as lines, so that figures from elsewhere (`npm test`'s sizes) survive a run.
+ */
+export function keptSections(previous: string): string[] {
+  const lines = previous.split('\n');
+  const kept: string[] = [];
+  let keeping = false;
+  for (const line of lines) {
+    if (line.startsWith('## ')) keeping = line.startsWith(KEPT_PREFIX);
+    if (keeping) kept.push(line);
+  }
+  if (kept.length > 0 && kept[kept.length - 1] !== '') kept.push('');
+  return kept;
 }
