@@ -76,7 +76,7 @@ export async function startService(
     return stopped;
   };
 
-  // Once the start has failed another way, the probe stops too (it must not poll on unseen).
+  // Once the start has failed another way, the probe stops too: nobody waits for it any more.
   const startFailed = new AbortController();
   try {
     await Promise.race([

@@ -1,8 +1,8 @@
 /**
  * The waiting-room section of `npm run bench` alone (it takes a minute or two, the whole bench
- * much longer): `node dist/test/bench/waiting-room-main.js [--native] [oneKey|tenKeys]
- * [baseline|waitingRoom]` (`--help`: waiting-room-options.ts). Starts its own emulators (legacy Datastore, Pub/Sub; Firestore native
- * mode with --native), prints the section's Markdown, and each burst's figures as JSON on stderr.
+ * much longer): `node dist/test/bench/waiting-room-main.js [--datastore-mode] [--native] [oneKey|tenKeys]
+ * [baseline|waitingRoom]` (`--help`: waiting-room-options.ts). Starts its own emulators (legacy Datastore, Pub/Sub; Firestore in
+ * Datastore mode with --datastore-mode, native mode with --native), prints the section's Markdown, and each burst's figures as JSON on stderr.
  */
 import {startEmulator} from '../../infra/emulators';
 import type {RunningService} from '../../infra/processes';
@@ -17,6 +17,7 @@ import {
   report,
   runBurst,
   TEN_KEYS,
+  storesOf,
   waitingRoomBench,
   type BurstResult,
   type Mode,
@@ -30,15 +31,24 @@ async function main(args: WaitingRoomArgs): Promise<void> {
     const starting = await Promise.allSettled([
       startEmulator('datastore-legacy'),
       startEmulator('pubsub'),
-      ...(args.native ? [startEmulator('firestore-native')] : []),
+      args.datastoreMode
+        ? startEmulator('datastore-firestore')
+        : Promise.resolve(undefined),
+      args.native
+        ? startEmulator('firestore-native')
+        : Promise.resolve(undefined),
     ]);
     for (const outcome of starting)
-      if (outcome.status === 'fulfilled') services.push(outcome.value);
+      if (outcome.status === 'fulfilled' && outcome.value)
+        services.push(outcome.value);
     const failed = starting.find(outcome => outcome.status === 'rejected');
     if (failed) throw failed.reason;
-    const [legacy, pubsub, native] = services as [
+    const [legacy, pubsub, datastoreMode, native] = starting.map(outcome =>
+      outcome.status === 'fulfilled' ? outcome.value : undefined,
+    ) as [
       RunningService,
       RunningService,
+      RunningService | undefined,
       RunningService | undefined,
     ];
     Object.assign(process.env, {
@@ -49,6 +59,7 @@ async function main(args: WaitingRoomArgs): Promise<void> {
     const options = {
       project: PROJECT,
       legacyHost: legacy.host,
+      ...(datastoreMode ? {datastoreModeHost: datastoreMode.host} : {}),
       ...(native ? {nativeHost: native.host} : {}),
     };
     const bursts = [ONE_KEY, TEN_KEYS].filter(burst =>
@@ -63,9 +74,7 @@ async function main(args: WaitingRoomArgs): Promise<void> {
       ({lines} = await waitingRoomBench(options));
     else {
       const results: BurstResult[] = [];
-      for (const store of native
-        ? (['legacy', 'native'] as const)
-        : (['legacy'] as const))
+      for (const store of storesOf(options))
         for (const burst of bursts.length ? bursts : [ONE_KEY, TEN_KEYS])
           for (const mode of modes.length
             ? modes

@@ -32,12 +32,14 @@ import {
 export interface WaitingRoomBenchOptions {
   readonly project: string;
   readonly legacyHost: string;
+  /** Also on Firestore in Datastore mode (the engine production Datastore runs on) when given. */
+  readonly datastoreModeHost?: string;
   /** Also on Firestore native mode when given. */
   readonly nativeHost?: string;
 }
 
 export type Mode = 'baseline' | 'waitingRoom';
-type Store = 'legacy' | 'native';
+export type Store = 'legacy' | 'datastoreMode' | 'native';
 
 interface Burst {
   readonly name: 'oneKey' | 'tenKeys';
@@ -113,9 +115,7 @@ export async function waitingRoomBench(
   result: {bursts: BurstResult[]; pushFloor: PushFloor};
   lines: string[];
 }> {
-  const stores: Store[] = options.nativeHost
-    ? ['legacy', 'native']
-    : ['legacy'];
+  const stores = storesOf(options);
   const result: BurstResult[] = [];
   for (const store of stores)
     for (const burst of [ONE_KEY, TEN_KEYS])
@@ -129,6 +129,15 @@ export async function waitingRoomBench(
     result: {bursts: result, pushFloor},
     lines: report(result, pushFloor),
   };
+}
+
+/** The stores a run covers: the legacy emulator always, the others when their host is given. */
+export function storesOf(options: WaitingRoomBenchOptions): Store[] {
+  return [
+    'legacy',
+    ...(options.datastoreModeHost ? (['datastoreMode'] as const) : []),
+    ...(options.nativeHost ? (['native'] as const) : []),
+  ];
 }
 
 export type PushFloor = {p50Ms: number; p95Ms: number};
@@ -168,7 +177,7 @@ export async function runBurst(
           }
         : {
             LOCKS_STRONG_STORE: 'datastore',
-            DATASTORE_EMULATOR_HOST: options.legacyHost,
+            DATASTORE_EMULATOR_HOST: datastoreHostOf(options, store),
           }),
       EXAMPLE_WORKER_WORK_MS: String(burst.workMs),
       ...(mode === 'baseline' ? {EXAMPLE_WAITING_ROOM: 'off'} : {}),
@@ -338,6 +347,15 @@ interface Ledger {
   close(): Promise<void>;
 }
 
+function datastoreHostOf(
+  options: WaitingRoomBenchOptions,
+  store: Store,
+): string {
+  return store === 'datastoreMode'
+    ? (options.datastoreModeHost ?? '')
+    : options.legacyHost;
+}
+
 /** The example worker's balances, read plainly from the store the run used. */
 function ledgerOf(options: WaitingRoomBenchOptions, store: Store): Ledger {
   if (store === 'native') {
@@ -368,7 +386,7 @@ function ledgerOf(options: WaitingRoomBenchOptions, store: Store): Ledger {
   }
   const datastore = new Datastore({
     projectId: options.project,
-    apiEndpoint: options.legacyHost,
+    apiEndpoint: datastoreHostOf(options, store),
   });
   return {
     balances: async accounts => {
@@ -439,9 +457,11 @@ export function report(
     );
   const stores = [...new Set(results.map(r => r.store))];
   const storeName = (store: Store) =>
-    store === 'legacy'
-      ? 'legacy Datastore emulator'
-      : 'Firestore native-mode emulator';
+    ({
+      legacy: 'legacy Datastore emulator',
+      datastoreMode: 'Firestore in Datastore mode emulator',
+      native: 'Firestore native-mode emulator',
+    })[store];
   const cell = (
     r: BurstResult | undefined,
     value: (r: BurstResult) => string,

@@ -50,16 +50,28 @@ describe('the measurement command lines', () => {
   });
 
   describe('waiting-room-main', () => {
-    it('reads --native, the bursts and the modes; refuses any other word', () => {
+    it('reads --datastore-mode, --native, the bursts and the modes; refuses any other word', () => {
       assert.deepEqual(parseWaitingRoomArgs([]), {
+        datastoreMode: false,
         native: false,
         bursts: [],
         modes: [],
       });
       assert.deepEqual(
         parseWaitingRoomArgs(['tenKeys', '--native', 'baseline']),
-        {native: true, bursts: ['tenKeys'], modes: ['baseline']},
+        {
+          datastoreMode: false,
+          native: true,
+          bursts: ['tenKeys'],
+          modes: ['baseline'],
+        },
       );
+      assert.deepEqual(parseWaitingRoomArgs(['--datastore-mode', 'oneKey']), {
+        datastoreMode: true,
+        native: false,
+        bursts: ['oneKey'],
+        modes: [],
+      });
       assert.throws(
         () => parseWaitingRoomArgs(['onekey']),
         /unexpected argument "onekey"/,
@@ -71,7 +83,10 @@ describe('the measurement command lines', () => {
           () => parseWaitingRoomArgs(['bogus', flag]),
           WAITING_ROOM_USAGE,
         );
-      assertUsageNamesEveryFlag(WAITING_ROOM_USAGE, ['native']);
+      assertUsageNamesEveryFlag(WAITING_ROOM_USAGE, [
+        'datastore-mode',
+        'native',
+      ]);
       for (const word of ['oneKey', 'tenKeys', 'baseline', 'waitingRoom'])
         assert.match(WAITING_ROOM_USAGE, new RegExp(`\\b${word}\\b`));
     });
