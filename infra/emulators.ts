@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs';
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {assertPortFree, freePort} from './ports';
+import {assertPortFree, freePort, onFreePorts, PORT_TAKEN} from './ports';
 import {startService, type RunningService} from './processes';
 import {answersHttp, runToEnd} from './spawn-and-wait';
 
@@ -104,20 +104,12 @@ export async function startEmulator(
   name: EmulatorName,
   options: StartOptions = {},
 ): Promise<RunningEmulator> {
-  // A port this function picked may still be taken by another listener in the instant before the
-  // emulator binds it: then it picks another. A port the caller named fails at once.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startEmulatorOn(
-        name,
-        options.port ?? (await freePort()),
-        options,
-      );
-    } catch (error) {
-      const pickedAgain = options.port === undefined && attempt < 3;
-      if (!pickedAgain || !PORT_TAKEN.test(String(error))) throw error;
-    }
-  }
+  // A port the caller named fails at once when taken; one picked here is picked again.
+  if (options.port !== undefined)
+    return startEmulatorOn(name, options.port, options);
+  return onFreePorts(async () =>
+    startEmulatorOn(name, await freePort(), options),
+  );
 }
 
 async function startEmulatorOn(
@@ -138,9 +130,6 @@ async function startEmulatorOn(
   });
   return {...service, name};
 }
-
-/** What the emulators print when their port is taken (and then they hang rather than exit). */
-export const PORT_TAKEN = /BindException|already in use/;
 
 function requireFile(path: string, name: string): string {
   if (!existsSync(path)) {

@@ -70,3 +70,26 @@ export async function assertPortFree(
   if (!(await listensOn(port)))
     throw new Error(`port ${port} for ${what} is already in use`);
 }
+
+/**
+ * What says a port was taken: assertPortFree's refusal, and what the emulators print for a taken
+ * port before they hang instead of exiting.
+ */
+export const PORT_TAKEN = /BindException|already in use/;
+
+/**
+ * Runs `start` on freshly picked ports, and again (up to `attempts` in all) when it failed because
+ * one was taken between the pick and the bind; any other failure is thrown at once.
+ */
+export async function onFreePorts<T>(
+  start: () => Promise<T>,
+  attempts = 3,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= attempts || !PORT_TAKEN.test(String(error))) throw error;
+    }
+  }
+}

@@ -52,9 +52,14 @@ export async function startService(
   const child = spawnChild(launch.command, launch.args, {
     group: true,
     keepOutputChars: 4000,
-    onOutput: chunk => {
-      const line = launch.failsWhenOutput
-        ? chunk.split('\n').find(text => launch.failsWhenOutput!.test(text))
+    // Matched against the kept output, not the chunk: a line may arrive in two chunks.
+    onOutput: () => {
+      const pattern = launch.failsWhenOutput;
+      const line = pattern
+        ? child
+            .output()
+            .split('\n')
+            .find(text => pattern.test(text))
         : undefined;
       if (line !== undefined) sawFailure(line);
     },

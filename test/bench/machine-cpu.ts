@@ -9,14 +9,15 @@ export interface CpuSample {
 }
 
 export function sampleCpu(): CpuSample {
+  const cores = cpus();
   let busyMs = 0;
   let totalMs = 0;
-  for (const {times} of cpus()) {
+  for (const {times} of cores) {
     const busy = times.user + times.nice + times.sys + times.irq;
     busyMs += busy;
     totalMs += busy + times.idle;
   }
-  return {busyMs, totalMs, cores: cpus().length};
+  return {busyMs, totalMs, cores: cores.length};
 }
 
 export interface CpuUse {

@@ -1,8 +1,7 @@
 import {randomUUID} from 'node:crypto';
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {PORT_TAKEN} from '../../infra/emulators';
-import {freePort} from '../../infra/ports';
+import {freePort, onFreePorts} from '../../infra/ports';
 import {READY_PREFIX} from '../../infra/local/ready-message';
 import {spawnChild} from '../../infra/spawn-and-wait';
 
@@ -31,15 +30,9 @@ export async function startLocalStack(
   /** npm start's own flags (`--weak-store valkey`) and settings for the functions it hosts. */
   extra: StackExtras = {},
 ): Promise<LocalStack> {
-  // A free port picked here can be taken by another listener before npm start binds it: then the
-  // stack fails fast naming it, and starts again on other ports.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startLocalStackOnce(dir, timeoutMs, extra);
-    } catch (error) {
-      if (attempt >= 3 || !PORT_TAKEN.test(String(error))) throw error;
-    }
-  }
+  // A port picked here can be taken by another listener before npm start binds it: then the stack
+  // fails fast naming it, and starts again on other ports.
+  return onFreePorts(() => startLocalStackOnce(dir, timeoutMs, extra));
 }
 
 interface StackExtras {

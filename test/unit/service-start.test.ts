@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert';
 import {createServer} from 'node:net';
-import {ephemeralRangeStart, freePort} from '../../infra/ports';
+import {ephemeralRangeStart, freePort, onFreePorts} from '../../infra/ports';
 import {startService} from '../../infra/processes';
 
 const node = process.execPath;
@@ -76,5 +76,37 @@ describe('starting a local service', () => {
       }),
       undefined,
     );
+  });
+
+  it('onFreePorts starts again only when a port was taken, and at most 3 times in all', async () => {
+    let calls = 0;
+    assert.equal(
+      await onFreePorts(async () => {
+        if (++calls < 3) throw new Error('port 20001 is already in use');
+        return 'started';
+      }),
+      'started',
+    );
+    assert.equal(calls, 3);
+
+    calls = 0;
+    await assert.rejects(
+      onFreePorts(async () => {
+        calls++;
+        throw new Error('java.net.BindException: Address already in use');
+      }),
+      /BindException/,
+    );
+    assert.equal(calls, 3);
+
+    calls = 0;
+    await assert.rejects(
+      onFreePorts(async () => {
+        calls++;
+        throw new Error('the emulator is missing');
+      }),
+      /missing/,
+    );
+    assert.equal(calls, 1);
   });
 });
